@@ -1,0 +1,81 @@
+//===- Jit.cc - In-process CPU compilation --------------------------------===//
+//
+// Part of Kiln.
+//
+//===----------------------------------------------------------------------===//
+#include "codegen/cpu/Jit.h"
+
+#include "mlir/ExecutionEngine/ExecutionEngine.h"
+#include "mlir/ExecutionEngine/OptUtils.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Export.h"
+#include "llvm/IR/LLVMContext.h"
+#include "llvm/IR/Module.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <mutex>
+
+namespace kiln {
+namespace {
+
+void InitializeLlvmOnce() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    llvm::InitializeNativeTarget();
+    llvm::InitializeNativeTargetAsmPrinter();
+  });
+}
+
+} // namespace
+
+CpuExecutable::CpuExecutable(std::unique_ptr<mlir::ExecutionEngine> engine,
+                             void (*entry)(void **))
+    : engine_(std::move(engine)), entry_(entry) {}
+
+CpuExecutable::~CpuExecutable() = default;
+
+void RegisterLlvmTranslations(mlir::ModuleOp module) {
+  mlir::DialectRegistry registry;
+  mlir::registerBuiltinDialectTranslation(registry);
+  mlir::registerLLVMDialectTranslation(registry);
+  module->getContext()->appendDialectRegistry(registry);
+}
+
+absl::StatusOr<std::unique_ptr<CpuExecutable>>
+JitCompile(mlir::ModuleOp module) {
+  InitializeLlvmOnce();
+  RegisterLlvmTranslations(module);
+  mlir::ExecutionEngineOptions options;
+  options.transformer = mlir::makeOptimizingTransformer(
+      /*optLevel=*/2, /*sizeLevel=*/0, /*targetMachine=*/nullptr);
+  options.jitCodeGenOptLevel = llvm::CodeGenOptLevel::Default;
+  auto engine = mlir::ExecutionEngine::create(module, options);
+  if (!engine)
+    return absl::InternalError("JIT compilation failed: " +
+                               llvm::toString(engine.takeError()));
+  auto entry = (*engine)->lookupPacked("main");
+  if (!entry)
+    return absl::InternalError("JIT: no entry point @main: " +
+                               llvm::toString(entry.takeError()));
+  return std::make_unique<CpuExecutable>(std::move(*engine), *entry);
+}
+
+absl::StatusOr<std::string> TranslateToLlvmIr(mlir::ModuleOp module) {
+  InitializeLlvmOnce();
+  RegisterLlvmTranslations(module);
+  llvm::LLVMContext context;
+  std::unique_ptr<llvm::Module> llvm_module =
+      mlir::translateModuleToLLVMIR(module, context, "kiln");
+  if (!llvm_module)
+    return absl::InternalError("translation to LLVM IR failed");
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  llvm_module->print(os, nullptr);
+  return text;
+}
+
+} // namespace kiln

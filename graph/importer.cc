@@ -1,0 +1,553 @@
+//===- importer.cc - GraphDef to the kiln dialect -------------------------===//
+//
+// Part of Kiln. Import runs in two phases. The first checks the graph's
+// structure (names, ops, inputs, attributes, cycles) and collects every
+// problem; only a structurally sound graph reaches the second, which builds
+// ops in topological order and lets each op's type inference report shape
+// and dtype mismatches at the node's location.
+//
+//===----------------------------------------------------------------------===//
+#include "graph/importer.h"
+
+#include <map>
+#include <set>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "graph/op_table.h"
+#include "ir/Dialect.h"
+#include "ir/Diagnostics.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/Verifier.h"
+#include "llvm/ADT/BitVector.h"
+
+namespace kiln {
+
+using mlir::Attribute;
+using mlir::Value;
+
+void LoadImporterDialects(mlir::MLIRContext &context) {
+  context.getOrLoadDialect<KilnDialect>();
+  context.getOrLoadDialect<mlir::func::FuncDialect>();
+}
+
+mlir::Type DTypeToMlir(DType dtype, mlir::MLIRContext &context) {
+  mlir::Builder b(&context);
+  switch (dtype) {
+  case DType::kF32:
+    return b.getF32Type();
+  case DType::kF64:
+    return b.getF64Type();
+  case DType::kI32:
+    return b.getI32Type();
+  case DType::kI64:
+    return b.getI64Type();
+  case DType::kBool:
+    return b.getI1Type();
+  default:
+    return nullptr;
+  }
+}
+
+DType MlirToDType(mlir::Type type) {
+  if (type.isF32())
+    return DType::kF32;
+  if (type.isF64())
+    return DType::kF64;
+  if (type.isInteger(32))
+    return DType::kI32;
+  if (type.isInteger(64))
+    return DType::kI64;
+  if (type.isInteger(1))
+    return DType::kBool;
+  return DType::kInvalid;
+}
+
+namespace {
+
+/// Tensors larger than this are refused at import (2^31 elements).
+constexpr int64_t kMaxConstantElements = int64_t{1} << 31;
+
+struct InputRef {
+  std::string node;
+  int output = 0;
+};
+
+/// Parses "node" or "node:k".
+bool ParseInputRef(const std::string &text, InputRef *ref) {
+  size_t colon = text.rfind(':');
+  if (colon == std::string::npos) {
+    ref->node = text;
+    ref->output = 0;
+    return !text.empty();
+  }
+  ref->node = text.substr(0, colon);
+  return !ref->node.empty() &&
+         absl::SimpleAtoi(text.substr(colon + 1), &ref->output) &&
+         ref->output >= 0;
+}
+
+DType ProtoDType(DataType dt) { return static_cast<DType>(static_cast<int>(dt)); }
+
+std::string ProtoDTypeName(DataType dt) { return DataType_Name(dt); }
+
+/// Converts a TensorProto into a dense attribute, or explains why not.
+absl::StatusOr<mlir::DenseElementsAttr>
+TensorToAttr(const TensorProto &proto, mlir::MLIRContext &context) {
+  DType dtype = ProtoDType(proto.dtype());
+  mlir::Type elem = DTypeToMlir(dtype, context);
+  if (!elem)
+    return absl::InvalidArgumentError(absl::StrCat(
+        "tensor element type ", ProtoDTypeName(proto.dtype()),
+        " is not supported (use DT_FLOAT, DT_DOUBLE, DT_INT32, DT_INT64 or "
+        "DT_BOOL)"));
+  std::vector<int64_t> shape(proto.shape().dim().begin(),
+                             proto.shape().dim().end());
+  absl::StatusOr<int64_t> n = NumElements(shape);
+  if (!n.ok())
+    return n.status();
+  if (*n > kMaxConstantElements)
+    return absl::InvalidArgumentError(
+        absl::StrCat("tensor of shape ", ShapeToString(shape), " has ", *n,
+                     " elements, more than the limit of ",
+                     kMaxConstantElements));
+  auto type = mlir::RankedTensorType::get(shape, elem);
+  if (!proto.raw_data().empty()) {
+    int64_t expected = *n * DTypeSize(dtype);
+    if (static_cast<int64_t>(proto.raw_data().size()) != expected)
+      return absl::InvalidArgumentError(absl::StrCat(
+          "raw_data has ", proto.raw_data().size(), " bytes, but ",
+          DTypeName(dtype), ShapeToString(shape), " needs ", expected));
+    if (dtype == DType::kBool) {
+      llvm::SmallVector<bool> values;
+      for (char c : proto.raw_data())
+        values.push_back(c != 0);
+      return mlir::DenseElementsAttr::get(type, llvm::ArrayRef<bool>(values));
+    }
+    bool splat = false;
+    llvm::ArrayRef<char> raw(proto.raw_data().data(), proto.raw_data().size());
+    if (!mlir::DenseElementsAttr::isValidRawBuffer(type, raw, splat))
+      return absl::InvalidArgumentError("raw_data does not match the shape");
+    return mlir::DenseElementsAttr::getFromRawBuffer(type, raw);
+  }
+  // Typed lists: exactly one list, with n values or one value to splat.
+  auto check = [&](int64_t count, DataType want) -> absl::Status {
+    if (proto.dtype() != want)
+      return absl::InvalidArgumentError(
+          absl::StrCat("values are given in a list that does not match dtype ",
+                       ProtoDTypeName(proto.dtype())));
+    if (count != *n && count != 1)
+      return absl::InvalidArgumentError(absl::StrCat(
+          "has ", count, " values, but shape ", ShapeToString(shape),
+          " needs ", *n, " (or one value to fill it)"));
+    return absl::OkStatus();
+  };
+  auto make = [&](auto list, DataType want)
+      -> absl::StatusOr<mlir::DenseElementsAttr> {
+    using T = typename decltype(list)::value_type;
+    if (absl::Status s = check(list.size(), want); !s.ok())
+      return s;
+    std::vector<T> values(list.begin(), list.end());
+    if (values.size() == 1)
+      return mlir::DenseElementsAttr::get(type, values[0]);
+    return mlir::DenseElementsAttr::get(type, llvm::ArrayRef<T>(values));
+  };
+  if (proto.float_val_size())
+    return make(proto.float_val(), DT_FLOAT);
+  if (proto.double_val_size())
+    return make(proto.double_val(), DT_DOUBLE);
+  if (proto.int_val_size())
+    return make(proto.int_val(), DT_INT32);
+  if (proto.int64_val_size())
+    return make(proto.int64_val(), DT_INT64);
+  if (proto.bool_val_size()) {
+    if (absl::Status s = check(proto.bool_val_size(), DT_BOOL); !s.ok())
+      return s;
+    llvm::SmallVector<bool> values(proto.bool_val().begin(),
+                                   proto.bool_val().end());
+    if (values.size() == 1)
+      return mlir::DenseElementsAttr::get(type, static_cast<bool>(values[0]));
+    return mlir::DenseElementsAttr::get(type, llvm::ArrayRef<bool>(values));
+  }
+  if (*n == 0)
+    return mlir::DenseElementsAttr::get(type, llvm::ArrayRef<Attribute>());
+  return absl::InvalidArgumentError("tensor has no values");
+}
+
+/// Converts one GraphDef attribute as its spec says, or explains why not.
+absl::StatusOr<Attribute> ConvertAttr(const AttrValue &value,
+                                      const AttrSpec &spec,
+                                      mlir::MLIRContext &context) {
+  mlir::Builder b(&context);
+  auto mistyped = [&]() {
+    return absl::InvalidArgumentError(
+        absl::StrCat("attribute '", spec.name, "' must be given as '",
+                     AttrKindName(spec.kind), "'"));
+  };
+  switch (spec.kind) {
+  case AttrKind::kInt:
+    if (value.has_i())
+      return Attribute(b.getI64IntegerAttr(value.i()));
+    if (value.has_b())
+      return Attribute(b.getI64IntegerAttr(value.b() ? 1 : 0));
+    return mistyped();
+  case AttrKind::kFloat:
+    if (value.has_f())
+      return Attribute(b.getF32FloatAttr(value.f()));
+    if (value.has_i())
+      return Attribute(b.getF32FloatAttr(static_cast<float>(value.i())));
+    return mistyped();
+  case AttrKind::kInts:
+    if (value.has_list() && value.list().f_size() == 0 &&
+        value.list().s_size() == 0) {
+      std::vector<int64_t> ints(value.list().i().begin(),
+                                value.list().i().end());
+      return Attribute(b.getDenseI64ArrayAttr(ints));
+    }
+    return mistyped();
+  case AttrKind::kTensor: {
+    if (!value.has_tensor())
+      return mistyped();
+    absl::StatusOr<mlir::DenseElementsAttr> attr =
+        TensorToAttr(value.tensor(), context);
+    if (!attr.ok())
+      return absl::InvalidArgumentError(absl::StrCat(
+          "attribute '", spec.name, "': ", attr.status().message()));
+    return Attribute(*attr);
+  }
+  }
+  return mistyped();
+}
+
+class Importer {
+public:
+  Importer(const GraphDef &graph, mlir::MLIRContext &context)
+      : graph_(graph), context_(context), builder_(&context) {}
+
+  absl::StatusOr<ImportedGraph> Run(std::vector<std::string> fetches);
+
+private:
+  void Error(const NodeDef &node, const std::string &message) {
+    errors_.push_back(absl::StrCat("node '", node.name(), "' (", node.op(),
+                                   "): ", message));
+  }
+  void CheckStructure();
+  void CheckPlaceholder(const NodeDef &node);
+  void CheckAttributes(const NodeDef &node, const OpSpec &spec);
+  void SortTopologically();
+  mlir::FailureOr<Value> BuildNode(const NodeDef &node);
+  absl::Status ErrorStatus() const {
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid graph: ", errors_.size(), " problem",
+                     errors_.size() == 1 ? "" : "s", ":\n  ",
+                     absl::StrJoin(errors_, "\n  ")));
+  }
+
+  const GraphDef &graph_;
+  mlir::MLIRContext &context_;
+  mlir::OpBuilder builder_;
+  std::vector<std::string> errors_;
+  std::map<std::string, int> index_; ///< node name -> position in graph_
+  std::vector<std::vector<InputRef>> inputs_;
+  std::vector<int> order_; ///< topological order of node positions
+  std::map<int, Value> values_;
+  std::map<int, int> arg_of_; ///< placeholder position -> block argument
+};
+
+void Importer::CheckPlaceholder(const NodeDef &node) {
+  auto dtype = node.attr().find("dtype");
+  auto shape = node.attr().find("shape");
+  if (dtype == node.attr().end() || !dtype->second.has_type())
+    Error(node, "Placeholder needs a 'dtype' attribute given as 'type'");
+  else if (!DTypeToMlir(ProtoDType(dtype->second.type()), context_))
+    Error(node, absl::StrCat("dtype ", ProtoDTypeName(dtype->second.type()),
+                             " is not supported"));
+  if (shape == node.attr().end() || !shape->second.has_shape()) {
+    Error(node, "Placeholder needs a static 'shape' attribute given as "
+                "'shape { dim: ... }'");
+  } else {
+    for (int64_t d : shape->second.shape().dim())
+      if (d < 0)
+        Error(node, absl::StrCat("shape has dimension ", d,
+                                 "; every dimension must be static and >= 0"));
+  }
+  for (const auto &[name, value] : node.attr())
+    if (name != "dtype" && name != "shape")
+      Error(node, absl::StrCat("unknown attribute '", name, "'"));
+  if (node.input_size() != 0)
+    Error(node, "Placeholder takes no inputs");
+}
+
+void Importer::CheckAttributes(const NodeDef &node, const OpSpec &spec) {
+  for (const AttrSpec &a : spec.attrs)
+    if (a.required && !node.attr().count(a.name))
+      Error(node, absl::StrCat("missing required attribute '", a.name, "'"));
+  for (const auto &[name, value] : node.attr()) {
+    const AttrSpec *found = nullptr;
+    for (const AttrSpec &a : spec.attrs)
+      if (name == a.name)
+        found = &a;
+    if (!found) {
+      Error(node, absl::StrCat("unknown attribute '", name, "'"));
+      continue;
+    }
+    absl::StatusOr<Attribute> attr = ConvertAttr(value, *found, context_);
+    if (!attr.ok())
+      Error(node, std::string(attr.status().message()));
+  }
+}
+
+void Importer::CheckStructure() {
+  std::vector<std::string> unknown_ops;
+  for (int i = 0; i < graph_.node_size(); ++i) {
+    const NodeDef &node = graph_.node(i);
+    if (node.name().empty()) {
+      errors_.push_back(absl::StrCat("node #", i, " (", node.op(),
+                                     ") has no name"));
+      continue;
+    }
+    if (!index_.emplace(node.name(), i).second)
+      Error(node, "duplicate node name");
+  }
+  inputs_.resize(graph_.node_size());
+  for (int i = 0; i < graph_.node_size(); ++i) {
+    const NodeDef &node = graph_.node(i);
+    if (node.op() == "Placeholder") {
+      CheckPlaceholder(node);
+    } else if (const OpSpec *spec = LookupOp(node.op())) {
+      if (node.input_size() < spec->min_inputs ||
+          node.input_size() > spec->max_inputs)
+        Error(node, absl::StrCat(
+                        "takes ", spec->min_inputs,
+                        spec->min_inputs == spec->max_inputs
+                            ? ""
+                            : absl::StrCat(" to ", spec->max_inputs),
+                        " input(s), got ", node.input_size()));
+      CheckAttributes(node, *spec);
+    } else {
+      unknown_ops.push_back(node.op());
+      Error(node, absl::StrCat("unknown op '", node.op(), "'"));
+    }
+    for (const std::string &text : node.input()) {
+      InputRef ref;
+      if (!ParseInputRef(text, &ref)) {
+        Error(node, absl::StrCat("input '", text,
+                                 "' is not of the form 'node' or 'node:k'"));
+        continue;
+      }
+      if (!index_.count(ref.node)) {
+        Error(node, absl::StrCat("input '", text, "' names no node"));
+        continue;
+      }
+      if (ref.output != 0) {
+        Error(node, absl::StrCat("input '", text, "': node '", ref.node,
+                                 "' has only output 0"));
+        continue;
+      }
+      inputs_[i].push_back(ref);
+    }
+  }
+  if (!unknown_ops.empty()) {
+    std::set<std::string> unique(unknown_ops.begin(), unknown_ops.end());
+    errors_.push_back(
+        absl::StrCat("unknown ops: ", absl::StrJoin(unique, ", "),
+                     " (Kiln knows: ", absl::StrJoin(SupportedOps(), ", "),
+                     ")"));
+  }
+}
+
+void Importer::SortTopologically() {
+  int n = graph_.node_size();
+  std::vector<int> pending(n, 0);
+  std::vector<std::vector<int>> users(n);
+  for (int i = 0; i < n; ++i) {
+    for (const InputRef &ref : inputs_[i]) {
+      int producer = index_.at(ref.node);
+      ++pending[i];
+      users[producer].push_back(i);
+    }
+  }
+  std::vector<int> ready;
+  for (int i = n - 1; i >= 0; --i)
+    if (pending[i] == 0)
+      ready.push_back(i);
+  while (!ready.empty()) {
+    int i = ready.back();
+    ready.pop_back();
+    order_.push_back(i);
+    for (int user : users[i])
+      if (--pending[user] == 0)
+        ready.push_back(user);
+  }
+  if (static_cast<int>(order_.size()) == n)
+    return;
+  std::vector<std::string> in_cycle;
+  for (int i = 0; i < n; ++i)
+    if (pending[i] > 0)
+      in_cycle.push_back(graph_.node(i).name());
+  errors_.push_back(absl::StrCat("the graph has a cycle through nodes: ",
+                                 absl::StrJoin(in_cycle, ", ")));
+}
+
+mlir::FailureOr<Value> Importer::BuildNode(const NodeDef &node) {
+  const OpSpec &spec = *LookupOp(node.op());
+  mlir::Location loc = mlir::NameLoc::get(builder_.getStringAttr(node.name()));
+  mlir::OperationState state(loc, spec.kiln_op);
+  for (const InputRef &ref : inputs_[index_.at(node.name())]) {
+    auto it = values_.find(index_.at(ref.node));
+    if (it == values_.end())
+      return mlir::failure(); // The producer failed and was reported.
+    state.addOperands(it->second);
+  }
+  for (const AttrSpec &a : spec.attrs) {
+    auto found = node.attr().find(a.name);
+    if (found != node.attr().end())
+      state.addAttribute(a.name, *ConvertAttr(found->second, a, context_));
+  }
+  std::optional<mlir::RegisteredOperationName> name =
+      mlir::RegisteredOperationName::lookup(spec.kiln_op, &context_);
+  assert(name && "op table names an op the dialect does not define");
+  auto *infer = name->getInterface<mlir::InferTypeOpInterface>();
+  assert(infer && "every kiln op infers its result type");
+  llvm::SmallVector<mlir::Type> types;
+  if (mlir::failed(infer->inferReturnTypes(
+          &context_, loc, state.operands,
+          state.attributes.getDictionary(&context_), state.getRawProperties(),
+          state.regions, types)))
+    return mlir::failure();
+  state.addTypes(types);
+  return builder_.create(state)->getResult(0);
+}
+
+absl::StatusOr<ImportedGraph> Importer::Run(std::vector<std::string> fetches) {
+  LoadImporterDialects(context_);
+  CheckStructure();
+  if (fetches.empty())
+    fetches.assign(graph_.signature().fetch().begin(),
+                   graph_.signature().fetch().end());
+  if (fetches.empty())
+    errors_.push_back("nothing to fetch: the graph's signature names no "
+                      "fetches and none were asked for");
+  std::vector<InputRef> fetch_refs;
+  for (const std::string &f : fetches) {
+    InputRef ref;
+    if (!ParseInputRef(f, &ref) || !index_.count(ref.node))
+      errors_.push_back(absl::StrCat("fetch '", f, "' names no node"));
+    else if (ref.output != 0)
+      errors_.push_back(absl::StrCat("fetch '", f, "': node '", ref.node,
+                                     "' has only output 0"));
+    else
+      fetch_refs.push_back(ref);
+  }
+  if (errors_.empty())
+    SortTopologically();
+  if (!errors_.empty())
+    return ErrorStatus();
+
+  // The nodes the fetches need.
+  std::vector<bool> needed(graph_.node_size(), false);
+  std::vector<int> stack;
+  for (const InputRef &ref : fetch_refs)
+    stack.push_back(index_.at(ref.node));
+  while (!stack.empty()) {
+    int i = stack.back();
+    stack.pop_back();
+    if (needed[i])
+      continue;
+    needed[i] = true;
+    for (const InputRef &ref : inputs_[i])
+      stack.push_back(index_.at(ref.node));
+  }
+
+  ImportedGraph result;
+  result.module = mlir::ModuleOp::create(builder_.getUnknownLoc());
+  builder_.setInsertionPointToEnd(result.module->getBody());
+  auto func = builder_.create<mlir::func::FuncOp>(
+      builder_.getUnknownLoc(), "main", builder_.getFunctionType({}, {}));
+  mlir::Block *body = func.addEntryBlock();
+  builder_.setInsertionPointToStart(body);
+
+  DiagnosticCollector diagnostics(context_);
+  for (int i : order_) {
+    const NodeDef &node = graph_.node(i);
+    if (node.op() == "Placeholder") {
+      const auto &attrs = node.attr();
+      std::vector<int64_t> shape(attrs.at("shape").shape().dim().begin(),
+                                 attrs.at("shape").shape().dim().end());
+      DType dtype = ProtoDType(attrs.at("dtype").type());
+      auto type = mlir::RankedTensorType::get(shape,
+                                              DTypeToMlir(dtype, context_));
+      arg_of_[i] = body->getNumArguments();
+      values_[i] = body->addArgument(
+          type, mlir::NameLoc::get(builder_.getStringAttr(node.name())));
+      continue;
+    }
+    mlir::FailureOr<Value> value = BuildNode(node);
+    if (mlir::succeeded(value))
+      values_[i] = *value;
+  }
+  for (const std::string &e : diagnostics.errors())
+    errors_.push_back(e);
+  if (!errors_.empty())
+    return ErrorStatus();
+
+  // Results are the fetches; drop what they do not need.
+  llvm::SmallVector<Value> results;
+  for (const InputRef &ref : fetch_refs)
+    results.push_back(values_.at(index_.at(ref.node)));
+  builder_.create<mlir::func::ReturnOp>(builder_.getUnknownLoc(), results);
+  for (auto it = order_.rbegin(); it != order_.rend(); ++it) {
+    if (needed[*it] || arg_of_.count(*it))
+      continue;
+    values_.at(*it).getDefiningOp()->erase();
+  }
+  llvm::BitVector unused(body->getNumArguments());
+  for (const auto &[i, arg] : arg_of_) {
+    if (!needed[i]) {
+      unused.set(arg);
+      continue;
+    }
+  }
+  body->eraseArguments(unused);
+  func.setFunctionType(builder_.getFunctionType(body->getArgumentTypes(),
+                                                mlir::TypeRange(results)));
+
+  auto spec_of = [](const std::string &name, mlir::Type type) {
+    auto t = mlir::cast<mlir::RankedTensorType>(type);
+    return TensorSpec{name, MlirToDType(t.getElementType()),
+                      std::vector<int64_t>(t.getShape().begin(),
+                                           t.getShape().end())};
+  };
+  for (int i : order_)
+    if (arg_of_.count(i) && needed[i])
+      result.feeds.push_back(
+          spec_of(graph_.node(i).name(), values_.at(i).getType()));
+  // Arguments were added in topological order; keep feeds in that order too.
+  for (size_t k = 0; k < results.size(); ++k)
+    result.fetches.push_back(spec_of(fetches[k], results[k].getType()));
+  for (size_t k = 0; k < result.feeds.size(); ++k)
+    func.setArgAttr(k, "kiln.name",
+                    builder_.getStringAttr(result.feeds[k].name));
+  for (size_t k = 0; k < result.fetches.size(); ++k)
+    func.setResultAttr(k, "kiln.name",
+                       builder_.getStringAttr(result.fetches[k].name));
+
+  if (mlir::failed(mlir::verify(*result.module)))
+    return absl::InternalError(
+        absl::StrCat("imported module does not verify:\n",
+                     diagnostics.Joined()));
+  return result;
+}
+
+} // namespace
+
+absl::StatusOr<ImportedGraph>
+ImportGraphDef(const GraphDef &graph, const std::vector<std::string> &fetches,
+               mlir::MLIRContext &context) {
+  return Importer(graph, context).Run(fetches);
+}
+
+} // namespace kiln

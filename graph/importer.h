@@ -1,0 +1,52 @@
+//===- importer.h - GraphDef to the kiln dialect ----------------*- C++ -*-===//
+//
+// Part of Kiln. Builds an MLIR module with one function, @main, whose
+// arguments are the Placeholders the fetches need and whose results are the
+// fetches. Every op is located at its node's name.
+//
+//===----------------------------------------------------------------------===//
+#ifndef KILN_GRAPH_IMPORTER_H
+#define KILN_GRAPH_IMPORTER_H
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "graph/graph.pb.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/OwningOpRef.h"
+#include "runtime/tensor.h"
+
+namespace kiln {
+
+/// One argument or result of the imported function.
+struct TensorSpec {
+  std::string name; ///< Placeholder name, or the fetch as written.
+  DType dtype;
+  std::vector<int64_t> shape;
+};
+
+struct ImportedGraph {
+  mlir::OwningOpRef<mlir::ModuleOp> module;
+  std::vector<TensorSpec> feeds;   ///< @main's arguments, in order.
+  std::vector<TensorSpec> fetches; ///< @main's results, in order.
+};
+
+/// Imports `graph`, computing `fetches` ("node" or "node:0"); an empty list
+/// means the signature's fetches. Every node is checked, whether the fetches
+/// need it or not, and every problem is reported in one error, one line per
+/// problem, each naming its node.
+absl::StatusOr<ImportedGraph>
+ImportGraphDef(const GraphDef &graph, const std::vector<std::string> &fetches,
+               mlir::MLIRContext &context);
+
+/// Registers the dialects the importer creates ops in.
+void LoadImporterDialects(mlir::MLIRContext &context);
+
+/// Maps Kiln's element types to MLIR types and back.
+mlir::Type DTypeToMlir(DType dtype, mlir::MLIRContext &context);
+DType MlirToDType(mlir::Type type);
+
+} // namespace kiln
+
+#endif // KILN_GRAPH_IMPORTER_H

@@ -1,0 +1,49 @@
+//===- op_table.h - Graph op names to kiln dialect ops ----------*- C++ -*-===//
+//
+// Part of Kiln. The one table that maps an operator name in a user's graph
+// to the kiln op that implements it, with the attributes the op takes. The
+// importers read it; nothing else lists ops.
+//
+//===----------------------------------------------------------------------===//
+#ifndef KILN_GRAPH_OP_TABLE_H
+#define KILN_GRAPH_OP_TABLE_H
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace kiln {
+
+enum class AttrKind {
+  kInt,    ///< int64 (a bool is accepted as 0/1)
+  kFloat,  ///< f32 (an int is accepted)
+  kInts,   ///< list of int64
+  kTensor, ///< a dense tensor
+};
+
+struct AttrSpec {
+  const char *name;
+  AttrKind kind;
+  bool required;
+};
+
+struct OpSpec {
+  const char *graph_op; ///< Name in the user's graph, e.g. "MatMul".
+  const char *kiln_op;  ///< Dialect op, e.g. "kiln.matmul".
+  int min_inputs;
+  int max_inputs;
+  std::vector<AttrSpec> attrs;
+};
+
+/// The spec for a graph op name, or nullptr when Kiln does not know it.
+const OpSpec *LookupOp(std::string_view graph_op);
+
+/// Every graph op name the table knows, sorted; for error messages and docs.
+std::vector<std::string> SupportedOps();
+
+/// "i" / "f" / "list.i" / "tensor", as written in a GraphDef's AttrValue.
+const char *AttrKindName(AttrKind kind);
+
+} // namespace kiln
+
+#endif // KILN_GRAPH_OP_TABLE_H

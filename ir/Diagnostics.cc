@@ -1,0 +1,59 @@
+//===- Diagnostics.cc - MLIR diagnostics to user messages -----------------===//
+//
+// Part of Kiln.
+//
+//===----------------------------------------------------------------------===//
+#include "ir/Diagnostics.h"
+
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/Location.h"
+#include "mlir/IR/MLIRContext.h"
+#include "llvm/Support/raw_ostream.h"
+
+namespace kiln {
+
+std::string DescribeLocation(mlir::Location loc) {
+  if (auto name = mlir::dyn_cast<mlir::NameLoc>(loc))
+    return "node '" + name.getName().str() + "'";
+  if (auto fused = mlir::dyn_cast<mlir::FusedLoc>(loc)) {
+    std::string out;
+    for (mlir::Location inner : fused.getLocations()) {
+      if (!out.empty())
+        out += " + ";
+      out += DescribeLocation(inner);
+    }
+    return out;
+  }
+  std::string out;
+  llvm::raw_string_ostream os(out);
+  loc.print(os);
+  return out;
+}
+
+DiagnosticCollector::DiagnosticCollector(mlir::MLIRContext &context)
+    : handler_(std::make_unique<mlir::ScopedDiagnosticHandler>(
+          &context, [this](mlir::Diagnostic &diag) {
+            if (diag.getSeverity() != mlir::DiagnosticSeverity::Error)
+              return mlir::success();
+            std::string line = DescribeLocation(diag.getLocation()) + ": " +
+                               diag.str();
+            for (mlir::Diagnostic &note : diag.getNotes())
+              line += " (" + note.str() + ")";
+            errors_.push_back(std::move(line));
+            return mlir::success();
+          })) {}
+
+DiagnosticCollector::~DiagnosticCollector() = default;
+
+std::string DiagnosticCollector::Joined() const {
+  std::string out;
+  for (const std::string &e : errors_) {
+    if (!out.empty())
+      out += "\n";
+    out += "  " + e;
+  }
+  return out;
+}
+
+} // namespace kiln

@@ -1,0 +1,44 @@
+//===- Diagnostics.h - MLIR diagnostics to user messages --------*- C++ -*-===//
+//
+// Part of Kiln. Ops are located at the user's node name (a NameLoc); this
+// turns MLIR's diagnostics into lines like "node 'fc1': inner dimensions
+// differ ..." and collects them so that every problem is reported at once.
+//
+//===----------------------------------------------------------------------===//
+#ifndef KILN_IR_DIAGNOSTICS_H
+#define KILN_IR_DIAGNOSTICS_H
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace mlir {
+class Diagnostic;
+class Location;
+class MLIRContext;
+class ScopedDiagnosticHandler;
+} // namespace mlir
+
+namespace kiln {
+
+/// "node 'fc1'" for a NameLoc, "file:line:col" for a file location.
+std::string DescribeLocation(mlir::Location loc);
+
+/// While alive, captures every error (and its notes) emitted in `context`.
+class DiagnosticCollector {
+public:
+  explicit DiagnosticCollector(mlir::MLIRContext &context);
+  ~DiagnosticCollector();
+
+  const std::vector<std::string> &errors() const { return errors_; }
+  /// All errors, one per line, each indented by two spaces.
+  std::string Joined() const;
+
+private:
+  std::vector<std::string> errors_;
+  std::unique_ptr<mlir::ScopedDiagnosticHandler> handler_;
+};
+
+} // namespace kiln
+
+#endif // KILN_IR_DIAGNOSTICS_H

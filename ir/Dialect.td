@@ -1,0 +1,29 @@
+//===- Dialect.td - The kiln dialect -----------------------*- tablegen -*-===//
+//
+// Part of Kiln.
+//
+//===----------------------------------------------------------------------===//
+#ifndef KILN_DIALECT_TD
+#define KILN_DIALECT_TD
+
+include "mlir/IR/OpBase.td"
+
+def Kiln_Dialect : Dialect {
+  let name = "kiln";
+  let cppNamespace = "::kiln";
+  let summary = "Kiln's graph-level ops on ranked tensors";
+  let description = [{
+    One op per graph operator. Names and semantics follow the ONNX operator
+    specification wherever ONNX has the op (NumPy broadcasting, attribute
+    names and defaults), so the GraphDef and ONNX importers share one
+    vocabulary. Every op infers its result type from its operands and
+    attributes (InferTypeOpInterface); the verifier checks the declared type
+    against the inferred one.
+  }];
+  let hasConstantMaterializer = 1;
+  // Attributes live in the attribute dictionary so that type inference can
+  // read them from an OperationState built by the importers.
+  let usePropertiesForAttributes = 0;
+}
+
+#endif // KILN_DIALECT_TD

@@ -1,0 +1,118 @@
+//===- tensor.cc - Dense host tensors -------------------------------------===//
+//
+// Part of Kiln.
+//
+//===----------------------------------------------------------------------===//
+#include "runtime/tensor.h"
+
+#include <cstring>
+#include <limits>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
+namespace kiln {
+
+int64_t DTypeSize(DType dtype) {
+  switch (dtype) {
+  case DType::kF32:
+  case DType::kI32:
+    return 4;
+  case DType::kF64:
+  case DType::kI64:
+    return 8;
+  case DType::kBool:
+    return 1;
+  case DType::kF16:
+  case DType::kBF16:
+    return 2;
+  case DType::kInvalid:
+    return 0;
+  }
+  return 0;
+}
+
+std::string DTypeName(DType dtype) {
+  switch (dtype) {
+  case DType::kF32:
+    return "f32";
+  case DType::kF64:
+    return "f64";
+  case DType::kI32:
+    return "i32";
+  case DType::kI64:
+    return "i64";
+  case DType::kBool:
+    return "bool";
+  case DType::kF16:
+    return "f16";
+  case DType::kBF16:
+    return "bf16";
+  case DType::kInvalid:
+    return "invalid";
+  }
+  return "invalid";
+}
+
+absl::StatusOr<int64_t> NumElements(const std::vector<int64_t> &shape) {
+  int64_t n = 1;
+  for (int64_t d : shape) {
+    if (d < 0)
+      return absl::InvalidArgumentError(
+          absl::StrCat("negative dimension in shape ", ShapeToString(shape)));
+    if (d != 0 && n > std::numeric_limits<int64_t>::max() / d)
+      return absl::InvalidArgumentError(absl::StrCat(
+          "shape ", ShapeToString(shape), " has too many elements"));
+    n *= d;
+  }
+  return n;
+}
+
+std::string ShapeToString(const std::vector<int64_t> &shape) {
+  return absl::StrCat("[", absl::StrJoin(shape, ","), "]");
+}
+
+std::string Tensor::TypeString() const {
+  return DTypeName(dtype_) + ShapeToString(shape_);
+}
+
+absl::StatusOr<Tensor> Tensor::Allocate(DType dtype,
+                                        std::vector<int64_t> shape) {
+  if (dtype != DType::kF32 && dtype != DType::kF64 && dtype != DType::kI32 &&
+      dtype != DType::kI64 && dtype != DType::kBool)
+    return absl::InvalidArgumentError(
+        absl::StrCat("unsupported element type ", DTypeName(dtype)));
+  absl::StatusOr<int64_t> n = NumElements(shape);
+  if (!n.ok())
+    return n.status();
+  Tensor t;
+  t.dtype_ = dtype;
+  t.shape_ = std::move(shape);
+  t.num_elements_ = *n;
+  int64_t bytes = std::max<int64_t>(t.size_bytes(), 1);
+  t.owned_ = std::shared_ptr<uint8_t[]>(new (std::nothrow) uint8_t[bytes]());
+  if (!t.owned_)
+    return absl::ResourceExhaustedError(
+        absl::StrCat("cannot allocate ", bytes, " bytes for a tensor"));
+  t.data_ = t.owned_.get();
+  return t;
+}
+
+absl::StatusOr<Tensor> Tensor::Borrow(DType dtype, std::vector<int64_t> shape,
+                                      void *data) {
+  absl::StatusOr<int64_t> n = NumElements(shape);
+  if (!n.ok())
+    return n.status();
+  if (data == nullptr && *n != 0)
+    return absl::InvalidArgumentError("Tensor::Borrow: null data pointer");
+  if (DTypeSize(dtype) == 0)
+    return absl::InvalidArgumentError("Tensor::Borrow: invalid dtype");
+  Tensor t;
+  t.dtype_ = dtype;
+  t.shape_ = std::move(shape);
+  t.num_elements_ = *n;
+  t.data_ = data;
+  return t;
+}
+
+} // namespace kiln

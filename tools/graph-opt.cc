@@ -1,0 +1,27 @@
+//===- graph-opt.cc - Kiln's pass driver for IR tests ---------------------===//
+//
+// Part of Kiln. mlir-opt with the kiln dialect, the dialects Kiln lowers
+// through, and Kiln's passes registered explicitly.
+//
+//===----------------------------------------------------------------------===//
+#include "passes/Passes.h"
+#include "passes/Pipeline.h"
+
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Tools/mlir-opt/MlirOptMain.h"
+#include "mlir/Transforms/Passes.h"
+
+int main(int argc, char **argv) {
+  mlir::DialectRegistry registry;
+  kiln::RegisterPipelineDialects(registry);
+  kiln::registerKilnPasses();
+  mlir::registerCanonicalizerPass();
+  mlir::registerCSEPass();
+  mlir::PassPipelineRegistration<>(
+      "kiln-lower-to-llvm", "Kiln's whole pipeline down to the LLVM dialect",
+      [](mlir::OpPassManager &pm) {
+        kiln::BuildPipeline(pm, kiln::PipelineOptions());
+      });
+  return mlir::asMainReturnCode(
+      mlir::MlirOptMain(argc, argv, "Kiln pass driver\n", registry));
+}
