@@ -410,6 +410,7 @@ mlir::FailureOr<Value> Importer::BuildNode(const NodeDef &node) {
   std::optional<mlir::RegisteredOperationName> name =
       mlir::RegisteredOperationName::lookup(spec.kiln_op, &context_);
   assert(name && "op table names an op the dialect does not define");
+  name->populateDefaultAttrs(state.attributes);
   auto *infer = name->getInterface<mlir::InferTypeOpInterface>();
   assert(infer && "every kiln op infers its result type");
   llvm::SmallVector<mlir::Type> types;

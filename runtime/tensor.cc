@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 #include "runtime/tensor.h"
 
+#include <algorithm>
 #include <cstring>
 #include <limits>
 
@@ -74,6 +75,56 @@ std::string ShapeToString(const std::vector<int64_t> &shape) {
 
 std::string Tensor::TypeString() const {
   return DTypeName(dtype_) + ShapeToString(shape_);
+}
+
+std::string Tensor::ValuesString(int64_t max_elements) const {
+  auto element = [&](int64_t i) -> std::string {
+    switch (dtype_) {
+    case DType::kF32:
+      return absl::StrCat(data<float>()[i]);
+    case DType::kF64:
+      return absl::StrCat(data<double>()[i]);
+    case DType::kI32:
+      return absl::StrCat(data<int32_t>()[i]);
+    case DType::kI64:
+      return absl::StrCat(data<int64_t>()[i]);
+    case DType::kBool:
+      return static_cast<const uint8_t *>(data_)[i] ? "true" : "false";
+    default:
+      return "?";
+    }
+  };
+  if (shape_.empty())
+    return element(0);
+  std::string out;
+  int64_t printed = 0, index = 0;
+  // Walks the elements in order, opening and closing brackets at the
+  // boundaries of each dimension.
+  std::vector<int64_t> counter(shape_.size(), 0);
+  out.append(shape_.size(), '[');
+  if (num_elements_ == 0) {
+    out.append(shape_.size(), ']');
+    return out;
+  }
+  while (true) {
+    if (printed == max_elements) {
+      out += "...";
+      out.append(shape_.size(), ']'); // every level is open mid-walk
+      return out;
+    }
+    out += element(index++);
+    ++printed;
+    int d = static_cast<int>(shape_.size()) - 1;
+    while (d >= 0 && ++counter[d] == shape_[d]) {
+      counter[d] = 0;
+      out += ']';
+      --d;
+    }
+    if (d < 0)
+      return out;
+    out += ", ";
+    out.append(shape_.size() - 1 - d, '[');
+  }
 }
 
 absl::StatusOr<Tensor> Tensor::Allocate(DType dtype,

@@ -89,6 +89,9 @@ public:
 
   /// "f32[2,3]".
   std::string TypeString() const;
+  /// The values, nested as NumPy prints them: "[[1, 2], [3, 4]]"; after
+  /// `max_elements` values the rest is elided as "...".
+  std::string ValuesString(int64_t max_elements = 64) const;
 
 private:
   DType dtype_ = DType::kInvalid;

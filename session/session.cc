@@ -1,0 +1,207 @@
+//===- session.cc - Run a graph with feeds and fetches --------------------===//
+//
+// Part of Kiln.
+//
+//===----------------------------------------------------------------------===//
+#include "session/session.h"
+
+#include <chrono>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "codegen/cpu/Jit.h"
+#include "graph/importer.h"
+#include "graph/loader.h"
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/IR/MLIRContext.h"
+#include "passes/Pipeline.h"
+
+namespace kiln {
+namespace {
+
+double MillisSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(
+             std::chrono::steady_clock::now() - start)
+      .count();
+}
+
+std::string TypeString(DType dtype, const std::vector<int64_t> &shape) {
+  return DTypeName(dtype) + ShapeToString(shape);
+}
+
+} // namespace
+
+struct Session::Compiled {
+  std::unique_ptr<CpuExecutable> executable;
+  std::vector<TensorSpec> feeds;
+  std::vector<TensorSpec> fetches;
+};
+
+Session::Session(GraphDef graph, SessionOptions options)
+    : graph_(std::move(graph)), options_(options) {}
+
+Session::~Session() = default;
+
+absl::StatusOr<std::unique_ptr<Session>> Session::Create(GraphDef graph,
+                                                         SessionOptions options) {
+  if (options.opt_level < 0 || options.opt_level > 3)
+    return absl::InvalidArgumentError(absl::StrCat(
+        "SessionOptions.opt_level must be 0 to 3, got ", options.opt_level));
+  std::unique_ptr<Session> session(new Session(std::move(graph), options));
+  // Check every node now, so that a bad graph fails here and not at Run.
+  {
+    mlir::MLIRContext context(mlir::MLIRContext::Threading::DISABLED);
+    std::vector<std::string> all;
+    for (const NodeDef &node : session->graph_.node())
+      all.push_back(node.name());
+    if (all.empty())
+      return absl::InvalidArgumentError("invalid graph: it has no nodes");
+    absl::StatusOr<ImportedGraph> imported =
+        ImportGraphDef(session->graph_, all, context);
+    if (!imported.ok())
+      return imported.status();
+  }
+  if (session->graph_.signature().fetch_size() > 0) {
+    std::vector<std::string> fetches(session->graph_.signature().fetch().begin(),
+                                     session->graph_.signature().fetch().end());
+    absl::StatusOr<std::shared_ptr<const Compiled>> compiled =
+        session->GetOrCompile(fetches);
+    if (!compiled.ok())
+      return compiled.status();
+  }
+  return session;
+}
+
+absl::StatusOr<std::unique_ptr<Session>>
+Session::CreateFromFile(const std::string &path, SessionOptions options) {
+  absl::StatusOr<GraphDef> graph = LoadGraphDef(path);
+  if (!graph.ok())
+    return graph.status();
+  return Create(*std::move(graph), options);
+}
+
+CompileStats Session::last_compile_stats() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return last_stats_;
+}
+
+absl::StatusOr<std::shared_ptr<const Session::Compiled>>
+Session::GetOrCompile(const std::vector<std::string> &fetches) {
+  // Compilation holds the lock: concurrent first Runs with the same fetches
+  // compile once, and MLIR contexts are not shared between threads.
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = cache_.find(fetches);
+  if (it != cache_.end())
+    return it->second;
+
+  CompileStats stats;
+  auto start = std::chrono::steady_clock::now();
+  mlir::DialectRegistry registry;
+  RegisterPipelineDialects(registry);
+  mlir::MLIRContext context(registry, mlir::MLIRContext::Threading::DISABLED);
+  absl::StatusOr<ImportedGraph> imported =
+      ImportGraphDef(graph_, fetches, context);
+  if (!imported.ok())
+    return imported.status();
+  stats.import_ms = MillisSince(start);
+
+  start = std::chrono::steady_clock::now();
+  PipelineOptions pipeline;
+  pipeline.opt_level = options_.opt_level;
+  pipeline.print_ir_after_all = options_.print_ir_after_all;
+  if (absl::Status s = RunPipeline(*imported->module, pipeline); !s.ok())
+    return s;
+  stats.pipeline_ms = MillisSince(start);
+
+  start = std::chrono::steady_clock::now();
+  absl::StatusOr<std::unique_ptr<CpuExecutable>> executable =
+      JitCompile(*imported->module);
+  if (!executable.ok())
+    return executable.status();
+  stats.jit_ms = MillisSince(start);
+
+  auto compiled = std::make_shared<Compiled>();
+  compiled->executable = *std::move(executable);
+  compiled->feeds = std::move(imported->feeds);
+  compiled->fetches = std::move(imported->fetches);
+  cache_[fetches] = compiled;
+  last_stats_ = stats;
+  return std::shared_ptr<const Compiled>(compiled);
+}
+
+absl::Status Session::Run(const Feeds &feeds, std::vector<Tensor> *outputs) {
+  std::vector<std::string> fetches(graph_.signature().fetch().begin(),
+                                   graph_.signature().fetch().end());
+  if (fetches.empty())
+    return absl::InvalidArgumentError(
+        "Run without fetches: the graph's signature names no fetches");
+  return Run(feeds, fetches, outputs);
+}
+
+absl::Status Session::Run(const Feeds &feeds,
+                          const std::vector<std::string> &fetches,
+                          std::vector<Tensor> *outputs) {
+  if (outputs == nullptr)
+    return absl::InvalidArgumentError("Run: outputs must not be null");
+  if (fetches.empty())
+    return absl::InvalidArgumentError("Run: no fetches given");
+
+  // Every feed must name a Placeholder, once.
+  std::map<std::string, const Tensor *> fed;
+  for (const auto &[name, tensor] : feeds) {
+    const NodeDef *node = nullptr;
+    for (const NodeDef &n : graph_.node())
+      if (n.name() == name)
+        node = &n;
+    if (!node)
+      return absl::InvalidArgumentError(
+          absl::StrCat("feed '", name, "' names no node in the graph"));
+    if (node->op() != "Placeholder")
+      return absl::InvalidArgumentError(
+          absl::StrCat("feed '", name, "' names a ", node->op(),
+                       " node; only Placeholder nodes can be fed"));
+    if (!fed.emplace(name, &tensor).second)
+      return absl::InvalidArgumentError(
+          absl::StrCat("feed '", name, "' is given twice"));
+  }
+
+  absl::StatusOr<std::shared_ptr<const Compiled>> compiled =
+      GetOrCompile(fetches);
+  if (!compiled.ok())
+    return compiled.status();
+  const Compiled &c = **compiled;
+
+  std::vector<void *> pointers;
+  for (const TensorSpec &spec : c.feeds) {
+    auto it = fed.find(spec.name);
+    if (it == fed.end())
+      return absl::InvalidArgumentError(absl::StrCat(
+          "missing feed '", spec.name, "' (", TypeString(spec.dtype, spec.shape),
+          "), which the fetches need"));
+    const Tensor &t = *it->second;
+    if (t.dtype() != spec.dtype || t.shape() != spec.shape)
+      return absl::InvalidArgumentError(absl::StrCat(
+          "feed '", spec.name, "': expected ",
+          TypeString(spec.dtype, spec.shape), ", got ", t.TypeString()));
+    if (t.raw_data() == nullptr && t.num_elements() > 0)
+      return absl::InvalidArgumentError(
+          absl::StrCat("feed '", spec.name, "' has no data"));
+    pointers.push_back(const_cast<void *>(t.raw_data()));
+  }
+  std::vector<Tensor> results;
+  for (const TensorSpec &spec : c.fetches) {
+    absl::StatusOr<Tensor> t = Tensor::Allocate(spec.dtype, spec.shape);
+    if (!t.ok())
+      return t.status();
+    results.push_back(*std::move(t));
+    pointers.push_back(results.back().raw_data());
+  }
+  std::vector<void *> args;
+  for (void *&p : pointers)
+    args.push_back(&p);
+  c.executable->Call(args.data());
+  *outputs = std::move(results);
+  return absl::OkStatus();
+}
+
+} // namespace kiln

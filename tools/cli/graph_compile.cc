@@ -1,0 +1,286 @@
+//===- graph_compile.cc - The graph-compile command -----------------------===//
+//
+// Part of Kiln.
+//
+//===----------------------------------------------------------------------===//
+#include "tools/cli/graph_compile.h"
+
+#include <chrono>
+#include <fstream>
+#include <map>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "codegen/cpu/Jit.h"
+#include "graph/importer.h"
+#include "graph/loader.h"
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/IR/MLIRContext.h"
+#include "passes/Pipeline.h"
+#include "runtime/npy.h"
+#include "session/session.h"
+#include "llvm/Support/raw_ostream.h"
+
+namespace kiln {
+namespace {
+
+constexpr char kUsage[] = R"(usage: graph-compile MODEL [options]
+
+Compiles a Kiln GraphDef (.pbtxt text or .pb binary) through MLIR and LLVM,
+and optionally runs it.
+
+Options:
+  --run                   Compile and run the graph, then print each fetched
+                          tensor and the compile and run times.
+  --feed NAME=FILE.npy    Feed Placeholder NAME from a .npy file (repeatable).
+  --fetch NAME            Fetch node NAME ("node" or "node:0"; repeatable).
+                          Default: the fetches in the graph's signature.
+  --output NAME=FILE.npy  With --run, write fetched tensor NAME to a .npy file
+                          (repeatable).
+  --emit=KIND             Write the IR after the pipeline instead of running:
+                            graph   optimized kiln-dialect graph
+                            linalg  linalg/tensor/arith on tensors
+                            mlir    the LLVM dialect (end of the pipeline)
+                            llvm    LLVM IR
+  -o FILE                 Write --emit output to FILE instead of stdout.
+  -O0, -O1, -O2, -O3      Optimization level (default -O2).
+  --print-ir-after-all    Print the IR after every pass to stderr.
+  --help                  Show this help.
+
+.npy files must be C-ordered little-endian f32, f64, i32, i64 or bool.
+Exit status: 0 success, 1 a problem with the graph or the feeds, 2 bad usage.
+)";
+
+struct Args {
+  std::string model;
+  bool run = false;
+  std::vector<std::pair<std::string, std::string>> feeds;
+  std::vector<std::string> fetches;
+  std::map<std::string, std::string> outputs;
+  std::string emit;
+  std::string output_file;
+  int opt_level = 2;
+  bool print_ir_after_all = false;
+  bool help = false;
+};
+
+/// Splits "NAME=VALUE"; false when there is no '=' or a side is empty.
+bool SplitAssignment(const std::string &text, std::string *name,
+                     std::string *value) {
+  size_t eq = text.find('=');
+  if (eq == std::string::npos || eq == 0 || eq + 1 == text.size())
+    return false;
+  *name = text.substr(0, eq);
+  *value = text.substr(eq + 1);
+  return true;
+}
+
+/// Parses the command line; an error message means bad usage.
+std::string ParseArgs(int argc, char **argv, Args *args) {
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    auto value = [&](const std::string &flag, std::string *out) -> bool {
+      if (absl::StartsWith(arg, flag + "=")) {
+        *out = arg.substr(flag.size() + 1);
+        return true;
+      }
+      if (arg == flag && i + 1 < argc) {
+        *out = argv[++i];
+        return true;
+      }
+      return false;
+    };
+    std::string v, name, file;
+    if (arg == "--help" || arg == "-h") {
+      args->help = true;
+    } else if (arg == "--run") {
+      args->run = true;
+    } else if (arg == "--print-ir-after-all") {
+      args->print_ir_after_all = true;
+    } else if (arg.size() == 3 && arg[0] == '-' && arg[1] == 'O' &&
+               arg[2] >= '0' && arg[2] <= '3') {
+      args->opt_level = arg[2] - '0';
+    } else if (value("--feed", &v)) {
+      if (!SplitAssignment(v, &name, &file))
+        return "--feed expects NAME=FILE.npy, got '" + v + "'";
+      args->feeds.emplace_back(name, file);
+    } else if (value("--fetch", &v)) {
+      args->fetches.push_back(v);
+    } else if (value("--output", &v)) {
+      if (!SplitAssignment(v, &name, &file))
+        return "--output expects NAME=FILE.npy, got '" + v + "'";
+      args->outputs[name] = file;
+    } else if (value("--emit", &v)) {
+      if (v != "graph" && v != "linalg" && v != "mlir" && v != "llvm")
+        return "--emit expects graph, linalg, mlir or llvm, got '" + v + "'";
+      args->emit = v;
+    } else if (value("-o", &v)) {
+      args->output_file = v;
+    } else if (absl::StartsWith(arg, "-")) {
+      return "unknown option '" + arg + "'";
+    } else if (args->model.empty()) {
+      args->model = arg;
+    } else {
+      return "more than one model given: '" + args->model + "' and '" + arg +
+             "'";
+    }
+  }
+  if (args->help)
+    return "";
+  if (args->model.empty())
+    return "no model given";
+  if (args->run && !args->emit.empty())
+    return "--run and --emit cannot be combined";
+  if (!args->outputs.empty() && !args->run)
+    return "--output needs --run";
+  return "";
+}
+
+/// Imports and lowers the graph, then writes the IR that --emit asks for.
+int Emit(const Args &args, const GraphDef &graph, std::ostream &out,
+         std::ostream &err) {
+  mlir::DialectRegistry registry;
+  RegisterPipelineDialects(registry);
+  mlir::MLIRContext context(registry, mlir::MLIRContext::Threading::DISABLED);
+  absl::StatusOr<ImportedGraph> imported =
+      ImportGraphDef(graph, args.fetches, context);
+  if (!imported.ok()) {
+    err << "error: " << imported.status().message() << "\n";
+    return 1;
+  }
+  PipelineOptions options;
+  options.opt_level = args.opt_level;
+  options.print_ir_after_all = args.print_ir_after_all;
+  Stage stage = args.emit == "graph"    ? Stage::kGraph
+                : args.emit == "linalg" ? Stage::kLinalg
+                                        : Stage::kLLVM;
+  if (absl::Status s = RunPipeline(*imported->module, options, stage);
+      !s.ok()) {
+    err << "error: " << s.message() << "\n";
+    return 1;
+  }
+  std::string text;
+  if (args.emit == "llvm") {
+    absl::StatusOr<std::string> ir = TranslateToLlvmIr(*imported->module);
+    if (!ir.ok()) {
+      err << "error: " << ir.status().message() << "\n";
+      return 1;
+    }
+    text = *ir;
+  } else {
+    llvm::raw_string_ostream os(text);
+    imported->module->print(os);
+  }
+  if (args.output_file.empty()) {
+    out << text;
+    return 0;
+  }
+  std::ofstream file(args.output_file);
+  file << text;
+  if (!file) {
+    err << "error: cannot write " << args.output_file << "\n";
+    return 1;
+  }
+  return 0;
+}
+
+double MillisSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(
+             std::chrono::steady_clock::now() - start)
+      .count();
+}
+
+int CompileAndRun(const Args &args, GraphDef graph, std::ostream &out,
+                  std::ostream &err) {
+  Session::Feeds feeds;
+  for (const auto &[name, file] : args.feeds) {
+    absl::StatusOr<Tensor> t = ReadNpy(file);
+    if (!t.ok()) {
+      err << "error: feed '" << name << "': " << t.status().message() << "\n";
+      return 1;
+    }
+    feeds.emplace_back(name, *std::move(t));
+  }
+  std::vector<std::string> fetches = args.fetches;
+  if (fetches.empty())
+    fetches.assign(graph.signature().fetch().begin(),
+                   graph.signature().fetch().end());
+  for (const auto &[name, file] : args.outputs) {
+    if (std::find(fetches.begin(), fetches.end(), name) == fetches.end()) {
+      err << "error: --output names '" << name
+          << "', which is not fetched\n";
+      return 2;
+    }
+  }
+  SessionOptions options;
+  options.opt_level = args.opt_level;
+  options.print_ir_after_all = args.print_ir_after_all;
+  auto start = std::chrono::steady_clock::now();
+  // Compile before the first Run so that the two times are reported apart.
+  GraphDef for_compile = graph;
+  for_compile.mutable_signature()->clear_fetch();
+  for (const std::string &f : fetches)
+    for_compile.mutable_signature()->add_fetch(f);
+  absl::StatusOr<std::unique_ptr<Session>> session =
+      Session::Create(std::move(for_compile), options);
+  if (!session.ok()) {
+    err << "error: " << session.status().message() << "\n";
+    return 1;
+  }
+  double compile_ms = MillisSince(start);
+  if (!args.run) {
+    out << "compiled " << args.model << " in " << compile_ms << " ms\n";
+    return 0;
+  }
+  std::vector<Tensor> outputs;
+  start = std::chrono::steady_clock::now();
+  absl::Status status = (*session)->Run(feeds, fetches, &outputs);
+  double run_ms = MillisSince(start);
+  if (!status.ok()) {
+    err << "error: " << status.message() << "\n";
+    return 1;
+  }
+  for (size_t i = 0; i < fetches.size(); ++i) {
+    out << fetches[i] << ": " << outputs[i].TypeString() << " = "
+        << outputs[i].ValuesString() << "\n";
+    auto file = args.outputs.find(fetches[i]);
+    if (file != args.outputs.end()) {
+      if (absl::Status s = WriteNpy(file->second, outputs[i]); !s.ok()) {
+        err << "error: " << s.message() << "\n";
+        return 1;
+      }
+    }
+  }
+  out << "compile: " << compile_ms << " ms, run: " << run_ms << " ms\n";
+  return 0;
+}
+
+} // namespace
+
+int GraphCompileMain(int argc, char **argv, std::ostream &out,
+                     std::ostream &err) {
+  Args args;
+  std::string usage_error = ParseArgs(argc, argv, &args);
+  if (args.help) {
+    out << kUsage;
+    return 0;
+  }
+  if (!usage_error.empty()) {
+    err << "graph-compile: " << usage_error
+        << "\nRun 'graph-compile --help' for usage.\n";
+    return 2;
+  }
+  absl::StatusOr<GraphDef> graph = LoadGraphDef(args.model);
+  if (!graph.ok()) {
+    err << "error: " << graph.status().message() << "\n";
+    return 1;
+  }
+  if (!args.emit.empty())
+    return Emit(args, *graph, out, err);
+  return CompileAndRun(args, *std::move(graph), out, err);
+}
+
+} // namespace kiln
