@@ -16,8 +16,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "graph/op_table.h"
-#include "ir/Dialect.h"
 #include "ir/Diagnostics.h"
+#include "ir/Dialect.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
@@ -90,7 +90,9 @@ bool ParseInputRef(const std::string &text, InputRef *ref) {
          ref->output >= 0;
 }
 
-DType ProtoDType(DataType dt) { return static_cast<DType>(static_cast<int>(dt)); }
+DType ProtoDType(DataType dt) {
+  return static_cast<DType>(static_cast<int>(dt));
+}
 
 std::string ProtoDTypeName(DataType dt) { return DataType_Name(dt); }
 
@@ -110,10 +112,9 @@ TensorToAttr(const TensorProto &proto, mlir::MLIRContext &context) {
   if (!n.ok())
     return n.status();
   if (*n > kMaxConstantElements)
-    return absl::InvalidArgumentError(
-        absl::StrCat("tensor of shape ", ShapeToString(shape), " has ", *n,
-                     " elements, more than the limit of ",
-                     kMaxConstantElements));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "tensor of shape ", ShapeToString(shape), " has ", *n,
+        " elements, more than the limit of ", kMaxConstantElements));
   auto type = mlir::RankedTensorType::get(shape, elem);
   if (!proto.raw_data().empty()) {
     int64_t expected = *n * DTypeSize(dtype);
@@ -141,12 +142,12 @@ TensorToAttr(const TensorProto &proto, mlir::MLIRContext &context) {
                        ProtoDTypeName(proto.dtype())));
     if (count != *n && count != 1)
       return absl::InvalidArgumentError(absl::StrCat(
-          "has ", count, " values, but shape ", ShapeToString(shape),
-          " needs ", *n, " (or one value to fill it)"));
+          "has ", count, " values, but shape ", ShapeToString(shape), " needs ",
+          *n, " (or one value to fill it)"));
     return absl::OkStatus();
   };
-  auto make = [&](auto list, DataType want)
-      -> absl::StatusOr<mlir::DenseElementsAttr> {
+  auto make = [&](auto list,
+                  DataType want) -> absl::StatusOr<mlir::DenseElementsAttr> {
     using T = typename decltype(list)::value_type;
     if (absl::Status s = check(list.size(), want); !s.ok())
       return s;
@@ -231,8 +232,8 @@ public:
 
 private:
   void Error(const NodeDef &node, const std::string &message) {
-    errors_.push_back(absl::StrCat("node '", node.name(), "' (", node.op(),
-                                   "): ", message));
+    errors_.push_back(
+        absl::StrCat("node '", node.name(), "' (", node.op(), "): ", message));
   }
   void CheckStructure();
   void CheckPlaceholder(const NodeDef &node);
@@ -305,8 +306,8 @@ void Importer::CheckStructure() {
   for (int i = 0; i < graph_.node_size(); ++i) {
     const NodeDef &node = graph_.node(i);
     if (node.name().empty()) {
-      errors_.push_back(absl::StrCat("node #", i, " (", node.op(),
-                                     ") has no name"));
+      errors_.push_back(
+          absl::StrCat("node #", i, " (", node.op(), ") has no name"));
       continue;
     }
     if (!index_.emplace(node.name(), i).second)
@@ -320,12 +321,11 @@ void Importer::CheckStructure() {
     } else if (const OpSpec *spec = LookupOp(node.op())) {
       if (node.input_size() < spec->min_inputs ||
           node.input_size() > spec->max_inputs)
-        Error(node, absl::StrCat(
-                        "takes ", spec->min_inputs,
-                        spec->min_inputs == spec->max_inputs
-                            ? ""
-                            : absl::StrCat(" to ", spec->max_inputs),
-                        " input(s), got ", node.input_size()));
+        Error(node, absl::StrCat("takes ", spec->min_inputs,
+                                 spec->min_inputs == spec->max_inputs
+                                     ? ""
+                                     : absl::StrCat(" to ", spec->max_inputs),
+                                 " input(s), got ", node.input_size()));
       CheckAttributes(node, *spec);
     } else {
       unknown_ops.push_back(node.op());
@@ -352,10 +352,9 @@ void Importer::CheckStructure() {
   }
   if (!unknown_ops.empty()) {
     std::set<std::string> unique(unknown_ops.begin(), unknown_ops.end());
-    errors_.push_back(
-        absl::StrCat("unknown ops: ", absl::StrJoin(unique, ", "),
-                     " (Kiln knows: ", absl::StrJoin(SupportedOps(), ", "),
-                     ")"));
+    errors_.push_back(absl::StrCat(
+        "unknown ops: ", absl::StrJoin(unique, ", "),
+        " (Kiln knows: ", absl::StrJoin(SupportedOps(), ", "), ")"));
   }
 }
 
@@ -479,8 +478,8 @@ absl::StatusOr<ImportedGraph> Importer::Run(std::vector<std::string> fetches) {
       std::vector<int64_t> shape(attrs.at("shape").shape().dim().begin(),
                                  attrs.at("shape").shape().dim().end());
       DType dtype = ProtoDType(attrs.at("dtype").type());
-      auto type = mlir::RankedTensorType::get(shape,
-                                              DTypeToMlir(dtype, context_));
+      auto type =
+          mlir::RankedTensorType::get(shape, DTypeToMlir(dtype, context_));
       arg_of_[i] = body->getNumArguments();
       values_[i] = body->addArgument(
           type, mlir::NameLoc::get(builder_.getStringAttr(node.name())));
@@ -518,9 +517,9 @@ absl::StatusOr<ImportedGraph> Importer::Run(std::vector<std::string> fetches) {
 
   auto spec_of = [](const std::string &name, mlir::Type type) {
     auto t = mlir::cast<mlir::RankedTensorType>(type);
-    return TensorSpec{name, MlirToDType(t.getElementType()),
-                      std::vector<int64_t>(t.getShape().begin(),
-                                           t.getShape().end())};
+    return TensorSpec{
+        name, MlirToDType(t.getElementType()),
+        std::vector<int64_t>(t.getShape().begin(), t.getShape().end())};
   };
   for (int i : order_)
     if (arg_of_.count(i) && needed[i])
@@ -537,9 +536,8 @@ absl::StatusOr<ImportedGraph> Importer::Run(std::vector<std::string> fetches) {
                        builder_.getStringAttr(result.fetches[k].name));
 
   if (mlir::failed(mlir::verify(*result.module)))
-    return absl::InternalError(
-        absl::StrCat("imported module does not verify:\n",
-                     diagnostics.Joined()));
+    return absl::InternalError(absl::StrCat(
+        "imported module does not verify:\n", diagnostics.Joined()));
   return result;
 }
 

@@ -14,8 +14,7 @@ namespace {
 
 const std::vector<OpSpec> &Table() {
   static const std::vector<OpSpec> *table = new std::vector<OpSpec>{
-      {"Constant", "kiln.constant", 0, 0,
-       {{"value", AttrKind::kTensor, true}}},
+      {"Constant", "kiln.constant", 0, 0, {{"value", AttrKind::kTensor, true}}},
       {"Identity", "kiln.identity", 1, 1, {}},
       {"Add", "kiln.add", 2, 2, {}},
       {"Sub", "kiln.sub", 2, 2, {}},

@@ -36,8 +36,8 @@ DiagnosticCollector::DiagnosticCollector(mlir::MLIRContext &context)
           &context, [this](mlir::Diagnostic &diag) {
             if (diag.getSeverity() != mlir::DiagnosticSeverity::Error)
               return mlir::success();
-            std::string line = DescribeLocation(diag.getLocation()) + ": " +
-                               diag.str();
+            std::string line =
+                DescribeLocation(diag.getLocation()) + ": " + diag.str();
             for (mlir::Diagnostic &note : diag.getNotes())
               line += " (" + note.str() + ")";
             errors_.push_back(std::move(line));

@@ -32,9 +32,8 @@ void KilnDialect::initialize() {
       >();
 }
 
-Operation *KilnDialect::materializeConstant(OpBuilder &builder,
-                                            Attribute value, Type type,
-                                            Location loc) {
+Operation *KilnDialect::materializeConstant(OpBuilder &builder, Attribute value,
+                                            Type type, Location loc) {
   auto elements = dyn_cast<ElementsAttr>(value);
   if (!elements || elements.getType() != type)
     return nullptr;
@@ -83,15 +82,13 @@ LogicalResult requireStatic(std::optional<Location> loc, ValueRange operands) {
 }
 
 LogicalResult inferBroadcastBinary(std::optional<Location> loc, Value a,
-                                   Value b,
-                                   SmallVectorImpl<Type> &inferred) {
+                                   Value b, SmallVectorImpl<Type> &inferred) {
   if (failed(requireStatic(loc, {a, b})))
     return failure();
   RankedTensorType ta = rankedType(a), tb = rankedType(b);
   if (ta.getElementType() != tb.getElementType())
     return emitOptionalError(loc, "operand element types differ: ",
-                             ta.getElementType(), " and ",
-                             tb.getElementType());
+                             ta.getElementType(), " and ", tb.getElementType());
   SmallVector<int64_t> shape;
   if (failed(broadcastShapes(ta.getShape(), tb.getShape(), shape)))
     return emitOptionalError(loc, "shapes ", shapeStr(ta.getShape()), " and ",
@@ -101,9 +98,10 @@ LogicalResult inferBroadcastBinary(std::optional<Location> loc, Value a,
 }
 
 /// Constant-folds a binary op whose operands are constants of one type.
-OpFoldResult foldBinary(ArrayRef<Attribute> operands,
-                        function_ref<APFloat(APFloat, APFloat)> floatFn,
-                        function_ref<std::optional<APInt>(APInt, APInt)> intFn) {
+OpFoldResult
+foldBinary(ArrayRef<Attribute> operands,
+           function_ref<APFloat(APFloat, APFloat)> floatFn,
+           function_ref<std::optional<APInt>(APInt, APInt)> intFn) {
   if (operands.size() != 2 || !operands[0] || !operands[1])
     return {};
   auto lhs = dyn_cast<DenseElementsAttr>(operands[0]);
@@ -117,7 +115,8 @@ OpFoldResult foldBinary(ArrayRef<Attribute> operands,
     return {};
   // Any element whose computation is undefined stops the fold.
   SmallVector<APInt> values;
-  for (auto [x, y] : llvm::zip(lhs.getValues<APInt>(), rhs.getValues<APInt>())) {
+  for (auto [x, y] :
+       llvm::zip(lhs.getValues<APInt>(), rhs.getValues<APInt>())) {
     std::optional<APInt> r = intFn(x, y);
     if (!r)
       return {};
@@ -150,12 +149,14 @@ OpFoldResult foldUnaryFloat(Attribute operand,
 // ConstantOp
 //===----------------------------------------------------------------------===//
 
-LogicalResult ConstantOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+LogicalResult ConstantOp::inferReturnTypes(MLIRContext *,
+                                           std::optional<Location> loc,
                                            Adaptor adaptor,
                                            SmallVectorImpl<Type> &inferred) {
   auto type = dyn_cast<RankedTensorType>(adaptor.getValue().getType());
   if (!type || !type.hasStaticShape())
-    return emitOptionalError(loc, "constant must be a statically shaped tensor");
+    return emitOptionalError(loc,
+                             "constant must be a statically shaped tensor");
   inferred.push_back(type);
   return success();
 }
@@ -167,10 +168,9 @@ OpFoldResult ConstantOp::fold(FoldAdaptor) { return getValue(); }
 //===----------------------------------------------------------------------===//
 
 #define KILN_BINARY_INFER(OP)                                                  \
-  LogicalResult OP::inferReturnTypes(MLIRContext *,                            \
-                                     std::optional<Location> loc,              \
-                                     Adaptor adaptor,                          \
-                                     SmallVectorImpl<Type> &inferred) {        \
+  LogicalResult OP::inferReturnTypes(                                          \
+      MLIRContext *, std::optional<Location> loc, Adaptor adaptor,             \
+      SmallVectorImpl<Type> &inferred) {                                       \
     return inferBroadcastBinary(loc, adaptor.getA(), adaptor.getB(),           \
                                 inferred);                                     \
   }
@@ -207,10 +207,9 @@ OpFoldResult DivOp::fold(FoldAdaptor adaptor) {
 }
 
 #define KILN_UNARY_INFER(OP)                                                   \
-  LogicalResult OP::inferReturnTypes(MLIRContext *,                            \
-                                     std::optional<Location> loc,              \
-                                     Adaptor adaptor,                          \
-                                     SmallVectorImpl<Type> &inferred) {        \
+  LogicalResult OP::inferReturnTypes(                                          \
+      MLIRContext *, std::optional<Location> loc, Adaptor adaptor,             \
+      SmallVectorImpl<Type> &inferred) {                                       \
     if (failed(requireStatic(loc, adaptor.getOperands())))                     \
       return failure();                                                        \
     inferred.push_back(adaptor.getOperands()[0].getType());                    \
@@ -265,19 +264,20 @@ LogicalResult MatMulOp::inferReturnTypes(MLIRContext *,
   RankedTensorType tb = rankedType(adaptor.getB());
   if (ta.getElementType() != tb.getElementType())
     return emitOptionalError(loc, "operand element types differ: ",
-                             ta.getElementType(), " and ",
-                             tb.getElementType());
+                             ta.getElementType(), " and ", tb.getElementType());
   if (ta.getRank() < 1 || tb.getRank() < 1)
     return emitOptionalError(loc, "MatMul operands must have rank >= 1");
   ArrayRef<int64_t> a = ta.getShape(), b = tb.getShape();
   int64_t k_a = a.back();
   int64_t k_b = b.size() == 1 ? b[0] : b[b.size() - 2];
   if (k_a != k_b)
-    return emitOptionalError(loc, "inner dimensions differ: A is ",
-                             shapeStr(a), ", B is ", shapeStr(b));
+    return emitOptionalError(loc, "inner dimensions differ: A is ", shapeStr(a),
+                             ", B is ", shapeStr(b));
   SmallVector<int64_t> batch;
-  ArrayRef<int64_t> batchA = a.size() > 2 ? a.drop_back(2) : ArrayRef<int64_t>();
-  ArrayRef<int64_t> batchB = b.size() > 2 ? b.drop_back(2) : ArrayRef<int64_t>();
+  ArrayRef<int64_t> batchA =
+      a.size() > 2 ? a.drop_back(2) : ArrayRef<int64_t>();
+  ArrayRef<int64_t> batchB =
+      b.size() > 2 ? b.drop_back(2) : ArrayRef<int64_t>();
   if (failed(broadcastShapes(batchA, batchB, batch)))
     return emitOptionalError(loc, "batch dimensions of ", shapeStr(a), " and ",
                              shapeStr(b), " do not broadcast");
@@ -304,8 +304,7 @@ LogicalResult GemmOp::inferReturnTypes(MLIRContext *,
                              shapeStr(tb.getShape()));
   if (ta.getElementType() != tb.getElementType())
     return emitOptionalError(loc, "operand element types differ: ",
-                             ta.getElementType(), " and ",
-                             tb.getElementType());
+                             ta.getElementType(), " and ", tb.getElementType());
   bool transA = adaptor.getTransA() != 0, transB = adaptor.getTransB() != 0;
   int64_t m = ta.getDimSize(transA ? 1 : 0), k = ta.getDimSize(transA ? 0 : 1);
   int64_t kb = tb.getDimSize(transB ? 1 : 0), n = tb.getDimSize(transB ? 0 : 1);
@@ -320,8 +319,8 @@ LogicalResult GemmOp::inferReturnTypes(MLIRContext *,
         failed(broadcastShapes(tc.getShape(), shape, out)) ||
         ArrayRef<int64_t>(out) != ArrayRef<int64_t>(shape))
       return emitOptionalError(loc, "C of type ", tc,
-                               " does not broadcast to the result [", m, ",",
-                               n, "]");
+                               " does not broadcast to the result [", m, ",", n,
+                               "]");
   }
   inferred.push_back(RankedTensorType::get(shape, ta.getElementType()));
   return success();
@@ -378,10 +377,9 @@ static LogicalResult inferReduce(std::optional<Location> loc, Value data,
 }
 
 #define KILN_REDUCE_INFER(OP)                                                  \
-  LogicalResult OP::inferReturnTypes(MLIRContext *,                            \
-                                     std::optional<Location> loc,              \
-                                     Adaptor adaptor,                          \
-                                     SmallVectorImpl<Type> &inferred) {        \
+  LogicalResult OP::inferReturnTypes(                                          \
+      MLIRContext *, std::optional<Location> loc, Adaptor adaptor,             \
+      SmallVectorImpl<Type> &inferred) {                                       \
     return inferReduce(loc, adaptor.getData(), adaptor.getAxes(),              \
                        adaptor.getKeepdims(), inferred);                       \
   }
@@ -466,9 +464,8 @@ LogicalResult TransposeOp::inferReturnTypes(MLIRContext *,
   SmallVector<int64_t> perm = transposePerm(adaptor.getPerm(), t.getRank());
   SmallVector<bool> seen(t.getRank(), false);
   if (static_cast<int64_t>(perm.size()) != t.getRank())
-    return emitOptionalError(loc, "perm ", shapeStr(perm), " has ",
-                             perm.size(), " entries for an input of rank ",
-                             t.getRank());
+    return emitOptionalError(loc, "perm ", shapeStr(perm), " has ", perm.size(),
+                             " entries for an input of rank ", t.getRank());
   SmallVector<int64_t> shape;
   for (int64_t p : perm) {
     if (p < 0 || p >= t.getRank() || seen[p])

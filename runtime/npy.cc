@@ -25,14 +25,16 @@ struct DescrEntry {
   const char *descr;
   DType dtype;
 };
-constexpr DescrEntry kDescrs[] = {
-    {"<f4", DType::kF32}, {"<f8", DType::kF64}, {"<i4", DType::kI32},
-    {"<i8", DType::kI64}, {"|b1", DType::kBool}};
+constexpr DescrEntry kDescrs[] = {{"<f4", DType::kF32},
+                                  {"<f8", DType::kF64},
+                                  {"<i4", DType::kI32},
+                                  {"<i8", DType::kI64},
+                                  {"|b1", DType::kBool}};
 
 /// Finds `'key':` in the header dict and returns the text after it.
 absl::StatusOr<absl::string_view> FindValue(absl::string_view header,
-                                           absl::string_view key,
-                                           const std::string &source) {
+                                            absl::string_view key,
+                                            const std::string &source) {
   std::string quoted = absl::StrCat("'", key, "'");
   size_t pos = header.find(quoted);
   if (pos == absl::string_view::npos)
@@ -56,8 +58,8 @@ absl::StatusOr<Tensor> ParseNpy(const std::string &bytes,
   int major = static_cast<uint8_t>(bytes[6]);
   size_t header_len, header_start;
   if (major == 1) {
-    header_len = static_cast<uint8_t>(bytes[8]) |
-                 (static_cast<uint8_t>(bytes[9]) << 8);
+    header_len =
+        static_cast<uint8_t>(bytes[8]) | (static_cast<uint8_t>(bytes[9]) << 8);
     header_start = 10;
   } else if (major == 2 || major == 3) {
     if (bytes.size() < 12)
@@ -125,8 +127,8 @@ absl::StatusOr<Tensor> ParseNpy(const std::string &bytes,
       continue;
     int64_t d;
     if (!absl::SimpleAtoi(part, &d) || d < 0)
-      return absl::InvalidArgumentError(absl::StrCat(
-          source, ": bad dimension '", part, "' in .npy header"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(source, ": bad dimension '", part, "' in .npy header"));
     shape.push_back(d);
   }
 

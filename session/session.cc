@@ -42,8 +42,8 @@ Session::Session(GraphDef graph, SessionOptions options)
 
 Session::~Session() = default;
 
-absl::StatusOr<std::unique_ptr<Session>> Session::Create(GraphDef graph,
-                                                         SessionOptions options) {
+absl::StatusOr<std::unique_ptr<Session>>
+Session::Create(GraphDef graph, SessionOptions options) {
   if (options.opt_level < 0 || options.opt_level > 3)
     return absl::InvalidArgumentError(absl::StrCat(
         "SessionOptions.opt_level must be 0 to 3, got ", options.opt_level));
@@ -62,8 +62,9 @@ absl::StatusOr<std::unique_ptr<Session>> Session::Create(GraphDef graph,
       return imported.status();
   }
   if (session->graph_.signature().fetch_size() > 0) {
-    std::vector<std::string> fetches(session->graph_.signature().fetch().begin(),
-                                     session->graph_.signature().fetch().end());
+    std::vector<std::string> fetches(
+        session->graph_.signature().fetch().begin(),
+        session->graph_.signature().fetch().end());
     absl::StatusOr<std::shared_ptr<const Compiled>> compiled =
         session->GetOrCompile(fetches);
     if (!compiled.ok())
@@ -176,8 +177,8 @@ absl::Status Session::Run(const Feeds &feeds,
     auto it = fed.find(spec.name);
     if (it == fed.end())
       return absl::InvalidArgumentError(absl::StrCat(
-          "missing feed '", spec.name, "' (", TypeString(spec.dtype, spec.shape),
-          "), which the fetches need"));
+          "missing feed '", spec.name, "' (",
+          TypeString(spec.dtype, spec.shape), "), which the fetches need"));
     const Tensor &t = *it->second;
     if (t.dtype() != spec.dtype || t.shape() != spec.shape)
       return absl::InvalidArgumentError(absl::StrCat(

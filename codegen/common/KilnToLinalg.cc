@@ -42,8 +42,7 @@ Value emptyTensor(OpBuilder &b, Location loc, RankedTensorType type) {
 Value filledTensor(OpBuilder &b, Location loc, RankedTensorType type,
                    TypedAttr value) {
   Value scalar = b.create<arith::ConstantOp>(loc, value);
-  return b
-      .create<linalg::FillOp>(loc, scalar, emptyTensor(b, loc, type))
+  return b.create<linalg::FillOp>(loc, scalar, emptyTensor(b, loc, type))
       .getResult(0);
 }
 
@@ -54,8 +53,8 @@ TypedAttr lowestAttr(OpBuilder &b, Type t) {
   if (auto f = dyn_cast<FloatType>(t))
     return b.getFloatAttr(
         t, APFloat::getInf(f.getFloatSemantics(), /*Negative=*/true));
-  return b.getIntegerAttr(
-      t, APInt::getSignedMinValue(t.getIntOrFloatBitWidth()));
+  return b.getIntegerAttr(t,
+                          APInt::getSignedMinValue(t.getIntOrFloatBitWidth()));
 }
 
 /// Reads an input of type `in` at the iteration point of an output of type
@@ -88,9 +87,8 @@ using BodyFn = function_ref<Value(OpBuilder &, Location, ValueRange)>;
 
 /// One linalg.generic producing `outType` (or accumulating into `init`).
 Value buildGeneric(OpBuilder &b, Location loc, ValueRange inputs,
-                   ArrayRef<AffineMap> inputMaps, Value init,
-                   AffineMap outMap, ArrayRef<IteratorType> iterators,
-                   BodyFn body) {
+                   ArrayRef<AffineMap> inputMaps, Value init, AffineMap outMap,
+                   ArrayRef<IteratorType> iterators, BodyFn body) {
   SmallVector<AffineMap> maps(inputMaps);
   maps.push_back(outMap);
   auto generic = b.create<linalg::GenericOp>(
@@ -117,10 +115,10 @@ Value buildElementwise(OpBuilder &b, Location loc, ValueRange inputs,
 /// Reduces `input` over the dimensions marked in `reduced`, starting from
 /// `identity`; `combine(element, accumulator)` folds one element in. The
 /// result has the reduced dimensions removed.
-Value buildReduction(OpBuilder &b, Location loc, Value input,
-                     ArrayRef<bool> reduced, TypedAttr identity,
-                     function_ref<Value(OpBuilder &, Location, Value, Value)>
-                         combine) {
+Value buildReduction(
+    OpBuilder &b, Location loc, Value input, ArrayRef<bool> reduced,
+    TypedAttr identity,
+    function_ref<Value(OpBuilder &, Location, Value, Value)> combine) {
   auto inType = cast<RankedTensorType>(input.getType());
   SmallVector<int64_t> shape;
   SmallVector<IteratorType> iterators;
@@ -146,13 +144,12 @@ Value reshapeTo(OpBuilder &b, Location loc, Value input,
   if (input.getType() == type)
     return input;
   SmallVector<int64_t> shape(type.getShape());
-  auto shapeType =
-      RankedTensorType::get({type.getRank()}, b.getIndexType());
+  auto shapeType = RankedTensorType::get({type.getRank()}, b.getIndexType());
   SmallVector<APInt> dims;
   for (int64_t d : shape)
     dims.push_back(APInt(64, d));
-  Value shapeValue = b.create<arith::ConstantOp>(
-      loc, DenseElementsAttr::get(shapeType, dims));
+  Value shapeValue =
+      b.create<arith::ConstantOp>(loc, DenseElementsAttr::get(shapeType, dims));
   return b.create<tensor::ReshapeOp>(loc, type, input, shapeValue);
 }
 
@@ -213,8 +210,8 @@ template <> struct ScalarFn<DivOp> {
     Value safeDivisor = b.create<arith::SelectOp>(loc, special, one, a[1]);
     Value quotient = b.create<arith::DivSIOp>(loc, a[0], safeDivisor);
     Value negated = b.create<arith::SubIOp>(loc, zero, a[0]);
-    Value result = b.create<arith::SelectOp>(loc, isMinusOne, negated,
-                                             quotient);
+    Value result =
+        b.create<arith::SelectOp>(loc, isMinusOne, negated, quotient);
     return b.create<arith::SelectOp>(loc, isZero, zero, result);
   }
 };
@@ -260,13 +257,11 @@ struct ElementwiseLowering : public OpConversionPattern<OpTy> {
   matchAndRewrite(OpTy op, typename OpTy::Adaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
     auto outType = cast<RankedTensorType>(op.getType());
-    Value result = buildElementwise(rewriter, op.getLoc(),
-                                    adaptor.getOperands(), outType,
-                                    [](OpBuilder &b, Location loc,
-                                       ValueRange args) {
-                                      return ScalarFn<OpTy>::build(
-                                          b, loc, args.drop_back());
-                                    });
+    Value result = buildElementwise(
+        rewriter, op.getLoc(), adaptor.getOperands(), outType,
+        [](OpBuilder &b, Location loc, ValueRange args) {
+          return ScalarFn<OpTy>::build(b, loc, args.drop_back());
+        });
     rewriter.replaceOp(op, result);
     return success();
   }
@@ -304,8 +299,8 @@ struct ReshapeLowering : public OpConversionPattern<ReshapeOp> {
   LogicalResult
   matchAndRewrite(ReshapeOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
-    rewriter.replaceOp(op, reshapeTo(rewriter, op.getLoc(), adaptor.getData(),
-                                     op.getType()));
+    rewriter.replaceOp(
+        op, reshapeTo(rewriter, op.getLoc(), adaptor.getData(), op.getType()));
     return success();
   }
 };
@@ -341,8 +336,8 @@ Value buildContraction(OpBuilder &b, Location loc, Value lhs, AffineMap lhsMap,
   int64_t rank = outType.getRank();
   SmallVector<IteratorType> iterators(rank, IteratorType::parallel);
   iterators.push_back(IteratorType::reduction);
-  Value init = filledTensor(b, loc, outType,
-                            zeroAttr(b, outType.getElementType()));
+  Value init =
+      filledTensor(b, loc, outType, zeroAttr(b, outType.getElementType()));
   SmallVector<AffineExpr> outExprs;
   for (int64_t i = 0; i < rank; ++i)
     outExprs.push_back(b.getAffineDimExpr(i));
@@ -416,12 +411,14 @@ struct GemmLowering : public OpConversionPattern<GemmOp> {
     Location loc = op.getLoc();
     AffineExpr m = getAffineDimExpr(0, ctx), n = getAffineDimExpr(1, ctx),
                k = getAffineDimExpr(2, ctx);
-    AffineMap aMap = AffineMap::get(
-        3, 0, op.getTransA() ? ArrayRef<AffineExpr>{k, m} : ArrayRef<AffineExpr>{m, k},
-        ctx);
-    AffineMap bMap = AffineMap::get(
-        3, 0, op.getTransB() ? ArrayRef<AffineExpr>{n, k} : ArrayRef<AffineExpr>{k, n},
-        ctx);
+    AffineMap aMap = AffineMap::get(3, 0,
+                                    op.getTransA() ? ArrayRef<AffineExpr>{k, m}
+                                                   : ArrayRef<AffineExpr>{m, k},
+                                    ctx);
+    AffineMap bMap = AffineMap::get(3, 0,
+                                    op.getTransB() ? ArrayRef<AffineExpr>{n, k}
+                                                   : ArrayRef<AffineExpr>{k, n},
+                                    ctx);
     Value product = buildContraction(rewriter, loc, adaptor.getA(), aMap,
                                      adaptor.getB(), bMap, outType);
     float alpha = op.getAlpha().convertToFloat();
@@ -447,7 +444,8 @@ struct GemmLowering : public OpConversionPattern<GemmOp> {
         [&](OpBuilder &b, Location l, ValueRange args) {
           Value y = mulValues(b, l, scalar(b, l, alpha), args[0]);
           if (args.size() == 3)
-            y = addValues(b, l, y, mulValues(b, l, scalar(b, l, beta), args[1]));
+            y = addValues(b, l, y,
+                          mulValues(b, l, scalar(b, l, beta), args[1]));
           return y;
         });
     rewriter.replaceOp(op, result);
@@ -478,21 +476,21 @@ struct SoftmaxLowering : public OpConversionPattern<SoftmaxOp> {
     AffineMap identity = rewriter.getMultiDimIdentityMap(rank);
     AffineMap dropAxis = dropDimsMap(rank, reduced, rewriter.getContext());
     SmallVector<IteratorType> parallel(rank, IteratorType::parallel);
-    Value exps = buildGeneric(
-        rewriter, loc, {x, max}, {identity, dropAxis},
-        emptyTensor(rewriter, loc, type), identity, parallel,
-        [](OpBuilder &b, Location l, ValueRange args) -> Value {
-          return b.create<math::ExpOp>(
-              l, b.create<arith::SubFOp>(l, args[0], args[1]));
-        });
+    Value exps =
+        buildGeneric(rewriter, loc, {x, max}, {identity, dropAxis},
+                     emptyTensor(rewriter, loc, type), identity, parallel,
+                     [](OpBuilder &b, Location l, ValueRange args) -> Value {
+                       return b.create<math::ExpOp>(
+                           l, b.create<arith::SubFOp>(l, args[0], args[1]));
+                     });
     Value sum = buildReduction(rewriter, loc, exps, reduced,
                                zeroAttr(rewriter, elem), addValues);
-    Value result = buildGeneric(
-        rewriter, loc, {exps, sum}, {identity, dropAxis},
-        emptyTensor(rewriter, loc, type), identity, parallel,
-        [](OpBuilder &b, Location l, ValueRange args) -> Value {
-          return b.create<arith::DivFOp>(l, args[0], args[1]);
-        });
+    Value result =
+        buildGeneric(rewriter, loc, {exps, sum}, {identity, dropAxis},
+                     emptyTensor(rewriter, loc, type), identity, parallel,
+                     [](OpBuilder &b, Location l, ValueRange args) -> Value {
+                       return b.create<arith::DivFOp>(l, args[0], args[1]);
+                     });
     rewriter.replaceOp(op, result);
     return success();
   }
@@ -563,17 +561,17 @@ struct ConvertKilnToLinalgPass
                            math::MathDialect, tensor::TensorDialect,
                            func::FuncDialect>();
     RewritePatternSet patterns(ctx);
-    patterns.add<ElementwiseLowering<AddOp>, ElementwiseLowering<SubOp>,
-                 ElementwiseLowering<MulOp>, ElementwiseLowering<DivOp>,
-                 ElementwiseLowering<ReluOp>, ElementwiseLowering<NegOp>,
-                 ElementwiseLowering<SigmoidOp>, ElementwiseLowering<TanhOp>,
-                 ElementwiseLowering<ExpOp>, ElementwiseLowering<LogOp>,
-                 ElementwiseLowering<SqrtOp>, ConstantLowering,
-                 IdentityLowering, ReshapeLowering, TransposeLowering,
-                 MatMulLowering, GemmLowering, SoftmaxLowering,
-                 ReduceLowering<ReduceSumOp, ReduceKind::kSum>,
-                 ReduceLowering<ReduceMeanOp, ReduceKind::kMean>,
-                 ReduceLowering<ReduceMaxOp, ReduceKind::kMax>>(ctx);
+    patterns
+        .add<ElementwiseLowering<AddOp>, ElementwiseLowering<SubOp>,
+             ElementwiseLowering<MulOp>, ElementwiseLowering<DivOp>,
+             ElementwiseLowering<ReluOp>, ElementwiseLowering<NegOp>,
+             ElementwiseLowering<SigmoidOp>, ElementwiseLowering<TanhOp>,
+             ElementwiseLowering<ExpOp>, ElementwiseLowering<LogOp>,
+             ElementwiseLowering<SqrtOp>, ConstantLowering, IdentityLowering,
+             ReshapeLowering, TransposeLowering, MatMulLowering, GemmLowering,
+             SoftmaxLowering, ReduceLowering<ReduceSumOp, ReduceKind::kSum>,
+             ReduceLowering<ReduceMeanOp, ReduceKind::kMean>,
+             ReduceLowering<ReduceMaxOp, ReduceKind::kMax>>(ctx);
     if (failed(applyPartialConversion(func, target, std::move(patterns))))
       signalPassFailure();
   }

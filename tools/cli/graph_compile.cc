@@ -210,8 +210,7 @@ int CompileAndRun(const Args &args, GraphDef graph, std::ostream &out,
                    graph.signature().fetch().end());
   for (const auto &[name, file] : args.outputs) {
     if (std::find(fetches.begin(), fetches.end(), name) == fetches.end()) {
-      err << "error: --output names '" << name
-          << "', which is not fetched\n";
+      err << "error: --output names '" << name << "', which is not fetched\n";
       return 2;
     }
   }

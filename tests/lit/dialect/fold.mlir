@@ -1,0 +1,74 @@
+// RUN: graph-opt %s -canonicalize | FileCheck %s
+
+// CHECK-LABEL: func.func @fold_constant_arithmetic
+func.func @fold_constant_arithmetic() -> tensor<2xf32> {
+  %a = kiln.constant dense<[1.0, 2.0]> : tensor<2xf32>
+  %b = kiln.constant dense<[3.0, 5.0]> : tensor<2xf32>
+  %0 = kiln.add %a, %b : (tensor<2xf32>, tensor<2xf32>) -> tensor<2xf32>
+  %1 = kiln.mul %0, %a : (tensor<2xf32>, tensor<2xf32>) -> tensor<2xf32>
+  %2 = kiln.neg %1 : (tensor<2xf32>) -> tensor<2xf32>
+  // CHECK: %[[C:.*]] = kiln.constant dense<[-4.000000e+00, -1.400000e+01]> : tensor<2xf32>
+  // CHECK-NOT: kiln.add
+  // CHECK-NOT: kiln.mul
+  // CHECK-NOT: kiln.neg
+  // CHECK: return %[[C]]
+  return %2 : tensor<2xf32>
+}
+
+// CHECK-LABEL: func.func @fold_integer_division
+func.func @fold_integer_division() -> (tensor<2xi32>, tensor<2xi32>) {
+  %a = kiln.constant dense<[7, -7]> : tensor<2xi32>
+  %b = kiln.constant dense<[2, 2]> : tensor<2xi32>
+  %z = kiln.constant dense<[2, 0]> : tensor<2xi32>
+  // CHECK-DAG: %[[Q:.*]] = kiln.constant dense<[3, -3]> : tensor<2xi32>
+  %0 = kiln.div %a, %b : (tensor<2xi32>, tensor<2xi32>) -> tensor<2xi32>
+  // Division by zero is left to run time, where it is defined.
+  // CHECK-DAG: %[[D:.*]] = kiln.div
+  %1 = kiln.div %a, %z : (tensor<2xi32>, tensor<2xi32>) -> tensor<2xi32>
+  // CHECK: return %[[Q]], %[[D]]
+  return %0, %1 : tensor<2xi32>, tensor<2xi32>
+}
+
+// CHECK-LABEL: func.func @fold_unary_math
+func.func @fold_unary_math() -> tensor<3xf32> {
+  %a = kiln.constant dense<[-1.0, 0.0, 4.0]> : tensor<3xf32>
+  %0 = kiln.relu %a : (tensor<3xf32>) -> tensor<3xf32>
+  %1 = kiln.sqrt %0 : (tensor<3xf32>) -> tensor<3xf32>
+  // CHECK: kiln.constant dense<[0.000000e+00, 0.000000e+00, 2.000000e+00]>
+  // CHECK-NOT: kiln.relu
+  return %1 : tensor<3xf32>
+}
+
+// CHECK-LABEL: func.func @fold_reshape_identity_transpose
+// CHECK-SAME: (%[[X:.*]]: tensor<2x3xf32>)
+func.func @fold_reshape_identity_transpose(%x: tensor<2x3xf32>) -> (tensor<2x3xf32>, tensor<3x2xf32>) {
+  %c = kiln.constant dense<[[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]> : tensor<3x2xf32>
+  %0 = kiln.identity %x : (tensor<2x3xf32>) -> tensor<2x3xf32>
+  %1 = kiln.transpose %0 {perm = array<i64: 0, 1>} : (tensor<2x3xf32>) -> tensor<2x3xf32>
+  %2 = kiln.reshape %1 {shape = array<i64: 2, 3>} : (tensor<2x3xf32>) -> tensor<2x3xf32>
+  %3 = kiln.reshape %c {shape = array<i64: 3, 2>} : (tensor<3x2xf32>) -> tensor<3x2xf32>
+  %4 = kiln.reshape %c {shape = array<i64: 6>} : (tensor<3x2xf32>) -> tensor<6xf32>
+  %5 = kiln.reshape %4 {shape = array<i64: 3, 2>} : (tensor<6xf32>) -> tensor<3x2xf32>
+  // CHECK-NOT: kiln.identity
+  // CHECK-NOT: kiln.transpose
+  // CHECK-NOT: kiln.reshape
+  // CHECK: %[[C:.*]] = kiln.constant dense<{{\[\[}}1.000000e+00, 2.000000e+00], [3.000000e+00, 4.000000e+00], [5.000000e+00, 6.000000e+00]]> : tensor<3x2xf32>
+  // CHECK: return %[[X]], %[[C]]
+  return %2, %5 : tensor<2x3xf32>, tensor<3x2xf32>
+}
+
+// Nothing here may change: the operands are not constants, the transpose is
+// not an identity, and the broadcast add has operands of different types.
+// CHECK-LABEL: func.func @no_fold
+func.func @no_fold(%x: tensor<2x3xf32>) -> (tensor<2x3xf32>, tensor<3x2xf32>) {
+  %c = kiln.constant dense<1.0> : tensor<3xf32>
+  // CHECK: %[[C:.*]] = kiln.constant dense<1.000000e+00> : tensor<3xf32>
+  // CHECK: %[[A:.*]] = kiln.add %{{.*}}, %[[C]]
+  %0 = kiln.add %x, %c : (tensor<2x3xf32>, tensor<3xf32>) -> tensor<2x3xf32>
+  // CHECK: %[[E:.*]] = kiln.exp %[[A]]
+  %1 = kiln.exp %0 : (tensor<2x3xf32>) -> tensor<2x3xf32>
+  // CHECK: %[[T:.*]] = kiln.transpose %[[E]]
+  %2 = kiln.transpose %1 : (tensor<2x3xf32>) -> tensor<3x2xf32>
+  // CHECK: return %[[E]], %[[T]]
+  return %1, %2 : tensor<2x3xf32>, tensor<3x2xf32>
+}

@@ -1,0 +1,97 @@
+// RUN: graph-opt %s -split-input-file -verify-diagnostics
+
+func.func @bad_broadcast(%a: tensor<2x3xf32>, %b: tensor<4xf32>) -> tensor<2x3xf32> {
+  // expected-error@+2 {{shapes [2,3] and [4] do not broadcast}}
+  // expected-error@+1 {{failed to infer returned types}}
+  %0 = kiln.add %a, %b : (tensor<2x3xf32>, tensor<4xf32>) -> tensor<2x3xf32>
+  return %0 : tensor<2x3xf32>
+}
+
+// -----
+
+func.func @mixed_types(%a: tensor<2xf32>, %b: tensor<2xi32>) -> tensor<2xf32> {
+  // expected-error@+2 {{operand element types differ: 'f32' and 'i32'}}
+  // expected-error@+1 {{failed to infer returned types}}
+  %0 = kiln.mul %a, %b : (tensor<2xf32>, tensor<2xi32>) -> tensor<2xf32>
+  return %0 : tensor<2xf32>
+}
+
+// -----
+
+func.func @wrong_result_type(%a: tensor<2x3xf32>) -> tensor<3x2xf32> {
+  // expected-error@+2 {{inferred type(s) 'tensor<2x3xf32>' are incompatible with return type(s) of operation 'tensor<3x2xf32>'}}
+  // expected-error@+1 {{failed to infer returned types}}
+  %0 = kiln.relu %a : (tensor<2x3xf32>) -> tensor<3x2xf32>
+  return %0 : tensor<3x2xf32>
+}
+
+// -----
+
+func.func @matmul_inner(%a: tensor<2x3xf32>, %b: tensor<4x5xf32>) -> tensor<2x5xf32> {
+  // expected-error@+2 {{inner dimensions differ: A is [2,3], B is [4,5]}}
+  // expected-error@+1 {{failed to infer returned types}}
+  %0 = kiln.matmul %a, %b : (tensor<2x3xf32>, tensor<4x5xf32>) -> tensor<2x5xf32>
+  return %0 : tensor<2x5xf32>
+}
+
+// -----
+
+func.func @gemm_rank(%a: tensor<2x3x4xf32>, %b: tensor<4x5xf32>) -> tensor<2x5xf32> {
+  // expected-error@+2 {{Gemm operands A and B must be 2-D}}
+  // expected-error@+1 {{failed to infer returned types}}
+  %0 = kiln.gemm %a, %b : (tensor<2x3x4xf32>, tensor<4x5xf32>) -> tensor<2x5xf32>
+  return %0 : tensor<2x5xf32>
+}
+
+// -----
+
+func.func @softmax_axis(%a: tensor<2x3xf32>) -> tensor<2x3xf32> {
+  // expected-error@+2 {{axis 2 is out of range for rank 2}}
+  // expected-error@+1 {{failed to infer returned types}}
+  %0 = kiln.softmax %a {axis = 2 : i64} : (tensor<2x3xf32>) -> tensor<2x3xf32>
+  return %0 : tensor<2x3xf32>
+}
+
+// -----
+
+func.func @reshape_count(%a: tensor<2x3xf32>) -> tensor<7xf32> {
+  // expected-error@+2 {{cannot reshape [2,3] (6 elements) to [7] (7 elements)}}
+  // expected-error@+1 {{failed to infer returned types}}
+  %0 = kiln.reshape %a {shape = array<i64: 7>} : (tensor<2x3xf32>) -> tensor<7xf32>
+  return %0 : tensor<7xf32>
+}
+
+// -----
+
+func.func @transpose_perm(%a: tensor<2x3xf32>) -> tensor<3x2xf32> {
+  // expected-error@+2 {{perm [1,1] is not a permutation of 0..1}}
+  // expected-error@+1 {{failed to infer returned types}}
+  %0 = kiln.transpose %a {perm = array<i64: 1, 1>} : (tensor<2x3xf32>) -> tensor<3x2xf32>
+  return %0 : tensor<3x2xf32>
+}
+
+// -----
+
+func.func @reduce_axis(%a: tensor<2x3xf32>) -> tensor<2xf32> {
+  // expected-error@+2 {{axis -3 is out of range for rank 2}}
+  // expected-error@+1 {{failed to infer returned types}}
+  %0 = kiln.reduce_sum %a {axes = array<i64: -3>, keepdims = 0 : i64} : (tensor<2x3xf32>) -> tensor<2xf32>
+  return %0 : tensor<2xf32>
+}
+
+// -----
+
+func.func @dynamic(%a: tensor<?x3xf32>) -> tensor<?x3xf32> {
+  // expected-error@+2 {{must have a static shape}}
+  // expected-error@+1 {{failed to infer returned types}}
+  %0 = kiln.relu %a : (tensor<?x3xf32>) -> tensor<?x3xf32>
+  return %0 : tensor<?x3xf32>
+}
+
+// -----
+
+func.func @float_only(%a: tensor<2xi32>) -> tensor<2xi32> {
+  // expected-error@+1 {{operand #0 must be ranked tensor of 32-bit float or 64-bit float values}}
+  %0 = kiln.exp %a : (tensor<2xi32>) -> tensor<2xi32>
+  return %0 : tensor<2xi32>
+}

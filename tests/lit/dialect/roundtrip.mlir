@@ -1,0 +1,57 @@
+// RUN: graph-opt %s | graph-opt | FileCheck %s
+
+// Every kiln op prints in a form that parses back to the same op.
+
+// CHECK-LABEL: func.func @elementwise
+func.func @elementwise(%a: tensor<2x3xf32>, %b: tensor<3xf32>) -> tensor<2x3xf32> {
+  // CHECK: %[[ADD:.*]] = kiln.add %{{.*}}, %{{.*}} : (tensor<2x3xf32>, tensor<3xf32>) -> tensor<2x3xf32>
+  %0 = kiln.add %a, %b : (tensor<2x3xf32>, tensor<3xf32>) -> tensor<2x3xf32>
+  // CHECK: kiln.sub %[[ADD]], %{{.*}}
+  %1 = kiln.sub %0, %b : (tensor<2x3xf32>, tensor<3xf32>) -> tensor<2x3xf32>
+  // CHECK: kiln.mul
+  %2 = kiln.mul %1, %a : (tensor<2x3xf32>, tensor<2x3xf32>) -> tensor<2x3xf32>
+  // CHECK: kiln.div
+  %3 = kiln.div %2, %b : (tensor<2x3xf32>, tensor<3xf32>) -> tensor<2x3xf32>
+  // CHECK: kiln.relu
+  %4 = kiln.relu %3 : (tensor<2x3xf32>) -> tensor<2x3xf32>
+  // CHECK: kiln.neg
+  %5 = kiln.neg %4 : (tensor<2x3xf32>) -> tensor<2x3xf32>
+  // CHECK: kiln.sigmoid
+  %6 = kiln.sigmoid %5 : (tensor<2x3xf32>) -> tensor<2x3xf32>
+  // CHECK: kiln.tanh
+  %7 = kiln.tanh %6 : (tensor<2x3xf32>) -> tensor<2x3xf32>
+  // CHECK: kiln.exp
+  %8 = kiln.exp %7 : (tensor<2x3xf32>) -> tensor<2x3xf32>
+  // CHECK: kiln.log
+  %9 = kiln.log %8 : (tensor<2x3xf32>) -> tensor<2x3xf32>
+  // CHECK: kiln.sqrt
+  %10 = kiln.sqrt %9 : (tensor<2x3xf32>) -> tensor<2x3xf32>
+  // CHECK: kiln.identity
+  %11 = kiln.identity %10 : (tensor<2x3xf32>) -> tensor<2x3xf32>
+  return %11 : tensor<2x3xf32>
+}
+
+// CHECK-LABEL: func.func @structured
+func.func @structured(%a: tensor<2x3x4xf32>, %w: tensor<4x5xf32>, %c: tensor<5xf32>) -> (tensor<2x3x5xf32>, tensor<6x5xf32>, tensor<6x5xf32>) {
+  // CHECK: kiln.constant dense<1.000000e+00> : tensor<5xf32>
+  %k = kiln.constant dense<1.0> : tensor<5xf32>
+  // CHECK: kiln.matmul {{.*}} -> tensor<2x3x5xf32>
+  %0 = kiln.matmul %a, %w : (tensor<2x3x4xf32>, tensor<4x5xf32>) -> tensor<2x3x5xf32>
+  // CHECK: kiln.reshape {{.*}} {shape = array<i64: 6, 4>}
+  %1 = kiln.reshape %a {shape = array<i64: 6, 4>} : (tensor<2x3x4xf32>) -> tensor<6x4xf32>
+  // CHECK: kiln.gemm {{.*}} {alpha = 2.000000e+00 : f32
+  %2 = kiln.gemm %1, %w, %c {alpha = 2.0 : f32} : (tensor<6x4xf32>, tensor<4x5xf32>, tensor<5xf32>) -> tensor<6x5xf32>
+  // CHECK: kiln.gemm {{.*}} -> tensor<6x5xf32>
+  %3 = kiln.gemm %1, %w : (tensor<6x4xf32>, tensor<4x5xf32>) -> tensor<6x5xf32>
+  // CHECK: kiln.softmax {{.*}} {axis = 1 : i64}
+  %4 = kiln.softmax %3 {axis = 1 : i64} : (tensor<6x5xf32>) -> tensor<6x5xf32>
+  // CHECK: kiln.reduce_sum {{.*}} {axes = array<i64: 0>, keepdims = 0 : i64}
+  %5 = kiln.reduce_sum %4 {axes = array<i64: 0>, keepdims = 0 : i64} : (tensor<6x5xf32>) -> tensor<5xf32>
+  // CHECK: kiln.reduce_mean
+  %6 = kiln.reduce_mean %4 : (tensor<6x5xf32>) -> tensor<1x1xf32>
+  // CHECK: kiln.reduce_max
+  %7 = kiln.reduce_max %4 {axes = array<i64: -1>} : (tensor<6x5xf32>) -> tensor<6x1xf32>
+  // CHECK: kiln.transpose {{.*}} {perm = array<i64: 1, 0>}
+  %8 = kiln.transpose %4 {perm = array<i64: 1, 0>} : (tensor<6x5xf32>) -> tensor<5x6xf32>
+  return %0, %2, %4 : tensor<2x3x5xf32>, tensor<6x5xf32>, tensor<6x5xf32>
+}

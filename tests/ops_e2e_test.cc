@@ -1,0 +1,378 @@
+//===- ops_e2e_test.cc - Every op, end to end, against float64 ------------===//
+//
+// Part of Kiln. Each case feeds random inputs through Placeholders (so that
+// constant folding cannot do the work), compiles and runs the graph on the
+// CPU, and compares with a float64 reference computed here.
+//
+//===----------------------------------------------------------------------===//
+#include <cmath>
+#include <functional>
+#include <limits>
+
+#include "absl/strings/str_cat.h"
+#include "session/session.h"
+#include "tests/test_util.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace kiln {
+namespace {
+
+using testing::OpNode;
+using testing::ParseGraph;
+using testing::PlaceholderNode;
+using testing::RefArray;
+
+int64_t Count(const std::vector<int64_t> &shape) {
+  int64_t n = 1;
+  for (int64_t d : shape)
+    n *= d;
+  return n;
+}
+
+/// A random f32 input and its exact float64 image.
+struct Input {
+  std::string name;
+  Tensor tensor;
+  RefArray ref;
+};
+
+Input RandomInput(const std::string &name, std::vector<int64_t> shape,
+                  uint32_t seed, double lo = -2, double hi = 2) {
+  std::vector<double> v = testing::RandomValues(Count(shape), seed, lo, hi);
+  std::vector<float> f(v.begin(), v.end());
+  Input in{name, *Tensor::FromVector<float>(shape, f), {shape, {}}};
+  for (float x : f)
+    in.ref.data.push_back(x);
+  return in;
+}
+
+/// Builds a graph of Placeholders for `inputs` plus `body`, runs it, and
+/// returns the fetched tensor.
+Tensor RunGraph(const std::vector<Input> &inputs, const std::string &body,
+                const std::string &fetch = "y") {
+  std::string text;
+  Session::Feeds feeds;
+  for (const Input &in : inputs) {
+    text += PlaceholderNode(in.name,
+                            in.tensor.dtype() == DType::kF32   ? "DT_FLOAT"
+                            : in.tensor.dtype() == DType::kI32 ? "DT_INT32"
+                                                               : "DT_INT64",
+                            in.tensor.shape());
+    feeds.emplace_back(in.name, in.tensor);
+  }
+  absl::StatusOr<std::unique_ptr<Session>> session =
+      Session::Create(ParseGraph(text + body));
+  EXPECT_TRUE(session.ok()) << session.status();
+  if (!session.ok())
+    return Tensor();
+  std::vector<Tensor> outputs;
+  absl::Status s = (*session)->Run(feeds, {fetch}, &outputs);
+  EXPECT_TRUE(s.ok()) << s;
+  return s.ok() ? outputs[0] : Tensor();
+}
+
+RefArray Map(const RefArray &a, const std::function<double(double)> &fn) {
+  RefArray out{a.shape, {}};
+  for (double x : a.data)
+    out.data.push_back(fn(x));
+  return out;
+}
+
+struct BinaryCase {
+  const char *op;
+  std::vector<int64_t> a, b;
+  std::function<double(double, double)> fn;
+};
+
+TEST(OpsTest, BroadcastingBinaryOps) {
+  std::vector<BinaryCase> cases = {
+      {"Add", {2, 3, 4}, {4}, std::plus<double>()},
+      {"Add", {3, 1}, {1, 5}, std::plus<double>()},
+      {"Sub", {2, 1, 4}, {3, 1}, std::minus<double>()},
+      {"Mul", {4}, {2, 3, 4}, std::multiplies<double>()},
+      {"Mul", {}, {2, 2}, std::multiplies<double>()},
+      {"Div", {2, 3}, {2, 3}, std::divides<double>()},
+      {"Div", {5, 1, 2}, {1, 4, 1}, std::divides<double>()},
+  };
+  for (const BinaryCase &c : cases) {
+    SCOPED_TRACE(
+        absl::StrCat(c.op, " ", ShapeToString(c.a), " ", ShapeToString(c.b)));
+    Input a = RandomInput("a", c.a, 1), b = RandomInput("b", c.b, 2, 0.5, 2);
+    Tensor y = RunGraph({a, b}, OpNode("y", c.op, {"a", "b"}));
+    testing::ExpectClose(y, testing::RefBinary(a.ref, b.ref, c.fn));
+  }
+}
+
+TEST(OpsTest, UnaryOps) {
+  Input x = RandomInput("x", {3, 7}, 3, -3, 3);
+  Input pos = RandomInput("x", {3, 7}, 4, 0.01, 5);
+  struct Case {
+    const char *op;
+    const Input &in;
+    std::function<double(double)> fn;
+  };
+  std::vector<Case> cases = {
+      {"Relu", x, [](double v) { return std::max(v, 0.0); }},
+      {"Neg", x, [](double v) { return -v; }},
+      {"Sigmoid", x, [](double v) { return 1 / (1 + std::exp(-v)); }},
+      {"Tanh", x, [](double v) { return std::tanh(v); }},
+      {"Exp", x, [](double v) { return std::exp(v); }},
+      {"Log", pos, [](double v) { return std::log(v); }},
+      {"Sqrt", pos, [](double v) { return std::sqrt(v); }},
+      {"Identity", x, [](double v) { return v; }},
+  };
+  for (const Case &c : cases) {
+    SCOPED_TRACE(c.op);
+    Tensor y = RunGraph({c.in}, OpNode("y", c.op, {"x"}));
+    testing::ExpectClose(y, Map(c.in.ref, c.fn), 1e-5, 1e-6);
+  }
+}
+
+/// float64 batched matmul with NumPy semantics, for rank >= 2 operands.
+RefArray RefMatMul(const RefArray &a, const RefArray &b) {
+  std::vector<int64_t> ba(a.shape.begin(), a.shape.end() - 2),
+      bb(b.shape.begin(), b.shape.end() - 2);
+  RefArray batch_a{ba, std::vector<double>(Count(ba))},
+      batch_b{bb, std::vector<double>(Count(bb))};
+  RefArray batch =
+      testing::RefBinary(batch_a, batch_b, [](double, double) { return 0.0; });
+  int64_t m = a.shape[a.shape.size() - 2], k = a.shape.back(),
+          n = b.shape.back();
+  RefArray out{batch.shape, {}};
+  out.shape.push_back(m);
+  out.shape.push_back(n);
+  for (int64_t bi = 0; bi < Count(batch.shape); ++bi) {
+    int64_t ia = testing::BroadcastIndex(ba, batch.shape, bi);
+    int64_t ib = testing::BroadcastIndex(bb, batch.shape, bi);
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = 0; j < n; ++j) {
+        double acc = 0;
+        for (int64_t t = 0; t < k; ++t)
+          acc +=
+              a.data[ia * m * k + i * k + t] * b.data[ib * k * n + t * n + j];
+        out.data.push_back(acc);
+      }
+  }
+  return out;
+}
+
+TEST(OpsTest, MatMulBatchedAndBroadcast) {
+  std::vector<std::pair<std::vector<int64_t>, std::vector<int64_t>>> cases = {
+      {{5, 7}, {7, 3}},
+      {{2, 5, 7}, {7, 3}},
+      {{2, 1, 4, 3}, {3, 3, 2}},
+      {{1, 6}, {6, 1}},
+  };
+  for (const auto &[sa, sb] : cases) {
+    SCOPED_TRACE(ShapeToString(sa) + " x " + ShapeToString(sb));
+    Input a = RandomInput("a", sa, 5), b = RandomInput("b", sb, 6);
+    Tensor y = RunGraph({a, b}, OpNode("y", "MatMul", {"a", "b"}));
+    testing::ExpectClose(y, RefMatMul(a.ref, b.ref), 1e-5, 1e-5);
+  }
+}
+
+TEST(OpsTest, MatMulVectors) {
+  Input v = RandomInput("v", {4}, 7), m = RandomInput("m", {4, 3}, 8);
+  RefArray row{{1, 4}, v.ref.data};
+  RefArray expected = RefMatMul(row, m.ref);
+  expected.shape = {3};
+  testing::ExpectClose(RunGraph({v, m}, OpNode("y", "MatMul", {"v", "m"})),
+                       expected, 1e-5, 1e-5);
+  Input m2 = RandomInput("m", {2, 3, 4}, 9);
+  RefArray col{{4, 1}, v.ref.data};
+  RefArray expected2 = RefMatMul(m2.ref, col);
+  expected2.shape = {2, 3};
+  testing::ExpectClose(RunGraph({m2, v}, OpNode("y", "MatMul", {"m", "v"})),
+                       expected2, 1e-5, 1e-5);
+  Input w = RandomInput("w", {4}, 10);
+  double dot = 0;
+  for (int i = 0; i < 4; ++i)
+    dot += v.ref.data[i] * w.ref.data[i];
+  testing::ExpectClose(RunGraph({v, w}, OpNode("y", "MatMul", {"v", "w"})),
+                       RefArray{{}, {dot}}, 1e-5, 1e-5);
+}
+
+RefArray Transpose2D(const RefArray &a) {
+  RefArray out{{a.shape[1], a.shape[0]}, {}};
+  for (int64_t j = 0; j < a.shape[1]; ++j)
+    for (int64_t i = 0; i < a.shape[0]; ++i)
+      out.data.push_back(a.data[i * a.shape[1] + j]);
+  return out;
+}
+
+TEST(OpsTest, GemmTransposesAlphaBeta) {
+  for (int trans_a = 0; trans_a < 2; ++trans_a)
+    for (int trans_b = 0; trans_b < 2; ++trans_b) {
+      SCOPED_TRACE(absl::StrCat("transA=", trans_a, " transB=", trans_b));
+      Input a = RandomInput("a",
+                            trans_a ? std::vector<int64_t>{6, 4}
+                                    : std::vector<int64_t>{4, 6},
+                            11);
+      Input b = RandomInput("b",
+                            trans_b ? std::vector<int64_t>{5, 6}
+                                    : std::vector<int64_t>{6, 5},
+                            12);
+      Input c = RandomInput("c", {1, 5}, 13);
+      std::string attrs = absl::StrCat(
+          "attr { key: \"alpha\" value { f: 0.5 } } attr { key: \"beta\" "
+          "value { f: 2.0 } } attr { key: \"transA\" value { i: ",
+          trans_a, " } } attr { key: \"transB\" value { i: ", trans_b, " } }");
+      Tensor y =
+          RunGraph({a, b, c}, OpNode("y", "Gemm", {"a", "b", "c"}, attrs));
+      RefArray product = RefMatMul(trans_a ? Transpose2D(a.ref) : a.ref,
+                                   trans_b ? Transpose2D(b.ref) : b.ref);
+      RefArray expected = testing::RefBinary(
+          product, c.ref, [](double p, double cv) { return 0.5 * p + 2 * cv; });
+      testing::ExpectClose(y, expected, 1e-5, 1e-5);
+    }
+  Input a = RandomInput("a", {3, 4}, 14), b = RandomInput("b", {4, 2}, 15);
+  testing::ExpectClose(RunGraph({a, b}, OpNode("y", "Gemm", {"a", "b"})),
+                       RefMatMul(a.ref, b.ref), 1e-5, 1e-5);
+}
+
+/// Reference reduction over `axes` (all if empty) with `keepdims`.
+RefArray RefReduce(const RefArray &x, std::vector<int64_t> axes, bool keep,
+                   double init, const std::function<double(double, double)> &fn,
+                   bool mean = false) {
+  int64_t rank = x.shape.size();
+  std::vector<bool> reduced(rank, axes.empty());
+  for (int64_t a : axes)
+    reduced[a < 0 ? a + rank : a] = true;
+  RefArray out;
+  for (int64_t d = 0; d < rank; ++d)
+    if (!reduced[d] || keep)
+      out.shape.push_back(reduced[d] ? 1 : x.shape[d]);
+  std::vector<int64_t> kept_shape;
+  for (int64_t d = 0; d < rank; ++d)
+    kept_shape.push_back(reduced[d] ? 1 : x.shape[d]);
+  out.data.assign(Count(kept_shape), init);
+  int64_t count = x.size() / std::max<int64_t>(Count(kept_shape), 1);
+  for (int64_t i = 0; i < x.size(); ++i) {
+    int64_t rem = i, target = 0, stride = 1;
+    for (int64_t d = rank - 1; d >= 0; --d) {
+      int64_t coord = rem % x.shape[d];
+      rem /= x.shape[d];
+      target += (reduced[d] ? 0 : coord) * stride;
+      stride *= kept_shape[d];
+    }
+    out.data[target] = fn(out.data[target], x.data[i]);
+  }
+  if (mean)
+    for (double &v : out.data)
+      v /= count;
+  return out;
+}
+
+TEST(OpsTest, Reductions) {
+  Input x = RandomInput("x", {2, 3, 4}, 16);
+  struct Case {
+    std::vector<int64_t> axes;
+    int keepdims;
+  };
+  for (const Case &c :
+       std::vector<Case>{{{1}, 1}, {{0, 2}, 0}, {{-1}, 0}, {{}, 1}, {{}, 0}}) {
+    std::string axes_attr;
+    if (!c.axes.empty()) {
+      axes_attr = "attr { key: \"axes\" value { list { i: [";
+      for (size_t i = 0; i < c.axes.size(); ++i)
+        absl::StrAppend(&axes_attr, i ? ", " : "", c.axes[i]);
+      axes_attr += "] } } }";
+    }
+    std::string attrs = absl::StrCat(
+        axes_attr, " attr { key: \"keepdims\" value { i: ", c.keepdims, " } }");
+    SCOPED_TRACE(attrs);
+    testing::ExpectClose(
+        RunGraph({x}, OpNode("y", "ReduceSum", {"x"}, attrs)),
+        RefReduce(x.ref, c.axes, c.keepdims, 0, std::plus<double>()), 1e-5,
+        1e-5);
+    testing::ExpectClose(
+        RunGraph({x}, OpNode("y", "ReduceMean", {"x"}, attrs)),
+        RefReduce(x.ref, c.axes, c.keepdims, 0, std::plus<double>(), true),
+        1e-5, 1e-5);
+    testing::ExpectClose(
+        RunGraph({x}, OpNode("y", "ReduceMax", {"x"}, attrs)),
+        RefReduce(x.ref, c.axes, c.keepdims, -INFINITY,
+                  [](double a, double b) { return std::max(a, b); }));
+  }
+}
+
+TEST(OpsTest, SoftmaxAlongEachAxis) {
+  Input x = RandomInput("x", {2, 3, 4}, 17, -5, 5);
+  for (int axis : {0, 1, 2, -1}) {
+    SCOPED_TRACE(axis);
+    int64_t a = axis < 0 ? axis + 3 : axis;
+    RefArray max = RefReduce(x.ref, {a}, true, -INFINITY,
+                             [](double p, double q) { return std::max(p, q); });
+    RefArray e = testing::RefBinary(
+        x.ref, max, [](double v, double m) { return std::exp(v - m); });
+    RefArray sum = RefReduce(e, {a}, true, 0, std::plus<double>());
+    RefArray expected = testing::RefBinary(e, sum, std::divides<double>());
+    testing::ExpectClose(
+        RunGraph({x}, OpNode("y", "Softmax", {"x"},
+                             absl::StrCat("attr { key: \"axis\" value { i: ",
+                                          axis, " } }"))),
+        expected, 1e-5, 1e-6);
+  }
+}
+
+TEST(OpsTest, ReshapeAndTranspose) {
+  Input x = RandomInput("x", {2, 3, 4}, 18);
+  Tensor r = RunGraph(
+      {x}, OpNode("y", "Reshape", {"x"},
+                  R"(attr { key: "shape" value { list { i: [0, -1] } } })"));
+  testing::ExpectClose(r, RefArray{{2, 12}, x.ref.data});
+
+  Tensor t = RunGraph(
+      {x}, OpNode("y", "Transpose", {"x"},
+                  R"(attr { key: "perm" value { list { i: [2, 0, 1] } } })"));
+  RefArray expected{{4, 2, 3}, {}};
+  for (int k = 0; k < 4; ++k)
+    for (int i = 0; i < 2; ++i)
+      for (int j = 0; j < 3; ++j)
+        expected.data.push_back(x.ref.data[i * 12 + j * 4 + k]);
+  testing::ExpectClose(t, expected);
+
+  Tensor reversed = RunGraph({x}, OpNode("y", "Transpose", {"x"}));
+  EXPECT_EQ(reversed.shape(), (std::vector<int64_t>{4, 3, 2}));
+  EXPECT_EQ(testing::ToDoubles(reversed)[1], x.ref.data[12]);
+}
+
+TEST(OpsTest, IntegerArithmetic) {
+  std::vector<int32_t> a = {7, -7, 5, std::numeric_limits<int32_t>::min(),
+                            9, 0};
+  std::vector<int32_t> b = {2, 2, 0, -1, -4, 3};
+  Input ia{"a", *Tensor::FromVector<int32_t>({6}, a), {}};
+  Input ib{"b", *Tensor::FromVector<int32_t>({6}, b), {}};
+  Tensor q = RunGraph({ia, ib}, OpNode("y", "Div", {"a", "b"}));
+  ASSERT_EQ(q.dtype(), DType::kI32);
+  // Truncating division; x / 0 = 0 and INT_MIN / -1 = INT_MIN, as documented.
+  std::vector<int32_t> want = {3,  -3, 0, std::numeric_limits<int32_t>::min(),
+                               -2, 0};
+  EXPECT_EQ(std::vector<int32_t>(q.data<int32_t>(), q.data<int32_t>() + 6),
+            want);
+  Tensor s = RunGraph(
+      {ia, ib}, OpNode("y", "Mul", {"a", "b"}) + OpNode("z", "Add", {"y", "a"}),
+      "z");
+  for (int i = 0; i < 6; ++i)
+    EXPECT_EQ(s.data<int32_t>()[i],
+              static_cast<int32_t>(static_cast<uint32_t>(a[i]) *
+                                       static_cast<uint32_t>(b[i]) +
+                                   static_cast<uint32_t>(a[i])));
+}
+
+TEST(OpsTest, NanAndInfinityPropagate) {
+  std::vector<float> v = {NAN, INFINITY, -INFINITY, 1.0f};
+  Input x{"x",
+          *Tensor::FromVector<float>({4}, v),
+          {{4}, {NAN, INFINITY, -INFINITY, 1}}};
+  Tensor relu = RunGraph({x}, OpNode("y", "Relu", {"x"}));
+  EXPECT_TRUE(std::isnan(relu.data<float>()[0]));
+  EXPECT_EQ(relu.data<float>()[1], INFINITY);
+  EXPECT_EQ(relu.data<float>()[2], 0.0f);
+  Tensor mx = RunGraph({x}, OpNode("y", "ReduceMax", {"x"}));
+  EXPECT_TRUE(std::isnan(mx.data<float>()[0]));
+}
+
+} // namespace
+} // namespace kiln

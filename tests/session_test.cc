@@ -1,0 +1,241 @@
+//===- session_test.cc - Session::Run behaviour ---------------------------===//
+//
+// Part of Kiln. Feeds, fetches, their errors, and concurrent Runs. Expected
+// values come from float64 computations in the test itself.
+//
+//===----------------------------------------------------------------------===//
+#include <cmath>
+#include <thread>
+
+#include "runtime/npy.h"
+#include "session/session.h"
+#include "tests/test_util.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace kiln {
+namespace {
+
+using ::testing::AllOf;
+using ::testing::HasSubstr;
+using testing::OpNode;
+using testing::ParseGraph;
+using testing::PlaceholderNode;
+using testing::RefArray;
+
+/// The example MLP's weights, read back from the graph, for the reference.
+std::vector<double> ConstantValues(const GraphDef &graph,
+                                   const std::string &name) {
+  for (const NodeDef &node : graph.node())
+    if (node.name() == name) {
+      const TensorProto &t = node.attr().at("value").tensor();
+      return std::vector<double>(t.float_val().begin(), t.float_val().end());
+    }
+  ADD_FAILURE() << "no constant " << name;
+  return {};
+}
+
+/// The example MLP in float64: softmax(relu(x W1 + b1) W2 + b2).
+RefArray ReferenceMlp(const GraphDef &graph, const std::vector<double> &x) {
+  std::vector<double> w1 = ConstantValues(graph, "W1"),
+                      b1 = ConstantValues(graph, "b1"),
+                      w2 = ConstantValues(graph, "W2"),
+                      b2 = ConstantValues(graph, "b2");
+  RefArray out{{2, 3}, {}};
+  for (int row = 0; row < 2; ++row) {
+    double hidden[8];
+    for (int j = 0; j < 8; ++j) {
+      double acc = b1[j];
+      for (int k = 0; k < 4; ++k)
+        acc += x[row * 4 + k] * w1[k * 8 + j];
+      hidden[j] = std::max(acc, 0.0);
+    }
+    double logits[3], max = -1e300, sum = 0;
+    for (int j = 0; j < 3; ++j) {
+      logits[j] = b2[j];
+      for (int k = 0; k < 8; ++k)
+        logits[j] += hidden[k] * w2[k * 3 + j];
+      max = std::max(max, logits[j]);
+    }
+    for (double &l : logits)
+      sum += (l = std::exp(l - max));
+    for (double l : logits)
+      out.data.push_back(l / sum);
+  }
+  return out;
+}
+
+class ExampleMlpTest : public ::testing::Test {
+protected:
+  void SetUp() override {
+    absl::StatusOr<std::unique_ptr<Session>> s =
+        Session::CreateFromFile("examples/mlp.pbtxt");
+    ASSERT_TRUE(s.ok()) << s.status();
+    session = *std::move(s);
+  }
+  Tensor Input(uint32_t seed) {
+    std::vector<double> v = testing::RandomValues(8, seed, -2, 2);
+    return *Tensor::FromVector<float>({2, 4}, {v.begin(), v.end()});
+  }
+  std::unique_ptr<Session> session;
+};
+
+TEST_F(ExampleMlpTest, MatchesFloat64Reference) {
+  Tensor x = Input(1);
+  std::vector<Tensor> outputs;
+  ASSERT_TRUE(session->Run({{"x", x}}, &outputs).ok());
+  ASSERT_EQ(outputs.size(), 1u);
+  testing::ExpectClose(outputs[0],
+                       ReferenceMlp(session->graph(), testing::ToDoubles(x)));
+}
+
+TEST_F(ExampleMlpTest, BundledInputMatchesReference) {
+  absl::StatusOr<Tensor> x = ReadNpy("examples/mlp_x.npy");
+  ASSERT_TRUE(x.ok()) << x.status();
+  std::vector<Tensor> outputs;
+  ASSERT_TRUE(session->Run({{"x", *x}}, &outputs).ok());
+  testing::ExpectClose(outputs[0],
+                       ReferenceMlp(session->graph(), testing::ToDoubles(*x)));
+}
+
+TEST_F(ExampleMlpTest, FetchesIntermediatesAndLeavesFeedsAlone) {
+  Tensor x = Input(2);
+  std::vector<double> before = testing::ToDoubles(x);
+  std::vector<Tensor> outputs;
+  absl::Status s = session->Run({{"x", x}}, {"hidden", "probs", "x"}, &outputs);
+  ASSERT_TRUE(s.ok()) << s;
+  ASSERT_EQ(outputs.size(), 3u);
+  EXPECT_EQ(outputs[0].shape(), (std::vector<int64_t>{2, 8}));
+  for (double h : testing::ToDoubles(outputs[0]))
+    EXPECT_GE(h, 0.0);
+  testing::ExpectClose(outputs[2], RefArray{{2, 4}, before});
+  EXPECT_EQ(testing::ToDoubles(x), before);
+}
+
+TEST_F(ExampleMlpTest, BorrowedFeedWorks) {
+  std::vector<float> data = {1, 2, 3, 4, 5, 6, 7, 8};
+  Tensor x = *Tensor::Borrow(DType::kF32, {2, 4}, data.data());
+  EXPECT_FALSE(x.owns_memory());
+  std::vector<Tensor> outputs;
+  ASSERT_TRUE(session->Run({{"x", x}}, &outputs).ok());
+  testing::ExpectClose(
+      outputs[0], ReferenceMlp(session->graph(), {1, 2, 3, 4, 5, 6, 7, 8}));
+}
+
+TEST_F(ExampleMlpTest, FeedErrorsNameTheFeed) {
+  std::vector<Tensor> outputs;
+  absl::Status missing = session->Run({}, &outputs);
+  EXPECT_THAT(std::string(missing.message()),
+              HasSubstr("missing feed 'x' (f32[2,4])"));
+
+  Tensor wrong_shape = *Tensor::Allocate(DType::kF32, {4, 2});
+  EXPECT_THAT(
+      std::string(session->Run({{"x", wrong_shape}}, &outputs).message()),
+      HasSubstr("feed 'x': expected f32[2,4], got f32[4,2]"));
+
+  Tensor wrong_dtype = *Tensor::Allocate(DType::kF64, {2, 4});
+  EXPECT_THAT(
+      std::string(session->Run({{"x", wrong_dtype}}, &outputs).message()),
+      HasSubstr("feed 'x': expected f32[2,4], got f64[2,4]"));
+
+  Tensor x = Input(3);
+  EXPECT_THAT(
+      std::string(session->Run({{"x", x}, {"y", x}}, &outputs).message()),
+      HasSubstr("feed 'y' names no node"));
+  EXPECT_THAT(
+      std::string(session->Run({{"x", x}, {"W1", x}}, &outputs).message()),
+      HasSubstr("feed 'W1' names a Constant node"));
+  EXPECT_THAT(
+      std::string(session->Run({{"x", x}, {"x", x}}, &outputs).message()),
+      HasSubstr("feed 'x' is given twice"));
+  EXPECT_THAT(
+      std::string(session->Run({{"x", x}}, {"nope"}, &outputs).message()),
+      HasSubstr("fetch 'nope' names no node"));
+  EXPECT_THAT(
+      std::string(session->Run({{"x", x}}, {"probs:1"}, &outputs).message()),
+      HasSubstr("node 'probs' has only output 0"));
+  EXPECT_FALSE(session->Run({{"x", x}}, nullptr).ok());
+}
+
+TEST_F(ExampleMlpTest, FetchingAConstantNeedsNoFeed) {
+  std::vector<Tensor> outputs;
+  absl::Status s = session->Run({}, {"b2"}, &outputs);
+  ASSERT_TRUE(s.ok()) << s;
+  testing::ExpectClose(outputs[0],
+                       RefArray{{3}, ConstantValues(session->graph(), "b2")});
+}
+
+TEST_F(ExampleMlpTest, ConcurrentRunsAgreeWithSerialRuns) {
+  constexpr int kThreads = 8, kRuns = 50;
+  std::vector<Tensor> inputs, expected;
+  for (int i = 0; i < kThreads; ++i) {
+    inputs.push_back(Input(100 + i));
+    std::vector<Tensor> out;
+    ASSERT_TRUE(session->Run({{"x", inputs.back()}}, &out).ok());
+    expected.push_back(out[0]);
+  }
+  std::vector<int> mismatches(kThreads, 0);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t)
+    threads.emplace_back([&, t] {
+      for (int r = 0; r < kRuns; ++r) {
+        std::vector<Tensor> out;
+        // Alternate fetch lists so that compilation races with runs too.
+        std::vector<std::string> fetches =
+            r % 2 ? std::vector<std::string>{"probs"}
+                  : std::vector<std::string>{"probs", "logits"};
+        if (!session->Run({{"x", inputs[t]}}, fetches, &out).ok() ||
+            testing::ToDoubles(out[0]) != testing::ToDoubles(expected[t]))
+          ++mismatches[t];
+      }
+    });
+  for (std::thread &t : threads)
+    t.join();
+  for (int t = 0; t < kThreads; ++t)
+    EXPECT_EQ(mismatches[t], 0) << "thread " << t;
+}
+
+TEST(SessionTest, BadGraphFailsAtCreate) {
+  GraphDef graph = ParseGraph(PlaceholderNode("x", "DT_FLOAT", {2}) +
+                              OpNode("y", "Gelu2", {"x"}));
+  absl::StatusOr<std::unique_ptr<Session>> s = Session::Create(graph);
+  ASSERT_FALSE(s.ok());
+  EXPECT_THAT(std::string(s.status().message()),
+              AllOf(HasSubstr("node 'y' (Gelu2): unknown op"),
+                    HasSubstr("invalid graph")));
+  EXPECT_FALSE(Session::Create(GraphDef()).ok());
+  SessionOptions bad;
+  bad.opt_level = 7;
+  EXPECT_FALSE(
+      Session::Create(ParseGraph(PlaceholderNode("x", "DT_FLOAT", {2})), bad)
+          .ok());
+}
+
+TEST(SessionTest, OptimizationLevelsAgree) {
+  GraphDef graph = ParseGraph(
+      PlaceholderNode("x", "DT_FLOAT", {3, 4}) +
+      OpNode("c", "Constant", {},
+             R"(attr { key: "value" value { tensor { dtype: DT_FLOAT
+                 shape { dim: 4 } float_val: [1, 2, 3, 4] } } })") +
+      OpNode("c2", "Mul", {"c", "c"}) + OpNode("y", "Add", {"x", "c2"}) +
+      OpNode("z", "Identity", {"y"}) + "signature { fetch: \"z\" }");
+  std::vector<double> xs = testing::RandomValues(12, 7);
+  Tensor x = *Tensor::FromVector<float>({3, 4}, {xs.begin(), xs.end()});
+  RefArray expected{{3, 4}, {}};
+  for (int i = 0; i < 12; ++i)
+    expected.data.push_back(static_cast<float>(xs[i]) +
+                            (i % 4 + 1) * (i % 4 + 1));
+  for (int level = 0; level <= 3; ++level) {
+    SessionOptions options;
+    options.opt_level = level;
+    absl::StatusOr<std::unique_ptr<Session>> s =
+        Session::Create(graph, options);
+    ASSERT_TRUE(s.ok()) << s.status();
+    std::vector<Tensor> out;
+    ASSERT_TRUE((*s)->Run({{"x", x}}, &out).ok());
+    testing::ExpectClose(out[0], expected);
+  }
+}
+
+} // namespace
+} // namespace kiln

@@ -1,0 +1,171 @@
+//===- tools_test.cc - .npy files and the graph-compile command -----------===//
+//
+// Part of Kiln.
+//
+//===----------------------------------------------------------------------===//
+#include <fstream>
+#include <sstream>
+
+#include "runtime/npy.h"
+#include "tests/test_util.h"
+#include "tools/cli/graph_compile.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace kiln {
+namespace {
+
+using ::testing::HasSubstr;
+
+std::string TempPath(const std::string &name) {
+  const char *dir = std::getenv("TEST_TMPDIR");
+  return std::string(dir ? dir : "/tmp") + "/" + name;
+}
+
+TEST(NpyTest, RoundTripsEveryDtypeAndRank) {
+  std::vector<Tensor> tensors = {
+      *Tensor::FromVector<float>({2, 3}, {1, 2, 3, 4, 5, 6}),
+      *Tensor::FromVector<double>({3}, {0.5, -1, 1e300}),
+      *Tensor::FromVector<int32_t>({}, {42}),
+      *Tensor::FromVector<int64_t>({1, 2, 1}, {-5, 1ll << 40}),
+      *Tensor::FromVector<bool>({2, 2}, {true, false, false, true}),
+      *Tensor::Allocate(DType::kF32, {0, 3}),
+  };
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    std::string path = TempPath("t" + std::to_string(i) + ".npy");
+    ASSERT_TRUE(WriteNpy(path, tensors[i]).ok());
+    absl::StatusOr<Tensor> back = ReadNpy(path);
+    ASSERT_TRUE(back.ok()) << back.status();
+    EXPECT_EQ(back->TypeString(), tensors[i].TypeString());
+    EXPECT_EQ(0, std::memcmp(back->raw_data(), tensors[i].raw_data(),
+                             tensors[i].size_bytes()));
+  }
+}
+
+/// A version-1.0 .npy file with `dict` as its header, padded as numpy.save
+/// pads it, followed by `data`.
+std::string NpyBytes(std::string dict, const std::string &data) {
+  dict.append((64 - (10 + dict.size() + 1) % 64) % 64, ' ');
+  dict += '\n';
+  std::string bytes("\x93NUMPY\x01\x00", 8);
+  bytes += static_cast<char>(dict.size() & 0xff);
+  bytes += static_cast<char>(dict.size() >> 8);
+  return bytes + dict + data;
+}
+
+TEST(NpyTest, ReadsNumpyWrittenHeader) {
+  // What numpy.save writes for np.arange(3, dtype='<i8').
+  std::string data;
+  for (int64_t v : {0, 1, 2})
+    data.append(reinterpret_cast<const char *>(&v), 8);
+  absl::StatusOr<Tensor> t = ParseNpy(
+      NpyBytes("{'descr': '<i8', 'fortran_order': False, 'shape': (3,), }",
+               data),
+      "arange.npy");
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_EQ(t->TypeString(), "i64[3]");
+  EXPECT_EQ(t->data<int64_t>()[2], 2);
+}
+
+TEST(NpyTest, RefusesWhatItCannotRead) {
+  auto error = [](const std::string &bytes) {
+    return std::string(ParseNpy(bytes, "f.npy").status().message());
+  };
+  EXPECT_THAT(error("hello"), HasSubstr("not a .npy file"));
+  EXPECT_THAT(
+      error(NpyBytes(
+          "{'descr': '<f2', 'fortran_order': False, 'shape': (1,), }", "ab")),
+      HasSubstr("element type '<f2' is not supported"));
+  EXPECT_THAT(
+      error(NpyBytes("{'descr': '<f4', 'fortran_order': True, 'shape': (1,), }",
+                     "abcd")),
+      HasSubstr("Fortran-ordered"));
+  EXPECT_THAT(
+      error(NpyBytes(
+          "{'descr': '<f4', 'fortran_order': False, 'shape': (4,), }", "abcd")),
+      HasSubstr("does not match f32[4]"));
+  EXPECT_THAT(
+      error(NpyBytes(
+          "{'descr': '<f4', 'fortran_order': False, 'shape': (-4,), }", "")),
+      HasSubstr("bad dimension '-4'"));
+  EXPECT_EQ(ReadNpy(TempPath("missing.npy")).status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+/// Runs graph-compile in-process with `args`; returns the exit code.
+int GraphCompile(std::vector<std::string> args, std::string *out,
+                 std::string *err) {
+  args.insert(args.begin(), "graph-compile");
+  std::vector<char *> argv;
+  for (std::string &a : args)
+    argv.push_back(a.data());
+  std::ostringstream o, e;
+  int code = GraphCompileMain(argv.size(), argv.data(), o, e);
+  *out = o.str();
+  *err = e.str();
+  return code;
+}
+
+TEST(GraphCompileTest, RunsTheExampleAndWritesOutputs) {
+  std::string out, err, y = TempPath("probs.npy");
+  ASSERT_EQ(GraphCompile({"examples/mlp.pbtxt", "--run", "--feed",
+                          "x=examples/mlp_x.npy", "--output", "probs=" + y},
+                         &out, &err),
+            0)
+      << err;
+  EXPECT_THAT(out, HasSubstr("probs: f32[2,3] = [["));
+  EXPECT_THAT(out, HasSubstr("compile: "));
+  absl::StatusOr<Tensor> probs = ReadNpy(y);
+  ASSERT_TRUE(probs.ok());
+  for (int row = 0; row < 2; ++row) {
+    double sum = 0;
+    for (int j = 0; j < 3; ++j)
+      sum += probs->data<float>()[row * 3 + j];
+    EXPECT_NEAR(sum, 1.0, 1e-6);
+  }
+}
+
+TEST(GraphCompileTest, EmitsEachStage) {
+  std::string out, err;
+  ASSERT_EQ(GraphCompile({"examples/mlp.pbtxt", "--emit=graph"}, &out, &err),
+            0);
+  EXPECT_THAT(out, HasSubstr("kiln.softmax"));
+  ASSERT_EQ(GraphCompile({"examples/mlp.pbtxt", "--emit=linalg"}, &out, &err),
+            0);
+  EXPECT_THAT(out, HasSubstr("linalg.generic"));
+  ASSERT_EQ(GraphCompile({"examples/mlp.pbtxt", "--emit=mlir"}, &out, &err), 0);
+  EXPECT_THAT(out, HasSubstr("llvm.func @main"));
+  ASSERT_EQ(
+      GraphCompile({"examples/mlp.pbtxt", "--emit=llvm", "--fetch", "hidden"},
+                   &out, &err),
+      0);
+  EXPECT_THAT(out, HasSubstr("define void @main(ptr"));
+}
+
+TEST(GraphCompileTest, ExitCodes) {
+  std::string out, err;
+  EXPECT_EQ(GraphCompile({"--help"}, &out, &err), 0);
+  EXPECT_THAT(out, HasSubstr("--feed NAME=FILE.npy"));
+  EXPECT_EQ(GraphCompile({}, &out, &err), 2);
+  EXPECT_EQ(GraphCompile({"examples/mlp.pbtxt", "--bogus"}, &out, &err), 2);
+  EXPECT_THAT(err, HasSubstr("unknown option '--bogus'"));
+  EXPECT_EQ(GraphCompile({"examples/mlp.pbtxt", "--emit=asm"}, &out, &err), 2);
+  EXPECT_EQ(GraphCompile({"examples/mlp.pbtxt", "--feed", "x"}, &out, &err), 2);
+
+  EXPECT_EQ(GraphCompile({"examples/mlp.pbtxt", "--run"}, &out, &err), 1);
+  EXPECT_THAT(err, HasSubstr("missing feed 'x' (f32[2,4])"));
+  EXPECT_EQ(GraphCompile({"examples/mlp.pbtxt", "--run", "--feed",
+                          "x=examples/mlp.pbtxt"},
+                         &out, &err),
+            1);
+  EXPECT_THAT(err, HasSubstr("feed 'x': examples/mlp.pbtxt: not a .npy file"));
+  EXPECT_EQ(GraphCompile({"examples/mlp.pbtxt", "--run", "--feed",
+                          "x=examples/mlp_x.npy", "--fetch", "nope"},
+                         &out, &err),
+            1);
+  EXPECT_THAT(err, HasSubstr("fetch 'nope' names no node"));
+  EXPECT_EQ(GraphCompile({TempPath("no-such-model.pbtxt")}, &out, &err), 1);
+}
+
+} // namespace
+} // namespace kiln
