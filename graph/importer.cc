@@ -209,6 +209,25 @@ absl::StatusOr<Attribute> ConvertAttr(const AttrValue &value,
       return Attribute(b.getDenseI64ArrayAttr(ints));
     }
     return mistyped();
+  case AttrKind::kDouble:
+    if (value.has_f())
+      return Attribute(b.getF64FloatAttr(value.f()));
+    if (value.has_i())
+      return Attribute(b.getF64FloatAttr(static_cast<double>(value.i())));
+    return mistyped();
+  case AttrKind::kString:
+    if (value.has_s())
+      return Attribute(b.getStringAttr(value.s()));
+    return mistyped();
+  case AttrKind::kType:
+    if (value.has_type()) {
+      if (mlir::Type t = DTypeToMlir(ProtoDType(value.type()), context))
+        return Attribute(mlir::TypeAttr::get(t));
+      return absl::InvalidArgumentError(
+          absl::StrCat("attribute '", spec.name, "': type ",
+                       ProtoDTypeName(value.type()), " is not supported"));
+    }
+    return mistyped();
   case AttrKind::kTensor: {
     if (!value.has_tensor())
       return mistyped();

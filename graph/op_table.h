@@ -19,6 +19,9 @@ enum class AttrKind {
   kFloat,  ///< f32 (an int is accepted)
   kInts,   ///< list of int64
   kTensor, ///< a dense tensor
+  kDouble, ///< f64 (an int is accepted)
+  kString, ///< a string
+  kType,   ///< an element type
 };
 
 struct AttrSpec {
@@ -26,6 +29,9 @@ struct AttrSpec {
   AttrKind kind;
   bool required;
 };
+
+/// max_inputs of an op that takes any number of inputs.
+constexpr int kVariadic = 1 << 20;
 
 struct OpSpec {
   const char *graph_op; ///< Name in the user's graph, e.g. "MatMul".

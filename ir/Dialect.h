@@ -15,6 +15,28 @@
 
 #include "ir/KilnDialect.h.inc"
 
+namespace kiln::detail {
+// Type inference shared by op classes; see Ops.cc.
+mlir::LogicalResult inferBroadcast(std::optional<mlir::Location> loc,
+                                   mlir::ValueRange operands, bool boolResult,
+                                   llvm::SmallVectorImpl<mlir::Type> &inferred);
+mlir::LogicalResult inferSameType(std::optional<mlir::Location> loc,
+                                  mlir::ValueRange operands,
+                                  llvm::SmallVectorImpl<mlir::Type> &inferred);
+mlir::LogicalResult
+inferAxisPreserving(std::optional<mlir::Location> loc, mlir::Value input,
+                    int64_t axis, llvm::SmallVectorImpl<mlir::Type> &inferred);
+mlir::LogicalResult inferReduce(std::optional<mlir::Location> loc,
+                                mlir::Value data,
+                                std::optional<llvm::ArrayRef<int64_t>> axes,
+                                int64_t keepdims, int64_t noopWithEmptyAxes,
+                                llvm::SmallVectorImpl<mlir::Type> &inferred);
+mlir::LogicalResult
+inferArgReduce(std::optional<mlir::Location> loc, mlir::Value data,
+               int64_t axis, int64_t keepdims,
+               llvm::SmallVectorImpl<mlir::Type> &inferred);
+} // namespace kiln::detail
+
 #define GET_OP_CLASSES
 #include "ir/KilnOps.h.inc"
 
@@ -28,6 +50,49 @@ mlir::LogicalResult broadcastShapes(llvm::ArrayRef<int64_t> a,
 
 /// Resolves a possibly negative axis against `rank`; -1 when out of range.
 int64_t normalizeAxis(int64_t axis, int64_t rank);
+
+/// The axes a reduction reduces, one flag per input dimension; empty when
+/// the op is a no-op (no axes and noop_with_empty_axes).
+llvm::SmallVector<bool> reducedAxes(std::optional<llvm::ArrayRef<int64_t>> axes,
+                                    int64_t rank, bool noopWithEmptyAxes);
+
+/// Where sliding windows (Conv, pooling) sit on each spatial axis.
+struct WindowGeometry {
+  llvm::SmallVector<int64_t> kernel, strides, dilations;
+  llvm::SmallVector<int64_t> padBegin, padEnd; ///< As given or computed.
+  llvm::SmallVector<int64_t> output;           ///< Output size per axis.
+};
+
+/// ONNX's window arithmetic, auto_pad and ceil_mode included.
+mlir::FailureOr<WindowGeometry>
+computeWindows(std::optional<mlir::Location> loc,
+               llvm::ArrayRef<int64_t> inputSpatial,
+               llvm::ArrayRef<int64_t> kernel,
+               std::optional<llvm::ArrayRef<int64_t>> strides,
+               std::optional<llvm::ArrayRef<int64_t>> dilations,
+               std::optional<llvm::ArrayRef<int64_t>> pads,
+               llvm::StringRef autoPad, bool ceilMode);
+
+/// One axis of a Slice: the first index, the step, and how many elements.
+struct SliceDim {
+  int64_t start, step, count;
+};
+
+/// ONNX Slice with constant bounds, clamped; one entry per input axis.
+mlir::FailureOr<llvm::SmallVector<SliceDim>>
+computeSlice(std::optional<mlir::Location> loc, llvm::ArrayRef<int64_t> shape,
+             llvm::ArrayRef<int64_t> starts, llvm::ArrayRef<int64_t> ends,
+             std::optional<llvm::ArrayRef<int64_t>> axes,
+             std::optional<llvm::ArrayRef<int64_t>> steps);
+
+/// ConvTranspose's pads and output size per spatial axis.
+struct TransposedConvGeometry {
+  llvm::SmallVector<int64_t> kernel, strides, dilations, padBegin, padEnd,
+      output;
+};
+mlir::FailureOr<TransposedConvGeometry>
+computeConvTranspose(std::optional<mlir::Location> loc, ConvTransposeOp::Adaptor
+                     adaptor);
 
 } // namespace kiln
 

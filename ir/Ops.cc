@@ -81,22 +81,6 @@ LogicalResult requireStatic(std::optional<Location> loc, ValueRange operands) {
   return success();
 }
 
-LogicalResult inferBroadcastBinary(std::optional<Location> loc, Value a,
-                                   Value b, SmallVectorImpl<Type> &inferred) {
-  if (failed(requireStatic(loc, {a, b})))
-    return failure();
-  RankedTensorType ta = rankedType(a), tb = rankedType(b);
-  if (ta.getElementType() != tb.getElementType())
-    return emitOptionalError(loc, "operand element types differ: ",
-                             ta.getElementType(), " and ", tb.getElementType());
-  SmallVector<int64_t> shape;
-  if (failed(broadcastShapes(ta.getShape(), tb.getShape(), shape)))
-    return emitOptionalError(loc, "shapes ", shapeStr(ta.getShape()), " and ",
-                             shapeStr(tb.getShape()), " do not broadcast");
-  inferred.push_back(RankedTensorType::get(shape, ta.getElementType()));
-  return success();
-}
-
 /// Constant-folds a binary op whose operands are constants of one type.
 OpFoldResult
 foldBinary(ArrayRef<Attribute> operands,
@@ -167,19 +151,6 @@ OpFoldResult ConstantOp::fold(FoldAdaptor) { return getValue(); }
 // Elementwise ops
 //===----------------------------------------------------------------------===//
 
-#define KILN_BINARY_INFER(OP)                                                  \
-  LogicalResult OP::inferReturnTypes(                                          \
-      MLIRContext *, std::optional<Location> loc, Adaptor adaptor,             \
-      SmallVectorImpl<Type> &inferred) {                                       \
-    return inferBroadcastBinary(loc, adaptor.getA(), adaptor.getB(),           \
-                                inferred);                                     \
-  }
-KILN_BINARY_INFER(AddOp)
-KILN_BINARY_INFER(SubOp)
-KILN_BINARY_INFER(MulOp)
-KILN_BINARY_INFER(DivOp)
-#undef KILN_BINARY_INFER
-
 OpFoldResult AddOp::fold(FoldAdaptor adaptor) {
   return foldBinary(
       adaptor.getOperands(), [](APFloat a, APFloat b) { return a + b; },
@@ -206,25 +177,6 @@ OpFoldResult DivOp::fold(FoldAdaptor adaptor) {
       });
 }
 
-#define KILN_UNARY_INFER(OP)                                                   \
-  LogicalResult OP::inferReturnTypes(                                          \
-      MLIRContext *, std::optional<Location> loc, Adaptor adaptor,             \
-      SmallVectorImpl<Type> &inferred) {                                       \
-    if (failed(requireStatic(loc, adaptor.getOperands())))                     \
-      return failure();                                                        \
-    inferred.push_back(adaptor.getOperands()[0].getType());                    \
-    return success();                                                          \
-  }
-KILN_UNARY_INFER(ReluOp)
-KILN_UNARY_INFER(NegOp)
-KILN_UNARY_INFER(SigmoidOp)
-KILN_UNARY_INFER(TanhOp)
-KILN_UNARY_INFER(ExpOp)
-KILN_UNARY_INFER(LogOp)
-KILN_UNARY_INFER(SqrtOp)
-KILN_UNARY_INFER(IdentityOp)
-#undef KILN_UNARY_INFER
-
 OpFoldResult ReluOp::fold(FoldAdaptor adaptor) {
   return foldUnaryFloat(adaptor.getX(),
                         [](double x) { return x > 0 ? x : 0.0; });
@@ -248,7 +200,7 @@ OpFoldResult LogOp::fold(FoldAdaptor adaptor) {
 OpFoldResult SqrtOp::fold(FoldAdaptor adaptor) {
   return foldUnaryFloat(adaptor.getX(), [](double x) { return std::sqrt(x); });
 }
-OpFoldResult IdentityOp::fold(FoldAdaptor) { return getInput(); }
+OpFoldResult IdentityOp::fold(FoldAdaptor) { return getX(); }
 
 //===----------------------------------------------------------------------===//
 // MatMulOp, GemmOp
@@ -329,64 +281,6 @@ LogicalResult GemmOp::inferReturnTypes(MLIRContext *,
 //===----------------------------------------------------------------------===//
 // SoftmaxOp, reductions
 //===----------------------------------------------------------------------===//
-
-LogicalResult SoftmaxOp::inferReturnTypes(MLIRContext *,
-                                          std::optional<Location> loc,
-                                          Adaptor adaptor,
-                                          SmallVectorImpl<Type> &inferred) {
-  if (failed(requireStatic(loc, adaptor.getOperands())))
-    return failure();
-  RankedTensorType t = rankedType(adaptor.getInput());
-  if (normalizeAxis(adaptor.getAxis(), t.getRank()) < 0)
-    return emitOptionalError(loc, "axis ", adaptor.getAxis(),
-                             " is out of range for rank ", t.getRank());
-  inferred.push_back(t);
-  return success();
-}
-
-/// Shared by the reductions: validates `axes` and computes the result shape.
-static LogicalResult inferReduce(std::optional<Location> loc, Value data,
-                                 std::optional<ArrayRef<int64_t>> axes,
-                                 int64_t keepdims,
-                                 SmallVectorImpl<Type> &inferred) {
-  if (failed(requireStatic(loc, {data})))
-    return failure();
-  RankedTensorType t = rankedType(data);
-  int64_t rank = t.getRank();
-  SmallVector<bool> reduced(rank, !axes || axes->empty());
-  if (axes) {
-    for (int64_t axis : *axes) {
-      int64_t a = normalizeAxis(axis, rank);
-      if (a < 0)
-        return emitOptionalError(loc, "axis ", axis,
-                                 " is out of range for rank ", rank);
-      if (reduced[a] && !axes->empty() && llvm::count(*axes, axis) > 1)
-        return emitOptionalError(loc, "axis ", axis, " appears twice");
-      reduced[a] = true;
-    }
-  }
-  SmallVector<int64_t> shape;
-  for (int64_t i = 0; i < rank; ++i) {
-    if (!reduced[i])
-      shape.push_back(t.getDimSize(i));
-    else if (keepdims)
-      shape.push_back(1);
-  }
-  inferred.push_back(RankedTensorType::get(shape, t.getElementType()));
-  return success();
-}
-
-#define KILN_REDUCE_INFER(OP)                                                  \
-  LogicalResult OP::inferReturnTypes(                                          \
-      MLIRContext *, std::optional<Location> loc, Adaptor adaptor,             \
-      SmallVectorImpl<Type> &inferred) {                                       \
-    return inferReduce(loc, adaptor.getData(), adaptor.getAxes(),              \
-                       adaptor.getKeepdims(), inferred);                       \
-  }
-KILN_REDUCE_INFER(ReduceSumOp)
-KILN_REDUCE_INFER(ReduceMeanOp)
-KILN_REDUCE_INFER(ReduceMaxOp)
-#undef KILN_REDUCE_INFER
 
 //===----------------------------------------------------------------------===//
 // ReshapeOp, TransposeOp
@@ -485,6 +379,706 @@ OpFoldResult TransposeOp::fold(FoldAdaptor) {
     if (static_cast<int64_t>(i) != p)
       return {};
   return getData();
+}
+
+//===----------------------------------------------------------------------===//
+// Shared inference for op classes (declared in Dialect.h)
+//===----------------------------------------------------------------------===//
+
+LogicalResult kiln::detail::inferBroadcast(std::optional<Location> loc,
+                                           ValueRange operands,
+                                           bool boolResult,
+                                           SmallVectorImpl<Type> &inferred) {
+  if (failed(requireStatic(loc, operands)))
+    return failure();
+  Type elem = rankedType(operands[0]).getElementType();
+  SmallVector<int64_t> shape;
+  for (Value v : operands) {
+    RankedTensorType t = rankedType(v);
+    if (t.getElementType() != elem)
+      return emitOptionalError(loc, "operand element types differ: ", elem,
+                               " and ", t.getElementType());
+    SmallVector<int64_t> next;
+    if (failed(broadcastShapes(shape, t.getShape(), next)))
+      return emitOptionalError(loc, "shapes ", shapeStr(shape), " and ",
+                               shapeStr(t.getShape()), " do not broadcast");
+    shape = next;
+  }
+  if (boolResult)
+    elem = IntegerType::get(elem.getContext(), 1);
+  inferred.push_back(RankedTensorType::get(shape, elem));
+  return success();
+}
+
+LogicalResult kiln::detail::inferSameType(std::optional<Location> loc,
+                                          ValueRange operands,
+                                          SmallVectorImpl<Type> &inferred) {
+  if (failed(requireStatic(loc, operands)))
+    return failure();
+  inferred.push_back(operands[0].getType());
+  return success();
+}
+
+LogicalResult kiln::detail::inferAxisPreserving(
+    std::optional<Location> loc, Value input, int64_t axis,
+    SmallVectorImpl<Type> &inferred) {
+  if (failed(requireStatic(loc, {input})))
+    return failure();
+  RankedTensorType t = rankedType(input);
+  if (normalizeAxis(axis, std::max<int64_t>(t.getRank(), 1)) < 0)
+    return emitOptionalError(loc, "axis ", axis, " is out of range for rank ",
+                             t.getRank());
+  inferred.push_back(t);
+  return success();
+}
+
+SmallVector<bool> kiln::reducedAxes(std::optional<ArrayRef<int64_t>> axes,
+                                    int64_t rank, bool noopWithEmptyAxes) {
+  bool none = !axes || axes->empty();
+  if (none && noopWithEmptyAxes)
+    return SmallVector<bool>(rank, false);
+  SmallVector<bool> reduced(rank, none);
+  if (!none)
+    for (int64_t a : *axes)
+      if (int64_t n = normalizeAxis(a, rank); n >= 0)
+        reduced[n] = true;
+  return reduced;
+}
+
+LogicalResult kiln::detail::inferReduce(std::optional<Location> loc,
+                                        Value data,
+                                        std::optional<ArrayRef<int64_t>> axes,
+                                        int64_t keepdims,
+                                        int64_t noopWithEmptyAxes,
+                                        SmallVectorImpl<Type> &inferred) {
+  if (failed(requireStatic(loc, {data})))
+    return failure();
+  RankedTensorType t = rankedType(data);
+  int64_t rank = t.getRank();
+  if (axes) {
+    llvm::SmallSet<int64_t, 4> seen;
+    for (int64_t axis : *axes) {
+      int64_t a = normalizeAxis(axis, rank);
+      if (a < 0)
+        return emitOptionalError(loc, "axis ", axis,
+                                 " is out of range for rank ", rank);
+      if (!seen.insert(a).second)
+        return emitOptionalError(loc, "axis ", axis, " appears twice");
+    }
+  }
+  SmallVector<bool> reduced = reducedAxes(axes, rank, noopWithEmptyAxes);
+  SmallVector<int64_t> shape;
+  for (int64_t i = 0; i < rank; ++i) {
+    if (!reduced[i])
+      shape.push_back(t.getDimSize(i));
+    else if (keepdims)
+      shape.push_back(1);
+  }
+  inferred.push_back(RankedTensorType::get(shape, t.getElementType()));
+  return success();
+}
+
+LogicalResult kiln::detail::inferArgReduce(std::optional<Location> loc,
+                                           Value data, int64_t axis,
+                                           int64_t keepdims,
+                                           SmallVectorImpl<Type> &inferred) {
+  if (failed(requireStatic(loc, {data})))
+    return failure();
+  RankedTensorType t = rankedType(data);
+  int64_t a = normalizeAxis(axis, t.getRank());
+  if (a < 0)
+    return emitOptionalError(loc, "axis ", axis, " is out of range for rank ",
+                             t.getRank());
+  SmallVector<int64_t> shape;
+  for (int64_t i = 0; i < t.getRank(); ++i) {
+    if (i != a)
+      shape.push_back(t.getDimSize(i));
+    else if (keepdims)
+      shape.push_back(1);
+  }
+  inferred.push_back(
+      RankedTensorType::get(shape, IntegerType::get(t.getContext(), 64)));
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Window and slice arithmetic
+//===----------------------------------------------------------------------===//
+
+/// `values`, or `rank` copies of `fallback` when absent; failure when the
+/// length is wrong.
+static FailureOr<SmallVector<int64_t>>
+perAxis(std::optional<Location> loc, std::optional<ArrayRef<int64_t>> values,
+        size_t rank, int64_t fallback, StringRef name) {
+  if (!values)
+    return SmallVector<int64_t>(rank, fallback);
+  if (values->size() != rank)
+    return emitOptionalError(loc, name, " has ", values->size(),
+                             " entries; expected ", rank);
+  return SmallVector<int64_t>(*values);
+}
+
+FailureOr<WindowGeometry> kiln::computeWindows(
+    std::optional<Location> loc, ArrayRef<int64_t> in, ArrayRef<int64_t> kernel,
+    std::optional<ArrayRef<int64_t>> strides,
+    std::optional<ArrayRef<int64_t>> dilations,
+    std::optional<ArrayRef<int64_t>> pads, StringRef autoPad, bool ceilMode) {
+  size_t n = in.size();
+  WindowGeometry g;
+  if (kernel.size() != n)
+    return emitOptionalError(loc, "kernel has ", kernel.size(),
+                             " spatial axes; the input has ", n);
+  g.kernel.assign(kernel.begin(), kernel.end());
+  auto s = perAxis(loc, strides, n, 1, "strides");
+  auto d = perAxis(loc, dilations, n, 1, "dilations");
+  if (failed(s) || failed(d))
+    return failure();
+  g.strides = *s;
+  g.dilations = *d;
+  SmallVector<int64_t> p(2 * n, 0);
+  if (pads) {
+    if (pads->size() != 2 * n)
+      return emitOptionalError(loc, "pads has ", pads->size(),
+                               " entries; expected ", 2 * n);
+    p.assign(pads->begin(), pads->end());
+  }
+  for (size_t i = 0; i < n; ++i) {
+    if (g.strides[i] < 1 || g.dilations[i] < 1 || g.kernel[i] < 1 ||
+        p[i] < 0 || p[n + i] < 0)
+      return emitOptionalError(loc, "kernel, strides and dilations must be "
+                                    "positive and pads non-negative");
+    int64_t extent = (g.kernel[i] - 1) * g.dilations[i] + 1;
+    int64_t out;
+    if (autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER") {
+      out = (in[i] + g.strides[i] - 1) / g.strides[i];
+      int64_t total =
+          std::max<int64_t>(0, (out - 1) * g.strides[i] + extent - in[i]);
+      int64_t small = total / 2, large = total - small;
+      p[i] = autoPad == "SAME_UPPER" ? small : large;
+      p[n + i] = total - p[i];
+    } else if (autoPad == "VALID") {
+      p[i] = p[n + i] = 0;
+      out = in[i] < extent ? 0 : (in[i] - extent) / g.strides[i] + 1;
+    } else if (autoPad == "NOTSET" || autoPad.empty()) {
+      int64_t span = in[i] + p[i] + p[n + i] - extent;
+      if (span < 0)
+        return emitOptionalError(loc, "the window (", extent,
+                                 ") is larger than the padded input (",
+                                 in[i] + p[i] + p[n + i], ")");
+      out = ceilMode ? (span + g.strides[i] - 1) / g.strides[i] + 1
+                     : span / g.strides[i] + 1;
+      // A window must start inside the input or its begin padding.
+      if (ceilMode && (out - 1) * g.strides[i] >= in[i] + p[i])
+        --out;
+    } else {
+      return emitOptionalError(loc, "unknown auto_pad '", autoPad, "'");
+    }
+    g.output.push_back(out);
+  }
+  g.padBegin.assign(p.begin(), p.begin() + n);
+  g.padEnd.assign(p.begin() + n, p.end());
+  return g;
+}
+
+FailureOr<SmallVector<SliceDim>>
+kiln::computeSlice(std::optional<Location> loc, ArrayRef<int64_t> shape,
+                   ArrayRef<int64_t> starts, ArrayRef<int64_t> ends,
+                   std::optional<ArrayRef<int64_t>> axes,
+                   std::optional<ArrayRef<int64_t>> steps) {
+  int64_t rank = shape.size();
+  SmallVector<SliceDim> dims;
+  for (int64_t d : shape)
+    dims.push_back({0, 1, d});
+  if (starts.size() != ends.size() ||
+      (axes && axes->size() != starts.size()) ||
+      (steps && steps->size() != starts.size()))
+    return emitOptionalError(loc, "starts, ends, axes and steps must have "
+                                  "the same length");
+  SmallVector<bool> seen(rank, false);
+  for (size_t i = 0; i < starts.size(); ++i) {
+    int64_t axis = axes ? normalizeAxis((*axes)[i], rank) : int64_t(i);
+    if (axis < 0 || axis >= rank || seen[axis])
+      return emitOptionalError(loc, "slice axis ",
+                               axes ? (*axes)[i] : int64_t(i),
+                               " is out of range or repeated");
+    seen[axis] = true;
+    int64_t dim = shape[axis];
+    int64_t step = steps ? (*steps)[i] : 1;
+    if (step == 0)
+      return emitOptionalError(loc, "slice step must not be 0");
+    // Clamp as ONNX does: to [0, dim] for positive steps, [-1, dim-1] for
+    // negative ones.
+    auto clamp = [&](int64_t v, int64_t lo, int64_t hi) {
+      if (v < 0)
+        v += dim;
+      return std::min(std::max(v, lo), hi);
+    };
+    int64_t start = starts[i], end = ends[i];
+    if (start < -dim || start >= dim) // very large or small values
+      start = start < 0 ? (step > 0 ? 0 : -1 - dim) : dim;
+    if (end < -dim - 1 || end > dim)
+      end = end < 0 ? -1 - dim : dim;
+    int64_t count;
+    if (step > 0) {
+      start = clamp(start, 0, dim);
+      end = clamp(end, 0, dim);
+      count = end > start ? (end - start + step - 1) / step : 0;
+    } else {
+      start = start < 0 && start >= -dim ? start + dim
+              : start < -dim            ? -1
+                                        : std::min(start, dim - 1);
+      end = end < 0 && end >= -dim ? end + dim : end < -dim ? -1
+                                                            : std::min(end, dim - 1);
+      count = start > end ? (start - end - step - 1) / -step : 0;
+    }
+    dims[axis] = {count > 0 ? start : 0, step, count};
+  }
+  return dims;
+}
+
+FailureOr<TransposedConvGeometry>
+kiln::computeConvTranspose(std::optional<Location> loc,
+                           ConvTransposeOp::Adaptor adaptor) {
+  RankedTensorType x = rankedType(adaptor.getX()), w = rankedType(adaptor.getW());
+  size_t n = x.getRank() - 2;
+  TransposedConvGeometry g;
+  g.kernel.assign(w.getShape().begin() + 2, w.getShape().end());
+  if (adaptor.getKernelShape() &&
+      ArrayRef<int64_t>(*adaptor.getKernelShape()) != ArrayRef<int64_t>(g.kernel))
+    return emitOptionalError(loc, "kernel_shape does not match W");
+  auto s = perAxis(loc, adaptor.getStrides(), n, 1, "strides");
+  auto d = perAxis(loc, adaptor.getDilations(), n, 1, "dilations");
+  auto op = perAxis(loc, adaptor.getOutputPadding(), n, 0, "output_padding");
+  if (failed(s) || failed(d) || failed(op))
+    return failure();
+  g.strides = *s;
+  g.dilations = *d;
+  SmallVector<int64_t> p(2 * n, 0);
+  if (auto pads = adaptor.getPads()) {
+    if (pads->size() != 2 * n)
+      return emitOptionalError(loc, "pads has ", pads->size(),
+                               " entries; expected ", 2 * n);
+    p.assign(pads->begin(), pads->end());
+  }
+  StringRef autoPad = adaptor.getAutoPad();
+  for (size_t i = 0; i < n; ++i) {
+    int64_t in = x.getDimSize(i + 2);
+    int64_t full = g.strides[i] * (in - 1) + (*op)[i] +
+                   (g.kernel[i] - 1) * g.dilations[i] + 1;
+    int64_t out;
+    if (auto shape = adaptor.getOutputShape()) {
+      if (shape->size() != n)
+        return emitOptionalError(loc, "output_shape must list ", n, " sizes");
+      out = (*shape)[i];
+      int64_t total = full - out;
+      if (total < 0)
+        return emitOptionalError(loc, "output_shape is too large");
+      p[i] = autoPad == "SAME_UPPER" ? total / 2 : total - total / 2;
+      p[n + i] = total - p[i];
+    } else if (autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER") {
+      out = in * g.strides[i];
+      int64_t total = std::max<int64_t>(0, full - out);
+      p[i] = autoPad == "SAME_UPPER" ? total / 2 : total - total / 2;
+      p[n + i] = total - p[i];
+    } else {
+      if (autoPad == "VALID")
+        p[i] = p[n + i] = 0;
+      out = full - p[i] - p[n + i];
+    }
+    if (out <= 0)
+      return emitOptionalError(loc, "the output would be empty");
+    g.output.push_back(out);
+  }
+  g.padBegin.assign(p.begin(), p.begin() + n);
+  g.padEnd.assign(p.begin() + n, p.end());
+  return g;
+}
+
+namespace kiln::detail {
+/// Pooling keeps N and C and slides windows over the spatial axes.
+template <typename Adaptor>
+LogicalResult inferPool(std::optional<Location> loc, Adaptor adaptor,
+                        SmallVectorImpl<Type> &inferred) {
+  if (failed(requireStatic(loc, adaptor.getOperands())))
+    return failure();
+  RankedTensorType x = rankedType(adaptor.getX());
+  if (x.getRank() < 3)
+    return emitOptionalError(loc, "pooling input must be [N, C, spatial...]");
+  auto g = computeWindows(loc, x.getShape().drop_front(2),
+                          adaptor.getKernelShape(), adaptor.getStrides(),
+                          adaptor.getDilations(), adaptor.getPads(),
+                          adaptor.getAutoPad(), adaptor.getCeilMode() != 0);
+  if (failed(g))
+    return failure();
+  SmallVector<int64_t> shape = {x.getDimSize(0), x.getDimSize(1)};
+  shape.append(g->output);
+  inferred.push_back(RankedTensorType::get(shape, x.getElementType()));
+  return success();
+}
+} // namespace kiln::detail
+
+//===----------------------------------------------------------------------===//
+// Per-op inference and folders
+//===----------------------------------------------------------------------===//
+
+LogicalResult WhereOp::inferReturnTypes(MLIRContext *,
+                                        std::optional<Location> loc,
+                                        Adaptor adaptor,
+                                        SmallVectorImpl<Type> &inferred) {
+  SmallVector<Type> values;
+  if (failed(detail::inferBroadcast(loc, {adaptor.getX(), adaptor.getY()},
+                                    false, values)))
+    return failure();
+  SmallVector<int64_t> shape;
+  if (failed(broadcastShapes(rankedType(adaptor.getCondition()).getShape(),
+                             cast<RankedTensorType>(values[0]).getShape(),
+                             shape)))
+    return emitOptionalError(loc, "the condition does not broadcast with X "
+                                  "and Y");
+  inferred.push_back(RankedTensorType::get(
+      shape, cast<RankedTensorType>(values[0]).getElementType()));
+  return success();
+}
+
+LogicalResult CastOp::inferReturnTypes(MLIRContext *,
+                                       std::optional<Location> loc,
+                                       Adaptor adaptor,
+                                       SmallVectorImpl<Type> &inferred) {
+  if (failed(requireStatic(loc, adaptor.getOperands())))
+    return failure();
+  Type to = adaptor.getTo();
+  if (!to.isF32() && !to.isF64() && !to.isInteger(32) && !to.isInteger(64) &&
+      !to.isInteger(1))
+    return emitOptionalError(loc, "cannot cast to ", to);
+  inferred.push_back(RankedTensorType::get(
+      rankedType(adaptor.getInput()).getShape(), to));
+  return success();
+}
+
+OpFoldResult CastOp::fold(FoldAdaptor adaptor) {
+  if (getInput().getType() == getType())
+    return getInput();
+  auto input = dyn_cast_or_null<DenseElementsAttr>(adaptor.getInput());
+  if (!input)
+    return {};
+  Type from = input.getElementType(), to = getTo();
+  auto type = cast<ShapedType>(getType());
+  // Convert through double (floats) or int64 (integers): exact for the
+  // small shape tensors this folds in practice.
+  SmallVector<Attribute> values;
+  for (Attribute a : input.getValues<Attribute>()) {
+    double d = 0;
+    int64_t i = 0;
+    bool isFloat = isa<FloatType>(from);
+    if (isFloat)
+      d = cast<FloatAttr>(a).getValueAsDouble();
+    else if (from.isInteger(1))
+      i = cast<IntegerAttr>(a).getValue().getBoolValue();
+    else
+      i = cast<IntegerAttr>(a).getValue().getSExtValue();
+    if (isa<FloatType>(to))
+      values.push_back(FloatAttr::get(to, isFloat ? d : double(i)));
+    else if (to.isInteger(1))
+      values.push_back(IntegerAttr::get(to, isFloat ? d != 0 : i != 0));
+    else if (isFloat && !(std::isfinite(d) && std::fabs(d) < 9.2e18))
+      return {};
+    else
+      values.push_back(IntegerAttr::get(to, isFloat ? int64_t(d) : i));
+  }
+  return DenseElementsAttr::get(type, values);
+}
+
+LogicalResult CumSumOp::inferReturnTypes(MLIRContext *,
+                                         std::optional<Location> loc,
+                                         Adaptor adaptor,
+                                         SmallVectorImpl<Type> &inferred) {
+  return detail::inferAxisPreserving(loc, adaptor.getInput(),
+                                     adaptor.getAxis(), inferred);
+}
+
+LogicalResult ConvOp::inferReturnTypes(MLIRContext *,
+                                       std::optional<Location> loc,
+                                       Adaptor adaptor,
+                                       SmallVectorImpl<Type> &inferred) {
+  if (failed(requireStatic(loc, adaptor.getOperands())))
+    return failure();
+  RankedTensorType x = rankedType(adaptor.getX()), w = rankedType(adaptor.getW());
+  if (x.getRank() < 3 || w.getRank() != x.getRank())
+    return emitOptionalError(loc, "Conv expects X [N, C, spatial...] and W "
+                                  "[M, C/group, kernel...] of the same rank");
+  int64_t group = adaptor.getGroup();
+  if (group < 1 || x.getDimSize(1) % group || w.getDimSize(0) % group ||
+      x.getDimSize(1) / group != w.getDimSize(1))
+    return emitOptionalError(loc, "channels do not match: X has ",
+                             x.getDimSize(1), ", W expects ", w.getDimSize(1),
+                             " per group, group = ", group);
+  if (Value b = adaptor.getB())
+    if (rankedType(b).getRank() != 1 ||
+        rankedType(b).getDimSize(0) != w.getDimSize(0))
+      return emitOptionalError(loc, "B must be [", w.getDimSize(0), "]");
+  ArrayRef<int64_t> kernel = w.getShape().drop_front(2);
+  if (auto k = adaptor.getKernelShape(); k && ArrayRef<int64_t>(*k) != kernel)
+    return emitOptionalError(loc, "kernel_shape does not match W");
+  auto g = computeWindows(loc, x.getShape().drop_front(2), kernel,
+                          adaptor.getStrides(), adaptor.getDilations(),
+                          adaptor.getPads(), adaptor.getAutoPad(), false);
+  if (failed(g))
+    return failure();
+  SmallVector<int64_t> shape = {x.getDimSize(0), w.getDimSize(0)};
+  shape.append(g->output);
+  inferred.push_back(RankedTensorType::get(shape, x.getElementType()));
+  return success();
+}
+
+LogicalResult ConvTransposeOp::inferReturnTypes(
+    MLIRContext *, std::optional<Location> loc, Adaptor adaptor,
+    SmallVectorImpl<Type> &inferred) {
+  if (failed(requireStatic(loc, adaptor.getOperands())))
+    return failure();
+  RankedTensorType x = rankedType(adaptor.getX()), w = rankedType(adaptor.getW());
+  if (x.getRank() < 3 || w.getRank() != x.getRank() ||
+      w.getDimSize(0) != x.getDimSize(1) || adaptor.getGroup() < 1 ||
+      x.getDimSize(1) % adaptor.getGroup())
+    return emitOptionalError(loc, "ConvTranspose expects X [N, C, ...] and W "
+                                  "[C, M/group, kernel...]");
+  auto g = computeConvTranspose(loc, adaptor);
+  if (failed(g))
+    return failure();
+  SmallVector<int64_t> shape = {x.getDimSize(0),
+                                w.getDimSize(1) * adaptor.getGroup()};
+  shape.append(g->output);
+  inferred.push_back(RankedTensorType::get(shape, x.getElementType()));
+  return success();
+}
+
+LogicalResult ConcatOp::inferReturnTypes(MLIRContext *,
+                                         std::optional<Location> loc,
+                                         Adaptor adaptor,
+                                         SmallVectorImpl<Type> &inferred) {
+  ValueRange inputs = adaptor.getInputs();
+  if (inputs.empty())
+    return emitOptionalError(loc, "Concat needs at least one input");
+  if (failed(requireStatic(loc, inputs)))
+    return failure();
+  RankedTensorType first = rankedType(inputs[0]);
+  int64_t axis = normalizeAxis(adaptor.getAxis(), first.getRank());
+  if (axis < 0)
+    return emitOptionalError(loc, "axis ", adaptor.getAxis(),
+                             " is out of range for rank ", first.getRank());
+  SmallVector<int64_t> shape(first.getShape());
+  shape[axis] = 0;
+  for (Value v : inputs) {
+    RankedTensorType t = rankedType(v);
+    if (t.getElementType() != first.getElementType() ||
+        t.getRank() != first.getRank())
+      return emitOptionalError(loc, "inputs differ in element type or rank");
+    for (int64_t d = 0; d < t.getRank(); ++d)
+      if (d != axis && t.getDimSize(d) != first.getDimSize(d))
+        return emitOptionalError(loc, "input shapes ", shapeStr(t.getShape()),
+                                 " and ", shapeStr(first.getShape()),
+                                 " differ off the concat axis");
+    shape[axis] += t.getDimSize(axis);
+  }
+  inferred.push_back(RankedTensorType::get(shape, first.getElementType()));
+  return success();
+}
+
+LogicalResult SliceOp::inferReturnTypes(MLIRContext *,
+                                        std::optional<Location> loc,
+                                        Adaptor adaptor,
+                                        SmallVectorImpl<Type> &inferred) {
+  if (failed(requireStatic(loc, adaptor.getOperands())))
+    return failure();
+  RankedTensorType t = rankedType(adaptor.getData());
+  auto dims = computeSlice(loc, t.getShape(), adaptor.getStarts(),
+                           adaptor.getEnds(), adaptor.getAxes(),
+                           adaptor.getSteps());
+  if (failed(dims))
+    return failure();
+  SmallVector<int64_t> shape;
+  for (const SliceDim &d : *dims)
+    shape.push_back(d.count);
+  inferred.push_back(RankedTensorType::get(shape, t.getElementType()));
+  return success();
+}
+
+/// Element `index` (C order) of an `outShape` result reads which element of
+/// the input; shared by the data-movement folders.
+static OpFoldResult
+foldByIndex(Attribute input, ShapedType outType,
+            function_ref<int64_t(ArrayRef<int64_t> coords)> source) {
+  auto data = dyn_cast_or_null<DenseElementsAttr>(input);
+  if (!data || outType.getNumElements() > (1 << 16))
+    return {};
+  SmallVector<Attribute> in(data.getValues<Attribute>());
+  SmallVector<Attribute> out;
+  SmallVector<int64_t> coords(outType.getRank(), 0);
+  for (int64_t i = 0; i < outType.getNumElements(); ++i) {
+    int64_t rem = i;
+    for (int64_t d = outType.getRank() - 1; d >= 0; --d) {
+      coords[d] = rem % outType.getDimSize(d);
+      rem /= outType.getDimSize(d);
+    }
+    int64_t src = source(coords);
+    if (src < 0)
+      return {};
+    out.push_back(data.isSplat() ? in[0] : in[src]);
+  }
+  return DenseElementsAttr::get(outType, out);
+}
+
+/// C-order offset of `coords` in `shape`.
+static int64_t linearIndex(ArrayRef<int64_t> shape, ArrayRef<int64_t> coords) {
+  int64_t index = 0;
+  for (size_t d = 0; d < shape.size(); ++d)
+    index = index * shape[d] + coords[d];
+  return index;
+}
+
+OpFoldResult SliceOp::fold(FoldAdaptor adaptor) {
+  RankedTensorType in = getData().getType();
+  if (in == getType()) {
+    auto dims = computeSlice(std::nullopt, in.getShape(), getStarts(),
+                             getEnds(), getAxes(), getSteps());
+    if (succeeded(dims) && llvm::all_of(*dims, [](const SliceDim &d) {
+          return d.start == 0 && d.step == 1;
+        }))
+      return getData();
+  }
+  auto dims = computeSlice(std::nullopt, in.getShape(), getStarts(), getEnds(),
+                           getAxes(), getSteps());
+  if (failed(dims))
+    return {};
+  return foldByIndex(adaptor.getData(), getType(), [&](ArrayRef<int64_t> c) {
+    SmallVector<int64_t> src;
+    for (size_t d = 0; d < c.size(); ++d)
+      src.push_back((*dims)[d].start + c[d] * (*dims)[d].step);
+    return linearIndex(in.getShape(), src);
+  });
+}
+
+LogicalResult GatherOp::inferReturnTypes(MLIRContext *,
+                                         std::optional<Location> loc,
+                                         Adaptor adaptor,
+                                         SmallVectorImpl<Type> &inferred) {
+  if (failed(requireStatic(loc, adaptor.getOperands())))
+    return failure();
+  RankedTensorType data = rankedType(adaptor.getData());
+  RankedTensorType indices = rankedType(adaptor.getIndices());
+  int64_t axis = normalizeAxis(adaptor.getAxis(), data.getRank());
+  if (axis < 0)
+    return emitOptionalError(loc, "axis ", adaptor.getAxis(),
+                             " is out of range for rank ", data.getRank());
+  SmallVector<int64_t> shape(data.getShape().take_front(axis));
+  shape.append(indices.getShape().begin(), indices.getShape().end());
+  shape.append(data.getShape().begin() + axis + 1, data.getShape().end());
+  inferred.push_back(RankedTensorType::get(shape, data.getElementType()));
+  return success();
+}
+
+OpFoldResult GatherOp::fold(FoldAdaptor adaptor) {
+  auto indices = dyn_cast_or_null<DenseElementsAttr>(adaptor.getIndices());
+  if (!indices)
+    return {};
+  RankedTensorType in = getData().getType();
+  int64_t axis = normalizeAxis(getAxis(), in.getRank());
+  int64_t dim = in.getDimSize(axis);
+  SmallVector<int64_t> idx;
+  for (APInt v : indices.getValues<APInt>())
+    idx.push_back(v.getSExtValue());
+  int64_t irank = indices.getType().getRank();
+  return foldByIndex(adaptor.getData(), getType(), [&](ArrayRef<int64_t> c) {
+    SmallVector<int64_t> src(c.take_front(axis));
+    int64_t flat = 0;
+    for (int64_t d = 0; d < irank; ++d)
+      flat = flat * indices.getType().getDimSize(d) + c[axis + d];
+    int64_t i = idx[flat] < 0 ? idx[flat] + dim : idx[flat];
+    if (i < 0 || i >= dim)
+      return int64_t(-1);
+    src.push_back(i);
+    src.append(c.begin() + axis + irank, c.end());
+    return linearIndex(in.getShape(), src);
+  });
+}
+
+LogicalResult ExpandOp::inferReturnTypes(MLIRContext *,
+                                         std::optional<Location> loc,
+                                         Adaptor adaptor,
+                                         SmallVectorImpl<Type> &inferred) {
+  if (failed(requireStatic(loc, adaptor.getOperands())))
+    return failure();
+  RankedTensorType t = rankedType(adaptor.getInput());
+  SmallVector<int64_t> shape;
+  if (failed(broadcastShapes(t.getShape(), adaptor.getShape(), shape)))
+    return emitOptionalError(loc, "cannot expand ", shapeStr(t.getShape()),
+                             " to ", shapeStr(adaptor.getShape()));
+  inferred.push_back(RankedTensorType::get(shape, t.getElementType()));
+  return success();
+}
+
+LogicalResult TileOp::inferReturnTypes(MLIRContext *,
+                                       std::optional<Location> loc,
+                                       Adaptor adaptor,
+                                       SmallVectorImpl<Type> &inferred) {
+  if (failed(requireStatic(loc, adaptor.getOperands())))
+    return failure();
+  RankedTensorType t = rankedType(adaptor.getInput());
+  ArrayRef<int64_t> repeats = adaptor.getRepeats();
+  if (static_cast<int64_t>(repeats.size()) != t.getRank())
+    return emitOptionalError(loc, "repeats has ", repeats.size(),
+                             " entries for rank ", t.getRank());
+  SmallVector<int64_t> shape;
+  for (int64_t i = 0; i < t.getRank(); ++i) {
+    if (repeats[i] < 0)
+      return emitOptionalError(loc, "repeats must be non-negative");
+    shape.push_back(t.getDimSize(i) * repeats[i]);
+  }
+  inferred.push_back(RankedTensorType::get(shape, t.getElementType()));
+  return success();
+}
+
+LogicalResult PadOp::inferReturnTypes(MLIRContext *,
+                                      std::optional<Location> loc,
+                                      Adaptor adaptor,
+                                      SmallVectorImpl<Type> &inferred) {
+  if (failed(requireStatic(loc, adaptor.getOperands())))
+    return failure();
+  RankedTensorType t = rankedType(adaptor.getData());
+  ArrayRef<int64_t> pads = adaptor.getPads();
+  int64_t rank = t.getRank();
+  if (static_cast<int64_t>(pads.size()) != 2 * rank)
+    return emitOptionalError(loc, "pads has ", pads.size(),
+                             " entries; expected ", 2 * rank);
+  StringRef mode = adaptor.getMode();
+  if (mode != "constant" && mode != "reflect" && mode != "edge")
+    return emitOptionalError(loc, "unknown pad mode '", mode, "'");
+  SmallVector<int64_t> shape;
+  for (int64_t i = 0; i < rank; ++i) {
+    int64_t size = t.getDimSize(i) + pads[i] + pads[rank + i];
+    if (size < 0)
+      return emitOptionalError(loc, "pads remove more than axis ", i, " holds");
+    if (mode == "reflect" && (pads[i] >= t.getDimSize(i) ||
+                              pads[rank + i] >= t.getDimSize(i)))
+      return emitOptionalError(loc, "reflect pads must be smaller than the "
+                                    "axis");
+    if (mode == "edge" && t.getDimSize(i) == 0 && size > 0)
+      return emitOptionalError(loc, "cannot edge-pad an empty axis");
+    shape.push_back(size);
+  }
+  inferred.push_back(RankedTensorType::get(shape, t.getElementType()));
+  return success();
+}
+
+LogicalResult TriluOp::inferReturnTypes(MLIRContext *,
+                                        std::optional<Location> loc,
+                                        Adaptor adaptor,
+                                        SmallVectorImpl<Type> &inferred) {
+  if (failed(requireStatic(loc, adaptor.getOperands())))
+    return failure();
+  if (rankedType(adaptor.getInput()).getRank() < 2)
+    return emitOptionalError(loc, "Trilu needs rank >= 2");
+  inferred.push_back(adaptor.getInput().getType());
+  return success();
 }
 
 #define GET_OP_CLASSES

@@ -15,6 +15,8 @@ include "mlir/Interfaces/SideEffectInterfaces.td"
 def Kiln_ElementType : AnyTypeOf<[F32, F64, I32, I64, I1]>;
 def Kiln_Tensor : RankedTensorOf<[F32, F64, I32, I64, I1]>;
 def Kiln_FloatTensor : RankedTensorOf<[F32, F64]>;
+def Kiln_BoolTensor : RankedTensorOf<[I1]>;
+def Kiln_IndexTensor : RankedTensorOf<[I32, I64]>;
 
 class Kiln_Op<string mnemonic, list<Trait> traits = []>
     : Op<Kiln_Dialect, mnemonic,
@@ -44,12 +46,36 @@ def Kiln_ConstantOp : Kiln_Op<"constant", [ConstantLike]> {
 // Elementwise ops
 //===----------------------------------------------------------------------===//
 
-/// Binary ops with NumPy (multidirectional) broadcasting.
-class Kiln_BroadcastBinaryOp<string mnemonic, list<Trait> traits = []>
+/// Binary ops with NumPy (multidirectional) broadcasting; both operands
+/// have one element type, which the result shares.
+class Kiln_BroadcastBinaryOp<string mnemonic, list<Trait> traits = [],
+                             Type operandType = Kiln_Tensor>
+    : Kiln_Op<mnemonic, traits> {
+  let arguments = (ins operandType:$A, operandType:$B);
+  let results = (outs operandType:$C);
+  let extraClassDefinition = [{
+    ::llvm::LogicalResult $cppClass::inferReturnTypes(
+        ::mlir::MLIRContext *, std::optional<::mlir::Location> loc,
+        Adaptor adaptor, ::llvm::SmallVectorImpl<::mlir::Type> &inferred) {
+      return ::kiln::detail::inferBroadcast(loc, adaptor.getOperands(),
+                                            /*boolResult=*/false, inferred);
+    }
+  }];
+}
+
+/// Comparisons: broadcasting, bool result.
+class Kiln_CompareOp<string mnemonic, list<Trait> traits = []>
     : Kiln_Op<mnemonic, traits> {
   let arguments = (ins Kiln_Tensor:$A, Kiln_Tensor:$B);
-  let results = (outs Kiln_Tensor:$C);
-  let hasFolder = 1;
+  let results = (outs Kiln_BoolTensor:$C);
+  let extraClassDefinition = [{
+    ::llvm::LogicalResult $cppClass::inferReturnTypes(
+        ::mlir::MLIRContext *, std::optional<::mlir::Location> loc,
+        Adaptor adaptor, ::llvm::SmallVectorImpl<::mlir::Type> &inferred) {
+      return ::kiln::detail::inferBroadcast(loc, adaptor.getOperands(),
+                                            /*boolResult=*/true, inferred);
+    }
+  }];
 }
 
 def Kiln_AddOp : Kiln_BroadcastBinaryOp<"add", [Commutative]> {
@@ -59,18 +85,53 @@ def Kiln_AddOp : Kiln_BroadcastBinaryOp<"add", [Commutative]> {
     %y = kiln.add %x, %b : (tensor<4x8xf32>, tensor<8xf32>) -> tensor<4x8xf32>
     ```
   }];
+  let hasFolder = 1;
 }
 def Kiln_SubOp : Kiln_BroadcastBinaryOp<"sub"> {
   let summary = "elementwise A - B with broadcasting";
+  let hasFolder = 1;
 }
 def Kiln_MulOp : Kiln_BroadcastBinaryOp<"mul", [Commutative]> {
   let summary = "elementwise A * B with broadcasting";
+  let hasFolder = 1;
 }
 def Kiln_DivOp : Kiln_BroadcastBinaryOp<"div"> {
   let summary = "elementwise A / B with broadcasting";
   let description = [{
-    Integer division truncates toward zero, as in ONNX.
+    Integer division truncates toward zero, as in ONNX; x / 0 is 0 and
+    INT_MIN / -1 is INT_MIN (docs/semantics.md).
   }];
+  let hasFolder = 1;
+}
+def Kiln_PowOp : Kiln_BroadcastBinaryOp<"pow", [], Kiln_FloatTensor> {
+  let summary = "elementwise A ^ B with broadcasting";
+}
+def Kiln_MaxOp : Kiln_BroadcastBinaryOp<"max", [Commutative]> {
+  let summary = "elementwise maximum; NaN propagates";
+}
+def Kiln_MinOp : Kiln_BroadcastBinaryOp<"min", [Commutative]> {
+  let summary = "elementwise minimum; NaN propagates";
+}
+def Kiln_PReluOp : Kiln_BroadcastBinaryOp<"prelu"> {
+  let summary = "A < 0 ? B * A : A, the slope B broadcast to A";
+}
+def Kiln_AndOp : Kiln_BroadcastBinaryOp<"and", [Commutative], Kiln_BoolTensor> {
+  let summary = "logical and";
+}
+def Kiln_OrOp : Kiln_BroadcastBinaryOp<"or", [Commutative], Kiln_BoolTensor> {
+  let summary = "logical or";
+}
+def Kiln_EqualOp : Kiln_CompareOp<"equal", [Commutative]> {
+  let summary = "A == B";
+}
+def Kiln_LessOp : Kiln_CompareOp<"less"> { let summary = "A < B"; }
+def Kiln_GreaterOp : Kiln_CompareOp<"greater"> { let summary = "A > B"; }
+
+def Kiln_WhereOp : Kiln_Op<"where"> {
+  let summary = "condition ? X : Y, all three broadcast together";
+  let arguments = (ins Kiln_BoolTensor:$condition, Kiln_Tensor:$X,
+                   Kiln_Tensor:$Y);
+  let results = (outs Kiln_Tensor:$output);
 }
 
 /// Unary ops whose result has the operand's type.
@@ -79,7 +140,14 @@ class Kiln_UnaryOp<string mnemonic, Type operandType = Kiln_Tensor,
     : Kiln_Op<mnemonic, traits> {
   let arguments = (ins operandType:$X);
   let results = (outs operandType:$Y);
-  let hasFolder = 1;
+  let extraClassDefinition = [{
+    ::llvm::LogicalResult $cppClass::inferReturnTypes(
+        ::mlir::MLIRContext *, std::optional<::mlir::Location> loc,
+        Adaptor adaptor, ::llvm::SmallVectorImpl<::mlir::Type> &inferred) {
+      return ::kiln::detail::inferSameType(loc, adaptor.getOperands(),
+                                           inferred);
+    }
+  }];
 }
 
 def Kiln_ReluOp : Kiln_UnaryOp<"relu"> {
@@ -89,27 +157,113 @@ def Kiln_ReluOp : Kiln_UnaryOp<"relu"> {
     %y = kiln.relu %x : (tensor<4xf32>) -> tensor<4xf32>
     ```
   }];
+  let hasFolder = 1;
 }
-def Kiln_NegOp : Kiln_UnaryOp<"neg"> { let summary = "-x"; }
+def Kiln_NegOp : Kiln_UnaryOp<"neg"> {
+  let summary = "-x";
+  let hasFolder = 1;
+}
+def Kiln_AbsOp : Kiln_UnaryOp<"abs"> { let summary = "|x|"; }
+def Kiln_SignOp : Kiln_UnaryOp<"sign"> { let summary = "-1, 0 or 1"; }
 def Kiln_SigmoidOp : Kiln_UnaryOp<"sigmoid", Kiln_FloatTensor> {
   let summary = "1 / (1 + exp(-x))";
+  let hasFolder = 1;
 }
 def Kiln_TanhOp : Kiln_UnaryOp<"tanh", Kiln_FloatTensor> {
   let summary = "hyperbolic tangent";
+  let hasFolder = 1;
 }
 def Kiln_ExpOp : Kiln_UnaryOp<"exp", Kiln_FloatTensor> {
   let summary = "e^x";
+  let hasFolder = 1;
 }
 def Kiln_LogOp : Kiln_UnaryOp<"log", Kiln_FloatTensor> {
   let summary = "natural logarithm";
+  let hasFolder = 1;
 }
 def Kiln_SqrtOp : Kiln_UnaryOp<"sqrt", Kiln_FloatTensor> {
   let summary = "square root";
+  let hasFolder = 1;
+}
+def Kiln_ErfOp : Kiln_UnaryOp<"erf", Kiln_FloatTensor> {
+  let summary = "the error function";
+}
+def Kiln_FloorOp : Kiln_UnaryOp<"floor", Kiln_FloatTensor> {
+  let summary = "round down";
+}
+def Kiln_CeilOp : Kiln_UnaryOp<"ceil", Kiln_FloatTensor> {
+  let summary = "round up";
+}
+def Kiln_RoundOp : Kiln_UnaryOp<"round", Kiln_FloatTensor> {
+  let summary = "round half to even";
+}
+def Kiln_ReciprocalOp : Kiln_UnaryOp<"reciprocal", Kiln_FloatTensor> {
+  let summary = "1 / x";
+}
+def Kiln_CosOp : Kiln_UnaryOp<"cos", Kiln_FloatTensor> { let summary = "cosine"; }
+def Kiln_SinOp : Kiln_UnaryOp<"sin", Kiln_FloatTensor> { let summary = "sine"; }
+def Kiln_TanOp : Kiln_UnaryOp<"tan", Kiln_FloatTensor> { let summary = "tangent"; }
+def Kiln_AtanOp : Kiln_UnaryOp<"atan", Kiln_FloatTensor> {
+  let summary = "arctangent";
+}
+def Kiln_SoftplusOp : Kiln_UnaryOp<"softplus", Kiln_FloatTensor> {
+  let summary = "log(exp(x) + 1)";
+}
+def Kiln_HardSwishOp : Kiln_UnaryOp<"hard_swish", Kiln_FloatTensor> {
+  let summary = "x * max(0, min(1, x / 6 + 1 / 2))";
+}
+def Kiln_NotOp : Kiln_UnaryOp<"not", Kiln_BoolTensor> {
+  let summary = "logical not";
 }
 
-def Kiln_IdentityOp : Kiln_Op<"identity"> {
+def Kiln_EluOp : Kiln_UnaryOp<"elu", Kiln_FloatTensor> {
+  let summary = "x < 0 ? alpha * (exp(x) - 1) : x";
+  let arguments = (ins Kiln_FloatTensor:$X,
+                   DefaultValuedAttr<F32Attr, "1.0">:$alpha);
+}
+def Kiln_SeluOp : Kiln_UnaryOp<"selu", Kiln_FloatTensor> {
+  let summary = "gamma * (x <= 0 ? alpha * (exp(x) - 1) : x)";
+  let arguments = (ins Kiln_FloatTensor:$X,
+                   DefaultValuedAttr<F32Attr, "1.67326319217681884765625">:$alpha,
+                   DefaultValuedAttr<F32Attr, "1.05070102214813232421875">:$gamma);
+}
+def Kiln_LeakyReluOp : Kiln_UnaryOp<"leaky_relu", Kiln_FloatTensor> {
+  let summary = "x < 0 ? alpha * x : x";
+  let arguments = (ins Kiln_FloatTensor:$X,
+                   DefaultValuedAttr<F32Attr, "0.01">:$alpha);
+}
+def Kiln_HardSigmoidOp : Kiln_UnaryOp<"hard_sigmoid", Kiln_FloatTensor> {
+  let summary = "max(0, min(1, alpha * x + beta))";
+  let arguments = (ins Kiln_FloatTensor:$X,
+                   DefaultValuedAttr<F32Attr, "0.2">:$alpha,
+                   DefaultValuedAttr<F32Attr, "0.5">:$beta);
+}
+def Kiln_GeluOp : Kiln_UnaryOp<"gelu", Kiln_FloatTensor> {
+  let summary = "x * Phi(x); approximate = \"tanh\" uses the tanh formula";
+  let arguments = (ins Kiln_FloatTensor:$X,
+                   DefaultValuedStrAttr<StrAttr, "none">:$approximate);
+}
+def Kiln_ClipOp : Kiln_UnaryOp<"clip"> {
+  let summary = "min(max(x, min), max); NaN propagates";
+  let arguments = (ins Kiln_Tensor:$X, OptionalAttr<F64Attr>:$min,
+                   OptionalAttr<F64Attr>:$max);
+}
+
+def Kiln_IdentityOp : Kiln_UnaryOp<"identity"> {
   let summary = "returns its input";
-  let arguments = (ins Kiln_Tensor:$input);
+  let hasFolder = 1;
+}
+
+def Kiln_CastOp : Kiln_Op<"cast"> {
+  let summary = "converts each element to the element type `to`";
+  let description = [{
+    Floats to integers truncate toward zero; to bool, nonzero is true.
+
+    ```mlir
+    %y = kiln.cast %x {to = i64} : (tensor<3xf32>) -> tensor<3xi64>
+    ```
+  }];
+  let arguments = (ins Kiln_Tensor:$input, TypeAttr:$to);
   let results = (outs Kiln_Tensor:$output);
   let hasFolder = 1;
 }
@@ -157,16 +311,38 @@ def Kiln_GemmOp : Kiln_Op<"gemm"> {
 // Normalizations and reductions
 //===----------------------------------------------------------------------===//
 
-def Kiln_SoftmaxOp : Kiln_Op<"softmax"> {
+class Kiln_SoftmaxLikeOp<string mnemonic> : Kiln_Op<mnemonic> {
+  let arguments = (ins Kiln_FloatTensor:$input,
+                   DefaultValuedAttr<I64Attr, "-1">:$axis);
+  let results = (outs Kiln_FloatTensor:$output);
+  let extraClassDefinition = [{
+    ::llvm::LogicalResult $cppClass::inferReturnTypes(
+        ::mlir::MLIRContext *, std::optional<::mlir::Location> loc,
+        Adaptor adaptor, ::llvm::SmallVectorImpl<::mlir::Type> &inferred) {
+      return ::kiln::detail::inferAxisPreserving(loc, adaptor.getInput(),
+                                                 adaptor.getAxis(), inferred);
+    }
+  }];
+}
+
+def Kiln_SoftmaxOp : Kiln_SoftmaxLikeOp<"softmax"> {
   let summary = "exp(x) / sum(exp(x)) along one axis (ONNX opset 13)";
   let description = [{
     ```mlir
     %y = kiln.softmax %x {axis = -1 : i64} : (tensor<2x10xf32>) -> tensor<2x10xf32>
     ```
   }];
-  let arguments = (ins Kiln_FloatTensor:$input,
-                   DefaultValuedAttr<I64Attr, "-1">:$axis);
-  let results = (outs Kiln_FloatTensor:$output);
+}
+def Kiln_LogSoftmaxOp : Kiln_SoftmaxLikeOp<"log_softmax"> {
+  let summary = "log(softmax(x)) along one axis (ONNX opset 13)";
+}
+
+def Kiln_CumSumOp : Kiln_Op<"cumsum"> {
+  let summary = "running sum along an axis";
+  let arguments = (ins Kiln_Tensor:$input, I64Attr:$axis,
+                   DefaultValuedAttr<I64Attr, "0">:$exclusive,
+                   DefaultValuedAttr<I64Attr, "0">:$reverse);
+  let results = (outs Kiln_Tensor:$output);
 }
 
 class Kiln_ReduceOp<string mnemonic, string what>
@@ -174,7 +350,8 @@ class Kiln_ReduceOp<string mnemonic, string what>
   let summary = what # " over the axes (all axes when none are given)";
   let description = [{
     `axes` may be negative (counted from the back); `keepdims` keeps the
-    reduced axes as size 1.
+    reduced axes as size 1. With no axes and `noop_with_empty_axes` = 1 the
+    input is returned unchanged.
 
     ```mlir
     %y = kiln.reduce_sum %x {axes = array<i64: 1>, keepdims = 0 : i64}
@@ -183,13 +360,117 @@ class Kiln_ReduceOp<string mnemonic, string what>
   }];
   let arguments = (ins Kiln_Tensor:$data,
                    OptionalAttr<DenseI64ArrayAttr>:$axes,
-                   DefaultValuedAttr<I64Attr, "1">:$keepdims);
+                   DefaultValuedAttr<I64Attr, "1">:$keepdims,
+                   DefaultValuedAttr<I64Attr, "0">:$noop_with_empty_axes);
   let results = (outs Kiln_Tensor:$reduced);
+  let extraClassDefinition = [{
+    ::llvm::LogicalResult $cppClass::inferReturnTypes(
+        ::mlir::MLIRContext *, std::optional<::mlir::Location> loc,
+        Adaptor adaptor, ::llvm::SmallVectorImpl<::mlir::Type> &inferred) {
+      return ::kiln::detail::inferReduce(
+          loc, adaptor.getData(), adaptor.getAxes(), adaptor.getKeepdims(),
+          adaptor.getNoopWithEmptyAxes(), inferred);
+    }
+  }];
 }
 
 def Kiln_ReduceSumOp : Kiln_ReduceOp<"reduce_sum", "sum">;
 def Kiln_ReduceMeanOp : Kiln_ReduceOp<"reduce_mean", "arithmetic mean">;
 def Kiln_ReduceMaxOp : Kiln_ReduceOp<"reduce_max", "maximum">;
+def Kiln_ReduceMinOp : Kiln_ReduceOp<"reduce_min", "minimum">;
+def Kiln_ReduceProdOp : Kiln_ReduceOp<"reduce_prod", "product">;
+
+class Kiln_ArgOp<string mnemonic, string what> : Kiln_Op<mnemonic> {
+  let summary = "index of the " # what # " along an axis (i64)";
+  let description = [{
+    Ties give the first index, or the last with `select_last_index` = 1.
+  }];
+  let arguments = (ins Kiln_Tensor:$data,
+                   DefaultValuedAttr<I64Attr, "0">:$axis,
+                   DefaultValuedAttr<I64Attr, "1">:$keepdims,
+                   DefaultValuedAttr<I64Attr, "0">:$select_last_index);
+  let results = (outs RankedTensorOf<[I64]>:$reduced);
+  let extraClassDefinition = [{
+    ::llvm::LogicalResult $cppClass::inferReturnTypes(
+        ::mlir::MLIRContext *ctx, std::optional<::mlir::Location> loc,
+        Adaptor adaptor, ::llvm::SmallVectorImpl<::mlir::Type> &inferred) {
+      return ::kiln::detail::inferArgReduce(loc, adaptor.getData(),
+                                            adaptor.getAxis(),
+                                            adaptor.getKeepdims(), inferred);
+    }
+  }];
+}
+def Kiln_ArgMaxOp : Kiln_ArgOp<"argmax", "maximum">;
+def Kiln_ArgMinOp : Kiln_ArgOp<"argmin", "minimum">;
+
+//===----------------------------------------------------------------------===//
+// Convolution and pooling (NCHW, any number of spatial dimensions)
+//===----------------------------------------------------------------------===//
+
+def Kiln_ConvOp : Kiln_Op<"conv"> {
+  let summary = "N-D convolution with groups, strides, dilations and pads";
+  let description = [{
+    X is [N, C, spatial...], W is [M, C/group, kernel...], B is [M]. `pads`
+    lists the begin pads of each spatial axis, then the end pads; `auto_pad`
+    (SAME_UPPER, SAME_LOWER, VALID) computes them instead.
+
+    ```mlir
+    %y = kiln.conv %x, %w {pads = array<i64: 1, 1, 1, 1>}
+        : (tensor<1x3x8x8xf32>, tensor<4x3x3x3xf32>) -> tensor<1x4x8x8xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_FloatTensor:$X, Kiln_FloatTensor:$W,
+                   Optional<Kiln_FloatTensor>:$B,
+                   DefaultValuedStrAttr<StrAttr, "NOTSET">:$auto_pad,
+                   OptionalAttr<DenseI64ArrayAttr>:$dilations,
+                   DefaultValuedAttr<I64Attr, "1">:$group,
+                   OptionalAttr<DenseI64ArrayAttr>:$kernel_shape,
+                   OptionalAttr<DenseI64ArrayAttr>:$pads,
+                   OptionalAttr<DenseI64ArrayAttr>:$strides);
+  let results = (outs Kiln_FloatTensor:$Y);
+}
+
+def Kiln_ConvTransposeOp : Kiln_Op<"conv_transpose"> {
+  let summary = "N-D transposed convolution (the gradient of Conv)";
+  let description = [{
+    X is [N, C, spatial...], W is [C, M/group, kernel...]. Output size per
+    axis: stride * (in - 1) + output_padding + (kernel - 1) * dilation + 1
+    - pad_begin - pad_end, or `output_shape` with pads computed to match.
+  }];
+  let arguments = (ins Kiln_FloatTensor:$X, Kiln_FloatTensor:$W,
+                   Optional<Kiln_FloatTensor>:$B,
+                   DefaultValuedStrAttr<StrAttr, "NOTSET">:$auto_pad,
+                   OptionalAttr<DenseI64ArrayAttr>:$dilations,
+                   DefaultValuedAttr<I64Attr, "1">:$group,
+                   OptionalAttr<DenseI64ArrayAttr>:$kernel_shape,
+                   OptionalAttr<DenseI64ArrayAttr>:$output_padding,
+                   OptionalAttr<DenseI64ArrayAttr>:$output_shape,
+                   OptionalAttr<DenseI64ArrayAttr>:$pads,
+                   OptionalAttr<DenseI64ArrayAttr>:$strides);
+  let results = (outs Kiln_FloatTensor:$Y);
+}
+
+class Kiln_PoolOp<string mnemonic, string what> : Kiln_Op<mnemonic> {
+  let summary = what # " pooling over windows of the spatial axes";
+  let arguments = (ins Kiln_FloatTensor:$X,
+                   DefaultValuedStrAttr<StrAttr, "NOTSET">:$auto_pad,
+                   DefaultValuedAttr<I64Attr, "0">:$ceil_mode,
+                   DefaultValuedAttr<I64Attr, "0">:$count_include_pad,
+                   OptionalAttr<DenseI64ArrayAttr>:$dilations,
+                   DenseI64ArrayAttr:$kernel_shape,
+                   OptionalAttr<DenseI64ArrayAttr>:$pads,
+                   OptionalAttr<DenseI64ArrayAttr>:$strides);
+  let results = (outs Kiln_FloatTensor:$Y);
+  let extraClassDefinition = [{
+    ::llvm::LogicalResult $cppClass::inferReturnTypes(
+        ::mlir::MLIRContext *, std::optional<::mlir::Location> loc,
+        Adaptor adaptor, ::llvm::SmallVectorImpl<::mlir::Type> &inferred) {
+      return ::kiln::detail::inferPool(loc, adaptor, inferred);
+    }
+  }];
+}
+def Kiln_MaxPoolOp : Kiln_PoolOp<"max_pool", "maximum">;
+def Kiln_AveragePoolOp : Kiln_PoolOp<"average_pool", "average">;
 
 //===----------------------------------------------------------------------===//
 // Data movement
@@ -223,6 +504,72 @@ def Kiln_TransposeOp : Kiln_Op<"transpose"> {
                    OptionalAttr<DenseI64ArrayAttr>:$perm);
   let results = (outs Kiln_Tensor:$transposed);
   let hasFolder = 1;
+}
+
+def Kiln_ConcatOp : Kiln_Op<"concat"> {
+  let summary = "joins tensors along an axis";
+  let arguments = (ins Variadic<Kiln_Tensor>:$inputs, I64Attr:$axis);
+  let results = (outs Kiln_Tensor:$concat_result);
+}
+
+def Kiln_SliceOp : Kiln_Op<"slice"> {
+  let summary = "a strided window, as ONNX Slice with constant bounds";
+  let description = [{
+    For each listed axis (all, in order, when `axes` is absent) the window
+    runs from `starts` to `ends` (exclusive) by `steps` (default 1);
+    negative values count from the back and out-of-range values clamp.
+  }];
+  let arguments = (ins Kiln_Tensor:$data, DenseI64ArrayAttr:$starts,
+                   DenseI64ArrayAttr:$ends,
+                   OptionalAttr<DenseI64ArrayAttr>:$axes,
+                   OptionalAttr<DenseI64ArrayAttr>:$steps);
+  let results = (outs Kiln_Tensor:$output);
+  let hasFolder = 1;
+}
+
+def Kiln_GatherOp : Kiln_Op<"gather"> {
+  let summary = "picks entries of `data` along `axis` at `indices`";
+  let description = [{
+    The result shape is data.shape[:axis] + indices.shape +
+    data.shape[axis+1:]. Negative indices count from the back; an index out
+    of range reads index 0 (docs/semantics.md).
+  }];
+  let arguments = (ins Kiln_Tensor:$data, Kiln_IndexTensor:$indices,
+                   DefaultValuedAttr<I64Attr, "0">:$axis);
+  let results = (outs Kiln_Tensor:$output);
+  let hasFolder = 1;
+}
+
+def Kiln_ExpandOp : Kiln_Op<"expand"> {
+  let summary = "broadcasts the input with `shape` (NumPy rules)";
+  let arguments = (ins Kiln_Tensor:$input, DenseI64ArrayAttr:$shape);
+  let results = (outs Kiln_Tensor:$output);
+}
+
+def Kiln_TileOp : Kiln_Op<"tile"> {
+  let summary = "repeats the input `repeats[i]` times along axis i";
+  let arguments = (ins Kiln_Tensor:$input, DenseI64ArrayAttr:$repeats);
+  let results = (outs Kiln_Tensor:$output);
+}
+
+def Kiln_PadOp : Kiln_Op<"pad"> {
+  let summary = "pads with a constant, or by reflecting or repeating edges";
+  let description = [{
+    `pads` holds the begin pads of every axis, then the end pads.
+    `mode` is "constant" (with `value`), "reflect" or "edge".
+  }];
+  let arguments = (ins Kiln_Tensor:$data, DenseI64ArrayAttr:$pads,
+                   DefaultValuedStrAttr<StrAttr, "constant">:$mode,
+                   DefaultValuedAttr<F64Attr, "0.0">:$value);
+  let results = (outs Kiln_Tensor:$output);
+}
+
+def Kiln_TriluOp : Kiln_Op<"trilu"> {
+  let summary = "keeps the upper (or lower) triangle of the last two axes";
+  let arguments = (ins Kiln_Tensor:$input,
+                   DefaultValuedAttr<I64Attr, "1">:$upper,
+                   DefaultValuedAttr<I64Attr, "0">:$k);
+  let results = (outs Kiln_Tensor:$output);
 }
 
 #endif // KILN_OPS_TD

@@ -1,0 +1,85 @@
+//===- LoweringUtils.h - Helpers for lowering kiln to linalg ----*- C++ -*-===//
+//
+// Part of Kiln. Internal to codegen/common: the builders every kiln-to-linalg
+// pattern shares, and the functions that add each family of patterns.
+//
+//===----------------------------------------------------------------------===//
+#ifndef KILN_CODEGEN_COMMON_LOWERINGUTILS_H
+#define KILN_CODEGEN_COMMON_LOWERINGUTILS_H
+
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/Transforms/DialectConversion.h"
+
+namespace kiln {
+
+using BodyFn = llvm::function_ref<mlir::Value(mlir::OpBuilder &, mlir::Location,
+                                              mlir::ValueRange)>;
+using CombineFn = llvm::function_ref<mlir::Value(
+    mlir::OpBuilder &, mlir::Location, mlir::Value, mlir::Value)>;
+
+inline bool isFloat(mlir::Type t) { return llvm::isa<mlir::FloatType>(t); }
+
+mlir::Value emptyTensor(mlir::OpBuilder &b, mlir::Location loc,
+                        mlir::RankedTensorType type);
+/// A tensor of `type` filled with `value`.
+mlir::Value filledTensor(mlir::OpBuilder &b, mlir::Location loc,
+                         mlir::RankedTensorType type, mlir::TypedAttr value);
+/// A scalar constant of element type `t` holding `v` (truncated for ints).
+mlir::Value scalarConstant(mlir::OpBuilder &b, mlir::Location loc,
+                           mlir::Type t, double v);
+
+/// The identity of max (-inf or the smallest integer) and of min.
+mlir::TypedAttr lowestAttr(mlir::OpBuilder &b, mlir::Type t);
+mlir::TypedAttr highestAttr(mlir::OpBuilder &b, mlir::Type t);
+
+/// Reads an input of type `in` at the iteration point of an output of type
+/// `out` under NumPy broadcasting.
+mlir::AffineMap broadcastMap(mlir::RankedTensorType in,
+                             mlir::RankedTensorType out);
+/// The map from a rank-`rank` iteration space to the dims not in `reduced`.
+mlir::AffineMap dropDimsMap(int64_t rank, llvm::ArrayRef<bool> reduced,
+                            mlir::MLIRContext *ctx);
+
+/// One linalg.generic writing into `init`.
+mlir::Value buildGeneric(mlir::OpBuilder &b, mlir::Location loc,
+                         mlir::ValueRange inputs,
+                         llvm::ArrayRef<mlir::AffineMap> inputMaps,
+                         mlir::Value init, mlir::AffineMap outMap,
+                         llvm::ArrayRef<mlir::utils::IteratorType> iterators,
+                         BodyFn body);
+/// An elementwise generic over `outType` whose inputs broadcast to it; the
+/// body gets the inputs' elements and then the output's.
+mlir::Value buildElementwise(mlir::OpBuilder &b, mlir::Location loc,
+                             mlir::ValueRange inputs,
+                             mlir::RankedTensorType outType, BodyFn body);
+/// Reduces `input` over the dims marked in `reduced`, starting from
+/// `identity`; `combine(element, accumulator)`. Reduced dims are removed.
+mlir::Value buildReduction(mlir::OpBuilder &b, mlir::Location loc,
+                           mlir::Value input, llvm::ArrayRef<bool> reduced,
+                           mlir::TypedAttr identity, CombineFn combine);
+/// The same elements in `type`'s static shape.
+mlir::Value reshapeTo(mlir::OpBuilder &b, mlir::Location loc, mlir::Value input,
+                      mlir::RankedTensorType type);
+
+mlir::Value addValues(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x,
+                      mlir::Value y);
+mlir::Value mulValues(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x,
+                      mlir::Value y);
+/// NaN-propagating for floats, signed for integers.
+mlir::Value maxValues(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x,
+                      mlir::Value y);
+mlir::Value minValues(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x,
+                      mlir::Value y);
+/// x converted to element type `to` (ONNX Cast semantics).
+mlir::Value convertScalar(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x,
+                          mlir::Type to);
+
+void populateElementwiseLowering(mlir::RewritePatternSet &patterns);
+void populateStructuredLowering(mlir::RewritePatternSet &patterns);
+void populateDataMovementLowering(mlir::RewritePatternSet &patterns);
+
+} // namespace kiln
+
+#endif // KILN_CODEGEN_COMMON_LOWERINGUTILS_H
