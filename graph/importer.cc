@@ -15,6 +15,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "graph/build_op.h"
 #include "graph/op_table.h"
 #include "ir/Diagnostics.h"
 #include "ir/Dialect.h"
@@ -47,6 +48,10 @@ mlir::Type DTypeToMlir(DType dtype, mlir::MLIRContext &context) {
     return b.getI64Type();
   case DType::kBool:
     return b.getI1Type();
+  case DType::kI8:
+    return b.getI8Type();
+  case DType::kI16:
+    return b.getIntegerType(16);
   default:
     return nullptr;
   }
@@ -63,6 +68,10 @@ DType MlirToDType(mlir::Type type) {
     return DType::kI64;
   if (type.isInteger(1))
     return DType::kBool;
+  if (type.isInteger(8))
+    return DType::kI8;
+  if (type.isInteger(16))
+    return DType::kI16;
   return DType::kInvalid;
 }
 
@@ -244,8 +253,9 @@ absl::StatusOr<Attribute> ConvertAttr(const AttrValue &value,
 
 class Importer {
 public:
-  Importer(const GraphDef &graph, mlir::MLIRContext &context)
-      : graph_(graph), context_(context), builder_(&context) {}
+  Importer(const GraphDef &graph, mlir::MLIRContext &context,
+           const std::map<std::string, Tensor> &frozen)
+      : graph_(graph), context_(context), builder_(&context), frozen_(frozen) {}
 
   absl::StatusOr<ImportedGraph> Run(std::vector<std::string> fetches);
 
@@ -269,6 +279,7 @@ private:
   const GraphDef &graph_;
   mlir::MLIRContext &context_;
   mlir::OpBuilder builder_;
+  const std::map<std::string, Tensor> &frozen_;
   std::vector<std::string> errors_;
   std::map<std::string, int> index_; ///< node name -> position in graph_
   std::vector<std::vector<InputRef>> inputs_;
@@ -413,32 +424,25 @@ void Importer::SortTopologically() {
 mlir::FailureOr<Value> Importer::BuildNode(const NodeDef &node) {
   const OpSpec &spec = *LookupOp(node.op());
   mlir::Location loc = mlir::NameLoc::get(builder_.getStringAttr(node.name()));
-  mlir::OperationState state(loc, spec.kiln_op);
+  llvm::SmallVector<Value> operands;
   for (const InputRef &ref : inputs_[index_.at(node.name())]) {
     auto it = values_.find(index_.at(ref.node));
     if (it == values_.end())
       return mlir::failure(); // The producer failed and was reported.
-    state.addOperands(it->second);
+    operands.push_back(it->second);
   }
+  llvm::SmallVector<mlir::NamedAttribute> attrs;
   for (const AttrSpec &a : spec.attrs) {
     auto found = node.attr().find(a.name);
     if (found != node.attr().end())
-      state.addAttribute(a.name, *ConvertAttr(found->second, a, context_));
+      attrs.push_back(builder_.getNamedAttr(
+          a.name, *ConvertAttr(found->second, a, context_)));
   }
-  std::optional<mlir::RegisteredOperationName> name =
-      mlir::RegisteredOperationName::lookup(spec.kiln_op, &context_);
-  assert(name && "op table names an op the dialect does not define");
-  name->populateDefaultAttrs(state.attributes);
-  auto *infer = name->getInterface<mlir::InferTypeOpInterface>();
-  assert(infer && "every kiln op infers its result type");
-  llvm::SmallVector<mlir::Type> types;
-  if (mlir::failed(infer->inferReturnTypes(
-          &context_, loc, state.operands,
-          state.attributes.getDictionary(&context_), state.getRawProperties(),
-          state.regions, types)))
+  mlir::FailureOr<llvm::SmallVector<Value>> results =
+      BuildOp(builder_, loc, spec.kiln_op, operands, attrs);
+  if (mlir::failed(results))
     return mlir::failure();
-  state.addTypes(types);
-  return builder_.create(state)->getResult(0);
+  return (*results)[0];
 }
 
 absl::StatusOr<ImportedGraph> Importer::Run(std::vector<std::string> fetches) {
@@ -492,6 +496,14 @@ absl::StatusOr<ImportedGraph> Importer::Run(std::vector<std::string> fetches) {
   DiagnosticCollector diagnostics(context_);
   for (int i : order_) {
     const NodeDef &node = graph_.node(i);
+    if (node.op() == "Placeholder" && frozen_.count(node.name())) {
+      mlir::DenseElementsAttr value =
+          HostTensorToAttr(frozen_.at(node.name()), context_);
+      values_[i] = builder_.create<ConstantOp>(
+          mlir::NameLoc::get(builder_.getStringAttr(node.name())),
+          value.getType(), value);
+      continue;
+    }
     if (node.op() == "Placeholder") {
       const auto &attrs = node.attr();
       std::vector<int64_t> shape(attrs.at("shape").shape().dim().begin(),
@@ -519,7 +531,7 @@ absl::StatusOr<ImportedGraph> Importer::Run(std::vector<std::string> fetches) {
     results.push_back(values_.at(index_.at(ref.node)));
   builder_.create<mlir::func::ReturnOp>(builder_.getUnknownLoc(), results);
   for (auto it = order_.rbegin(); it != order_.rend(); ++it) {
-    if (needed[*it] || arg_of_.count(*it))
+    if (needed[*it] || arg_of_.count(*it) || !values_.count(*it))
       continue;
     values_.at(*it).getDefiningOp()->erase();
   }
@@ -564,8 +576,24 @@ absl::StatusOr<ImportedGraph> Importer::Run(std::vector<std::string> fetches) {
 
 absl::StatusOr<ImportedGraph>
 ImportGraphDef(const GraphDef &graph, const std::vector<std::string> &fetches,
-               mlir::MLIRContext &context) {
-  return Importer(graph, context).Run(fetches);
+               mlir::MLIRContext &context,
+               const std::map<std::string, Tensor> &frozen) {
+  return Importer(graph, context, frozen).Run(fetches);
+}
+
+mlir::DenseElementsAttr HostTensorToAttr(const Tensor &tensor,
+                                         mlir::MLIRContext &context) {
+  auto type = mlir::RankedTensorType::get(
+      tensor.shape(), DTypeToMlir(tensor.dtype(), context));
+  if (tensor.dtype() == DType::kBool) {
+    llvm::SmallVector<bool> values;
+    for (int64_t i = 0; i < tensor.num_elements(); ++i)
+      values.push_back(static_cast<const uint8_t *>(tensor.raw_data())[i]);
+    return mlir::DenseElementsAttr::get(type, llvm::ArrayRef<bool>(values));
+  }
+  return mlir::DenseElementsAttr::getFromRawBuffer(
+      type, llvm::ArrayRef<char>(static_cast<const char *>(tensor.raw_data()),
+                                 tensor.size_bytes()));
 }
 
 } // namespace kiln

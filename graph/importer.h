@@ -8,6 +8,7 @@
 #ifndef KILN_GRAPH_IMPORTER_H
 #define KILN_GRAPH_IMPORTER_H
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -38,10 +39,15 @@ struct ImportedGraph {
 /// problem, each naming its node.
 absl::StatusOr<ImportedGraph>
 ImportGraphDef(const GraphDef &graph, const std::vector<std::string> &fetches,
-               mlir::MLIRContext &context);
+               mlir::MLIRContext &context,
+               const std::map<std::string, Tensor> &frozen = {});
 
 /// Registers the dialects the importer creates ops in.
 void LoadImporterDialects(mlir::MLIRContext &context);
+
+/// A host tensor as a dense attribute (a copy of its data).
+mlir::DenseElementsAttr HostTensorToAttr(const Tensor &tensor,
+                                         mlir::MLIRContext &context);
 
 /// Maps Kiln's element types to MLIR types and back.
 mlir::Type DTypeToMlir(DType dtype, mlir::MLIRContext &context);

@@ -296,7 +296,7 @@ LogicalResult ReshapeOp::inferReturnTypes(MLIRContext *,
   SmallVector<int64_t> shape(adaptor.getShape());
   int64_t inferIndex = -1, known = 1;
   for (auto [i, d] : llvm::enumerate(shape)) {
-    if (d == 0) {
+    if (d == 0 && !adaptor.getAllowzero()) {
       if (static_cast<int64_t>(i) >= t.getRank())
         return emitOptionalError(loc, "shape entry ", i,
                                  " is 0 but the input has rank ", t.getRank());
@@ -315,10 +315,13 @@ LogicalResult ReshapeOp::inferReturnTypes(MLIRContext *,
   }
   int64_t total = t.getNumElements();
   if (inferIndex >= 0) {
-    if (known == 0 || total % known != 0)
+    if (adaptor.getAllowzero() && known == 0)
+      return emitOptionalError(loc, "shape ", shapeStr(adaptor.getShape()),
+                               " has both 0 and -1");
+    if (known == 0 ? total != 0 : total % known != 0)
       return emitOptionalError(loc, "cannot reshape ", shapeStr(t.getShape()),
                                " to ", shapeStr(adaptor.getShape()));
-    shape[inferIndex] = total / known;
+    shape[inferIndex] = known == 0 ? 0 : total / known;
   } else if (known != total) {
     return emitOptionalError(loc, "cannot reshape ", shapeStr(t.getShape()),
                              " (", total, " elements) to ",
@@ -671,10 +674,15 @@ kiln::computeConvTranspose(std::optional<Location> loc,
         return emitOptionalError(loc, "output_shape must list ", n, " sizes");
       out = (*shape)[i];
       int64_t total = full - out;
-      if (total < 0)
-        return emitOptionalError(loc, "output_shape is too large");
-      p[i] = autoPad == "SAME_UPPER" ? total / 2 : total - total / 2;
-      p[n + i] = total - p[i];
+      if (total < 0) {
+        // Larger than the natural size: the positions past it receive no
+        // input (only the bias).
+        p[i] = 0;
+        p[n + i] = total;
+      } else {
+        p[i] = autoPad == "SAME_UPPER" ? total / 2 : total - total / 2;
+        p[n + i] = total - p[i];
+      }
     } else if (autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER") {
       out = in * g.strides[i];
       int64_t total = std::max<int64_t>(0, full - out);
@@ -747,8 +755,8 @@ LogicalResult CastOp::inferReturnTypes(MLIRContext *,
   if (failed(requireStatic(loc, adaptor.getOperands())))
     return failure();
   Type to = adaptor.getTo();
-  if (!to.isF32() && !to.isF64() && !to.isInteger(32) && !to.isInteger(64) &&
-      !to.isInteger(1))
+  if (!to.isF32() && !to.isF64() && !to.isInteger(8) && !to.isInteger(16) &&
+      !to.isInteger(32) && !to.isInteger(64) && !to.isInteger(1))
     return emitOptionalError(loc, "cannot cast to ", to);
   inferred.push_back(RankedTensorType::get(
       rankedType(adaptor.getInput()).getShape(), to));

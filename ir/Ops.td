@@ -12,8 +12,8 @@ include "mlir/Interfaces/InferTypeOpInterface.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 
 /// Element types Kiln computes in.
-def Kiln_ElementType : AnyTypeOf<[F32, F64, I32, I64, I1]>;
-def Kiln_Tensor : RankedTensorOf<[F32, F64, I32, I64, I1]>;
+def Kiln_ElementType : AnyTypeOf<[F32, F64, I8, I16, I32, I64, I1]>;
+def Kiln_Tensor : RankedTensorOf<[F32, F64, I8, I16, I32, I64, I1]>;
 def Kiln_FloatTensor : RankedTensorOf<[F32, F64]>;
 def Kiln_BoolTensor : RankedTensorOf<[I1]>;
 def Kiln_IndexTensor : RankedTensorOf<[I32, I64]>;
@@ -480,13 +480,15 @@ def Kiln_ReshapeOp : Kiln_Op<"reshape"> {
   let summary = "the same elements in a new shape";
   let description = [{
     `shape` follows ONNX Reshape: 0 copies the input's dimension at that
-    position, and one -1 is inferred from the element count.
+    position (unless `allowzero` is 1, when it means size 0), and one -1 is
+    inferred from the element count.
 
     ```mlir
     %y = kiln.reshape %x {shape = array<i64: 0, -1>} : (tensor<2x3x4xf32>) -> tensor<2x12xf32>
     ```
   }];
-  let arguments = (ins Kiln_Tensor:$data, DenseI64ArrayAttr:$shape);
+  let arguments = (ins Kiln_Tensor:$data, DenseI64ArrayAttr:$shape,
+                   DefaultValuedAttr<I64Attr, "0">:$allowzero);
   let results = (outs Kiln_Tensor:$reshaped);
   let hasFolder = 1;
 }

@@ -91,6 +91,13 @@ void BuildPipeline(mlir::OpPassManager &pm, const PipelineOptions &options,
   bufferize.bufferizeFunctionBoundaries = true;
   bufferize.setFunctionBoundaryTypeConversion(
       mlir::bufferization::LayoutMapOption::IdentityLayoutMap);
+  // Copies become linalg.copy, which lowers to loops like every other
+  // kernel (memref.copy of a strided view would call a runtime library).
+  bufferize.memCpyFn = [](mlir::OpBuilder &b, mlir::Location loc,
+                          mlir::Value from, mlir::Value to) {
+    b.create<mlir::linalg::CopyOp>(loc, from, to);
+    return mlir::success();
+  };
   pm.addPass(mlir::bufferization::createOneShotBufferizePass(bufferize));
   // Each fetch is copied into the caller's buffer. (hoistStaticAllocs would
   // write in place, but MLIR 19 crashes with it when a feed is returned.)

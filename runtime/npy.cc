@@ -29,7 +29,9 @@ constexpr DescrEntry kDescrs[] = {{"<f4", DType::kF32},
                                   {"<f8", DType::kF64},
                                   {"<i4", DType::kI32},
                                   {"<i8", DType::kI64},
-                                  {"|b1", DType::kBool}};
+                                  {"|b1", DType::kBool},
+                                  {"|i1", DType::kI8},
+                                  {"<i2", DType::kI16}};
 
 /// Finds `'key':` in the header dict and returns the text after it.
 absl::StatusOr<absl::string_view> FindValue(absl::string_view header,
@@ -97,7 +99,7 @@ absl::StatusOr<Tensor> ParseNpy(const std::string &bytes,
     return absl::InvalidArgumentError(absl::StrCat(
         source, ": element type '", descr_text,
         "' is not supported (Kiln reads little-endian f32 '<f4', f64 '<f8', "
-        "i32 '<i4', i64 '<i8' and bool '|b1')"));
+        "i32 '<i4', i64 '<i8', i8 '|i1', i16 '<i2' and bool '|b1')"));
 
   absl::StatusOr<absl::string_view> fortran =
       FindValue(header, "fortran_order", source);

@@ -23,7 +23,10 @@ int64_t DTypeSize(DType dtype) {
   case DType::kI64:
     return 8;
   case DType::kBool:
+  case DType::kI8:
     return 1;
+  case DType::kI16:
+    return 2;
   case DType::kF16:
   case DType::kBF16:
     return 2;
@@ -45,6 +48,10 @@ std::string DTypeName(DType dtype) {
     return "i64";
   case DType::kBool:
     return "bool";
+  case DType::kI8:
+    return "i8";
+  case DType::kI16:
+    return "i16";
   case DType::kF16:
     return "f16";
   case DType::kBF16:
@@ -88,6 +95,10 @@ std::string Tensor::ValuesString(int64_t max_elements) const {
       return absl::StrCat(data<int32_t>()[i]);
     case DType::kI64:
       return absl::StrCat(data<int64_t>()[i]);
+    case DType::kI8:
+      return absl::StrCat(data<int8_t>()[i]);
+    case DType::kI16:
+      return absl::StrCat(data<int16_t>()[i]);
     case DType::kBool:
       return static_cast<const uint8_t *>(data_)[i] ? "true" : "false";
     default:
@@ -130,7 +141,8 @@ std::string Tensor::ValuesString(int64_t max_elements) const {
 absl::StatusOr<Tensor> Tensor::Allocate(DType dtype,
                                         std::vector<int64_t> shape) {
   if (dtype != DType::kF32 && dtype != DType::kF64 && dtype != DType::kI32 &&
-      dtype != DType::kI64 && dtype != DType::kBool)
+      dtype != DType::kI64 && dtype != DType::kBool && dtype != DType::kI8 &&
+      dtype != DType::kI16)
     return absl::InvalidArgumentError(
         absl::StrCat("unsupported element type ", DTypeName(dtype)));
   absl::StatusOr<int64_t> n = NumElements(shape);

@@ -27,6 +27,8 @@ enum class DType : int {
   kBool = 5, ///< One byte per element, 0 or 1.
   kF16 = 6,  ///< Reserved.
   kBF16 = 7, ///< Reserved.
+  kI8 = 8,
+  kI16 = 9,
 };
 
 /// Bytes per element; 0 for kInvalid.
@@ -52,6 +54,12 @@ template <> struct DTypeOf<int32_t> {
 };
 template <> struct DTypeOf<int64_t> {
   static constexpr DType value = DType::kI64;
+};
+template <> struct DTypeOf<int8_t> {
+  static constexpr DType value = DType::kI8;
+};
+template <> struct DTypeOf<int16_t> {
+  static constexpr DType value = DType::kI16;
 };
 template <> struct DTypeOf<bool> {
   static constexpr DType value = DType::kBool;

@@ -11,7 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "codegen/cpu/Jit.h"
 #include "graph/importer.h"
-#include "graph/loader.h"
+#include "graph/source.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
 #include "passes/Pipeline.h"
@@ -37,34 +37,37 @@ struct Session::Compiled {
   std::vector<TensorSpec> fetches;
 };
 
-Session::Session(GraphDef graph, SessionOptions options)
-    : graph_(std::move(graph)), options_(options) {}
+Session::Session(std::unique_ptr<GraphSource> source, SessionOptions options)
+    : source_(std::move(source)), options_(options) {}
 
 Session::~Session() = default;
 
 absl::StatusOr<std::unique_ptr<Session>>
 Session::Create(GraphDef graph, SessionOptions options) {
+  return Create(MakeGraphDefSource(std::move(graph)), options);
+}
+
+absl::StatusOr<std::unique_ptr<Session>>
+Session::Create(std::unique_ptr<GraphSource> source, SessionOptions options) {
+  if (!source)
+    return absl::InvalidArgumentError("Session::Create: null model source");
   if (options.opt_level < 0 || options.opt_level > 3)
     return absl::InvalidArgumentError(absl::StrCat(
         "SessionOptions.opt_level must be 0 to 3, got ", options.opt_level));
-  std::unique_ptr<Session> session(new Session(std::move(graph), options));
+  std::unique_ptr<Session> session(new Session(std::move(source), options));
   // Check every node now, so that a bad graph fails here and not at Run.
   {
     mlir::MLIRContext context(mlir::MLIRContext::Threading::DISABLED);
-    std::vector<std::string> all;
-    for (const NodeDef &node : session->graph_.node())
-      all.push_back(node.name());
+    std::vector<std::string> all = session->source_->AllFetchable();
     if (all.empty())
       return absl::InvalidArgumentError("invalid graph: it has no nodes");
     absl::StatusOr<ImportedGraph> imported =
-        ImportGraphDef(session->graph_, all, context);
+        session->source_->Import(all, context);
     if (!imported.ok())
       return imported.status();
   }
-  if (session->graph_.signature().fetch_size() > 0) {
-    std::vector<std::string> fetches(
-        session->graph_.signature().fetch().begin(),
-        session->graph_.signature().fetch().end());
+  std::vector<std::string> fetches = session->source_->DefaultFetches();
+  if (!fetches.empty()) {
     absl::StatusOr<std::shared_ptr<const Compiled>> compiled =
         session->GetOrCompile(fetches);
     if (!compiled.ok())
@@ -75,10 +78,18 @@ Session::Create(GraphDef graph, SessionOptions options) {
 
 absl::StatusOr<std::unique_ptr<Session>>
 Session::CreateFromFile(const std::string &path, SessionOptions options) {
-  absl::StatusOr<GraphDef> graph = LoadGraphDef(path);
-  if (!graph.ok())
-    return graph.status();
-  return Create(*std::move(graph), options);
+  absl::StatusOr<std::unique_ptr<GraphSource>> source = LoadGraphSource(path);
+  if (!source.ok())
+    return source.status();
+  return Create(*std::move(source), options);
+}
+
+absl::Status Session::Compile(const std::vector<std::string> &fetches) {
+  return GetOrCompile(fetches).status();
+}
+
+std::vector<std::string> Session::default_fetches() const {
+  return source_->DefaultFetches();
 }
 
 CompileStats Session::last_compile_stats() const {
@@ -101,7 +112,7 @@ Session::GetOrCompile(const std::vector<std::string> &fetches) {
   RegisterPipelineDialects(registry);
   mlir::MLIRContext context(registry, mlir::MLIRContext::Threading::DISABLED);
   absl::StatusOr<ImportedGraph> imported =
-      ImportGraphDef(graph_, fetches, context);
+      source_->Import(fetches, context);
   if (!imported.ok())
     return imported.status();
   stats.import_ms = MillisSince(start);
@@ -131,8 +142,7 @@ Session::GetOrCompile(const std::vector<std::string> &fetches) {
 }
 
 absl::Status Session::Run(const Feeds &feeds, std::vector<Tensor> *outputs) {
-  std::vector<std::string> fetches(graph_.signature().fetch().begin(),
-                                   graph_.signature().fetch().end());
+  std::vector<std::string> fetches = source_->DefaultFetches();
   if (fetches.empty())
     return absl::InvalidArgumentError(
         "Run without fetches: the graph's signature names no fetches");
@@ -150,17 +160,10 @@ absl::Status Session::Run(const Feeds &feeds,
   // Every feed must name a Placeholder, once.
   std::map<std::string, const Tensor *> fed;
   for (const auto &[name, tensor] : feeds) {
-    const NodeDef *node = nullptr;
-    for (const NodeDef &n : graph_.node())
-      if (n.name() == name)
-        node = &n;
-    if (!node)
+    std::string why = source_->WhyNotFeedable(name);
+    if (!why.empty())
       return absl::InvalidArgumentError(
-          absl::StrCat("feed '", name, "' names no node in the graph"));
-    if (node->op() != "Placeholder")
-      return absl::InvalidArgumentError(
-          absl::StrCat("feed '", name, "' names a ", node->op(),
-                       " node; only Placeholder nodes can be fed"));
+          absl::StrCat("feed '", name, "' ", why));
     if (!fed.emplace(name, &tensor).second)
       return absl::InvalidArgumentError(
           absl::StrCat("feed '", name, "' is given twice"));

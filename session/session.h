@@ -23,6 +23,8 @@
 
 namespace kiln {
 
+class GraphSource;
+
 struct SessionOptions {
   /// 0 (no graph optimization) to 3.
   int opt_level = 2;
@@ -43,9 +45,13 @@ public:
   /// its node) and compiles the signature's fetches if it names any.
   static absl::StatusOr<std::unique_ptr<Session>>
   Create(GraphDef graph, SessionOptions options = {});
-  /// Loads a .pbtxt (text) or .pb (binary) GraphDef, then Create().
+  /// Loads a model: .onnx as ONNX, .pbtxt (text) or .pb (binary) as a
+  /// GraphDef.
   static absl::StatusOr<std::unique_ptr<Session>>
   CreateFromFile(const std::string &path, SessionOptions options = {});
+  /// Any model source (graph/source.h).
+  static absl::StatusOr<std::unique_ptr<Session>>
+  Create(std::unique_ptr<GraphSource> source, SessionOptions options = {});
 
   ~Session();
 
@@ -58,20 +64,25 @@ public:
   absl::Status Run(const Feeds &feeds, const std::vector<std::string> &fetches,
                    std::vector<Tensor> *outputs);
 
-  /// Runs with the signature's fetches.
+  /// Compiles `fetches` now, so that the first Run with them does not.
+  absl::Status Compile(const std::vector<std::string> &fetches);
+
+  /// Runs with the default fetches (the signature's, or the ONNX graph's
+  /// outputs).
   absl::Status Run(const Feeds &feeds, std::vector<Tensor> *outputs);
 
-  const GraphDef &graph() const { return graph_; }
+  /// What a Run without fetches computes.
+  std::vector<std::string> default_fetches() const;
   /// Statistics of the most recent compilation.
   CompileStats last_compile_stats() const;
 
 private:
   struct Compiled;
-  Session(GraphDef graph, SessionOptions options);
+  Session(std::unique_ptr<GraphSource> source, SessionOptions options);
   absl::StatusOr<std::shared_ptr<const Compiled>>
   GetOrCompile(const std::vector<std::string> &fetches);
 
-  GraphDef graph_;
+  std::unique_ptr<GraphSource> source_;
   SessionOptions options_;
   mutable std::mutex mutex_;
   std::map<std::vector<std::string>, std::shared_ptr<const Compiled>> cache_;

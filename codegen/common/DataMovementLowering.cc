@@ -162,14 +162,38 @@ struct SliceLowering : public OpConversionPattern<SliceOp> {
       rewriter.replaceOp(op, emptyTensor(rewriter, op.getLoc(), outType));
       return success();
     }
+    // An extract_slice takes the elements in ascending order; axes with a
+    // negative step are then reversed by a generic. (linalg infers loop
+    // sizes from plain dimension maps, so the generic must see a tensor of
+    // the output's shape.)
+    SmallVector<int64_t> offsets, sizes, strides;
+    bool reversed = false;
+    for (const SliceDim &d : *dims) {
+      int64_t step = std::abs(d.step);
+      offsets.push_back(d.step > 0 ? d.start : d.start - (d.count - 1) * step);
+      sizes.push_back(d.count);
+      strides.push_back(step);
+      reversed |= d.step < 0 && d.count > 1;
+    }
+    Value window = rewriter.create<tensor::ExtractSliceOp>(
+        op.getLoc(), outType, adaptor.getData(), ValueRange{}, ValueRange{},
+        ValueRange{}, rewriter.getDenseI64ArrayAttr(offsets),
+        rewriter.getDenseI64ArrayAttr(sizes),
+        rewriter.getDenseI64ArrayAttr(strides));
+    if (!reversed) {
+      rewriter.replaceOp(op, window);
+      return success();
+    }
     MLIRContext *ctx = rewriter.getContext();
     SmallVector<AffineExpr> exprs;
     for (auto [i, d] : llvm::enumerate(*dims))
-      exprs.push_back(getAffineDimExpr(i, ctx) * d.step + d.start);
-    rewriter.replaceOp(
-        op, buildCopy(rewriter, op.getLoc(), adaptor.getData(),
-                      AffineMap::get(outType.getRank(), 0, exprs, ctx),
-                      outType));
+      exprs.push_back(d.step < 0 ? getAffineConstantExpr(d.count - 1, ctx) -
+                                       getAffineDimExpr(i, ctx)
+                                 : getAffineDimExpr(i, ctx));
+    rewriter.replaceOp(op, buildCopy(rewriter, op.getLoc(), window,
+                                     AffineMap::get(outType.getRank(), 0,
+                                                    exprs, ctx),
+                                     outType));
     return success();
   }
 };

@@ -17,20 +17,23 @@
 #include "codegen/cpu/Jit.h"
 #include "graph/importer.h"
 #include "graph/loader.h"
+#include "graph/source.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
 #include "passes/Pipeline.h"
 #include "runtime/npy.h"
 #include "session/session.h"
+#include "tools/cli/onnx_test_runner.h"
 #include "llvm/Support/raw_ostream.h"
 
 namespace kiln {
 namespace {
 
 constexpr char kUsage[] = R"(usage: graph-compile MODEL [options]
+       graph-compile --check-onnx-test DIR... [--expected-skips FILE] [-O<n>]
 
-Compiles a Kiln GraphDef (.pbtxt text or .pb binary) through MLIR and LLVM,
-and optionally runs it.
+Compiles a model (an ONNX .onnx file, or a Kiln GraphDef as .pbtxt text or
+.pb binary) through MLIR and LLVM, and optionally runs it.
 
 Options:
   --run                   Compile and run the graph, then print each fetched
@@ -48,6 +51,16 @@ Options:
   -o FILE                 Write --emit output to FILE instead of stdout.
   -O0, -O1, -O2, -O3      Optimization level (default -O2).
   --print-ir-after-all    Print the IR after every pass to stderr.
+  --check-onnx-test       Treat every DIR as an ONNX backend test folder
+                          (model.onnx, test_data_set_N/input_k.pb and
+                          output_k.pb) or a folder of them: run each and
+                          compare with the expected outputs (floats: rtol
+                          1e-3, atol 1e-5; integers exactly). Prints a line per
+                          test and "N passed, N failed, N skipped"; exit status
+                          1 when any failed.
+  --expected-skips FILE   With --check-onnx-test: tests listed in FILE ("suite/
+                          test reason", one per line) may be skipped as
+                          unsupported; any other unsupported test fails.
   --help                  Show this help.
 
 .npy files must be C-ordered little-endian f32, f64, i32, i64 or bool.
@@ -65,6 +78,9 @@ struct Args {
   int opt_level = 2;
   bool print_ir_after_all = false;
   bool help = false;
+  bool check_onnx_test = false;
+  std::vector<std::string> test_dirs;
+  std::string expected_skips;
 };
 
 /// Splits "NAME=VALUE"; false when there is no '=' or a side is empty.
@@ -96,6 +112,10 @@ std::string ParseArgs(int argc, char **argv, Args *args) {
     std::string v, name, file;
     if (arg == "--help" || arg == "-h") {
       args->help = true;
+    } else if (arg == "--check-onnx-test") {
+      args->check_onnx_test = true;
+    } else if (value("--expected-skips", &v)) {
+      args->expected_skips = v;
     } else if (arg == "--run") {
       args->run = true;
     } else if (arg == "--print-ir-after-all") {
@@ -121,6 +141,8 @@ std::string ParseArgs(int argc, char **argv, Args *args) {
       args->output_file = v;
     } else if (absl::StartsWith(arg, "-")) {
       return "unknown option '" + arg + "'";
+    } else if (args->check_onnx_test) {
+      args->test_dirs.push_back(arg);
     } else if (args->model.empty()) {
       args->model = arg;
     } else {
@@ -130,6 +152,19 @@ std::string ParseArgs(int argc, char **argv, Args *args) {
   }
   if (args->help)
     return "";
+  if (args->check_onnx_test) {
+    if (!args->model.empty()) {
+      args->test_dirs.insert(args->test_dirs.begin(), args->model);
+      args->model.clear();
+    }
+    if (args->test_dirs.empty())
+      return "--check-onnx-test needs at least one folder";
+    if (args->run || !args->emit.empty())
+      return "--check-onnx-test cannot be combined with --run or --emit";
+    return "";
+  }
+  if (!args->expected_skips.empty())
+    return "--expected-skips needs --check-onnx-test";
   if (args->model.empty())
     return "no model given";
   if (args->run && !args->emit.empty())
@@ -140,13 +175,13 @@ std::string ParseArgs(int argc, char **argv, Args *args) {
 }
 
 /// Imports and lowers the graph, then writes the IR that --emit asks for.
-int Emit(const Args &args, const GraphDef &graph, std::ostream &out,
+int Emit(const Args &args, const GraphSource &source, std::ostream &out,
          std::ostream &err) {
   mlir::DialectRegistry registry;
   RegisterPipelineDialects(registry);
   mlir::MLIRContext context(registry, mlir::MLIRContext::Threading::DISABLED);
   absl::StatusOr<ImportedGraph> imported =
-      ImportGraphDef(graph, args.fetches, context);
+      source.Import(args.fetches, context);
   if (!imported.ok()) {
     err << "error: " << imported.status().message() << "\n";
     return 1;
@@ -193,8 +228,8 @@ double MillisSince(std::chrono::steady_clock::time_point start) {
       .count();
 }
 
-int CompileAndRun(const Args &args, GraphDef graph, std::ostream &out,
-                  std::ostream &err) {
+int CompileAndRun(const Args &args, std::unique_ptr<GraphSource> source,
+                  std::ostream &out, std::ostream &err) {
   Session::Feeds feeds;
   for (const auto &[name, file] : args.feeds) {
     absl::StatusOr<Tensor> t = ReadNpy(file);
@@ -206,8 +241,7 @@ int CompileAndRun(const Args &args, GraphDef graph, std::ostream &out,
   }
   std::vector<std::string> fetches = args.fetches;
   if (fetches.empty())
-    fetches.assign(graph.signature().fetch().begin(),
-                   graph.signature().fetch().end());
+    fetches = source->DefaultFetches();
   for (const auto &[name, file] : args.outputs) {
     if (std::find(fetches.begin(), fetches.end(), name) == fetches.end()) {
       err << "error: --output names '" << name << "', which is not fetched\n";
@@ -218,15 +252,16 @@ int CompileAndRun(const Args &args, GraphDef graph, std::ostream &out,
   options.opt_level = args.opt_level;
   options.print_ir_after_all = args.print_ir_after_all;
   auto start = std::chrono::steady_clock::now();
-  // Compile before the first Run so that the two times are reported apart.
-  GraphDef for_compile = graph;
-  for_compile.mutable_signature()->clear_fetch();
-  for (const std::string &f : fetches)
-    for_compile.mutable_signature()->add_fetch(f);
   absl::StatusOr<std::unique_ptr<Session>> session =
-      Session::Create(std::move(for_compile), options);
+      Session::Create(std::move(source), options);
   if (!session.ok()) {
     err << "error: " << session.status().message() << "\n";
+    return 1;
+  }
+  // Compile the fetches before the first Run so that the two times are
+  // reported apart.
+  if (absl::Status s = (*session)->Compile(fetches); !s.ok()) {
+    err << "error: " << s.message() << "\n";
     return 1;
   }
   double compile_ms = MillisSince(start);
@@ -272,14 +307,22 @@ int GraphCompileMain(int argc, char **argv, std::ostream &out,
         << "\nRun 'graph-compile --help' for usage.\n";
     return 2;
   }
-  absl::StatusOr<GraphDef> graph = LoadGraphDef(args.model);
-  if (!graph.ok()) {
-    err << "error: " << graph.status().message() << "\n";
+  if (args.check_onnx_test) {
+    OnnxTestOptions options;
+    options.opt_level = args.opt_level;
+    options.expected_skips = args.expected_skips;
+    int failed = RunOnnxTests(args.test_dirs, options, out);
+    return failed == 0 ? 0 : 1;
+  }
+  absl::StatusOr<std::unique_ptr<GraphSource>> source =
+      LoadGraphSource(args.model);
+  if (!source.ok()) {
+    err << "error: " << source.status().message() << "\n";
     return 1;
   }
   if (!args.emit.empty())
-    return Emit(args, *graph, out, err);
-  return CompileAndRun(args, *std::move(graph), out, err);
+    return Emit(args, **source, out, err);
+  return CompileAndRun(args, *std::move(source), out, err);
 }
 
 } // namespace kiln

@@ -1,0 +1,66 @@
+//===- build_op.cc - Create kiln ops by name ------------------------------===//
+//
+// Part of Kiln.
+//
+//===----------------------------------------------------------------------===//
+#include "graph/build_op.h"
+
+#include "ir/Dialect.h"
+#include "mlir/IR/Matchers.h"
+#include "mlir/Interfaces/InferTypeOpInterface.h"
+
+namespace kiln {
+
+mlir::FailureOr<llvm::SmallVector<mlir::Value>>
+BuildOp(mlir::OpBuilder &builder, mlir::Location loc, llvm::StringRef name,
+        mlir::ValueRange operands, llvm::ArrayRef<mlir::NamedAttribute> attrs,
+        bool foldConstants) {
+  mlir::MLIRContext *context = builder.getContext();
+  std::optional<mlir::RegisteredOperationName> opName =
+      mlir::RegisteredOperationName::lookup(name, context);
+  assert(opName && "the op table names an op the dialect does not define");
+  mlir::OperationState state(loc, *opName);
+  state.addOperands(operands);
+  state.addAttributes(attrs);
+  opName->populateDefaultAttrs(state.attributes);
+  auto *infer = opName->getInterface<mlir::InferTypeOpInterface>();
+  assert(infer && "every kiln op infers its result type");
+  llvm::SmallVector<mlir::Type> types;
+  if (mlir::failed(infer->inferReturnTypes(
+          context, loc, state.operands, state.attributes.getDictionary(context),
+          state.getRawProperties(), state.regions, types)))
+    return mlir::failure();
+  state.addTypes(types);
+  mlir::Operation *op = builder.create(state);
+  llvm::SmallVector<mlir::Value> results(op->getResults());
+  if (!foldConstants || !llvm::all_of(operands, [](mlir::Value v) {
+        return mlir::matchPattern(v, mlir::m_Constant());
+      }))
+    return results;
+
+  llvm::SmallVector<mlir::Attribute> constants;
+  for (mlir::Value v : operands) {
+    mlir::Attribute a;
+    mlir::matchPattern(v, mlir::m_Constant(&a));
+    constants.push_back(a);
+  }
+  llvm::SmallVector<mlir::OpFoldResult> folded;
+  if (mlir::failed(op->fold(constants, folded)) || folded.empty())
+    return results;
+  llvm::SmallVector<mlir::Value> replacements;
+  for (auto [result, f] : llvm::zip(op->getResults(), folded)) {
+    if (auto value = llvm::dyn_cast<mlir::Value>(f)) {
+      replacements.push_back(value);
+      continue;
+    }
+    auto attr = llvm::dyn_cast<mlir::ElementsAttr>(f.get<mlir::Attribute>());
+    if (!attr || attr.getType() != result.getType())
+      return results;
+    replacements.push_back(
+        builder.create<ConstantOp>(loc, result.getType(), attr));
+  }
+  op->erase();
+  return replacements;
+}
+
+} // namespace kiln

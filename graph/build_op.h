@@ -1,0 +1,28 @@
+//===- build_op.h - Create kiln ops by name ---------------------*- C++ -*-===//
+//
+// Part of Kiln. The importers create ops by name (from the op table), with
+// result types from each op's own inference, so that a shape or dtype
+// mismatch is reported at the node's location rather than asserted.
+//
+//===----------------------------------------------------------------------===//
+#ifndef KILN_GRAPH_BUILD_OP_H
+#define KILN_GRAPH_BUILD_OP_H
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/Operation.h"
+
+namespace kiln {
+
+/// Creates op `name` (e.g. "kiln.add") with `operands` and `attrs`,
+/// defaults filled in and result types inferred. When `foldConstants` is
+/// set and every operand is a constant, the op is evaluated now and replaced
+/// by kiln.constant ops. Returns the results, or failure after the op's
+/// inference has emitted its error at `loc`.
+mlir::FailureOr<llvm::SmallVector<mlir::Value>>
+BuildOp(mlir::OpBuilder &builder, mlir::Location loc, llvm::StringRef name,
+        mlir::ValueRange operands, llvm::ArrayRef<mlir::NamedAttribute> attrs,
+        bool foldConstants = false);
+
+} // namespace kiln
+
+#endif // KILN_GRAPH_BUILD_OP_H

@@ -1,0 +1,811 @@
+//===- onnx_importer.cc - ONNX models to the kiln dialect -----------------===//
+//
+// Part of Kiln. Loading, tensors, the per-node context, and the import loop;
+// the per-op converters are in onnx_ops.cc.
+//
+//===----------------------------------------------------------------------===//
+#include "graph/onnx_importer.h"
+
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "graph/build_op.h"
+#include "graph/onnx_internal.h"
+#include "graph/op_table.h"
+#include "graph/source.h"
+#include "ir/Diagnostics.h"
+#include "ir/Dialect.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Matchers.h"
+#include "mlir/IR/Verifier.h"
+#include "llvm/ADT/BitVector.h"
+#include "onnx/checker.h"
+#include "onnx/defs/schema.h"
+#include "onnx/shape_inference/implementation.h"
+
+namespace kiln {
+
+using mlir::Value;
+
+namespace {
+
+/// The newest opset Debian's libonnx (1.12) has schemas for.
+constexpr int kMaxKnownOpset = 17;
+/// Constants larger than this many elements are refused.
+constexpr int64_t kMaxTensorElements = int64_t{1} << 31;
+
+std::string ReadFile(const std::string &path, bool *ok) {
+  std::ifstream in(path, std::ios::binary);
+  *ok = static_cast<bool>(in);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+std::string DirName(const std::string &path) {
+  size_t slash = path.rfind('/');
+  return slash == std::string::npos ? "." : path.substr(0, slash);
+}
+
+DType OnnxToDType(int data_type) {
+  switch (data_type) {
+  case onnx::TensorProto::FLOAT:
+    return DType::kF32;
+  case onnx::TensorProto::DOUBLE:
+    return DType::kF64;
+  case onnx::TensorProto::INT32:
+    return DType::kI32;
+  case onnx::TensorProto::INT64:
+    return DType::kI64;
+  case onnx::TensorProto::BOOL:
+    return DType::kBool;
+  case onnx::TensorProto::INT8:
+    return DType::kI8;
+  case onnx::TensorProto::INT16:
+    return DType::kI16;
+  default:
+    return DType::kInvalid;
+  }
+}
+
+/// Decodes a TensorProto into a host tensor.
+absl::StatusOr<Tensor> DecodeTensor(const onnx::TensorProto &proto,
+                                    const std::string &base_dir) {
+  DType dtype = OnnxToDType(proto.data_type());
+  if (dtype == DType::kInvalid)
+    return absl::UnimplementedError(absl::StrCat(
+        "element type ", OnnxTypeName(proto.data_type()), " is not supported"));
+  std::vector<int64_t> shape(proto.dims().begin(), proto.dims().end());
+  absl::StatusOr<int64_t> n = NumElements(shape);
+  if (!n.ok())
+    return n.status();
+  if (*n > kMaxTensorElements)
+    return absl::InvalidArgumentError(
+        absl::StrCat("tensor '", proto.name(), "' of shape ",
+                     ShapeToString(shape), " is larger than Kiln's limit"));
+  int64_t bytes = *n * DTypeSize(dtype);
+  std::string external;
+  const std::string *raw = proto.has_raw_data() ? &proto.raw_data() : nullptr;
+  if (proto.data_location() == onnx::TensorProto::EXTERNAL) {
+    std::string location;
+    int64_t offset = 0, length = -1;
+    for (const onnx::StringStringEntryProto &e : proto.external_data()) {
+      if (e.key() == "location")
+        location = e.value();
+      else if (e.key() == "offset")
+        offset = std::stoll(e.value());
+      else if (e.key() == "length")
+        length = std::stoll(e.value());
+    }
+    if (location.empty() || location.find("..") != std::string::npos ||
+        location[0] == '/')
+      return absl::InvalidArgumentError(absl::StrCat(
+          "tensor '", proto.name(), "': bad external data location '",
+          location, "'"));
+    bool ok;
+    std::string file = ReadFile(base_dir + "/" + location, &ok);
+    if (!ok)
+      return absl::NotFoundError(absl::StrCat(
+          "tensor '", proto.name(), "': cannot read external data file ",
+          base_dir, "/", location));
+    if (length < 0)
+      length = static_cast<int64_t>(file.size()) - offset;
+    if (offset < 0 || offset > static_cast<int64_t>(file.size()) ||
+        length > static_cast<int64_t>(file.size()) - offset)
+      return absl::InvalidArgumentError(absl::StrCat(
+          "tensor '", proto.name(), "': external data out of range"));
+    external = file.substr(offset, length);
+    raw = &external;
+  }
+  absl::StatusOr<Tensor> t = Tensor::Allocate(dtype, shape);
+  if (!t.ok())
+    return t.status();
+  auto mismatch = [&](int64_t count) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "tensor '", proto.name(), "' has ", count, " values for shape ",
+        ShapeToString(shape)));
+  };
+  if (raw) {
+    if (static_cast<int64_t>(raw->size()) != bytes)
+      return mismatch(static_cast<int64_t>(raw->size()) / DTypeSize(dtype));
+    std::memcpy(t->raw_data(), raw->data(), bytes);
+    return t;
+  }
+  auto copy = [&](const auto &field, auto *out) -> absl::Status {
+    if (field.size() != *n)
+      return mismatch(field.size());
+    for (int64_t i = 0; i < *n; ++i)
+      out[i] = static_cast<std::remove_pointer_t<decltype(out)>>(field[i]);
+    return absl::OkStatus();
+  };
+  absl::Status s;
+  switch (dtype) {
+  case DType::kF32:
+    s = copy(proto.float_data(), t->data<float>());
+    break;
+  case DType::kF64:
+    s = copy(proto.double_data(), t->data<double>());
+    break;
+  case DType::kI32:
+    s = copy(proto.int32_data(), t->data<int32_t>());
+    break;
+  case DType::kI64:
+    s = copy(proto.int64_data(), t->data<int64_t>());
+    break;
+  case DType::kBool:
+    s = copy(proto.int32_data(), t->data<uint8_t>());
+    break;
+  case DType::kI8:
+    s = copy(proto.int32_data(), t->data<int8_t>());
+    break;
+  case DType::kI16:
+    s = copy(proto.int32_data(), t->data<int16_t>());
+    break;
+  default:
+    break;
+  }
+  if (!s.ok())
+    return s;
+  return t;
+}
+
+} // namespace
+
+mlir::Type OnnxElementType(int data_type, mlir::MLIRContext &context) {
+  return DTypeToMlir(OnnxToDType(data_type), context);
+}
+
+std::string OnnxTypeName(int data_type) {
+  if (onnx::TensorProto::DataType_IsValid(data_type))
+    return onnx::TensorProto::DataType_Name(
+        static_cast<onnx::TensorProto::DataType>(data_type));
+  return absl::StrCat("<", data_type, ">");
+}
+
+absl::StatusOr<mlir::DenseElementsAttr>
+OnnxTensorToAttr(const onnx::TensorProto &proto, const std::string &base_dir,
+                 mlir::MLIRContext &context) {
+  absl::StatusOr<Tensor> t = DecodeTensor(proto, base_dir);
+  if (!t.ok())
+    return t.status();
+  auto type = mlir::RankedTensorType::get(
+      t->shape(), DTypeToMlir(t->dtype(), context));
+  if (t->dtype() == DType::kBool) {
+    llvm::SmallVector<bool> values;
+    for (int64_t i = 0; i < t->num_elements(); ++i)
+      values.push_back(t->data<uint8_t>()[i] != 0);
+    return mlir::DenseElementsAttr::get(type, llvm::ArrayRef<bool>(values));
+  }
+  llvm::ArrayRef<char> raw(static_cast<const char *>(t->raw_data()),
+                           t->size_bytes());
+  return mlir::DenseElementsAttr::getFromRawBuffer(type, raw);
+}
+
+absl::StatusOr<Tensor> ReadOnnxTensorFile(const std::string &path) {
+  bool ok;
+  std::string bytes = ReadFile(path, &ok);
+  if (!ok)
+    return absl::NotFoundError(absl::StrCat(path, ": cannot open file"));
+  onnx::TensorProto proto;
+  if (!proto.ParseFromString(bytes))
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": not a serialized onnx.TensorProto"));
+  absl::StatusOr<Tensor> t = DecodeTensor(proto, DirName(path));
+  if (!t.ok())
+    return absl::Status(t.status().code(),
+                        absl::StrCat(path, ": ", t.status().message()));
+  return t;
+}
+
+//===----------------------------------------------------------------------===//
+// NodeContext
+//===----------------------------------------------------------------------===//
+
+NodeContext::NodeContext(const onnx::NodeProto &node, std::string name,
+                         int opset, mlir::OpBuilder &builder,
+                         llvm::SmallVector<Value> inputs,
+                         const std::string &base_dir,
+                         std::vector<std::string> *unsupported,
+                         std::vector<std::string> *errors)
+    : node_(node), name_(std::move(name)), opset_(opset), builder_(builder),
+      loc_(mlir::NameLoc::get(builder.getStringAttr(name_))),
+      inputs_(std::move(inputs)), base_dir_(base_dir),
+      unsupported_(unsupported), errors_(errors) {}
+
+mlir::RankedTensorType NodeContext::type(size_t i) const {
+  return mlir::cast<mlir::RankedTensorType>(input(i).getType());
+}
+
+std::optional<mlir::DenseElementsAttr>
+NodeContext::constantInput(size_t i) const {
+  mlir::DenseElementsAttr attr;
+  if (input(i) && mlir::matchPattern(input(i), mlir::m_Constant(&attr)))
+    return attr;
+  return std::nullopt;
+}
+
+mlir::FailureOr<llvm::SmallVector<int64_t>>
+NodeContext::constantInts(size_t i, const char *what) {
+  std::optional<mlir::DenseElementsAttr> attr = constantInput(i);
+  if (!attr || !attr->getElementType().isIntOrIndex()) {
+    unsupported(absl::StrCat(what, " (input ", i,
+                             ") must be an integer constant known at compile "
+                             "time"));
+    return mlir::failure();
+  }
+  llvm::SmallVector<int64_t> values;
+  for (const llvm::APInt &v : attr->getValues<llvm::APInt>())
+    values.push_back(v.getSExtValue());
+  return values;
+}
+
+const onnx::AttributeProto *NodeContext::attr(const std::string &name) const {
+  for (const onnx::AttributeProto &a : node_.attribute())
+    if (a.name() == name)
+      return &a;
+  return nullptr;
+}
+
+int64_t NodeContext::getInt(const std::string &name, int64_t fallback) const {
+  const onnx::AttributeProto *a = attr(name);
+  return a && a->has_i() ? a->i() : fallback;
+}
+
+float NodeContext::getFloat(const std::string &name, float fallback) const {
+  const onnx::AttributeProto *a = attr(name);
+  return a && a->has_f() ? a->f() : fallback;
+}
+
+std::string NodeContext::getString(const std::string &name,
+                                   const std::string &fallback) const {
+  const onnx::AttributeProto *a = attr(name);
+  return a && a->has_s() ? a->s() : fallback;
+}
+
+std::optional<llvm::SmallVector<int64_t>>
+NodeContext::getInts(const std::string &name) const {
+  const onnx::AttributeProto *a = attr(name);
+  if (!a)
+    return std::nullopt;
+  return llvm::SmallVector<int64_t>(a->ints().begin(), a->ints().end());
+}
+
+mlir::FailureOr<Value> NodeContext::build(llvm::StringRef op,
+                                          mlir::ValueRange operands,
+                                          llvm::ArrayRef<mlir::NamedAttribute> attrs) {
+  mlir::FailureOr<llvm::SmallVector<Value>> results =
+      BuildOp(builder_, loc_, op, operands, attrs, /*foldConstants=*/true);
+  if (mlir::failed(results))
+    return mlir::failure();
+  return (*results)[0];
+}
+
+mlir::FailureOr<Value> NodeContext::reshape(Value v,
+                                            llvm::ArrayRef<int64_t> shape) {
+  return build("kiln.reshape", v,
+               {builder_.getNamedAttr("shape",
+                                      builder_.getDenseI64ArrayAttr(shape)),
+                builder_.getNamedAttr("allowzero",
+                                      builder_.getI64IntegerAttr(1))});
+}
+
+Value NodeContext::constant(mlir::DenseElementsAttr value) {
+  return builder_.create<ConstantOp>(loc_, value.getType(), value);
+}
+
+Value NodeContext::scalar(mlir::Type elem, double value) {
+  auto type = mlir::RankedTensorType::get({}, elem);
+  mlir::Attribute v = mlir::isa<mlir::FloatType>(elem)
+                          ? mlir::Attribute(builder_.getFloatAttr(elem, value))
+                          : mlir::Attribute(builder_.getIntegerAttr(
+                                elem, static_cast<int64_t>(value)));
+  return constant(mlir::DenseElementsAttr::get(type, v));
+}
+
+void NodeContext::unsupported(const std::string &what) {
+  unsupported_->push_back(absl::StrCat("node '", name_, "' (", node_.op_type(),
+                                       ", opset ", opset_, "): ", what));
+}
+
+void NodeContext::error(const std::string &what) {
+  errors_->push_back(
+      absl::StrCat("node '", name_, "' (", node_.op_type(), "): ", what));
+}
+
+/// Converts one ONNX attribute as an AttrSpec asks, or explains why not.
+static mlir::FailureOr<mlir::Attribute>
+ConvertOnnxAttr(NodeContext &ctx, const onnx::AttributeProto &a,
+                const AttrSpec &spec) {
+  mlir::Builder b(&ctx.context());
+  auto mistyped = [&]() {
+    ctx.error(absl::StrCat("attribute '", a.name(), "' has the wrong type"));
+    return mlir::failure();
+  };
+  switch (spec.kind) {
+  case AttrKind::kInt:
+    if (a.type() != onnx::AttributeProto::INT)
+      return mistyped();
+    return mlir::Attribute(b.getI64IntegerAttr(a.i()));
+  case AttrKind::kFloat:
+    if (a.type() != onnx::AttributeProto::FLOAT)
+      return mistyped();
+    return mlir::Attribute(b.getF32FloatAttr(a.f()));
+  case AttrKind::kDouble:
+    if (a.type() != onnx::AttributeProto::FLOAT)
+      return mistyped();
+    return mlir::Attribute(b.getF64FloatAttr(a.f()));
+  case AttrKind::kInts:
+    if (a.type() != onnx::AttributeProto::INTS)
+      return mistyped();
+    return mlir::Attribute(b.getDenseI64ArrayAttr(
+        llvm::SmallVector<int64_t>(a.ints().begin(), a.ints().end())));
+  case AttrKind::kString:
+    if (a.type() != onnx::AttributeProto::STRING)
+      return mistyped();
+    return mlir::Attribute(b.getStringAttr(a.s()));
+  case AttrKind::kType: {
+    if (a.type() != onnx::AttributeProto::INT)
+      return mistyped();
+    mlir::Type t = OnnxElementType(static_cast<int>(a.i()), ctx.context());
+    if (!t) {
+      ctx.unsupported(absl::StrCat("element type ",
+                                   OnnxTypeName(static_cast<int>(a.i())),
+                                   " is not supported"));
+      return mlir::failure();
+    }
+    return mlir::Attribute(mlir::TypeAttr::get(t));
+  }
+  case AttrKind::kTensor: {
+    if (a.type() != onnx::AttributeProto::TENSOR)
+      return mistyped();
+    absl::StatusOr<mlir::DenseElementsAttr> t =
+        OnnxTensorToAttr(a.t(), ctx.base_dir(), ctx.context());
+    if (!t.ok()) {
+      if (t.status().code() == absl::StatusCode::kUnimplemented)
+        ctx.unsupported(std::string(t.status().message()));
+      else
+        ctx.error(std::string(t.status().message()));
+      return mlir::failure();
+    }
+    return mlir::Attribute(*t);
+  }
+  }
+  return mistyped();
+}
+
+mlir::FailureOr<llvm::SmallVector<Value>>
+ConvertWithTable(NodeContext &ctx, const OpSpec &spec) {
+  if (static_cast<int>(ctx.numInputs()) < spec.min_inputs ||
+      static_cast<int>(ctx.numInputs()) > spec.max_inputs) {
+    ctx.error(absl::StrCat("takes ", spec.min_inputs, " to ",
+                           std::min(spec.max_inputs, 1000), " inputs, got ",
+                           ctx.numInputs()));
+    return mlir::failure();
+  }
+  llvm::SmallVector<Value> operands;
+  for (size_t i = 0; i < ctx.numInputs(); ++i)
+    if (ctx.input(i))
+      operands.push_back(ctx.input(i));
+  llvm::SmallVector<mlir::NamedAttribute> attrs;
+  for (const onnx::AttributeProto &a : ctx.node().attribute()) {
+    // Attributes of old opsets that numpy broadcasting and static shapes
+    // make meaningless.
+    if (ctx.opset() < 7 && (a.name() == "broadcast" ||
+                            a.name() == "consumed_inputs" ||
+                            a.name() == "is_test" || a.name() == "spatial"))
+      continue;
+    const AttrSpec *found = nullptr;
+    for (const AttrSpec &s : spec.attrs)
+      if (a.name() == s.name)
+        found = &s;
+    if (!found) {
+      ctx.unsupported(absl::StrCat("attribute '", a.name(),
+                                   "' is not supported"));
+      return mlir::failure();
+    }
+    mlir::FailureOr<mlir::Attribute> attr = ConvertOnnxAttr(ctx, a, *found);
+    if (mlir::failed(attr))
+      return mlir::failure();
+    attrs.push_back(ctx.builder().getNamedAttr(a.name(), *attr));
+  }
+  // Attributes left out take the defaults of ONNX's schema for this opset.
+  if (const onnx::OpSchema *schema = onnx::OpSchemaRegistry::Schema(
+          ctx.node().op_type(), std::min(ctx.opset(), kMaxKnownOpset))) {
+    for (const AttrSpec &s : spec.attrs) {
+      if (ctx.attr(s.name))
+        continue;
+      auto found = schema->attributes().find(s.name);
+      if (found == schema->attributes().end() ||
+          found->second.default_value.type() ==
+              onnx::AttributeProto::UNDEFINED)
+        continue;
+      mlir::FailureOr<mlir::Attribute> attr =
+          ConvertOnnxAttr(ctx, found->second.default_value, s);
+      if (mlir::failed(attr))
+        return mlir::failure();
+      attrs.push_back(ctx.builder().getNamedAttr(s.name, *attr));
+    }
+  }
+  mlir::FailureOr<Value> v = ctx.build(spec.kiln_op, operands, attrs);
+  if (mlir::failed(v))
+    return mlir::failure();
+  return llvm::SmallVector<Value>{*v};
+}
+
+//===----------------------------------------------------------------------===//
+// The model source and the import loop
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+class OnnxSource : public GraphSource {
+public:
+  OnnxSource(onnx::ModelProto model, std::string base_dir, int opset)
+      : model_(std::move(model)), base_dir_(std::move(base_dir)),
+        opset_(opset) {
+    for (const onnx::TensorProto &t : model_.graph().initializer())
+      initializers_.insert(t.name());
+    for (const onnx::ValueInfoProto &v : model_.graph().value_info())
+      inferred_[v.name()] = &v;
+    for (const onnx::ValueInfoProto &v : model_.graph().output())
+      inferred_[v.name()] = &v;
+  }
+
+  absl::StatusOr<ImportedGraph>
+  Import(const std::vector<std::string> &fetches,
+         mlir::MLIRContext &context) const override;
+
+  std::vector<std::string> DefaultFetches() const override {
+    std::vector<std::string> names;
+    for (const onnx::ValueInfoProto &v : model_.graph().output())
+      names.push_back(v.name());
+    return names;
+  }
+  std::vector<std::string> AllFetchable() const override {
+    std::vector<std::string> names = DefaultFetches();
+    for (const onnx::NodeProto &n : model_.graph().node())
+      for (const std::string &o : n.output())
+        if (!o.empty())
+          names.push_back(o);
+    return names;
+  }
+  absl::Status Freeze(const std::string &name, Tensor value) override {
+    std::string why = WhyNotFeedable(name);
+    if (!why.empty())
+      return absl::InvalidArgumentError(
+          absl::StrCat("cannot freeze '", name, "': it ", why));
+    frozen_[name] = std::move(value);
+    return absl::OkStatus();
+  }
+  std::vector<std::string> InputNames() const override {
+    std::vector<std::string> names;
+    for (const onnx::ValueInfoProto &v : model_.graph().input())
+      if (!initializers_.count(v.name()) && !frozen_.count(v.name()))
+        names.push_back(v.name());
+    return names;
+  }
+  std::string WhyNotFeedable(const std::string &name) const override {
+    if (frozen_.count(name))
+      return "is frozen to a constant at compile time";
+    for (const onnx::ValueInfoProto &v : model_.graph().input())
+      if (v.name() == name)
+        return initializers_.count(name)
+                   ? "names an initializer, which cannot be fed"
+                   : "";
+    return "names no input of the ONNX graph";
+  }
+
+private:
+  const onnx::ModelProto model_;
+  const std::string base_dir_;
+  const int opset_;
+  std::set<std::string> initializers_;
+  std::map<std::string, const onnx::ValueInfoProto *> inferred_;
+  std::map<std::string, Tensor> frozen_;
+};
+
+/// "f32[2,3]" from an ONNX type, or "" when not fully known.
+std::string KnownType(const onnx::ValueInfoProto &info) {
+  if (!info.type().has_tensor_type() ||
+      !info.type().tensor_type().has_shape())
+    return "";
+  DType dtype = OnnxToDType(info.type().tensor_type().elem_type());
+  if (dtype == DType::kInvalid)
+    return "";
+  std::vector<int64_t> shape;
+  for (const auto &d : info.type().tensor_type().shape().dim()) {
+    if (!d.has_dim_value())
+      return "";
+    shape.push_back(d.dim_value());
+  }
+  return DTypeName(dtype) + ShapeToString(shape);
+}
+
+std::string TypeOf(mlir::Type type) {
+  auto t = mlir::cast<mlir::RankedTensorType>(type);
+  return DTypeName(MlirToDType(t.getElementType())) +
+         ShapeToString({t.getShape().begin(), t.getShape().end()});
+}
+
+absl::StatusOr<ImportedGraph>
+OnnxSource::Import(const std::vector<std::string> &requested,
+                   mlir::MLIRContext &context) const {
+  LoadImporterDialects(context);
+  const onnx::GraphProto &graph = model_.graph();
+  std::vector<std::string> unsupported, errors;
+  std::vector<std::string> fetches =
+      requested.empty() ? DefaultFetches() : requested;
+
+  // Every unsupported op, up front.
+  for (int i = 0; i < graph.node_size(); ++i) {
+    const onnx::NodeProto &node = graph.node(i);
+    std::string name = node.name().empty()
+                           ? absl::StrCat(node.op_type(), "_", i)
+                           : node.name();
+    if (!node.domain().empty() && node.domain() != "ai.onnx")
+      unsupported.push_back(absl::StrCat("node '", name, "' (", node.op_type(),
+                                         "): domain '", node.domain(),
+                                         "' is not supported"));
+    else if (!LookupOnnxConverter(node.op_type()) && !LookupOp(node.op_type()))
+      unsupported.push_back(absl::StrCat("node '", name, "' (", node.op_type(),
+                                         ", opset ", opset_,
+                                         "): operator not supported"));
+  }
+  if (!unsupported.empty())
+    return absl::UnimplementedError(absl::StrCat(
+        "unsupported ONNX model: ", unsupported.size(), " node",
+        unsupported.size() == 1 ? "" : "s", " cannot be compiled:\n  ",
+        absl::StrJoin(unsupported, "\n  ")));
+
+  mlir::OpBuilder builder(&context);
+  ImportedGraph result;
+  result.module = mlir::ModuleOp::create(builder.getUnknownLoc());
+  builder.setInsertionPointToEnd(result.module->getBody());
+  auto func = builder.create<mlir::func::FuncOp>(
+      builder.getUnknownLoc(), "main", builder.getFunctionType({}, {}));
+  mlir::Block *body = func.addEntryBlock();
+  builder.setInsertionPointToStart(body);
+  DiagnosticCollector diagnostics(context);
+
+  std::map<std::string, Value> values;
+  std::vector<std::string> arg_names;
+  for (const onnx::TensorProto &t : graph.initializer()) {
+    absl::StatusOr<mlir::DenseElementsAttr> attr =
+        OnnxTensorToAttr(t, base_dir_, context);
+    if (!attr.ok()) {
+      (attr.status().code() == absl::StatusCode::kUnimplemented ? unsupported
+                                                                 : errors)
+          .push_back(absl::StrCat("initializer '", t.name(),
+                                  "': ", attr.status().message()));
+      continue;
+    }
+    values[t.name()] = builder.create<ConstantOp>(
+        mlir::NameLoc::get(builder.getStringAttr(t.name())), attr->getType(),
+        *attr);
+  }
+  for (const onnx::ValueInfoProto &input : graph.input()) {
+    if (initializers_.count(input.name()))
+      continue;
+    if (auto frozen = frozen_.find(input.name()); frozen != frozen_.end()) {
+      mlir::DenseElementsAttr value = HostTensorToAttr(frozen->second, context);
+      values[input.name()] = builder.create<ConstantOp>(
+          mlir::NameLoc::get(builder.getStringAttr(input.name())),
+          value.getType(), value);
+      continue;
+    }
+    const auto &tt = input.type().tensor_type();
+    mlir::Type elem = OnnxElementType(tt.elem_type(), context);
+    if (!input.type().has_tensor_type() || !elem) {
+      unsupported.push_back(absl::StrCat(
+          "input '", input.name(), "': element type ",
+          OnnxTypeName(tt.elem_type()), " is not supported"));
+      continue;
+    }
+    llvm::SmallVector<int64_t> shape;
+    bool dynamic = !tt.has_shape();
+    for (const auto &d : tt.shape().dim()) {
+      if (!d.has_dim_value()) {
+        dynamic = true;
+        break;
+      }
+      shape.push_back(d.dim_value());
+    }
+    if (dynamic) {
+      unsupported.push_back(absl::StrCat(
+          "input '", input.name(),
+          "' has a dynamic or unknown shape; Kiln compiles static shapes"));
+      continue;
+    }
+    values[input.name()] = body->addArgument(
+        mlir::RankedTensorType::get(shape, elem),
+        mlir::NameLoc::get(builder.getStringAttr(input.name())));
+    arg_names.push_back(input.name());
+  }
+
+  for (int i = 0; i < graph.node_size(); ++i) {
+    const onnx::NodeProto &node = graph.node(i);
+    std::string name = node.name().empty()
+                           ? absl::StrCat(node.op_type(), "_", i)
+                           : node.name();
+    llvm::SmallVector<Value> inputs;
+    bool missing = false;
+    for (const std::string &in : node.input()) {
+      if (in.empty()) {
+        inputs.push_back(Value());
+        continue;
+      }
+      auto it = values.find(in);
+      if (it == values.end()) {
+        missing = true;
+        break;
+      }
+      inputs.push_back(it->second);
+    }
+    if (missing)
+      continue; // An earlier problem (or a dangling input, reported below).
+    NodeContext ctx(node, name, opset_, builder, inputs, base_dir_,
+                    &unsupported, &errors);
+    mlir::FailureOr<llvm::SmallVector<Value>> outputs;
+    if (OnnxConverter convert = LookupOnnxConverter(node.op_type()))
+      outputs = convert(ctx);
+    else
+      outputs = ConvertWithTable(ctx, *LookupOp(node.op_type()));
+    if (mlir::failed(outputs))
+      continue;
+    for (int k = 0; k < node.output_size(); ++k) {
+      const std::string &out = node.output(k);
+      if (out.empty())
+        continue;
+      if (k >= static_cast<int>(outputs->size())) {
+        ctx.unsupported(absl::StrCat("output ", k, " ('", out,
+                                     "') is not supported"));
+        continue;
+      }
+      Value v = (*outputs)[k];
+      values[out] = v;
+      // Cross-check Kiln's inference against ONNX's where ONNX knows.
+      auto known = inferred_.find(out);
+      if (known != inferred_.end()) {
+        std::string want = KnownType(*known->second);
+        if (!want.empty() && want != TypeOf(v.getType()))
+          errors.push_back(absl::StrCat(
+              "node '", name, "' (", node.op_type(), "): output '", out,
+              "' is ", TypeOf(v.getType()), " but ONNX expects ", want));
+      }
+    }
+  }
+  for (const std::string &e : diagnostics.errors())
+    errors.push_back(e);
+  llvm::SmallVector<Value> results;
+  for (const std::string &f : fetches) {
+    auto it = values.find(f);
+    if (it != values.end()) {
+      results.push_back(it->second);
+      continue;
+    }
+    bool produced = false;
+    for (const onnx::NodeProto &n : graph.node())
+      for (const std::string &o : n.output())
+        produced |= o == f;
+    if (!produced && !initializers_.count(f))
+      errors.push_back(absl::StrCat("fetch '", f,
+                                    "' names no value of the ONNX graph"));
+  }
+  if (!unsupported.empty())
+    return absl::UnimplementedError(absl::StrCat(
+        "unsupported ONNX model:\n  ",
+        absl::StrJoin(unsupported, "\n  "),
+        errors.empty() ? "" : "\n  ", absl::StrJoin(errors, "\n  ")));
+  if (!errors.empty())
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid ONNX model: ", errors.size(), " problem",
+                     errors.size() == 1 ? "" : "s", ":\n  ",
+                     absl::StrJoin(errors, "\n  ")));
+
+  builder.create<mlir::func::ReturnOp>(builder.getUnknownLoc(), results);
+  // Drop what the fetches do not need; kiln ops have no side effects.
+  llvm::SmallVector<mlir::Operation *> ops;
+  for (mlir::Operation &op : body->without_terminator())
+    ops.push_back(&op);
+  for (mlir::Operation *op : llvm::reverse(ops))
+    if (op->use_empty())
+      op->erase();
+  llvm::BitVector unused(body->getNumArguments());
+  for (unsigned a = 0; a < body->getNumArguments(); ++a)
+    if (body->getArgument(a).use_empty())
+      unused.set(a);
+  for (unsigned a = 0; a < body->getNumArguments(); ++a) {
+    if (unused.test(a))
+      continue;
+    auto t = mlir::cast<mlir::RankedTensorType>(body->getArgument(a).getType());
+    result.feeds.push_back(
+        {arg_names[a], MlirToDType(t.getElementType()),
+         std::vector<int64_t>(t.getShape().begin(), t.getShape().end())});
+  }
+  body->eraseArguments(unused);
+  func.setFunctionType(builder.getFunctionType(body->getArgumentTypes(),
+                                               mlir::TypeRange(results)));
+  for (size_t k = 0; k < results.size(); ++k) {
+    auto t = mlir::cast<mlir::RankedTensorType>(results[k].getType());
+    result.fetches.push_back(
+        {fetches[k], MlirToDType(t.getElementType()),
+         std::vector<int64_t>(t.getShape().begin(), t.getShape().end())});
+  }
+  for (size_t k = 0; k < result.feeds.size(); ++k)
+    func.setArgAttr(k, "kiln.name",
+                    builder.getStringAttr(result.feeds[k].name));
+  for (size_t k = 0; k < result.fetches.size(); ++k)
+    func.setResultAttr(k, "kiln.name",
+                       builder.getStringAttr(result.fetches[k].name));
+  if (mlir::failed(mlir::verify(*result.module)))
+    return absl::InternalError("imported module does not verify:\n" +
+                               diagnostics.Joined());
+  return result;
+}
+
+} // namespace
+
+absl::StatusOr<std::unique_ptr<GraphSource>>
+ParseOnnxSource(const std::string &bytes, const std::string &base_dir,
+                const std::string &source_name) {
+  onnx::ModelProto model;
+  if (!model.ParseFromString(bytes))
+    return absl::InvalidArgumentError(
+        absl::StrCat(source_name, ": not a valid ONNX model"));
+  int opset = -1;
+  for (const onnx::OperatorSetIdProto &o : model.opset_import())
+    if (o.domain().empty() || o.domain() == "ai.onnx")
+      opset = static_cast<int>(o.version());
+  if (opset < 1)
+    return absl::UnimplementedError(absl::StrCat(
+        source_name, ": the model imports no version of the default ONNX "
+                     "opset; only that domain is supported"));
+  if (opset <= kMaxKnownOpset) {
+    // ONNX's own checker and shape inference, where libonnx knows the opset.
+    try {
+      onnx::checker::check_model(model);
+      onnx::shape_inference::InferShapes(model);
+    } catch (const std::exception &e) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(source_name, ": ONNX's checker refuses the model: ",
+                       e.what()));
+    }
+  }
+  return std::unique_ptr<GraphSource>(
+      new OnnxSource(std::move(model), base_dir, opset));
+}
+
+absl::StatusOr<std::unique_ptr<GraphSource>>
+LoadOnnxSource(const std::string &path) {
+  bool ok;
+  std::string bytes = ReadFile(path, &ok);
+  if (!ok)
+    return absl::NotFoundError(absl::StrCat(path, ": cannot open file"));
+  return ParseOnnxSource(bytes, DirName(path), path);
+}
+
+} // namespace kiln

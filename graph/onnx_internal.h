@@ -1,0 +1,113 @@
+//===- onnx_internal.h - Shared by the ONNX importer's files ----*- C++ -*-===//
+//
+// Part of Kiln. Internal to graph/: the view of one ONNX node that the op
+// converters (onnx_ops.cc) work with.
+//
+//===----------------------------------------------------------------------===//
+#ifndef KILN_GRAPH_ONNX_INTERNAL_H
+#define KILN_GRAPH_ONNX_INTERNAL_H
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "onnx/onnx_pb.h"
+
+namespace kiln {
+
+struct OpSpec;
+
+/// onnx.TensorProto.DataType to an MLIR element type; null if unsupported.
+mlir::Type OnnxElementType(int data_type, mlir::MLIRContext &context);
+/// "FLOAT", "INT8", ...
+std::string OnnxTypeName(int data_type);
+
+/// Decodes a TensorProto (raw or typed data, or external data under
+/// `base_dir`) into a dense attribute.
+absl::StatusOr<mlir::DenseElementsAttr>
+OnnxTensorToAttr(const onnx::TensorProto &proto, const std::string &base_dir,
+                 mlir::MLIRContext &context);
+
+/// One node being converted: its inputs, attributes, and ways to report.
+class NodeContext {
+public:
+  NodeContext(const onnx::NodeProto &node, std::string name, int opset,
+              mlir::OpBuilder &builder, llvm::SmallVector<mlir::Value> inputs,
+              const std::string &base_dir,
+              std::vector<std::string> *unsupported,
+              std::vector<std::string> *errors);
+
+  const onnx::NodeProto &node() const { return node_; }
+  const std::string &name() const { return name_; }
+  int opset() const { return opset_; }
+  mlir::OpBuilder &builder() { return builder_; }
+  mlir::Location loc() const { return loc_; }
+  mlir::MLIRContext &context() { return *builder_.getContext(); }
+  const std::string &base_dir() const { return base_dir_; }
+
+  size_t numInputs() const { return inputs_.size(); }
+  /// Input `i`, or null when absent or given as "".
+  mlir::Value input(size_t i) const {
+    return i < inputs_.size() ? inputs_[i] : mlir::Value();
+  }
+  mlir::RankedTensorType type(size_t i) const;
+  /// The value of input `i` when it is a compile-time constant.
+  std::optional<mlir::DenseElementsAttr> constantInput(size_t i) const;
+  /// Input `i` as integers; reports an error (and fails) when it is not a
+  /// constant, naming `what` it stands for.
+  mlir::FailureOr<llvm::SmallVector<int64_t>> constantInts(size_t i,
+                                                           const char *what);
+
+  const onnx::AttributeProto *attr(const std::string &name) const;
+  int64_t getInt(const std::string &name, int64_t fallback) const;
+  float getFloat(const std::string &name, float fallback) const;
+  std::string getString(const std::string &name,
+                        const std::string &fallback) const;
+  std::optional<llvm::SmallVector<int64_t>>
+  getInts(const std::string &name) const;
+
+  /// Creates a kiln op, folding it when its operands are constants.
+  mlir::FailureOr<mlir::Value>
+  build(llvm::StringRef op, mlir::ValueRange operands,
+        llvm::ArrayRef<mlir::NamedAttribute> attrs = {});
+  mlir::FailureOr<mlir::Value> reshape(mlir::Value v,
+                                       llvm::ArrayRef<int64_t> shape);
+  mlir::Value constant(mlir::DenseElementsAttr value);
+  /// A scalar-shaped (rank 0) constant of element type `elem`.
+  mlir::Value scalar(mlir::Type elem, double value);
+
+  /// Something Kiln does not support (skippable); an error in the model.
+  void unsupported(const std::string &what);
+  void error(const std::string &what);
+
+private:
+  const onnx::NodeProto &node_;
+  std::string name_;
+  int opset_;
+  mlir::OpBuilder &builder_;
+  mlir::Location loc_;
+  llvm::SmallVector<mlir::Value> inputs_;
+  const std::string &base_dir_;
+  std::vector<std::string> *unsupported_;
+  std::vector<std::string> *errors_;
+};
+
+using OnnxConverter =
+    mlir::FailureOr<llvm::SmallVector<mlir::Value>> (*)(NodeContext &);
+
+/// The converter for ops whose ONNX form needs more than the op table
+/// (inputs that are attributes in Kiln, decompositions, opset variants);
+/// null for ops the table maps directly.
+OnnxConverter LookupOnnxConverter(const std::string &op_type);
+
+/// Converts a node through the op table: its inputs as operands, its
+/// attributes by the table's kinds.
+mlir::FailureOr<llvm::SmallVector<mlir::Value>>
+ConvertWithTable(NodeContext &ctx, const OpSpec &spec);
+
+} // namespace kiln
+
+#endif // KILN_GRAPH_ONNX_INTERNAL_H

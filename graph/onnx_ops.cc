@@ -1,0 +1,841 @@
+//===- onnx_ops.cc - ONNX ops that need more than the op table ------------===//
+//
+// Part of Kiln. Converters for ONNX ops whose form differs from the kiln op:
+// inputs that must be compile-time constants (shapes, axes, pads), opset
+// variants, variadic ops, and the few ops that decompose into others
+// (normalizations, Flatten/Squeeze/Unsqueeze into Reshape, Shape and Size
+// into constants, which static shapes make possible).
+//
+//===----------------------------------------------------------------------===//
+#include <numeric>
+
+#include "absl/strings/str_cat.h"
+#include "graph/onnx_internal.h"
+#include "graph/op_table.h"
+#include "ir/Dialect.h"
+
+namespace kiln {
+namespace {
+
+using mlir::FailureOr;
+using mlir::Value;
+using Values = llvm::SmallVector<Value>;
+
+FailureOr<Values> one(FailureOr<Value> v) {
+  if (mlir::failed(v))
+    return mlir::failure();
+  return Values{*v};
+}
+
+mlir::NamedAttribute named(NodeContext &ctx, const char *name,
+                           mlir::Attribute value) {
+  return ctx.builder().getNamedAttr(name, value);
+}
+mlir::Attribute ints(NodeContext &ctx, llvm::ArrayRef<int64_t> v) {
+  return ctx.builder().getDenseI64ArrayAttr(v);
+}
+mlir::Attribute i64(NodeContext &ctx, int64_t v) {
+  return ctx.builder().getI64IntegerAttr(v);
+}
+
+/// An i64 tensor constant.
+Value int64Constant(NodeContext &ctx, llvm::ArrayRef<int64_t> values,
+                    llvm::ArrayRef<int64_t> shape) {
+  auto type =
+      mlir::RankedTensorType::get(shape, ctx.builder().getIntegerType(64));
+  return ctx.constant(mlir::DenseElementsAttr::get(type, values));
+}
+
+/// Axes from attribute `axes` (older opsets) or input `index` (newer ones);
+/// nullopt when neither is given.
+FailureOr<std::optional<llvm::SmallVector<int64_t>>>
+axesFrom(NodeContext &ctx, int firstOpsetWithInput, size_t index) {
+  if (ctx.opset() < firstOpsetWithInput || !ctx.input(index))
+    return ctx.getInts("axes");
+  FailureOr<llvm::SmallVector<int64_t>> v = ctx.constantInts(index, "axes");
+  if (mlir::failed(v))
+    return mlir::failure();
+  return std::optional<llvm::SmallVector<int64_t>>(*v);
+}
+
+FailureOr<Values> convertConstant(NodeContext &ctx) {
+  mlir::Builder b(&ctx.context());
+  if (const onnx::AttributeProto *a = ctx.attr("value")) {
+    absl::StatusOr<mlir::DenseElementsAttr> t =
+        OnnxTensorToAttr(a->t(), ctx.base_dir(), ctx.context());
+    if (!t.ok()) {
+      if (t.status().code() == absl::StatusCode::kUnimplemented)
+        ctx.unsupported(std::string(t.status().message()));
+      else
+        ctx.error(std::string(t.status().message()));
+      return mlir::failure();
+    }
+    return Values{ctx.constant(*t)};
+  }
+  if (const onnx::AttributeProto *a = ctx.attr("value_float"))
+    return Values{ctx.scalar(b.getF32Type(), a->f())};
+  if (const onnx::AttributeProto *a = ctx.attr("value_int"))
+    return Values{ctx.scalar(b.getI64Type(), static_cast<double>(a->i()))};
+  if (const onnx::AttributeProto *a = ctx.attr("value_floats")) {
+    llvm::SmallVector<float> v(a->floats().begin(), a->floats().end());
+    auto type = mlir::RankedTensorType::get({int64_t(v.size())}, b.getF32Type());
+    return Values{ctx.constant(
+        mlir::DenseElementsAttr::get(type, llvm::ArrayRef<float>(v)))};
+  }
+  if (const onnx::AttributeProto *a = ctx.attr("value_ints")) {
+    llvm::SmallVector<int64_t> v(a->ints().begin(), a->ints().end());
+    return Values{int64Constant(ctx, v, {int64_t(v.size())})};
+  }
+  ctx.unsupported("only dense tensor, float(s) and int(s) constants are "
+                  "supported");
+  return mlir::failure();
+}
+
+FailureOr<Values> convertReshape(NodeContext &ctx) {
+  llvm::SmallVector<int64_t> shape;
+  if (ctx.opset() < 5) {
+    shape = ctx.getInts("shape").value_or(llvm::SmallVector<int64_t>{});
+  } else {
+    FailureOr<llvm::SmallVector<int64_t>> s = ctx.constantInts(1, "shape");
+    if (mlir::failed(s))
+      return mlir::failure();
+    shape = *s;
+  }
+  return one(ctx.build(
+      "kiln.reshape", ctx.input(0),
+      {named(ctx, "shape", ints(ctx, shape)),
+       named(ctx, "allowzero", i64(ctx, ctx.getInt("allowzero", 0)))}));
+}
+
+FailureOr<Values> convertFlatten(NodeContext &ctx) {
+  auto t = ctx.type(0);
+  int64_t axis = ctx.getInt("axis", 1);
+  if (axis < 0)
+    axis += t.getRank();
+  if (axis < 0 || axis > t.getRank()) {
+    ctx.error(absl::StrCat("axis ", ctx.getInt("axis", 1),
+                           " is out of range for rank ", t.getRank()));
+    return mlir::failure();
+  }
+  int64_t outer = 1, inner = 1;
+  for (int64_t i = 0; i < t.getRank(); ++i)
+    (i < axis ? outer : inner) *= t.getDimSize(i);
+  return one(ctx.reshape(ctx.input(0), {outer, inner}));
+}
+
+FailureOr<Values> convertSqueeze(NodeContext &ctx) {
+  auto axes = axesFrom(ctx, 13, 1);
+  if (mlir::failed(axes))
+    return mlir::failure();
+  auto t = ctx.type(0);
+  llvm::SmallVector<bool> drop(t.getRank(), false);
+  if (*axes) {
+    for (int64_t a : **axes) {
+      int64_t n = normalizeAxis(a, t.getRank());
+      if (n < 0 || t.getDimSize(n) != 1) {
+        ctx.error(absl::StrCat("cannot squeeze axis ", a));
+        return mlir::failure();
+      }
+      drop[n] = true;
+    }
+  } else {
+    for (int64_t i = 0; i < t.getRank(); ++i)
+      drop[i] = t.getDimSize(i) == 1;
+  }
+  llvm::SmallVector<int64_t> shape;
+  for (int64_t i = 0; i < t.getRank(); ++i)
+    if (!drop[i])
+      shape.push_back(t.getDimSize(i));
+  return one(ctx.reshape(ctx.input(0), shape));
+}
+
+FailureOr<Values> convertUnsqueeze(NodeContext &ctx) {
+  auto axes = axesFrom(ctx, 13, 1);
+  if (mlir::failed(axes))
+    return mlir::failure();
+  if (!*axes) {
+    ctx.error("Unsqueeze needs axes");
+    return mlir::failure();
+  }
+  auto t = ctx.type(0);
+  int64_t rank = t.getRank() + (*axes)->size();
+  llvm::SmallVector<bool> inserted(rank, false);
+  for (int64_t a : **axes) {
+    int64_t n = normalizeAxis(a, rank);
+    if (n < 0 || inserted[n]) {
+      ctx.error(absl::StrCat("axis ", a, " is out of range or repeated"));
+      return mlir::failure();
+    }
+    inserted[n] = true;
+  }
+  llvm::SmallVector<int64_t> shape;
+  int64_t next = 0;
+  for (int64_t i = 0; i < rank; ++i)
+    shape.push_back(inserted[i] ? 1 : t.getDimSize(next++));
+  return one(ctx.reshape(ctx.input(0), shape));
+}
+
+FailureOr<Values> convertShape(NodeContext &ctx) {
+  auto t = ctx.type(0);
+  int64_t rank = t.getRank();
+  auto clamp = [&](int64_t v) {
+    if (v < 0)
+      v += rank;
+    return std::min(std::max<int64_t>(v, 0), rank);
+  };
+  int64_t start = clamp(ctx.getInt("start", 0));
+  int64_t end = clamp(ctx.getInt("end", rank));
+  llvm::SmallVector<int64_t> dims;
+  for (int64_t i = start; i < end; ++i)
+    dims.push_back(t.getDimSize(i));
+  return Values{int64Constant(ctx, dims, {int64_t(dims.size())})};
+}
+
+FailureOr<Values> convertSize(NodeContext &ctx) {
+  return Values{int64Constant(ctx, {ctx.type(0).getNumElements()}, {})};
+}
+
+FailureOr<Values> convertConstantOfShape(NodeContext &ctx) {
+  FailureOr<llvm::SmallVector<int64_t>> shape = ctx.constantInts(0, "shape");
+  if (mlir::failed(shape))
+    return mlir::failure();
+  int64_t n = 1;
+  for (int64_t d : *shape) {
+    if (d < 0 || (d > 0 && n > (int64_t{1} << 31) / d)) {
+      ctx.error(absl::StrCat("shape has a negative or too large dimension"));
+      return mlir::failure();
+    }
+    n *= d;
+  }
+  mlir::Attribute element = ctx.builder().getF32FloatAttr(0);
+  mlir::Type elem = ctx.builder().getF32Type();
+  if (const onnx::AttributeProto *a = ctx.attr("value")) {
+    absl::StatusOr<mlir::DenseElementsAttr> v =
+        OnnxTensorToAttr(a->t(), ctx.base_dir(), ctx.context());
+    if (!v.ok()) {
+      ctx.unsupported(std::string(v.status().message()));
+      return mlir::failure();
+    }
+    if (v->getNumElements() != 1) {
+      ctx.error("value must hold one element");
+      return mlir::failure();
+    }
+    elem = v->getElementType();
+    element = *v->value_begin<mlir::Attribute>();
+  }
+  auto type = mlir::RankedTensorType::get(*shape, elem);
+  return Values{ctx.constant(mlir::DenseElementsAttr::get(type, element))};
+}
+
+FailureOr<Values> convertRange(NodeContext &ctx) {
+  auto start = ctx.constantInput(0), limit = ctx.constantInput(1),
+       delta = ctx.constantInput(2);
+  if (!start || !limit || !delta) {
+    ctx.unsupported("Range needs constant start, limit and delta");
+    return mlir::failure();
+  }
+  mlir::Type elem = start->getElementType();
+  auto get = [](mlir::DenseElementsAttr a) -> double {
+    mlir::Attribute v = *a.value_begin<mlir::Attribute>();
+    if (auto f = mlir::dyn_cast<mlir::FloatAttr>(v))
+      return f.getValueAsDouble();
+    return double(mlir::cast<mlir::IntegerAttr>(v).getValue().getSExtValue());
+  };
+  double s = get(*start), l = get(*limit), d = get(*delta);
+  if (d == 0) {
+    ctx.error("delta must not be 0");
+    return mlir::failure();
+  }
+  int64_t n = std::max<int64_t>(0, int64_t(std::ceil((l - s) / d)));
+  if (n > (int64_t{1} << 24)) {
+    ctx.error("Range is too long");
+    return mlir::failure();
+  }
+  llvm::SmallVector<mlir::Attribute> values;
+  for (int64_t i = 0; i < n; ++i) {
+    if (mlir::isa<mlir::FloatType>(elem))
+      values.push_back(ctx.builder().getFloatAttr(elem, s + i * d));
+    else
+      values.push_back(
+          ctx.builder().getIntegerAttr(elem, int64_t(s) + i * int64_t(d)));
+  }
+  auto type = mlir::RankedTensorType::get({n}, elem);
+  return Values{ctx.constant(mlir::DenseElementsAttr::get(type, values))};
+}
+
+FailureOr<Values> convertClip(NodeContext &ctx) {
+  llvm::SmallVector<mlir::NamedAttribute> attrs;
+  mlir::Builder b(&ctx.context());
+  if (ctx.opset() < 11) {
+    if (ctx.attr("min"))
+      attrs.push_back(named(ctx, "min", b.getF64FloatAttr(ctx.getFloat("min", 0))));
+    if (ctx.attr("max"))
+      attrs.push_back(named(ctx, "max", b.getF64FloatAttr(ctx.getFloat("max", 0))));
+  } else {
+    const char *names[] = {"min", "max"};
+    for (size_t i = 1; i <= 2; ++i) {
+      if (!ctx.input(i))
+        continue;
+      auto c = ctx.constantInput(i);
+      if (!c || c->getNumElements() != 1) {
+        ctx.unsupported(absl::StrCat(names[i - 1],
+                                     " must be a constant scalar"));
+        return mlir::failure();
+      }
+      mlir::Attribute v = *c->value_begin<mlir::Attribute>();
+      double d = mlir::isa<mlir::FloatAttr>(v)
+                     ? mlir::cast<mlir::FloatAttr>(v).getValueAsDouble()
+                     : double(mlir::cast<mlir::IntegerAttr>(v)
+                                  .getValue()
+                                  .getSExtValue());
+      attrs.push_back(named(ctx, names[i - 1], b.getF64FloatAttr(d)));
+    }
+  }
+  return one(ctx.build("kiln.clip", ctx.input(0), attrs));
+}
+
+FailureOr<Values> convertSplit(NodeContext &ctx) {
+  auto t = ctx.type(0);
+  int64_t axis = normalizeAxis(ctx.getInt("axis", 0), t.getRank());
+  if (axis < 0) {
+    ctx.error("axis is out of range");
+    return mlir::failure();
+  }
+  int64_t outputs = ctx.node().output_size();
+  llvm::SmallVector<int64_t> sizes;
+  if (ctx.opset() >= 13 && ctx.input(1)) {
+    FailureOr<llvm::SmallVector<int64_t>> s = ctx.constantInts(1, "split");
+    if (mlir::failed(s))
+      return mlir::failure();
+    sizes = *s;
+  } else if (auto s = ctx.getInts("split")) {
+    sizes = *s;
+  } else {
+    int64_t dim = t.getDimSize(axis);
+    int64_t n = ctx.getInt("num_outputs", outputs);
+    int64_t chunk = (dim + n - 1) / n;
+    for (int64_t i = 0; i < n; ++i)
+      sizes.push_back(std::max<int64_t>(0, std::min(chunk, dim - i * chunk)));
+  }
+  if (std::accumulate(sizes.begin(), sizes.end(), int64_t(0)) !=
+      t.getDimSize(axis)) {
+    ctx.error("split sizes do not add up to the axis");
+    return mlir::failure();
+  }
+  Values results;
+  int64_t start = 0;
+  for (int64_t size : sizes) {
+    FailureOr<Value> part = ctx.build(
+        "kiln.slice", ctx.input(0),
+        {named(ctx, "starts", ints(ctx, {start})),
+         named(ctx, "ends", ints(ctx, {start + size})),
+         named(ctx, "axes", ints(ctx, {axis}))});
+    if (mlir::failed(part))
+      return mlir::failure();
+    results.push_back(*part);
+    start += size;
+  }
+  return results;
+}
+
+FailureOr<Values> convertSlice(NodeContext &ctx) {
+  llvm::SmallVector<mlir::NamedAttribute> attrs;
+  const char *names[] = {"starts", "ends", "axes", "steps"};
+  for (size_t i = 0; i < 4; ++i) {
+    std::optional<llvm::SmallVector<int64_t>> v;
+    if (ctx.opset() < 10) {
+      v = ctx.getInts(names[i]);
+    } else if (ctx.input(i + 1)) {
+      FailureOr<llvm::SmallVector<int64_t>> c =
+          ctx.constantInts(i + 1, names[i]);
+      if (mlir::failed(c))
+        return mlir::failure();
+      v = *c;
+    }
+    if (v)
+      attrs.push_back(named(ctx, names[i], ints(ctx, *v)));
+  }
+  return one(ctx.build("kiln.slice", ctx.input(0), attrs));
+}
+
+FailureOr<Values> convertPad(NodeContext &ctx) {
+  auto t = ctx.type(0);
+  int64_t rank = t.getRank();
+  llvm::SmallVector<int64_t> pads;
+  double value = 0;
+  if (ctx.opset() < 11) {
+    pads = ctx.getInts(ctx.opset() < 2 ? "paddings" : "pads")
+               .value_or(llvm::SmallVector<int64_t>{});
+    value = ctx.getFloat("value", 0);
+  } else {
+    FailureOr<llvm::SmallVector<int64_t>> p = ctx.constantInts(1, "pads");
+    if (mlir::failed(p))
+      return mlir::failure();
+    pads = *p;
+    if (ctx.input(2)) {
+      auto c = ctx.constantInput(2);
+      if (!c || c->getNumElements() != 1) {
+        ctx.unsupported("constant_value must be a constant scalar");
+        return mlir::failure();
+      }
+      mlir::Attribute v = *c->value_begin<mlir::Attribute>();
+      value = mlir::isa<mlir::FloatAttr>(v)
+                  ? mlir::cast<mlir::FloatAttr>(v).getValueAsDouble()
+                  : double(mlir::cast<mlir::IntegerAttr>(v)
+                               .getValue()
+                               .getSExtValue());
+    }
+    if (ctx.input(3)) {
+      FailureOr<llvm::SmallVector<int64_t>> axes = ctx.constantInts(3, "axes");
+      if (mlir::failed(axes))
+        return mlir::failure();
+      llvm::SmallVector<int64_t> full(2 * rank, 0);
+      size_t n = axes->size();
+      if (pads.size() != 2 * n) {
+        ctx.error("pads must have two entries per axis");
+        return mlir::failure();
+      }
+      for (size_t i = 0; i < n; ++i) {
+        int64_t a = normalizeAxis((*axes)[i], rank);
+        if (a < 0) {
+          ctx.error("pad axis out of range");
+          return mlir::failure();
+        }
+        full[a] = pads[i];
+        full[rank + a] = pads[n + i];
+      }
+      pads = full;
+    }
+  }
+  std::string mode = ctx.getString("mode", "constant");
+  if (mode == "wrap") {
+    ctx.unsupported("pad mode 'wrap' is not supported");
+    return mlir::failure();
+  }
+  return one(ctx.build(
+      "kiln.pad", ctx.input(0),
+      {named(ctx, "pads", ints(ctx, pads)),
+       named(ctx, "mode", ctx.builder().getStringAttr(mode)),
+       named(ctx, "value", ctx.builder().getF64FloatAttr(value))}));
+}
+
+template <int FirstOpsetWithAxesInput>
+FailureOr<Values> convertReduce(NodeContext &ctx) {
+  auto axes = axesFrom(ctx, FirstOpsetWithAxesInput, 1);
+  if (mlir::failed(axes))
+    return mlir::failure();
+  static const std::map<std::string, std::string> kOps = {
+      {"ReduceSum", "kiln.reduce_sum"},   {"ReduceMean", "kiln.reduce_mean"},
+      {"ReduceMax", "kiln.reduce_max"},   {"ReduceMin", "kiln.reduce_min"},
+      {"ReduceProd", "kiln.reduce_prod"},
+  };
+  llvm::SmallVector<mlir::NamedAttribute> attrs = {
+      named(ctx, "keepdims", i64(ctx, ctx.getInt("keepdims", 1))),
+      named(ctx, "noop_with_empty_axes",
+            i64(ctx, ctx.getInt("noop_with_empty_axes", 0)))};
+  if (*axes)
+    attrs.push_back(named(ctx, "axes", ints(ctx, **axes)));
+  return one(ctx.build(kOps.at(ctx.node().op_type()), ctx.input(0), attrs));
+}
+
+FailureOr<Values> convertExpand(NodeContext &ctx) {
+  FailureOr<llvm::SmallVector<int64_t>> shape = ctx.constantInts(1, "shape");
+  if (mlir::failed(shape))
+    return mlir::failure();
+  return one(ctx.build("kiln.expand", ctx.input(0),
+                       {named(ctx, "shape", ints(ctx, *shape))}));
+}
+
+FailureOr<Values> convertTile(NodeContext &ctx) {
+  FailureOr<llvm::SmallVector<int64_t>> repeats =
+      ctx.constantInts(1, "repeats");
+  if (mlir::failed(repeats))
+    return mlir::failure();
+  return one(ctx.build("kiln.tile", ctx.input(0),
+                       {named(ctx, "repeats", ints(ctx, *repeats))}));
+}
+
+FailureOr<Values> convertTrilu(NodeContext &ctx) {
+  int64_t k = 0;
+  if (ctx.input(1)) {
+    FailureOr<llvm::SmallVector<int64_t>> v = ctx.constantInts(1, "k");
+    if (mlir::failed(v) || v->size() != 1)
+      return mlir::failure();
+    k = (*v)[0];
+  }
+  return one(ctx.build("kiln.trilu", ctx.input(0),
+                       {named(ctx, "upper", i64(ctx, ctx.getInt("upper", 1))),
+                        named(ctx, "k", i64(ctx, k))}));
+}
+
+FailureOr<Values> convertCumSum(NodeContext &ctx) {
+  FailureOr<llvm::SmallVector<int64_t>> axis = ctx.constantInts(1, "axis");
+  if (mlir::failed(axis) || axis->size() != 1)
+    return mlir::failure();
+  return one(ctx.build(
+      "kiln.cumsum", ctx.input(0),
+      {named(ctx, "axis", i64(ctx, (*axis)[0])),
+       named(ctx, "exclusive", i64(ctx, ctx.getInt("exclusive", 0))),
+       named(ctx, "reverse", i64(ctx, ctx.getInt("reverse", 0)))}));
+}
+
+/// Before opset 13, Softmax and LogSoftmax flatten the input to 2-D at
+/// `axis` (default 1) and normalize each row.
+FailureOr<Values> convertSoftmax(NodeContext &ctx) {
+  const char *op = ctx.node().op_type() == "Softmax" ? "kiln.softmax"
+                                                     : "kiln.log_softmax";
+  auto t = ctx.type(0);
+  if (ctx.opset() >= 13)
+    return one(ctx.build(op, ctx.input(0),
+                         {named(ctx, "axis", i64(ctx, ctx.getInt("axis", -1)))}));
+  int64_t axis = ctx.getInt("axis", 1);
+  if (axis < 0)
+    axis += t.getRank();
+  if (axis < 0 || axis > t.getRank()) {
+    ctx.error("axis is out of range");
+    return mlir::failure();
+  }
+  int64_t outer = 1, inner = 1;
+  for (int64_t i = 0; i < t.getRank(); ++i)
+    (i < axis ? outer : inner) *= t.getDimSize(i);
+  FailureOr<Value> flat = ctx.reshape(ctx.input(0), {outer, inner});
+  if (mlir::failed(flat))
+    return mlir::failure();
+  FailureOr<Value> y =
+      ctx.build(op, *flat, {named(ctx, "axis", i64(ctx, 1))});
+  if (mlir::failed(y))
+    return mlir::failure();
+  return one(ctx.reshape(*y, t.getShape()));
+}
+
+/// Sum, Mean, Max and Min take any number of inputs.
+FailureOr<Values> convertVariadic(NodeContext &ctx) {
+  const std::string &type = ctx.node().op_type();
+  const char *op = type == "Max"   ? "kiln.max"
+                   : type == "Min" ? "kiln.min"
+                                   : "kiln.add";
+  if (ctx.numInputs() == 0) {
+    ctx.error("needs at least one input");
+    return mlir::failure();
+  }
+  Value acc = ctx.input(0);
+  for (size_t i = 1; i < ctx.numInputs(); ++i) {
+    FailureOr<Value> next = ctx.build(op, {acc, ctx.input(i)});
+    if (mlir::failed(next))
+      return mlir::failure();
+    acc = *next;
+  }
+  if (type == "Mean" && ctx.numInputs() > 1) {
+    Value n = ctx.scalar(ctx.type(0).getElementType(), ctx.numInputs());
+    return one(ctx.build("kiln.div", {acc, n}));
+  }
+  if (ctx.numInputs() == 1)
+    return one(ctx.build("kiln.identity", acc));
+  return Values{acc};
+}
+
+FailureOr<Values> convertCastLike(NodeContext &ctx) {
+  return one(ctx.build(
+      "kiln.cast", ctx.input(0),
+      {named(ctx, "to",
+             mlir::TypeAttr::get(ctx.type(1).getElementType()))}));
+}
+
+FailureOr<Values> convertDropout(NodeContext &ctx) {
+  if (ctx.input(2)) {
+    auto training = ctx.constantInput(2);
+    if (!training || !training->isSplat() ||
+        training->getSplatValue<bool>()) {
+      ctx.unsupported("training mode is not supported");
+      return mlir::failure();
+    }
+  }
+  FailureOr<Value> y = ctx.build("kiln.identity", ctx.input(0));
+  if (mlir::failed(y))
+    return mlir::failure();
+  // In inference the mask is all true.
+  auto maskType = mlir::RankedTensorType::get(ctx.type(0).getShape(),
+                                              ctx.builder().getI1Type());
+  return Values{*y, ctx.constant(mlir::DenseElementsAttr::get(maskType, true))};
+}
+
+FailureOr<Values> convertPow(NodeContext &ctx) {
+  Value base = ctx.input(0), exponent = ctx.input(1);
+  mlir::Type elem = ctx.type(0).getElementType();
+  // Integer powers are computed in f64, exact for every result an int64
+  // can hold up to 2^53, then converted back.
+  mlir::Type compute =
+      mlir::isa<mlir::FloatType>(elem) ? elem : ctx.builder().getF64Type();
+  auto castTo = [&](Value v, mlir::Type t) -> FailureOr<Value> {
+    if (mlir::cast<mlir::RankedTensorType>(v.getType()).getElementType() == t)
+      return v;
+    return ctx.build("kiln.cast", v, {named(ctx, "to", mlir::TypeAttr::get(t))});
+  };
+  FailureOr<Value> b = castTo(base, compute), e = castTo(exponent, compute);
+  if (mlir::failed(b) || mlir::failed(e))
+    return mlir::failure();
+  FailureOr<Value> y = ctx.build("kiln.pow", {*b, *e});
+  if (mlir::failed(y))
+    return mlir::failure();
+  return one(castTo(*y, elem));
+}
+
+/// [C] -> [C, 1, ...] so that it broadcasts over [N, C, spatial...].
+FailureOr<Value> perChannel(NodeContext &ctx, Value v, int64_t rank) {
+  auto t = mlir::cast<mlir::RankedTensorType>(v.getType());
+  llvm::SmallVector<int64_t> shape = {t.getNumElements()};
+  shape.append(rank - 2, 1);
+  return ctx.reshape(v, shape);
+}
+
+/// (x - mean) / sqrt(var + epsilon) * scale + bias, all broadcasting.
+FailureOr<Value> normalize(NodeContext &ctx, Value x, Value mean, Value var,
+                           Value scale, Value bias, double epsilon) {
+  mlir::Type elem =
+      mlir::cast<mlir::RankedTensorType>(x.getType()).getElementType();
+  FailureOr<Value> centered = ctx.build("kiln.sub", {x, mean});
+  FailureOr<Value> shifted =
+      ctx.build("kiln.add", {var, ctx.scalar(elem, epsilon)});
+  if (mlir::failed(centered) || mlir::failed(shifted))
+    return mlir::failure();
+  FailureOr<Value> stddev = ctx.build("kiln.sqrt", *shifted);
+  if (mlir::failed(stddev))
+    return mlir::failure();
+  FailureOr<Value> y = ctx.build("kiln.div", {*centered, *stddev});
+  if (mlir::failed(y))
+    return mlir::failure();
+  if (scale) {
+    y = ctx.build("kiln.mul", {*y, scale});
+    if (mlir::failed(y))
+      return mlir::failure();
+  }
+  if (bias)
+    y = ctx.build("kiln.add", {*y, bias});
+  return y;
+}
+
+FailureOr<Values> convertBatchNorm(NodeContext &ctx) {
+  if (ctx.getInt("training_mode", 0) != 0 || ctx.node().output_size() > 1) {
+    ctx.unsupported("training mode is not supported");
+    return mlir::failure();
+  }
+  int64_t rank = ctx.type(0).getRank();
+  if (rank < 2) {
+    ctx.error("input must be [N, C, ...]");
+    return mlir::failure();
+  }
+  Values params;
+  for (size_t i = 1; i <= 4; ++i) {
+    FailureOr<Value> p = perChannel(ctx, ctx.input(i), rank);
+    if (mlir::failed(p))
+      return mlir::failure();
+    params.push_back(*p);
+  }
+  return one(normalize(ctx, ctx.input(0), params[2], params[3], params[0],
+                       params[1], ctx.getFloat("epsilon", 1e-5f)));
+}
+
+/// Mean and variance of `x` over `axes`, kept as size-1 dims.
+FailureOr<std::pair<Value, Value>> moments(NodeContext &ctx, Value x,
+                                           llvm::ArrayRef<int64_t> axes) {
+  llvm::SmallVector<mlir::NamedAttribute> attrs = {
+      named(ctx, "axes", ints(ctx, axes)), named(ctx, "keepdims", i64(ctx, 1))};
+  FailureOr<Value> mean = ctx.build("kiln.reduce_mean", x, attrs);
+  if (mlir::failed(mean))
+    return mlir::failure();
+  FailureOr<Value> centered = ctx.build("kiln.sub", {x, *mean});
+  if (mlir::failed(centered))
+    return mlir::failure();
+  FailureOr<Value> square = ctx.build("kiln.mul", {*centered, *centered});
+  if (mlir::failed(square))
+    return mlir::failure();
+  FailureOr<Value> var = ctx.build("kiln.reduce_mean", *square, attrs);
+  if (mlir::failed(var))
+    return mlir::failure();
+  return std::make_pair(*mean, *var);
+}
+
+FailureOr<Values> convertInstanceNorm(NodeContext &ctx) {
+  int64_t rank = ctx.type(0).getRank();
+  llvm::SmallVector<int64_t> axes;
+  for (int64_t i = 2; i < rank; ++i)
+    axes.push_back(i);
+  auto m = moments(ctx, ctx.input(0), axes);
+  FailureOr<Value> scale = perChannel(ctx, ctx.input(1), rank);
+  FailureOr<Value> bias = perChannel(ctx, ctx.input(2), rank);
+  if (mlir::failed(m) || mlir::failed(scale) || mlir::failed(bias))
+    return mlir::failure();
+  return one(normalize(ctx, ctx.input(0), m->first, m->second, *scale, *bias,
+                       ctx.getFloat("epsilon", 1e-5f)));
+}
+
+FailureOr<Values> convertLayerNorm(NodeContext &ctx) {
+  int64_t rank = ctx.type(0).getRank();
+  int64_t axis = normalizeAxis(ctx.getInt("axis", -1), rank);
+  if (axis < 0) {
+    ctx.error("axis is out of range");
+    return mlir::failure();
+  }
+  llvm::SmallVector<int64_t> axes;
+  for (int64_t i = axis; i < rank; ++i)
+    axes.push_back(i);
+  auto m = moments(ctx, ctx.input(0), axes);
+  if (mlir::failed(m))
+    return mlir::failure();
+  double epsilon = ctx.getFloat("epsilon", 1e-5f);
+  FailureOr<Value> y = normalize(ctx, ctx.input(0), m->first, m->second,
+                                 ctx.input(1), ctx.input(2), epsilon);
+  if (mlir::failed(y))
+    return mlir::failure();
+  Values results = {*y};
+  if (ctx.node().output_size() > 1) {
+    mlir::Type elem = ctx.type(0).getElementType();
+    FailureOr<Value> shifted =
+        ctx.build("kiln.add", {m->second, ctx.scalar(elem, epsilon)});
+    if (mlir::failed(shifted))
+      return mlir::failure();
+    FailureOr<Value> stddev = ctx.build("kiln.sqrt", *shifted);
+    if (mlir::failed(stddev))
+      return mlir::failure();
+    FailureOr<Value> inv = ctx.build("kiln.reciprocal", *stddev);
+    if (mlir::failed(inv))
+      return mlir::failure();
+    results.push_back(m->first);
+    results.push_back(*inv);
+  }
+  return results;
+}
+
+FailureOr<Values> convertGlobalPool(NodeContext &ctx) {
+  int64_t rank = ctx.type(0).getRank();
+  llvm::SmallVector<int64_t> axes;
+  for (int64_t i = 2; i < rank; ++i)
+    axes.push_back(i);
+  const char *op = ctx.node().op_type() == "GlobalMaxPool" ? "kiln.reduce_max"
+                                                           : "kiln.reduce_mean";
+  return one(ctx.build(op, ctx.input(0),
+                       {named(ctx, "axes", ints(ctx, axes)),
+                        named(ctx, "keepdims", i64(ctx, 1))}));
+}
+
+FailureOr<Values> convertMaxPool(NodeContext &ctx) {
+  if (ctx.node().output_size() > 1 && !ctx.node().output(1).empty()) {
+    ctx.unsupported("the Indices output is not supported");
+    return mlir::failure();
+  }
+  llvm::SmallVector<mlir::NamedAttribute> attrs;
+  for (const onnx::AttributeProto &a : ctx.node().attribute()) {
+    if (a.name() == "storage_order")
+      continue; // Only affects Indices.
+    if (a.type() == onnx::AttributeProto::INTS)
+      attrs.push_back(named(ctx, a.name().c_str(),
+                            ints(ctx, llvm::SmallVector<int64_t>(
+                                          a.ints().begin(), a.ints().end()))));
+    else if (a.type() == onnx::AttributeProto::INT)
+      attrs.push_back(named(ctx, a.name().c_str(), i64(ctx, a.i())));
+    else if (a.type() == onnx::AttributeProto::STRING)
+      attrs.push_back(named(ctx, a.name().c_str(),
+                            ctx.builder().getStringAttr(a.s())));
+  }
+  return one(ctx.build("kiln.max_pool", ctx.input(0), attrs));
+}
+
+/// Before opset 7, Add, Sub, Mul and Div broadcast only with broadcast=1,
+/// B aligned with A at `axis` (or at the end).
+FailureOr<Values> convertLegacyBinary(NodeContext &ctx) {
+  const OpSpec *spec = LookupOp(ctx.node().op_type());
+  if (ctx.opset() >= 7)
+    return ConvertWithTable(ctx, *spec);
+  Value b = ctx.input(1);
+  if (ctx.getInt("broadcast", 0) && ctx.attr("axis")) {
+    auto ta = ctx.type(0), tb = ctx.type(1);
+    int64_t axis = ctx.getInt("axis", 0);
+    if (axis < 0)
+      axis += ta.getRank();
+    llvm::SmallVector<int64_t> shape(tb.getShape());
+    while (static_cast<int64_t>(shape.size()) + axis < ta.getRank())
+      shape.push_back(1);
+    FailureOr<Value> reshaped = ctx.reshape(b, shape);
+    if (mlir::failed(reshaped))
+      return mlir::failure();
+    b = *reshaped;
+  }
+  return one(ctx.build(spec->kiln_op, {ctx.input(0), b}));
+}
+
+/// Old exporters give PRelu a [C] slope meant per channel of [N, C, ...].
+FailureOr<Values> convertPRelu(NodeContext &ctx) {
+  auto tx = ctx.type(0), ts = ctx.type(1);
+  Value slope = ctx.input(1);
+  llvm::SmallVector<int64_t> ignored;
+  if (ts.getRank() == 1 && tx.getRank() > 2 &&
+      ts.getDimSize(0) == tx.getDimSize(1) &&
+      mlir::failed(broadcastShapes(tx.getShape(), ts.getShape(), ignored))) {
+    FailureOr<Value> perC = perChannel(ctx, slope, tx.getRank());
+    if (mlir::failed(perC))
+      return mlir::failure();
+    slope = *perC;
+  }
+  return one(ctx.build("kiln.prelu", {ctx.input(0), slope}));
+}
+
+struct Entry {
+  const char *op_type;
+  OnnxConverter convert;
+};
+
+constexpr Entry kConverters[] = {
+    {"Constant", convertConstant},
+    {"Add", convertLegacyBinary},
+    {"Sub", convertLegacyBinary},
+    {"Mul", convertLegacyBinary},
+    {"Div", convertLegacyBinary},
+    {"Reshape", convertReshape},
+    {"Flatten", convertFlatten},
+    {"Squeeze", convertSqueeze},
+    {"Unsqueeze", convertUnsqueeze},
+    {"Shape", convertShape},
+    {"Size", convertSize},
+    {"ConstantOfShape", convertConstantOfShape},
+    {"Range", convertRange},
+    {"Clip", convertClip},
+    {"Split", convertSplit},
+    {"Slice", convertSlice},
+    {"Pad", convertPad},
+    {"ReduceSum", convertReduce<13>},
+    {"ReduceMean", convertReduce<18>},
+    {"ReduceMax", convertReduce<18>},
+    {"ReduceMin", convertReduce<18>},
+    {"ReduceProd", convertReduce<18>},
+    {"Expand", convertExpand},
+    {"Tile", convertTile},
+    {"Trilu", convertTrilu},
+    {"CumSum", convertCumSum},
+    {"Softmax", convertSoftmax},
+    {"LogSoftmax", convertSoftmax},
+    {"Sum", convertVariadic},
+    {"Mean", convertVariadic},
+    {"Max", convertVariadic},
+    {"Min", convertVariadic},
+    {"CastLike", convertCastLike},
+    {"Dropout", convertDropout},
+    {"Pow", convertPow},
+    {"PRelu", convertPRelu},
+    {"BatchNormalization", convertBatchNorm},
+    {"InstanceNormalization", convertInstanceNorm},
+    {"LayerNormalization", convertLayerNorm},
+    {"GlobalAveragePool", convertGlobalPool},
+    {"GlobalMaxPool", convertGlobalPool},
+    {"MaxPool", convertMaxPool},
+};
+
+} // namespace
+
+OnnxConverter LookupOnnxConverter(const std::string &op_type) {
+  for (const Entry &e : kConverters)
+    if (op_type == e.op_type)
+      return e.convert;
+  return nullptr;
+}
+
+} // namespace kiln

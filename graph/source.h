@@ -1,0 +1,52 @@
+//===- source.h - A model a Session can import ------------------*- C++ -*-===//
+//
+// Part of Kiln. A GraphSource is a user's model in one of Kiln's input
+// formats (a GraphDef, an ONNX model). The Session asks it to import the
+// subgraph a list of fetches needs, and how to judge a feed's name.
+//
+//===----------------------------------------------------------------------===//
+#ifndef KILN_GRAPH_SOURCE_H
+#define KILN_GRAPH_SOURCE_H
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "graph/importer.h"
+
+namespace kiln {
+
+class GraphSource {
+public:
+  virtual ~GraphSource() = default;
+
+  /// Imports the subgraph `fetches` need; an empty list means DefaultFetches.
+  virtual absl::StatusOr<ImportedGraph>
+  Import(const std::vector<std::string> &fetches,
+         mlir::MLIRContext &context) const = 0;
+  /// What a Run without fetches computes (signature fetches, graph outputs).
+  virtual std::vector<std::string> DefaultFetches() const = 0;
+  /// Everything that can be fetched; importing it checks the whole model.
+  virtual std::vector<std::string> AllFetchable() const = 0;
+  /// Fixes input `name` to `value` at compile time: later imports see a
+  /// constant, so shapes, axes and the like that depend on it are known
+  /// (the way a static compiler handles them). The input can no longer be
+  /// fed.
+  virtual absl::Status Freeze(const std::string &name, Tensor value) = 0;
+  /// The inputs that can be fed, in the model's order.
+  virtual std::vector<std::string> InputNames() const = 0;
+  /// Empty when `name` is an input that can be fed; otherwise why not.
+  virtual std::string WhyNotFeedable(const std::string &name) const = 0;
+};
+
+std::unique_ptr<GraphSource> MakeGraphDefSource(GraphDef graph);
+
+/// Loads a model file: ".onnx" as ONNX, anything else as a GraphDef.
+absl::StatusOr<std::unique_ptr<GraphSource>>
+LoadGraphSource(const std::string &path);
+
+} // namespace kiln
+
+#endif // KILN_GRAPH_SOURCE_H

@@ -1,0 +1,301 @@
+//===- onnx_test_runner.cc - Run ONNX backend test folders ----------------===//
+//
+// Part of Kiln. Floats must satisfy |actual - expected| <= 1e-5 + 1e-3 *
+// |expected| (NaN matches NaN, an infinity matches the same infinity);
+// integers and bools must match exactly; dtypes and shapes always.
+//
+//===----------------------------------------------------------------------===//
+#include "tools/cli/onnx_test_runner.h"
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <ostream>
+
+#include "absl/strings/str_cat.h"
+#include "graph/onnx_importer.h"
+#include "graph/source.h"
+#include "session/session.h"
+
+namespace kiln {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr double kRtol = 1e-3, kAtol = 1e-5;
+
+enum class Outcome { kPass, kFail, kSkip };
+
+struct Result {
+  Outcome outcome;
+  std::string detail;
+};
+
+double ElementAsDouble(const Tensor &t, int64_t i) {
+  switch (t.dtype()) {
+  case DType::kF32:
+    return t.data<float>()[i];
+  case DType::kF64:
+    return t.data<double>()[i];
+  case DType::kI32:
+    return t.data<int32_t>()[i];
+  case DType::kI64:
+    return static_cast<double>(t.data<int64_t>()[i]);
+  case DType::kBool:
+    return t.data<uint8_t>()[i];
+  case DType::kI8:
+    return t.data<int8_t>()[i];
+  case DType::kI16:
+    return t.data<int16_t>()[i];
+  default:
+    return 0;
+  }
+}
+
+/// Empty when `actual` matches `expected`; otherwise the worst element.
+std::string Compare(const Tensor &actual, const Tensor &expected) {
+  if (actual.dtype() != expected.dtype() || actual.shape() != expected.shape())
+    return absl::StrCat("got ", actual.TypeString(), ", expected ",
+                        expected.TypeString());
+  bool exact = expected.dtype() != DType::kF32 &&
+               expected.dtype() != DType::kF64;
+  int64_t worst = -1;
+  double worst_excess = 0;
+  for (int64_t i = 0; i < expected.num_elements(); ++i) {
+    if (exact) {
+      bool equal = expected.dtype() == DType::kI64
+                       ? actual.data<int64_t>()[i] == expected.data<int64_t>()[i]
+                       : ElementAsDouble(actual, i) == ElementAsDouble(expected, i);
+      if (!equal && worst < 0)
+        worst = i;
+      continue;
+    }
+    double a = ElementAsDouble(actual, i), e = ElementAsDouble(expected, i);
+    double excess;
+    if (std::isnan(e))
+      excess = std::isnan(a) ? 0 : INFINITY;
+    else if (std::isinf(e))
+      excess = a == e ? 0 : INFINITY;
+    else
+      excess = std::isnan(a) ? INFINITY
+                             : std::fabs(a - e) - (kAtol + kRtol * std::fabs(e));
+    if (excess > 0 && (worst < 0 || excess > worst_excess)) {
+      worst = i;
+      worst_excess = excess;
+    }
+  }
+  if (worst < 0)
+    return "";
+  return absl::StrCat("element ", worst, " is ", ElementAsDouble(actual, worst),
+                      ", expected ", ElementAsDouble(expected, worst));
+}
+
+/// Reads test_data_set/input_k.pb for every input of the model.
+absl::StatusOr<std::vector<Tensor>> ReadInputs(const fs::path &set,
+                                               size_t count) {
+  std::vector<Tensor> tensors;
+  for (size_t k = 0;; ++k) {
+    fs::path file = set / absl::StrCat("input_", k, ".pb");
+    if (!fs::exists(file))
+      break;
+    if (k >= count)
+      return absl::InvalidArgumentError(
+          absl::StrCat(file.string(), ": more inputs than the model has"));
+    absl::StatusOr<Tensor> t = ReadOnnxTensorFile(file.string());
+    if (!t.ok())
+      return t.status();
+    tensors.push_back(*std::move(t));
+  }
+  return tensors;
+}
+
+Outcome OutcomeOf(const absl::Status &s) {
+  return s.code() == absl::StatusCode::kUnimplemented ? Outcome::kSkip
+                                                      : Outcome::kFail;
+}
+
+Result RunOne(const fs::path &dir, int opt_level) {
+  std::vector<fs::path> sets;
+  for (const fs::directory_entry &e : fs::directory_iterator(dir))
+    if (e.is_directory() &&
+        e.path().filename().string().rfind("test_data_set_", 0) == 0)
+      sets.push_back(e.path());
+  std::sort(sets.begin(), sets.end());
+  if (sets.empty())
+    return {Outcome::kFail, "no test_data_set_N folder"};
+
+  // A static compiler needs shapes, axes and the like at compile time. When
+  // the model takes them as inputs, the integer inputs are frozen to the
+  // first data set's values and only that data set runs.
+  std::vector<std::string> inputs, outputs;
+  std::set<std::string> frozen;
+  absl::StatusOr<std::unique_ptr<Session>> session;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    absl::StatusOr<std::unique_ptr<GraphSource>> source =
+        LoadOnnxSource((dir / "model.onnx").string());
+    if (!source.ok())
+      return {OutcomeOf(source.status()),
+              std::string(source.status().message())};
+    inputs = (*source)->InputNames();
+    outputs = (*source)->DefaultFetches();
+    if (attempt == 1) {
+      absl::StatusOr<std::vector<Tensor>> values =
+          ReadInputs(sets[0], inputs.size());
+      if (!values.ok())
+        return {OutcomeOf(values.status()),
+                std::string(values.status().message())};
+      for (size_t k = 0; k < values->size(); ++k) {
+        DType d = (*values)[k].dtype();
+        if (d != DType::kI64 && d != DType::kI32)
+          continue;
+        if (absl::Status s = (*source)->Freeze(inputs[k], (*values)[k]);
+            !s.ok())
+          return {Outcome::kFail, std::string(s.message())};
+        frozen.insert(inputs[k]);
+      }
+    }
+    SessionOptions options;
+    options.opt_level = opt_level;
+    session = Session::Create(*std::move(source), options);
+    if (session.ok() || attempt == 1 ||
+        session.status().code() != absl::StatusCode::kUnimplemented ||
+        session.status().message().find("known at compile time") ==
+            std::string::npos)
+      break;
+  }
+  if (!session.ok())
+    return {OutcomeOf(session.status()),
+            std::string(session.status().message())};
+  if (!frozen.empty())
+    sets.resize(1);
+
+  for (const fs::path &set : sets) {
+    absl::StatusOr<std::vector<Tensor>> values = ReadInputs(set, inputs.size());
+    if (!values.ok())
+      return {OutcomeOf(values.status()),
+              std::string(values.status().message())};
+    Session::Feeds feeds;
+    for (size_t k = 0; k < values->size(); ++k)
+      if (!frozen.count(inputs[k]))
+        feeds.emplace_back(inputs[k], (*values)[k]);
+    std::vector<Tensor> results;
+    absl::Status s = (*session)->Run(feeds, outputs, &results);
+    if (!s.ok())
+      return {OutcomeOf(s), std::string(s.message())};
+    for (size_t k = 0; k < outputs.size(); ++k) {
+      fs::path file = set / absl::StrCat("output_", k, ".pb");
+      absl::StatusOr<Tensor> expected = ReadOnnxTensorFile(file.string());
+      if (!expected.ok())
+        return {OutcomeOf(expected.status()),
+                std::string(expected.status().message())};
+      std::string diff = Compare(results[k], *expected);
+      if (!diff.empty())
+        return {Outcome::kFail,
+                absl::StrCat(set.filename().string(), " output '", outputs[k],
+                             "': ", diff)};
+    }
+  }
+  return {Outcome::kPass, frozen.empty() ? "" : "inputs frozen"};
+}
+
+/// A multi-line message on one line.
+std::string OneLine(std::string text) {
+  for (size_t pos = text.find("\n  "); pos != std::string::npos;
+       pos = text.find("\n  "))
+    text.replace(pos, 3, " | ");
+  for (char &c : text)
+    if (c == '\n')
+      c = ' ';
+  return text;
+}
+
+/// "suite/test" for a test folder.
+std::string TestKey(const fs::path &dir) {
+  fs::path clean = dir;
+  if (clean.filename().empty())
+    clean = clean.parent_path();
+  return (clean.parent_path().filename() / clean.filename()).string();
+}
+
+} // namespace
+
+int RunOnnxTests(const std::vector<std::string> &paths,
+                 const OnnxTestOptions &options, std::ostream &out) {
+  std::map<std::string, std::string> expected_skips;
+  if (!options.expected_skips.empty()) {
+    std::ifstream in(options.expected_skips);
+    if (!in) {
+      out << "error: cannot read " << options.expected_skips << "\n";
+      return -1;
+    }
+    std::string line;
+    while (std::getline(in, line)) {
+      size_t hash = line.find('#');
+      if (hash != std::string::npos)
+        line.resize(hash);
+      size_t start = line.find_first_not_of(" \t");
+      if (start == std::string::npos)
+        continue;
+      size_t end = line.find_first_of(" \t", start);
+      std::string key = line.substr(start, end - start);
+      std::string reason =
+          end == std::string::npos ? "" : line.substr(line.find_first_not_of(" \t", end));
+      expected_skips[key] = reason;
+    }
+  }
+  std::vector<fs::path> tests;
+  for (const std::string &p : paths) {
+    fs::path path(p);
+    if (fs::exists(path / "model.onnx")) {
+      tests.push_back(path);
+      continue;
+    }
+    std::vector<fs::path> found;
+    if (fs::is_directory(path))
+      for (const fs::directory_entry &e : fs::directory_iterator(path))
+        if (fs::exists(e.path() / "model.onnx"))
+          found.push_back(e.path());
+    if (found.empty()) {
+      out << "FAIL " << p << ": not an ONNX test folder (no model.onnx)\n";
+      tests.push_back(path);
+    }
+    std::sort(found.begin(), found.end());
+    tests.insert(tests.end(), found.begin(), found.end());
+  }
+  int passed = 0, failed = 0, skipped = 0;
+  for (const fs::path &dir : tests) {
+    std::string key = TestKey(dir);
+    Result r = fs::exists(dir / "model.onnx")
+                   ? RunOne(dir, options.opt_level)
+                   : Result{Outcome::kFail, "no model.onnx"};
+    auto listed = expected_skips.find(key);
+    if (r.outcome == Outcome::kSkip && listed != expected_skips.end()) {
+      ++skipped;
+      out << "SKIP " << key << ": " << listed->second << "\n";
+    } else if (r.outcome == Outcome::kPass) {
+      ++passed;
+      out << "PASS " << key
+          << (listed != expected_skips.end()
+                  ? " (listed as an expected skip; remove it from the list)"
+                  : "")
+          << "\n";
+    } else if (r.outcome == Outcome::kSkip && options.expected_skips.empty()) {
+      ++skipped;
+      out << "SKIP " << key << ": " << OneLine(r.detail) << "\n";
+    } else {
+      ++failed;
+      out << "FAIL " << key << ": "
+          << (r.outcome == Outcome::kSkip ? "unsupported and not an expected "
+                                            "skip: "
+                                          : "")
+          << OneLine(r.detail) << "\n";
+    }
+  }
+  out << passed << " passed, " << failed << " failed, " << skipped
+      << " skipped\n";
+  return failed;
+}
+
+} // namespace kiln

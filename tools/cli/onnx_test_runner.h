@@ -1,0 +1,33 @@
+//===- onnx_test_runner.h - Run ONNX backend test folders -------*- C++ -*-===//
+//
+// Part of Kiln. An ONNX backend test is a folder with model.onnx and
+// test_data_set_N/{input_k,output_k}.pb. The runner compiles the model, runs
+// every data set and compares with ONNX's expected outputs.
+//
+//===----------------------------------------------------------------------===//
+#ifndef KILN_TOOLS_CLI_ONNX_TEST_RUNNER_H
+#define KILN_TOOLS_CLI_ONNX_TEST_RUNNER_H
+
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+namespace kiln {
+
+struct OnnxTestOptions {
+  int opt_level = 2;
+  /// A file of expected skips: one test per line ("suite/test reason...");
+  /// '#' starts a comment. A listed test that Kiln does not support counts
+  /// as skipped; anything else unsupported counts as failed.
+  std::string expected_skips;
+};
+
+/// Runs each folder in `paths` (a test, or a folder of tests), printing one
+/// line per test and then "N passed, N failed, N skipped". Returns the
+/// number of failures, or -1 when the skip list cannot be read.
+int RunOnnxTests(const std::vector<std::string> &paths,
+                 const OnnxTestOptions &options, std::ostream &out);
+
+} // namespace kiln
+
+#endif // KILN_TOOLS_CLI_ONNX_TEST_RUNNER_H
