@@ -231,7 +231,7 @@ FailureOr<Values> convertRange(NodeContext &ctx) {
   auto start = ctx.constantInput(0), limit = ctx.constantInput(1),
        delta = ctx.constantInput(2);
   if (!start || !limit || !delta) {
-    ctx.unsupported("Range needs constant start, limit and delta");
+    ctx.unsupported("start, limit and delta must be known at compile time");
     return mlir::failure();
   }
   mlir::Type elem = start->getElementType();
@@ -279,7 +279,8 @@ FailureOr<Values> convertClip(NodeContext &ctx) {
       auto c = ctx.constantInput(i);
       if (!c || c->getNumElements() != 1) {
         ctx.unsupported(absl::StrCat(names[i - 1],
-                                     " must be a constant scalar"));
+                                     " must be a scalar known at compile "
+                                     "time"));
         return mlir::failure();
       }
       mlir::Attribute v = *c->value_begin<mlir::Attribute>();
@@ -375,7 +376,8 @@ FailureOr<Values> convertPad(NodeContext &ctx) {
     if (ctx.input(2)) {
       auto c = ctx.constantInput(2);
       if (!c || c->getNumElements() != 1) {
-        ctx.unsupported("constant_value must be a constant scalar");
+        ctx.unsupported("constant_value must be a scalar known at compile "
+                        "time");
         return mlir::failure();
       }
       mlir::Attribute v = *c->value_begin<mlir::Attribute>();

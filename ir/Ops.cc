@@ -8,7 +8,6 @@
 //===----------------------------------------------------------------------===//
 #include "ir/Dialect.h"
 
-#include "mlir/Dialect/CommonFolders.h"
 #include "mlir/Dialect/Traits.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
@@ -81,32 +80,59 @@ LogicalResult requireStatic(std::optional<Location> loc, ValueRange operands) {
   return success();
 }
 
-/// Constant-folds a binary op whose operands are constants of one type.
+/// Constant-folds a broadcasting binary op on constants (up to 2^16
+/// result elements, the shape arithmetic exporters emit).
 OpFoldResult
-foldBinary(ArrayRef<Attribute> operands,
+foldBinary(ArrayRef<Attribute> operands, Type resultType,
            function_ref<APFloat(APFloat, APFloat)> floatFn,
            function_ref<std::optional<APInt>(APInt, APInt)> intFn) {
   if (operands.size() != 2 || !operands[0] || !operands[1])
     return {};
   auto lhs = dyn_cast<DenseElementsAttr>(operands[0]);
   auto rhs = dyn_cast<DenseElementsAttr>(operands[1]);
-  if (!lhs || !rhs || lhs.getType() != rhs.getType())
+  auto outType = dyn_cast<RankedTensorType>(resultType);
+  if (!lhs || !rhs || !outType || !outType.hasStaticShape() ||
+      outType.getNumElements() > (1 << 16))
     return {};
   Type elem = lhs.getType().getElementType();
-  if (isa<FloatType>(elem))
-    return constFoldBinaryOp<FloatAttr, APFloat, void>(operands, floatFn);
-  if (elem.isInteger(1) || !intFn)
+  if (elem.isInteger(1) || (!isa<FloatType>(elem) && !intFn))
     return {};
+  ArrayRef<int64_t> out = outType.getShape();
+  // The element of `in` that output element `index` reads.
+  auto source = [&](ShapedType in, int64_t index) {
+    int64_t offset = out.size() - in.getRank(), result = 0, stride = 1;
+    for (int64_t d = out.size() - 1; d >= 0; --d) {
+      int64_t coord = index % out[d];
+      index /= out[d];
+      if (d < offset)
+        continue;
+      int64_t dim = in.getDimSize(d - offset);
+      result += (dim == 1 ? 0 : coord) * stride;
+      stride *= dim;
+    }
+    return result;
+  };
+  int64_t n = outType.getNumElements();
+  if (isa<FloatType>(elem)) {
+    SmallVector<APFloat> a(lhs.getValues<APFloat>()), b(rhs.getValues<APFloat>());
+    SmallVector<APFloat> values;
+    for (int64_t i = 0; i < n; ++i)
+      values.push_back(floatFn(a[lhs.isSplat() ? 0 : source(lhs.getType(), i)],
+                               b[rhs.isSplat() ? 0 : source(rhs.getType(), i)]));
+    return DenseElementsAttr::get(outType, values);
+  }
   // Any element whose computation is undefined stops the fold.
+  SmallVector<APInt> a(lhs.getValues<APInt>()), b(rhs.getValues<APInt>());
   SmallVector<APInt> values;
-  for (auto [x, y] :
-       llvm::zip(lhs.getValues<APInt>(), rhs.getValues<APInt>())) {
-    std::optional<APInt> r = intFn(x, y);
+  for (int64_t i = 0; i < n; ++i) {
+    std::optional<APInt> r =
+        intFn(a[lhs.isSplat() ? 0 : source(lhs.getType(), i)],
+              b[rhs.isSplat() ? 0 : source(rhs.getType(), i)]);
     if (!r)
       return {};
     values.push_back(*r);
   }
-  return DenseElementsAttr::get(lhs.getType(), values);
+  return DenseElementsAttr::get(outType, values);
 }
 
 /// Constant-folds a float unary op element by element in double precision.
@@ -153,22 +179,22 @@ OpFoldResult ConstantOp::fold(FoldAdaptor) { return getValue(); }
 
 OpFoldResult AddOp::fold(FoldAdaptor adaptor) {
   return foldBinary(
-      adaptor.getOperands(), [](APFloat a, APFloat b) { return a + b; },
+      adaptor.getOperands(), getType(), [](APFloat a, APFloat b) { return a + b; },
       [](APInt a, APInt b) -> std::optional<APInt> { return a + b; });
 }
 OpFoldResult SubOp::fold(FoldAdaptor adaptor) {
   return foldBinary(
-      adaptor.getOperands(), [](APFloat a, APFloat b) { return a - b; },
+      adaptor.getOperands(), getType(), [](APFloat a, APFloat b) { return a - b; },
       [](APInt a, APInt b) -> std::optional<APInt> { return a - b; });
 }
 OpFoldResult MulOp::fold(FoldAdaptor adaptor) {
   return foldBinary(
-      adaptor.getOperands(), [](APFloat a, APFloat b) { return a * b; },
+      adaptor.getOperands(), getType(), [](APFloat a, APFloat b) { return a * b; },
       [](APInt a, APInt b) -> std::optional<APInt> { return a * b; });
 }
 OpFoldResult DivOp::fold(FoldAdaptor adaptor) {
   return foldBinary(
-      adaptor.getOperands(), [](APFloat a, APFloat b) { return a / b; },
+      adaptor.getOperands(), getType(), [](APFloat a, APFloat b) { return a / b; },
       [](APInt a, APInt b) -> std::optional<APInt> {
         // Division by zero and INT_MIN / -1 are left to run time.
         if (b.isZero() || (a.isMinSignedValue() && b.isAllOnes()))
@@ -889,6 +915,37 @@ LogicalResult ConcatOp::inferReturnTypes(MLIRContext *,
   }
   inferred.push_back(RankedTensorType::get(shape, first.getElementType()));
   return success();
+}
+
+OpFoldResult ConcatOp::fold(FoldAdaptor adaptor) {
+  if (getInputs().size() == 1)
+    return getInputs()[0];
+  SmallVector<SmallVector<Attribute>> parts;
+  for (Attribute a : adaptor.getInputs()) {
+    auto d = dyn_cast_or_null<DenseElementsAttr>(a);
+    if (!d)
+      return {};
+    parts.push_back(SmallVector<Attribute>(d.getValues<Attribute>()));
+  }
+  auto outType = cast<RankedTensorType>(getType());
+  if (outType.getNumElements() > (1 << 16))
+    return {};
+  int64_t axis = normalizeAxis(getAxis(), outType.getRank());
+  // Each output element reads input k at the axis offset within it.
+  int64_t inner = 1;
+  for (int64_t d = axis + 1; d < outType.getRank(); ++d)
+    inner *= outType.getDimSize(d);
+  SmallVector<Attribute> values;
+  int64_t outer = outType.getNumElements() /
+                  std::max<int64_t>(1, outType.getDimSize(axis) * inner);
+  for (int64_t o = 0; o < outer; ++o)
+    for (auto [k, input] : llvm::enumerate(getInputs())) {
+      int64_t chunk = cast<RankedTensorType>(input.getType()).getDimSize(axis) *
+                      inner;
+      for (int64_t i = 0; i < chunk; ++i)
+        values.push_back(parts[k][o * chunk + i]);
+    }
+  return DenseElementsAttr::get(outType, values);
 }
 
 LogicalResult SliceOp::inferReturnTypes(MLIRContext *,

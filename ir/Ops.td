@@ -512,6 +512,7 @@ def Kiln_ConcatOp : Kiln_Op<"concat"> {
   let summary = "joins tensors along an axis";
   let arguments = (ins Variadic<Kiln_Tensor>:$inputs, I64Attr:$axis);
   let results = (outs Kiln_Tensor:$concat_result);
+  let hasFolder = 1;
 }
 
 def Kiln_SliceOp : Kiln_Op<"slice"> {

@@ -39,6 +39,9 @@ Options:
   --run                   Compile and run the graph, then print each fetched
                           tensor and the compile and run times.
   --feed NAME=FILE.npy    Feed Placeholder NAME from a .npy file (repeatable).
+  --freeze NAME=FILE.npy  Fix input NAME to the tensor in FILE at compile time
+                          (repeatable): shapes, axes and the like computed
+                          from it become known, as a static compiler needs.
   --fetch NAME            Fetch node NAME ("node" or "node:0"; repeatable).
                           Default: the fetches in the graph's signature.
   --output NAME=FILE.npy  With --run, write fetched tensor NAME to a .npy file
@@ -71,6 +74,7 @@ struct Args {
   std::string model;
   bool run = false;
   std::vector<std::pair<std::string, std::string>> feeds;
+  std::vector<std::pair<std::string, std::string>> frozen;
   std::vector<std::string> fetches;
   std::map<std::string, std::string> outputs;
   std::string emit;
@@ -127,6 +131,10 @@ std::string ParseArgs(int argc, char **argv, Args *args) {
       if (!SplitAssignment(v, &name, &file))
         return "--feed expects NAME=FILE.npy, got '" + v + "'";
       args->feeds.emplace_back(name, file);
+    } else if (value("--freeze", &v)) {
+      if (!SplitAssignment(v, &name, &file))
+        return "--freeze expects NAME=FILE.npy, got '" + v + "'";
+      args->frozen.emplace_back(name, file);
     } else if (value("--fetch", &v)) {
       args->fetches.push_back(v);
     } else if (value("--output", &v)) {
@@ -319,6 +327,18 @@ int GraphCompileMain(int argc, char **argv, std::ostream &out,
   if (!source.ok()) {
     err << "error: " << source.status().message() << "\n";
     return 1;
+  }
+  for (const auto &[name, file] : args.frozen) {
+    absl::StatusOr<Tensor> t = ReadNpy(file);
+    if (!t.ok()) {
+      err << "error: --freeze '" << name << "': " << t.status().message()
+          << "\n";
+      return 1;
+    }
+    if (absl::Status s = (*source)->Freeze(name, *std::move(t)); !s.ok()) {
+      err << "error: " << s.message() << "\n";
+      return 1;
+    }
   }
   if (!args.emit.empty())
     return Emit(args, **source, out, err);

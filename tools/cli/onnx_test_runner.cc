@@ -132,7 +132,7 @@ Result RunOne(const fs::path &dir, int opt_level) {
   std::vector<std::string> inputs, outputs;
   std::set<std::string> frozen;
   absl::StatusOr<std::unique_ptr<Session>> session;
-  for (int attempt = 0; attempt < 2; ++attempt) {
+  for (int attempt = 0; attempt < 3; ++attempt) {
     absl::StatusOr<std::unique_ptr<GraphSource>> source =
         LoadOnnxSource((dir / "model.onnx").string());
     if (!source.ok())
@@ -140,15 +140,20 @@ Result RunOne(const fs::path &dir, int opt_level) {
               std::string(source.status().message())};
     inputs = (*source)->InputNames();
     outputs = (*source)->DefaultFetches();
-    if (attempt == 1) {
+    frozen.clear();
+    if (attempt > 0) {
       absl::StatusOr<std::vector<Tensor>> values =
           ReadInputs(sets[0], inputs.size());
       if (!values.ok())
         return {OutcomeOf(values.status()),
                 std::string(values.status().message())};
+      // First integer inputs (shapes, axes), then also scalars (Clip
+      // bounds, Range limits, pad values).
       for (size_t k = 0; k < values->size(); ++k) {
         DType d = (*values)[k].dtype();
-        if (d != DType::kI64 && d != DType::kI32)
+        bool integer = d == DType::kI64 || d == DType::kI32;
+        bool scalar = (*values)[k].shape().empty();
+        if (!integer && !(attempt == 2 && scalar))
           continue;
         if (absl::Status s = (*source)->Freeze(inputs[k], (*values)[k]);
             !s.ok())
@@ -159,7 +164,7 @@ Result RunOne(const fs::path &dir, int opt_level) {
     SessionOptions options;
     options.opt_level = opt_level;
     session = Session::Create(*std::move(source), options);
-    if (session.ok() || attempt == 1 ||
+    if (session.ok() || attempt == 2 ||
         session.status().code() != absl::StatusCode::kUnimplemented ||
         session.status().message().find("known at compile time") ==
             std::string::npos)
