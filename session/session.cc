@@ -190,7 +190,8 @@ absl::Status Session::Run(const Feeds &feeds,
     if (t.raw_data() == nullptr && t.num_elements() > 0)
       return absl::InvalidArgumentError(
           absl::StrCat("feed '", spec.name, "' has no data"));
-    pointers.push_back(const_cast<void *>(t.raw_data()));
+    if (spec.in_signature)
+      pointers.push_back(const_cast<void *>(t.raw_data()));
   }
   std::vector<Tensor> results;
   for (const TensorSpec &spec : c.fetches) {
@@ -198,7 +199,8 @@ absl::Status Session::Run(const Feeds &feeds,
     if (!t.ok())
       return t.status();
     results.push_back(*std::move(t));
-    pointers.push_back(results.back().raw_data());
+    if (spec.in_signature)
+      pointers.push_back(results.back().raw_data());
   }
   std::vector<void *> args;
   for (void *&p : pointers)

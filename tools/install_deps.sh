@@ -9,7 +9,7 @@ packages=(
   llvm-19-dev llvm-19-tools libmlir-19-dev mlir-19-tools
   libprotobuf-dev protobuf-compiler libabsl-dev
   libgtest-dev libgmock-dev
-  libonnx-dev
+  libonnx-dev libonnx-testdata
 )
 packages+=("$@")
 

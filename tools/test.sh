@@ -21,6 +21,10 @@ status=0
 bazel test --nocache_test_results --test_summary=short "${targets[@]}" 2>&1 \
   | tee "$log" || status=$?
 
+conformance=bazel-testlogs/tests/conformance/onnx_backend/test.log
+if [ -f "$conformance" ]; then
+  echo "ONNX backend conformance (libonnx-testdata): $(tail -1 "$conformance")"
+fi
 passed=$(grep -cE '^//[^ ]+ +PASSED' "$log" || true)
 failed=$(grep -cE '^//[^ ]+ +(FAILED|TIMEOUT|NO STATUS|FAILED TO BUILD)' "$log" || true)
 rm -f "$log"
