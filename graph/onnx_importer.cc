@@ -27,6 +27,13 @@
 #include "onnx/defs/schema.h"
 #include "onnx/shape_inference/implementation.h"
 
+namespace onnx::checker {
+// Exported by libonnx 1.12 but not declared in its header: the form of
+// check_model that knows the model's directory (for external data), which
+// check_model(path) uses.
+void check_model(const ModelProto &model, CheckerContext &ctx);
+} // namespace onnx::checker
+
 namespace kiln {
 
 using mlir::Value;
@@ -788,7 +795,9 @@ ParseOnnxSource(const std::string &bytes, const std::string &base_dir,
   if (opset <= kMaxKnownOpset) {
     // ONNX's own checker and shape inference, where libonnx knows the opset.
     try {
-      onnx::checker::check_model(model);
+      onnx::checker::CheckerContext checker;
+      checker.set_model_dir(base_dir);
+      onnx::checker::check_model(model, checker);
       onnx::shape_inference::InferShapes(model);
     } catch (const std::exception &e) {
       return absl::InvalidArgumentError(

@@ -203,11 +203,31 @@ OpFoldResult DivOp::fold(FoldAdaptor adaptor) {
       });
 }
 
+/// Constant-folds an integer unary op element by element.
+static OpFoldResult foldUnaryInt(Attribute operand,
+                                 function_ref<APInt(const APInt &)> fn) {
+  auto input = dyn_cast_or_null<DenseElementsAttr>(operand);
+  if (!input || !input.getType().getElementType().isSignlessInteger() ||
+      input.getType().getElementType().isInteger(1))
+    return {};
+  SmallVector<APInt> values;
+  for (const APInt &x : input.getValues<APInt>())
+    values.push_back(fn(x));
+  return DenseElementsAttr::get(input.getType(), values);
+}
+
 OpFoldResult ReluOp::fold(FoldAdaptor adaptor) {
+  if (OpFoldResult r = foldUnaryInt(adaptor.getX(), [](const APInt &x) {
+        return x.isNegative() ? APInt::getZero(x.getBitWidth()) : x;
+      }))
+    return r;
   return foldUnaryFloat(adaptor.getX(),
                         [](double x) { return x > 0 ? x : 0.0; });
 }
 OpFoldResult NegOp::fold(FoldAdaptor adaptor) {
+  if (OpFoldResult r =
+          foldUnaryInt(adaptor.getX(), [](const APInt &x) { return -x; }))
+    return r;
   return foldUnaryFloat(adaptor.getX(), [](double x) { return -x; });
 }
 OpFoldResult SigmoidOp::fold(FoldAdaptor adaptor) {

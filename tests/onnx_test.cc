@@ -1,0 +1,321 @@
+//===- onnx_test.cc - ONNX import: results and errors ---------------------===//
+//
+// Part of Kiln. Models are built here with ONNX's protobuf API; expected
+// values come from float64 computations in the test.
+//
+//===----------------------------------------------------------------------===//
+#include <cmath>
+#include <fstream>
+
+#include "gmock/gmock.h"
+#include "graph/onnx_importer.h"
+#include "graph/source.h"
+#include "gtest/gtest.h"
+#include "onnx/onnx_pb.h"
+#include "session/session.h"
+#include "tests/test_util.h"
+
+namespace kiln {
+namespace {
+
+using ::testing::AllOf;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+std::string TempDir() {
+  const char *dir = std::getenv("TEST_TMPDIR");
+  return dir ? dir : "/tmp";
+}
+
+void AddInput(onnx::GraphProto *g, const std::string &name, int dtype,
+              std::vector<int64_t> dims, bool dynamic_first = false) {
+  onnx::ValueInfoProto *v = g->add_input();
+  v->set_name(name);
+  auto *t = v->mutable_type()->mutable_tensor_type();
+  t->set_elem_type(dtype);
+  for (size_t i = 0; i < dims.size(); ++i) {
+    auto *d = t->mutable_shape()->add_dim();
+    if (i == 0 && dynamic_first)
+      d->set_dim_param("batch");
+    else
+      d->set_dim_value(dims[i]);
+  }
+}
+
+/// An output of known rank; its dimensions are left to inference.
+void AddOutput(onnx::GraphProto *g, const std::string &name, int rank,
+               int dtype = onnx::TensorProto::FLOAT) {
+  onnx::ValueInfoProto *v = g->add_output();
+  v->set_name(name);
+  auto *t = v->mutable_type()->mutable_tensor_type();
+  t->set_elem_type(dtype);
+  for (int i = 0; i < rank; ++i)
+    t->mutable_shape()->add_dim()->set_dim_param("d" + std::to_string(i));
+}
+
+onnx::NodeProto *AddNode(onnx::GraphProto *g, const std::string &op,
+                         std::vector<std::string> inputs,
+                         std::vector<std::string> outputs,
+                         const std::string &name = "") {
+  onnx::NodeProto *n = g->add_node();
+  n->set_op_type(op);
+  n->set_name(name);
+  for (const std::string &i : inputs)
+    n->add_input(i);
+  for (const std::string &o : outputs)
+    n->add_output(o);
+  return n;
+}
+
+onnx::TensorProto *AddInitializer(onnx::GraphProto *g, const std::string &name,
+                                  std::vector<int64_t> dims,
+                                  const std::vector<float> &values) {
+  onnx::TensorProto *t = g->add_initializer();
+  t->set_name(name);
+  t->set_data_type(onnx::TensorProto::FLOAT);
+  for (int64_t d : dims)
+    t->add_dims(d);
+  for (float v : values)
+    t->add_float_data(v);
+  return t;
+}
+
+onnx::ModelProto NewModel(int opset = 13) {
+  onnx::ModelProto m;
+  m.set_ir_version(7);
+  m.add_opset_import()->set_version(opset);
+  m.mutable_graph()->set_name("test");
+  return m;
+}
+
+absl::StatusOr<std::unique_ptr<Session>> Load(const onnx::ModelProto &m,
+                                              const std::string &dir = ".") {
+  absl::StatusOr<std::unique_ptr<GraphSource>> source =
+      ParseOnnxSource(m.SerializeAsString(), dir, "model.onnx");
+  if (!source.ok())
+    return source.status();
+  return Session::Create(*std::move(source));
+}
+
+TEST(OnnxTest, GemmReluSoftmaxMatchesFloat64) {
+  onnx::ModelProto m = NewModel();
+  onnx::GraphProto *g = m.mutable_graph();
+  AddInput(g, "x", onnx::TensorProto::FLOAT, {2, 3});
+  std::vector<double> w = testing::RandomValues(12, 1),
+                      b = testing::RandomValues(4, 2);
+  AddInitializer(g, "w", {4, 3}, {w.begin(), w.end()});
+  AddInitializer(g, "b", {4}, {b.begin(), b.end()});
+  onnx::NodeProto *gemm = AddNode(g, "Gemm", {"x", "w", "b"}, {"h"});
+  onnx::AttributeProto *trans = gemm->add_attribute();
+  trans->set_name("transB");
+  trans->set_type(onnx::AttributeProto::INT);
+  trans->set_i(1);
+  AddNode(g, "Relu", {"h"}, {"r"});
+  AddNode(g, "Softmax", {"r"}, {"y"});
+  AddOutput(g, "y", 2);
+  absl::StatusOr<std::unique_ptr<Session>> s = Load(m);
+  ASSERT_TRUE(s.ok()) << s.status();
+  std::vector<double> xs = testing::RandomValues(6, 3);
+  Tensor x = *Tensor::FromVector<float>({2, 3}, {xs.begin(), xs.end()});
+  std::vector<Tensor> out;
+  ASSERT_TRUE((*s)->Run({{"x", x}}, &out).ok());
+  testing::RefArray expected{{2, 4}, {}};
+  for (int i = 0; i < 2; ++i) {
+    double row[4], sum = 0, max = -1e300;
+    for (int j = 0; j < 4; ++j) {
+      double acc = float(b[j]);
+      for (int k = 0; k < 3; ++k)
+        acc += double(float(xs[i * 3 + k])) * float(w[j * 3 + k]);
+      row[j] = std::max(acc, 0.0);
+      max = std::max(max, row[j]);
+    }
+    for (double &v : row)
+      sum += (v = std::exp(v - max));
+    for (double v : row)
+      expected.data.push_back(v / sum);
+  }
+  testing::ExpectClose(out[0], expected, 1e-5, 1e-6);
+}
+
+TEST(OnnxTest, ListsEveryUnsupportedNodeAtOnce) {
+  onnx::ModelProto m = NewModel();
+  onnx::GraphProto *g = m.mutable_graph();
+  AddInput(g, "x", onnx::TensorProto::FLOAT, {4});
+  AddNode(g, "Relu", {"x"}, {"a"});
+  AddNode(g, "Hardmax", {"a"}, {"b"}, "hard");
+  AddNode(g, "Relu", {"b"}, {"c"});
+  AddNode(g, "Softsign", {"c"}, {"y"});
+  AddOutput(g, "y", 1);
+  absl::StatusOr<std::unique_ptr<Session>> s = Load(m);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().code(), absl::StatusCode::kUnimplemented);
+  EXPECT_THAT(std::string(s.status().message()),
+              AllOf(HasSubstr("2 nodes cannot be compiled"),
+                    HasSubstr("node 'hard' (Hardmax, opset 13): operator not "
+                              "supported"),
+                    HasSubstr("node 'Softsign_3' (Softsign, opset 13)")));
+}
+
+TEST(OnnxTest, DynamicShapesAndUnsupportedTypesAreNamed) {
+  onnx::ModelProto m = NewModel();
+  onnx::GraphProto *g = m.mutable_graph();
+  AddInput(g, "x", onnx::TensorProto::FLOAT, {0, 3}, /*dynamic_first=*/true);
+  AddInput(g, "h", onnx::TensorProto::FLOAT16, {3});
+  AddNode(g, "Relu", {"x"}, {"y"});
+  AddNode(g, "Relu", {"h"}, {"z"});
+  AddOutput(g, "y", 2);
+  AddOutput(g, "z", 1, onnx::TensorProto::FLOAT16);
+  absl::StatusOr<std::unique_ptr<Session>> s = Load(m);
+  ASSERT_FALSE(s.ok());
+  EXPECT_THAT(std::string(s.status().message()),
+              AllOf(HasSubstr("input 'x' has a dynamic or unknown shape"),
+                    HasSubstr("input 'h': element type FLOAT16 is not "
+                              "supported")));
+}
+
+TEST(OnnxTest, ShapeErrorsNameTheNode) {
+  onnx::ModelProto m = NewModel(18); // past libonnx: Kiln's inference only
+  onnx::GraphProto *g = m.mutable_graph();
+  AddInput(g, "a", onnx::TensorProto::FLOAT, {2, 3});
+  AddInput(g, "b", onnx::TensorProto::FLOAT, {4, 5});
+  AddNode(g, "MatMul", {"a", "b"}, {"y"}, "proj");
+  AddOutput(g, "y", 2);
+  absl::StatusOr<std::unique_ptr<Session>> s = Load(m);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(s.status().message()),
+              HasSubstr("node 'proj': inner dimensions differ: A is [2,3], B "
+                        "is [4,5]"));
+}
+
+TEST(OnnxTest, CheckerRefusesMalformedModels) {
+  onnx::ModelProto m = NewModel();
+  onnx::GraphProto *g = m.mutable_graph();
+  AddInput(g, "x", onnx::TensorProto::FLOAT, {2});
+  AddNode(g, "Relu", {"x", "x"}, {"y"}); // Relu takes one input
+  AddOutput(g, "y", 1);
+  absl::StatusOr<std::unique_ptr<Session>> s = Load(m);
+  ASSERT_FALSE(s.ok());
+  EXPECT_THAT(std::string(s.status().message()),
+              HasSubstr("ONNX's checker refuses the model"));
+  EXPECT_FALSE(
+      ParseOnnxSource("not a protobuf", ".", "junk.onnx").ok());
+}
+
+TEST(OnnxTest, ShapeInputsAndOldOpsets) {
+  // Reshape's shape comes from a Shape -> Gather -> Concat chain, as
+  // exporters write it; Softmax at opset 11 flattens at axis 1.
+  onnx::ModelProto m = NewModel(11);
+  onnx::GraphProto *g = m.mutable_graph();
+  AddInput(g, "x", onnx::TensorProto::FLOAT, {2, 3, 4});
+  AddNode(g, "Shape", {"x"}, {"s"});
+  onnx::TensorProto *zero = g->add_initializer();
+  zero->set_name("zero");
+  zero->set_data_type(onnx::TensorProto::INT64);
+  zero->add_int64_data(0);
+  AddNode(g, "Gather", {"s", "zero"}, {"n"});
+  AddNode(g, "Unsqueeze", {"n"}, {"n1"})->add_attribute()->CopyFrom([] {
+    onnx::AttributeProto a;
+    a.set_name("axes");
+    a.set_type(onnx::AttributeProto::INTS);
+    a.add_ints(0);
+    return a;
+  }());
+  onnx::TensorProto *minus_one = g->add_initializer();
+  minus_one->set_name("minus_one");
+  minus_one->set_data_type(onnx::TensorProto::INT64);
+  minus_one->add_dims(1);
+  minus_one->add_int64_data(-1);
+  onnx::NodeProto *concat = AddNode(g, "Concat", {"n1", "minus_one"}, {"shape"});
+  onnx::AttributeProto *axis = concat->add_attribute();
+  axis->set_name("axis");
+  axis->set_type(onnx::AttributeProto::INT);
+  axis->set_i(0);
+  AddNode(g, "Reshape", {"x", "shape"}, {"flat"});
+  AddNode(g, "Softmax", {"x"}, {"y"});
+  AddOutput(g, "flat", 2);
+  AddOutput(g, "y", 3);
+  absl::StatusOr<std::unique_ptr<Session>> s = Load(m);
+  ASSERT_TRUE(s.ok()) << s.status();
+  std::vector<double> xs = testing::RandomValues(24, 4);
+  Tensor x = *Tensor::FromVector<float>({2, 3, 4}, {xs.begin(), xs.end()});
+  std::vector<Tensor> out;
+  ASSERT_TRUE((*s)->Run({{"x", x}}, &out).ok());
+  EXPECT_EQ(out[0].shape(), (std::vector<int64_t>{2, 12}));
+  // Softmax over the 12 trailing elements of each batch row.
+  for (int row = 0; row < 2; ++row) {
+    double sum = 0;
+    for (int j = 0; j < 12; ++j)
+      sum += out[1].data<float>()[row * 12 + j];
+    EXPECT_NEAR(sum, 1.0, 1e-5);
+  }
+}
+
+TEST(OnnxTest, ExternalData) {
+  onnx::ModelProto m = NewModel();
+  onnx::GraphProto *g = m.mutable_graph();
+  AddInput(g, "x", onnx::TensorProto::FLOAT, {3});
+  onnx::TensorProto *w = g->add_initializer();
+  w->set_name("w");
+  w->set_data_type(onnx::TensorProto::FLOAT);
+  w->add_dims(3);
+  w->set_data_location(onnx::TensorProto::EXTERNAL);
+  auto add_entry = [&](const std::string &k, const std::string &v) {
+    onnx::StringStringEntryProto *e = w->add_external_data();
+    e->set_key(k);
+    e->set_value(v);
+  };
+  add_entry("location", "weights.bin");
+  add_entry("offset", "4");
+  add_entry("length", "12");
+  float data[4] = {99, 1.5f, -2, 4};
+  std::ofstream(TempDir() + "/weights.bin", std::ios::binary)
+      .write(reinterpret_cast<const char *>(data), sizeof(data));
+  AddNode(g, "Mul", {"x", "w"}, {"y"});
+  AddOutput(g, "y", 1);
+  absl::StatusOr<std::unique_ptr<Session>> s = Load(m, TempDir());
+  ASSERT_TRUE(s.ok()) << s.status();
+  Tensor x = *Tensor::FromVector<float>({3}, {2, 3, 4});
+  std::vector<Tensor> out;
+  ASSERT_TRUE((*s)->Run({{"x", x}}, &out).ok());
+  testing::ExpectClose(out[0], testing::RefArray{{3}, {3, -6, 16}});
+
+  // A missing external file is an error that names the tensor.
+  absl::StatusOr<std::unique_ptr<Session>> missing = Load(m, TempDir() + "/nowhere");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_THAT(std::string(missing.status().message()),
+              AllOf(HasSubstr("weights.bin"),
+                    ::testing::AnyOf(HasSubstr("tensor 'w'"),
+                                     HasSubstr("tensor name: w"))));
+}
+
+TEST(OnnxTest, FrozenInputsBecomeConstants) {
+  onnx::ModelProto m = NewModel();
+  onnx::GraphProto *g = m.mutable_graph();
+  AddInput(g, "x", onnx::TensorProto::FLOAT, {2, 3});
+  AddInput(g, "shape", onnx::TensorProto::INT64, {1});
+  AddNode(g, "Reshape", {"x", "shape"}, {"y"});
+  AddOutput(g, "y", 1);
+  absl::StatusOr<std::unique_ptr<Session>> unfrozen = Load(m);
+  ASSERT_FALSE(unfrozen.ok());
+  EXPECT_THAT(std::string(unfrozen.status().message()),
+              HasSubstr("shape (input 1) must be an integer constant known at "
+                        "compile time"));
+
+  absl::StatusOr<std::unique_ptr<GraphSource>> source =
+      ParseOnnxSource(m.SerializeAsString(), ".", "model.onnx");
+  ASSERT_TRUE(source.ok());
+  ASSERT_TRUE((*source)->Freeze("shape", *Tensor::FromVector<int64_t>({1}, {6})).ok());
+  EXPECT_FALSE((*source)->Freeze("y", *Tensor::FromVector<int64_t>({1}, {6})).ok());
+  absl::StatusOr<std::unique_ptr<Session>> s = Session::Create(*std::move(source));
+  ASSERT_TRUE(s.ok()) << s.status();
+  Tensor x = *Tensor::FromVector<float>({2, 3}, {1, 2, 3, 4, 5, 6});
+  std::vector<Tensor> out;
+  ASSERT_TRUE((*s)->Run({{"x", x}}, &out).ok());
+  EXPECT_EQ(out[0].shape(), (std::vector<int64_t>{6}));
+  EXPECT_THAT(std::string((*s)->Run({{"x", x}, {"shape", x}}, &out).message()),
+              HasSubstr("feed 'shape' is frozen to a constant at compile time"));
+}
+
+} // namespace
+} // namespace kiln
