@@ -52,12 +52,28 @@ mlir::Type DTypeToMlir(DType dtype, mlir::MLIRContext &context) {
     return b.getI8Type();
   case DType::kI16:
     return b.getIntegerType(16);
+  case DType::kU8:
+    return b.getIntegerType(8, /*isSigned=*/false);
+  case DType::kU16:
+    return b.getIntegerType(16, /*isSigned=*/false);
+  case DType::kU32:
+    return b.getIntegerType(32, /*isSigned=*/false);
+  case DType::kU64:
+    return b.getIntegerType(64, /*isSigned=*/false);
   default:
     return nullptr;
   }
 }
 
 DType MlirToDType(mlir::Type type) {
+  if (type.isUnsignedInteger(8))
+    return DType::kU8;
+  if (type.isUnsignedInteger(16))
+    return DType::kU16;
+  if (type.isUnsignedInteger(32))
+    return DType::kU32;
+  if (type.isUnsignedInteger(64))
+    return DType::kU64;
   if (type.isF32())
     return DType::kF32;
   if (type.isF64())

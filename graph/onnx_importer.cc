@@ -74,6 +74,14 @@ DType OnnxToDType(int data_type) {
     return DType::kI8;
   case onnx::TensorProto::INT16:
     return DType::kI16;
+  case onnx::TensorProto::UINT8:
+    return DType::kU8;
+  case onnx::TensorProto::UINT16:
+    return DType::kU16;
+  case onnx::TensorProto::UINT32:
+    return DType::kU32;
+  case onnx::TensorProto::UINT64:
+    return DType::kU64;
   default:
     return DType::kInvalid;
   }
@@ -171,6 +179,18 @@ absl::StatusOr<Tensor> DecodeTensor(const onnx::TensorProto &proto,
     break;
   case DType::kI16:
     s = copy(proto.int32_data(), t->data<int16_t>());
+    break;
+  case DType::kU8:
+    s = copy(proto.int32_data(), t->data<uint8_t>());
+    break;
+  case DType::kU16:
+    s = copy(proto.int32_data(), t->data<uint16_t>());
+    break;
+  case DType::kU32:
+    s = copy(proto.uint64_data(), t->data<uint32_t>());
+    break;
+  case DType::kU64:
+    s = copy(proto.uint64_data(), t->data<uint64_t>());
     break;
   default:
     break;

@@ -193,6 +193,15 @@ OpFoldResult MulOp::fold(FoldAdaptor adaptor) {
       [](APInt a, APInt b) -> std::optional<APInt> { return a * b; });
 }
 OpFoldResult DivOp::fold(FoldAdaptor adaptor) {
+  if (cast<RankedTensorType>(getType()).getElementType().isUnsignedInteger())
+    return foldBinary(
+        adaptor.getOperands(), getType(),
+        [](APFloat a, APFloat b) { return a / b; },
+        [](APInt a, APInt b) -> std::optional<APInt> {
+          if (b.isZero())
+            return std::nullopt;
+          return a.udiv(b);
+        });
   return foldBinary(
       adaptor.getOperands(), getType(), [](APFloat a, APFloat b) { return a / b; },
       [](APInt a, APInt b) -> std::optional<APInt> {
@@ -209,7 +218,7 @@ static OpFoldResult foldUnaryInt(Attribute operand,
   auto input = dyn_cast_or_null<DenseElementsAttr>(operand);
   if (!input || !input.getType().getElementType().isSignlessInteger() ||
       input.getType().getElementType().isInteger(1))
-    return {};
+    return {}; // Unsigned Relu, say, would need other rules.
   SmallVector<APInt> values;
   for (const APInt &x : input.getValues<APInt>())
     values.push_back(fn(x));
@@ -801,8 +810,7 @@ LogicalResult CastOp::inferReturnTypes(MLIRContext *,
   if (failed(requireStatic(loc, adaptor.getOperands())))
     return failure();
   Type to = adaptor.getTo();
-  if (!to.isF32() && !to.isF64() && !to.isInteger(8) && !to.isInteger(16) &&
-      !to.isInteger(32) && !to.isInteger(64) && !to.isInteger(1))
+  if (!to.isF32() && !to.isF64() && !isa<IntegerType>(to))
     return emitOptionalError(loc, "cannot cast to ", to);
   inferred.push_back(RankedTensorType::get(
       rankedType(adaptor.getInput()).getShape(), to));
@@ -828,6 +836,8 @@ OpFoldResult CastOp::fold(FoldAdaptor adaptor) {
       d = cast<FloatAttr>(a).getValueAsDouble();
     else if (from.isInteger(1))
       i = cast<IntegerAttr>(a).getValue().getBoolValue();
+    else if (from.isUnsignedInteger())
+      i = static_cast<int64_t>(cast<IntegerAttr>(a).getValue().getZExtValue());
     else
       i = cast<IntegerAttr>(a).getValue().getSExtValue();
     if (isa<FloatType>(to))

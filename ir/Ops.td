@@ -12,8 +12,10 @@ include "mlir/Interfaces/InferTypeOpInterface.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 
 /// Element types Kiln computes in.
-def Kiln_ElementType : AnyTypeOf<[F32, F64, I8, I16, I32, I64, I1]>;
-def Kiln_Tensor : RankedTensorOf<[F32, F64, I8, I16, I32, I64, I1]>;
+def Kiln_ElementType
+    : AnyTypeOf<[F32, F64, I8, I16, I32, I64, UI8, UI16, UI32, UI64, I1]>;
+def Kiln_Tensor
+    : RankedTensorOf<[F32, F64, I8, I16, I32, I64, UI8, UI16, UI32, UI64, I1]>;
 def Kiln_FloatTensor : RankedTensorOf<[F32, F64]>;
 def Kiln_BoolTensor : RankedTensorOf<[I1]>;
 def Kiln_IndexTensor : RankedTensorOf<[I32, I64]>;
@@ -450,9 +452,10 @@ def Kiln_ConvTransposeOp : Kiln_Op<"conv_transpose"> {
   let results = (outs Kiln_FloatTensor:$Y);
 }
 
-class Kiln_PoolOp<string mnemonic, string what> : Kiln_Op<mnemonic> {
+class Kiln_PoolOp<string mnemonic, string what, Type tensorType>
+    : Kiln_Op<mnemonic> {
   let summary = what # " pooling over windows of the spatial axes";
-  let arguments = (ins Kiln_FloatTensor:$X,
+  let arguments = (ins tensorType:$X,
                    DefaultValuedStrAttr<StrAttr, "NOTSET">:$auto_pad,
                    DefaultValuedAttr<I64Attr, "0">:$ceil_mode,
                    DefaultValuedAttr<I64Attr, "0">:$count_include_pad,
@@ -460,7 +463,7 @@ class Kiln_PoolOp<string mnemonic, string what> : Kiln_Op<mnemonic> {
                    DenseI64ArrayAttr:$kernel_shape,
                    OptionalAttr<DenseI64ArrayAttr>:$pads,
                    OptionalAttr<DenseI64ArrayAttr>:$strides);
-  let results = (outs Kiln_FloatTensor:$Y);
+  let results = (outs tensorType:$Y);
   let extraClassDefinition = [{
     ::llvm::LogicalResult $cppClass::inferReturnTypes(
         ::mlir::MLIRContext *, std::optional<::mlir::Location> loc,
@@ -469,8 +472,9 @@ class Kiln_PoolOp<string mnemonic, string what> : Kiln_Op<mnemonic> {
     }
   }];
 }
-def Kiln_MaxPoolOp : Kiln_PoolOp<"max_pool", "maximum">;
-def Kiln_AveragePoolOp : Kiln_PoolOp<"average_pool", "average">;
+def Kiln_MaxPoolOp : Kiln_PoolOp<"max_pool", "maximum", Kiln_Tensor>;
+def Kiln_AveragePoolOp
+    : Kiln_PoolOp<"average_pool", "average", Kiln_FloatTensor>;
 
 //===----------------------------------------------------------------------===//
 // Data movement

@@ -31,7 +31,11 @@ constexpr DescrEntry kDescrs[] = {{"<f4", DType::kF32},
                                   {"<i8", DType::kI64},
                                   {"|b1", DType::kBool},
                                   {"|i1", DType::kI8},
-                                  {"<i2", DType::kI16}};
+                                  {"<i2", DType::kI16},
+                                  {"|u1", DType::kU8},
+                                  {"<u2", DType::kU16},
+                                  {"<u4", DType::kU32},
+                                  {"<u8", DType::kU64}};
 
 /// Finds `'key':` in the header dict and returns the text after it.
 absl::StatusOr<absl::string_view> FindValue(absl::string_view header,
@@ -99,7 +103,8 @@ absl::StatusOr<Tensor> ParseNpy(const std::string &bytes,
     return absl::InvalidArgumentError(absl::StrCat(
         source, ": element type '", descr_text,
         "' is not supported (Kiln reads little-endian f32 '<f4', f64 '<f8', "
-        "i32 '<i4', i64 '<i8', i8 '|i1', i16 '<i2' and bool '|b1')"));
+        "i32 '<i4', i64 '<i8', i8 '|i1', i16 '<i2', u8 '|u1', u16 '<u2', u32 '<u4', "
+        "u64 '<u8' and bool '|b1')"));
 
   absl::StatusOr<absl::string_view> fortran =
       FindValue(header, "fortran_order", source);

@@ -24,9 +24,15 @@ int64_t DTypeSize(DType dtype) {
     return 8;
   case DType::kBool:
   case DType::kI8:
+  case DType::kU8:
     return 1;
   case DType::kI16:
+  case DType::kU16:
     return 2;
+  case DType::kU32:
+    return 4;
+  case DType::kU64:
+    return 8;
   case DType::kF16:
   case DType::kBF16:
     return 2;
@@ -52,6 +58,14 @@ std::string DTypeName(DType dtype) {
     return "i8";
   case DType::kI16:
     return "i16";
+  case DType::kU8:
+    return "u8";
+  case DType::kU16:
+    return "u16";
+  case DType::kU32:
+    return "u32";
+  case DType::kU64:
+    return "u64";
   case DType::kF16:
     return "f16";
   case DType::kBF16:
@@ -99,6 +113,14 @@ std::string Tensor::ValuesString(int64_t max_elements) const {
       return absl::StrCat(data<int8_t>()[i]);
     case DType::kI16:
       return absl::StrCat(data<int16_t>()[i]);
+    case DType::kU8:
+      return absl::StrCat(data<uint8_t>()[i]);
+    case DType::kU16:
+      return absl::StrCat(data<uint16_t>()[i]);
+    case DType::kU32:
+      return absl::StrCat(data<uint32_t>()[i]);
+    case DType::kU64:
+      return absl::StrCat(data<uint64_t>()[i]);
     case DType::kBool:
       return static_cast<const uint8_t *>(data_)[i] ? "true" : "false";
     default:
@@ -142,7 +164,8 @@ absl::StatusOr<Tensor> Tensor::Allocate(DType dtype,
                                         std::vector<int64_t> shape) {
   if (dtype != DType::kF32 && dtype != DType::kF64 && dtype != DType::kI32 &&
       dtype != DType::kI64 && dtype != DType::kBool && dtype != DType::kI8 &&
-      dtype != DType::kI16)
+      dtype != DType::kI16 && dtype != DType::kU8 && dtype != DType::kU16 &&
+      dtype != DType::kU32 && dtype != DType::kU64)
     return absl::InvalidArgumentError(
         absl::StrCat("unsupported element type ", DTypeName(dtype)));
   absl::StatusOr<int64_t> n = NumElements(shape);

@@ -29,6 +29,10 @@ enum class DType : int {
   kBF16 = 7, ///< Reserved.
   kI8 = 8,
   kI16 = 9,
+  kU8 = 10,
+  kU16 = 11,
+  kU32 = 12,
+  kU64 = 13,
 };
 
 /// Bytes per element; 0 for kInvalid.
@@ -60,6 +64,18 @@ template <> struct DTypeOf<int8_t> {
 };
 template <> struct DTypeOf<int16_t> {
   static constexpr DType value = DType::kI16;
+};
+template <> struct DTypeOf<uint8_t> {
+  static constexpr DType value = DType::kU8;
+};
+template <> struct DTypeOf<uint16_t> {
+  static constexpr DType value = DType::kU16;
+};
+template <> struct DTypeOf<uint32_t> {
+  static constexpr DType value = DType::kU32;
+};
+template <> struct DTypeOf<uint64_t> {
+  static constexpr DType value = DType::kU64;
 };
 template <> struct DTypeOf<bool> {
   static constexpr DType value = DType::kBool;

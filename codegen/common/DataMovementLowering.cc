@@ -70,6 +70,9 @@ struct ConstantLowering : public OpConversionPattern<ConstantOp> {
     auto value = dyn_cast<DenseElementsAttr>(op.getValue());
     if (!value)
       return rewriter.notifyMatchFailure(op, "only dense constants lower");
+    // arith works on signless integers; the bits stay the same.
+    if (isUnsignedInt(value.getType()))
+      value = value.bitcast(signless(value.getElementType()));
     rewriter.replaceOpWithNewOp<arith::ConstantOp>(op, value);
     return success();
   }
@@ -91,7 +94,7 @@ struct ReshapeLowering : public OpConversionPattern<ReshapeOp> {
   matchAndRewrite(ReshapeOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
     rewriter.replaceOp(op, reshapeTo(rewriter, op.getLoc(), adaptor.getData(),
-                                     op.getType()));
+                                     resultType(op)));
     return success();
   }
 };
@@ -101,7 +104,7 @@ struct TransposeLowering : public OpConversionPattern<TransposeOp> {
   LogicalResult
   matchAndRewrite(TransposeOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
-    auto outType = cast<RankedTensorType>(op.getType());
+    auto outType = resultType(op);
     auto inType = cast<RankedTensorType>(adaptor.getData().getType());
     SmallVector<int64_t> perm;
     if (auto p = op.getPerm())
@@ -123,7 +126,7 @@ struct ConcatLowering : public OpConversionPattern<ConcatOp> {
   LogicalResult
   matchAndRewrite(ConcatOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
-    auto outType = cast<RankedTensorType>(op.getType());
+    auto outType = resultType(op);
     int64_t rank = outType.getRank();
     int64_t axis = normalizeAxis(op.getAxis(), rank);
     Value result = emptyTensor(rewriter, op.getLoc(), outType);
@@ -153,7 +156,7 @@ struct SliceLowering : public OpConversionPattern<SliceOp> {
   matchAndRewrite(SliceOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
     auto inType = cast<RankedTensorType>(adaptor.getData().getType());
-    auto outType = cast<RankedTensorType>(op.getType());
+    auto outType = resultType(op);
     auto dims = computeSlice(std::nullopt, inType.getShape(), op.getStarts(),
                              op.getEnds(), op.getAxes(), op.getSteps());
     if (failed(dims))
@@ -207,7 +210,7 @@ struct GatherLowering : public OpConversionPattern<GatherOp> {
     Value data = adaptor.getData(), indices = adaptor.getIndices();
     auto dataType = cast<RankedTensorType>(data.getType());
     auto indicesType = cast<RankedTensorType>(indices.getType());
-    auto outType = cast<RankedTensorType>(op.getType());
+    auto outType = resultType(op);
     int64_t rank = outType.getRank();
     int64_t axis = normalizeAxis(op.getAxis(), dataType.getRank());
     int64_t irank = indicesType.getRank();
@@ -252,7 +255,7 @@ struct ExpandLowering : public OpConversionPattern<ExpandOp> {
   LogicalResult
   matchAndRewrite(ExpandOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
-    auto outType = cast<RankedTensorType>(op.getType());
+    auto outType = resultType(op);
     rewriter.replaceOp(
         op, buildElementwise(rewriter, op.getLoc(), adaptor.getInput(), outType,
                              [](OpBuilder &, Location, ValueRange args) {
@@ -269,7 +272,7 @@ struct TileLowering : public OpConversionPattern<TileOp> {
   matchAndRewrite(TileOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
     auto inType = cast<RankedTensorType>(adaptor.getInput().getType());
-    auto outType = cast<RankedTensorType>(op.getType());
+    auto outType = resultType(op);
     if (outType.getNumElements() == 0) {
       rewriter.replaceOp(op, emptyTensor(rewriter, op.getLoc(), outType));
       return success();
@@ -295,7 +298,7 @@ struct PadLowering : public OpConversionPattern<PadOp> {
                   ConversionPatternRewriter &rewriter) const override {
     Value data = adaptor.getData();
     auto inType = cast<RankedTensorType>(data.getType());
-    auto outType = cast<RankedTensorType>(op.getType());
+    auto outType = resultType(op);
     int64_t rank = inType.getRank();
     ArrayRef<int64_t> pads = op.getPads();
     StringRef mode = op.getMode();
@@ -359,7 +362,7 @@ struct TriluLowering : public OpConversionPattern<TriluOp> {
   LogicalResult
   matchAndRewrite(TriluOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
-    auto type = cast<RankedTensorType>(op.getType());
+    auto type = resultType(op);
     int64_t rank = type.getRank();
     bool upper = op.getUpper() != 0;
     int64_t k = op.getK();
@@ -388,11 +391,12 @@ struct TriluLowering : public OpConversionPattern<TriluOp> {
 
 } // namespace
 
-void populateDataMovementLowering(RewritePatternSet &patterns) {
+void populateDataMovementLowering(RewritePatternSet &patterns,
+                                  TypeConverter &converter) {
   patterns.add<ConstantLowering, IdentityLowering, ReshapeLowering,
                TransposeLowering, ConcatLowering, SliceLowering, GatherLowering,
                ExpandLowering, TileLowering, PadLowering, TriluLowering>(
-      patterns.getContext());
+      converter, patterns.getContext());
 }
 
 } // namespace kiln

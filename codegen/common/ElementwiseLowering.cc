@@ -61,8 +61,13 @@ template <> struct ScalarFn<AtanOp> : MathFn<AtanOp, math::AtanOp> {};
 
 KILN_SCALAR(AddOp) { return addValues(b, loc, a[0], a[1]); }
 KILN_SCALAR(MulOp) { return mulValues(b, loc, a[0], a[1]); }
-KILN_SCALAR(MaxOp) { return maxValues(b, loc, a[0], a[1]); }
-KILN_SCALAR(MinOp) { return minValues(b, loc, a[0], a[1]); }
+/// Whether `op` computes on unsigned integers.
+bool isUnsignedOp(Operation *op) {
+  return isUnsignedInt(op->getOperand(op->getNumOperands() - 1).getType());
+}
+
+KILN_SCALAR(MaxOp) { return maxValues(b, loc, a[0], a[1], isUnsignedOp(op)); }
+KILN_SCALAR(MinOp) { return minValues(b, loc, a[0], a[1], isUnsignedOp(op)); }
 KILN_SCALAR(SubOp) {
   if (isFloat(a[0].getType()))
     return b.create<arith::SubFOp>(loc, a[0], a[1]);
@@ -75,6 +80,13 @@ KILN_SCALAR(DivOp) {
   if (isFloat(t))
     return b.create<arith::DivFOp>(loc, a[0], a[1]);
   Value zero = constant(b, loc, t, 0), one = constant(b, loc, t, 1);
+  if (isUnsignedOp(op)) {
+    Value isZero =
+        b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, a[1], zero);
+    Value quotient = b.create<arith::DivUIOp>(
+        loc, a[0], select(b, loc, isZero, one, a[1]));
+    return select(b, loc, isZero, zero, quotient);
+  }
   Value minusOne = constant(b, loc, t, -1);
   Value isZero =
       b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, a[1], zero);
@@ -90,6 +102,8 @@ KILN_SCALAR(DivOp) {
 KILN_SCALAR(PowOp) { return b.create<math::PowFOp>(loc, a[0], a[1]); }
 KILN_SCALAR(PReluOp) {
   Type t = a[0].getType();
+  if (isUnsignedOp(op))
+    return a[0];
   Value zero = constant(b, loc, t, 0);
   Value negative =
       isFloat(t) ? cmpf(b, loc, arith::CmpFPredicate::OLT, a[0], zero)
@@ -104,29 +118,35 @@ KILN_SCALAR(NotOp) {
                                  constant(b, loc, a[0].getType(), 1));
 }
 
-/// Comparisons: ordered for floats (NaN compares false), signed for ints.
-template <typename OpTy, arith::CmpFPredicate F, arith::CmpIPredicate I>
+/// Comparisons: ordered for floats (NaN compares false); signed or
+/// unsigned for integers.
+template <typename OpTy, arith::CmpFPredicate F, arith::CmpIPredicate S,
+          arith::CmpIPredicate U>
 struct CompareFn {
-  static Value build(OpTy, OpBuilder &b, Location loc, ValueRange a) {
+  static Value build(OpTy op, OpBuilder &b, Location loc, ValueRange a) {
     if (isFloat(a[0].getType()))
       return cmpf(b, loc, F, a[0], a[1]);
-    return b.create<arith::CmpIOp>(loc, I, a[0], a[1]);
+    return b.create<arith::CmpIOp>(loc, isUnsignedOp(op) ? U : S, a[0], a[1]);
   }
 };
 template <>
-struct ScalarFn<EqualOp> : CompareFn<EqualOp, arith::CmpFPredicate::OEQ,
-                                     arith::CmpIPredicate::eq> {};
+struct ScalarFn<EqualOp>
+    : CompareFn<EqualOp, arith::CmpFPredicate::OEQ, arith::CmpIPredicate::eq,
+                arith::CmpIPredicate::eq> {};
 template <>
-struct ScalarFn<LessOp> : CompareFn<LessOp, arith::CmpFPredicate::OLT,
-                                    arith::CmpIPredicate::slt> {};
+struct ScalarFn<LessOp>
+    : CompareFn<LessOp, arith::CmpFPredicate::OLT, arith::CmpIPredicate::slt,
+                arith::CmpIPredicate::ult> {};
 template <>
-struct ScalarFn<GreaterOp> : CompareFn<GreaterOp, arith::CmpFPredicate::OGT,
-                                       arith::CmpIPredicate::sgt> {};
+struct ScalarFn<GreaterOp>
+    : CompareFn<GreaterOp, arith::CmpFPredicate::OGT, arith::CmpIPredicate::sgt,
+                arith::CmpIPredicate::ugt> {};
 
 KILN_SCALAR(WhereOp) { return select(b, loc, a[0], a[1], a[2]); }
 
 KILN_SCALAR(ReluOp) {
-  return maxValues(b, loc, a[0], constant(b, loc, a[0].getType(), 0));
+  return maxValues(b, loc, a[0], constant(b, loc, a[0].getType(), 0),
+                   isUnsignedOp(op));
 }
 KILN_SCALAR(NegOp) {
   if (isFloat(a[0].getType()))
@@ -135,6 +155,8 @@ KILN_SCALAR(NegOp) {
                                  a[0]);
 }
 KILN_SCALAR(AbsOp) {
+  if (isUnsignedOp(op))
+    return a[0];
   if (isFloat(a[0].getType()))
     return b.create<math::AbsFOp>(loc, a[0]);
   return b.create<math::AbsIOp>(loc, a[0]);
@@ -143,6 +165,10 @@ KILN_SCALAR(AbsOp) {
 KILN_SCALAR(SignOp) {
   Type t = a[0].getType();
   Value zero = constant(b, loc, t, 0);
+  if (isUnsignedOp(op))
+    return b.create<arith::ExtUIOp>(
+        loc, t,
+        b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ne, a[0], zero));
   if (!isFloat(t)) {
     Value pos = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::sgt, a[0],
                                         zero);
@@ -245,13 +271,19 @@ KILN_SCALAR(GeluOp) {
 KILN_SCALAR(ClipOp) {
   Value x = a[0];
   Type t = x.getType();
+  bool isUnsigned = isUnsignedOp(op);
   if (auto lo = op.getMin())
-    x = maxValues(b, loc, x, constant(b, loc, t, lo->convertToDouble()));
+    x = maxValues(b, loc, x, constant(b, loc, t, lo->convertToDouble()),
+                  isUnsigned);
   if (auto hi = op.getMax())
-    x = minValues(b, loc, x, constant(b, loc, t, hi->convertToDouble()));
+    x = minValues(b, loc, x, constant(b, loc, t, hi->convertToDouble()),
+                  isUnsigned);
   return x;
 }
-KILN_SCALAR(CastOp) { return convertScalar(b, loc, a[0], op.getTo()); }
+KILN_SCALAR(CastOp) {
+  return convertScalar(b, loc, a[0], signless(op.getTo()), isUnsignedOp(op),
+                       op.getTo().isUnsignedInteger());
+}
 
 #undef KILN_SCALAR
 
@@ -261,7 +293,7 @@ struct ElementwiseLowering : public OpConversionPattern<OpTy> {
   LogicalResult
   matchAndRewrite(OpTy op, typename OpTy::Adaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
-    auto outType = cast<RankedTensorType>(op->getResult(0).getType());
+    auto outType = resultType(op);
     Value result = buildElementwise(
         rewriter, op.getLoc(), adaptor.getOperands(), outType,
         [&](OpBuilder &b, Location loc, ValueRange args) {
@@ -273,19 +305,21 @@ struct ElementwiseLowering : public OpConversionPattern<OpTy> {
 };
 
 template <typename... Ops>
-void addElementwise(RewritePatternSet &patterns) {
-  patterns.add<ElementwiseLowering<Ops>...>(patterns.getContext());
+void addElementwise(RewritePatternSet &patterns, TypeConverter &converter) {
+  patterns.add<ElementwiseLowering<Ops>...>(converter, patterns.getContext());
 }
 
 } // namespace
 
-void populateElementwiseLowering(RewritePatternSet &patterns) {
+void populateElementwiseLowering(RewritePatternSet &patterns,
+                                 TypeConverter &converter) {
   addElementwise<AddOp, SubOp, MulOp, DivOp, PowOp, MaxOp, MinOp, PReluOp,
                  AndOp, OrOp, EqualOp, LessOp, GreaterOp, WhereOp, ReluOp,
                  NegOp, AbsOp, SignOp, SigmoidOp, TanhOp, ExpOp, LogOp, SqrtOp,
                  ErfOp, FloorOp, CeilOp, RoundOp, ReciprocalOp, CosOp, SinOp,
                  TanOp, AtanOp, SoftplusOp, HardSwishOp, NotOp, EluOp, SeluOp,
-                 LeakyReluOp, HardSigmoidOp, GeluOp, ClipOp, CastOp>(patterns);
+                 LeakyReluOp, HardSigmoidOp, GeluOp, ClipOp, CastOp>(patterns,
+                                                                     converter);
 }
 
 } // namespace kiln

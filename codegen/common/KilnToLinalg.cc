@@ -12,6 +12,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Func/Transforms/FuncConversions.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 
@@ -34,15 +35,25 @@ struct ConvertKilnToLinalgPass
     for (unsigned i = 0; i < func.getNumArguments(); ++i)
       func.setArgAttr(i, "bufferization.writable", BoolAttr::get(ctx, false));
 
+    // Unsigned integers become signless; the patterns pick unsigned arith
+    // ops from the kiln op's types.
+    SignlessTypeConverter converter;
     ConversionTarget target(*ctx);
     target.addIllegalDialect<KilnDialect>();
     target.addLegalDialect<arith::ArithDialect, linalg::LinalgDialect,
-                           math::MathDialect, tensor::TensorDialect,
-                           func::FuncDialect>();
+                           math::MathDialect, tensor::TensorDialect>();
+    target.addDynamicallyLegalOp<func::FuncOp>([&](func::FuncOp f) {
+      return converter.isSignatureLegal(f.getFunctionType());
+    });
+    target.addDynamicallyLegalOp<func::ReturnOp>(
+        [&](func::ReturnOp r) { return converter.isLegal(r.getOperandTypes()); });
     RewritePatternSet patterns(ctx);
-    populateElementwiseLowering(patterns);
-    populateStructuredLowering(patterns);
-    populateDataMovementLowering(patterns);
+    populateElementwiseLowering(patterns, converter);
+    populateStructuredLowering(patterns, converter);
+    populateDataMovementLowering(patterns, converter);
+    populateFunctionOpInterfaceTypeConversionPattern<func::FuncOp>(patterns,
+                                                                   converter);
+    populateReturnOpTypeConversionPattern(patterns, converter);
     if (failed(applyPartialConversion(func, target, std::move(patterns))))
       signalPassFailure();
   }

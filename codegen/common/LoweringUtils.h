@@ -21,6 +21,20 @@ using CombineFn = llvm::function_ref<mlir::Value(
 
 inline bool isFloat(mlir::Type t) { return llvm::isa<mlir::FloatType>(t); }
 
+/// True for unsigned integers and tensors of them. Kiln's IR keeps
+/// signedness (ui8 ...); the lowering computes on signless integers and
+/// picks the unsigned arith ops where it matters.
+bool isUnsignedInt(mlir::Type t);
+/// The signless form of an unsigned integer type (or tensor of one).
+mlir::Type signless(mlir::Type t);
+/// Result `i` of `op`, with signless element type.
+mlir::RankedTensorType resultType(mlir::Operation *op, unsigned i = 0);
+/// Converts unsigned integer tensors to signless ones.
+class SignlessTypeConverter : public mlir::TypeConverter {
+public:
+  SignlessTypeConverter();
+};
+
 mlir::Value emptyTensor(mlir::OpBuilder &b, mlir::Location loc,
                         mlir::RankedTensorType type);
 /// A tensor of `type` filled with `value`.
@@ -31,8 +45,10 @@ mlir::Value scalarConstant(mlir::OpBuilder &b, mlir::Location loc,
                            mlir::Type t, double v);
 
 /// The identity of max (-inf or the smallest integer) and of min.
-mlir::TypedAttr lowestAttr(mlir::OpBuilder &b, mlir::Type t);
-mlir::TypedAttr highestAttr(mlir::OpBuilder &b, mlir::Type t);
+mlir::TypedAttr lowestAttr(mlir::OpBuilder &b, mlir::Type t,
+                           bool isUnsigned = false);
+mlir::TypedAttr highestAttr(mlir::OpBuilder &b, mlir::Type t,
+                            bool isUnsigned = false);
 
 /// Reads an input of type `in` at the iteration point of an output of type
 /// `out` under NumPy broadcasting.
@@ -67,18 +83,23 @@ mlir::Value addValues(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x,
                       mlir::Value y);
 mlir::Value mulValues(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x,
                       mlir::Value y);
-/// NaN-propagating for floats, signed for integers.
+/// NaN-propagating for floats; signed or unsigned for integers.
 mlir::Value maxValues(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x,
-                      mlir::Value y);
+                      mlir::Value y, bool isUnsigned = false);
 mlir::Value minValues(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x,
-                      mlir::Value y);
-/// x converted to element type `to` (ONNX Cast semantics).
+                      mlir::Value y, bool isUnsigned = false);
+/// x (unsigned if `fromUnsigned`) converted to element type `to` (signless;
+/// unsigned if `toUnsigned`), with ONNX Cast semantics.
 mlir::Value convertScalar(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x,
-                          mlir::Type to);
+                          mlir::Type to, bool fromUnsigned = false,
+                          bool toUnsigned = false);
 
-void populateElementwiseLowering(mlir::RewritePatternSet &patterns);
-void populateStructuredLowering(mlir::RewritePatternSet &patterns);
-void populateDataMovementLowering(mlir::RewritePatternSet &patterns);
+void populateElementwiseLowering(mlir::RewritePatternSet &patterns,
+                                 mlir::TypeConverter &converter);
+void populateStructuredLowering(mlir::RewritePatternSet &patterns,
+                                mlir::TypeConverter &converter);
+void populateDataMovementLowering(mlir::RewritePatternSet &patterns,
+                                  mlir::TypeConverter &converter);
 
 } // namespace kiln
 

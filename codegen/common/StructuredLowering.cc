@@ -56,7 +56,7 @@ struct MatMulLowering : public OpConversionPattern<MatMulOp> {
   LogicalResult
   matchAndRewrite(MatMulOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
-    auto outType = cast<RankedTensorType>(op.getType());
+    auto outType = resultType(op);
     auto aType = cast<RankedTensorType>(adaptor.getA().getType());
     auto bType = cast<RankedTensorType>(adaptor.getB().getType());
     MLIRContext *ctx = rewriter.getContext();
@@ -105,7 +105,7 @@ struct GemmLowering : public OpConversionPattern<GemmOp> {
   LogicalResult
   matchAndRewrite(GemmOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
-    auto outType = cast<RankedTensorType>(op.getType());
+    auto outType = resultType(op);
     MLIRContext *ctx = rewriter.getContext();
     Location loc = op.getLoc();
     AffineExpr m = getAffineDimExpr(0, ctx), n = getAffineDimExpr(1, ctx),
@@ -177,7 +177,10 @@ struct SoftmaxLowering : public OpConversionPattern<OpTy> {
     SmallVector<bool> reduced(rank, false);
     reduced[normalizeAxis(op.getAxis(), rank)] = true;
     Value max = buildReduction(rewriter, loc, x, reduced,
-                               lowestAttr(rewriter, elem), maxValues);
+                               lowestAttr(rewriter, elem),
+                               [](OpBuilder &b, Location l, Value x, Value y) {
+                                 return maxValues(b, l, x, y);
+                               });
     AffineMap identity = rewriter.getMultiDimIdentityMap(rank);
     AffineMap dropAxis = dropDimsMap(rank, reduced, rewriter.getContext());
     SmallVector<IteratorType> parallel(rank, IteratorType::parallel);
@@ -223,15 +226,22 @@ struct ReduceLowering : public OpConversionPattern<OpTy> {
     int64_t rank = inType.getRank();
     SmallVector<bool> reduced =
         reducedAxes(op.getAxes(), rank, op.getNoopWithEmptyAxes() != 0);
+    bool isUnsigned = isUnsignedInt(op.getData().getType());
+    auto max = [&](OpBuilder &b, Location l, Value x, Value y) {
+      return maxValues(b, l, x, y, isUnsigned);
+    };
+    auto min = [&](OpBuilder &b, Location l, Value x, Value y) {
+      return minValues(b, l, x, y, isUnsigned);
+    };
     Value result;
     switch (Kind) {
     case ReduceKind::kMax:
       result = buildReduction(rewriter, loc, data, reduced,
-                              lowestAttr(rewriter, elem), maxValues);
+                              lowestAttr(rewriter, elem, isUnsigned), max);
       break;
     case ReduceKind::kMin:
       result = buildReduction(rewriter, loc, data, reduced,
-                              highestAttr(rewriter, elem), minValues);
+                              highestAttr(rewriter, elem, isUnsigned), min);
       break;
     case ReduceKind::kProd:
       result = buildReduction(rewriter, loc, data, reduced,
@@ -257,12 +267,14 @@ struct ReduceLowering : public OpConversionPattern<OpTy> {
             if (isFloat(elem))
               return b.create<arith::DivFOp>(
                   l, args[0], scalarConstant(b, l, elem, double(count)));
-            return b.create<arith::DivSIOp>(
-                l, args[0], scalarConstant(b, l, elem, count ? count : 1));
+            Value n = scalarConstant(b, l, elem, count ? count : 1);
+            if (isUnsigned)
+              return b.create<arith::DivUIOp>(l, args[0], n);
+            return b.create<arith::DivSIOp>(l, args[0], n);
           });
     }
     rewriter.replaceOp(op, reshapeTo(rewriter, loc, result,
-                                     cast<RankedTensorType>(op.getType())));
+                                     resultType(op)));
     return success();
   }
 };
@@ -292,9 +304,11 @@ struct ArgReduceLowering : public OpConversionPattern<OpTy> {
         shape.push_back(inType.getDimSize(i));
     }
     Type i64 = rewriter.getI64Type();
+    bool isUnsigned = isUnsignedInt(op.getData().getType());
     Value bestInit = filledTensor(
         rewriter, loc, RankedTensorType::get(shape, elem),
-        IsMax ? lowestAttr(rewriter, elem) : highestAttr(rewriter, elem));
+        IsMax ? lowestAttr(rewriter, elem, isUnsigned)
+              : highestAttr(rewriter, elem, isUnsigned));
     Value indexInit = filledTensor(rewriter, loc,
                                    RankedTensorType::get(shape, i64),
                                    rewriter.getI64IntegerAttr(0));
@@ -317,10 +331,14 @@ struct ArgReduceLowering : public OpConversionPattern<OpTy> {
                                : arith::CmpFPredicate::OLE;
             better = b.create<arith::CmpFOp>(l, last ? loose : strict, x, best);
           } else {
-            auto strict = IsMax ? arith::CmpIPredicate::sgt
-                                : arith::CmpIPredicate::slt;
-            auto loose = IsMax ? arith::CmpIPredicate::sge
-                               : arith::CmpIPredicate::sle;
+            auto strict = IsMax ? (isUnsigned ? arith::CmpIPredicate::ugt
+                                              : arith::CmpIPredicate::sgt)
+                                : (isUnsigned ? arith::CmpIPredicate::ult
+                                              : arith::CmpIPredicate::slt);
+            auto loose = IsMax ? (isUnsigned ? arith::CmpIPredicate::uge
+                                             : arith::CmpIPredicate::sge)
+                               : (isUnsigned ? arith::CmpIPredicate::ule
+                                             : arith::CmpIPredicate::sle);
             better = b.create<arith::CmpIOp>(l, last ? loose : strict, x, best);
           }
           // The first element always wins, whatever the initial value.
@@ -334,7 +352,7 @@ struct ArgReduceLowering : public OpConversionPattern<OpTy> {
                                                       bestIndex)});
         });
     rewriter.replaceOp(op, reshapeTo(rewriter, loc, generic.getResult(1),
-                                     cast<RankedTensorType>(op.getType())));
+                                     resultType(op)));
     return success();
   }
 };
@@ -510,7 +528,7 @@ struct ConvLowering : public OpConversionPattern<ConvOp> {
     rewriter.replaceOp(op, lowerConv(rewriter, op.getLoc(), x, adaptor.getW(),
                                      adaptor.getB(), op.getGroup(), g->strides,
                                      g->dilations,
-                                     cast<RankedTensorType>(op.getType())));
+                                     resultType(op)));
     return success();
   }
 };
@@ -529,7 +547,7 @@ struct ConvTransposeLowering : public OpConversionPattern<ConvTransposeOp> {
       return rewriter.notifyMatchFailure(op, "bad geometry");
     auto xType = cast<RankedTensorType>(adaptor.getX().getType());
     auto wType = cast<RankedTensorType>(adaptor.getW().getType());
-    auto outType = cast<RankedTensorType>(op.getType());
+    auto outType = resultType(op);
     Type elem = xType.getElementType();
     int64_t spatial = xType.getRank() - 2;
     int64_t groups = op.getGroup();
@@ -597,7 +615,7 @@ struct PoolLowering : public OpConversionPattern<OpTy> {
                   ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     auto xType = cast<RankedTensorType>(adaptor.getX().getType());
-    auto outType = cast<RankedTensorType>(op.getType());
+    auto outType = resultType(op);
     Type elem = xType.getElementType();
     ArrayRef<int64_t> in = xType.getShape().drop_front(2);
     auto g = computeWindows(std::nullopt, in, op.getKernelShape(),
@@ -613,8 +631,9 @@ struct PoolLowering : public OpConversionPattern<OpTy> {
                      (g->kernel[i] - 1) * g->dilations[i] + 1;
       padEnd[i] = std::max(padEnd[i], need - in[i] - g->padBegin[i]);
     }
+    bool isUnsigned = isUnsignedInt(op.getX().getType());
     Value x = padSpatial(rewriter, loc, adaptor.getX(), g->padBegin, padEnd,
-                         IsMax ? lowestAttr(rewriter, elem)
+                         IsMax ? lowestAttr(rewriter, elem, isUnsigned)
                                : rewriter.getZeroAttr(elem));
     MLIRContext *ctx = rewriter.getContext();
     int64_t numDims = 2 + 2 * spatial;
@@ -635,15 +654,15 @@ struct PoolLowering : public OpConversionPattern<OpTy> {
     for (int64_t i = 0; i < spatial; ++i)
       windowExprs.push_back(dim(2 + spatial + i));
     Value init = filledTensor(rewriter, loc, outType,
-                              IsMax ? lowestAttr(rewriter, elem)
+                              IsMax ? lowestAttr(rewriter, elem, isUnsigned)
                                     : rewriter.getZeroAttr(elem));
     Value pooled = buildGeneric(
         rewriter, loc, {x, window},
         {AffineMap::get(numDims, 0, xExprs, ctx),
          AffineMap::get(numDims, 0, windowExprs, ctx)},
         init, AffineMap::get(numDims, 0, outExprs, ctx), iterators,
-        [](OpBuilder &b, Location l, ValueRange args) {
-          return IsMax ? maxValues(b, l, args[0], args[2])
+        [&](OpBuilder &b, Location l, ValueRange args) {
+          return IsMax ? maxValues(b, l, args[0], args[2], isUnsigned)
                        : addValues(b, l, args[0], args[2]);
         });
     if (IsMax) {
@@ -701,7 +720,8 @@ struct PoolLowering : public OpConversionPattern<OpTy> {
 
 } // namespace
 
-void populateStructuredLowering(RewritePatternSet &patterns) {
+void populateStructuredLowering(RewritePatternSet &patterns,
+                                TypeConverter &converter) {
   patterns.add<MatMulLowering, GemmLowering, SoftmaxLowering<SoftmaxOp, false>,
                SoftmaxLowering<LogSoftmaxOp, true>,
                ReduceLowering<ReduceSumOp, ReduceKind::kSum>,
@@ -712,7 +732,8 @@ void populateStructuredLowering(RewritePatternSet &patterns) {
                ArgReduceLowering<ArgMaxOp, true>,
                ArgReduceLowering<ArgMinOp, false>, CumSumLowering, ConvLowering,
                ConvTransposeLowering, PoolLowering<MaxPoolOp, true>,
-               PoolLowering<AveragePoolOp, false>>(patterns.getContext());
+               PoolLowering<AveragePoolOp, false>>(converter,
+                                                    patterns.getContext());
 }
 
 } // namespace kiln

@@ -49,6 +49,14 @@ double ElementAsDouble(const Tensor &t, int64_t i) {
     return t.data<int8_t>()[i];
   case DType::kI16:
     return t.data<int16_t>()[i];
+  case DType::kU8:
+    return t.data<uint8_t>()[i];
+  case DType::kU16:
+    return t.data<uint16_t>()[i];
+  case DType::kU32:
+    return t.data<uint32_t>()[i];
+  case DType::kU64:
+    return static_cast<double>(t.data<uint64_t>()[i]);
   default:
     return 0;
   }
@@ -65,7 +73,8 @@ std::string Compare(const Tensor &actual, const Tensor &expected) {
   double worst_excess = 0;
   for (int64_t i = 0; i < expected.num_elements(); ++i) {
     if (exact) {
-      bool equal = expected.dtype() == DType::kI64
+      // 64-bit integers compare bit for bit; the rest exactly as doubles.
+      bool equal = DTypeSize(expected.dtype()) == 8
                        ? actual.data<int64_t>()[i] == expected.data<int64_t>()[i]
                        : ElementAsDouble(actual, i) == ElementAsDouble(expected, i);
       if (!equal && worst < 0)
