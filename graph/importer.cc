@@ -52,6 +52,10 @@ mlir::Type DTypeToMlir(DType dtype, mlir::MLIRContext &context) {
     return b.getI8Type();
   case DType::kI16:
     return b.getIntegerType(16);
+  case DType::kF16:
+    return b.getF16Type();
+  case DType::kBF16:
+    return b.getBF16Type();
   case DType::kU8:
     return b.getIntegerType(8, /*isSigned=*/false);
   case DType::kU16:
@@ -74,6 +78,10 @@ DType MlirToDType(mlir::Type type) {
     return DType::kU32;
   if (type.isUnsignedInteger(64))
     return DType::kU64;
+  if (type.isF16())
+    return DType::kF16;
+  if (type.isBF16())
+    return DType::kBF16;
   if (type.isF32())
     return DType::kF32;
   if (type.isF64())
@@ -632,8 +640,8 @@ void RemoveEmptyTensorsFromSignature(ImportedGraph &graph) {
 
 mlir::DenseElementsAttr HostTensorToAttr(const Tensor &tensor,
                                          mlir::MLIRContext &context) {
-  auto type = mlir::RankedTensorType::get(
-      tensor.shape(), DTypeToMlir(tensor.dtype(), context));
+  auto type = mlir::RankedTensorType::get(tensor.shape(),
+                                          DTypeToMlir(tensor.dtype(), context));
   if (tensor.dtype() == DType::kBool) {
     llvm::SmallVector<bool> values;
     for (int64_t i = 0; i < tensor.num_elements(); ++i)

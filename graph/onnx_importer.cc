@@ -22,10 +22,10 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/Verifier.h"
-#include "llvm/ADT/BitVector.h"
 #include "onnx/checker.h"
 #include "onnx/defs/schema.h"
 #include "onnx/shape_inference/implementation.h"
+#include "llvm/ADT/BitVector.h"
 
 namespace onnx::checker {
 // Exported by libonnx 1.12 but not declared in its header: the form of
@@ -74,6 +74,10 @@ DType OnnxToDType(int data_type) {
     return DType::kI8;
   case onnx::TensorProto::INT16:
     return DType::kI16;
+  case onnx::TensorProto::FLOAT16:
+    return DType::kF16;
+  case onnx::TensorProto::BFLOAT16:
+    return DType::kBF16;
   case onnx::TensorProto::UINT8:
     return DType::kU8;
   case onnx::TensorProto::UINT16:
@@ -118,9 +122,9 @@ absl::StatusOr<Tensor> DecodeTensor(const onnx::TensorProto &proto,
     }
     if (location.empty() || location.find("..") != std::string::npos ||
         location[0] == '/')
-      return absl::InvalidArgumentError(absl::StrCat(
-          "tensor '", proto.name(), "': bad external data location '",
-          location, "'"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("tensor '", proto.name(),
+                       "': bad external data location '", location, "'"));
     bool ok;
     std::string file = ReadFile(base_dir + "/" + location, &ok);
     if (!ok)
@@ -140,9 +144,9 @@ absl::StatusOr<Tensor> DecodeTensor(const onnx::TensorProto &proto,
   if (!t.ok())
     return t.status();
   auto mismatch = [&](int64_t count) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "tensor '", proto.name(), "' has ", count, " values for shape ",
-        ShapeToString(shape)));
+    return absl::InvalidArgumentError(
+        absl::StrCat("tensor '", proto.name(), "' has ", count,
+                     " values for shape ", ShapeToString(shape)));
   };
   if (raw) {
     if (static_cast<int64_t>(raw->size()) != bytes)
@@ -179,6 +183,10 @@ absl::StatusOr<Tensor> DecodeTensor(const onnx::TensorProto &proto,
     break;
   case DType::kI16:
     s = copy(proto.int32_data(), t->data<int16_t>());
+    break;
+  case DType::kF16:
+  case DType::kBF16: // the bit patterns, in int32_data
+    s = copy(proto.int32_data(), t->data<uint16_t>());
     break;
   case DType::kU8:
     s = copy(proto.int32_data(), t->data<uint8_t>());
@@ -219,8 +227,8 @@ OnnxTensorToAttr(const onnx::TensorProto &proto, const std::string &base_dir,
   absl::StatusOr<Tensor> t = DecodeTensor(proto, base_dir);
   if (!t.ok())
     return t.status();
-  auto type = mlir::RankedTensorType::get(
-      t->shape(), DTypeToMlir(t->dtype(), context));
+  auto type =
+      mlir::RankedTensorType::get(t->shape(), DTypeToMlir(t->dtype(), context));
   if (t->dtype() == DType::kBool) {
     llvm::SmallVector<bool> values;
     for (int64_t i = 0; i < t->num_elements(); ++i)
@@ -321,9 +329,9 @@ NodeContext::getInts(const std::string &name) const {
   return llvm::SmallVector<int64_t>(a->ints().begin(), a->ints().end());
 }
 
-mlir::FailureOr<Value> NodeContext::build(llvm::StringRef op,
-                                          mlir::ValueRange operands,
-                                          llvm::ArrayRef<mlir::NamedAttribute> attrs) {
+mlir::FailureOr<Value>
+NodeContext::build(llvm::StringRef op, mlir::ValueRange operands,
+                   llvm::ArrayRef<mlir::NamedAttribute> attrs) {
   mlir::FailureOr<llvm::SmallVector<Value>> results =
       BuildOp(builder_, loc_, op, operands, attrs, /*foldConstants=*/true);
   if (mlir::failed(results))
@@ -331,13 +339,18 @@ mlir::FailureOr<Value> NodeContext::build(llvm::StringRef op,
   return (*results)[0];
 }
 
+mlir::FailureOr<llvm::SmallVector<Value>>
+NodeContext::buildAll(llvm::StringRef op, mlir::ValueRange operands,
+                      llvm::ArrayRef<mlir::NamedAttribute> attrs) {
+  return BuildOp(builder_, loc_, op, operands, attrs, /*foldConstants=*/true);
+}
+
 mlir::FailureOr<Value> NodeContext::reshape(Value v,
                                             llvm::ArrayRef<int64_t> shape) {
-  return build("kiln.reshape", v,
-               {builder_.getNamedAttr("shape",
-                                      builder_.getDenseI64ArrayAttr(shape)),
-                builder_.getNamedAttr("allowzero",
-                                      builder_.getI64IntegerAttr(1))});
+  return build(
+      "kiln.reshape", v,
+      {builder_.getNamedAttr("shape", builder_.getDenseI64ArrayAttr(shape)),
+       builder_.getNamedAttr("allowzero", builder_.getI64IntegerAttr(1))});
 }
 
 Value NodeContext::constant(mlir::DenseElementsAttr value) {
@@ -424,8 +437,8 @@ ConvertOnnxAttr(NodeContext &ctx, const onnx::AttributeProto &a,
   return mistyped();
 }
 
-mlir::FailureOr<llvm::SmallVector<Value>>
-ConvertWithTable(NodeContext &ctx, const OpSpec &spec) {
+mlir::FailureOr<llvm::SmallVector<Value>> ConvertWithTable(NodeContext &ctx,
+                                                           const OpSpec &spec) {
   if (static_cast<int>(ctx.numInputs()) < spec.min_inputs ||
       static_cast<int>(ctx.numInputs()) > spec.max_inputs) {
     ctx.error(absl::StrCat("takes ", spec.min_inputs, " to ",
@@ -441,17 +454,17 @@ ConvertWithTable(NodeContext &ctx, const OpSpec &spec) {
   for (const onnx::AttributeProto &a : ctx.node().attribute()) {
     // Attributes of old opsets that numpy broadcasting and static shapes
     // make meaningless.
-    if (ctx.opset() < 7 && (a.name() == "broadcast" ||
-                            a.name() == "consumed_inputs" ||
-                            a.name() == "is_test" || a.name() == "spatial"))
+    if (ctx.opset() < 7 &&
+        (a.name() == "broadcast" || a.name() == "consumed_inputs" ||
+         a.name() == "is_test" || a.name() == "spatial"))
       continue;
     const AttrSpec *found = nullptr;
     for (const AttrSpec &s : spec.attrs)
       if (a.name() == s.name)
         found = &s;
     if (!found) {
-      ctx.unsupported(absl::StrCat("attribute '", a.name(),
-                                   "' is not supported"));
+      ctx.unsupported(
+          absl::StrCat("attribute '", a.name(), "' is not supported"));
       return mlir::failure();
     }
     mlir::FailureOr<mlir::Attribute> attr = ConvertOnnxAttr(ctx, a, *found);
@@ -467,8 +480,7 @@ ConvertWithTable(NodeContext &ctx, const OpSpec &spec) {
         continue;
       auto found = schema->attributes().find(s.name);
       if (found == schema->attributes().end() ||
-          found->second.default_value.type() ==
-              onnx::AttributeProto::UNDEFINED)
+          found->second.default_value.type() == onnx::AttributeProto::UNDEFINED)
         continue;
       mlir::FailureOr<mlir::Attribute> attr =
           ConvertOnnxAttr(ctx, found->second.default_value, s);
@@ -557,8 +569,7 @@ private:
 
 /// "f32[2,3]" from an ONNX type, or "" when not fully known.
 std::string KnownType(const onnx::ValueInfoProto &info) {
-  if (!info.type().has_tensor_type() ||
-      !info.type().tensor_type().has_shape())
+  if (!info.type().has_tensor_type() || !info.type().tensor_type().has_shape())
     return "";
   DType dtype = OnnxToDType(info.type().tensor_type().elem_type());
   if (dtype == DType::kInvalid)
@@ -625,7 +636,7 @@ OnnxSource::Import(const std::vector<std::string> &requested,
         OnnxTensorToAttr(t, base_dir_, context);
     if (!attr.ok()) {
       (attr.status().code() == absl::StatusCode::kUnimplemented ? unsupported
-                                                                 : errors)
+                                                                : errors)
           .push_back(absl::StrCat("initializer '", t.name(),
                                   "': ", attr.status().message()));
       continue;
@@ -647,9 +658,9 @@ OnnxSource::Import(const std::vector<std::string> &requested,
     const auto &tt = input.type().tensor_type();
     mlir::Type elem = OnnxElementType(tt.elem_type(), context);
     if (!input.type().has_tensor_type() || !elem) {
-      unsupported.push_back(absl::StrCat(
-          "input '", input.name(), "': element type ",
-          OnnxTypeName(tt.elem_type()), " is not supported"));
+      unsupported.push_back(
+          absl::StrCat("input '", input.name(), "': element type ",
+                       OnnxTypeName(tt.elem_type()), " is not supported"));
       continue;
     }
     llvm::SmallVector<int64_t> shape;
@@ -708,8 +719,8 @@ OnnxSource::Import(const std::vector<std::string> &requested,
       if (out.empty())
         continue;
       if (k >= static_cast<int>(outputs->size())) {
-        ctx.unsupported(absl::StrCat("output ", k, " ('", out,
-                                     "') is not supported"));
+        ctx.unsupported(
+            absl::StrCat("output ", k, " ('", out, "') is not supported"));
         continue;
       }
       Value v = (*outputs)[k];
@@ -739,19 +750,17 @@ OnnxSource::Import(const std::vector<std::string> &requested,
       for (const std::string &o : n.output())
         produced |= o == f;
     if (!produced && !initializers_.count(f))
-      errors.push_back(absl::StrCat("fetch '", f,
-                                    "' names no value of the ONNX graph"));
+      errors.push_back(
+          absl::StrCat("fetch '", f, "' names no value of the ONNX graph"));
   }
   if (!unsupported.empty())
     return absl::UnimplementedError(absl::StrCat(
-        "unsupported ONNX model:\n  ",
-        absl::StrJoin(unsupported, "\n  "),
+        "unsupported ONNX model:\n  ", absl::StrJoin(unsupported, "\n  "),
         errors.empty() ? "" : "\n  ", absl::StrJoin(errors, "\n  ")));
   if (!errors.empty())
-    return absl::InvalidArgumentError(
-        absl::StrCat("invalid ONNX model: ", errors.size(), " problem",
-                     errors.size() == 1 ? "" : "s", ":\n  ",
-                     absl::StrJoin(errors, "\n  ")));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "invalid ONNX model: ", errors.size(), " problem",
+        errors.size() == 1 ? "" : "s", ":\n  ", absl::StrJoin(errors, "\n  ")));
 
   builder.create<mlir::func::ReturnOp>(builder.getUnknownLoc(), results);
   // Drop what the fetches do not need; kiln ops have no side effects.
@@ -820,9 +829,8 @@ ParseOnnxSource(const std::string &bytes, const std::string &base_dir,
       onnx::checker::check_model(model, checker);
       onnx::shape_inference::InferShapes(model);
     } catch (const std::exception &e) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(source_name, ": ONNX's checker refuses the model: ",
-                       e.what()));
+      return absl::InvalidArgumentError(absl::StrCat(
+          source_name, ": ONNX's checker refuses the model: ", e.what()));
     }
   }
   return std::unique_ptr<GraphSource>(

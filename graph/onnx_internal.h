@@ -73,6 +73,10 @@ public:
   mlir::FailureOr<mlir::Value>
   build(llvm::StringRef op, mlir::ValueRange operands,
         llvm::ArrayRef<mlir::NamedAttribute> attrs = {});
+  /// The same, for ops with several results.
+  mlir::FailureOr<llvm::SmallVector<mlir::Value>>
+  buildAll(llvm::StringRef op, mlir::ValueRange operands,
+           llvm::ArrayRef<mlir::NamedAttribute> attrs = {});
   mlir::FailureOr<mlir::Value> reshape(mlir::Value v,
                                        llvm::ArrayRef<int64_t> shape);
   mlir::Value constant(mlir::DenseElementsAttr value);

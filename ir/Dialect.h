@@ -31,10 +31,10 @@ mlir::LogicalResult inferReduce(std::optional<mlir::Location> loc,
                                 std::optional<llvm::ArrayRef<int64_t>> axes,
                                 int64_t keepdims, int64_t noopWithEmptyAxes,
                                 llvm::SmallVectorImpl<mlir::Type> &inferred);
-mlir::LogicalResult
-inferArgReduce(std::optional<mlir::Location> loc, mlir::Value data,
-               int64_t axis, int64_t keepdims,
-               llvm::SmallVectorImpl<mlir::Type> &inferred);
+mlir::LogicalResult inferArgReduce(std::optional<mlir::Location> loc,
+                                   mlir::Value data, int64_t axis,
+                                   int64_t keepdims,
+                                   llvm::SmallVectorImpl<mlir::Type> &inferred);
 } // namespace kiln::detail
 
 #define GET_OP_CLASSES
@@ -85,14 +85,27 @@ computeSlice(std::optional<mlir::Location> loc, llvm::ArrayRef<int64_t> shape,
              std::optional<llvm::ArrayRef<int64_t>> axes,
              std::optional<llvm::ArrayRef<int64_t>> steps);
 
+/// An einsum equation resolved against its inputs' shapes: iteration
+/// dimensions are the output's axes, then the summed ones.
+struct EinsumSpec {
+  llvm::SmallVector<int64_t> dimSizes;
+  unsigned numOutputDims = 0;
+  /// Per input axis, the iteration dimension it follows, or -1 for a size-1
+  /// axis that broadcasts.
+  llvm::SmallVector<llvm::SmallVector<int64_t>> inputDims;
+};
+mlir::FailureOr<EinsumSpec> parseEinsum(std::optional<mlir::Location> loc,
+                                        llvm::StringRef equation,
+                                        mlir::TypeRange inputs);
+
 /// ConvTranspose's pads and output size per spatial axis.
 struct TransposedConvGeometry {
   llvm::SmallVector<int64_t> kernel, strides, dilations, padBegin, padEnd,
       output;
 };
 mlir::FailureOr<TransposedConvGeometry>
-computeConvTranspose(std::optional<mlir::Location> loc, ConvTransposeOp::Adaptor
-                     adaptor);
+computeConvTranspose(std::optional<mlir::Location> loc,
+                     ConvTransposeOp::Adaptor adaptor);
 
 } // namespace kiln
 

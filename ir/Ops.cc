@@ -16,8 +16,10 @@
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/SmallSet.h"
 
+#include <cctype>
 #include <cmath>
 #include <functional>
+#include <map>
 
 using namespace mlir;
 using namespace kiln;
@@ -114,11 +116,13 @@ foldBinary(ArrayRef<Attribute> operands, Type resultType,
   };
   int64_t n = outType.getNumElements();
   if (isa<FloatType>(elem)) {
-    SmallVector<APFloat> a(lhs.getValues<APFloat>()), b(rhs.getValues<APFloat>());
+    SmallVector<APFloat> a(lhs.getValues<APFloat>()),
+        b(rhs.getValues<APFloat>());
     SmallVector<APFloat> values;
     for (int64_t i = 0; i < n; ++i)
-      values.push_back(floatFn(a[lhs.isSplat() ? 0 : source(lhs.getType(), i)],
-                               b[rhs.isSplat() ? 0 : source(rhs.getType(), i)]));
+      values.push_back(
+          floatFn(a[lhs.isSplat() ? 0 : source(lhs.getType(), i)],
+                  b[rhs.isSplat() ? 0 : source(rhs.getType(), i)]));
     return DenseElementsAttr::get(outType, values);
   }
   // Any element whose computation is undefined stops the fold.
@@ -179,17 +183,20 @@ OpFoldResult ConstantOp::fold(FoldAdaptor) { return getValue(); }
 
 OpFoldResult AddOp::fold(FoldAdaptor adaptor) {
   return foldBinary(
-      adaptor.getOperands(), getType(), [](APFloat a, APFloat b) { return a + b; },
+      adaptor.getOperands(), getType(),
+      [](APFloat a, APFloat b) { return a + b; },
       [](APInt a, APInt b) -> std::optional<APInt> { return a + b; });
 }
 OpFoldResult SubOp::fold(FoldAdaptor adaptor) {
   return foldBinary(
-      adaptor.getOperands(), getType(), [](APFloat a, APFloat b) { return a - b; },
+      adaptor.getOperands(), getType(),
+      [](APFloat a, APFloat b) { return a - b; },
       [](APInt a, APInt b) -> std::optional<APInt> { return a - b; });
 }
 OpFoldResult MulOp::fold(FoldAdaptor adaptor) {
   return foldBinary(
-      adaptor.getOperands(), getType(), [](APFloat a, APFloat b) { return a * b; },
+      adaptor.getOperands(), getType(),
+      [](APFloat a, APFloat b) { return a * b; },
       [](APInt a, APInt b) -> std::optional<APInt> { return a * b; });
 }
 OpFoldResult DivOp::fold(FoldAdaptor adaptor) {
@@ -203,7 +210,8 @@ OpFoldResult DivOp::fold(FoldAdaptor adaptor) {
           return a.udiv(b);
         });
   return foldBinary(
-      adaptor.getOperands(), getType(), [](APFloat a, APFloat b) { return a / b; },
+      adaptor.getOperands(), getType(),
+      [](APFloat a, APFloat b) { return a / b; },
       [](APInt a, APInt b) -> std::optional<APInt> {
         // Division by zero and INT_MIN / -1 are left to run time.
         if (b.isZero() || (a.isMinSignedValue() && b.isAllOnes()))
@@ -444,8 +452,7 @@ OpFoldResult TransposeOp::fold(FoldAdaptor) {
 //===----------------------------------------------------------------------===//
 
 LogicalResult kiln::detail::inferBroadcast(std::optional<Location> loc,
-                                           ValueRange operands,
-                                           bool boolResult,
+                                           ValueRange operands, bool boolResult,
                                            SmallVectorImpl<Type> &inferred) {
   if (failed(requireStatic(loc, operands)))
     return failure();
@@ -477,9 +484,10 @@ LogicalResult kiln::detail::inferSameType(std::optional<Location> loc,
   return success();
 }
 
-LogicalResult kiln::detail::inferAxisPreserving(
-    std::optional<Location> loc, Value input, int64_t axis,
-    SmallVectorImpl<Type> &inferred) {
+LogicalResult
+kiln::detail::inferAxisPreserving(std::optional<Location> loc, Value input,
+                                  int64_t axis,
+                                  SmallVectorImpl<Type> &inferred) {
   if (failed(requireStatic(loc, {input})))
     return failure();
   RankedTensorType t = rankedType(input);
@@ -503,8 +511,7 @@ SmallVector<bool> kiln::reducedAxes(std::optional<ArrayRef<int64_t>> axes,
   return reduced;
 }
 
-LogicalResult kiln::detail::inferReduce(std::optional<Location> loc,
-                                        Value data,
+LogicalResult kiln::detail::inferReduce(std::optional<Location> loc, Value data,
                                         std::optional<ArrayRef<int64_t>> axes,
                                         int64_t keepdims,
                                         int64_t noopWithEmptyAxes,
@@ -601,8 +608,8 @@ FailureOr<WindowGeometry> kiln::computeWindows(
     p.assign(pads->begin(), pads->end());
   }
   for (size_t i = 0; i < n; ++i) {
-    if (g.strides[i] < 1 || g.dilations[i] < 1 || g.kernel[i] < 1 ||
-        p[i] < 0 || p[n + i] < 0)
+    if (g.strides[i] < 1 || g.dilations[i] < 1 || g.kernel[i] < 1 || p[i] < 0 ||
+        p[n + i] < 0)
       return emitOptionalError(loc, "kernel, strides and dilations must be "
                                     "positive and pads non-negative");
     int64_t extent = (g.kernel[i] - 1) * g.dilations[i] + 1;
@@ -647,8 +654,7 @@ kiln::computeSlice(std::optional<Location> loc, ArrayRef<int64_t> shape,
   SmallVector<SliceDim> dims;
   for (int64_t d : shape)
     dims.push_back({0, 1, d});
-  if (starts.size() != ends.size() ||
-      (axes && axes->size() != starts.size()) ||
+  if (starts.size() != ends.size() || (axes && axes->size() != starts.size()) ||
       (steps && steps->size() != starts.size()))
     return emitOptionalError(loc, "starts, ends, axes and steps must have "
                                   "the same length");
@@ -683,10 +689,11 @@ kiln::computeSlice(std::optional<Location> loc, ArrayRef<int64_t> shape,
       count = end > start ? (end - start + step - 1) / step : 0;
     } else {
       start = start < 0 && start >= -dim ? start + dim
-              : start < -dim            ? -1
-                                        : std::min(start, dim - 1);
-      end = end < 0 && end >= -dim ? end + dim : end < -dim ? -1
-                                                            : std::min(end, dim - 1);
+              : start < -dim             ? -1
+                                         : std::min(start, dim - 1);
+      end = end < 0 && end >= -dim ? end + dim
+            : end < -dim           ? -1
+                                   : std::min(end, dim - 1);
       count = start > end ? (start - end - step - 1) / -step : 0;
     }
     dims[axis] = {count > 0 ? start : 0, step, count};
@@ -697,12 +704,14 @@ kiln::computeSlice(std::optional<Location> loc, ArrayRef<int64_t> shape,
 FailureOr<TransposedConvGeometry>
 kiln::computeConvTranspose(std::optional<Location> loc,
                            ConvTransposeOp::Adaptor adaptor) {
-  RankedTensorType x = rankedType(adaptor.getX()), w = rankedType(adaptor.getW());
+  RankedTensorType x = rankedType(adaptor.getX()),
+                   w = rankedType(adaptor.getW());
   size_t n = x.getRank() - 2;
   TransposedConvGeometry g;
   g.kernel.assign(w.getShape().begin() + 2, w.getShape().end());
   if (adaptor.getKernelShape() &&
-      ArrayRef<int64_t>(*adaptor.getKernelShape()) != ArrayRef<int64_t>(g.kernel))
+      ArrayRef<int64_t>(*adaptor.getKernelShape()) !=
+          ArrayRef<int64_t>(g.kernel))
     return emitOptionalError(loc, "kernel_shape does not match W");
   auto s = perAxis(loc, adaptor.getStrides(), n, 1, "strides");
   auto d = perAxis(loc, adaptor.getDilations(), n, 1, "dilations");
@@ -810,10 +819,10 @@ LogicalResult CastOp::inferReturnTypes(MLIRContext *,
   if (failed(requireStatic(loc, adaptor.getOperands())))
     return failure();
   Type to = adaptor.getTo();
-  if (!to.isF32() && !to.isF64() && !isa<IntegerType>(to))
+  if (!isa<FloatType>(to) && !isa<IntegerType>(to))
     return emitOptionalError(loc, "cannot cast to ", to);
-  inferred.push_back(RankedTensorType::get(
-      rankedType(adaptor.getInput()).getShape(), to));
+  inferred.push_back(
+      RankedTensorType::get(rankedType(adaptor.getInput()).getShape(), to));
   return success();
 }
 
@@ -852,12 +861,34 @@ OpFoldResult CastOp::fold(FoldAdaptor adaptor) {
   return DenseElementsAttr::get(type, values);
 }
 
+LogicalResult TopKOp::inferReturnTypes(MLIRContext *ctx,
+                                       std::optional<Location> loc,
+                                       Adaptor adaptor,
+                                       SmallVectorImpl<Type> &inferred) {
+  if (failed(requireStatic(loc, adaptor.getOperands())))
+    return failure();
+  RankedTensorType t = rankedType(adaptor.getX());
+  int64_t axis = normalizeAxis(adaptor.getAxis(), t.getRank());
+  if (axis < 0)
+    return emitOptionalError(loc, "axis ", adaptor.getAxis(),
+                             " is out of range for rank ", t.getRank());
+  int64_t k = adaptor.getK();
+  if (k < 0 || k > t.getDimSize(axis))
+    return emitOptionalError(loc, "k = ", k, " is not within [0, ",
+                             t.getDimSize(axis), "]");
+  SmallVector<int64_t> shape(t.getShape());
+  shape[axis] = k;
+  inferred.push_back(RankedTensorType::get(shape, t.getElementType()));
+  inferred.push_back(RankedTensorType::get(shape, IntegerType::get(ctx, 64)));
+  return success();
+}
+
 LogicalResult CumSumOp::inferReturnTypes(MLIRContext *,
                                          std::optional<Location> loc,
                                          Adaptor adaptor,
                                          SmallVectorImpl<Type> &inferred) {
-  return detail::inferAxisPreserving(loc, adaptor.getInput(),
-                                     adaptor.getAxis(), inferred);
+  return detail::inferAxisPreserving(loc, adaptor.getInput(), adaptor.getAxis(),
+                                     inferred);
 }
 
 LogicalResult ConvOp::inferReturnTypes(MLIRContext *,
@@ -866,7 +897,8 @@ LogicalResult ConvOp::inferReturnTypes(MLIRContext *,
                                        SmallVectorImpl<Type> &inferred) {
   if (failed(requireStatic(loc, adaptor.getOperands())))
     return failure();
-  RankedTensorType x = rankedType(adaptor.getX()), w = rankedType(adaptor.getW());
+  RankedTensorType x = rankedType(adaptor.getX()),
+                   w = rankedType(adaptor.getW());
   if (x.getRank() < 3 || w.getRank() != x.getRank())
     return emitOptionalError(loc, "Conv expects X [N, C, spatial...] and W "
                                   "[M, C/group, kernel...] of the same rank");
@@ -894,12 +926,14 @@ LogicalResult ConvOp::inferReturnTypes(MLIRContext *,
   return success();
 }
 
-LogicalResult ConvTransposeOp::inferReturnTypes(
-    MLIRContext *, std::optional<Location> loc, Adaptor adaptor,
-    SmallVectorImpl<Type> &inferred) {
+LogicalResult
+ConvTransposeOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+                                  Adaptor adaptor,
+                                  SmallVectorImpl<Type> &inferred) {
   if (failed(requireStatic(loc, adaptor.getOperands())))
     return failure();
-  RankedTensorType x = rankedType(adaptor.getX()), w = rankedType(adaptor.getW());
+  RankedTensorType x = rankedType(adaptor.getX()),
+                   w = rankedType(adaptor.getW());
   if (x.getRank() < 3 || w.getRank() != x.getRank() ||
       w.getDimSize(0) != x.getDimSize(1) || adaptor.getGroup() < 1 ||
       x.getDimSize(1) % adaptor.getGroup())
@@ -947,6 +981,142 @@ LogicalResult ConcatOp::inferReturnTypes(MLIRContext *,
   return success();
 }
 
+FailureOr<EinsumSpec> kiln::parseEinsum(std::optional<Location> loc,
+                                        StringRef equation, TypeRange inputs) {
+  std::string eq;
+  for (char c : equation)
+    if (c != ' ')
+      eq += c;
+  size_t arrow = eq.find("->");
+  std::string lhs = eq.substr(0, arrow);
+  SmallVector<std::string> terms;
+  for (size_t start = 0;;) {
+    size_t comma = lhs.find(',', start);
+    terms.push_back(lhs.substr(start, comma - start));
+    if (comma == std::string::npos)
+      break;
+    start = comma + 1;
+  }
+  if (terms.size() != inputs.size())
+    return emitOptionalError(loc, "equation '", equation, "' has ",
+                             terms.size(), " inputs, the op ", inputs.size());
+  // Labels are letters; the ellipsis axes get labels 256, 257, ... from the
+  // right.
+  std::map<int, int64_t> sizes;
+  std::map<int, int> counts;
+  SmallVector<SmallVector<int>> labels(terms.size());
+  int64_t ellipsisRank = 0;
+  for (auto [k, term] : llvm::enumerate(terms)) {
+    auto type = dyn_cast<RankedTensorType>(inputs[k]);
+    if (!type)
+      return failure();
+    size_t dots = term.find("...");
+    int64_t letters = term.size() - (dots == std::string::npos ? 0 : 3);
+    int64_t ellipsis = dots == std::string::npos ? 0 : type.getRank() - letters;
+    if (ellipsis < 0 ||
+        (dots == std::string::npos && letters != type.getRank()))
+      return emitOptionalError(loc, "term '", term, "' does not match rank ",
+                               type.getRank());
+    ellipsisRank = std::max(ellipsisRank, ellipsis);
+    int64_t axis = 0;
+    for (size_t i = 0; i < term.size();) {
+      if (term.compare(i, 3, "...") == 0) {
+        for (int64_t e = 0; e < ellipsis; ++e)
+          labels[k].push_back(256 + ellipsis - 1 - e);
+        axis += ellipsis;
+        i += 3;
+        continue;
+      }
+      if (!std::isalpha(static_cast<unsigned char>(term[i])))
+        return emitOptionalError(loc, "bad label '", term.substr(i, 1),
+                                 "' in '", equation, "'");
+      labels[k].push_back(term[i]);
+      ++i;
+      ++axis;
+    }
+  }
+  // Sizes: letters must agree; ellipsis axes broadcast.
+  for (auto [k, ls] : llvm::enumerate(labels)) {
+    auto type = cast<RankedTensorType>(inputs[k]);
+    for (auto [axis, label] : llvm::enumerate(ls)) {
+      int64_t size = type.getDimSize(axis);
+      ++counts[label];
+      auto [it, inserted] = sizes.emplace(label, size);
+      if (inserted || it->second == size)
+        continue;
+      if (label >= 256 && (it->second == 1 || size == 1)) {
+        it->second = std::max(it->second, size);
+        continue;
+      }
+      return emitOptionalError(loc, "label sizes differ in '", equation, "'");
+    }
+  }
+  SmallVector<int> output;
+  if (arrow != std::string::npos) {
+    std::string rhs = eq.substr(arrow + 2);
+    for (size_t i = 0; i < rhs.size();) {
+      if (rhs.compare(i, 3, "...") == 0) {
+        for (int64_t e = ellipsisRank - 1; e >= 0; --e)
+          output.push_back(256 + e);
+        i += 3;
+        continue;
+      }
+      if (!sizes.count(rhs[i]))
+        return emitOptionalError(loc, "output label '", rhs.substr(i, 1),
+                                 "' is not in any input");
+      output.push_back(rhs[i++]);
+    }
+  } else {
+    for (int64_t e = ellipsisRank - 1; e >= 0; --e)
+      output.push_back(256 + e);
+    for (auto [label, count] : counts)
+      if (label < 256 && count == 1)
+        output.push_back(label);
+  }
+  EinsumSpec spec;
+  std::map<int, int64_t> dimOf;
+  for (int label : output) {
+    dimOf[label] = spec.dimSizes.size();
+    spec.dimSizes.push_back(sizes[label]);
+  }
+  spec.numOutputDims = output.size();
+  for (auto [label, size] : sizes)
+    if (!dimOf.count(label)) {
+      dimOf[label] = spec.dimSizes.size();
+      spec.dimSizes.push_back(size);
+    }
+  for (auto [k, ls] : llvm::enumerate(labels)) {
+    auto type = cast<RankedTensorType>(inputs[k]);
+    SmallVector<int64_t> dims;
+    for (auto [axis, label] : llvm::enumerate(ls))
+      dims.push_back(
+          type.getDimSize(axis) == 1 && sizes[label] != 1 ? -1 : dimOf[label]);
+    spec.inputDims.push_back(dims);
+  }
+  return spec;
+}
+
+LogicalResult EinsumOp::inferReturnTypes(MLIRContext *,
+                                         std::optional<Location> loc,
+                                         Adaptor adaptor,
+                                         SmallVectorImpl<Type> &inferred) {
+  ValueRange inputs = adaptor.getInputs();
+  if (inputs.empty())
+    return emitOptionalError(loc, "Einsum needs an input");
+  if (failed(requireStatic(loc, inputs)))
+    return failure();
+  Type elem = rankedType(inputs[0]).getElementType();
+  for (Value v : inputs)
+    if (rankedType(v).getElementType() != elem)
+      return emitOptionalError(loc, "inputs differ in element type");
+  auto spec = parseEinsum(loc, adaptor.getEquation(), inputs.getTypes());
+  if (failed(spec))
+    return failure();
+  inferred.push_back(RankedTensorType::get(
+      ArrayRef<int64_t>(spec->dimSizes).take_front(spec->numOutputDims), elem));
+  return success();
+}
+
 OpFoldResult ConcatOp::fold(FoldAdaptor adaptor) {
   if (getInputs().size() == 1)
     return getInputs()[0];
@@ -970,8 +1140,8 @@ OpFoldResult ConcatOp::fold(FoldAdaptor adaptor) {
                   std::max<int64_t>(1, outType.getDimSize(axis) * inner);
   for (int64_t o = 0; o < outer; ++o)
     for (auto [k, input] : llvm::enumerate(getInputs())) {
-      int64_t chunk = cast<RankedTensorType>(input.getType()).getDimSize(axis) *
-                      inner;
+      int64_t chunk =
+          cast<RankedTensorType>(input.getType()).getDimSize(axis) * inner;
       for (int64_t i = 0; i < chunk; ++i)
         values.push_back(parts[k][o * chunk + i]);
     }
@@ -985,9 +1155,9 @@ LogicalResult SliceOp::inferReturnTypes(MLIRContext *,
   if (failed(requireStatic(loc, adaptor.getOperands())))
     return failure();
   RankedTensorType t = rankedType(adaptor.getData());
-  auto dims = computeSlice(loc, t.getShape(), adaptor.getStarts(),
-                           adaptor.getEnds(), adaptor.getAxes(),
-                           adaptor.getSteps());
+  auto dims =
+      computeSlice(loc, t.getShape(), adaptor.getStarts(), adaptor.getEnds(),
+                   adaptor.getAxes(), adaptor.getSteps());
   if (failed(dims))
     return failure();
   SmallVector<int64_t> shape;
@@ -1145,19 +1315,20 @@ LogicalResult PadOp::inferReturnTypes(MLIRContext *,
     return emitOptionalError(loc, "pads has ", pads.size(),
                              " entries; expected ", 2 * rank);
   StringRef mode = adaptor.getMode();
-  if (mode != "constant" && mode != "reflect" && mode != "edge")
+  if (mode != "constant" && mode != "reflect" && mode != "edge" &&
+      mode != "wrap")
     return emitOptionalError(loc, "unknown pad mode '", mode, "'");
   SmallVector<int64_t> shape;
   for (int64_t i = 0; i < rank; ++i) {
     int64_t size = t.getDimSize(i) + pads[i] + pads[rank + i];
     if (size < 0)
       return emitOptionalError(loc, "pads remove more than axis ", i, " holds");
-    if (mode == "reflect" && (pads[i] >= t.getDimSize(i) ||
-                              pads[rank + i] >= t.getDimSize(i)))
+    if (mode == "reflect" &&
+        (pads[i] >= t.getDimSize(i) || pads[rank + i] >= t.getDimSize(i)))
       return emitOptionalError(loc, "reflect pads must be smaller than the "
                                     "axis");
-    if (mode == "edge" && t.getDimSize(i) == 0 && size > 0)
-      return emitOptionalError(loc, "cannot edge-pad an empty axis");
+    if ((mode == "edge" || mode == "wrap") && t.getDimSize(i) == 0 && size > 0)
+      return emitOptionalError(loc, "cannot ", mode, "-pad an empty axis");
     shape.push_back(size);
   }
   inferred.push_back(RankedTensorType::get(shape, t.getElementType()));

@@ -12,11 +12,11 @@ include "mlir/Interfaces/InferTypeOpInterface.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 
 /// Element types Kiln computes in.
-def Kiln_ElementType
-    : AnyTypeOf<[F32, F64, I8, I16, I32, I64, UI8, UI16, UI32, UI64, I1]>;
-def Kiln_Tensor
-    : RankedTensorOf<[F32, F64, I8, I16, I32, I64, UI8, UI16, UI32, UI64, I1]>;
-def Kiln_FloatTensor : RankedTensorOf<[F32, F64]>;
+def Kiln_ElementType : AnyTypeOf<[F16, BF16, F32, F64, I8, I16, I32, I64, UI8,
+                                  UI16, UI32, UI64, I1]>;
+def Kiln_Tensor : RankedTensorOf<[F16, BF16, F32, F64, I8, I16, I32, I64, UI8,
+                                  UI16, UI32, UI64, I1]>;
+def Kiln_FloatTensor : RankedTensorOf<[F16, BF16, F32, F64]>;
 def Kiln_BoolTensor : RankedTensorOf<[I1]>;
 def Kiln_IndexTensor : RankedTensorOf<[I32, I64]>;
 
@@ -382,6 +382,19 @@ def Kiln_ReduceMaxOp : Kiln_ReduceOp<"reduce_max", "maximum">;
 def Kiln_ReduceMinOp : Kiln_ReduceOp<"reduce_min", "minimum">;
 def Kiln_ReduceProdOp : Kiln_ReduceOp<"reduce_prod", "product">;
 
+def Kiln_TopKOp : Kiln_Op<"topk"> {
+  let summary = "the k largest (or smallest) entries along an axis, sorted";
+  let description = [{
+    Values come in order (largest first, or smallest first with largest =
+    0); equal values keep their original order. Indices are i64.
+  }];
+  let arguments = (ins Kiln_Tensor:$X, I64Attr:$k,
+                   DefaultValuedAttr<I64Attr, "-1">:$axis,
+                   DefaultValuedAttr<I64Attr, "1">:$largest,
+                   DefaultValuedAttr<I64Attr, "1">:$sorted);
+  let results = (outs Kiln_Tensor:$values, RankedTensorOf<[I64]>:$indices);
+}
+
 class Kiln_ArgOp<string mnemonic, string what> : Kiln_Op<mnemonic> {
   let summary = "index of the " # what # " along an axis (i64)";
   let description = [{
@@ -512,6 +525,22 @@ def Kiln_TransposeOp : Kiln_Op<"transpose"> {
   let hasFolder = 1;
 }
 
+def Kiln_EinsumOp : Kiln_Op<"einsum"> {
+  let summary = "Einstein summation, as numpy.einsum";
+  let description = [{
+    Labels in `equation` name axes; labels missing from the output are
+    summed over. "..." stands for broadcast leading axes; without "->" the
+    output is the ellipsis axes, then the labels used once, in order.
+
+    ```mlir
+    %y = kiln.einsum %a, %b {equation = "bij,bjk->bik"}
+        : (tensor<5x2x3xf32>, tensor<5x3x4xf32>) -> tensor<5x2x4xf32>
+    ```
+  }];
+  let arguments = (ins Variadic<Kiln_Tensor>:$inputs, StrAttr:$equation);
+  let results = (outs Kiln_Tensor:$output);
+}
+
 def Kiln_ConcatOp : Kiln_Op<"concat"> {
   let summary = "joins tensors along an axis";
   let arguments = (ins Variadic<Kiln_Tensor>:$inputs, I64Attr:$axis);
@@ -563,7 +592,7 @@ def Kiln_PadOp : Kiln_Op<"pad"> {
   let summary = "pads with a constant, or by reflecting or repeating edges";
   let description = [{
     `pads` holds the begin pads of every axis, then the end pads.
-    `mode` is "constant" (with `value`), "reflect" or "edge".
+    `mode` is "constant" (with `value`), "reflect", "edge" or "wrap".
   }];
   let arguments = (ins Kiln_Tensor:$data, DenseI64ArrayAttr:$pads,
                    DefaultValuedStrAttr<StrAttr, "constant">:$mode,

@@ -25,17 +25,11 @@ struct DescrEntry {
   const char *descr;
   DType dtype;
 };
-constexpr DescrEntry kDescrs[] = {{"<f4", DType::kF32},
-                                  {"<f8", DType::kF64},
-                                  {"<i4", DType::kI32},
-                                  {"<i8", DType::kI64},
-                                  {"|b1", DType::kBool},
-                                  {"|i1", DType::kI8},
-                                  {"<i2", DType::kI16},
-                                  {"|u1", DType::kU8},
-                                  {"<u2", DType::kU16},
-                                  {"<u4", DType::kU32},
-                                  {"<u8", DType::kU64}};
+constexpr DescrEntry kDescrs[] = {
+    {"<f4", DType::kF32}, {"<f8", DType::kF64},  {"<i4", DType::kI32},
+    {"<i8", DType::kI64}, {"|b1", DType::kBool}, {"|i1", DType::kI8},
+    {"<i2", DType::kI16}, {"|u1", DType::kU8},   {"<u2", DType::kU16},
+    {"<u4", DType::kU32}, {"<u8", DType::kU64},  {"<f2", DType::kF16}};
 
 /// Finds `'key':` in the header dict and returns the text after it.
 absl::StatusOr<absl::string_view> FindValue(absl::string_view header,
@@ -103,8 +97,9 @@ absl::StatusOr<Tensor> ParseNpy(const std::string &bytes,
     return absl::InvalidArgumentError(absl::StrCat(
         source, ": element type '", descr_text,
         "' is not supported (Kiln reads little-endian f32 '<f4', f64 '<f8', "
-        "i32 '<i4', i64 '<i8', i8 '|i1', i16 '<i2', u8 '|u1', u16 '<u2', u32 '<u4', "
-        "u64 '<u8' and bool '|b1')"));
+        "i32 '<i4', i64 '<i8', i8 '|i1', i16 '<i2', u8 '|u1', u16 '<u2', u32 "
+        "'<u4', "
+        "u64 '<u8', f16 '<f2' and bool '|b1')"));
 
   absl::StatusOr<absl::string_view> fortran =
       FindValue(header, "fortran_order", source);

@@ -42,6 +42,35 @@ int64_t DTypeSize(DType dtype) {
   return 0;
 }
 
+float HalfToFloat(uint16_t bits) {
+  uint32_t sign = (bits & 0x8000u) << 16, exponent = (bits >> 10) & 0x1f,
+           mantissa = bits & 0x3ff, out;
+  if (exponent == 0x1f) { // inf or NaN
+    out = sign | 0x7f800000u | (mantissa << 13);
+  } else if (exponent != 0) {
+    out = sign | ((exponent + 112) << 23) | (mantissa << 13);
+  } else if (mantissa == 0) {
+    out = sign;
+  } else { // subnormal: normalize
+    exponent = 113;
+    while (!(mantissa & 0x400)) {
+      mantissa <<= 1;
+      --exponent;
+    }
+    out = sign | (exponent << 23) | ((mantissa & 0x3ff) << 13);
+  }
+  float f;
+  std::memcpy(&f, &out, sizeof f);
+  return f;
+}
+
+float BFloat16ToFloat(uint16_t bits) {
+  uint32_t out = uint32_t{bits} << 16;
+  float f;
+  std::memcpy(&f, &out, sizeof f);
+  return f;
+}
+
 std::string DTypeName(DType dtype) {
   switch (dtype) {
   case DType::kF32:
@@ -113,6 +142,10 @@ std::string Tensor::ValuesString(int64_t max_elements) const {
       return absl::StrCat(data<int8_t>()[i]);
     case DType::kI16:
       return absl::StrCat(data<int16_t>()[i]);
+    case DType::kF16:
+      return absl::StrCat(HalfToFloat(data<uint16_t>()[i]));
+    case DType::kBF16:
+      return absl::StrCat(BFloat16ToFloat(data<uint16_t>()[i]));
     case DType::kU8:
       return absl::StrCat(data<uint8_t>()[i]);
     case DType::kU16:
@@ -165,7 +198,8 @@ absl::StatusOr<Tensor> Tensor::Allocate(DType dtype,
   if (dtype != DType::kF32 && dtype != DType::kF64 && dtype != DType::kI32 &&
       dtype != DType::kI64 && dtype != DType::kBool && dtype != DType::kI8 &&
       dtype != DType::kI16 && dtype != DType::kU8 && dtype != DType::kU16 &&
-      dtype != DType::kU32 && dtype != DType::kU64)
+      dtype != DType::kU32 && dtype != DType::kU64 && dtype != DType::kF16 &&
+      dtype != DType::kBF16)
     return absl::InvalidArgumentError(
         absl::StrCat("unsupported element type ", DTypeName(dtype)));
   absl::StatusOr<int64_t> n = NumElements(shape);

@@ -25,8 +25,8 @@ enum class DType : int {
   kI32 = 3,
   kI64 = 4,
   kBool = 5, ///< One byte per element, 0 or 1.
-  kF16 = 6,  ///< Reserved.
-  kBF16 = 7, ///< Reserved.
+  kF16 = 6,  ///< IEEE half precision.
+  kBF16 = 7, ///< bfloat16.
   kI8 = 8,
   kI16 = 9,
   kU8 = 10,
@@ -39,6 +39,10 @@ enum class DType : int {
 int64_t DTypeSize(DType dtype);
 /// "f32", "f64", "i32", "i64", "bool", "f16", "bf16".
 std::string DTypeName(DType dtype);
+
+/// The float value of an f16 or bf16 bit pattern.
+float HalfToFloat(uint16_t bits);
+float BFloat16ToFloat(uint16_t bits);
 
 /// Product of the dimensions, or an error when a dimension is negative or
 /// the product overflows int64.

@@ -111,8 +111,7 @@ Session::GetOrCompile(const std::vector<std::string> &fetches) {
   mlir::DialectRegistry registry;
   RegisterPipelineDialects(registry);
   mlir::MLIRContext context(registry, mlir::MLIRContext::Threading::DISABLED);
-  absl::StatusOr<ImportedGraph> imported =
-      source_->Import(fetches, context);
+  absl::StatusOr<ImportedGraph> imported = source_->Import(fetches, context);
   if (!imported.ok())
     return imported.status();
   stats.import_ms = MillisSince(start);

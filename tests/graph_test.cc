@@ -173,7 +173,7 @@ TEST(ImporterTest, MissingAndMistypedAttributes) {
 TEST(ImporterTest, BadPlaceholdersConstantsAndFetches) {
   std::string text =
       "node { name: \"p\" op: \"Placeholder\" }\n" +
-      PlaceholderNode("h", "DT_HALF", {2}) +
+      PlaceholderNode("h", "DT_INVALID", {2}) +
       OpNode("c", "Constant", {},
              R"(attr { key: "value" value { tensor { dtype: DT_FLOAT
                  shape { dim: 3 } float_val: [1, 2] } } })") +
@@ -182,7 +182,7 @@ TEST(ImporterTest, BadPlaceholdersConstantsAndFetches) {
   EXPECT_THAT(error,
               AllOf(HasSubstr("node 'p' (Placeholder): Placeholder needs a "
                               "'dtype'"),
-                    HasSubstr("node 'h' (Placeholder): dtype DT_HALF is not "
+                    HasSubstr("node 'h' (Placeholder): dtype DT_INVALID is not "
                               "supported"),
                     HasSubstr("node 'c' (Constant): attribute 'value': has 2 "
                               "values, but shape [3] needs 3"),

@@ -90,8 +90,7 @@ TEST_F(ExampleMlpTest, MatchesFloat64Reference) {
   std::vector<Tensor> outputs;
   ASSERT_TRUE(session->Run({{"x", x}}, &outputs).ok());
   ASSERT_EQ(outputs.size(), 1u);
-  testing::ExpectClose(outputs[0],
-                       ReferenceMlp(graph, testing::ToDoubles(x)));
+  testing::ExpectClose(outputs[0], ReferenceMlp(graph, testing::ToDoubles(x)));
 }
 
 TEST_F(ExampleMlpTest, BundledInputMatchesReference) {
@@ -99,8 +98,7 @@ TEST_F(ExampleMlpTest, BundledInputMatchesReference) {
   ASSERT_TRUE(x.ok()) << x.status();
   std::vector<Tensor> outputs;
   ASSERT_TRUE(session->Run({{"x", *x}}, &outputs).ok());
-  testing::ExpectClose(outputs[0],
-                       ReferenceMlp(graph, testing::ToDoubles(*x)));
+  testing::ExpectClose(outputs[0], ReferenceMlp(graph, testing::ToDoubles(*x)));
 }
 
 TEST_F(ExampleMlpTest, FetchesIntermediatesAndLeavesFeedsAlone) {
@@ -123,8 +121,8 @@ TEST_F(ExampleMlpTest, BorrowedFeedWorks) {
   EXPECT_FALSE(x.owns_memory());
   std::vector<Tensor> outputs;
   ASSERT_TRUE(session->Run({{"x", x}}, &outputs).ok());
-  testing::ExpectClose(
-      outputs[0], ReferenceMlp(graph, {1, 2, 3, 4, 5, 6, 7, 8}));
+  testing::ExpectClose(outputs[0],
+                       ReferenceMlp(graph, {1, 2, 3, 4, 5, 6, 7, 8}));
 }
 
 TEST_F(ExampleMlpTest, FeedErrorsNameTheFeed) {
@@ -166,8 +164,7 @@ TEST_F(ExampleMlpTest, FetchingAConstantNeedsNoFeed) {
   std::vector<Tensor> outputs;
   absl::Status s = session->Run({}, {"b2"}, &outputs);
   ASSERT_TRUE(s.ok()) << s;
-  testing::ExpectClose(outputs[0],
-                       RefArray{{3}, ConstantValues(graph, "b2")});
+  testing::ExpectClose(outputs[0], RefArray{{3}, ConstantValues(graph, "b2")});
 }
 
 TEST_F(ExampleMlpTest, ConcurrentRunsAgreeWithSerialRuns) {

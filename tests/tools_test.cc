@@ -74,8 +74,8 @@ TEST(NpyTest, RefusesWhatItCannotRead) {
   EXPECT_THAT(error("hello"), HasSubstr("not a .npy file"));
   EXPECT_THAT(
       error(NpyBytes(
-          "{'descr': '<f2', 'fortran_order': False, 'shape': (1,), }", "ab")),
-      HasSubstr("element type '<f2' is not supported"));
+          "{'descr': '<c8', 'fortran_order': False, 'shape': (1,), }", "ab")),
+      HasSubstr("element type '<c8' is not supported"));
   EXPECT_THAT(
       error(NpyBytes("{'descr': '<f4', 'fortran_order': True, 'shape': (1,), }",
                      "abcd")),

@@ -27,20 +27,18 @@ SmallVector<IteratorType> allParallel(int64_t rank) {
 /// A generic over `outType` that reads `input` at `inputMap`.
 Value buildCopy(OpBuilder &b, Location loc, Value input, AffineMap inputMap,
                 RankedTensorType outType) {
-  return buildGeneric(b, loc, input, inputMap, emptyTensor(b, loc, outType),
-                      b.getMultiDimIdentityMap(outType.getRank()),
-                      allParallel(outType.getRank()),
-                      [](OpBuilder &, Location, ValueRange args) {
-                        return args[0];
-                      });
+  return buildGeneric(
+      b, loc, input, inputMap, emptyTensor(b, loc, outType),
+      b.getMultiDimIdentityMap(outType.getRank()),
+      allParallel(outType.getRank()),
+      [](OpBuilder &, Location, ValueRange args) { return args[0]; });
 }
 
 /// A generic over `outType` with no inputs whose body computes each element
 /// from its indices.
-Value buildFromIndices(OpBuilder &b, Location loc, RankedTensorType outType,
-                       function_ref<Value(OpBuilder &, Location,
-                                          ArrayRef<Value> indices)>
-                           body) {
+Value buildFromIndices(
+    OpBuilder &b, Location loc, RankedTensorType outType,
+    function_ref<Value(OpBuilder &, Location, ArrayRef<Value> indices)> body) {
   int64_t rank = outType.getRank();
   return buildGeneric(b, loc, ValueRange{}, {}, emptyTensor(b, loc, outType),
                       b.getMultiDimIdentityMap(rank), allParallel(rank),
@@ -193,10 +191,10 @@ struct SliceLowering : public OpConversionPattern<SliceOp> {
       exprs.push_back(d.step < 0 ? getAffineConstantExpr(d.count - 1, ctx) -
                                        getAffineDimExpr(i, ctx)
                                  : getAffineDimExpr(i, ctx));
-    rewriter.replaceOp(op, buildCopy(rewriter, op.getLoc(), window,
-                                     AffineMap::get(outType.getRank(), 0,
-                                                    exprs, ctx),
-                                     outType));
+    rewriter.replaceOp(
+        op,
+        buildCopy(rewriter, op.getLoc(), window,
+                  AffineMap::get(outType.getRank(), 0, exprs, ctx), outType));
     return success();
   }
 };
@@ -221,12 +219,13 @@ struct GatherLowering : public OpConversionPattern<GatherOp> {
       indexExprs.push_back(getAffineDimExpr(axis + i, ctx));
     Value result = buildGeneric(
         rewriter, loc, indices, AffineMap::get(rank, 0, indexExprs, ctx),
-        emptyTensor(rewriter, loc, outType), rewriter.getMultiDimIdentityMap(rank),
-        allParallel(rank), [&](OpBuilder &b, Location l, ValueRange args) {
+        emptyTensor(rewriter, loc, outType),
+        rewriter.getMultiDimIdentityMap(rank), allParallel(rank),
+        [&](OpBuilder &b, Location l, ValueRange args) {
           // Negative indices count from the back; out-of-range ones read 0.
           Value i = b.create<arith::IndexCastOp>(l, b.getIndexType(), args[0]);
-          Value negative = b.create<arith::CmpIOp>(
-              l, arith::CmpIPredicate::slt, i, indexConstant(b, l, 0));
+          Value negative = b.create<arith::CmpIOp>(l, arith::CmpIPredicate::slt,
+                                                   i, indexConstant(b, l, 0));
           i = b.create<arith::SelectOp>(
               l, negative,
               b.create<arith::AddIOp>(l, i, indexConstant(b, l, dim)), i);
@@ -282,9 +281,9 @@ struct TileLowering : public OpConversionPattern<TileOp> {
     for (int64_t i = 0; i < inType.getRank(); ++i)
       exprs.push_back(getAffineDimExpr(i, ctx) % inType.getDimSize(i));
     rewriter.replaceOp(
-        op, buildCopy(rewriter, op.getLoc(), adaptor.getInput(),
-                      AffineMap::get(outType.getRank(), 0, exprs, ctx),
-                      outType));
+        op,
+        buildCopy(rewriter, op.getLoc(), adaptor.getInput(),
+                  AffineMap::get(outType.getRank(), 0, exprs, ctx), outType));
     return success();
   }
 };
@@ -305,10 +304,12 @@ struct PadLowering : public OpConversionPattern<PadOp> {
     double value = op.getValue().convertToDouble();
     if (outType.getNumElements() == 0 || inType.getNumElements() == 0) {
       Type elem = outType.getElementType();
-      TypedAttr fill = isFloat(elem) ? TypedAttr(rewriter.getFloatAttr(elem, value))
-                                     : TypedAttr(rewriter.getIntegerAttr(
-                                           elem, static_cast<int64_t>(value)));
-      rewriter.replaceOp(op, filledTensor(rewriter, op.getLoc(), outType, fill));
+      TypedAttr fill = isFloat(elem)
+                           ? TypedAttr(rewriter.getFloatAttr(elem, value))
+                           : TypedAttr(rewriter.getIntegerAttr(
+                                 elem, static_cast<int64_t>(value)));
+      rewriter.replaceOp(op,
+                         filledTensor(rewriter, op.getLoc(), outType, fill));
       return success();
     }
     Value result = buildFromIndices(
@@ -320,10 +321,18 @@ struct PadLowering : public OpConversionPattern<PadOp> {
             int64_t size = inType.getDimSize(d);
             Value i = b.create<arith::SubIOp>(l, indices[d],
                                               indexConstant(b, l, pads[d]));
-            if (mode == "reflect") {
+            if (mode == "wrap") {
+              // ((i mod size) + size) mod size, for negative i too.
+              Value s = indexConstant(b, l, size);
+              i = b.create<arith::RemSIOp>(
+                  l,
+                  b.create<arith::AddIOp>(l, b.create<arith::RemSIOp>(l, i, s),
+                                          s),
+                  s);
+            } else if (mode == "reflect") {
               // Mirror without repeating the edge: -1 -> 1, size -> size-2.
-              Value neg = b.create<arith::CmpIOp>(
-                  l, arith::CmpIPredicate::slt, i, indexConstant(b, l, 0));
+              Value neg = b.create<arith::CmpIOp>(l, arith::CmpIPredicate::slt,
+                                                  i, indexConstant(b, l, 0));
               i = b.create<arith::SelectOp>(
                   l, neg, b.create<arith::SubIOp>(l, indexConstant(b, l, 0), i),
                   i);

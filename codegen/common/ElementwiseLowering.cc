@@ -83,8 +83,8 @@ KILN_SCALAR(DivOp) {
   if (isUnsignedOp(op)) {
     Value isZero =
         b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, a[1], zero);
-    Value quotient = b.create<arith::DivUIOp>(
-        loc, a[0], select(b, loc, isZero, one, a[1]));
+    Value quotient =
+        b.create<arith::DivUIOp>(loc, a[0], select(b, loc, isZero, one, a[1]));
     return select(b, loc, isZero, zero, quotient);
   }
   Value minusOne = constant(b, loc, t, -1);
@@ -106,9 +106,9 @@ KILN_SCALAR(PReluOp) {
     return a[0];
   Value zero = constant(b, loc, t, 0);
   Value negative =
-      isFloat(t) ? cmpf(b, loc, arith::CmpFPredicate::OLT, a[0], zero)
-                 : b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::slt,
-                                           a[0], zero);
+      isFloat(t)
+          ? cmpf(b, loc, arith::CmpFPredicate::OLT, a[0], zero)
+          : b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::slt, a[0], zero);
   return select(b, loc, negative, mulValues(b, loc, a[0], a[1]), a[0]);
 }
 KILN_SCALAR(AndOp) { return b.create<arith::AndIOp>(loc, a[0], a[1]); }
@@ -170,10 +170,10 @@ KILN_SCALAR(SignOp) {
         loc, t,
         b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ne, a[0], zero));
   if (!isFloat(t)) {
-    Value pos = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::sgt, a[0],
-                                        zero);
-    Value neg = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::slt, a[0],
-                                        zero);
+    Value pos =
+        b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::sgt, a[0], zero);
+    Value neg =
+        b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::slt, a[0], zero);
     return select(b, loc, pos, constant(b, loc, t, 1),
                   select(b, loc, neg, constant(b, loc, t, -1), zero));
   }
@@ -244,7 +244,8 @@ KILN_SCALAR(LeakyReluOp) {
   Value scaled = b.create<arith::MulFOp>(
       loc, constant(b, loc, t, op.getAlpha().convertToDouble()), a[0]);
   return select(
-      b, loc, cmpf(b, loc, arith::CmpFPredicate::OLT, a[0], constant(b, loc, t, 0)),
+      b, loc,
+      cmpf(b, loc, arith::CmpFPredicate::OLT, a[0], constant(b, loc, t, 0)),
       scaled, a[0]);
 }
 /// 0.5 x (1 + erf(x / sqrt 2)), or the tanh approximation.
@@ -253,7 +254,8 @@ KILN_SCALAR(GeluOp) {
   Value x = a[0];
   Value inner;
   if (op.getApproximate() == "tanh") {
-    Value x3 = b.create<arith::MulFOp>(loc, x, b.create<arith::MulFOp>(loc, x, x));
+    Value x3 =
+        b.create<arith::MulFOp>(loc, x, b.create<arith::MulFOp>(loc, x, x));
     Value poly = b.create<arith::AddFOp>(
         loc, x,
         b.create<arith::MulFOp>(loc, constant(b, loc, t, 0.044715), x3));

@@ -45,8 +45,9 @@ struct ConvertKilnToLinalgPass
     target.addDynamicallyLegalOp<func::FuncOp>([&](func::FuncOp f) {
       return converter.isSignatureLegal(f.getFunctionType());
     });
-    target.addDynamicallyLegalOp<func::ReturnOp>(
-        [&](func::ReturnOp r) { return converter.isLegal(r.getOperandTypes()); });
+    target.addDynamicallyLegalOp<func::ReturnOp>([&](func::ReturnOp r) {
+      return converter.isLegal(r.getOperandTypes());
+    });
     RewritePatternSet patterns(ctx);
     populateElementwiseLowering(patterns, converter);
     populateStructuredLowering(patterns, converter);

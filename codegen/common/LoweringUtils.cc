@@ -170,8 +170,7 @@ Value mulValues(OpBuilder &b, Location loc, Value x, Value y) {
   return b.create<arith::MulIOp>(loc, x, y);
 }
 
-Value maxValues(OpBuilder &b, Location loc, Value x, Value y,
-                bool isUnsigned) {
+Value maxValues(OpBuilder &b, Location loc, Value x, Value y, bool isUnsigned) {
   if (isFloat(x.getType()))
     return b.create<arith::MaximumFOp>(loc, x, y);
   if (x.getType().isInteger(1))
@@ -181,8 +180,7 @@ Value maxValues(OpBuilder &b, Location loc, Value x, Value y,
   return b.create<arith::MaxSIOp>(loc, x, y);
 }
 
-Value minValues(OpBuilder &b, Location loc, Value x, Value y,
-                bool isUnsigned) {
+Value minValues(OpBuilder &b, Location loc, Value x, Value y, bool isUnsigned) {
   if (isFloat(x.getType()))
     return b.create<arith::MinimumFOp>(loc, x, y);
   if (x.getType().isInteger(1))
@@ -205,6 +203,9 @@ Value convertScalar(OpBuilder &b, Location loc, Value x, Type to,
                                    scalarConstant(b, loc, from, 0));
   }
   if (isFloat(from) && isFloat(to)) {
+    if (from.getIntOrFloatBitWidth() == to.getIntOrFloatBitWidth()) // f16-bf16
+      return b.create<arith::TruncFOp>(
+          loc, to, b.create<arith::ExtFOp>(loc, b.getF32Type(), x));
     if (from.getIntOrFloatBitWidth() < to.getIntOrFloatBitWidth())
       return b.create<arith::ExtFOp>(loc, to, x);
     return b.create<arith::TruncFOp>(loc, to, x);

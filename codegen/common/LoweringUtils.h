@@ -41,8 +41,8 @@ mlir::Value emptyTensor(mlir::OpBuilder &b, mlir::Location loc,
 mlir::Value filledTensor(mlir::OpBuilder &b, mlir::Location loc,
                          mlir::RankedTensorType type, mlir::TypedAttr value);
 /// A scalar constant of element type `t` holding `v` (truncated for ints).
-mlir::Value scalarConstant(mlir::OpBuilder &b, mlir::Location loc,
-                           mlir::Type t, double v);
+mlir::Value scalarConstant(mlir::OpBuilder &b, mlir::Location loc, mlir::Type t,
+                           double v);
 
 /// The identity of max (-inf or the smallest integer) and of min.
 mlir::TypedAttr lowestAttr(mlir::OpBuilder &b, mlir::Type t,

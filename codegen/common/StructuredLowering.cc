@@ -152,6 +152,141 @@ struct GemmLowering : public OpConversionPattern<GemmOp> {
   }
 };
 
+struct TopKLowering : public OpConversionPattern<TopKOp> {
+  using OpConversionPattern::OpConversionPattern;
+  /// rank[i] = how many entries come before entry i (better, or equal with
+  /// a lower index); output position r then takes the entry of rank r.
+  /// Quadratic in the axis length, which TopK's uses keep small.
+  LogicalResult
+  matchAndRewrite(TopKOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value x = adaptor.getX();
+    auto type = cast<RankedTensorType>(x.getType());
+    int64_t rank = type.getRank();
+    int64_t axis = normalizeAxis(op.getAxis(), rank);
+    bool largest = op.getLargest() != 0;
+    bool isUnsigned = isUnsignedInt(op.getX().getType());
+    MLIRContext *ctx = rewriter.getContext();
+    Type i64 = rewriter.getI64Type();
+    auto dim = [&](int64_t i) { return getAffineDimExpr(i, ctx); };
+    // Iteration (..., i, ...) + j: the extra dim `rank` is j on the axis.
+    SmallVector<AffineExpr> at_i, at_j;
+    for (int64_t d = 0; d < rank; ++d) {
+      at_i.push_back(dim(d));
+      at_j.push_back(d == axis ? dim(rank) : dim(d));
+    }
+    SmallVector<IteratorType> iterators(rank, IteratorType::parallel);
+    iterators.push_back(IteratorType::reduction);
+    auto rankType = RankedTensorType::get(type.getShape(), i64);
+    Value zeros =
+        filledTensor(rewriter, loc, rankType, rewriter.getI64IntegerAttr(0));
+    Value ranks = buildGeneric(
+        rewriter, loc, {x, x},
+        {AffineMap::get(rank + 1, 0, at_i, ctx),
+         AffineMap::get(rank + 1, 0, at_j, ctx)},
+        zeros, AffineMap::get(rank + 1, 0, at_i, ctx), iterators,
+        [&](OpBuilder &b, Location l, ValueRange args) -> Value {
+          Value xi = args[0], xj = args[1];
+          Value better, equal;
+          if (isFloat(xi.getType())) {
+            better = b.create<arith::CmpFOp>(
+                l,
+                largest ? arith::CmpFPredicate::OGT : arith::CmpFPredicate::OLT,
+                xj, xi);
+            equal =
+                b.create<arith::CmpFOp>(l, arith::CmpFPredicate::OEQ, xj, xi);
+          } else {
+            arith::CmpIPredicate p =
+                largest ? (isUnsigned ? arith::CmpIPredicate::ugt
+                                      : arith::CmpIPredicate::sgt)
+                        : (isUnsigned ? arith::CmpIPredicate::ult
+                                      : arith::CmpIPredicate::slt);
+            better = b.create<arith::CmpIOp>(l, p, xj, xi);
+            equal =
+                b.create<arith::CmpIOp>(l, arith::CmpIPredicate::eq, xj, xi);
+          }
+          Value earlier = b.create<arith::CmpIOp>(
+              l, arith::CmpIPredicate::ult, b.create<linalg::IndexOp>(l, rank),
+              b.create<linalg::IndexOp>(l, axis));
+          Value before = b.create<arith::OrIOp>(
+              l, better, b.create<arith::AndIOp>(l, equal, earlier));
+          return b.create<arith::AddIOp>(
+              l, args[2], b.create<arith::ExtUIOp>(l, i64, before));
+        });
+    // Iteration (..., r, ...) + i: output r takes the entry of rank r.
+    RankedTensorType valuesType = resultType(op, 0);
+    RankedTensorType indicesType = resultType(op, 1);
+    Value valuesInit = filledTensor(
+        rewriter, loc, valuesType, rewriter.getZeroAttr(type.getElementType()));
+    Value indicesInit =
+        filledTensor(rewriter, loc, indicesType, rewriter.getI64IntegerAttr(0));
+    AffineMap outMap = AffineMap::get(rank + 1, 0, at_i, ctx);
+    AffineMap inMap = AffineMap::get(rank + 1, 0, at_j, ctx);
+    auto select = rewriter.create<linalg::GenericOp>(
+        loc, TypeRange{valuesType, indicesType}, ValueRange{x, ranks},
+        ValueRange{valuesInit, indicesInit},
+        ArrayRef<AffineMap>{inMap, inMap, outMap, outMap}, iterators,
+        [&](OpBuilder &b, Location l, ValueRange args) {
+          Value r = b.create<arith::IndexCastOp>(
+              l, i64, b.create<linalg::IndexOp>(l, axis));
+          Value i = b.create<arith::IndexCastOp>(
+              l, i64, b.create<linalg::IndexOp>(l, rank));
+          Value match =
+              b.create<arith::CmpIOp>(l, arith::CmpIPredicate::eq, args[1], r);
+          b.create<linalg::YieldOp>(
+              l,
+              ValueRange{b.create<arith::SelectOp>(l, match, args[0], args[2]),
+                         b.create<arith::SelectOp>(l, match, i, args[3])});
+        });
+    rewriter.replaceOp(op, select.getResults());
+    return success();
+  }
+};
+
+struct EinsumLowering : public OpConversionPattern<EinsumOp> {
+  using OpConversionPattern::OpConversionPattern;
+  /// One generic: output axes parallel, summed axes reduction; the body
+  /// multiplies the inputs' elements into the accumulator.
+  LogicalResult
+  matchAndRewrite(EinsumOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    auto spec =
+        parseEinsum(std::nullopt, op.getEquation(), op.getInputs().getTypes());
+    if (failed(spec))
+      return rewriter.notifyMatchFailure(op, "bad equation");
+    MLIRContext *ctx = rewriter.getContext();
+    int64_t numDims = spec->dimSizes.size();
+    SmallVector<AffineMap> maps;
+    for (const SmallVector<int64_t> &dims : spec->inputDims) {
+      SmallVector<AffineExpr> exprs;
+      for (int64_t d : dims)
+        exprs.push_back(d < 0 ? getAffineConstantExpr(0, ctx)
+                              : getAffineDimExpr(d, ctx));
+      maps.push_back(AffineMap::get(numDims, 0, exprs, ctx));
+    }
+    SmallVector<AffineExpr> outExprs;
+    for (unsigned d = 0; d < spec->numOutputDims; ++d)
+      outExprs.push_back(getAffineDimExpr(d, ctx));
+    SmallVector<IteratorType> iterators(spec->numOutputDims,
+                                        IteratorType::parallel);
+    iterators.append(numDims - spec->numOutputDims, IteratorType::reduction);
+    RankedTensorType outType = resultType(op);
+    Value init = filledTensor(rewriter, op.getLoc(), outType,
+                              rewriter.getZeroAttr(outType.getElementType()));
+    Value result =
+        buildGeneric(rewriter, op.getLoc(), adaptor.getInputs(), maps, init,
+                     AffineMap::get(numDims, 0, outExprs, ctx), iterators,
+                     [](OpBuilder &b, Location l, ValueRange args) {
+                       Value product = args[0];
+                       for (Value v : args.drop_front().drop_back())
+                         product = mulValues(b, l, product, v);
+                       return addValues(b, l, args.back(), product);
+                     });
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
 
 //===----------------------------------------------------------------------===//
 // Softmax, reductions
@@ -170,26 +305,27 @@ struct SoftmaxLowering : public OpConversionPattern<OpTy> {
     Type elem = type.getElementType();
     int64_t rank = type.getRank();
     if (rank == 0) {
-      rewriter.replaceOp(op, filledTensor(rewriter, loc, type,
-                                          rewriter.getFloatAttr(elem, Log ? 0 : 1)));
+      rewriter.replaceOp(
+          op, filledTensor(rewriter, loc, type,
+                           rewriter.getFloatAttr(elem, Log ? 0 : 1)));
       return success();
     }
     SmallVector<bool> reduced(rank, false);
     reduced[normalizeAxis(op.getAxis(), rank)] = true;
-    Value max = buildReduction(rewriter, loc, x, reduced,
-                               lowestAttr(rewriter, elem),
-                               [](OpBuilder &b, Location l, Value x, Value y) {
-                                 return maxValues(b, l, x, y);
-                               });
+    Value max =
+        buildReduction(rewriter, loc, x, reduced, lowestAttr(rewriter, elem),
+                       [](OpBuilder &b, Location l, Value x, Value y) {
+                         return maxValues(b, l, x, y);
+                       });
     AffineMap identity = rewriter.getMultiDimIdentityMap(rank);
     AffineMap dropAxis = dropDimsMap(rank, reduced, rewriter.getContext());
     SmallVector<IteratorType> parallel(rank, IteratorType::parallel);
-    Value shifted = buildGeneric(
-        rewriter, loc, {x, max}, {identity, dropAxis},
-        emptyTensor(rewriter, loc, type), identity, parallel,
-        [](OpBuilder &b, Location l, ValueRange args) -> Value {
-          return b.create<arith::SubFOp>(l, args[0], args[1]);
-        });
+    Value shifted =
+        buildGeneric(rewriter, loc, {x, max}, {identity, dropAxis},
+                     emptyTensor(rewriter, loc, type), identity, parallel,
+                     [](OpBuilder &b, Location l, ValueRange args) -> Value {
+                       return b.create<arith::SubFOp>(l, args[0], args[1]);
+                     });
     Value exps = buildElementwise(
         rewriter, loc, shifted, type,
         [](OpBuilder &b, Location l, ValueRange args) -> Value {
@@ -202,8 +338,8 @@ struct SoftmaxLowering : public OpConversionPattern<OpTy> {
         emptyTensor(rewriter, loc, type), identity, parallel,
         [](OpBuilder &b, Location l, ValueRange args) -> Value {
           if (Log)
-            return b.create<arith::SubFOp>(
-                l, args[0], b.create<math::LogOp>(l, args[1]));
+            return b.create<arith::SubFOp>(l, args[0],
+                                           b.create<math::LogOp>(l, args[1]));
           return b.create<arith::DivFOp>(l, args[0], args[1]);
         });
     rewriter.replaceOp(op, result);
@@ -245,8 +381,9 @@ struct ReduceLowering : public OpConversionPattern<OpTy> {
       break;
     case ReduceKind::kProd:
       result = buildReduction(rewriter, loc, data, reduced,
-                              isFloat(elem) ? TypedAttr(rewriter.getFloatAttr(elem, 1))
-                                            : TypedAttr(rewriter.getIntegerAttr(elem, 1)),
+                              isFloat(elem)
+                                  ? TypedAttr(rewriter.getFloatAttr(elem, 1))
+                                  : TypedAttr(rewriter.getIntegerAttr(elem, 1)),
                               mulValues);
       break;
     case ReduceKind::kSum:
@@ -273,8 +410,7 @@ struct ReduceLowering : public OpConversionPattern<OpTy> {
             return b.create<arith::DivSIOp>(l, args[0], n);
           });
     }
-    rewriter.replaceOp(op, reshapeTo(rewriter, loc, result,
-                                     resultType(op)));
+    rewriter.replaceOp(op, reshapeTo(rewriter, loc, result, resultType(op)));
     return success();
   }
 };
@@ -305,13 +441,13 @@ struct ArgReduceLowering : public OpConversionPattern<OpTy> {
     }
     Type i64 = rewriter.getI64Type();
     bool isUnsigned = isUnsignedInt(op.getData().getType());
-    Value bestInit = filledTensor(
-        rewriter, loc, RankedTensorType::get(shape, elem),
-        IsMax ? lowestAttr(rewriter, elem, isUnsigned)
-              : highestAttr(rewriter, elem, isUnsigned));
-    Value indexInit = filledTensor(rewriter, loc,
-                                   RankedTensorType::get(shape, i64),
-                                   rewriter.getI64IntegerAttr(0));
+    Value bestInit =
+        filledTensor(rewriter, loc, RankedTensorType::get(shape, elem),
+                     IsMax ? lowestAttr(rewriter, elem, isUnsigned)
+                           : highestAttr(rewriter, elem, isUnsigned));
+    Value indexInit =
+        filledTensor(rewriter, loc, RankedTensorType::get(shape, i64),
+                     rewriter.getI64IntegerAttr(0));
     AffineMap outMap = dropDimsMap(rank, reduced, rewriter.getContext());
     bool last = op.getSelectLastIndex() != 0;
     auto generic = rewriter.create<linalg::GenericOp>(
@@ -325,10 +461,10 @@ struct ArgReduceLowering : public OpConversionPattern<OpTy> {
               l, i64, b.create<linalg::IndexOp>(l, axis));
           Value better;
           if (isFloat(elem)) {
-            auto strict = IsMax ? arith::CmpFPredicate::OGT
-                                : arith::CmpFPredicate::OLT;
-            auto loose = IsMax ? arith::CmpFPredicate::OGE
-                               : arith::CmpFPredicate::OLE;
+            auto strict =
+                IsMax ? arith::CmpFPredicate::OGT : arith::CmpFPredicate::OLT;
+            auto loose =
+                IsMax ? arith::CmpFPredicate::OGE : arith::CmpFPredicate::OLE;
             better = b.create<arith::CmpFOp>(l, last ? loose : strict, x, best);
           } else {
             auto strict = IsMax ? (isUnsigned ? arith::CmpIPredicate::ugt
@@ -347,12 +483,12 @@ struct ArgReduceLowering : public OpConversionPattern<OpTy> {
               b.create<arith::ConstantOp>(l, b.getI64IntegerAttr(0)));
           better = b.create<arith::OrIOp>(l, better, first);
           b.create<linalg::YieldOp>(
-              l, ValueRange{b.create<arith::SelectOp>(l, better, x, best),
-                            b.create<arith::SelectOp>(l, better, index,
-                                                      bestIndex)});
+              l, ValueRange{
+                     b.create<arith::SelectOp>(l, better, x, best),
+                     b.create<arith::SelectOp>(l, better, index, bestIndex)});
         });
-    rewriter.replaceOp(op, reshapeTo(rewriter, loc, generic.getResult(1),
-                                     resultType(op)));
+    rewriter.replaceOp(
+        op, reshapeTo(rewriter, loc, generic.getResult(1), resultType(op)));
     return success();
   }
 };
@@ -397,8 +533,8 @@ struct CumSumLowering : public OpConversionPattern<CumSumOp> {
                       : (exclusive ? arith::CmpIPredicate::ult
                                    : arith::CmpIPredicate::ule);
           Value include = b.create<arith::CmpIOp>(l, pred, j, i);
-          Value term = b.create<arith::SelectOp>(
-              l, include, args[0], scalarConstant(b, l, elem, 0));
+          Value term = b.create<arith::SelectOp>(l, include, args[0],
+                                                 scalarConstant(b, l, elem, 0));
           return addValues(b, l, args[1], term);
         });
     rewriter.replaceOp(op, result);
@@ -424,18 +560,16 @@ Value padSpatial(OpBuilder &b, Location loc, Value x, ArrayRef<int64_t> begin,
     shape.push_back(type.getDimSize(i) + low[i] + high[i]);
   auto padded = RankedTensorType::get(shape, type.getElementType());
   Value pad = b.create<arith::ConstantOp>(loc, value);
-  return b.create<tensor::PadOp>(loc, padded, x,
-                                 getAsIndexOpFoldResult(b.getContext(), low),
-                                 getAsIndexOpFoldResult(b.getContext(), high),
-                                 pad);
+  return b.create<tensor::PadOp>(
+      loc, padded, x, getAsIndexOpFoldResult(b.getContext(), low),
+      getAsIndexOpFoldResult(b.getContext(), high), pad);
 }
 
 /// Conv over an already padded X: out[n, g, m, o..] = init + sum over
 /// (c, k..) of x[n, g, c, o*s + k*d] * w[g, m, c, k..]. X is
 /// [N, G, C/G, S..], W is [G, M/G, C/G, K..], `init` is [N, G, M/G, O..].
-Value buildGroupedConv(OpBuilder &b, Location loc, Value x, Value w,
-                       Value init, ArrayRef<int64_t> strides,
-                       ArrayRef<int64_t> dilations) {
+Value buildGroupedConv(OpBuilder &b, Location loc, Value x, Value w, Value init,
+                       ArrayRef<int64_t> strides, ArrayRef<int64_t> dilations) {
   MLIRContext *ctx = b.getContext();
   auto wType = cast<RankedTensorType>(w.getType());
   int64_t spatial = wType.getRank() - 3;
@@ -472,7 +606,8 @@ Value splitChannels(OpBuilder &b, Location loc, Value v, int64_t axis,
   shape.push_back(groups);
   shape.push_back(type.getDimSize(axis) / groups);
   shape.append(type.getShape().begin() + axis + 1, type.getShape().end());
-  return reshapeTo(b, loc, v, RankedTensorType::get(shape, type.getElementType()));
+  return reshapeTo(b, loc, v,
+                   RankedTensorType::get(shape, type.getElementType()));
 }
 
 /// Shared by Conv and ConvTranspose: X padded, W as [M, C/G, K..]; adds B.
@@ -494,13 +629,11 @@ Value lowerConv(OpBuilder &b, Location loc, Value paddedX, Value w, Value bias,
     MLIRContext *ctx = b.getContext();
     AffineMap biasMap = AffineMap::get(
         rank, 0, {getAffineDimExpr(1, ctx), getAffineDimExpr(2, ctx)}, ctx);
-    init = buildGeneric(b, loc, groupedBias, biasMap,
-                        emptyTensor(b, loc, groupedType),
-                        b.getMultiDimIdentityMap(rank),
-                        SmallVector<IteratorType>(rank, IteratorType::parallel),
-                        [](OpBuilder &, Location, ValueRange args) {
-                          return args[0];
-                        });
+    init = buildGeneric(
+        b, loc, groupedBias, biasMap, emptyTensor(b, loc, groupedType),
+        b.getMultiDimIdentityMap(rank),
+        SmallVector<IteratorType>(rank, IteratorType::parallel),
+        [](OpBuilder &, Location, ValueRange args) { return args[0]; });
   } else {
     init = filledTensor(b, loc, groupedType, b.getZeroAttr(elem));
   }
@@ -517,18 +650,18 @@ struct ConvLowering : public OpConversionPattern<ConvOp> {
                   ConversionPatternRewriter &rewriter) const override {
     auto xType = cast<RankedTensorType>(adaptor.getX().getType());
     auto wType = cast<RankedTensorType>(adaptor.getW().getType());
-    auto g = computeWindows(std::nullopt, xType.getShape().drop_front(2),
-                            wType.getShape().drop_front(2), op.getStrides(),
-                            op.getDilations(), op.getPads(), op.getAutoPad(),
-                            false);
+    auto g =
+        computeWindows(std::nullopt, xType.getShape().drop_front(2),
+                       wType.getShape().drop_front(2), op.getStrides(),
+                       op.getDilations(), op.getPads(), op.getAutoPad(), false);
     if (failed(g))
       return rewriter.notifyMatchFailure(op, "bad window geometry");
-    Value x = padSpatial(rewriter, op.getLoc(), adaptor.getX(), g->padBegin,
-                         g->padEnd, rewriter.getZeroAttr(xType.getElementType()));
+    Value x =
+        padSpatial(rewriter, op.getLoc(), adaptor.getX(), g->padBegin,
+                   g->padEnd, rewriter.getZeroAttr(xType.getElementType()));
     rewriter.replaceOp(op, lowerConv(rewriter, op.getLoc(), x, adaptor.getW(),
                                      adaptor.getB(), op.getGroup(), g->strides,
-                                     g->dilations,
-                                     resultType(op)));
+                                     g->dilations, resultType(op)));
     return success();
   }
 };
@@ -553,7 +686,8 @@ struct ConvTransposeLowering : public OpConversionPattern<ConvTransposeOp> {
     int64_t groups = op.getGroup();
 
     // Spread and pad X.
-    SmallVector<int64_t> spreadShape = {xType.getDimSize(0), xType.getDimSize(1)};
+    SmallVector<int64_t> spreadShape = {xType.getDimSize(0),
+                                        xType.getDimSize(1)};
     SmallVector<int64_t> offsets = {0, 0}, strides = {1, 1};
     for (int64_t i = 0; i < spatial; ++i) {
       int64_t in = xType.getDimSize(i + 2);
@@ -566,9 +700,9 @@ struct ConvTransposeLowering : public OpConversionPattern<ConvTransposeOp> {
       offsets.push_back(before);
       strides.push_back(g->strides[i]);
     }
-    Value zeros = filledTensor(rewriter, loc,
-                               RankedTensorType::get(spreadShape, elem),
-                               rewriter.getZeroAttr(elem));
+    Value zeros =
+        filledTensor(rewriter, loc, RankedTensorType::get(spreadShape, elem),
+                     rewriter.getZeroAttr(elem));
     SmallVector<int64_t> sizes(xType.getShape());
     Value spread = rewriter.create<tensor::InsertSliceOp>(
         loc, adaptor.getX(), zeros, ValueRange{}, ValueRange{}, ValueRange{},
@@ -600,9 +734,9 @@ struct ConvTransposeLowering : public OpConversionPattern<ConvTransposeOp> {
         [](OpBuilder &, Location, ValueRange args) { return args[0]; });
     flipped = reshapeTo(rewriter, loc, flipped, flippedType);
     SmallVector<int64_t> ones(spatial, 1);
-    rewriter.replaceOp(op, lowerConv(rewriter, loc, spread, flipped,
-                                     adaptor.getB(), groups, ones,
-                                     g->dilations, outType));
+    rewriter.replaceOp(op,
+                       lowerConv(rewriter, loc, spread, flipped, adaptor.getB(),
+                                 groups, ones, g->dilations, outType));
     return success();
   }
 };
@@ -638,7 +772,8 @@ struct PoolLowering : public OpConversionPattern<OpTy> {
     MLIRContext *ctx = rewriter.getContext();
     int64_t numDims = 2 + 2 * spatial;
     auto dim = [&](int64_t i) { return getAffineDimExpr(i, ctx); };
-    SmallVector<AffineExpr> xExprs = {dim(0), dim(1)}, outExprs = {dim(0), dim(1)};
+    SmallVector<AffineExpr> xExprs = {dim(0), dim(1)},
+                            outExprs = {dim(0), dim(1)};
     for (int64_t i = 0; i < spatial; ++i) {
       xExprs.push_back(dim(2 + i) * g->strides[i] +
                        dim(2 + spatial + i) * g->dilations[i]);
@@ -648,8 +783,8 @@ struct PoolLowering : public OpConversionPattern<OpTy> {
     iterators.append(spatial, IteratorType::reduction);
     // The window itself is a constant tensor of the kernel's shape, which
     // only gives the loops their extent.
-    Value window = emptyTensor(rewriter, loc,
-                               RankedTensorType::get(g->kernel, elem));
+    Value window =
+        emptyTensor(rewriter, loc, RankedTensorType::get(g->kernel, elem));
     SmallVector<AffineExpr> windowExprs;
     for (int64_t i = 0; i < spatial; ++i)
       windowExprs.push_back(dim(2 + spatial + i));
@@ -679,7 +814,8 @@ struct PoolLowering : public OpConversionPattern<OpTy> {
       for (int64_t o = 0; o < g->output[i]; ++o) {
         int64_t count = 0;
         for (int64_t k = 0; k < g->kernel[i]; ++k) {
-          int64_t pos = o * g->strides[i] + k * g->dilations[i] - g->padBegin[i];
+          int64_t pos =
+              o * g->strides[i] + k * g->dilations[i] - g->padBegin[i];
           count += pos >= lo && pos < hi;
         }
         counts[i].push_back(std::max<int64_t>(count, 1));
@@ -706,7 +842,8 @@ struct PoolLowering : public OpConversionPattern<OpTy> {
           countType, ArrayRef<float>(SmallVector<float>(countValues.begin(),
                                                         countValues.end())));
     else
-      countAttr = DenseElementsAttr::get(countType, ArrayRef<double>(countValues));
+      countAttr =
+          DenseElementsAttr::get(countType, ArrayRef<double>(countValues));
     Value countTensor = rewriter.create<arith::ConstantOp>(loc, countAttr);
     Value result = buildElementwise(
         rewriter, loc, {pooled, countTensor}, outType,
@@ -722,18 +859,18 @@ struct PoolLowering : public OpConversionPattern<OpTy> {
 
 void populateStructuredLowering(RewritePatternSet &patterns,
                                 TypeConverter &converter) {
-  patterns.add<MatMulLowering, GemmLowering, SoftmaxLowering<SoftmaxOp, false>,
-               SoftmaxLowering<LogSoftmaxOp, true>,
-               ReduceLowering<ReduceSumOp, ReduceKind::kSum>,
-               ReduceLowering<ReduceMeanOp, ReduceKind::kMean>,
-               ReduceLowering<ReduceMaxOp, ReduceKind::kMax>,
-               ReduceLowering<ReduceMinOp, ReduceKind::kMin>,
-               ReduceLowering<ReduceProdOp, ReduceKind::kProd>,
-               ArgReduceLowering<ArgMaxOp, true>,
-               ArgReduceLowering<ArgMinOp, false>, CumSumLowering, ConvLowering,
-               ConvTransposeLowering, PoolLowering<MaxPoolOp, true>,
-               PoolLowering<AveragePoolOp, false>>(converter,
-                                                    patterns.getContext());
+  patterns.add<
+      MatMulLowering, GemmLowering, EinsumLowering, TopKLowering,
+      SoftmaxLowering<SoftmaxOp, false>, SoftmaxLowering<LogSoftmaxOp, true>,
+      ReduceLowering<ReduceSumOp, ReduceKind::kSum>,
+      ReduceLowering<ReduceMeanOp, ReduceKind::kMean>,
+      ReduceLowering<ReduceMaxOp, ReduceKind::kMax>,
+      ReduceLowering<ReduceMinOp, ReduceKind::kMin>,
+      ReduceLowering<ReduceProdOp, ReduceKind::kProd>,
+      ArgReduceLowering<ArgMaxOp, true>, ArgReduceLowering<ArgMinOp, false>,
+      CumSumLowering, ConvLowering, ConvTransposeLowering,
+      PoolLowering<MaxPoolOp, true>, PoolLowering<AveragePoolOp, false>>(
+      converter, patterns.getContext());
 }
 
 } // namespace kiln

@@ -188,8 +188,7 @@ int Emit(const Args &args, const GraphSource &source, std::ostream &out,
   mlir::DialectRegistry registry;
   RegisterPipelineDialects(registry);
   mlir::MLIRContext context(registry, mlir::MLIRContext::Threading::DISABLED);
-  absl::StatusOr<ImportedGraph> imported =
-      source.Import(args.fetches, context);
+  absl::StatusOr<ImportedGraph> imported = source.Import(args.fetches, context);
   if (!imported.ok()) {
     err << "error: " << imported.status().message() << "\n";
     return 1;

@@ -8,15 +8,17 @@
 #include "tools/cli/onnx_test_runner.h"
 
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <set>
 #include <ostream>
+#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "graph/onnx_importer.h"
 #include "graph/source.h"
+#include "onnx/onnx_pb.h"
 #include "session/session.h"
 
 namespace kiln {
@@ -49,6 +51,10 @@ double ElementAsDouble(const Tensor &t, int64_t i) {
     return t.data<int8_t>()[i];
   case DType::kI16:
     return t.data<int16_t>()[i];
+  case DType::kF16:
+    return HalfToFloat(t.data<uint16_t>()[i]);
+  case DType::kBF16:
+    return BFloat16ToFloat(t.data<uint16_t>()[i]);
   case DType::kU8:
     return t.data<uint8_t>()[i];
   case DType::kU16:
@@ -67,16 +73,18 @@ std::string Compare(const Tensor &actual, const Tensor &expected) {
   if (actual.dtype() != expected.dtype() || actual.shape() != expected.shape())
     return absl::StrCat("got ", actual.TypeString(), ", expected ",
                         expected.TypeString());
-  bool exact = expected.dtype() != DType::kF32 &&
-               expected.dtype() != DType::kF64;
+  bool exact =
+      expected.dtype() != DType::kF32 && expected.dtype() != DType::kF64 &&
+      expected.dtype() != DType::kF16 && expected.dtype() != DType::kBF16;
   int64_t worst = -1;
   double worst_excess = 0;
   for (int64_t i = 0; i < expected.num_elements(); ++i) {
     if (exact) {
       // 64-bit integers compare bit for bit; the rest exactly as doubles.
-      bool equal = DTypeSize(expected.dtype()) == 8
-                       ? actual.data<int64_t>()[i] == expected.data<int64_t>()[i]
-                       : ElementAsDouble(actual, i) == ElementAsDouble(expected, i);
+      bool equal =
+          DTypeSize(expected.dtype()) == 8
+              ? actual.data<int64_t>()[i] == expected.data<int64_t>()[i]
+              : ElementAsDouble(actual, i) == ElementAsDouble(expected, i);
       if (!equal && worst < 0)
         worst = i;
       continue;
@@ -88,8 +96,9 @@ std::string Compare(const Tensor &actual, const Tensor &expected) {
     else if (std::isinf(e))
       excess = a == e ? 0 : INFINITY;
     else
-      excess = std::isnan(a) ? INFINITY
-                             : std::fabs(a - e) - (kAtol + kRtol * std::fabs(e));
+      excess = std::isnan(a)
+                   ? INFINITY
+                   : std::fabs(a - e) - (kAtol + kRtol * std::fabs(e));
     if (excess > 0 && (worst < 0 || excess > worst_excess)) {
       worst = i;
       worst_excess = excess;
@@ -118,6 +127,32 @@ absl::StatusOr<std::vector<Tensor>> ReadInputs(const fs::path &set,
     tensors.push_back(*std::move(t));
   }
   return tensors;
+}
+
+/// Older ONNX test data stores bfloat16 tensors as uint16 (numpy has no
+/// bfloat16); such a tensor is read as the bf16 the model declares.
+std::map<std::string, bool> Bfloat16Values(const fs::path &model) {
+  std::map<std::string, bool> names;
+  onnx::ModelProto proto;
+  std::ifstream in(model, std::ios::binary);
+  if (!proto.ParseFromIstream(&in))
+    return names;
+  for (const auto *list : {&proto.graph().input(), &proto.graph().output()})
+    for (const onnx::ValueInfoProto &v : *list)
+      if (v.type().tensor_type().elem_type() == onnx::TensorProto::BFLOAT16)
+        names[v.name()] = true;
+  return names;
+}
+
+Tensor AsBfloat16IfDeclared(Tensor t, const std::string &name,
+                            const std::map<std::string, bool> &bf16) {
+  if (t.dtype() != DType::kU16 || !bf16.count(name))
+    return t;
+  absl::StatusOr<Tensor> out = Tensor::Allocate(DType::kBF16, t.shape());
+  if (!out.ok())
+    return t;
+  std::memcpy(out->raw_data(), t.raw_data(), t.size_bytes());
+  return *out;
 }
 
 Outcome OutcomeOf(const absl::Status &s) {
@@ -184,6 +219,7 @@ Result RunOne(const fs::path &dir, int opt_level) {
             std::string(session.status().message())};
   if (!frozen.empty())
     sets.resize(1);
+  std::map<std::string, bool> bf16 = Bfloat16Values(dir / "model.onnx");
 
   for (const fs::path &set : sets) {
     absl::StatusOr<std::vector<Tensor>> values = ReadInputs(set, inputs.size());
@@ -193,7 +229,8 @@ Result RunOne(const fs::path &dir, int opt_level) {
     Session::Feeds feeds;
     for (size_t k = 0; k < values->size(); ++k)
       if (!frozen.count(inputs[k]))
-        feeds.emplace_back(inputs[k], (*values)[k]);
+        feeds.emplace_back(inputs[k],
+                           AsBfloat16IfDeclared((*values)[k], inputs[k], bf16));
     std::vector<Tensor> results;
     absl::Status s = (*session)->Run(feeds, outputs, &results);
     if (!s.ok())
@@ -204,7 +241,8 @@ Result RunOne(const fs::path &dir, int opt_level) {
       if (!expected.ok())
         return {OutcomeOf(expected.status()),
                 std::string(expected.status().message())};
-      std::string diff = Compare(results[k], *expected);
+      std::string diff = Compare(
+          results[k], AsBfloat16IfDeclared(*expected, outputs[k], bf16));
       if (!diff.empty())
         return {Outcome::kFail,
                 absl::StrCat(set.filename().string(), " output '", outputs[k],
@@ -255,7 +293,9 @@ int RunOnnxTests(const std::vector<std::string> &paths,
       size_t end = line.find_first_of(" \t", start);
       std::string key = line.substr(start, end - start);
       std::string reason =
-          end == std::string::npos ? "" : line.substr(line.find_first_not_of(" \t", end));
+          end == std::string::npos
+              ? ""
+              : line.substr(line.find_first_not_of(" \t", end));
       expected_skips[key] = reason;
     }
   }

@@ -91,7 +91,7 @@ func.func @dynamic(%a: tensor<?x3xf32>) -> tensor<?x3xf32> {
 // -----
 
 func.func @float_only(%a: tensor<2xi32>) -> tensor<2xi32> {
-  // expected-error@+1 {{operand #0 must be ranked tensor of 32-bit float or 64-bit float values}}
+  // expected-error@+1 {{operand #0 must be ranked tensor of 16-bit float or bfloat16 type or 32-bit float or 64-bit float values}}
   %0 = kiln.exp %a : (tensor<2xi32>) -> tensor<2xi32>
   return %0 : tensor<2xi32>
 }

@@ -1,0 +1,103 @@
+// RUN: graph-opt %s --split-input-file --convert-kiln-to-linalg | FileCheck %s
+
+// Conv: explicit pads become tensor.pad; one generic reduces over input
+// channels and the kernel window.
+// CHECK-LABEL: func.func @conv
+// CHECK: tensor.pad %{{.*}} low[0, 0, 1, 1] high[0, 0, 1, 1]
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]
+// CHECK-NOT: kiln.
+func.func @conv(%x: tensor<1x2x5x5xf32>, %w: tensor<3x2x3x3xf32>) -> tensor<1x3x5x5xf32> {
+  %0 = kiln.conv %x, %w {pads = array<i64: 1, 1, 1, 1>} : (tensor<1x2x5x5xf32>, tensor<3x2x3x3xf32>) -> tensor<1x3x5x5xf32>
+  return %0 : tensor<1x3x5x5xf32>
+}
+
+// -----
+
+// Max pooling starts from -inf and takes maximumf over the window.
+// CHECK-LABEL: func.func @max_pool
+// CHECK: arith.constant 0xFF800000 : f32
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction"]
+// CHECK: arith.maximumf
+func.func @max_pool(%x: tensor<1x2x5x5xf32>) -> tensor<1x2x2x2xf32> {
+  %0 = kiln.max_pool %x {kernel_shape = array<i64: 2, 2>, strides = array<i64: 2, 2>} : (tensor<1x2x5x5xf32>) -> tensor<1x2x2x2xf32>
+  return %0 : tensor<1x2x2x2xf32>
+}
+
+// -----
+
+// Unsigned integers become signless; division and comparison pick the
+// unsigned arith ops.
+// CHECK-LABEL: func.func @unsigned
+// CHECK-SAME: tensor<4xi8> {bufferization.writable = false}
+// CHECK: arith.divui
+// CHECK-NOT: arith.divsi
+// CHECK: arith.cmpi ult
+// CHECK: return {{.*}} : tensor<4xi8>, tensor<4xi1>
+func.func @unsigned(%u: tensor<4xui8>, %v: tensor<4xui8>) -> (tensor<4xui8>, tensor<4xi1>) {
+  %0 = kiln.div %u, %v : (tensor<4xui8>, tensor<4xui8>) -> tensor<4xui8>
+  %1 = kiln.less %u, %v : (tensor<4xui8>, tensor<4xui8>) -> tensor<4xi1>
+  return %0, %1 : tensor<4xui8>, tensor<4xi1>
+}
+
+// -----
+
+// CHECK-DAG: #[[IK:.*]] = affine_map<(d0, d1, d2) -> (d0, d2)>
+// CHECK-DAG: #[[KJ:.*]] = affine_map<(d0, d1, d2) -> (d2, d1)>
+// CHECK-LABEL: func.func @einsum
+// CHECK: linalg.generic {indexing_maps = [#[[IK]], #[[KJ]], {{.*}}], iterator_types = ["parallel", "parallel", "reduction"]}
+func.func @einsum(%a: tensor<2x3xf32>, %b: tensor<3x4xf32>) -> tensor<2x4xf32> {
+  %0 = kiln.einsum %a, %b {equation = "ij,jk->ik"} : (tensor<2x3xf32>, tensor<3x4xf32>) -> tensor<2x4xf32>
+  return %0 : tensor<2x4xf32>
+}
+
+// -----
+
+// Gather reads the data with tensor.extract at the computed index.
+// CHECK-LABEL: func.func @gather
+// CHECK: linalg.generic
+// CHECK: arith.index_cast
+// CHECK: tensor.extract %{{.*}}[%{{.*}}, %{{.*}}] : tensor<2x3xf32>
+func.func @gather(%a: tensor<2x3xf32>, %i: tensor<2xi64>) -> tensor<2x2xf32> {
+  %0 = kiln.gather %a, %i {axis = 1 : i64} : (tensor<2x3xf32>, tensor<2xi64>) -> tensor<2x2xf32>
+  return %0 : tensor<2x2xf32>
+}
+
+// -----
+
+// A positive-step slice is an extract_slice; a negative step also reverses
+// the window with a generic. Concat inserts each input at its offset.
+// CHECK-LABEL: func.func @slices
+// CHECK: tensor.extract_slice %{{.*}}[0, 0] [2, 3] [1, 1]
+// CHECK: linalg.generic
+// CHECK: tensor.insert_slice %{{.*}} into %{{.*}}[0, 0] [2, 3] [1, 1]
+// CHECK: tensor.insert_slice %{{.*}} into %{{.*}}[2, 0] [2, 3] [1, 1]
+// CHECK: tensor.extract_slice %{{.*}}[1, 0] [1, 3] [1, 1]
+func.func @slices(%a: tensor<2x3xf32>) -> (tensor<2x3xf32>, tensor<1x3xf32>) {
+  %0 = kiln.slice %a {starts = array<i64: -1>, ends = array<i64: -100>, axes = array<i64: 1>, steps = array<i64: -1>} : (tensor<2x3xf32>) -> tensor<2x3xf32>
+  %1 = kiln.concat %a, %a {axis = 0 : i64} : (tensor<2x3xf32>, tensor<2x3xf32>) -> tensor<4x3xf32>
+  %2 = kiln.slice %1 {starts = array<i64: 1>, ends = array<i64: 2>} : (tensor<4x3xf32>) -> tensor<1x3xf32>
+  return %0, %2 : tensor<2x3xf32>, tensor<1x3xf32>
+}
+
+// -----
+
+// TopK ranks every entry (a reduction), then selects rank r into output r:
+// two generics, the second with two outputs.
+// CHECK-LABEL: func.func @topk
+// CHECK: linalg.generic {{.*}} outs(%{{.*}} : tensor<2x3xi64>)
+// CHECK: %{{.*}}:2 = linalg.generic
+func.func @topk(%a: tensor<2x3xf32>) -> (tensor<2x2xf32>, tensor<2x2xi64>) {
+  %0:2 = kiln.topk %a {k = 2 : i64} : (tensor<2x3xf32>) -> (tensor<2x2xf32>, tensor<2x2xi64>)
+  return %0#0, %0#1 : tensor<2x2xf32>, tensor<2x2xi64>
+}
+
+// -----
+
+// Wrap padding reads the input modulo its size.
+// CHECK-LABEL: func.func @wrap_pad
+// CHECK: arith.remsi
+// CHECK: tensor.extract
+func.func @wrap_pad(%a: tensor<2x3xf32>) -> tensor<2x7xf32> {
+  %0 = kiln.pad %a {pads = array<i64: 0, 2, 0, 2>, mode = "wrap"} : (tensor<2x3xf32>) -> tensor<2x7xf32>
+  return %0 : tensor<2x7xf32>
+}
