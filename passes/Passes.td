@@ -10,6 +10,32 @@
 
 include "mlir/Pass/PassBase.td"
 
+def FoldConstants : Pass<"kiln-fold-constants", "mlir::func::FuncOp"> {
+  let summary = "Evaluate ops whose operands are all constants";
+  let description = [{
+    Each op whose operands are constants is evaluated by its folder and
+    replaced by a kiln.constant, in program order, so whole constant
+    subgraphs (the Shape -> Gather -> Concat -> Reshape chains exporters
+    write, arithmetic on weights) collapse. New constant data is capped by
+    `max-bytes`; an op whose result would pass the cap is left to run time.
+  }];
+  let options = [
+    Option<"maxBytes", "max-bytes", "int64_t", "64 << 20",
+           "Most bytes of new constant data the pass may create">,
+  ];
+}
+
+def Simplify : Pass<"kiln-simplify", "mlir::func::FuncOp"> {
+  let summary = "Algebraic simplification of kiln ops";
+  let description = [{
+    Removes what computes nothing, where IEEE semantics allow: x - 0,
+    x + (-0.0), x * 1, x / 1 (x + 0 for integers; not x + 0.0 for floats,
+    since -0.0 + 0.0 is +0.0). Merges reshape of reshape and transpose of
+    transpose, turns 2-D MatMul into Gemm and folds 2-D transposes of Gemm
+    operands into transA/transB.
+  }];
+}
+
 def ConvertKilnToLinalg : Pass<"convert-kiln-to-linalg", "mlir::func::FuncOp"> {
   let summary = "Lower kiln ops to linalg, tensor, arith and math on tensors";
   let description = [{

@@ -48,6 +48,11 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Transforms/Passes.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <algorithm>
+#include <cstdio>
 
 namespace kiln {
 
@@ -69,19 +74,34 @@ void RegisterPipelineDialects(mlir::DialectRegistry &registry) {
   mlir::tensor::registerBufferizableOpInterfaceExternalModels(registry);
 }
 
+std::vector<std::string> GraphPassNames() {
+  return {"kiln-fold-constants", "kiln-simplify", "canonicalize", "cse"};
+}
+
 void BuildPipeline(mlir::OpPassManager &pm, const PipelineOptions &options,
                    Stage stop_at) {
-  // Graph level.
-  if (options.opt_level >= 1) {
-    pm.addPass(mlir::createCanonicalizerPass());
-    pm.addPass(mlir::createCSEPass());
+  auto enabled = [&](const std::string &name) {
+    return !options.disabled_passes.count(name);
+  };
+  // Graph level: evaluate constants, simplify, then let the canonicalizer
+  // (op folders, dead code) and CSE clean up.
+  if (options.opt_level >= 1 && enabled("kiln-fold-constants")) {
+    FoldConstantsOptions fold;
+    fold.maxBytes = options.max_fold_bytes;
+    pm.addNestedPass<mlir::func::FuncOp>(createFoldConstants(fold));
   }
+  if (options.opt_level >= 2 && enabled("kiln-simplify"))
+    pm.addNestedPass<mlir::func::FuncOp>(createSimplify());
+  if (options.opt_level >= 1 && enabled("canonicalize"))
+    pm.addPass(mlir::createCanonicalizerPass());
+  if (options.opt_level >= 1 && enabled("cse"))
+    pm.addPass(mlir::createCSEPass());
   if (stop_at == Stage::kGraph)
     return;
 
   // To linalg on tensors.
   pm.addNestedPass<mlir::func::FuncOp>(createConvertKilnToLinalg());
-  if (options.opt_level >= 1)
+  if (options.opt_level >= 1 && enabled("canonicalize"))
     pm.addPass(mlir::createCanonicalizerPass());
   if (stop_at == Stage::kLinalg)
     return;
@@ -125,21 +145,70 @@ void BuildPipeline(mlir::OpPassManager &pm, const PipelineOptions &options,
   pm.addPass(mlir::createReconcileUnrealizedCastsPass());
 }
 
+namespace {
+
+/// Writes the module after each pass to DIR/NN-<pass>.mlir.
+class DumpInstrumentation : public mlir::PassInstrumentation {
+public:
+  explicit DumpInstrumentation(std::string dir) : dir_(std::move(dir)) {}
+  void runAfterPass(mlir::Pass *pass, mlir::Operation *op) override {
+    if (pass->getArgument().empty()) // the adaptor running nested passes
+      return;
+    auto module = op->getParentOfType<mlir::ModuleOp>();
+    mlir::Operation *top = module ? module.getOperation() : op;
+    char prefix[16];
+    std::snprintf(prefix, sizeof prefix, "%02d-", count_++);
+    std::string path =
+        dir_ + "/" + prefix + pass->getArgument().str() + ".mlir";
+    std::error_code error;
+    llvm::raw_fd_ostream out(path, error);
+    if (!error)
+      top->print(out);
+  }
+
+private:
+  std::string dir_;
+  int count_ = 0;
+};
+
+} // namespace
+
 absl::Status RunPipeline(mlir::ModuleOp module, const PipelineOptions &options,
                          Stage stop_at) {
+  std::vector<std::string> known = GraphPassNames();
+  for (const std::string &name : options.disabled_passes)
+    if (std::find(known.begin(), known.end(), name) == known.end())
+      return absl::InvalidArgumentError(
+          "unknown pass '" + name +
+          "' (graph passes: kiln-fold-constants, kiln-simplify, "
+          "canonicalize, cse)");
   mlir::MLIRContext *context = module.getContext();
   DiagnosticCollector diagnostics(*context);
   mlir::PassManager pm(context);
   pm.enableVerifier(options.verify_each);
-  if (options.print_ir_after_all) {
+  if (options.print_ir_after_all || !options.print_ir_after.empty()) {
     context->disableMultithreading();
+    std::set<std::string> after = options.print_ir_after;
+    bool all = options.print_ir_after_all;
     pm.enableIRPrinting(
         /*shouldPrintBeforePass=*/[](mlir::Pass *,
                                      mlir::Operation *) { return false; },
         /*shouldPrintAfterPass=*/
-        [](mlir::Pass *, mlir::Operation *) { return true; },
+        [after, all](mlir::Pass *pass, mlir::Operation *) {
+          return all || after.count(pass->getArgument().str()) > 0;
+        },
         /*printModuleScope=*/true, /*printAfterOnlyOnChange=*/false);
   }
+  if (!options.dump_dir.empty()) {
+    if (std::error_code e = llvm::sys::fs::create_directories(options.dump_dir))
+      return absl::InvalidArgumentError("cannot create dump directory " +
+                                        options.dump_dir + ": " + e.message());
+    context->disableMultithreading();
+    pm.addInstrumentation(
+        std::make_unique<DumpInstrumentation>(options.dump_dir));
+  }
+  if (options.pass_timing)
+    pm.enableTiming();
   BuildPipeline(pm, options, stop_at);
   if (mlir::failed(pm.run(module)))
     return absl::InvalidArgumentError("compilation failed:\n" +

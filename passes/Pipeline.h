@@ -7,6 +7,7 @@
 #ifndef KILN_PASSES_PIPELINE_H
 #define KILN_PASSES_PIPELINE_H
 
+#include <set>
 #include <string>
 #include <vector>
 
@@ -28,13 +29,27 @@ enum class Stage {
 };
 
 struct PipelineOptions {
-  /// 0 runs only what lowering needs; 1 and above also fold and simplify.
+  /// 0 runs only what lowering needs; 1 folds constants and removes dead
+  /// and duplicate ops; 2 and 3 also simplify algebraically.
   int opt_level = 2;
-  /// Print the module after every pass to stderr.
+  /// Passes to leave out, by flag name ("kiln-simplify", "cse", ...).
+  std::set<std::string> disabled_passes;
+  /// Print the module after every pass, or after the named ones, to stderr.
   bool print_ir_after_all = false;
+  std::set<std::string> print_ir_after;
+  /// When set, write the module after each pass to DIR/NN-<pass>.mlir.
+  std::string dump_dir;
+  /// Print how long each pass took to stderr.
+  bool pass_timing = false;
+  /// Most bytes of new constant data constant folding may create.
+  int64_t max_fold_bytes = int64_t{64} << 20;
   /// Verify the IR after every pass (cheap at Kiln's sizes; on by default).
   bool verify_each = true;
 };
+
+/// The flag names of the graph-level passes BuildPipeline may run, in order;
+/// --disable-pass takes these.
+std::vector<std::string> GraphPassNames();
 
 /// Registers the dialects the pipeline lowers through and the external
 /// interface models (bufferization, deallocation) it relies on.

@@ -51,9 +51,10 @@ absl::StatusOr<std::unique_ptr<Session>>
 Session::Create(std::unique_ptr<GraphSource> source, SessionOptions options) {
   if (!source)
     return absl::InvalidArgumentError("Session::Create: null model source");
-  if (options.opt_level < 0 || options.opt_level > 3)
-    return absl::InvalidArgumentError(absl::StrCat(
-        "SessionOptions.opt_level must be 0 to 3, got ", options.opt_level));
+  if (options.pipeline.opt_level < 0 || options.pipeline.opt_level > 3)
+    return absl::InvalidArgumentError(
+        absl::StrCat("SessionOptions.pipeline.opt_level must be 0 to 3, got ",
+                     options.pipeline.opt_level));
   std::unique_ptr<Session> session(new Session(std::move(source), options));
   // Check every node now, so that a bad graph fails here and not at Run.
   {
@@ -117,10 +118,8 @@ Session::GetOrCompile(const std::vector<std::string> &fetches) {
   stats.import_ms = MillisSince(start);
 
   start = std::chrono::steady_clock::now();
-  PipelineOptions pipeline;
-  pipeline.opt_level = options_.opt_level;
-  pipeline.print_ir_after_all = options_.print_ir_after_all;
-  if (absl::Status s = RunPipeline(*imported->module, pipeline); !s.ok())
+  if (absl::Status s = RunPipeline(*imported->module, options_.pipeline);
+      !s.ok())
     return s;
   stats.pipeline_ms = MillisSince(start);
 

@@ -19,6 +19,7 @@
 
 #include "absl/status/statusor.h"
 #include "graph/graph.pb.h"
+#include "passes/Pipeline.h"
 #include "runtime/tensor.h"
 
 namespace kiln {
@@ -26,10 +27,9 @@ namespace kiln {
 class GraphSource;
 
 struct SessionOptions {
-  /// 0 (no graph optimization) to 3.
-  int opt_level = 2;
-  /// Print the IR after every pass to stderr while compiling.
-  bool print_ir_after_all = false;
+  /// How the graph is optimized and lowered: optimization level 0 to 3,
+  /// passes to leave out, IR printing and dumping (passes/Pipeline.h).
+  PipelineOptions pipeline;
 };
 
 /// Timings of the last compilation, for tools and benchmarks.

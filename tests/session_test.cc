@@ -207,7 +207,7 @@ TEST(SessionTest, BadGraphFailsAtCreate) {
                     HasSubstr("invalid graph")));
   EXPECT_FALSE(Session::Create(GraphDef()).ok());
   SessionOptions bad;
-  bad.opt_level = 7;
+  bad.pipeline.opt_level = 7;
   EXPECT_FALSE(
       Session::Create(ParseGraph(PlaceholderNode("x", "DT_FLOAT", {2})), bad)
           .ok());
@@ -229,7 +229,7 @@ TEST(SessionTest, OptimizationLevelsAgree) {
                             (i % 4 + 1) * (i % 4 + 1));
   for (int level = 0; level <= 3; ++level) {
     SessionOptions options;
-    options.opt_level = level;
+    options.pipeline.opt_level = level;
     absl::StatusOr<std::unique_ptr<Session>> s =
         Session::Create(graph, options);
     ASSERT_TRUE(s.ok()) << s.status();

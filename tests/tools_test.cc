@@ -16,6 +16,7 @@ namespace kiln {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 std::string TempPath(const std::string &name) {
   const char *dir = std::getenv("TEST_TMPDIR");
@@ -140,6 +141,38 @@ TEST(GraphCompileTest, EmitsEachStage) {
                    &out, &err),
       0);
   EXPECT_THAT(out, HasSubstr("define void @main(ptr"));
+}
+
+TEST(GraphCompileTest, PipelineFlags) {
+  std::string out, err, dir = TempPath("dump");
+  ASSERT_EQ(GraphCompile({"examples/mlp.pbtxt", "--emit=graph", "--dump-dir",
+                          dir, "--disable-pass=cse"},
+                         &out, &err),
+            0)
+      << err;
+  EXPECT_TRUE(std::ifstream(dir + "/00-kiln-fold-constants.mlir").good());
+  EXPECT_TRUE(std::ifstream(dir + "/01-kiln-simplify.mlir").good());
+  EXPECT_TRUE(std::ifstream(dir + "/02-canonicalize.mlir").good());
+  EXPECT_FALSE(std::ifstream(dir + "/03-cse.mlir").good());
+
+  EXPECT_EQ(GraphCompile({"examples/mlp.pbtxt", "--emit=graph",
+                          "--disable-pass=no-such-pass"},
+                         &out, &err),
+            1);
+  EXPECT_THAT(err, HasSubstr("unknown pass 'no-such-pass'"));
+
+  // The example's MatMul becomes a Gemm at -O2 but not at -O0.
+  ASSERT_EQ(GraphCompile({"examples/mlp.pbtxt", "--emit=graph"}, &out, &err),
+            0);
+  EXPECT_THAT(out, Not(HasSubstr("kiln.matmul")));
+  ASSERT_EQ(
+      GraphCompile({"examples/mlp.pbtxt", "--emit=graph", "-O0"}, &out, &err),
+      0);
+  EXPECT_THAT(out, HasSubstr("kiln.matmul"));
+
+  ASSERT_EQ(GraphCompile({"examples/mlp.pbtxt", "--stats"}, &out, &err), 0);
+  EXPECT_THAT(out, HasSubstr("ops before graph passes: 5 (+4 constants)"));
+  EXPECT_THAT(out, HasSubstr("kernels after lowering:"));
 }
 
 TEST(GraphCompileTest, ExitCodes) {

@@ -13,11 +13,13 @@
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "codegen/cpu/Jit.h"
 #include "graph/importer.h"
 #include "graph/loader.h"
 #include "graph/source.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
 #include "passes/Pipeline.h"
@@ -52,8 +54,20 @@ Options:
                             mlir    the LLVM dialect (end of the pipeline)
                             llvm    LLVM IR
   -o FILE                 Write --emit output to FILE instead of stdout.
-  -O0, -O1, -O2, -O3      Optimization level (default -O2).
+  -O0, -O1, -O2, -O3      Optimization level (default -O2): -O0 lowers the
+                          graph as written; -O1 folds constants and removes
+                          dead and duplicate ops; -O2 and -O3 also simplify
+                          algebraically.
+  --disable-pass=NAME     Leave out a graph pass (repeatable): kiln-fold-
+                          constants, kiln-simplify, canonicalize, cse.
+  --max-fold-bytes=N      Most bytes of new constant data that constant
+                          folding may create (default 67108864).
   --print-ir-after-all    Print the IR after every pass to stderr.
+  --print-ir-after=NAME   Print the IR after the named pass (repeatable).
+  --dump-dir=DIR          Write the IR after each pass to DIR/NN-<pass>.mlir.
+  --pass-timing           Print the time each pass took to stderr.
+  --stats                 Print the number of kiln ops before and after the
+                          graph passes, and of kernels after lowering.
   --check-onnx-test       Treat every DIR as an ONNX backend test folder
                           (model.onnx, test_data_set_N/input_k.pb and
                           output_k.pb) or a folder of them: run each and
@@ -79,8 +93,8 @@ struct Args {
   std::map<std::string, std::string> outputs;
   std::string emit;
   std::string output_file;
-  int opt_level = 2;
-  bool print_ir_after_all = false;
+  PipelineOptions pipeline;
+  bool stats = false;
   bool help = false;
   bool check_onnx_test = false;
   std::vector<std::string> test_dirs;
@@ -123,10 +137,24 @@ std::string ParseArgs(int argc, char **argv, Args *args) {
     } else if (arg == "--run") {
       args->run = true;
     } else if (arg == "--print-ir-after-all") {
-      args->print_ir_after_all = true;
+      args->pipeline.print_ir_after_all = true;
+    } else if (arg == "--pass-timing") {
+      args->pipeline.pass_timing = true;
+    } else if (arg == "--stats") {
+      args->stats = true;
+    } else if (value("--print-ir-after", &v)) {
+      args->pipeline.print_ir_after.insert(v);
+    } else if (value("--disable-pass", &v)) {
+      args->pipeline.disabled_passes.insert(v);
+    } else if (value("--dump-dir", &v)) {
+      args->pipeline.dump_dir = v;
+    } else if (value("--max-fold-bytes", &v)) {
+      if (!absl::SimpleAtoi(v, &args->pipeline.max_fold_bytes) ||
+          args->pipeline.max_fold_bytes < 0)
+        return "--max-fold-bytes expects a byte count, got '" + v + "'";
     } else if (arg.size() == 3 && arg[0] == '-' && arg[1] == 'O' &&
                arg[2] >= '0' && arg[2] <= '3') {
-      args->opt_level = arg[2] - '0';
+      args->pipeline.opt_level = arg[2] - '0';
     } else if (value("--feed", &v)) {
       if (!SplitAssignment(v, &name, &file))
         return "--feed expects NAME=FILE.npy, got '" + v + "'";
@@ -193,9 +221,7 @@ int Emit(const Args &args, const GraphSource &source, std::ostream &out,
     err << "error: " << imported.status().message() << "\n";
     return 1;
   }
-  PipelineOptions options;
-  options.opt_level = args.opt_level;
-  options.print_ir_after_all = args.print_ir_after_all;
+  const PipelineOptions &options = args.pipeline;
   Stage stage = args.emit == "graph"    ? Stage::kGraph
                 : args.emit == "linalg" ? Stage::kLinalg
                                         : Stage::kLLVM;
@@ -229,6 +255,58 @@ int Emit(const Args &args, const GraphSource &source, std::ostream &out,
   return 0;
 }
 
+/// Counts kiln ops (constants apart) and linalg kernels in `module`.
+struct OpCounts {
+  int ops = 0, constants = 0, kernels = 0;
+};
+OpCounts CountOps(mlir::ModuleOp module) {
+  OpCounts c;
+  module.walk([&](mlir::Operation *op) {
+    llvm::StringRef dialect =
+        op->getDialect() ? op->getDialect()->getNamespace() : "";
+    if (dialect == "kiln")
+      ++(op->getName().getStringRef() == "kiln.constant" ? c.constants : c.ops);
+    else if (mlir::isa<mlir::linalg::LinalgOp>(op))
+      ++c.kernels;
+  });
+  return c;
+}
+
+/// Prints op counts before and after the graph passes, and kernels after
+/// lowering to linalg.
+int PrintStats(const Args &args, const GraphSource &source, std::ostream &out,
+               std::ostream &err) {
+  mlir::DialectRegistry registry;
+  RegisterPipelineDialects(registry);
+  mlir::MLIRContext context(registry, mlir::MLIRContext::Threading::DISABLED);
+  absl::StatusOr<ImportedGraph> imported = source.Import(args.fetches, context);
+  if (!imported.ok()) {
+    err << "error: " << imported.status().message() << "\n";
+    return 1;
+  }
+  OpCounts before = CountOps(*imported->module);
+  if (absl::Status s =
+          RunPipeline(*imported->module, args.pipeline, Stage::kGraph);
+      !s.ok()) {
+    err << "error: " << s.message() << "\n";
+    return 1;
+  }
+  OpCounts after = CountOps(*imported->module);
+  if (absl::Status s =
+          RunPipeline(*imported->module, args.pipeline, Stage::kLinalg);
+      !s.ok()) {
+    err << "error: " << s.message() << "\n";
+    return 1;
+  }
+  OpCounts lowered = CountOps(*imported->module);
+  out << "ops before graph passes: " << before.ops << " (+" << before.constants
+      << " constants)\n"
+      << "ops after graph passes:  " << after.ops << " (+" << after.constants
+      << " constants)\n"
+      << "kernels after lowering:  " << lowered.kernels << "\n";
+  return 0;
+}
+
 double MillisSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double, std::milli>(
              std::chrono::steady_clock::now() - start)
@@ -256,8 +334,7 @@ int CompileAndRun(const Args &args, std::unique_ptr<GraphSource> source,
     }
   }
   SessionOptions options;
-  options.opt_level = args.opt_level;
-  options.print_ir_after_all = args.print_ir_after_all;
+  options.pipeline = args.pipeline;
   auto start = std::chrono::steady_clock::now();
   absl::StatusOr<std::unique_ptr<Session>> session =
       Session::Create(std::move(source), options);
@@ -316,7 +393,7 @@ int GraphCompileMain(int argc, char **argv, std::ostream &out,
   }
   if (args.check_onnx_test) {
     OnnxTestOptions options;
-    options.opt_level = args.opt_level;
+    options.opt_level = args.pipeline.opt_level;
     options.expected_skips = args.expected_skips;
     int failed = RunOnnxTests(args.test_dirs, options, out);
     return failed == 0 ? 0 : 1;
@@ -338,6 +415,11 @@ int GraphCompileMain(int argc, char **argv, std::ostream &out,
       err << "error: " << s.message() << "\n";
       return 1;
     }
+  }
+  if (args.stats) {
+    int code = PrintStats(args, **source, out, err);
+    if (code != 0 || (!args.run && args.emit.empty()))
+      return code;
   }
   if (!args.emit.empty())
     return Emit(args, **source, out, err);

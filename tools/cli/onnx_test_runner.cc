@@ -206,7 +206,7 @@ Result RunOne(const fs::path &dir, int opt_level) {
       }
     }
     SessionOptions options;
-    options.opt_level = opt_level;
+    options.pipeline.opt_level = opt_level;
     session = Session::Create(*std::move(source), options);
     if (session.ok() || attempt == 2 ||
         session.status().code() != absl::StatusCode::kUnimplemented ||

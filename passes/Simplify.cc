@@ -1,0 +1,184 @@
+//===- Simplify.cc - Algebraic simplification -----------------------------===//
+//
+// Part of Kiln. Rewrites that never change a result, bit for bit: identity
+// elements (only where IEEE 754 agrees), merged reshapes and transposes,
+// and transposes absorbed into Gemm.
+//
+//===----------------------------------------------------------------------===//
+#include "ir/Dialect.h"
+#include "passes/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Matchers.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+namespace kiln {
+#define GEN_PASS_DEF_SIMPLIFY
+#include "passes/Passes.h.inc"
+} // namespace kiln
+
+using namespace mlir;
+
+namespace kiln {
+namespace {
+
+enum class Splat { kNone, kPositiveZero, kNegativeZero, kIntZero, kOne };
+
+/// What constant splat `v` is, if any.
+Splat splatKind(Value v) {
+  DenseElementsAttr attr;
+  if (!matchPattern(v, m_Constant(&attr)) || !attr.isSplat())
+    return Splat::kNone;
+  Type elem = attr.getElementType();
+  if (isa<FloatType>(elem)) {
+    APFloat x = attr.getSplatValue<APFloat>();
+    if (x.isZero())
+      return x.isNegative() ? Splat::kNegativeZero : Splat::kPositiveZero;
+    if (x.isExactlyValue(1.0))
+      return Splat::kOne;
+    return Splat::kNone;
+  }
+  if (elem.isInteger(1))
+    return Splat::kNone;
+  APInt x = attr.getSplatValue<APInt>();
+  if (x.isZero())
+    return Splat::kIntZero;
+  if (x.isOne())
+    return Splat::kOne;
+  return Splat::kNone;
+}
+
+/// `x op c` is x when c is an identity element of op and the result has x's
+/// type (a broadcast that grows x is not an identity).
+template <typename OpTy>
+struct IdentityElement : public OpRewritePattern<OpTy> {
+  using OpRewritePattern<OpTy>::OpRewritePattern;
+  LogicalResult matchAndRewrite(OpTy op,
+                                PatternRewriter &rewriter) const override {
+    for (int side = 0; side < 2; ++side) {
+      Value x = op->getOperand(side), c = op->getOperand(1 - side);
+      if (x.getType() != op.getType() || !identity(splatKind(c), side))
+        continue;
+      rewriter.replaceOp(op, x);
+      return success();
+    }
+    return failure();
+  }
+  /// Whether constant `k` on the other side of operand `side` leaves it.
+  static bool identity(Splat k, int side);
+};
+
+// x + (-0.0) == x for every x; x + (+0.0) turns -0.0 into +0.0.
+template <> bool IdentityElement<AddOp>::identity(Splat k, int) {
+  return k == Splat::kNegativeZero || k == Splat::kIntZero;
+}
+// x - (+0.0) == x for every x, including -0.0; 0 - x is not x.
+template <> bool IdentityElement<SubOp>::identity(Splat k, int side) {
+  return side == 0 && (k == Splat::kPositiveZero || k == Splat::kIntZero);
+}
+template <> bool IdentityElement<MulOp>::identity(Splat k, int) {
+  return k == Splat::kOne;
+}
+template <> bool IdentityElement<DivOp>::identity(Splat k, int side) {
+  return side == 0 && k == Splat::kOne;
+}
+
+struct ReshapeOfReshape : public OpRewritePattern<ReshapeOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(ReshapeOp op,
+                                PatternRewriter &rewriter) const override {
+    auto inner = op.getData().getDefiningOp<ReshapeOp>();
+    if (!inner)
+      return failure();
+    rewriter.replaceOpWithNewOp<ReshapeOp>(
+        op, op.getType(), inner.getData(),
+        rewriter.getDenseI64ArrayAttr(op.getType().getShape()),
+        rewriter.getI64IntegerAttr(1));
+    return success();
+  }
+};
+
+SmallVector<int64_t> permOf(TransposeOp op) {
+  if (auto p = op.getPerm())
+    return SmallVector<int64_t>(*p);
+  SmallVector<int64_t> reversed;
+  for (int64_t i = op.getData().getType().getRank() - 1; i >= 0; --i)
+    reversed.push_back(i);
+  return reversed;
+}
+
+struct TransposeOfTranspose : public OpRewritePattern<TransposeOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(TransposeOp op,
+                                PatternRewriter &rewriter) const override {
+    auto inner = op.getData().getDefiningOp<TransposeOp>();
+    if (!inner)
+      return failure();
+    SmallVector<int64_t> outerPerm = permOf(op), innerPerm = permOf(inner);
+    SmallVector<int64_t> perm;
+    for (int64_t p : outerPerm)
+      perm.push_back(innerPerm[p]);
+    rewriter.replaceOpWithNewOp<TransposeOp>(
+        op, op.getType(), inner.getData(), rewriter.getDenseI64ArrayAttr(perm));
+    return success();
+  }
+};
+
+/// A 2-D MatMul is a Gemm, which the transposes below can then fold into.
+struct MatMulToGemm : public OpRewritePattern<MatMulOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(MatMulOp op,
+                                PatternRewriter &rewriter) const override {
+    if (cast<RankedTensorType>(op.getA().getType()).getRank() != 2 ||
+        cast<RankedTensorType>(op.getB().getType()).getRank() != 2)
+      return failure();
+    rewriter.replaceOpWithNewOp<GemmOp>(
+        op, op.getType(), op.getA(), op.getB(), Value(),
+        rewriter.getF32FloatAttr(1), rewriter.getF32FloatAttr(1),
+        rewriter.getI64IntegerAttr(0), rewriter.getI64IntegerAttr(0));
+    return success();
+  }
+};
+
+/// Gemm(Transpose(A)) reads A with transA flipped; the same for B.
+struct TransposeIntoGemm : public OpRewritePattern<GemmOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(GemmOp op,
+                                PatternRewriter &rewriter) const override {
+    auto a = op.getA().getDefiningOp<TransposeOp>();
+    auto b = op.getB().getDefiningOp<TransposeOp>();
+    bool foldA = a && permOf(a) == SmallVector<int64_t>{1, 0};
+    bool foldB = b && permOf(b) == SmallVector<int64_t>{1, 0};
+    if (!foldA && !foldB)
+      return failure();
+    rewriter.modifyOpInPlace(op, [&] {
+      if (foldA) {
+        op.getAMutable().assign(a.getData());
+        op.setTransA(op.getTransA() ? 0 : 1);
+      }
+      if (foldB) {
+        op.getBMutable().assign(b.getData());
+        op.setTransB(op.getTransB() ? 0 : 1);
+      }
+    });
+    return success();
+  }
+};
+
+struct SimplifyPass : public impl::SimplifyBase<SimplifyPass> {
+  void runOnOperation() override {
+    RewritePatternSet patterns(&getContext());
+    patterns
+        .add<IdentityElement<AddOp>, IdentityElement<SubOp>,
+             IdentityElement<MulOp>, IdentityElement<DivOp>, ReshapeOfReshape,
+             TransposeOfTranspose, MatMulToGemm, TransposeIntoGemm>(
+            &getContext());
+    if (failed(
+            applyPatternsAndFoldGreedily(getOperation(), std::move(patterns))))
+      signalPassFailure();
+  }
+};
+
+} // namespace
+} // namespace kiln
