@@ -26,6 +26,9 @@ class LinalgDialect;
 namespace math {
 class MathDialect;
 }
+namespace memref {
+class MemRefDialect;
+}
 namespace tensor {
 class TensorDialect;
 }

@@ -54,4 +54,20 @@ def ConvertKilnToLinalg : Pass<"convert-kiln-to-linalg", "mlir::func::FuncOp"> {
   ];
 }
 
+def PlanMemory : Pass<"kiln-plan-memory", "mlir::func::FuncOp"> {
+  let summary = "Place every intermediate buffer at an offset in one arena";
+  let description = [{
+    Runs after bufferization, on straight-line functions. Each memref.alloc
+    lives from its definition to the last use of it or of any view of it;
+    buffers are placed greedily, largest first, at the lowest 64-byte
+    aligned offset that overlaps no buffer live at the same time. The
+    allocs become memref.view ops into one arena, allocated once per call
+    and freed before the return. The function records kiln.arena_bytes,
+    kiln.arena_lower_bound (the most bytes live at once) and
+    kiln.unplanned_bytes (every buffer apart).
+  }];
+  let dependentDialects = ["mlir::arith::ArithDialect",
+                           "mlir::memref::MemRefDialect"];
+}
+
 #endif // KILN_PASSES_TD

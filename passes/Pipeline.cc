@@ -124,8 +124,10 @@ void BuildPipeline(mlir::OpPassManager &pm, const PipelineOptions &options,
   mlir::bufferization::BufferResultsToOutParamsOpts out_params;
   pm.addPass(
       mlir::bufferization::createBufferResultsToOutParamsPass(out_params));
-  mlir::bufferization::BufferDeallocationPipelineOptions dealloc;
-  mlir::bufferization::buildBufferDeallocationPipeline(pm, dealloc);
+  // Every temporary gets its place in one arena, freed at the end.
+  pm.addNestedPass<mlir::func::FuncOp>(createPlanMemory());
+  if (stop_at == Stage::kBuffers)
+    return;
 
   // Loops, then the LLVM dialect.
   pm.addNestedPass<mlir::func::FuncOp>(mlir::createConvertLinalgToLoopsPass());

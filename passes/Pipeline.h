@@ -23,9 +23,10 @@ namespace kiln {
 
 /// How far the pipeline lowers.
 enum class Stage {
-  kGraph,  ///< Optimized kiln-dialect graph.
-  kLinalg, ///< linalg/tensor/arith/math on tensors.
-  kLLVM,   ///< The LLVM dialect, ready for translation to LLVM IR.
+  kGraph,   ///< Optimized kiln-dialect graph.
+  kLinalg,  ///< linalg/tensor/arith/math on tensors.
+  kBuffers, ///< linalg on memrefs, every temporary placed in one arena.
+  kLLVM,    ///< The LLVM dialect, ready for translation to LLVM IR.
 };
 
 struct PipelineOptions {

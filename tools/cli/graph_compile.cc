@@ -19,6 +19,7 @@
 #include "graph/importer.h"
 #include "graph/loader.h"
 #include "graph/source.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
@@ -51,6 +52,7 @@ Options:
   --emit=KIND             Write the IR after the pipeline instead of running:
                             graph   optimized kiln-dialect graph
                             linalg  linalg/tensor/arith on tensors
+                            buffers linalg on memrefs, buffers planned
                             mlir    the LLVM dialect (end of the pipeline)
                             llvm    LLVM IR
   -o FILE                 Write --emit output to FILE instead of stdout.
@@ -68,6 +70,9 @@ Options:
   --pass-timing           Print the time each pass took to stderr.
   --stats                 Print the number of kiln ops before and after the
                           graph passes, and of kernels after lowering.
+  --memory-report         Print the arena size, its lower bound (the most
+                          intermediate bytes live at once) and the bytes all
+                          intermediates would take without reuse.
   --check-onnx-test       Treat every DIR as an ONNX backend test folder
                           (model.onnx, test_data_set_N/input_k.pb and
                           output_k.pb) or a folder of them: run each and
@@ -95,6 +100,7 @@ struct Args {
   std::string output_file;
   PipelineOptions pipeline;
   bool stats = false;
+  bool memory_report = false;
   bool help = false;
   bool check_onnx_test = false;
   std::vector<std::string> test_dirs;
@@ -142,6 +148,8 @@ std::string ParseArgs(int argc, char **argv, Args *args) {
       args->pipeline.pass_timing = true;
     } else if (arg == "--stats") {
       args->stats = true;
+    } else if (arg == "--memory-report") {
+      args->memory_report = true;
     } else if (value("--print-ir-after", &v)) {
       args->pipeline.print_ir_after.insert(v);
     } else if (value("--disable-pass", &v)) {
@@ -170,8 +178,10 @@ std::string ParseArgs(int argc, char **argv, Args *args) {
         return "--output expects NAME=FILE.npy, got '" + v + "'";
       args->outputs[name] = file;
     } else if (value("--emit", &v)) {
-      if (v != "graph" && v != "linalg" && v != "mlir" && v != "llvm")
-        return "--emit expects graph, linalg, mlir or llvm, got '" + v + "'";
+      if (v != "graph" && v != "linalg" && v != "buffers" && v != "mlir" &&
+          v != "llvm")
+        return "--emit expects graph, linalg, buffers, mlir or llvm, got '" +
+               v + "'";
       args->emit = v;
     } else if (value("-o", &v)) {
       args->output_file = v;
@@ -222,9 +232,10 @@ int Emit(const Args &args, const GraphSource &source, std::ostream &out,
     return 1;
   }
   const PipelineOptions &options = args.pipeline;
-  Stage stage = args.emit == "graph"    ? Stage::kGraph
-                : args.emit == "linalg" ? Stage::kLinalg
-                                        : Stage::kLLVM;
+  Stage stage = args.emit == "graph"     ? Stage::kGraph
+                : args.emit == "linalg"  ? Stage::kLinalg
+                : args.emit == "buffers" ? Stage::kBuffers
+                                         : Stage::kLLVM;
   if (absl::Status s = RunPipeline(*imported->module, options, stage);
       !s.ok()) {
     err << "error: " << s.message() << "\n";
@@ -299,6 +310,26 @@ int PrintStats(const Args &args, const GraphSource &source, std::ostream &out,
     return 1;
   }
   OpCounts lowered = CountOps(*imported->module);
+  if (args.memory_report) {
+    if (absl::Status s =
+            RunPipeline(*imported->module, args.pipeline, Stage::kBuffers);
+        !s.ok()) {
+      err << "error: " << s.message() << "\n";
+      return 1;
+    }
+    auto func = imported->module->lookupSymbol<mlir::func::FuncOp>("main");
+    auto get = [&](const char *name) {
+      auto a = func->getAttrOfType<mlir::IntegerAttr>(name);
+      return a ? a.getInt() : 0;
+    };
+    int64_t arena = get("kiln.arena_bytes");
+    int64_t bound = get("kiln.arena_lower_bound");
+    out << "arena: " << arena << " bytes; lower bound " << bound << " bytes ("
+        << (bound ? double(arena) / bound : 1.0) << "x); without reuse "
+        << get("kiln.unplanned_bytes") << " bytes\n";
+    if (!args.stats)
+      return 0;
+  }
   out << "ops before graph passes: " << before.ops << " (+" << before.constants
       << " constants)\n"
       << "ops after graph passes:  " << after.ops << " (+" << after.constants
@@ -416,7 +447,7 @@ int GraphCompileMain(int argc, char **argv, std::ostream &out,
       return 1;
     }
   }
-  if (args.stats) {
+  if (args.stats || args.memory_report) {
     int code = PrintStats(args, **source, out, err);
     if (code != 0 || (!args.run && args.emit.empty()))
       return code;

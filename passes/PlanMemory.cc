@@ -1,0 +1,216 @@
+//===- PlanMemory.cc - Static memory planning -----------------------------===//
+//
+// Part of Kiln. Every intermediate buffer of a kernel function gets an
+// offset in one arena, computed at compile time, so that a run makes one
+// allocation instead of one per buffer and reuses memory as soon as a
+// buffer is dead. Placement is greedy by size (largest first, lowest
+// fitting offset), which is what TFLite's and XLA's planners start from.
+//
+//===----------------------------------------------------------------------===//
+#include "ir/Dialect.h"
+#include "passes/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Interfaces/ViewLikeInterface.h"
+
+#include <algorithm>
+#include <functional>
+
+namespace kiln {
+#define GEN_PASS_DEF_PLANMEMORY
+#include "passes/Passes.h.inc"
+} // namespace kiln
+
+using namespace mlir;
+
+namespace kiln {
+namespace {
+
+constexpr int64_t kAlignment = 64;
+
+int64_t alignUp(int64_t n) {
+  return (n + kAlignment - 1) / kAlignment * kAlignment;
+}
+
+struct Buffer {
+  memref::AllocOp alloc;
+  int64_t bytes = 0;          ///< Rounded up to the alignment.
+  int64_t start = 0, end = 0; ///< Op positions, inclusive.
+  int64_t offset = -1;
+};
+
+/// Bytes of a statically shaped memref (i1 elements take a byte each).
+int64_t memrefBytes(MemRefType type) {
+  int64_t bits = type.getElementTypeBitWidth();
+  return type.getNumElements() * std::max<int64_t>(1, bits / 8);
+}
+
+/// Places `order`'s buffers one by one: each takes the fitting gap (among
+/// buffers live at the same time) that is lowest (first fit) or tightest
+/// (best fit). Returns the arena size; offsets go in `offsets`.
+int64_t placeInOrder(ArrayRef<Buffer *> order, bool bestFit,
+                     DenseMap<Buffer *, int64_t> &offsets) {
+  int64_t arena = 0;
+  SmallVector<Buffer *> placed;
+  for (Buffer *b : order) {
+    SmallVector<std::pair<int64_t, int64_t>> taken;
+    for (Buffer *p : placed)
+      if (p->start <= b->end && b->start <= p->end)
+        taken.push_back({offsets[p], offsets[p] + p->bytes});
+    llvm::sort(taken);
+    int64_t best = -1, bestGap = INT64_MAX, cursor = 0;
+    for (auto [lo, hi] : taken) {
+      if (lo - cursor >= b->bytes && lo - cursor < bestGap) {
+        best = cursor;
+        bestGap = lo - cursor;
+        if (!bestFit)
+          break;
+      }
+      cursor = std::max(cursor, hi);
+    }
+    if (best < 0 || (bestFit && bestGap == INT64_MAX))
+      best = best < 0 ? cursor : best;
+    offsets[b] = best;
+    arena = std::max(arena, best + b->bytes);
+    placed.push_back(b);
+  }
+  return arena;
+}
+
+/// Tries a few orders (largest first, earliest first, longest-lived first,
+/// biggest size x lifetime first) with first and best fit, and keeps the
+/// smallest arena. Writes the offsets into the buffers.
+int64_t planArena(MutableArrayRef<Buffer> buffers) {
+  using Key = std::function<bool(Buffer *, Buffer *)>;
+  SmallVector<Key> keys = {
+      [](Buffer *a, Buffer *b) { return a->bytes > b->bytes; },
+      [](Buffer *a, Buffer *b) {
+        return a->start != b->start ? a->start < b->start : a->bytes > b->bytes;
+      },
+      [](Buffer *a, Buffer *b) {
+        return a->end - a->start > b->end - b->start;
+      },
+      [](Buffer *a, Buffer *b) {
+        return a->bytes * (a->end - a->start + 1) >
+               b->bytes * (b->end - b->start + 1);
+      },
+  };
+  int64_t bestArena = INT64_MAX;
+  DenseMap<Buffer *, int64_t> bestOffsets;
+  for (const Key &key : keys) {
+    SmallVector<Buffer *> order;
+    for (Buffer &b : buffers)
+      order.push_back(&b);
+    llvm::stable_sort(order, key);
+    for (bool bestFit : {false, true}) {
+      DenseMap<Buffer *, int64_t> offsets;
+      int64_t arena = placeInOrder(order, bestFit, offsets);
+      if (arena < bestArena) {
+        bestArena = arena;
+        bestOffsets = offsets;
+      }
+    }
+  }
+  for (Buffer &b : buffers)
+    b.offset = bestOffsets.lookup(&b);
+  return buffers.empty() ? 0 : bestArena;
+}
+
+struct PlanMemoryPass : public impl::PlanMemoryBase<PlanMemoryPass> {
+  void runOnOperation() override {
+    func::FuncOp func = getOperation();
+    if (func.isExternal())
+      return;
+    if (!llvm::hasSingleElement(func.getBody())) {
+      func.emitError("memory planning expects a single-block function");
+      return signalPassFailure();
+    }
+    Block &body = func.getBody().front();
+
+    // Positions of the top-level ops; a nested use counts at its ancestor.
+    DenseMap<Operation *, int64_t> position;
+    for (auto [i, op] : llvm::enumerate(body))
+      position[&op] = i;
+    auto topLevel = [&](Operation *op) {
+      while (op->getBlock() != &body)
+        op = op->getParentOp();
+      return position.lookup(op);
+    };
+
+    SmallVector<Buffer> buffers;
+    for (Operation &op : body) {
+      auto alloc = dyn_cast<memref::AllocOp>(op);
+      if (!alloc)
+        continue;
+      MemRefType type = alloc.getType();
+      if (!type.hasStaticShape() || !type.getLayout().isIdentity() ||
+          !alloc.getDynamicSizes().empty())
+        continue; // Left as it is (not produced by Kiln's lowering).
+      Buffer b;
+      b.alloc = alloc;
+      b.bytes = alignUp(memrefBytes(type));
+      b.start = b.end = position[&op];
+      // The last use of the buffer or of any view of it.
+      SmallVector<Value> worklist = {alloc.getResult()};
+      while (!worklist.empty()) {
+        Value v = worklist.pop_back_val();
+        for (OpOperand &use : v.getUses()) {
+          Operation *user = use.getOwner();
+          b.end = std::max(b.end, topLevel(user));
+          if (auto view = dyn_cast<ViewLikeOpInterface>(user))
+            if (view.getViewSource() == v)
+              for (Value r : user->getResults())
+                worklist.push_back(r);
+        }
+      }
+      buffers.push_back(b);
+    }
+
+    int64_t arena = planArena(buffers);
+    // The lower bound: the most bytes live at any one position.
+    int64_t lowerBound = 0, unplanned = 0;
+    for (Buffer &b : buffers) {
+      unplanned += b.bytes;
+      int64_t live = 0;
+      for (Buffer &other : buffers)
+        if (other.start <= b.start && b.start <= other.end)
+          live += other.bytes;
+      lowerBound = std::max(lowerBound, live);
+    }
+
+    OpBuilder builder(&body, body.begin());
+    MLIRContext *ctx = &getContext();
+    func->setAttr("kiln.arena_bytes", builder.getI64IntegerAttr(arena));
+    func->setAttr("kiln.arena_lower_bound",
+                  builder.getI64IntegerAttr(lowerBound));
+    func->setAttr("kiln.unplanned_bytes", builder.getI64IntegerAttr(unplanned));
+    if (buffers.empty())
+      return;
+    Location loc = func.getLoc();
+    auto arenaType = MemRefType::get({arena}, IntegerType::get(ctx, 8));
+    Value arenaValue = builder.create<memref::AllocOp>(
+        loc, arenaType, builder.getI64IntegerAttr(kAlignment));
+    for (Buffer &b : buffers) {
+      builder.setInsertionPoint(b.alloc);
+      Value offset =
+          builder.create<arith::ConstantIndexOp>(b.alloc.getLoc(), b.offset);
+      Value view =
+          builder.create<memref::ViewOp>(b.alloc.getLoc(), b.alloc.getType(),
+                                         arenaValue, offset, ValueRange{});
+      b.alloc.replaceAllUsesWith(view);
+      b.alloc.erase();
+    }
+    // Temporaries are never freed one by one; the arena goes at the end.
+    for (Operation &op : llvm::make_early_inc_range(body))
+      if (auto dealloc = dyn_cast<memref::DeallocOp>(op))
+        if (!dealloc.getMemref().getDefiningOp<memref::AllocOp>())
+          dealloc.erase();
+    builder.setInsertionPoint(body.getTerminator());
+    builder.create<memref::DeallocOp>(loc, arenaValue);
+  }
+};
+
+} // namespace
+} // namespace kiln

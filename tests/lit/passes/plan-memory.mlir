@@ -1,0 +1,49 @@
+// RUN: graph-opt %s --split-input-file --kiln-plan-memory | FileCheck %s
+
+// %a dies at its last use, so %c can take its place; %b overlaps both.
+// CHECK-LABEL: func.func @reuse
+// CHECK-SAME: kiln.arena_bytes = 128 : i64
+// CHECK-SAME: kiln.arena_lower_bound = 128 : i64
+// CHECK-SAME: kiln.unplanned_bytes = 192 : i64
+// CHECK: %[[ARENA:.*]] = memref.alloc() {alignment = 64 : i64} : memref<128xi8>
+// CHECK-NOT: memref.alloc()
+// CHECK: memref.view %[[ARENA]][%{{.*}}][] : memref<128xi8> to memref<4xf32>
+// CHECK: memref.dealloc %[[ARENA]]
+// CHECK-NEXT: return
+func.func @reuse(%in: memref<4xf32>, %out: memref<4xf32>) {
+  %a = memref.alloc() : memref<4xf32>
+  memref.copy %in, %a : memref<4xf32> to memref<4xf32>
+  %b = memref.alloc() : memref<4xf32>
+  memref.copy %a, %b : memref<4xf32> to memref<4xf32>
+  %c = memref.alloc() : memref<4xf32>
+  memref.copy %b, %c : memref<4xf32> to memref<4xf32>
+  memref.copy %c, %out : memref<4xf32> to memref<4xf32>
+  return
+}
+
+// -----
+
+// A view keeps its buffer alive: %a is used through %v after %b exists,
+// so they must not share.
+// CHECK-LABEL: func.func @views_extend_lifetimes
+// CHECK-SAME: kiln.arena_bytes = 128 : i64
+func.func @views_extend_lifetimes(%out: memref<2x2xf32>) {
+  %a = memref.alloc() : memref<4xf32>
+  %v = memref.expand_shape %a [[0, 1]] output_shape [2, 2] : memref<4xf32> into memref<2x2xf32>
+  %b = memref.alloc() : memref<2x2xf32>
+  memref.copy %v, %b : memref<2x2xf32> to memref<2x2xf32>
+  memref.copy %v, %out : memref<2x2xf32> to memref<2x2xf32>
+  memref.copy %b, %out : memref<2x2xf32> to memref<2x2xf32>
+  return
+}
+
+// -----
+
+// Nothing to plan: no allocations, no arena.
+// CHECK-LABEL: func.func @nothing
+// CHECK-SAME: kiln.arena_bytes = 0 : i64
+// CHECK-NOT: memref.alloc
+func.func @nothing(%in: memref<4xf32>, %out: memref<4xf32>) {
+  memref.copy %in, %out : memref<4xf32> to memref<4xf32>
+  return
+}
