@@ -15,6 +15,16 @@
 
 #include "ir/KilnDialect.h.inc"
 
+namespace kiln {
+/// Op traits of the kiln dialect (see Ops.td); markers only.
+template <typename ConcreteType>
+class KilnElementwise
+    : public mlir::OpTrait::TraitBase<ConcreteType, KilnElementwise> {};
+template <typename ConcreteType>
+class KilnFusionHero
+    : public mlir::OpTrait::TraitBase<ConcreteType, KilnFusionHero> {};
+} // namespace kiln
+
 namespace kiln::detail {
 // Type inference shared by op classes; see Ops.cc.
 mlir::LogicalResult inferBroadcast(std::optional<mlir::Location> loc,

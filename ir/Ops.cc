@@ -1347,5 +1347,26 @@ LogicalResult TriluOp::inferReturnTypes(MLIRContext *,
   return success();
 }
 
+LogicalResult FusionOp::verify() {
+  Block &body = getBody().front();
+  if (body.getNumArguments() != getInputs().size())
+    return emitOpError("has ") << getInputs().size() << " inputs but "
+                               << body.getNumArguments() << " block arguments";
+  for (auto [arg, input] : llvm::zip(body.getArguments(), getInputs()))
+    if (arg.getType() != input.getType())
+      return emitOpError("block argument types differ from the inputs'");
+  auto yield = cast<YieldOp>(body.getTerminator());
+  if (TypeRange(yield.getValues()) != getResultTypes())
+    return emitOpError("yields types that differ from its results");
+  int heroes = 0;
+  for (Operation &op : body.without_terminator())
+    heroes += op.hasTrait<KilnFusionHero>();
+  if (heroes > 1)
+    return emitOpError("holds ") << heroes
+                                 << " fusion heroes; a kernel has "
+                                    "at most one";
+  return success();
+}
+
 #define GET_OP_CLASSES
 #include "ir/KilnOps.cpp.inc"

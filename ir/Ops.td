@@ -20,6 +20,17 @@ def Kiln_FloatTensor : RankedTensorOf<[F16, BF16, F32, F64]>;
 def Kiln_BoolTensor : RankedTensorOf<[I1]>;
 def Kiln_IndexTensor : RankedTensorOf<[I32, I64]>;
 
+/// Marks ops that compute each output element from the elements at the
+/// same (broadcast) position of their operands: what fusion chains freely.
+def Kiln_Elementwise : NativeOpTrait<"KilnElementwise"> {
+  let cppNamespace = "::kiln";
+}
+/// Marks the ops a fusion is built around (contractions, reductions): one
+/// per kernel, never duplicated.
+def Kiln_FusionHero : NativeOpTrait<"KilnFusionHero"> {
+  let cppNamespace = "::kiln";
+}
+
 class Kiln_Op<string mnemonic, list<Trait> traits = []>
     : Op<Kiln_Dialect, mnemonic,
          !listconcat(traits, [Pure, InferTypeOpAdaptor])> {
@@ -52,7 +63,7 @@ def Kiln_ConstantOp : Kiln_Op<"constant", [ConstantLike]> {
 /// have one element type, which the result shares.
 class Kiln_BroadcastBinaryOp<string mnemonic, list<Trait> traits = [],
                              Type operandType = Kiln_Tensor>
-    : Kiln_Op<mnemonic, traits> {
+    : Kiln_Op<mnemonic, !listconcat(traits, [Kiln_Elementwise])> {
   let arguments = (ins operandType:$A, operandType:$B);
   let results = (outs operandType:$C);
   let extraClassDefinition = [{
@@ -67,7 +78,7 @@ class Kiln_BroadcastBinaryOp<string mnemonic, list<Trait> traits = [],
 
 /// Comparisons: broadcasting, bool result.
 class Kiln_CompareOp<string mnemonic, list<Trait> traits = []>
-    : Kiln_Op<mnemonic, traits> {
+    : Kiln_Op<mnemonic, !listconcat(traits, [Kiln_Elementwise])> {
   let arguments = (ins Kiln_Tensor:$A, Kiln_Tensor:$B);
   let results = (outs Kiln_BoolTensor:$C);
   let extraClassDefinition = [{
@@ -129,7 +140,7 @@ def Kiln_EqualOp : Kiln_CompareOp<"equal", [Commutative]> {
 def Kiln_LessOp : Kiln_CompareOp<"less"> { let summary = "A < B"; }
 def Kiln_GreaterOp : Kiln_CompareOp<"greater"> { let summary = "A > B"; }
 
-def Kiln_WhereOp : Kiln_Op<"where"> {
+def Kiln_WhereOp : Kiln_Op<"where", [Kiln_Elementwise]> {
   let summary = "condition ? X : Y, all three broadcast together";
   let arguments = (ins Kiln_BoolTensor:$condition, Kiln_Tensor:$X,
                    Kiln_Tensor:$Y);
@@ -139,7 +150,7 @@ def Kiln_WhereOp : Kiln_Op<"where"> {
 /// Unary ops whose result has the operand's type.
 class Kiln_UnaryOp<string mnemonic, Type operandType = Kiln_Tensor,
                    list<Trait> traits = []>
-    : Kiln_Op<mnemonic, traits> {
+    : Kiln_Op<mnemonic, !listconcat(traits, [Kiln_Elementwise])> {
   let arguments = (ins operandType:$X);
   let results = (outs operandType:$Y);
   let extraClassDefinition = [{
@@ -256,7 +267,7 @@ def Kiln_IdentityOp : Kiln_UnaryOp<"identity"> {
   let hasFolder = 1;
 }
 
-def Kiln_CastOp : Kiln_Op<"cast"> {
+def Kiln_CastOp : Kiln_Op<"cast", [Kiln_Elementwise]> {
   let summary = "converts each element to the element type `to`";
   let description = [{
     Floats to integers truncate toward zero; to bool, nonzero is true.
@@ -274,7 +285,7 @@ def Kiln_CastOp : Kiln_Op<"cast"> {
 // Contractions
 //===----------------------------------------------------------------------===//
 
-def Kiln_MatMulOp : Kiln_Op<"matmul"> {
+def Kiln_MatMulOp : Kiln_Op<"matmul", [Kiln_FusionHero]> {
   let summary = "matrix product with NumPy matmul semantics";
   let description = [{
     Batched over leading dimensions, which broadcast; a 1-D operand is
@@ -289,7 +300,7 @@ def Kiln_MatMulOp : Kiln_Op<"matmul"> {
   let results = (outs Kiln_Tensor:$Y);
 }
 
-def Kiln_GemmOp : Kiln_Op<"gemm"> {
+def Kiln_GemmOp : Kiln_Op<"gemm", [Kiln_FusionHero]> {
   let summary = "alpha * op(A) * op(B) + beta * C";
   let description = [{
     A and B are 2-D; op() transposes when transA / transB is 1. C is
@@ -313,7 +324,8 @@ def Kiln_GemmOp : Kiln_Op<"gemm"> {
 // Normalizations and reductions
 //===----------------------------------------------------------------------===//
 
-class Kiln_SoftmaxLikeOp<string mnemonic> : Kiln_Op<mnemonic> {
+class Kiln_SoftmaxLikeOp<string mnemonic>
+    : Kiln_Op<mnemonic, [Kiln_FusionHero]> {
   let arguments = (ins Kiln_FloatTensor:$input,
                    DefaultValuedAttr<I64Attr, "-1">:$axis);
   let results = (outs Kiln_FloatTensor:$output);
@@ -348,7 +360,7 @@ def Kiln_CumSumOp : Kiln_Op<"cumsum"> {
 }
 
 class Kiln_ReduceOp<string mnemonic, string what>
-    : Kiln_Op<mnemonic> {
+    : Kiln_Op<mnemonic, [Kiln_FusionHero]> {
   let summary = what # " over the axes (all axes when none are given)";
   let description = [{
     `axes` may be negative (counted from the back); `keepdims` keeps the
@@ -422,7 +434,7 @@ def Kiln_ArgMinOp : Kiln_ArgOp<"argmin", "minimum">;
 // Convolution and pooling (NCHW, any number of spatial dimensions)
 //===----------------------------------------------------------------------===//
 
-def Kiln_ConvOp : Kiln_Op<"conv"> {
+def Kiln_ConvOp : Kiln_Op<"conv", [Kiln_FusionHero]> {
   let summary = "N-D convolution with groups, strides, dilations and pads";
   let description = [{
     X is [N, C, spatial...], W is [M, C/group, kernel...], B is [M]. `pads`
@@ -606,6 +618,47 @@ def Kiln_TriluOp : Kiln_Op<"trilu"> {
                    DefaultValuedAttr<I64Attr, "1">:$upper,
                    DefaultValuedAttr<I64Attr, "0">:$k);
   let results = (outs Kiln_Tensor:$output);
+}
+
+//===----------------------------------------------------------------------===//
+// Fusion
+//===----------------------------------------------------------------------===//
+
+def Kiln_FusionOp : Op<Kiln_Dialect, "fusion",
+                       [IsolatedFromAbove, Pure,
+                        SingleBlockImplicitTerminator<"YieldOp">]> {
+  let summary = "a region of ops that becomes exactly one kernel";
+  let description = [{
+    Made by the kiln-fuse pass, as XLA's fusion computations are: the body
+    computes the results from the block arguments (the inputs), and code
+    generation emits it as one kernel. At most one op in it is a fusion hero
+    (a contraction or reduction); the rest are elementwise.
+
+    ```mlir
+    %y = kiln.fusion "fusion_0_gemm_add_relu" (%x, %w, %b)
+        : (tensor<2x4xf32>, tensor<4x8xf32>, tensor<8xf32>) -> tensor<2x8xf32> {
+    ^bb0(%a: tensor<2x4xf32>, %c: tensor<4x8xf32>, %d: tensor<8xf32>):
+      ...
+      kiln.yield %r : tensor<2x8xf32>
+    }
+    ```
+  }];
+  let arguments = (ins Variadic<AnyRankedTensor>:$inputs, StrAttr:$kernel);
+  let results = (outs Variadic<AnyRankedTensor>:$results);
+  let regions = (region SizedRegion<1>:$body);
+  let assemblyFormat = [{
+    $kernel `(` $inputs `)` attr-dict `:` functional-type($inputs, results)
+    $body
+  }];
+  let hasVerifier = 1;
+}
+
+def Kiln_YieldOp : Op<Kiln_Dialect, "yield",
+                      [Pure, Terminator, HasParent<"FusionOp">]> {
+  let summary = "the results of a kiln.fusion";
+  let arguments = (ins Variadic<AnyRankedTensor>:$values);
+  let assemblyFormat = "$values attr-dict `:` type($values)";
+  let builders = [OpBuilder<(ins), [{ }]>];
 }
 
 #endif // KILN_OPS_TD

@@ -36,6 +36,20 @@ def Simplify : Pass<"kiln-simplify", "mlir::func::FuncOp"> {
   }];
 }
 
+def Fuse : Pass<"kiln-fuse", "mlir::func::FuncOp"> {
+  let summary = "Group producers and consumers into kiln.fusion kernels";
+  let description = [{
+    XLA-style producer/consumer fusion. Walking from the results back, each
+    elementwise op or fusion hero starts a group and pulls in the ops that
+    produce its operands when they are elementwise (or the group's one
+    hero) and every user of theirs is already in the group, so no work is
+    duplicated. A contraction (MatMul, Gemm, Conv) takes its elementwise
+    consumers (bias, activation) but never its producers; a reduction takes
+    both. Each group of two or more ops becomes one kiln.fusion. Only
+    floating-point tensors fuse.
+  }];
+}
+
 def ConvertKilnToLinalg : Pass<"convert-kiln-to-linalg", "mlir::func::FuncOp"> {
   let summary = "Lower kiln ops to linalg, tensor, arith and math on tensors";
   let description = [{

@@ -75,7 +75,8 @@ void RegisterPipelineDialects(mlir::DialectRegistry &registry) {
 }
 
 std::vector<std::string> GraphPassNames() {
-  return {"kiln-fold-constants", "kiln-simplify", "canonicalize", "cse"};
+  return {"kiln-fold-constants", "kiln-simplify", "canonicalize", "cse",
+          "kiln-fuse"};
 }
 
 void BuildPipeline(mlir::OpPassManager &pm, const PipelineOptions &options,
@@ -96,6 +97,8 @@ void BuildPipeline(mlir::OpPassManager &pm, const PipelineOptions &options,
     pm.addPass(mlir::createCanonicalizerPass());
   if (options.opt_level >= 1 && enabled("cse"))
     pm.addPass(mlir::createCSEPass());
+  if (options.opt_level >= 2 && enabled("kiln-fuse"))
+    pm.addNestedPass<mlir::func::FuncOp>(createFuse());
   if (stop_at == Stage::kGraph)
     return;
 
@@ -183,7 +186,7 @@ absl::Status RunPipeline(mlir::ModuleOp module, const PipelineOptions &options,
       return absl::InvalidArgumentError(
           "unknown pass '" + name +
           "' (graph passes: kiln-fold-constants, kiln-simplify, "
-          "canonicalize, cse)");
+          "canonicalize, cse, kiln-fuse)");
   mlir::MLIRContext *context = module.getContext();
   DiagnosticCollector diagnostics(*context);
   mlir::PassManager pm(context);

@@ -170,9 +170,16 @@ TEST(GraphCompileTest, PipelineFlags) {
       0);
   EXPECT_THAT(out, HasSubstr("kiln.matmul"));
 
+  ASSERT_EQ(GraphCompile({"examples/mlp.pbtxt", "--emit=dot"}, &out, &err), 0);
+  EXPECT_THAT(out, HasSubstr("digraph kiln"));
+  EXPECT_THAT(out, HasSubstr("label=\"fusion_0_gemm_add_relu\""));
+  EXPECT_THAT(out, HasSubstr("[shape=ellipse, label=\"probs\"]"));
+
   ASSERT_EQ(GraphCompile({"examples/mlp.pbtxt", "--stats"}, &out, &err), 0);
-  EXPECT_THAT(out, HasSubstr("ops before graph passes: 5 (+4 constants)"));
-  EXPECT_THAT(out, HasSubstr("kernels after lowering:"));
+  EXPECT_THAT(out, HasSubstr("before graph passes: 5 ops (+4 constants)"));
+  // Gemm + Add + Relu fuse; the second Gemm and Softmax stay apart.
+  EXPECT_THAT(out, HasSubstr("after graph passes:  5 ops in 3 kernels, 1 of "
+                             "them fusions (+4 constants)"));
 }
 
 TEST(GraphCompileTest, ExitCodes) {

@@ -13,8 +13,10 @@
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Func/Transforms/FuncConversions.h"
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace kiln {
 #define GEN_PASS_DEF_CONVERTKILNTOLINALG
@@ -25,6 +27,33 @@ using namespace mlir;
 
 namespace kiln {
 namespace {
+
+/// Each kiln.fusion's body, now linalg on tensors, is fused into as few
+/// linalg ops as elementwise fusion allows (a producer with one use merges
+/// into its consumer), then inlined where the fusion stood.
+void lowerFusions(func::FuncOp func) {
+  SmallVector<FusionOp> fusions;
+  func.walk([&](FusionOp f) { fusions.push_back(f); });
+  for (FusionOp fusion : fusions) {
+    RewritePatternSet patterns(func.getContext());
+    linalg::populateElementwiseOpsFusionPatterns(
+        patterns, [](OpOperand *operand) {
+          Operation *producer = operand->get().getDefiningOp();
+          return producer && producer->hasOneUse();
+        });
+    (void)applyPatternsAndFoldGreedily(fusion.getBody(), std::move(patterns));
+    Block &body = fusion.getBody().front();
+    auto yield = cast<YieldOp>(body.getTerminator());
+    SmallVector<Value> results(yield.getValues());
+    for (auto [arg, input] : llvm::zip(body.getArguments(), fusion.getInputs()))
+      arg.replaceAllUsesWith(input);
+    yield.erase();
+    fusion->getBlock()->getOperations().splice(Block::iterator(fusion),
+                                               body.getOperations());
+    fusion->replaceAllUsesWith(results);
+    fusion.erase();
+  }
+}
 
 struct ConvertKilnToLinalgPass
     : public impl::ConvertKilnToLinalgBase<ConvertKilnToLinalgPass> {
@@ -48,6 +77,9 @@ struct ConvertKilnToLinalgPass
     target.addDynamicallyLegalOp<func::ReturnOp>([&](func::ReturnOp r) {
       return converter.isLegal(r.getOperandTypes());
     });
+    // Fusions stay until their bodies are lowered; only floats fuse, so
+    // their types need no conversion.
+    target.addLegalOp<FusionOp, YieldOp>();
     RewritePatternSet patterns(ctx);
     populateElementwiseLowering(patterns, converter);
     populateStructuredLowering(patterns, converter);
@@ -56,7 +88,8 @@ struct ConvertKilnToLinalgPass
                                                                    converter);
     populateReturnOpTypeConversionPattern(patterns, converter);
     if (failed(applyPartialConversion(func, target, std::move(patterns))))
-      signalPassFailure();
+      return signalPassFailure();
+    lowerFusions(func);
   }
 };
 

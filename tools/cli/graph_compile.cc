@@ -26,6 +26,7 @@
 #include "passes/Pipeline.h"
 #include "runtime/npy.h"
 #include "session/session.h"
+#include "tools/cli/dot.h"
 #include "tools/cli/onnx_test_runner.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -51,6 +52,8 @@ Options:
                           (repeatable).
   --emit=KIND             Write the IR after the pipeline instead of running:
                             graph   optimized kiln-dialect graph
+                            dot     the same as Graphviz DOT, one cluster
+                                    per fused kernel
                             linalg  linalg/tensor/arith on tensors
                             buffers linalg on memrefs, buffers planned
                             mlir    the LLVM dialect (end of the pipeline)
@@ -69,7 +72,8 @@ Options:
   --dump-dir=DIR          Write the IR after each pass to DIR/NN-<pass>.mlir.
   --pass-timing           Print the time each pass took to stderr.
   --stats                 Print the number of kiln ops before and after the
-                          graph passes, and of kernels after lowering.
+                          graph passes, the kernels (fusions and lone ops)
+                          they form, and the linalg ops after lowering.
   --memory-report         Print the arena size, its lower bound (the most
                           intermediate bytes live at once) and the bytes all
                           intermediates would take without reuse.
@@ -178,9 +182,10 @@ std::string ParseArgs(int argc, char **argv, Args *args) {
         return "--output expects NAME=FILE.npy, got '" + v + "'";
       args->outputs[name] = file;
     } else if (value("--emit", &v)) {
-      if (v != "graph" && v != "linalg" && v != "buffers" && v != "mlir" &&
-          v != "llvm")
-        return "--emit expects graph, linalg, buffers, mlir or llvm, got '" +
+      if (v != "graph" && v != "dot" && v != "linalg" && v != "buffers" &&
+          v != "mlir" && v != "llvm")
+        return "--emit expects graph, dot, linalg, buffers, mlir or llvm, "
+               "got '" +
                v + "'";
       args->emit = v;
     } else if (value("-o", &v)) {
@@ -232,10 +237,10 @@ int Emit(const Args &args, const GraphSource &source, std::ostream &out,
     return 1;
   }
   const PipelineOptions &options = args.pipeline;
-  Stage stage = args.emit == "graph"     ? Stage::kGraph
-                : args.emit == "linalg"  ? Stage::kLinalg
-                : args.emit == "buffers" ? Stage::kBuffers
-                                         : Stage::kLLVM;
+  Stage stage = args.emit == "graph" || args.emit == "dot" ? Stage::kGraph
+                : args.emit == "linalg"                    ? Stage::kLinalg
+                : args.emit == "buffers"                   ? Stage::kBuffers
+                                                           : Stage::kLLVM;
   if (absl::Status s = RunPipeline(*imported->module, options, stage);
       !s.ok()) {
     err << "error: " << s.message() << "\n";
@@ -249,6 +254,8 @@ int Emit(const Args &args, const GraphSource &source, std::ostream &out,
       return 1;
     }
     text = *ir;
+  } else if (args.emit == "dot") {
+    text = GraphToDot(*imported->module);
   } else {
     llvm::raw_string_ostream os(text);
     imported->module->print(os);
@@ -268,17 +275,33 @@ int Emit(const Args &args, const GraphSource &source, std::ostream &out,
 
 /// Counts kiln ops (constants apart) and linalg kernels in `module`.
 struct OpCounts {
-  int ops = 0, constants = 0, kernels = 0;
+  int ops = 0, constants = 0;
+  int kernels = 0; ///< Top-level kiln ops: a fusion or a lone op each.
+  int fusions = 0;
+  int linalg_ops = 0; ///< Loop nests after lowering.
 };
 OpCounts CountOps(mlir::ModuleOp module) {
   OpCounts c;
   module.walk([&](mlir::Operation *op) {
     llvm::StringRef dialect =
         op->getDialect() ? op->getDialect()->getNamespace() : "";
-    if (dialect == "kiln")
-      ++(op->getName().getStringRef() == "kiln.constant" ? c.constants : c.ops);
-    else if (mlir::isa<mlir::linalg::LinalgOp>(op))
+    llvm::StringRef name = op->getName().getStringRef();
+    if (mlir::isa<mlir::linalg::LinalgOp>(op))
+      ++c.linalg_ops;
+    if (dialect != "kiln" || name == "kiln.yield")
+      return;
+    if (name == "kiln.constant") {
+      ++c.constants;
+      return;
+    }
+    bool top = mlir::isa<mlir::func::FuncOp>(op->getParentOp());
+    if (name == "kiln.fusion") {
+      ++c.fusions;
       ++c.kernels;
+      return;
+    }
+    ++c.ops;
+    c.kernels += top;
   });
   return c;
 }
@@ -330,11 +353,13 @@ int PrintStats(const Args &args, const GraphSource &source, std::ostream &out,
     if (!args.stats)
       return 0;
   }
-  out << "ops before graph passes: " << before.ops << " (+" << before.constants
+  out << "before graph passes: " << before.ops << " ops (+" << before.constants
       << " constants)\n"
-      << "ops after graph passes:  " << after.ops << " (+" << after.constants
-      << " constants)\n"
-      << "kernels after lowering:  " << lowered.kernels << "\n";
+      << "after graph passes:  " << after.ops << " ops in " << after.kernels
+      << " kernels, " << after.fusions << " of them fusions (+"
+      << after.constants << " constants)\n"
+      << "after lowering:      " << lowered.linalg_ops
+      << " linalg ops (loop nests)\n";
   return 0;
 }
 

@@ -1,0 +1,66 @@
+// RUN: graph-opt %s --split-input-file --kiln-fuse | FileCheck %s
+
+// MatMul + bias + activation: one kernel, the contraction as its hero.
+// CHECK-LABEL: func.func @epilogue
+// CHECK-SAME: (%[[X:.*]]: tensor<2x4xf32>, %[[W:.*]]: tensor<4x8xf32>, %[[B:.*]]: tensor<8xf32>)
+// CHECK: %[[F:.*]] = kiln.fusion "fusion_0_matmul_add_relu"(%[[X]], %[[W]], %[[B]])
+// CHECK: ^bb0(%[[A0:.*]]: tensor<2x4xf32>, %[[A1:.*]]: tensor<4x8xf32>, %[[A2:.*]]: tensor<8xf32>):
+// CHECK-NEXT: %[[M:.*]] = kiln.matmul %[[A0]], %[[A1]]
+// CHECK-NEXT: %[[S:.*]] = kiln.add %[[M]], %[[A2]]
+// CHECK-NEXT: %[[R:.*]] = kiln.relu %[[S]]
+// CHECK-NEXT: kiln.yield %[[R]]
+// CHECK: return %[[F]]
+func.func @epilogue(%x: tensor<2x4xf32>, %w: tensor<4x8xf32>, %b: tensor<8xf32>) -> tensor<2x8xf32> {
+  %0 = kiln.matmul %x, %w : (tensor<2x4xf32>, tensor<4x8xf32>) -> tensor<2x8xf32>
+  %1 = kiln.add %0, %b : (tensor<2x8xf32>, tensor<8xf32>) -> tensor<2x8xf32>
+  %2 = kiln.relu %1 : (tensor<2x8xf32>) -> tensor<2x8xf32>
+  return %2 : tensor<2x8xf32>
+}
+
+// -----
+
+// A contraction never takes its producers (they would be recomputed for
+// every reuse); the producer chain fuses on its own.
+// CHECK-LABEL: func.func @no_prologue
+// CHECK: %[[P:.*]] = kiln.fusion "fusion_1_neg_exp"
+// CHECK: kiln.fusion "fusion_0_matmul_relu"(%[[P]],
+func.func @no_prologue(%x: tensor<2x4xf32>, %w: tensor<4x8xf32>) -> tensor<2x8xf32> {
+  %0 = kiln.neg %x : (tensor<2x4xf32>) -> tensor<2x4xf32>
+  %1 = kiln.exp %0 : (tensor<2x4xf32>) -> tensor<2x4xf32>
+  %2 = kiln.matmul %1, %w : (tensor<2x4xf32>, tensor<4x8xf32>) -> tensor<2x8xf32>
+  %3 = kiln.relu %2 : (tensor<2x8xf32>) -> tensor<2x8xf32>
+  return %3 : tensor<2x8xf32>
+}
+
+// -----
+
+// A reduction takes its elementwise producers and consumers: one kernel.
+// CHECK-LABEL: func.func @reduction
+// CHECK: kiln.fusion "fusion_0_reduce_sum_mul_sqrt"
+// CHECK-NOT: kiln.fusion
+func.func @reduction(%x: tensor<4x8xf32>) -> tensor<4x1xf32> {
+  %0 = kiln.mul %x, %x : (tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  %1 = kiln.reduce_sum %0 {axes = array<i64: 1>} : (tensor<4x8xf32>) -> tensor<4x1xf32>
+  %2 = kiln.sqrt %1 : (tensor<4x1xf32>) -> tensor<4x1xf32>
+  return %2 : tensor<4x1xf32>
+}
+
+// -----
+
+// Nothing fuses here: two heroes meet, a producer has a user outside the
+// would-be group, and integer tensors do not fuse.
+// CHECK-LABEL: func.func @no_fusion
+// CHECK-NOT: kiln.fusion
+// CHECK: kiln.matmul
+// CHECK: kiln.softmax
+// CHECK: kiln.exp
+// CHECK: kiln.neg
+// CHECK: kiln.add
+func.func @no_fusion(%x: tensor<2x4xf32>, %w: tensor<4x4xf32>, %i: tensor<4xi32>) -> (tensor<2x4xf32>, tensor<2x4xf32>, tensor<2x4xf32>, tensor<4xi32>) {
+  %0 = kiln.matmul %x, %w : (tensor<2x4xf32>, tensor<4x4xf32>) -> tensor<2x4xf32>
+  %1 = kiln.softmax %0 : (tensor<2x4xf32>) -> tensor<2x4xf32>
+  %2 = kiln.exp %x : (tensor<2x4xf32>) -> tensor<2x4xf32>
+  %3 = kiln.neg %2 : (tensor<2x4xf32>) -> tensor<2x4xf32>
+  %4 = kiln.add %i, %i : (tensor<4xi32>, tensor<4xi32>) -> tensor<4xi32>
+  return %1, %2, %3, %4 : tensor<2x4xf32>, tensor<2x4xf32>, tensor<2x4xf32>, tensor<4xi32>
+}
