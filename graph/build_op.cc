@@ -11,6 +11,22 @@
 
 namespace kiln {
 
+mlir::LogicalResult CheckTensorSize(mlir::Location loc, mlir::Type type) {
+  auto tensor = mlir::dyn_cast<mlir::RankedTensorType>(type);
+  if (!tensor)
+    return mlir::success();
+  int64_t n = 1;
+  for (int64_t d : tensor.getShape()) {
+    if (d < 0 || (d != 0 && n > kMaxTensorElements / d))
+      return mlir::emitError(loc) << "result of shape "
+                                  << "[" << tensor.getShape()
+                                  << "] is larger than Kiln's limit of 2^32 "
+                                     "elements";
+    n *= d;
+  }
+  return mlir::success();
+}
+
 mlir::FailureOr<llvm::SmallVector<mlir::Value>>
 BuildOp(mlir::OpBuilder &builder, mlir::Location loc, llvm::StringRef name,
         mlir::ValueRange operands, llvm::ArrayRef<mlir::NamedAttribute> attrs,
@@ -30,6 +46,9 @@ BuildOp(mlir::OpBuilder &builder, mlir::Location loc, llvm::StringRef name,
           context, loc, state.operands, state.attributes.getDictionary(context),
           state.getRawProperties(), state.regions, types)))
     return mlir::failure();
+  for (mlir::Type t : types)
+    if (mlir::failed(CheckTensorSize(loc, t)))
+      return mlir::failure();
   state.addTypes(types);
   mlir::Operation *op = builder.create(state);
   llvm::SmallVector<mlir::Value> results(op->getResults());

@@ -18,6 +18,15 @@ namespace kiln {
 /// set and every operand is a constant, the op is evaluated now and replaced
 /// by kiln.constant ops. Returns the results, or failure after the op's
 /// inference has emitted its error at `loc`.
+/// Largest tensor Kiln compiles: 2^32 elements. Larger shapes (an
+/// exporter's mistake, or a hostile model) are refused before anything is
+/// allocated.
+constexpr int64_t kMaxTensorElements = int64_t{1} << 32;
+
+/// Emits an error at `loc` when `type` holds more than kMaxTensorElements
+/// (or its element count overflows).
+mlir::LogicalResult CheckTensorSize(mlir::Location loc, mlir::Type type);
+
 mlir::FailureOr<llvm::SmallVector<mlir::Value>>
 BuildOp(mlir::OpBuilder &builder, mlir::Location loc, llvm::StringRef name,
         mlir::ValueRange operands, llvm::ArrayRef<mlir::NamedAttribute> attrs,

@@ -324,10 +324,16 @@ void Importer::CheckPlaceholder(const NodeDef &node) {
     Error(node, "Placeholder needs a static 'shape' attribute given as "
                 "'shape { dim: ... }'");
   } else {
-    for (int64_t d : shape->second.shape().dim())
-      if (d < 0)
-        Error(node, absl::StrCat("shape has dimension ", d,
-                                 "; every dimension must be static and >= 0"));
+    std::vector<int64_t> dims(shape->second.shape().dim().begin(),
+                              shape->second.shape().dim().end());
+    absl::StatusOr<int64_t> n = NumElements(dims);
+    if (!n.ok())
+      Error(node, absl::StrCat("shape ", ShapeToString(dims),
+                               ": every dimension must be static and >= 0"));
+    else if (*n > kMaxTensorElements)
+      Error(node, absl::StrCat("shape ", ShapeToString(dims),
+                               " is larger than Kiln's limit of 2^32 "
+                               "elements"));
   }
   for (const auto &[name, value] : node.attr())
     if (name != "dtype" && name != "shape")

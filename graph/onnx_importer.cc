@@ -678,6 +678,15 @@ OnnxSource::Import(const std::vector<std::string> &requested,
           "' has a dynamic or unknown shape; Kiln compiles static shapes"));
       continue;
     }
+    absl::StatusOr<int64_t> count =
+        NumElements(std::vector<int64_t>(shape.begin(), shape.end()));
+    if (!count.ok() || *count > kMaxTensorElements) {
+      errors.push_back(absl::StrCat("input '", input.name(), "' of shape ",
+                                    ShapeToString({shape.begin(), shape.end()}),
+                                    " is larger than Kiln's limit of 2^32 "
+                                    "elements"));
+      continue;
+    }
     values[input.name()] = body->addArgument(
         mlir::RankedTensorType::get(shape, elem),
         mlir::NameLoc::get(builder.getStringAttr(input.name())));

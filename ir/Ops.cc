@@ -374,7 +374,9 @@ LogicalResult ReshapeOp::inferReturnTypes(MLIRContext *,
       return emitOptionalError(loc, "shape ", shapeStr(adaptor.getShape()),
                                " has a negative entry");
     }
-    known *= d;
+    if (__builtin_mul_overflow(known, d, &known))
+      return emitOptionalError(loc, "shape ", shapeStr(adaptor.getShape()),
+                               " has too many elements");
   }
   int64_t total = t.getNumElements();
   if (inferIndex >= 0) {
@@ -1294,9 +1296,13 @@ LogicalResult TileOp::inferReturnTypes(MLIRContext *,
                              " entries for rank ", t.getRank());
   SmallVector<int64_t> shape;
   for (int64_t i = 0; i < t.getRank(); ++i) {
-    if (repeats[i] < 0)
-      return emitOptionalError(loc, "repeats must be non-negative");
-    shape.push_back(t.getDimSize(i) * repeats[i]);
+    int64_t size;
+    if (repeats[i] < 0 ||
+        __builtin_mul_overflow(t.getDimSize(i), repeats[i], &size) ||
+        size > (int64_t{1} << 40))
+      return emitOptionalError(loc, "repeats ", shapeStr(repeats),
+                               " are negative or too large");
+    shape.push_back(size);
   }
   inferred.push_back(RankedTensorType::get(shape, t.getElementType()));
   return success();
@@ -1320,6 +1326,9 @@ LogicalResult PadOp::inferReturnTypes(MLIRContext *,
     return emitOptionalError(loc, "unknown pad mode '", mode, "'");
   SmallVector<int64_t> shape;
   for (int64_t i = 0; i < rank; ++i) {
+    if (std::abs(pads[i]) > (int64_t{1} << 40) ||
+        std::abs(pads[rank + i]) > (int64_t{1} << 40))
+      return emitOptionalError(loc, "pads ", shapeStr(pads), " are too large");
     int64_t size = t.getDimSize(i) + pads[i] + pads[rank + i];
     if (size < 0)
       return emitOptionalError(loc, "pads remove more than axis ", i, " holds");

@@ -31,6 +31,11 @@ bool allFloat(Operation *op) {
          llvm::all_of(op->getResultTypes(), isFloatTensor);
 }
 
+/// Most ops in one fusion. Fused loop bodies grow with every op, and
+/// lowering merges them pairwise, so huge groups would cost quadratic time
+/// for no gain.
+constexpr size_t kMaxFusionOps = 64;
+
 bool isHero(Operation *op) { return op->hasTrait<KilnFusionHero>(); }
 bool isContraction(Operation *op) { return isa<MatMulOp, GemmOp, ConvOp>(op); }
 bool fusible(Operation *op) {
@@ -69,7 +74,7 @@ struct FusePass : public impl::FuseBase<FusePass> {
       members.push_back(seed);
       bool hasHero = isHero(seed);
       SmallVector<Operation *> worklist = {seed};
-      while (!worklist.empty()) {
+      while (!worklist.empty() && members.size() < kMaxFusionOps) {
         Operation *op = worklist.pop_back_val();
         if (isContraction(op))
           continue; // Its inputs are read many times: never recompute them.
@@ -77,7 +82,7 @@ struct FusePass : public impl::FuseBase<FusePass> {
           Operation *producer = v.getDefiningOp();
           if (!producer || group.count(producer) || !fusible(producer))
             continue;
-          if (isHero(producer) && hasHero)
+          if ((isHero(producer) && hasHero) || members.size() >= kMaxFusionOps)
             continue;
           bool usersInside =
               llvm::all_of(producer->getUsers(), [&](Operation *u) {

@@ -45,7 +45,7 @@ def Fuse : Pass<"kiln-fuse", "mlir::func::FuncOp"> {
     hero) and every user of theirs is already in the group, so no work is
     duplicated. A contraction (MatMul, Gemm, Conv) takes its elementwise
     consumers (bias, activation) but never its producers; a reduction takes
-    both. Each group of two or more ops becomes one kiln.fusion. Only
+    both. Each group of 2 to 64 ops becomes one kiln.fusion. Only
     floating-point tensors fuse.
   }];
 }

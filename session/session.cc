@@ -59,11 +59,17 @@ Session::Create(std::unique_ptr<GraphSource> source, SessionOptions options) {
   // Check every node now, so that a bad graph fails here and not at Run.
   {
     mlir::MLIRContext context(mlir::MLIRContext::Threading::DISABLED);
-    std::vector<std::string> all = session->source_->AllFetchable();
-    if (all.empty())
-      return absl::InvalidArgumentError("invalid graph: it has no nodes");
+    // The importers check every node whatever the fetches, so one fetch
+    // suffices (thousands of results would only slow this down).
+    std::vector<std::string> fetches = session->source_->DefaultFetches();
+    if (fetches.empty()) {
+      std::vector<std::string> all = session->source_->AllFetchable();
+      if (all.empty())
+        return absl::InvalidArgumentError("invalid graph: it has no nodes");
+      fetches = {all.back()};
+    }
     absl::StatusOr<ImportedGraph> imported =
-        session->source_->Import(all, context);
+        session->source_->Import(fetches, context);
     if (!imported.ok())
       return imported.status();
   }

@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds everything and runs the whole test suite:
-# gtest unit and end-to-end tests and the lit/FileCheck IR tests.
+# gtest unit and end-to-end tests, the lit/FileCheck IR tests and the ONNX
+# backend conformance suites.
 #
-#   tools/test.sh            # everything
+#   tools/test.sh                        # everything
 #   tools/test.sh //tests:session_test   # some targets
+#   tools/test.sh --asan | --ubsan | --tsan [targets]
+#                                        # under a sanitizer (default targets:
+#                                        # the unit and end-to-end tests)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/install_deps.sh
@@ -13,16 +17,30 @@ if [ -n "${CI:-}" ]; then
   trap 'bazel shutdown >/dev/null 2>&1 || true' EXIT
 fi
 
+config=()
+case "${1:-}" in
+  --asan | --ubsan | --tsan)
+    config=(--config="${1#--}")
+    shift
+    ;;
+esac
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(//...)
+if [ ${#targets[@]} -eq 0 ]; then
+  if [ ${#config[@]} -gt 0 ]; then
+    targets=(//tests:all)
+  else
+    targets=(//...)
+  fi
+fi
 
 log=$(mktemp)
 status=0
-bazel test --nocache_test_results --test_summary=short "${targets[@]}" 2>&1 \
+bazel test "${config[@]}" --nocache_test_results --test_summary=short \
+  "${targets[@]}" 2>&1 \
   | tee "$log" || status=$?
 
 conformance=bazel-testlogs/tests/conformance/onnx_backend/test.log
-if [ -f "$conformance" ]; then
+if [ ${#config[@]} -eq 0 ] && [ -f "$conformance" ]; then
   echo "ONNX backend conformance (libonnx-testdata): $(tail -1 "$conformance")"
 fi
 passed=$(grep -cE '^//[^ ]+ +PASSED' "$log" || true)

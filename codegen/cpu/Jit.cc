@@ -49,9 +49,13 @@ absl::StatusOr<std::unique_ptr<CpuExecutable>>
 JitCompile(mlir::ModuleOp module) {
   InitializeLlvmOnce();
   RegisterLlvmTranslations(module);
+  // ExecutionEngineOptions::transformer is a function_ref: the function
+  // it refers to must outlive create().
+  std::function<llvm::Error(llvm::Module *)> optimize =
+      mlir::makeOptimizingTransformer(
+          /*optLevel=*/2, /*sizeLevel=*/0, /*targetMachine=*/nullptr);
   mlir::ExecutionEngineOptions options;
-  options.transformer = mlir::makeOptimizingTransformer(
-      /*optLevel=*/2, /*sizeLevel=*/0, /*targetMachine=*/nullptr);
+  options.transformer = optimize;
   options.jitCodeGenOptLevel = llvm::CodeGenOptLevel::Default;
   auto engine = mlir::ExecutionEngine::create(module, options);
   if (!engine)
