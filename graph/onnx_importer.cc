@@ -532,14 +532,6 @@ public:
           names.push_back(o);
     return names;
   }
-  absl::Status Freeze(const std::string &name, Tensor value) override {
-    std::string why = WhyNotFeedable(name);
-    if (!why.empty())
-      return absl::InvalidArgumentError(
-          absl::StrCat("cannot freeze '", name, "': it ", why));
-    frozen_[name] = std::move(value);
-    return absl::OkStatus();
-  }
   std::vector<std::string> InputNames() const override {
     std::vector<std::string> names;
     for (const onnx::ValueInfoProto &v : model_.graph().input())
@@ -564,7 +556,6 @@ private:
   const int opset_;
   std::set<std::string> initializers_;
   std::map<std::string, const onnx::ValueInfoProto *> inferred_;
-  std::map<std::string, Tensor> frozen_;
 };
 
 /// "f32[2,3]" from an ONNX type, or "" when not fully known.

@@ -32,14 +32,6 @@ public:
       names.push_back(node.name());
     return names;
   }
-  absl::Status Freeze(const std::string &name, Tensor value) override {
-    std::string why = WhyNotFeedable(name);
-    if (!why.empty())
-      return absl::InvalidArgumentError(
-          absl::StrCat("cannot freeze '", name, "': it ", why));
-    frozen_[name] = std::move(value);
-    return absl::OkStatus();
-  }
   std::vector<std::string> InputNames() const override {
     std::vector<std::string> names;
     for (const NodeDef &node : graph_.node())
@@ -61,10 +53,18 @@ public:
 
 private:
   GraphDef graph_;
-  std::map<std::string, Tensor> frozen_;
 };
 
 } // namespace
+
+absl::Status GraphSource::Freeze(const std::string &name, Tensor value) {
+  std::string why = WhyNotFeedable(name);
+  if (!why.empty())
+    return absl::InvalidArgumentError(
+        absl::StrCat("cannot freeze '", name, "': it ", why));
+  frozen_[name] = std::move(value);
+  return absl::OkStatus();
+}
 
 std::unique_ptr<GraphSource> MakeGraphDefSource(GraphDef graph) {
   return std::make_unique<GraphDefSource>(std::move(graph));

@@ -34,11 +34,15 @@ public:
   /// constant, so shapes, axes and the like that depend on it are known
   /// (the way a static compiler handles them). The input can no longer be
   /// fed.
-  virtual absl::Status Freeze(const std::string &name, Tensor value) = 0;
+  absl::Status Freeze(const std::string &name, Tensor value);
   /// The inputs that can be fed, in the model's order.
   virtual std::vector<std::string> InputNames() const = 0;
   /// Empty when `name` is an input that can be fed; otherwise why not.
   virtual std::string WhyNotFeedable(const std::string &name) const = 0;
+
+protected:
+  /// Inputs fixed by Freeze; importers turn them into constants.
+  std::map<std::string, Tensor> frozen_;
 };
 
 std::unique_ptr<GraphSource> MakeGraphDefSource(GraphDef graph);

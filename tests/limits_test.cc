@@ -9,10 +9,10 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
-#include "gmock/gmock.h"
-#include "gtest/gtest.h"
 #include "session/session.h"
 #include "tests/test_util.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
 
 namespace kiln {
 namespace {
@@ -23,7 +23,8 @@ using testing::ParseGraph;
 using testing::PlaceholderNode;
 
 std::string CreateError(const std::string &text) {
-  absl::StatusOr<std::unique_ptr<Session>> s = Session::Create(ParseGraph(text));
+  absl::StatusOr<std::unique_ptr<Session>> s =
+      Session::Create(ParseGraph(text));
   EXPECT_FALSE(s.ok());
   return s.ok() ? "" : std::string(s.status().message());
 }
@@ -34,21 +35,27 @@ TEST(LimitsTest, HugeShapesAreRefusedBeforeAllocation) {
               HasSubstr("node 'x' (Placeholder): shape [1048576,1048576] is "
                         "larger than Kiln's limit"));
   EXPECT_THAT(
-      CreateError(PlaceholderNode("x", "DT_FLOAT", {4}) +
-                  OpNode("y", "Expand", {"x"},
-                         R"(attr { key: "shape" value { list { i: [1099511627776, 4] } } })")),
+      CreateError(
+          PlaceholderNode("x", "DT_FLOAT", {4}) +
+          OpNode(
+              "y", "Expand", {"x"},
+              R"(attr { key: "shape" value { list { i: [1099511627776, 4] } } })")),
       HasSubstr("node 'y': result of shape [1099511627776, 4] is larger than "
                 "Kiln's limit"));
   EXPECT_THAT(
-      CreateError(PlaceholderNode("x", "DT_FLOAT", {4}) +
-                  OpNode("y", "Tile", {"x"},
-                         R"(attr { key: "repeats" value { list { i: [4611686018427387904] } } })")),
+      CreateError(
+          PlaceholderNode("x", "DT_FLOAT", {4}) +
+          OpNode(
+              "y", "Tile", {"x"},
+              R"(attr { key: "repeats" value { list { i: [4611686018427387904] } } })")),
       HasSubstr("node 'y': repeats [4611686018427387904] are negative or too "
                 "large"));
   EXPECT_THAT(
-      CreateError(PlaceholderNode("x", "DT_FLOAT", {4}) +
-                  OpNode("y", "Reshape", {"x"},
-                         R"(attr { key: "shape" value { list { i: [4294967296, 4294967296, 0] } } })")),
+      CreateError(
+          PlaceholderNode("x", "DT_FLOAT", {4}) +
+          OpNode(
+              "y", "Reshape", {"x"},
+              R"(attr { key: "shape" value { list { i: [4294967296, 4294967296, 0] } } })")),
       HasSubstr("node 'y'"));
   EXPECT_THAT(
       CreateError(OpNode("c", "Constant", {},
@@ -66,7 +73,8 @@ TEST(LimitsTest, HundredThousandNodeChainCompiles) {
     prev = name;
   }
   text += absl::StrCat("signature { feed: \"x\" fetch: \"", prev, "\" }");
-  absl::StatusOr<std::unique_ptr<Session>> s = Session::Create(ParseGraph(text));
+  absl::StatusOr<std::unique_ptr<Session>> s =
+      Session::Create(ParseGraph(text));
   ASSERT_TRUE(s.ok()) << s.status();
   Tensor x = *Tensor::FromVector<float>({4}, {1, -2, 3, -4});
   std::vector<Tensor> out;
@@ -83,7 +91,8 @@ TEST(LimitsTest, EightThreadsThousandRunsEach) {
   Session &session = **s;
   constexpr int kThreads = 8, kRuns = 1000;
   auto input = [](int thread, int run) {
-    std::vector<double> v = testing::RandomValues(8, thread * 7919 + run, -3, 3);
+    std::vector<double> v =
+        testing::RandomValues(8, thread * 7919 + run, -3, 3);
     return *Tensor::FromVector<float>({2, 4}, {v.begin(), v.end()});
   };
   // Single-threaded results first, for a sample of the runs.

@@ -51,4 +51,10 @@ if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
   failed=1
 fi
 echo "test targets: $passed passed, $failed failed"
+if [ "$status" -eq 0 ] && [ -n "${CI:-}" ] && [ ${#config[@]} -eq 0 ] &&
+  [ $# -eq 0 ]; then
+  # CI also runs the unit and end-to-end tests under ASan and UBSan.
+  "$0" --asan && "$0" --ubsan
+  status=$?
+fi
 exit "$status"
