@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs Debian's ONNX backend test data (package libonnx-testdata) through
+# Runs Debian's ONNX backend test data (package libonnx-testdata), at -O3, through
 # graph-compile --check-onnx-test; unsupported tests must be listed, with
 # their reasons, in expected_skips.txt.
 set -euo pipefail
@@ -9,6 +9,6 @@ if [ ! -d "$data/node" ]; then
   echo "missing $data: install the Debian package libonnx-testdata" >&2
   exit 1
 fi
-exec "$root/tools/graph-compile" --check-onnx-test \
+exec "$root/tools/graph-compile" --check-onnx-test -O3 \
   "$data/node" "$data/pytorch-converted" "$data/pytorch-operator" \
   "$data/simple" --expected-skips "$root/tests/conformance/expected_skips.txt"
