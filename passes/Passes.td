@@ -76,7 +76,10 @@ def PlanMemory : Pass<"kiln-plan-memory", "mlir::func::FuncOp"> {
     buffers are placed greedily, largest first, at the lowest 64-byte
     aligned offset that overlaps no buffer live at the same time. The
     allocs become memref.view ops into one arena, allocated once per call
-    and freed before the return. The function records kiln.arena_bytes,
+    and freed before the return. An elementwise kernel (all-parallel
+    linalg.generic) shares its output's slot with an input of the same size
+    read at the same index that dies there: it writes in place. The
+    function records kiln.arena_bytes,
     kiln.arena_lower_bound (the most bytes live at once) and
     kiln.unplanned_bytes (every buffer apart).
   }];

@@ -12,6 +12,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
 
@@ -34,8 +35,10 @@ int64_t alignUp(int64_t n) {
   return (n + kAlignment - 1) / kAlignment * kAlignment;
 }
 
+/// One slot of the arena: an alloc, or several when elementwise kernels
+/// write in place over an input that dies there.
 struct Buffer {
-  memref::AllocOp alloc;
+  SmallVector<memref::AllocOp, 1> allocs;
   int64_t bytes = 0;          ///< Rounded up to the alignment.
   int64_t start = 0, end = 0; ///< Op positions, inclusive.
   int64_t offset = -1;
@@ -118,6 +121,56 @@ int64_t planArena(MutableArrayRef<Buffer> buffers) {
   return buffers.empty() ? 0 : bestArena;
 }
 
+/// An elementwise kernel (all-parallel linalg.generic) whose output is a
+/// planned buffer and one of whose inputs is a planned buffer of the same
+/// size, read at the same index and dying at this kernel, can write over
+/// that input: the two share a slot.
+void writeInPlace(Block &body, DenseMap<Operation *, int64_t> &position,
+                  SmallVector<Buffer> &buffers) {
+  DenseMap<Value, int64_t> slotOf;
+  for (auto [i, b] : llvm::enumerate(buffers))
+    slotOf[b.allocs.front().getResult()] = i;
+  SmallVector<bool> merged(buffers.size(), false);
+  for (Operation &op : body) {
+    auto generic = dyn_cast<linalg::GenericOp>(op);
+    if (!generic || generic.getNumDpsInits() != 1 ||
+        generic.getNumReductionLoops() != 0)
+      continue;
+    OpOperand *out = generic.getDpsInitOperand(0);
+    auto outSlot = slotOf.find(out->get());
+    if (outSlot == slotOf.end() || merged[outSlot->second])
+      continue;
+    AffineMap outMap = generic.getMatchingIndexingMap(out);
+    for (OpOperand *in : generic.getDpsInputOperands()) {
+      auto inSlot = slotOf.find(in->get());
+      if (inSlot == slotOf.end() || inSlot->second == outSlot->second ||
+          merged[inSlot->second])
+        continue;
+      int64_t srcIndex = inSlot->second, dstIndex = outSlot->second;
+      Buffer &src = buffers[srcIndex], &dst = buffers[dstIndex];
+      bool readOnce = llvm::count_if(op.getOperands(), [&](Value v) {
+                        return v == in->get();
+                      }) == 1;
+      if (src.bytes != dst.bytes || src.end != position[&op] || !readOnce ||
+          generic.getMatchingIndexingMap(in) != outMap ||
+          !outMap.isPermutation())
+        continue;
+      src.start = std::min(src.start, dst.start);
+      src.end = std::max(src.end, dst.end);
+      src.allocs.append(dst.allocs.begin(), dst.allocs.end());
+      for (memref::AllocOp a : dst.allocs)
+        slotOf[a.getResult()] = srcIndex;
+      merged[dstIndex] = true;
+      break;
+    }
+  }
+  SmallVector<Buffer> kept;
+  for (auto [i, b] : llvm::enumerate(buffers))
+    if (!merged[i])
+      kept.push_back(b);
+  buffers = std::move(kept);
+}
+
 struct PlanMemoryPass : public impl::PlanMemoryBase<PlanMemoryPass> {
   void runOnOperation() override {
     func::FuncOp func = getOperation();
@@ -149,7 +202,7 @@ struct PlanMemoryPass : public impl::PlanMemoryBase<PlanMemoryPass> {
           !alloc.getDynamicSizes().empty())
         continue; // Left as it is (not produced by Kiln's lowering).
       Buffer b;
-      b.alloc = alloc;
+      b.allocs.push_back(alloc);
       b.bytes = alignUp(memrefBytes(type));
       b.start = b.end = position[&op];
       // The last use of the buffer or of any view of it.
@@ -168,11 +221,14 @@ struct PlanMemoryPass : public impl::PlanMemoryBase<PlanMemoryPass> {
       buffers.push_back(b);
     }
 
+    int64_t unplanned = 0;
+    for (Buffer &b : buffers)
+      unplanned += b.bytes;
+    writeInPlace(body, position, buffers);
     int64_t arena = planArena(buffers);
     // The lower bound: the most bytes live at any one position.
-    int64_t lowerBound = 0, unplanned = 0;
+    int64_t lowerBound = 0;
     for (Buffer &b : buffers) {
-      unplanned += b.bytes;
       int64_t live = 0;
       for (Buffer &other : buffers)
         if (other.start <= b.start && b.start <= other.end)
@@ -192,16 +248,16 @@ struct PlanMemoryPass : public impl::PlanMemoryBase<PlanMemoryPass> {
     auto arenaType = MemRefType::get({arena}, IntegerType::get(ctx, 8));
     Value arenaValue = builder.create<memref::AllocOp>(
         loc, arenaType, builder.getI64IntegerAttr(kAlignment));
-    for (Buffer &b : buffers) {
-      builder.setInsertionPoint(b.alloc);
-      Value offset =
-          builder.create<arith::ConstantIndexOp>(b.alloc.getLoc(), b.offset);
-      Value view =
-          builder.create<memref::ViewOp>(b.alloc.getLoc(), b.alloc.getType(),
-                                         arenaValue, offset, ValueRange{});
-      b.alloc.replaceAllUsesWith(view);
-      b.alloc.erase();
-    }
+    for (Buffer &b : buffers)
+      for (memref::AllocOp alloc : b.allocs) {
+        builder.setInsertionPoint(alloc);
+        Value offset =
+            builder.create<arith::ConstantIndexOp>(alloc.getLoc(), b.offset);
+        Value view = builder.create<memref::ViewOp>(
+            alloc.getLoc(), alloc.getType(), arenaValue, offset, ValueRange{});
+        alloc.replaceAllUsesWith(view);
+        alloc.erase();
+      }
     // Temporaries are never freed one by one; the arena goes at the end.
     for (Operation &op : llvm::make_early_inc_range(body))
       if (auto dealloc = dyn_cast<memref::DeallocOp>(op))

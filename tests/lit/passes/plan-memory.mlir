@@ -47,3 +47,39 @@ func.func @nothing(%in: memref<4xf32>, %out: memref<4xf32>) {
   memref.copy %in, %out : memref<4xf32> to memref<4xf32>
   return
 }
+
+// -----
+
+// An elementwise kernel writes over an input that dies there: %a and %b
+// share one slot. %c is read again afterwards, so %d cannot take its place.
+// CHECK-LABEL: func.func @in_place
+// CHECK-SAME: kiln.arena_bytes = 128 : i64
+// CHECK-SAME: kiln.unplanned_bytes = 256 : i64
+// CHECK: %[[ARENA:.*]] = memref.alloc() {alignment = 64 : i64} : memref<128xi8>
+// CHECK: %[[OFF:.*]] = arith.constant 0 : index
+// CHECK-NEXT: %[[A:.*]] = memref.view %[[ARENA]][%[[OFF]]][]
+// CHECK: %[[OFF2:.*]] = arith.constant 0 : index
+// CHECK-NEXT: %[[B:.*]] = memref.view %[[ARENA]][%[[OFF2]]][]
+// CHECK: linalg.generic {{.*}} ins(%[[A]] : memref<4xf32>) outs(%[[B]] : memref<4xf32>)
+#id = affine_map<(d0) -> (d0)>
+func.func @in_place(%in: memref<4xf32>, %out: memref<4xf32>) {
+  %a = memref.alloc() : memref<4xf32>
+  memref.copy %in, %a : memref<4xf32> to memref<4xf32>
+  %b = memref.alloc() : memref<4xf32>
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel"]} ins(%a : memref<4xf32>) outs(%b : memref<4xf32>) {
+  ^bb0(%x: f32, %y: f32):
+    %n = arith.negf %x : f32
+    linalg.yield %n : f32
+  }
+  %c = memref.alloc() : memref<4xf32>
+  memref.copy %b, %c : memref<4xf32> to memref<4xf32>
+  %d = memref.alloc() : memref<4xf32>
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel"]} ins(%c : memref<4xf32>) outs(%d : memref<4xf32>) {
+  ^bb0(%x: f32, %y: f32):
+    %n = arith.negf %x : f32
+    linalg.yield %n : f32
+  }
+  memref.copy %c, %out : memref<4xf32> to memref<4xf32>
+  memref.copy %d, %out : memref<4xf32> to memref<4xf32>
+  return
+}
