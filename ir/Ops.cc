@@ -945,7 +945,8 @@ ConvTransposeOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
   if (failed(g))
     return failure();
   SmallVector<int64_t> shape = {x.getDimSize(0),
-                                w.getDimSize(1) * adaptor.getGroup()};
+                                w.getDimSize(1) *
+                                    static_cast<int64_t>(adaptor.getGroup())};
   shape.append(g->output);
   inferred.push_back(RankedTensorType::get(shape, x.getElementType()));
   return success();
