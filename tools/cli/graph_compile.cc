@@ -93,6 +93,12 @@ Options:
 Exit status: 0 success, 1 a problem with the graph or the feeds, 2 bad usage.
 )";
 
+/// Reports a problem with the user's graph or feeds: exit status 1.
+int Fail(std::ostream &err, const absl::Status &status) {
+  err << "error: " << status.message() << "\n";
+  return 1;
+}
+
 struct Args {
   std::string model;
   bool run = false;
@@ -233,8 +239,7 @@ int Emit(const Args &args, const GraphSource &source, std::ostream &out,
   mlir::MLIRContext context(registry, mlir::MLIRContext::Threading::DISABLED);
   absl::StatusOr<ImportedGraph> imported = source.Import(args.fetches, context);
   if (!imported.ok()) {
-    err << "error: " << imported.status().message() << "\n";
-    return 1;
+    return Fail(err, imported.status());
   }
   const PipelineOptions &options = args.pipeline;
   Stage stage = args.emit == "graph" || args.emit == "dot" ? Stage::kGraph
@@ -243,15 +248,13 @@ int Emit(const Args &args, const GraphSource &source, std::ostream &out,
                                                            : Stage::kLLVM;
   if (absl::Status s = RunPipeline(*imported->module, options, stage);
       !s.ok()) {
-    err << "error: " << s.message() << "\n";
-    return 1;
+    return Fail(err, s);
   }
   std::string text;
   if (args.emit == "llvm") {
     absl::StatusOr<std::string> ir = TranslateToLlvmIr(*imported->module);
     if (!ir.ok()) {
-      err << "error: " << ir.status().message() << "\n";
-      return 1;
+      return Fail(err, ir.status());
     }
     text = *ir;
   } else if (args.emit == "dot") {
@@ -315,30 +318,26 @@ int PrintStats(const Args &args, const GraphSource &source, std::ostream &out,
   mlir::MLIRContext context(registry, mlir::MLIRContext::Threading::DISABLED);
   absl::StatusOr<ImportedGraph> imported = source.Import(args.fetches, context);
   if (!imported.ok()) {
-    err << "error: " << imported.status().message() << "\n";
-    return 1;
+    return Fail(err, imported.status());
   }
   OpCounts before = CountOps(*imported->module);
   if (absl::Status s =
           RunPipeline(*imported->module, args.pipeline, Stage::kGraph);
       !s.ok()) {
-    err << "error: " << s.message() << "\n";
-    return 1;
+    return Fail(err, s);
   }
   OpCounts after = CountOps(*imported->module);
   if (absl::Status s =
           RunPipeline(*imported->module, args.pipeline, Stage::kLinalg);
       !s.ok()) {
-    err << "error: " << s.message() << "\n";
-    return 1;
+    return Fail(err, s);
   }
   OpCounts lowered = CountOps(*imported->module);
   if (args.memory_report) {
     if (absl::Status s =
             RunPipeline(*imported->module, args.pipeline, Stage::kBuffers);
         !s.ok()) {
-      err << "error: " << s.message() << "\n";
-      return 1;
+      return Fail(err, s);
     }
     auto func = imported->module->lookupSymbol<mlir::func::FuncOp>("main");
     auto get = [&](const char *name) {
@@ -395,14 +394,12 @@ int CompileAndRun(const Args &args, std::unique_ptr<GraphSource> source,
   absl::StatusOr<std::unique_ptr<Session>> session =
       Session::Create(std::move(source), options);
   if (!session.ok()) {
-    err << "error: " << session.status().message() << "\n";
-    return 1;
+    return Fail(err, session.status());
   }
   // Compile the fetches before the first Run so that the two times are
   // reported apart.
   if (absl::Status s = (*session)->Compile(fetches); !s.ok()) {
-    err << "error: " << s.message() << "\n";
-    return 1;
+    return Fail(err, s);
   }
   double compile_ms = MillisSince(start);
   if (!args.run) {
@@ -414,8 +411,7 @@ int CompileAndRun(const Args &args, std::unique_ptr<GraphSource> source,
   absl::Status status = (*session)->Run(feeds, fetches, &outputs);
   double run_ms = MillisSince(start);
   if (!status.ok()) {
-    err << "error: " << status.message() << "\n";
-    return 1;
+    return Fail(err, status);
   }
   for (size_t i = 0; i < fetches.size(); ++i) {
     out << fetches[i] << ": " << outputs[i].TypeString() << " = "
@@ -423,8 +419,7 @@ int CompileAndRun(const Args &args, std::unique_ptr<GraphSource> source,
     auto file = args.outputs.find(fetches[i]);
     if (file != args.outputs.end()) {
       if (absl::Status s = WriteNpy(file->second, outputs[i]); !s.ok()) {
-        err << "error: " << s.message() << "\n";
-        return 1;
+        return Fail(err, s);
       }
     }
   }
@@ -457,8 +452,7 @@ int GraphCompileMain(int argc, char **argv, std::ostream &out,
   absl::StatusOr<std::unique_ptr<GraphSource>> source =
       LoadGraphSource(args.model);
   if (!source.ok()) {
-    err << "error: " << source.status().message() << "\n";
-    return 1;
+    return Fail(err, source.status());
   }
   for (const auto &[name, file] : args.frozen) {
     absl::StatusOr<Tensor> t = ReadNpy(file);
@@ -468,8 +462,7 @@ int GraphCompileMain(int argc, char **argv, std::ostream &out,
       return 1;
     }
     if (absl::Status s = (*source)->Freeze(name, *std::move(t)); !s.ok()) {
-      err << "error: " << s.message() << "\n";
-      return 1;
+      return Fail(err, s);
     }
   }
   if (args.stats || args.memory_report) {
