@@ -58,10 +58,23 @@ def ConvertKilnToLinalg : Pass<"convert-kiln-to-linalg", "mlir::func::FuncOp"> {
     Softmax and the reductions become reduction generics. The function's
     arguments (the feeds) are marked read-only for bufferization so that no
     kernel writes into a caller's buffer.
+
+    Each kiln.fusion body is then fused into as few linalg ops as elementwise
+    fusion allows, and its root (the op whose result it yields) is tiled over
+    its parallel loops with the hero and every other producer in the fusion
+    computed tile by tile in the same loop nest: a contraction's epilogue is
+    applied to each tile before it is stored. Loops are tiled only where no
+    producer element would be computed twice.
   }];
+  let options = [
+    Option<"tileElements", "tile-elements", "int64_t", "4096",
+           "Points per tile of a fusion root; 0 keeps each fused op its own "
+           "loop nest">,
+  ];
   let dependentDialects = [
     "mlir::arith::ArithDialect",
     "mlir::linalg::LinalgDialect",
+    "mlir::scf::SCFDialect",
     "mlir::math::MathDialect",
     "mlir::tensor::TensorDialect",
     "mlir::bufferization::BufferizationDialect",

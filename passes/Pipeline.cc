@@ -37,13 +37,16 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/Linalg/Transforms/BufferizableOpInterfaceImpl.h"
+#include "mlir/Dialect/Linalg/Transforms/TilingInterfaceImpl.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/MemRef/Transforms/AllocationOpInterfaceImpl.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/SCF/Transforms/BufferDeallocationOpInterfaceImpl.h"
+#include "mlir/Dialect/SCF/Transforms/BufferizableOpInterfaceImpl.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Tensor/IR/TensorTilingInterfaceImpl.h"
 #include "mlir/Dialect/Tensor/Transforms/BufferizableOpInterfaceImpl.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/PassManager.h"
@@ -69,9 +72,12 @@ void RegisterPipelineDialects(mlir::DialectRegistry &registry) {
       registry);
   mlir::cf::registerBufferDeallocationOpInterfaceExternalModels(registry);
   mlir::linalg::registerBufferizableOpInterfaceExternalModels(registry);
+  mlir::linalg::registerTilingInterfaceExternalModels(registry);
   mlir::memref::registerAllocationOpInterfaceExternalModels(registry);
   mlir::scf::registerBufferDeallocationOpInterfaceExternalModels(registry);
+  mlir::scf::registerBufferizableOpInterfaceExternalModels(registry);
   mlir::tensor::registerBufferizableOpInterfaceExternalModels(registry);
+  mlir::tensor::registerTilingInterfaceExternalModels(registry);
 }
 
 std::vector<std::string> GraphPassNames() {
@@ -122,6 +128,13 @@ void BuildPipeline(mlir::OpPassManager &pm, const PipelineOptions &options,
     return mlir::success();
   };
   pm.addPass(mlir::bufferization::createOneShotBufferizePass(bufferize));
+  // A tiled kernel stores each tile through a subview equal to the one it
+  // wrote in place: CSE makes them one value and the canonicalizer drops
+  // the copy of a buffer onto itself.
+  if (options.opt_level >= 1 && enabled("cse") && enabled("canonicalize")) {
+    pm.addPass(mlir::createCSEPass());
+    pm.addPass(mlir::createCanonicalizerPass());
+  }
   // Each fetch is copied into the caller's buffer. (hoistStaticAllocs would
   // write in place, but MLIR 19 crashes with it when a feed is returned.)
   mlir::bufferization::BufferResultsToOutParamsOpts out_params;

@@ -14,6 +14,8 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Interfaces/CallInterfaces.h"
+#include "mlir/Interfaces/ControlFlowInterfaces.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
 
 #include <algorithm>
@@ -171,6 +173,43 @@ void writeInPlace(Block &body, DenseMap<Operation *, int64_t> &position,
   buffers = std::move(kept);
 }
 
+/// Whether `alloc`'s buffer, through any view of it, is only read and
+/// written where it is made: never yielded from a region or passed into one.
+bool staysLocal(memref::AllocOp alloc) {
+  SmallVector<Value> worklist = {alloc.getResult()};
+  while (!worklist.empty()) {
+    Value v = worklist.pop_back_val();
+    for (OpOperand &use : v.getUses()) {
+      Operation *user = use.getOwner();
+      if (user->hasTrait<OpTrait::IsTerminator>() ||
+          isa<RegionBranchOpInterface, CallOpInterface>(user))
+        return false;
+      if (auto view = dyn_cast<ViewLikeOpInterface>(user))
+        if (view.getViewSource() == v)
+          llvm::append_range(worklist, user->getResults());
+    }
+  }
+  return true;
+}
+
+/// Moves statically sized allocs out of loops (a tiled kernel's temporary
+/// tile) to just before the top-level op that holds them. Every iteration
+/// writes such a tile before reading it, so one buffer serves them all.
+void hoistNestedAllocs(Block &body) {
+  SmallVector<memref::AllocOp> nested;
+  body.walk([&](memref::AllocOp alloc) {
+    if (alloc->getBlock() != &body && alloc.getDynamicSizes().empty() &&
+        alloc.getSymbolOperands().empty() && staysLocal(alloc))
+      nested.push_back(alloc);
+  });
+  for (memref::AllocOp alloc : nested) {
+    Operation *top = alloc;
+    while (top->getBlock() != &body)
+      top = top->getParentOp();
+    alloc->moveBefore(top);
+  }
+}
+
 struct PlanMemoryPass : public impl::PlanMemoryBase<PlanMemoryPass> {
   void runOnOperation() override {
     func::FuncOp func = getOperation();
@@ -181,6 +220,7 @@ struct PlanMemoryPass : public impl::PlanMemoryBase<PlanMemoryPass> {
       return signalPassFailure();
     }
     Block &body = func.getBody().front();
+    hoistNestedAllocs(body);
 
     // Positions of the top-level ops; a nested use counts at its ancestor.
     DenseMap<Operation *, int64_t> position;
@@ -212,10 +252,14 @@ struct PlanMemoryPass : public impl::PlanMemoryBase<PlanMemoryPass> {
         for (OpOperand &use : v.getUses()) {
           Operation *user = use.getOwner();
           b.end = std::max(b.end, topLevel(user));
-          if (auto view = dyn_cast<ViewLikeOpInterface>(user))
-            if (view.getViewSource() == v)
-              for (Value r : user->getResults())
-                worklist.push_back(r);
+          // Views alias their source; so may any other op returning a
+          // buffer (a loop's results are its iteration arguments).
+          auto view = dyn_cast<ViewLikeOpInterface>(user);
+          if (view && view.getViewSource() != v)
+            continue;
+          for (Value r : user->getResults())
+            if (isa<BaseMemRefType>(r.getType()))
+              worklist.push_back(r);
         }
       }
       buffers.push_back(b);

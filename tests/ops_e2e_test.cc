@@ -316,6 +316,42 @@ TEST(OpsTest, SoftmaxAlongEachAxis) {
   }
 }
 
+// Shapes big enough that fusions are tiled (a tile holds about 4096
+// points): two MatMul + bias + Relu layers whose epilogues run on each tile
+// before it is stored, the second reading the first's tiled result, then a
+// row softmax of an elementwise product, tiled over rows.
+TEST(OpsTest, TiledKernelsMatchReference) {
+  Input x = RandomInput("x", {64, 96}, 40);
+  Input w1 = RandomInput("w1", {96, 128}, 41, -0.3, 0.3);
+  Input b1 = RandomInput("b1", {128}, 42);
+  Input w2 = RandomInput("w2", {128, 128}, 43, -0.3, 0.3);
+  Input b2 = RandomInput("b2", {128}, 44);
+  Input s = RandomInput("s", {64, 128}, 45);
+  std::string body =
+      OpNode("m1", "MatMul", {"x", "w1"}) + OpNode("a1", "Add", {"m1", "b1"}) +
+      OpNode("h1", "Relu", {"a1"}) + OpNode("m2", "MatMul", {"h1", "w2"}) +
+      OpNode("a2", "Add", {"m2", "b2"}) + OpNode("h2", "Relu", {"a2"}) +
+      OpNode("p", "Mul", {"h2", "s"}) + OpNode("y", "Softmax", {"p"});
+  auto relu = [](double v) { return v > 0 ? v : 0; };
+  RefArray h1 = Map(
+      testing::RefBinary(RefMatMul(x.ref, w1.ref), b1.ref, std::plus<double>()),
+      relu);
+  RefArray h2 = Map(
+      testing::RefBinary(RefMatMul(h1, w2.ref), b2.ref, std::plus<double>()),
+      relu);
+  RefArray p = testing::RefBinary(h2, s.ref, std::multiplies<double>());
+  RefArray max = RefReduce(p, {1}, true, -INFINITY,
+                           [](double a, double b) { return std::max(a, b); });
+  RefArray e = testing::RefBinary(
+      p, max, [](double v, double m) { return std::exp(v - m); });
+  RefArray sum = RefReduce(e, {1}, true, 0, std::plus<double>());
+  RefArray expected = testing::RefBinary(e, sum, std::divides<double>());
+  testing::ExpectClose(RunGraph({x, w1, b1, w2, b2, s}, body), expected, 1e-4,
+                       1e-6);
+  testing::ExpectClose(RunGraph({x, w1, b1, w2, b2, s}, body, "h2"), h2, 1e-4,
+                       1e-4);
+}
+
 TEST(OpsTest, ReshapeAndTranspose) {
   Input x = RandomInput("x", {2, 3, 4}, 18);
   Tensor r = RunGraph(

@@ -15,6 +15,7 @@
 #include "mlir/Dialect/Func/Transforms/FuncConversions.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
@@ -30,8 +31,9 @@ namespace {
 
 /// Each kiln.fusion's body, now linalg on tensors, is fused into as few
 /// linalg ops as elementwise fusion allows (a producer with one use merges
-/// into its consumer), then inlined where the fusion stood.
-void lowerFusions(func::FuncOp func) {
+/// into its consumer), its root tiled with its producers fused into the
+/// tile loop, then inlined where the fusion stood.
+void lowerFusions(func::FuncOp func, int64_t tileElements) {
   SmallVector<FusionOp> fusions;
   func.walk([&](FusionOp f) { fusions.push_back(f); });
   for (FusionOp fusion : fusions) {
@@ -42,6 +44,7 @@ void lowerFusions(func::FuncOp func) {
           return producer && producer->hasOneUse();
         });
     (void)applyPatternsAndFoldGreedily(fusion.getBody(), std::move(patterns));
+    tileFusionRoots(fusion.getBody().front(), tileElements);
     Block &body = fusion.getBody().front();
     auto yield = cast<YieldOp>(body.getTerminator());
     SmallVector<Value> results(yield.getValues());
@@ -57,6 +60,7 @@ void lowerFusions(func::FuncOp func) {
 
 struct ConvertKilnToLinalgPass
     : public impl::ConvertKilnToLinalgBase<ConvertKilnToLinalgPass> {
+  using ConvertKilnToLinalgBase::ConvertKilnToLinalgBase;
   void runOnOperation() override {
     func::FuncOp func = getOperation();
     MLIRContext *ctx = &getContext();
@@ -89,7 +93,7 @@ struct ConvertKilnToLinalgPass
     populateReturnOpTypeConversionPattern(patterns, converter);
     if (failed(applyPartialConversion(func, target, std::move(patterns))))
       return signalPassFailure();
-    lowerFusions(func);
+    lowerFusions(func, tileElements);
   }
 };
 

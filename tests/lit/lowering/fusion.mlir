@@ -1,22 +1,99 @@
-// RUN: graph-opt %s --convert-kiln-to-linalg | FileCheck %s
+// RUN: graph-opt %s --split-input-file --convert-kiln-to-linalg="tile-elements=0" | FileCheck %s --check-prefix=UNTILED
+// RUN: graph-opt %s --split-input-file --convert-kiln-to-linalg="tile-elements=16" | FileCheck %s --check-prefix=TILED
 
 // A fusion's elementwise chain lowers to one linalg.generic, inlined where
-// the fusion stood; the contraction stays its own reduction generic.
-// CHECK-LABEL: func.func @lower_fusion
-// CHECK-NOT: kiln.
-// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "reduction"]
-// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "parallel"]
-// CHECK: arith.addf
-// CHECK: arith.maximumf
-// CHECK-NOT: linalg.generic
-// CHECK: return
-func.func @lower_fusion(%x: tensor<2x4xf32>, %w: tensor<4x8xf32>, %b: tensor<8xf32>) -> tensor<2x8xf32> {
-  %0 = kiln.fusion "fusion_0_matmul_add_relu"(%x, %w, %b) : (tensor<2x4xf32>, tensor<4x8xf32>, tensor<8xf32>) -> tensor<2x8xf32> {
-  ^bb0(%a: tensor<2x4xf32>, %c: tensor<4x8xf32>, %d: tensor<8xf32>):
-    %1 = kiln.matmul %a, %c : (tensor<2x4xf32>, tensor<4x8xf32>) -> tensor<2x8xf32>
-    %2 = kiln.add %1, %d : (tensor<2x8xf32>, tensor<8xf32>) -> tensor<2x8xf32>
-    %3 = kiln.relu %2 : (tensor<2x8xf32>) -> tensor<2x8xf32>
-    kiln.yield %3 : tensor<2x8xf32>
+// the fusion stood. Untiled, the contraction is its own loop nest storing
+// its whole result; tiled, it computes a 2x8 tile of its result inside the
+// loop over row tiles and the epilogue (bias, relu) is applied to that tile
+// before anything is stored.
+// UNTILED-LABEL: func.func @matmul_epilogue
+// UNTILED-NOT: kiln.
+// UNTILED-NOT: scf.for
+// UNTILED: linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "reduction"]
+// UNTILED: linalg.generic {{.*}}iterator_types = ["parallel", "parallel"]
+// UNTILED: arith.addf
+// UNTILED: arith.maximumf
+// UNTILED-NOT: linalg.generic
+// UNTILED: return
+// TILED-LABEL: func.func @matmul_epilogue
+// TILED-NOT: kiln.
+// TILED: %[[OUT:.*]] = tensor.empty() : tensor<6x8xf32>
+// TILED: scf.for %[[I:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[ACC:.*]] = %[[OUT]])
+// TILED: tensor.extract_slice %{{.*}}[%[[I]], 0] [2, 4] [1, 1]
+// TILED: %[[TILE:.*]] = tensor.empty() : tensor<2x8xf32>
+// TILED: linalg.fill {{.*}} outs(%[[TILE]]
+// TILED: linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "reduction"]{{.*}} : tensor<2x4xf32>, tensor<4x8xf32>) outs({{.*}} : tensor<2x8xf32>)
+// TILED: linalg.generic {{.*}}iterator_types = ["parallel", "parallel"]
+// TILED: arith.maximumf
+// TILED: tensor.insert_slice %{{.*}} into %[[ACC]][%[[I]], 0] [2, 8] [1, 1]
+// TILED: scf.yield
+// TILED-NOT: linalg.generic
+// TILED: return
+func.func @matmul_epilogue(%x: tensor<6x4xf32>, %w: tensor<4x8xf32>, %b: tensor<8xf32>) -> tensor<6x8xf32> {
+  %0 = kiln.fusion "fusion_0_matmul_add_relu"(%x, %w, %b) : (tensor<6x4xf32>, tensor<4x8xf32>, tensor<8xf32>) -> tensor<6x8xf32> {
+  ^bb0(%a: tensor<6x4xf32>, %c: tensor<4x8xf32>, %d: tensor<8xf32>):
+    %1 = kiln.matmul %a, %c : (tensor<6x4xf32>, tensor<4x8xf32>) -> tensor<6x8xf32>
+    %2 = kiln.add %1, %d : (tensor<6x8xf32>, tensor<8xf32>) -> tensor<6x8xf32>
+    %3 = kiln.relu %2 : (tensor<6x8xf32>) -> tensor<6x8xf32>
+    kiln.yield %3 : tensor<6x8xf32>
   }
-  return %0 : tensor<2x8xf32>
+  return %0 : tensor<6x8xf32>
+}
+
+// -----
+
+// Softmax over rows: the max and sum reductions read whole rows, so only
+// the row loop is tiled (tiling columns would recompute them per tile) and
+// both reductions run inside it, on the rows of the tile.
+// TILED-LABEL: func.func @softmax_rows
+// TILED: scf.for
+// TILED-NOT: scf.for
+// TILED: linalg.generic {{.*}}iterator_types = ["parallel", "reduction"]{{.*}} outs({{.*}} : tensor<2xf32>)
+// TILED: linalg.generic {{.*}}iterator_types = ["parallel", "reduction"]{{.*}} outs({{.*}} : tensor<2xf32>)
+// TILED: linalg.generic {{.*}}iterator_types = ["parallel", "parallel"]{{.*}} outs({{.*}} : tensor<2x8xf32>)
+// TILED: arith.divf
+// TILED: tensor.insert_slice {{.*}} [2, 8] [1, 1]
+// TILED: scf.yield
+func.func @softmax_rows(%x: tensor<6x8xf32>, %y: tensor<6x8xf32>) -> tensor<6x8xf32> {
+  %0 = kiln.fusion "fusion_0_softmax_add"(%x, %y) : (tensor<6x8xf32>, tensor<6x8xf32>) -> tensor<6x8xf32> {
+  ^bb0(%a: tensor<6x8xf32>, %b: tensor<6x8xf32>):
+    %1 = kiln.add %a, %b : (tensor<6x8xf32>, tensor<6x8xf32>) -> tensor<6x8xf32>
+    %2 = kiln.softmax %1 {axis = 1 : i64} : (tensor<6x8xf32>) -> tensor<6x8xf32>
+    kiln.yield %2 : tensor<6x8xf32>
+  }
+  return %0 : tensor<6x8xf32>
+}
+
+// -----
+
+// Must not tile: the reduction's result is broadcast along every loop of
+// the root, so any tile would recompute the whole reduction.
+// TILED-LABEL: func.func @broadcast_reduction
+// TILED-NOT: scf.for
+// TILED: return
+func.func @broadcast_reduction(%x: tensor<6x8xf32>) -> tensor<6x8xf32> {
+  %0 = kiln.fusion "fusion_0_reduce_sum_mul"(%x) : (tensor<6x8xf32>) -> tensor<6x8xf32> {
+  ^bb0(%a: tensor<6x8xf32>):
+    %1 = kiln.reduce_sum %a {axes = array<i64: 0, 1>, keepdims = 1 : i64} : (tensor<6x8xf32>) -> tensor<1x1xf32>
+    %2 = kiln.mul %a, %1 : (tensor<6x8xf32>, tensor<1x1xf32>) -> tensor<6x8xf32>
+    kiln.yield %2 : tensor<6x8xf32>
+  }
+  return %0 : tensor<6x8xf32>
+}
+
+// -----
+
+// Must not tile: a lone elementwise chain is one generic already; tiling
+// would only add a loop.
+// TILED-LABEL: func.func @elementwise_only
+// TILED-NOT: scf.for
+// TILED: return
+func.func @elementwise_only(%x: tensor<6x8xf32>) -> tensor<6x8xf32> {
+  %0 = kiln.fusion "fusion_0_exp_neg"(%x) : (tensor<6x8xf32>) -> tensor<6x8xf32> {
+  ^bb0(%a: tensor<6x8xf32>):
+    %1 = kiln.exp %a : (tensor<6x8xf32>) -> tensor<6x8xf32>
+    %2 = kiln.neg %1 : (tensor<6x8xf32>) -> tensor<6x8xf32>
+    kiln.yield %2 : tensor<6x8xf32>
+  }
+  return %0 : tensor<6x8xf32>
 }

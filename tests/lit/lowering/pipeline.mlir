@@ -6,7 +6,7 @@
 // malloc and one free per call.
 // CHECK-LABEL: llvm.func @main
 // CHECK-SAME: (%{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr)
-// CHECK-SAME: kiln.arena_bytes = 128 : i64, kiln.arena_lower_bound = 128 : i64, kiln.unplanned_bytes = 384 : i64} {
+// CHECK-SAME: kiln.arena_bytes = 128 : i64, kiln.arena_lower_bound = 128 : i64, kiln.unplanned_bytes = 192 : i64} {
 // CHECK-NOT: kiln.
 // CHECK-NOT: linalg.
 // CHECK-NOT: memref.

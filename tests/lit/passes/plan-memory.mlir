@@ -83,3 +83,72 @@ func.func @in_place(%in: memref<4xf32>, %out: memref<4xf32>) {
   memref.copy %d, %out : memref<4xf32> to memref<4xf32>
   return
 }
+
+// -----
+
+// A tiled kernel's temporary tile, allocated inside its loop, is hoisted out
+// and planned like any buffer: one 32-byte slot (aligned to 64) that every
+// iteration rewrites.
+// CHECK-LABEL: func.func @hoisted_tile
+// CHECK-SAME: kiln.arena_bytes = 64 : i64
+// CHECK: %[[ARENA:.*]] = memref.alloc() {alignment = 64 : i64} : memref<64xi8>
+// CHECK: %[[TILE:.*]] = memref.view %[[ARENA]]
+// CHECK: scf.for
+// CHECK-NOT: memref.alloc
+// CHECK: memref.copy %{{.*}}, %[[TILE]]
+// CHECK: memref.dealloc %[[ARENA]]
+func.func @hoisted_tile(%in: memref<4x8xf32>, %out: memref<4x8xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  scf.for %i = %c0 to %c4 step %c1 {
+    %tile = memref.alloc() : memref<1x8xf32>
+    %src = memref.subview %in[%i, 0] [1, 8] [1, 1] : memref<4x8xf32> to memref<1x8xf32, strided<[8, 1], offset: ?>>
+    %dst = memref.subview %out[%i, 0] [1, 8] [1, 1] : memref<4x8xf32> to memref<1x8xf32, strided<[8, 1], offset: ?>>
+    memref.copy %src, %tile : memref<1x8xf32, strided<[8, 1], offset: ?>> to memref<1x8xf32>
+    memref.copy %tile, %dst : memref<1x8xf32> to memref<1x8xf32, strided<[8, 1], offset: ?>>
+  }
+  return
+}
+
+// -----
+
+// Must not hoist: the buffer is carried out of the loop, so each iteration's
+// allocation is a different buffer.
+// CHECK-LABEL: func.func @escaping_alloc
+// CHECK: scf.for
+// CHECK: memref.alloc() : memref<8xf32>
+// CHECK: scf.yield
+func.func @escaping_alloc(%in: memref<8xf32>, %out: memref<8xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %r = scf.for %i = %c0 to %c4 step %c1 iter_args(%acc = %in) -> (memref<8xf32>) {
+    %fresh = memref.alloc() : memref<8xf32>
+    memref.copy %acc, %fresh : memref<8xf32> to memref<8xf32>
+    scf.yield %fresh : memref<8xf32>
+  }
+  memref.copy %r, %out : memref<8xf32> to memref<8xf32>
+  return
+}
+
+// -----
+
+// A loop's result is its iteration argument's buffer: %a stays live until
+// the last use of %r, so %b may not take its place.
+// CHECK-LABEL: func.func @loop_results_alias
+// CHECK-SAME: kiln.arena_bytes = 128 : i64
+func.func @loop_results_alias(%in: memref<4xf32>, %out: memref<4xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %a = memref.alloc() : memref<4xf32>
+  %r = scf.for %i = %c0 to %c1 step %c1 iter_args(%acc = %a) -> (memref<4xf32>) {
+    memref.copy %in, %acc : memref<4xf32> to memref<4xf32>
+    scf.yield %acc : memref<4xf32>
+  }
+  %b = memref.alloc() : memref<4xf32>
+  memref.copy %in, %b : memref<4xf32> to memref<4xf32>
+  memref.copy %r, %out : memref<4xf32> to memref<4xf32>
+  memref.copy %b, %out : memref<4xf32> to memref<4xf32>
+  return
+}

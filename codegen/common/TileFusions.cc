@@ -1,0 +1,193 @@
+//===- TileFusions.cc - One loop nest per fusion root ---------------------===//
+//
+// Part of Kiln. After elementwise fusion, a kiln.fusion body is a few linalg
+// ops: a hero (a contraction, a convolution or a reduction) feeding the
+// linalg.generic that applies its epilogue. Left alone, the hero writes its
+// whole result to memory and the epilogue reads it back. Here the root op
+// (the one whose result the fusion yields) is tiled over its parallel loops
+// and every producer inside the fusion is computed tile by tile in the same
+// loop (scf::tileConsumerAndFuseProducersUsingSCF): the epilogue is applied
+// while the hero's tile is still in cache, and only the root's result is
+// stored whole. Softmax and normalizations become one loop over rows.
+//
+// A loop of the root is tiled only when every fused producer's slice moves
+// with it, so no element of any producer is computed twice, and never
+// across a producer's reduction.
+//
+//===----------------------------------------------------------------------===//
+#include "codegen/common/LoweringUtils.h"
+
+#include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Tensor/Transforms/Transforms.h"
+#include "mlir/IR/Dominance.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "mlir/Transforms/CSE.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+using namespace mlir;
+
+namespace kiln {
+namespace {
+
+/// The linalg ops of `body` that `root` reads, directly or through other
+/// such ops, whose every user is the root or another of them: computing
+/// them tile by tile leaves nothing else needing their whole result.
+llvm::SetVector<Operation *> producersToFuse(linalg::LinalgOp root,
+                                             Block &body) {
+  llvm::SetVector<Operation *> set;
+  SmallVector<Operation *> worklist = {root};
+  while (!worklist.empty()) {
+    Operation *op = worklist.pop_back_val();
+    for (Value v : op->getOperands()) {
+      Operation *producer = v.getDefiningOp();
+      if (producer && producer->getBlock() == &body &&
+          isa<linalg::LinalgOp>(producer) && producer->getNumResults() == 1 &&
+          set.insert(producer))
+        worklist.push_back(producer);
+    }
+  }
+  // Drop ops with a user outside {root} U set, until none is left.
+  bool changed = true;
+  while (changed) {
+    changed = false;
+    for (Operation *op : llvm::make_early_inc_range(set)) {
+      bool inside = llvm::all_of(op->getUsers(), [&](Operation *user) {
+        return user == root.getOperation() || set.contains(user);
+      });
+      if (!inside) {
+        set.remove(op);
+        changed = true;
+      }
+    }
+  }
+  // Ops now unreachable from the root through the set are not fused either.
+  llvm::SetVector<Operation *> reachable;
+  worklist = {root};
+  while (!worklist.empty()) {
+    Operation *op = worklist.pop_back_val();
+    for (Value v : op->getOperands())
+      if (Operation *producer = v.getDefiningOp())
+        if (set.contains(producer) && reachable.insert(producer))
+          worklist.push_back(producer);
+  }
+  return reachable;
+}
+
+/// Whether tiling loop `loop` of `op` gives every fused producer (in `set`)
+/// a slice that moves with the tile: the loop must index each such operand
+/// directly and map to a parallel loop of its producer, recursively.
+bool tileable(linalg::LinalgOp op, unsigned loop,
+              const llvm::SetVector<Operation *> &set) {
+  if (op.getIteratorTypesArray()[loop] != utils::IteratorType::parallel)
+    return false;
+  for (OpOperand &operand : op->getOpOperands()) {
+    auto producer = operand.get().getDefiningOp<linalg::LinalgOp>();
+    if (!producer || !set.contains(producer))
+      continue;
+    AffineMap map = op.getMatchingIndexingMap(&operand);
+    std::optional<unsigned> position =
+        map.getResultPosition(getAffineDimExpr(loop, op->getContext()));
+    if (!position)
+      return false; // Every tile would recompute the same slice.
+    AffineMap producerMap =
+        producer.getIndexingMapMatchingResult(cast<OpResult>(operand.get()));
+    if (!producerMap.isProjectedPermutation())
+      return false;
+    if (!tileable(producer, producerMap.getDimPosition(*position), set))
+      return false;
+  }
+  return true;
+}
+
+/// The largest divisor of `n` that is at most `limit` (at least 1).
+int64_t largestDivisorAtMost(int64_t n, int64_t limit) {
+  for (int64_t d = std::min(n, std::max<int64_t>(limit, 1)); d > 1; --d)
+    if (n % d == 0)
+      return d;
+  return 1;
+}
+
+/// Tile sizes for `root`'s loops (0: not tiled). Innermost loops first, a
+/// tile holds about `tileElements` output points; sizes divide the loop
+/// ranges so every tile has a static shape. Empty when nothing is tiled.
+SmallVector<int64_t> chooseTileSizes(linalg::LinalgOp root,
+                                     const llvm::SetVector<Operation *> &set,
+                                     int64_t tileElements) {
+  SmallVector<int64_t> ranges = root.getStaticLoopRanges();
+  SmallVector<int64_t> sizes(ranges.size(), 0);
+  if (llvm::any_of(ranges, ShapedType::isDynamic))
+    return {};
+  int64_t elements = 1;
+  bool tiled = false;
+  for (int64_t loop = ranges.size() - 1; loop >= 0; --loop) {
+    if (!tileable(root, loop, set)) {
+      elements *= ranges[loop];
+      continue;
+    }
+    int64_t size = largestDivisorAtMost(ranges[loop], tileElements / elements);
+    if (size < ranges[loop]) {
+      sizes[loop] = size;
+      tiled = true;
+    }
+    elements *= size;
+  }
+  return tiled ? sizes : SmallVector<int64_t>{};
+}
+
+void tileRoot(RewriterBase &rewriter, linalg::LinalgOp root, Block &body,
+              int64_t tileElements) {
+  llvm::SetVector<Operation *> set = producersToFuse(root, body);
+  if (set.empty() || root->getNumResults() == 0)
+    return;
+  SmallVector<int64_t> sizes = chooseTileSizes(root, set, tileElements);
+  if (sizes.empty())
+    return;
+  scf::SCFTileAndFuseOptions options;
+  options.tilingOptions.setTileSizes(
+      getAsIndexOpFoldResult(rewriter.getContext(), sizes));
+  options.setFusionControlFn(
+      [&](tensor::ExtractSliceOp, OpResult producer, bool) {
+        return std::make_tuple(set.contains(producer.getOwner()), false);
+      });
+  rewriter.setInsertionPoint(root);
+  FailureOr<scf::SCFTileAndFuseResult> result =
+      scf::tileConsumerAndFuseProducersUsingSCF(
+          rewriter, cast<TilingInterface>(root.getOperation()), options);
+  if (failed(result))
+    return; // The untiled form is correct too.
+  for (OpResult r : root->getResults())
+    rewriter.replaceAllUsesWith(r, result->replacements.lookup(r));
+}
+
+} // namespace
+
+void tileFusionRoots(Block &body, int64_t tileElements) {
+  if (tileElements <= 0)
+    return;
+  IRRewriter rewriter(body.getParentOp()->getContext());
+  SmallVector<linalg::LinalgOp> roots;
+  for (Value v : body.getTerminator()->getOperands())
+    if (auto root = v.getDefiningOp<linalg::LinalgOp>())
+      if (!llvm::is_contained(roots, root))
+        roots.push_back(root);
+  for (linalg::LinalgOp root : roots)
+    tileRoot(rewriter, root, body, tileElements);
+  // The untiled producers and roots are dead now; slices of empty tensors
+  // become small empty tensors, so each tile gets a tile-sized temporary.
+  Operation *fusion = body.getParentOp();
+  for (Operation &op : llvm::make_early_inc_range(llvm::reverse(body)))
+    if (isOpTriviallyDead(&op))
+      rewriter.eraseOp(&op);
+  RewritePatternSet patterns(fusion->getContext());
+  tensor::populateFoldTensorEmptyPatterns(patterns);
+  (void)applyPatternsAndFoldGreedily(fusion, std::move(patterns));
+  // A producer reached along two paths (softmax's exp feeds both the sum
+  // and the division) is fused once per path: the copies are identical,
+  // and CSE keeps one.
+  DominanceInfo dominance(fusion);
+  eliminateCommonSubExpressions(rewriter, dominance, fusion);
+}
+
+} // namespace kiln
