@@ -70,6 +70,9 @@ def ConvertKilnToLinalg : Pass<"convert-kiln-to-linalg", "mlir::func::FuncOp"> {
     Option<"tileElements", "tile-elements", "int64_t", "4096",
            "Points per tile of a fusion root; 0 keeps each fused op its own "
            "loop nest">,
+    Option<"orderLoops", "order-loops", "bool", "true",
+           "Run contractions' loops with the output's last dimension "
+           "innermost (vectorizable) where an input streams along it">,
   ];
   let dependentDialects = [
     "mlir::arith::ArithDialect",

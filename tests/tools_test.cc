@@ -126,6 +126,20 @@ TEST(GraphCompileTest, RunsTheExampleAndWritesOutputs) {
   }
 }
 
+TEST(GraphCompileTest, BenchmarkRunsAgain) {
+  std::string out, err;
+  ASSERT_EQ(GraphCompile({"examples/mlp.pbtxt", "--feed",
+                          "x=examples/mlp_x.npy", "--benchmark=3"},
+                         &out, &err),
+            0)
+      << err;
+  EXPECT_THAT(out, HasSubstr("probs: f32[2,3]"));
+  EXPECT_THAT(out, HasSubstr("benchmark: 3 runs, median "));
+  EXPECT_EQ(GraphCompile({"examples/mlp.pbtxt", "--benchmark=0"}, &out, &err),
+            2);
+  EXPECT_THAT(err, HasSubstr("--benchmark expects a positive number"));
+}
+
 TEST(GraphCompileTest, EmitsEachStage) {
   std::string out, err;
   ASSERT_EQ(GraphCompile({"examples/mlp.pbtxt", "--emit=graph"}, &out, &err),

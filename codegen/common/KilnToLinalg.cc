@@ -58,6 +58,49 @@ void lowerFusions(func::FuncOp func, int64_t tileElements) {
   }
 }
 
+/// Loop order for contractions (MatMul, Gemm, convolutions): the output's
+/// last dimension innermost, the reductions just outside it, when an input
+/// is read along that dimension too. The innermost loop then streams rows
+/// of the output and of that input, C[i, :] += A[i, k] * B[k, :], which
+/// LLVM vectorizes without reassociating any sum; with the reduction
+/// innermost it would be a serial dot product.
+void orderContractionLoops(func::FuncOp func) {
+  IRRewriter rewriter(func.getContext());
+  SmallVector<linalg::GenericOp> contractions;
+  func.walk([&](linalg::GenericOp op) {
+    if (op.getNumReductionLoops() > 0 && op.getNumDpsInputs() >= 2 &&
+        op.getNumDpsInits() == 1)
+      contractions.push_back(op);
+  });
+  for (linalg::GenericOp op : contractions) {
+    AffineMap out = op.getMatchingIndexingMap(op.getDpsInitOperand(0));
+    if (out.getNumResults() == 0)
+      continue;
+    auto last = dyn_cast<AffineDimExpr>(out.getResults().back());
+    if (!last)
+      continue;
+    unsigned inner = last.getPosition();
+    bool streamed = llvm::any_of(op.getDpsInputOperands(), [&](OpOperand *in) {
+      AffineMap map = op.getMatchingIndexingMap(in);
+      return map.getNumResults() > 0 &&
+             map.getResults().back().isFunctionOfDim(inner);
+    });
+    SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
+    if (!streamed || inner + 1 == iterators.size())
+      continue;
+    SmallVector<unsigned> order;
+    for (unsigned d = 0; d < iterators.size(); ++d)
+      if (d != inner && iterators[d] == utils::IteratorType::parallel)
+        order.push_back(d);
+    for (unsigned d = 0; d < iterators.size(); ++d)
+      if (iterators[d] == utils::IteratorType::reduction)
+        order.push_back(d);
+    order.push_back(inner);
+    rewriter.setInsertionPoint(op);
+    (void)linalg::interchangeGenericOp(rewriter, op, order);
+  }
+}
+
 struct ConvertKilnToLinalgPass
     : public impl::ConvertKilnToLinalgBase<ConvertKilnToLinalgPass> {
   using ConvertKilnToLinalgBase::ConvertKilnToLinalgBase;
@@ -94,6 +137,8 @@ struct ConvertKilnToLinalgPass
     if (failed(applyPartialConversion(func, target, std::move(patterns))))
       return signalPassFailure();
     lowerFusions(func, tileElements);
+    if (orderLoops)
+      orderContractionLoops(func);
   }
 };
 

@@ -13,6 +13,9 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
+#include "mlir/IR/Matchers.h"
+
+#include <cstring>
 
 using namespace mlir;
 
@@ -100,6 +103,36 @@ struct MatMulLowering : public OpConversionPattern<MatMulOp> {
   }
 };
 
+/// `value` transposed, when it is a 2-D constant whose elements are whole
+/// bytes: Gemm's transB with constant weights (PyTorch's Linear) then reads
+/// B row by row, along the output's columns, which vectorizes.
+Value transposedConstant(OpBuilder &b, Location loc, Value value) {
+  // Inside a kiln.fusion, weights arrive as the region's arguments.
+  if (auto arg = dyn_cast<BlockArgument>(value))
+    if (auto fusion = dyn_cast<FusionOp>(arg.getOwner()->getParentOp()))
+      value = fusion.getInputs()[arg.getArgNumber()];
+  DenseElementsAttr attr;
+  if (!matchPattern(value, m_Constant(&attr)))
+    return nullptr;
+  auto type = cast<RankedTensorType>(attr.getType());
+  int64_t bits = type.getElementTypeBitWidth();
+  if (type.getRank() != 2 || bits % 8 != 0)
+    return nullptr;
+  auto transposedType = RankedTensorType::get(
+      {type.getDimSize(1), type.getDimSize(0)}, type.getElementType());
+  if (attr.isSplat())
+    return b.create<arith::ConstantOp>(loc, attr.reshape(transposedType));
+  int64_t rows = type.getDimSize(0), cols = type.getDimSize(1), size = bits / 8;
+  ArrayRef<char> raw = attr.getRawData();
+  std::vector<char> out(raw.size());
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c)
+      std::memcpy(&out[(c * rows + r) * size], &raw[(r * cols + c) * size],
+                  size);
+  return b.create<arith::ConstantOp>(
+      loc, DenseElementsAttr::getFromRawBuffer(transposedType, out));
+}
+
 struct GemmLowering : public OpConversionPattern<GemmOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
@@ -114,12 +147,19 @@ struct GemmLowering : public OpConversionPattern<GemmOp> {
                                     op.getTransA() ? ArrayRef<AffineExpr>{k, m}
                                                    : ArrayRef<AffineExpr>{m, k},
                                     ctx);
-    AffineMap bMap = AffineMap::get(3, 0,
-                                    op.getTransB() ? ArrayRef<AffineExpr>{n, k}
-                                                   : ArrayRef<AffineExpr>{k, n},
-                                    ctx);
+    Value bValue = adaptor.getB();
+    bool transB = op.getTransB();
+    if (transB) {
+      if (Value t = transposedConstant(rewriter, loc, bValue)) {
+        bValue = t;
+        transB = false;
+      }
+    }
+    AffineMap bMap = AffineMap::get(
+        3, 0, transB ? ArrayRef<AffineExpr>{n, k} : ArrayRef<AffineExpr>{k, n},
+        ctx);
     Value product = buildContraction(rewriter, loc, adaptor.getA(), aMap,
-                                     adaptor.getB(), bMap, outType);
+                                     bValue, bMap, outType);
     float alpha = op.getAlpha().convertToFloat();
     float beta = op.getBeta().convertToFloat();
     Value c = adaptor.getC();

@@ -12,10 +12,12 @@
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Export.h"
+#include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
 #include "llvm/IR/LLVMContext.h"
 #include "llvm/IR/Module.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Support/raw_ostream.h"
+#include "llvm/Target/TargetMachine.h"
 
 #include <mutex>
 
@@ -51,12 +53,23 @@ JitCompile(mlir::ModuleOp module) {
   RegisterLlvmTranslations(module);
   // ExecutionEngineOptions::transformer is a function_ref: the function
   // it refers to must outlive create().
+  // The optimizer gets the host's target machine, so that the loop and SLP
+  // vectorizers know its vector width (AVX-512 where there is one).
+  auto builder = llvm::orc::JITTargetMachineBuilder::detectHost();
+  if (!builder)
+    return absl::InternalError("JIT: cannot detect the host: " +
+                               llvm::toString(builder.takeError()));
+  builder->setCodeGenOptLevel(llvm::CodeGenOptLevel::Aggressive);
+  auto machine = builder->createTargetMachine();
+  if (!machine)
+    return absl::InternalError("JIT: no target machine for the host: " +
+                               llvm::toString(machine.takeError()));
   std::function<llvm::Error(llvm::Module *)> optimize =
-      mlir::makeOptimizingTransformer(
-          /*optLevel=*/2, /*sizeLevel=*/0, /*targetMachine=*/nullptr);
+      mlir::makeOptimizingTransformer(/*optLevel=*/3, /*sizeLevel=*/0,
+                                      machine->get());
   mlir::ExecutionEngineOptions options;
   options.transformer = optimize;
-  options.jitCodeGenOptLevel = llvm::CodeGenOptLevel::Default;
+  options.jitCodeGenOptLevel = llvm::CodeGenOptLevel::Aggressive;
   auto engine = mlir::ExecutionEngine::create(module, options);
   if (!engine)
     return absl::InternalError("JIT compilation failed: " +

@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 #include "tools/cli/graph_compile.h"
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <map>
@@ -50,6 +51,8 @@ Options:
                           Default: the fetches in the graph's signature.
   --output NAME=FILE.npy  With --run, write fetched tensor NAME to a .npy file
                           (repeatable).
+  --benchmark=N           Run N more times after the first run (implies
+                          --run) and print the median and fastest run times.
   --emit=KIND             Write the IR after the pipeline instead of running:
                             graph   optimized kiln-dialect graph
                             dot     the same as Graphviz DOT, one cluster
@@ -102,6 +105,7 @@ int Fail(std::ostream &err, const absl::Status &status) {
 struct Args {
   std::string model;
   bool run = false;
+  int benchmark_runs = 0;
   std::vector<std::pair<std::string, std::string>> feeds;
   std::vector<std::pair<std::string, std::string>> frozen;
   std::vector<std::string> fetches;
@@ -160,6 +164,11 @@ std::string ParseArgs(int argc, char **argv, Args *args) {
       args->stats = true;
     } else if (arg == "--memory-report") {
       args->memory_report = true;
+    } else if (value("--benchmark", &v)) {
+      if (!absl::SimpleAtoi(v, &args->benchmark_runs) ||
+          args->benchmark_runs < 1)
+        return "--benchmark expects a positive number of runs, got '" + v + "'";
+      args->run = true;
     } else if (value("--print-ir-after", &v)) {
       args->pipeline.print_ir_after.insert(v);
     } else if (value("--disable-pass", &v)) {
@@ -424,6 +433,19 @@ int CompileAndRun(const Args &args, std::unique_ptr<GraphSource> source,
     }
   }
   out << "compile: " << compile_ms << " ms, run: " << run_ms << " ms\n";
+  if (args.benchmark_runs > 0) {
+    std::vector<double> times;
+    for (int i = 0; i < args.benchmark_runs; ++i) {
+      start = std::chrono::steady_clock::now();
+      if (absl::Status s = (*session)->Run(feeds, fetches, &outputs); !s.ok())
+        return Fail(err, s);
+      times.push_back(MillisSince(start));
+    }
+    std::sort(times.begin(), times.end());
+    out << "benchmark: " << times.size() << " runs, median "
+        << times[times.size() / 2] << " ms, fastest " << times.front()
+        << " ms\n";
+  }
   return 0;
 }
 

@@ -1,5 +1,5 @@
-// RUN: graph-opt %s --split-input-file --convert-kiln-to-linalg="tile-elements=0" | FileCheck %s --check-prefix=UNTILED
-// RUN: graph-opt %s --split-input-file --convert-kiln-to-linalg="tile-elements=16" | FileCheck %s --check-prefix=TILED
+// RUN: graph-opt %s --split-input-file --convert-kiln-to-linalg="tile-elements=0 order-loops=false" | FileCheck %s --check-prefix=UNTILED
+// RUN: graph-opt %s --split-input-file --convert-kiln-to-linalg="tile-elements=16 order-loops=false" | FileCheck %s --check-prefix=TILED
 
 // A fusion's elementwise chain lowers to one linalg.generic, inlined where
 // the fusion stood. Untiled, the contraction is its own loop nest storing

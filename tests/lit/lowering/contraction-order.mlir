@@ -1,0 +1,40 @@
+// RUN: graph-opt %s --split-input-file --convert-kiln-to-linalg | FileCheck %s
+
+// A matmul's loops run i, k, j: the output's last dimension innermost, so
+// the inner loop streams a row of B and of the output.
+// CHECK-DAG: #[[A:.*]] = affine_map<(d0, d1, d2) -> (d0, d1)>
+// CHECK-DAG: #[[B:.*]] = affine_map<(d0, d1, d2) -> (d1, d2)>
+// CHECK-DAG: #[[C:.*]] = affine_map<(d0, d1, d2) -> (d0, d2)>
+// CHECK-LABEL: func.func @matmul_order
+// CHECK: linalg.generic {indexing_maps = [#[[A]], #[[B]], #[[C]]], iterator_types = ["parallel", "reduction", "parallel"]}
+func.func @matmul_order(%a: tensor<2x4xf32>, %b: tensor<4x8xf32>) -> tensor<2x8xf32> {
+  %0 = kiln.matmul %a, %b : (tensor<2x4xf32>, tensor<4x8xf32>) -> tensor<2x8xf32>
+  return %0 : tensor<2x8xf32>
+}
+
+// -----
+
+// Gemm with transB over constant weights: the weights are stored
+// transposed at compile time, then read along the output's columns.
+// CHECK-LABEL: func.func @gemm_constant_transb
+// CHECK: %[[W:.*]] = arith.constant dense<{{\[}}[1.000000e+00, 3.000000e+00, 5.000000e+00], [2.000000e+00, 4.000000e+00, 6.000000e+00]]> : tensor<2x3xf32>
+// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "reduction", "parallel"]} ins(%{{.*}}, %[[W]] : tensor<4x2xf32>, tensor<2x3xf32>)
+func.func @gemm_constant_transb(%a: tensor<4x2xf32>) -> tensor<4x3xf32> {
+  %w = kiln.constant dense<[[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]> : tensor<3x2xf32>
+  %0 = kiln.gemm %a, %w {transB = 1 : i64} : (tensor<4x2xf32>, tensor<3x2xf32>) -> tensor<4x3xf32>
+  return %0 : tensor<4x3xf32>
+}
+
+// -----
+
+// Must not change: B read transposed and not constant (attention's Q K^T)
+// has no input streamed along the output's columns; the dot product stays
+// innermost. Nor does a plain reduction move.
+// CHECK-LABEL: func.func @transposed_feed_and_reduction
+// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "reduction"]
+// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "reduction"]
+func.func @transposed_feed_and_reduction(%a: tensor<4x2xf32>, %b: tensor<3x2xf32>) -> (tensor<4x3xf32>, tensor<4xf32>) {
+  %0 = kiln.gemm %a, %b {transB = 1 : i64} : (tensor<4x2xf32>, tensor<3x2xf32>) -> tensor<4x3xf32>
+  %1 = kiln.reduce_sum %0 {axes = array<i64: 1>, keepdims = 0 : i64} : (tensor<4x3xf32>) -> tensor<4xf32>
+  return %0, %1 : tensor<4x3xf32>, tensor<4xf32>
+}
