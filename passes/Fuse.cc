@@ -99,20 +99,150 @@ struct FusePass : public impl::FuseBase<FusePass> {
       }
     }
 
+    // Each group's output op: its seed, the member that others feed.
+    SmallVector<SmallVector<Operation *, 1>> outputs;
+    for (SmallVector<Operation *> &members : groups)
+      outputs.push_back({members.front()});
+    mergeSiblings(groups, outputs);
+
     int index = 0;
-    for (SmallVector<Operation *> &members : groups) {
+    for (auto [members, outs] : llvm::zip(groups, outputs)) {
       if (members.size() < 2)
         continue;
       llvm::sort(members, [](Operation *a, Operation *b) {
         return a->isBeforeInBlock(b);
       });
-      buildFusion(members, index++);
+      llvm::sort(outs, [](Operation *a, Operation *b) {
+        return a->isBeforeInBlock(b);
+      });
+      buildFusion(members, outs, index++);
     }
   }
 
-  /// Replaces `members` (in program order; only the last has users outside)
-  /// by one kiln.fusion placed where the last one was.
-  void buildFusion(ArrayRef<Operation *> members, int index) {
+  /// Sibling (multi-output) fusion: elementwise groups that read the same
+  /// non-constant value and produce results of one shape merge into one
+  /// kernel, which lowering turns into one loop reading that value once.
+  /// Only when neither depends on the other, and the earlier one's users
+  /// all come after the later one (where the merged kernel will stand).
+  void mergeSiblings(SmallVector<SmallVector<Operation *>> &groups,
+                     SmallVector<SmallVector<Operation *, 1>> &outputs) {
+    auto elementwiseOnly = [](ArrayRef<Operation *> members) {
+      return llvm::none_of(members, isHero);
+    };
+    auto lastOf = [](ArrayRef<Operation *> ops) {
+      Operation *last = ops.front();
+      for (Operation *op : ops)
+        if (last->isBeforeInBlock(op))
+          last = op;
+      return last;
+    };
+    DenseMap<Operation *, int> groupOf;
+    for (auto [g, members] : llvm::enumerate(groups))
+      for (Operation *op : members)
+        groupOf[op] = g;
+    // The groups reading each value from outside themselves (constants
+    // apart): siblings are looked for only among them.
+    DenseMap<Value, SmallVector<size_t>> readers;
+    SmallVector<SmallVector<Value>> reads(groups.size());
+    for (auto [g, members] : llvm::enumerate(groups)) {
+      for (Operation *op : members)
+        for (Value v : op->getOperands()) {
+          auto it = groupOf.find(v.getDefiningOp());
+          if ((it != groupOf.end() && it->second == static_cast<int>(g)) ||
+              isa_and_nonnull<ConstantOp>(v.getDefiningOp()) ||
+              llvm::is_contained(reads[g], v))
+            continue;
+          reads[g].push_back(v);
+          readers[v].push_back(g);
+        }
+    }
+    SmallVector<bool> merged(groups.size(), false);
+    for (size_t a = 0; a < groups.size(); ++a) {
+      if (merged[a] || !elementwiseOnly(groups[a]))
+        continue;
+      SmallVector<size_t> candidates;
+      for (Value v : reads[a])
+        for (size_t b : readers[v])
+          if (b > a)
+            candidates.push_back(b);
+      llvm::sort(candidates);
+      candidates.erase(std::unique(candidates.begin(), candidates.end()),
+                       candidates.end());
+      for (size_t b : candidates) {
+        if (merged[b] || !elementwiseOnly(groups[b]) ||
+            groups[a].size() + groups[b].size() > kMaxFusionOps ||
+            outputs[a].front()->getResultTypes() !=
+                outputs[b].front()->getResultTypes())
+          continue;
+        Operation *lastA = lastOf(groups[a]), *lastB = lastOf(groups[b]);
+        bool aFirst = lastA->isBeforeInBlock(lastB);
+        size_t early = aFirst ? a : b;
+        Operation *at = aFirst ? lastB : lastA;
+        if (dependsOn(groups[a], groups[b], groupOf, b) ||
+            dependsOn(groups[b], groups[a], groupOf, a) ||
+            !usersAfter(outputs[early], at))
+          continue;
+        groups[a].append(groups[b].begin(), groups[b].end());
+        outputs[a].append(outputs[b].begin(), outputs[b].end());
+        for (Operation *op : groups[b])
+          groupOf[op] = a;
+        groups[b].clear();
+        merged[b] = true;
+      }
+    }
+    SmallVector<SmallVector<Operation *>> keptGroups;
+    SmallVector<SmallVector<Operation *, 1>> keptOutputs;
+    for (size_t g = 0; g < groups.size(); ++g)
+      if (!merged[g]) {
+        keptGroups.push_back(std::move(groups[g]));
+        keptOutputs.push_back(std::move(outputs[g]));
+      }
+    groups = std::move(keptGroups);
+    outputs = std::move(keptOutputs);
+  }
+
+  /// Whether group `to` reads, through any chain of ops, a result of group
+  /// `from` (index `fromIndex` in `groupOf`).
+  static bool dependsOn(ArrayRef<Operation *> to, ArrayRef<Operation *> from,
+                        const DenseMap<Operation *, int> &groupOf,
+                        int fromIndex) {
+    llvm::SmallPtrSet<Operation *, 16> seen;
+    SmallVector<Operation *> worklist(to.begin(), to.end());
+    Operation *earliest = from.front();
+    for (Operation *op : from)
+      if (op->isBeforeInBlock(earliest))
+        earliest = op;
+    while (!worklist.empty()) {
+      Operation *op = worklist.pop_back_val();
+      for (Value v : op->getOperands()) {
+        Operation *producer = v.getDefiningOp();
+        if (!producer || producer->getBlock() != earliest->getBlock() ||
+            producer->isBeforeInBlock(earliest) ||
+            !seen.insert(producer).second)
+          continue;
+        auto it = groupOf.find(producer);
+        if (it != groupOf.end() && it->second == fromIndex)
+          return true;
+        worklist.push_back(producer);
+      }
+    }
+    return false;
+  }
+
+  /// Whether every user of `outs`' results comes after `at`.
+  static bool usersAfter(ArrayRef<Operation *> outs, Operation *at) {
+    for (Operation *out : outs)
+      for (Operation *user : out->getUsers())
+        if (user != at && !at->isBeforeInBlock(user))
+          return false;
+    return true;
+  }
+
+  /// Replaces `members` (in program order) by one kiln.fusion placed where
+  /// the last one was; the results of `outs` (the only members used
+  /// outside) become its results.
+  void buildFusion(ArrayRef<Operation *> members, ArrayRef<Operation *> outs,
+                   int index) {
     llvm::SmallPtrSet<Operation *, 8> inside(members.begin(), members.end());
     SmallVector<Value> inputs;
     for (Operation *op : members)
@@ -121,9 +251,12 @@ struct FusePass : public impl::FuseBase<FusePass> {
             !llvm::is_contained(inputs, v))
           inputs.push_back(v);
     Operation *last = members.back();
+    SmallVector<Type> resultTypes;
+    for (Operation *out : outs)
+      resultTypes.push_back(out->getResult(0).getType());
     OpBuilder builder(last);
     auto fusion = builder.create<FusionOp>(
-        last->getLoc(), last->getResultTypes(), inputs,
+        last->getLoc(), resultTypes, inputs,
         builder.getStringAttr(kernelName(index, members)));
     Block *body = new Block();
     fusion.getBody().push_back(body);
@@ -133,8 +266,12 @@ struct FusePass : public impl::FuseBase<FusePass> {
     builder.setInsertionPointToStart(body);
     for (Operation *op : members)
       builder.clone(*op, mapping);
-    builder.create<YieldOp>(last->getLoc(), mapping.lookup(last->getResult(0)));
-    last->getResult(0).replaceAllUsesWith(fusion.getResult(0));
+    SmallVector<Value> yielded;
+    for (Operation *out : outs)
+      yielded.push_back(mapping.lookup(out->getResult(0)));
+    builder.create<YieldOp>(last->getLoc(), yielded);
+    for (auto [out, result] : llvm::zip(outs, fusion.getResults()))
+      out->getResult(0).replaceAllUsesWith(result);
     for (Operation *op : llvm::reverse(members))
       op->erase();
   }

@@ -352,6 +352,30 @@ TEST(OpsTest, TiledKernelsMatchReference) {
                        1e-4);
 }
 
+// Two elementwise chains reading the same input, both fetched: one sibling
+// (multi-output) kernel computes both.
+TEST(OpsTest, SiblingKernelsBothFetched) {
+  Input x = RandomInput("x", {16, 64}, 46), y = RandomInput("y", {16, 64}, 47);
+  std::string text = PlaceholderNode("x", "DT_FLOAT", x.tensor.shape()) +
+                     PlaceholderNode("y", "DT_FLOAT", y.tensor.shape()) +
+                     OpNode("e", "Exp", {"x"}) + OpNode("n", "Neg", {"x"}) +
+                     OpNode("m", "Mul", {"n", "y"});
+  absl::StatusOr<std::unique_ptr<Session>> session =
+      Session::Create(ParseGraph(text));
+  ASSERT_TRUE(session.ok()) << session.status();
+  std::vector<Tensor> outputs;
+  ASSERT_TRUE(
+      (*session)
+          ->Run({{"x", x.tensor}, {"y", y.tensor}}, {"e", "m"}, &outputs)
+          .ok());
+  testing::ExpectClose(outputs[0],
+                       Map(x.ref, [](double v) { return std::exp(v); }));
+  testing::ExpectClose(outputs[1],
+                       testing::RefBinary(x.ref, y.ref, [](double a, double b) {
+                         return -a * b;
+                       }));
+}
+
 TEST(OpsTest, ReshapeAndTranspose) {
   Input x = RandomInput("x", {2, 3, 4}, 18);
   Tensor r = RunGraph(

@@ -17,6 +17,7 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/IRMapping.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace kiln {
@@ -28,6 +29,82 @@ using namespace mlir;
 
 namespace kiln {
 namespace {
+
+/// Sibling kernels of a multi-output fusion, each one elementwise generic
+/// over the same iteration space, become one generic with one result per
+/// sibling, so that the inputs they share are read once per point.
+void mergeSiblingGenerics(Block &body) {
+  auto mergeable = [](linalg::GenericOp g) {
+    return g && g.getNumDpsInits() == 1 && g.getNumReductionLoops() == 0 &&
+           g.getMatchingIndexingMap(g.getDpsInitOperand(0)).isIdentity() &&
+           !g.hasIndexSemantics();
+  };
+  SmallVector<linalg::GenericOp> roots;
+  for (Value v : body.getTerminator()->getOperands()) {
+    auto g = v.getDefiningOp<linalg::GenericOp>();
+    if (mergeable(g) && !llvm::is_contained(roots, g))
+      roots.push_back(g);
+  }
+  if (roots.size() < 2)
+    return;
+  IRRewriter rewriter(body.getParentOp()->getContext());
+  linalg::GenericOp first = roots.front();
+  SmallVector<int64_t> ranges = first.getStaticLoopRanges();
+  SmallVector<linalg::GenericOp> group = {first};
+  for (linalg::GenericOp g : ArrayRef(roots).drop_front())
+    if (g.getStaticLoopRanges() == ranges)
+      group.push_back(g);
+  if (group.size() < 2)
+    return;
+  Operation *last = group.front();
+  SmallVector<Value> inputs, inits;
+  SmallVector<AffineMap> inputMaps, initMaps;
+  // Where each sibling's inputs land among the merged ones: an input read
+  // the same way by two siblings is passed once.
+  SmallVector<SmallVector<unsigned>> inputIndex(group.size());
+  for (auto [i, g] : llvm::enumerate(group)) {
+    if (last->isBeforeInBlock(g))
+      last = g;
+    for (OpOperand *in : g.getDpsInputOperands()) {
+      AffineMap map = g.getMatchingIndexingMap(in);
+      unsigned k = 0;
+      while (k < inputs.size() &&
+             (inputs[k] != in->get() || inputMaps[k] != map))
+        ++k;
+      if (k == inputs.size()) {
+        inputs.push_back(in->get());
+        inputMaps.push_back(map);
+      }
+      inputIndex[i].push_back(k);
+    }
+    inits.push_back(g.getDpsInitOperand(0)->get());
+    initMaps.push_back(g.getMatchingIndexingMap(g.getDpsInitOperand(0)));
+  }
+  SmallVector<AffineMap> maps = inputMaps;
+  maps.append(initMaps);
+  rewriter.setInsertionPoint(last);
+  auto merged = rewriter.create<linalg::GenericOp>(
+      last->getLoc(), TypeRange(ValueRange(inits)), inputs, inits, maps,
+      first.getIteratorTypesArray(),
+      [&](OpBuilder &b, Location loc, ValueRange args) {
+        IRMapping mapping;
+        SmallVector<Value> yielded;
+        size_t nextInit = inputs.size();
+        for (auto [j, g] : llvm::enumerate(group)) {
+          Block &gBody = g.getRegion().front();
+          for (unsigned i = 0; i < g.getNumDpsInputs(); ++i)
+            mapping.map(gBody.getArgument(i), args[inputIndex[j][i]]);
+          mapping.map(gBody.getArgument(g.getNumDpsInputs()), args[nextInit++]);
+          for (Operation &op : gBody.without_terminator())
+            b.clone(op, mapping);
+          for (Value v : gBody.getTerminator()->getOperands())
+            yielded.push_back(mapping.lookupOrDefault(v));
+        }
+        b.create<linalg::YieldOp>(loc, yielded);
+      });
+  for (auto [g, result] : llvm::zip(group, merged.getResults()))
+    rewriter.replaceOp(g, result);
+}
 
 /// Each kiln.fusion's body, now linalg on tensors, is fused into as few
 /// linalg ops as elementwise fusion allows (a producer with one use merges
@@ -44,6 +121,7 @@ void lowerFusions(func::FuncOp func, int64_t tileElements) {
           return producer && producer->hasOneUse();
         });
     (void)applyPatternsAndFoldGreedily(fusion.getBody(), std::move(patterns));
+    mergeSiblingGenerics(fusion.getBody().front());
     tileFusionRoots(fusion.getBody().front(), tileElements);
     Block &body = fusion.getBody().front();
     auto yield = cast<YieldOp>(body.getTerminator());

@@ -97,3 +97,26 @@ func.func @elementwise_only(%x: tensor<6x8xf32>) -> tensor<6x8xf32> {
   }
   return %0 : tensor<6x8xf32>
 }
+
+// -----
+
+// A multi-output (sibling) fusion lowers to one generic with a result per
+// sibling: the shared input is read once per point.
+// UNTILED-LABEL: func.func @siblings
+// UNTILED: %[[R:.*]]:2 = linalg.generic {{.*}}iterator_types = ["parallel", "parallel"]} ins(%arg0, %arg1 : tensor<4x8xf32>, tensor<4x8xf32>) outs(%{{.*}}, %{{.*}} : tensor<4x8xf32>, tensor<4x8xf32>)
+// UNTILED: math.exp
+// UNTILED: arith.negf
+// UNTILED: arith.mulf
+// UNTILED: linalg.yield
+// UNTILED-NOT: linalg.generic
+// UNTILED: return %[[R]]#0, %[[R]]#1
+func.func @siblings(%x: tensor<4x8xf32>, %y: tensor<4x8xf32>) -> (tensor<4x8xf32>, tensor<4x8xf32>) {
+  %0:2 = kiln.fusion "fusion_0_exp_neg_mul"(%x, %y) : (tensor<4x8xf32>, tensor<4x8xf32>) -> (tensor<4x8xf32>, tensor<4x8xf32>) {
+  ^bb0(%a: tensor<4x8xf32>, %b: tensor<4x8xf32>):
+    %1 = kiln.exp %a : (tensor<4x8xf32>) -> tensor<4x8xf32>
+    %2 = kiln.neg %a : (tensor<4x8xf32>) -> tensor<4x8xf32>
+    %3 = kiln.mul %2, %b : (tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+    kiln.yield %1, %3 : tensor<4x8xf32>, tensor<4x8xf32>
+  }
+  return %0#0, %0#1 : tensor<4x8xf32>, tensor<4x8xf32>
+}

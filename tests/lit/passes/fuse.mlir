@@ -64,3 +64,39 @@ func.func @no_fusion(%x: tensor<2x4xf32>, %w: tensor<4x4xf32>, %i: tensor<4xi32>
   %4 = kiln.add %i, %i : (tensor<4xi32>, tensor<4xi32>) -> tensor<4xi32>
   return %1, %2, %3, %4 : tensor<2x4xf32>, tensor<2x4xf32>, tensor<2x4xf32>, tensor<4xi32>
 }
+
+// -----
+
+// Sibling fusion: two elementwise chains that read the same input and make
+// results of one shape become one kernel with two results.
+// CHECK-LABEL: func.func @siblings
+// CHECK-SAME: (%[[X:.*]]: tensor<4x8xf32>, %[[Y:.*]]: tensor<4x8xf32>)
+// CHECK: %[[F:.*]]:2 = kiln.fusion "{{.*}}"(%[[X]], %[[Y]]) : (tensor<4x8xf32>, tensor<4x8xf32>) -> (tensor<4x8xf32>, tensor<4x8xf32>)
+// CHECK-DAG: kiln.exp
+// CHECK-DAG: kiln.neg
+// CHECK-DAG: kiln.mul
+// CHECK: kiln.yield
+// CHECK-NOT: kiln.fusion
+// CHECK: return %[[F]]#{{[01]}}, %[[F]]#{{[01]}}
+func.func @siblings(%x: tensor<4x8xf32>, %y: tensor<4x8xf32>) -> (tensor<4x8xf32>, tensor<4x8xf32>) {
+  %0 = kiln.exp %x : (tensor<4x8xf32>) -> tensor<4x8xf32>
+  %1 = kiln.neg %x : (tensor<4x8xf32>) -> tensor<4x8xf32>
+  %2 = kiln.mul %1, %y : (tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  return %0, %2 : tensor<4x8xf32>, tensor<4x8xf32>
+}
+
+// -----
+
+// Must not merge: the second sibling reads the first's result (merging
+// would make a kernel feed itself), and siblings of different shapes have
+// no loop in common.
+// CHECK-LABEL: func.func @not_siblings
+// CHECK-NOT: kiln.fusion
+// CHECK: return
+func.func @not_siblings(%x: tensor<4x8xf32>, %y: tensor<4x8xf32>, %v: tensor<8xf32>) -> (tensor<4x8xf32>, tensor<4x8xf32>, tensor<8xf32>, tensor<4x8xf32>) {
+  %0 = kiln.exp %x : (tensor<4x8xf32>) -> tensor<4x8xf32>
+  %1 = kiln.sub %x, %0 : (tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  %2 = kiln.exp %v : (tensor<8xf32>) -> tensor<8xf32>
+  %3 = kiln.mul %y, %v : (tensor<4x8xf32>, tensor<8xf32>) -> tensor<4x8xf32>
+  return %0, %1, %2, %3 : tensor<4x8xf32>, tensor<4x8xf32>, tensor<8xf32>, tensor<4x8xf32>
+}
