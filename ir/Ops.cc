@@ -8,6 +8,9 @@
 //===----------------------------------------------------------------------===//
 #include "ir/Dialect.h"
 
+#include <cstring>
+#include <limits>
+
 #include "mlir/Dialect/Traits.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
@@ -440,13 +443,30 @@ LogicalResult TransposeOp::inferReturnTypes(MLIRContext *,
   return success();
 }
 
-OpFoldResult TransposeOp::fold(FoldAdaptor) {
-  SmallVector<int64_t> perm =
-      transposePerm(getPerm(), getData().getType().getRank());
-  for (auto [i, p] : llvm::enumerate(perm))
-    if (static_cast<int64_t>(i) != p)
-      return {};
-  return getData();
+static int64_t linearIndex(ArrayRef<int64_t> shape, ArrayRef<int64_t> coords);
+static OpFoldResult
+foldByIndex(Attribute input, ShapedType outType,
+            function_ref<int64_t(ArrayRef<int64_t> coords)> source,
+            int64_t maxElements);
+
+OpFoldResult TransposeOp::fold(FoldAdaptor adaptor) {
+  auto inType = cast<RankedTensorType>(getData().getType());
+  SmallVector<int64_t> perm = transposePerm(getPerm(), inType.getRank());
+  if (llvm::all_of(llvm::enumerate(perm), [](auto ip) {
+        return static_cast<int64_t>(ip.index()) == ip.value();
+      }))
+    return getData();
+  // A constant is stored transposed (weights that exporters transpose before
+  // a MatMul): no bigger than what it replaces, so any size.
+  SmallVector<int64_t> in(inType.getRank());
+  return foldByIndex(
+      adaptor.getData(), getType(),
+      [&](ArrayRef<int64_t> c) {
+        for (auto [i, p] : llvm::enumerate(perm))
+          in[p] = c[i];
+        return linearIndex(inType.getShape(), in);
+      },
+      std::numeric_limits<int64_t>::max());
 }
 
 //===----------------------------------------------------------------------===//
@@ -1172,25 +1192,48 @@ LogicalResult SliceOp::inferReturnTypes(MLIRContext *,
 
 /// Element `index` (C order) of an `outShape` result reads which element of
 /// the input; shared by the data-movement folders.
+/// Results over `maxElements` are left unfolded: a folder may run in the
+/// canonicalizer, which has no byte budget.
 static OpFoldResult
 foldByIndex(Attribute input, ShapedType outType,
-            function_ref<int64_t(ArrayRef<int64_t> coords)> source) {
+            function_ref<int64_t(ArrayRef<int64_t> coords)> source,
+            int64_t maxElements = 1 << 16) {
   auto data = dyn_cast_or_null<DenseElementsAttr>(input);
-  if (!data || outType.getNumElements() > (1 << 16))
+  if (!data || outType.getNumElements() > maxElements)
     return {};
+  if (data.isSplat())
+    return data.resizeSplat(outType);
+  auto coordsOf = [&](int64_t i, SmallVectorImpl<int64_t> &coords) {
+    for (int64_t d = outType.getRank() - 1; d >= 0; --d) {
+      coords[d] = i % outType.getDimSize(d);
+      i /= outType.getDimSize(d);
+    }
+  };
+  int64_t bits = outType.getElementTypeBitWidth();
+  if (bits % 8 == 0 && !isa<ComplexType>(outType.getElementType())) {
+    // Whole-byte elements move as bytes: fast enough for weight matrices.
+    int64_t size = bits / 8;
+    ArrayRef<char> raw = data.getRawData();
+    std::vector<char> out(outType.getNumElements() * size);
+    SmallVector<int64_t> coords(outType.getRank(), 0);
+    for (int64_t i = 0; i < outType.getNumElements(); ++i) {
+      coordsOf(i, coords);
+      int64_t src = source(coords);
+      if (src < 0)
+        return {};
+      std::memcpy(&out[i * size], &raw[src * size], size);
+    }
+    return DenseElementsAttr::getFromRawBuffer(outType, out);
+  }
   SmallVector<Attribute> in(data.getValues<Attribute>());
   SmallVector<Attribute> out;
   SmallVector<int64_t> coords(outType.getRank(), 0);
   for (int64_t i = 0; i < outType.getNumElements(); ++i) {
-    int64_t rem = i;
-    for (int64_t d = outType.getRank() - 1; d >= 0; --d) {
-      coords[d] = rem % outType.getDimSize(d);
-      rem /= outType.getDimSize(d);
-    }
+    coordsOf(i, coords);
     int64_t src = source(coords);
     if (src < 0)
       return {};
-    out.push_back(data.isSplat() ? in[0] : in[src]);
+    out.push_back(in[src]);
   }
   return DenseElementsAttr::get(outType, out);
 }

@@ -22,6 +22,8 @@
 #include "mlir/Conversion/MemRefToLLVM/MemRefToLLVM.h"
 #include "mlir/Conversion/ReconcileUnrealizedCasts/ReconcileUnrealizedCasts.h"
 #include "mlir/Conversion/SCFToControlFlow/SCFToControlFlow.h"
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/Affine/Passes.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Arith/Transforms/BufferDeallocationOpInterfaceImpl.h"
 #include "mlir/Dialect/Arith/Transforms/BufferizableOpInterfaceImpl.h"
@@ -60,7 +62,8 @@
 namespace kiln {
 
 void RegisterPipelineDialects(mlir::DialectRegistry &registry) {
-  registry.insert<KilnDialect, mlir::arith::ArithDialect,
+  registry.insert<KilnDialect, mlir::affine::AffineDialect,
+                  mlir::arith::ArithDialect,
                   mlir::bufferization::BufferizationDialect,
                   mlir::cf::ControlFlowDialect, mlir::func::FuncDialect,
                   mlir::linalg::LinalgDialect, mlir::LLVM::LLVMDialect,
@@ -146,6 +149,15 @@ void BuildPipeline(mlir::OpPassManager &pm, const PipelineOptions &options,
     return;
 
   // Loops, then the LLVM dialect.
+  // Affine loops first, so that a load whose address does not change in a
+  // loop (a matmul's A[i, k] in its loop over j) moves out of it: MLIR
+  // knows distinct buffers do not alias, which LLVM cannot see once they
+  // are views of one arena, and a load it cannot hoist keeps the loop from
+  // being vectorized. What affine loops cannot express goes to scf loops.
+  pm.addNestedPass<mlir::func::FuncOp>(
+      mlir::createConvertLinalgToAffineLoopsPass());
+  pm.addNestedPass<mlir::func::FuncOp>(
+      mlir::affine::createAffineLoopInvariantCodeMotionPass());
   pm.addNestedPass<mlir::func::FuncOp>(mlir::createConvertLinalgToLoopsPass());
   pm.addPass(mlir::createLowerAffinePass());
   pm.addPass(mlir::createConvertSCFToCFPass());

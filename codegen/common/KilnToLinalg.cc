@@ -164,15 +164,20 @@ void orderContractionLoops(func::FuncOp func) {
              map.getResults().back().isFunctionOfDim(inner);
     });
     SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
-    if (!streamed || inner + 1 == iterators.size())
+    if (!streamed)
       continue;
+    // In a tile loop the accumulator is a small tile that stays in cache,
+    // so the reductions go outermost: each row of B then serves every row
+    // of the tile. Untiled, they go just outside the innermost loop.
+    bool tiled = op->getParentOfType<scf::ForOp>() != nullptr;
     SmallVector<unsigned> order;
-    for (unsigned d = 0; d < iterators.size(); ++d)
-      if (d != inner && iterators[d] == utils::IteratorType::parallel)
-        order.push_back(d);
-    for (unsigned d = 0; d < iterators.size(); ++d)
-      if (iterators[d] == utils::IteratorType::reduction)
-        order.push_back(d);
+    auto add = [&](utils::IteratorType kind) {
+      for (unsigned d = 0; d < iterators.size(); ++d)
+        if (d != inner && iterators[d] == kind)
+          order.push_back(d);
+    };
+    add(tiled ? utils::IteratorType::reduction : utils::IteratorType::parallel);
+    add(tiled ? utils::IteratorType::parallel : utils::IteratorType::reduction);
     order.push_back(inner);
     rewriter.setInsertionPoint(op);
     (void)linalg::interchangeGenericOp(rewriter, op, order);

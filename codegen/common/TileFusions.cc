@@ -121,12 +121,25 @@ SmallVector<int64_t> chooseTileSizes(linalg::LinalgOp root,
     return {};
   int64_t elements = 1;
   bool tiled = false;
+  // The innermost tiled loop takes at most 1/16 of the tile, so a tile has
+  // rows to share what it reads: a contraction's tile of 16 rows x 256
+  // columns reads each weight row once for 16 output rows, where a tile of
+  // one long row would stream all the weights once per output row.
+  int64_t innerLimit = std::max<int64_t>(tileElements / 16, 8);
+  bool inner = true;
+  SmallVector<utils::IteratorType> iterators = root.getIteratorTypesArray();
   for (int64_t loop = ranges.size() - 1; loop >= 0; --loop) {
+    if (iterators[loop] == utils::IteratorType::reduction)
+      continue; // Not an output dimension; never tiled.
     if (!tileable(root, loop, set)) {
       elements *= ranges[loop];
       continue;
     }
-    int64_t size = largestDivisorAtMost(ranges[loop], tileElements / elements);
+    int64_t limit = tileElements / elements;
+    if (inner)
+      limit = std::min(limit, innerLimit);
+    inner = false;
+    int64_t size = largestDivisorAtMost(ranges[loop], limit);
     if (size < ranges[loop]) {
       sizes[loop] = size;
       tiled = true;
@@ -136,11 +149,10 @@ SmallVector<int64_t> chooseTileSizes(linalg::LinalgOp root,
   return tiled ? sizes : SmallVector<int64_t>{};
 }
 
-void tileRoot(RewriterBase &rewriter, linalg::LinalgOp root, Block &body,
-              int64_t tileElements) {
-  llvm::SetVector<Operation *> set = producersToFuse(root, body);
-  if (set.empty() || root->getNumResults() == 0)
-    return;
+/// Tiles `root` with the producers in `set` fused into its tile loop.
+void tileWithProducers(RewriterBase &rewriter, linalg::LinalgOp root,
+                       const llvm::SetVector<Operation *> &set,
+                       int64_t tileElements) {
   SmallVector<int64_t> sizes = chooseTileSizes(root, set, tileElements);
   if (sizes.empty())
     return;
@@ -161,6 +173,23 @@ void tileRoot(RewriterBase &rewriter, linalg::LinalgOp root, Block &body,
     rewriter.replaceAllUsesWith(r, result->replacements.lookup(r));
 }
 
+/// Erases what tiling left dead, gives each tile a tile-sized temporary
+/// (slices of empty tensors become small empty tensors) and merges the
+/// copies of a producer fused once per path that reads it (softmax's exp
+/// feeds both the sum and the division): they are identical, CSE keeps one.
+void cleanUpAfterTiling(RewriterBase &rewriter, Operation *scope) {
+  for (Region &region : scope->getRegions())
+    for (Block &block : region)
+      for (Operation &op : llvm::make_early_inc_range(llvm::reverse(block)))
+        if (isOpTriviallyDead(&op))
+          rewriter.eraseOp(&op);
+  RewritePatternSet patterns(scope->getContext());
+  tensor::populateFoldTensorEmptyPatterns(patterns);
+  (void)applyPatternsAndFoldGreedily(scope, std::move(patterns));
+  DominanceInfo dominance(scope);
+  eliminateCommonSubExpressions(rewriter, dominance, scope);
+}
+
 } // namespace
 
 void tileFusionRoots(Block &body, int64_t tileElements) {
@@ -172,22 +201,12 @@ void tileFusionRoots(Block &body, int64_t tileElements) {
     if (auto root = v.getDefiningOp<linalg::LinalgOp>())
       if (!llvm::is_contained(roots, root))
         roots.push_back(root);
-  for (linalg::LinalgOp root : roots)
-    tileRoot(rewriter, root, body, tileElements);
-  // The untiled producers and roots are dead now; slices of empty tensors
-  // become small empty tensors, so each tile gets a tile-sized temporary.
-  Operation *fusion = body.getParentOp();
-  for (Operation &op : llvm::make_early_inc_range(llvm::reverse(body)))
-    if (isOpTriviallyDead(&op))
-      rewriter.eraseOp(&op);
-  RewritePatternSet patterns(fusion->getContext());
-  tensor::populateFoldTensorEmptyPatterns(patterns);
-  (void)applyPatternsAndFoldGreedily(fusion, std::move(patterns));
-  // A producer reached along two paths (softmax's exp feeds both the sum
-  // and the division) is fused once per path: the copies are identical,
-  // and CSE keeps one.
-  DominanceInfo dominance(fusion);
-  eliminateCommonSubExpressions(rewriter, dominance, fusion);
+  for (linalg::LinalgOp root : roots) {
+    llvm::SetVector<Operation *> set = producersToFuse(root, body);
+    if (!set.empty() && root->getNumResults() > 0)
+      tileWithProducers(rewriter, root, set, tileElements);
+  }
+  cleanUpAfterTiling(rewriter, body.getParentOp());
 }
 
 } // namespace kiln

@@ -72,3 +72,20 @@ func.func @no_fold(%x: tensor<2x3xf32>) -> (tensor<2x3xf32>, tensor<3x2xf32>) {
   // CHECK: return %[[E]], %[[T]]
   return %1, %2 : tensor<2x3xf32>, tensor<3x2xf32>
 }
+
+// A transposed constant (weights an exporter transposes before a MatMul) is
+// stored transposed; 3-D permutations and bf16 elements included.
+// CHECK-LABEL: func.func @fold_constant_transpose
+func.func @fold_constant_transpose() -> (tensor<3x2xf32>, tensor<2x1x2xi32>, tensor<2x1xbf16>) {
+  %a = kiln.constant dense<[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]> : tensor<2x3xf32>
+  %0 = kiln.transpose %a {perm = array<i64: 1, 0>} : (tensor<2x3xf32>) -> tensor<3x2xf32>
+  %b = kiln.constant dense<[[[1, 2]], [[3, 4]]]> : tensor<2x1x2xi32>
+  %1 = kiln.transpose %b {perm = array<i64: 2, 1, 0>} : (tensor<2x1x2xi32>) -> tensor<2x1x2xi32>
+  %c = kiln.constant dense<[[1.5, -2.0]]> : tensor<1x2xbf16>
+  %2 = kiln.transpose %c {perm = array<i64: 1, 0>} : (tensor<1x2xbf16>) -> tensor<2x1xbf16>
+  // CHECK-DAG: kiln.constant dense<{{\[}}[1.000000e+00, 4.000000e+00], [2.000000e+00, 5.000000e+00], [3.000000e+00, 6.000000e+00]]> : tensor<3x2xf32>
+  // CHECK-DAG: kiln.constant dense<{{\[}}{{\[}}[1, 3]], {{\[}}[2, 4]]]> : tensor<2x1x2xi32>
+  // CHECK-DAG: kiln.constant dense<{{\[}}[1.500000e+00], [-2.000000e+00]]> : tensor<2x1xbf16>
+  // CHECK-NOT: kiln.transpose
+  return %0, %1, %2 : tensor<3x2xf32>, tensor<2x1x2xi32>, tensor<2x1xbf16>
+}

@@ -1,4 +1,5 @@
 // RUN: graph-opt %s --split-input-file --convert-kiln-to-linalg | FileCheck %s
+// RUN: graph-opt %s --split-input-file --convert-kiln-to-linalg="tile-elements=16" | FileCheck %s --check-prefix=TILED
 
 // A matmul's loops run i, k, j: the output's last dimension innermost, so
 // the inner loop streams a row of B and of the output.
@@ -37,4 +38,24 @@ func.func @transposed_feed_and_reduction(%a: tensor<4x2xf32>, %b: tensor<3x2xf32
   %0 = kiln.gemm %a, %b {transB = 1 : i64} : (tensor<4x2xf32>, tensor<3x2xf32>) -> tensor<4x3xf32>
   %1 = kiln.reduce_sum %0 {axes = array<i64: 1>, keepdims = 0 : i64} : (tensor<4x3xf32>) -> tensor<4xf32>
   return %0, %1 : tensor<4x3xf32>, tensor<4xf32>
+}
+
+// -----
+
+// In a tile loop the accumulator is a small tile, so the reduction goes
+// outermost: each row of B read serves every row of the tile.
+// TILED-LABEL: func.func @tiled_reduction_outer
+// TILED: scf.for
+// TILED: linalg.generic {{.*}}iterator_types = ["reduction", "parallel", "parallel"]
+// CHECK-LABEL: func.func @tiled_reduction_outer
+// CHECK-NOT: scf.for
+// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "reduction", "parallel"]
+func.func @tiled_reduction_outer(%x: tensor<6x4xf32>, %w: tensor<4x8xf32>) -> tensor<6x8xf32> {
+  %0 = kiln.fusion "fusion_0_matmul_relu"(%x, %w) : (tensor<6x4xf32>, tensor<4x8xf32>) -> tensor<6x8xf32> {
+  ^bb0(%a: tensor<6x4xf32>, %b: tensor<4x8xf32>):
+    %1 = kiln.matmul %a, %b : (tensor<6x4xf32>, tensor<4x8xf32>) -> tensor<6x8xf32>
+    %2 = kiln.relu %1 : (tensor<6x8xf32>) -> tensor<6x8xf32>
+    kiln.yield %2 : tensor<6x8xf32>
+  }
+  return %0 : tensor<6x8xf32>
 }
