@@ -8,6 +8,7 @@
 
 #include <fstream>
 #include <map>
+#include <mutex>
 #include <set>
 #include <sstream>
 
@@ -437,6 +438,29 @@ ConvertOnnxAttr(NodeContext &ctx, const onnx::AttributeProto &a,
   return mistyped();
 }
 
+/// Why `node`'s inputs do not fit ONNX's schema for it (how many there are,
+/// and a required one left out as ""), or "" when they do. Converters can
+/// then rely on every required input being there.
+std::string CheckInputCount(const onnx::NodeProto &node,
+                            llvm::ArrayRef<Value> inputs, int opset) {
+  const onnx::OpSchema *schema = onnx::OpSchemaRegistry::Schema(
+      node.op_type(), std::min(opset, kMaxKnownOpset));
+  if (!schema)
+    return "";
+  int n = static_cast<int>(inputs.size());
+  if (n < schema->min_input() || n > schema->max_input())
+    return absl::StrCat("takes ", schema->min_input(), " to ",
+                        std::min(schema->max_input(), 1000), " inputs, got ",
+                        n);
+  const auto &formal = schema->inputs();
+  for (int i = 0; i < n && i < static_cast<int>(formal.size()); ++i)
+    if (!inputs[i] &&
+        formal[i].GetOption() == onnx::OpSchema::FormalParameterOption::Single)
+      return absl::StrCat("input ", i, " ('", formal[i].GetName(),
+                          "') is required but left out");
+  return "";
+}
+
 mlir::FailureOr<llvm::SmallVector<Value>> ConvertWithTable(NodeContext &ctx,
                                                            const OpSpec &spec) {
   if (static_cast<int>(ctx.numInputs()) < spec.min_inputs ||
@@ -555,7 +579,14 @@ private:
   const std::string base_dir_;
   const int opset_;
   std::set<std::string> initializers_;
+  /// Types the model declares (graph outputs and value_info).
   std::map<std::string, const onnx::ValueInfoProto *> inferred_;
+  /// Types ONNX's shape inference gives, once a graph Kiln accepted has
+  /// been imported (see OnnxInferredTypes).
+  mutable std::once_flag onnx_inference_once_;
+  mutable std::map<std::string, std::string> onnx_types_;
+
+  const std::map<std::string, std::string> &OnnxInferredTypes() const;
 };
 
 /// "f32[2,3]" from an ONNX type, or "" when not fully known.
@@ -707,6 +738,10 @@ OnnxSource::Import(const std::vector<std::string> &requested,
       continue; // An earlier problem (or a dangling input, reported below).
     NodeContext ctx(node, name, opset_, builder, inputs, base_dir_,
                     &unsupported, &errors);
+    if (std::string why = CheckInputCount(node, inputs, opset_); !why.empty()) {
+      ctx.error(why);
+      continue;
+    }
     mlir::FailureOr<llvm::SmallVector<Value>> outputs;
     if (OnnxConverter convert = LookupOnnxConverter(node.op_type()))
       outputs = convert(ctx);
@@ -738,6 +773,24 @@ OnnxSource::Import(const std::vector<std::string> &requested,
   }
   for (const std::string &e : diagnostics.errors())
     errors.push_back(e);
+  // Cross-check Kiln's inference against ONNX's, run only now that Kiln's
+  // own checks have accepted every node: libonnx 1.12's shape inference
+  // crashes on some malformed models (tests/fuzz/regressions/onnx).
+  if (errors.empty() && unsupported.empty() && opset_ <= kMaxKnownOpset) {
+    const std::map<std::string, std::string> &onnx_types = OnnxInferredTypes();
+    for (const onnx::NodeProto &node : graph.node())
+      for (const std::string &out : node.output()) {
+        auto v = values.find(out);
+        auto want = onnx_types.find(out);
+        if (v != values.end() && want != onnx_types.end() &&
+            want->second != TypeOf(v->second.getType()))
+          errors.push_back(
+              absl::StrCat("node '", node.name().empty() ? out : node.name(),
+                           "' (", node.op_type(), "): output '", out, "' is ",
+                           TypeOf(v->second.getType()),
+                           " but ONNX's shape inference says ", want->second));
+      }
+  }
   llvm::SmallVector<Value> results;
   for (const std::string &f : fetches) {
     auto it = values.find(f);
@@ -804,6 +857,22 @@ OnnxSource::Import(const std::vector<std::string> &requested,
   return result;
 }
 
+const std::map<std::string, std::string> &
+OnnxSource::OnnxInferredTypes() const {
+  std::call_once(onnx_inference_once_, [&] {
+    onnx::ModelProto copy = model_;
+    try {
+      onnx::shape_inference::InferShapes(copy);
+    } catch (const std::exception &) {
+      return; // No cross-check then; Kiln's own inference stands.
+    }
+    for (const onnx::ValueInfoProto &v : copy.graph().value_info())
+      if (std::string type = KnownType(v); !type.empty())
+        onnx_types_[v.name()] = type;
+  });
+  return onnx_types_;
+}
+
 } // namespace
 
 absl::StatusOr<std::unique_ptr<GraphSource>>
@@ -822,12 +891,12 @@ ParseOnnxSource(const std::string &bytes, const std::string &base_dir,
         source_name, ": the model imports no version of the default ONNX "
                      "opset; only that domain is supported"));
   if (opset <= kMaxKnownOpset) {
-    // ONNX's own checker and shape inference, where libonnx knows the opset.
+    // ONNX's own checker, where libonnx knows the opset. (Its shape
+    // inference runs later, on graphs Kiln has accepted.)
     try {
       onnx::checker::CheckerContext checker;
       checker.set_model_dir(base_dir);
       onnx::checker::check_model(model, checker);
-      onnx::shape_inference::InferShapes(model);
     } catch (const std::exception &e) {
       return absl::InvalidArgumentError(absl::StrCat(
           source_name, ": ONNX's checker refuses the model: ", e.what()));

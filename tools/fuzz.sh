@@ -4,6 +4,7 @@
 #
 #   tools/fuzz.sh npy [SECONDS]
 #   tools/fuzz.sh graphdef [SECONDS]
+#   tools/fuzz.sh onnx [SECONDS]
 #
 # Kiln's sources the target reaches are compiled here with coverage; LLVM,
 # MLIR, protobuf and abseil come from Debian uninstrumented. Generated
@@ -11,7 +12,7 @@
 # Findings land in build-fuzz/TARGET/; each becomes a regression test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-target=${1:?usage: tools/fuzz.sh npy|graphdef [SECONDS]}
+target=${1:?usage: tools/fuzz.sh npy|graphdef|onnx [SECONDS]}
 seconds=${2:-600}
 tools/install_deps.sh clang-19 libclang-rt-19-dev
 bazel build --noshow_progress --ui_event_filters=-info //graph:graph_proto //ir:kiln_ir
@@ -40,7 +41,20 @@ case "$target" in
     libs=(-L/usr/lib/llvm-19/lib -Wl,-rpath,/usr/lib/llvm-19/lib -lMLIR
       -lLLVM-19 -lprotobuf "${absl[@]}")
     cp examples/*.pbtxt "$out/corpus/" ;;
-  *) echo "unknown target '$target' (npy, graphdef)" >&2; exit 2 ;;
+  onnx)
+    # The seeds are Debian's ONNX backend test models (libonnx-testdata).
+    tools/install_deps.sh libonnx-testdata
+    srcs=(tests/fuzz/onnx_fuzzer.cc graph/onnx_importer.cc graph/onnx_ops.cc
+      graph/source.cc graph/loader.cc graph/importer.cc graph/op_table.cc
+      graph/build_op.cc ir/Ops.cc ir/Diagnostics.cc runtime/tensor.cc
+      "$gen/graph/graph.pb.cc")
+    libs=(-L/usr/lib/llvm-19/lib -Wl,-rpath,/usr/lib/llvm-19/lib -lMLIR
+      -lLLVM-19 -lonnx -lonnx_proto -lprotobuf "${absl[@]}")
+    for m in /usr/share/libonnx-testdata/data/*/*/model.onnx; do
+      suite=$(basename "$(dirname "$(dirname "$m")")")
+      cp "$m" "$out/corpus/$suite-$(basename "$(dirname "$m")").onnx"
+    done ;;
+  *) echo "unknown target '$target' (npy, graphdef, onnx)" >&2; exit 2 ;;
 esac
 /usr/lib/llvm-19/bin/clang++ "${flags[@]}" "${srcs[@]}" "${libs[@]}" \
   -o "$out/fuzzer"
