@@ -223,6 +223,8 @@ TEST(OnnxTest, FuzzerFindingsAreRefusedCleanly) {
        "node 'ConvInteger_0' (ConvInteger, opset 10): operator not supported"},
       {"gemm-scalar-input.onnx",
        "node 'Gemm_1': Gemm operands A and B must be 2-D, got [] and [3,4]"},
+      {"gemm-constant-scalar.onnx",
+       "node 'Gemm_1': Gemm operands A and B must be 2-D, got [2,3] and [1]"},
       {"gemm-no-outputs.onnx", "ONNX's checker refuses the model"},
       // A converter read a fifth input that was not there; every node's
       // inputs are now counted against ONNX's schema first.
