@@ -613,6 +613,10 @@ FailureOr<Values> convertPow(NodeContext &ctx) {
 
 /// [C] -> [C, 1, ...] so that it broadcasts over [N, C, spatial...].
 FailureOr<Value> perChannel(NodeContext &ctx, Value v, int64_t rank) {
+  if (rank < 2) {
+    ctx.error("input must be [N, C, ...]");
+    return mlir::failure();
+  }
   auto t = mlir::cast<mlir::RankedTensorType>(v.getType());
   llvm::SmallVector<int64_t> shape = {t.getNumElements()};
   shape.append(rank - 2, 1);
@@ -688,6 +692,10 @@ FailureOr<std::pair<Value, Value>> moments(NodeContext &ctx, Value x,
 
 FailureOr<Values> convertInstanceNorm(NodeContext &ctx) {
   int64_t rank = ctx.type(0).getRank();
+  if (rank < 2) {
+    ctx.error("input must be [N, C, ...]");
+    return mlir::failure();
+  }
   llvm::SmallVector<int64_t> axes;
   for (int64_t i = 2; i < rank; ++i)
     axes.push_back(i);

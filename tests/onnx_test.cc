@@ -228,6 +228,9 @@ TEST(OnnxTest, FuzzerFindingsAreRefusedCleanly) {
       {"gemm-no-outputs.onnx", "ONNX's checker refuses the model"},
       // A converter read a fifth input that was not there; every node's
       // inputs are now counted against ONNX's schema first.
+      {"instancenorm-rank1.onnx",
+       "node 'InstanceNormalization_0' (InstanceNormalization): input must be "
+       "[N, C, ...]"},
       {"batchnorm-missing-input.onnx",
        "node 'BatchNormalization_0' (BatchNormalization): takes 5 to 5 "
        "inputs, got 4"},

@@ -608,24 +608,35 @@ Value padSpatial(OpBuilder &b, Location loc, Value x, ArrayRef<int64_t> begin,
 /// Conv over an already padded X: out[n, g, m, o..] = init + sum over
 /// (c, k..) of x[n, g, c, o*s + k*d] * w[g, m, c, k..]. X is
 /// [N, G, C/G, S..], W is [G, M/G, C/G, K..], `init` is [N, G, M/G, O..].
-Value buildGroupedConv(OpBuilder &b, Location loc, Value x, Value w, Value init,
-                       ArrayRef<int64_t> strides, ArrayRef<int64_t> dilations) {
+/// With `grouped`, X is [N, G, C/G, ...], W [G, M/G, C/G, K...] and the
+/// result [N, G, M/G, ...]; without (one group), the usual [N, C, ...],
+/// [M, C, K...] and [N, M, ...], with no reshapes around the kernel, so
+/// that a fused epilogue reads its result directly.
+Value buildConv(OpBuilder &b, Location loc, Value x, Value w, Value init,
+                ArrayRef<int64_t> strides, ArrayRef<int64_t> dilations,
+                bool grouped) {
   MLIRContext *ctx = b.getContext();
   auto wType = cast<RankedTensorType>(w.getType());
-  int64_t spatial = wType.getRank() - 3;
-  // Iteration: n, g, m, o_1..o_s, c, k_1..k_s.
-  int64_t numDims = 3 + spatial + 1 + spatial;
+  int64_t lead = grouped ? 3 : 2; // n, (g,) m
+  int64_t spatial = wType.getRank() - lead;
+  // Iteration: n, (g,) m, o_1..o_s, c, k_1..k_s.
+  int64_t numDims = lead + spatial + 1 + spatial;
   auto dim = [&](int64_t i) { return getAffineDimExpr(i, ctx); };
-  AffineExpr n = dim(0), g = dim(1), m = dim(2), c = dim(3 + spatial);
-  SmallVector<AffineExpr> xExprs = {n, g, c}, wExprs = {g, m, c},
-                          outExprs = {n, g, m};
+  AffineExpr n = dim(0), m = dim(lead - 1), c = dim(lead + spatial);
+  SmallVector<AffineExpr> xExprs = {n, c}, wExprs = {m, c}, outExprs = {n, m};
+  if (grouped) {
+    AffineExpr g = dim(1);
+    xExprs = {n, g, c};
+    wExprs = {g, m, c};
+    outExprs = {n, g, m};
+  }
   for (int64_t i = 0; i < spatial; ++i) {
-    AffineExpr o = dim(3 + i), k = dim(4 + spatial + i);
+    AffineExpr o = dim(lead + i), k = dim(lead + spatial + 1 + i);
     xExprs.push_back(o * strides[i] + k * dilations[i]);
     wExprs.push_back(k);
     outExprs.push_back(o);
   }
-  SmallVector<IteratorType> iterators(3 + spatial, IteratorType::parallel);
+  SmallVector<IteratorType> iterators(lead + spatial, IteratorType::parallel);
   iterators.append(1 + spatial, IteratorType::reduction);
   return buildGeneric(
       b, loc, {x, w},
@@ -655,6 +666,23 @@ Value lowerConv(OpBuilder &b, Location loc, Value paddedX, Value w, Value bias,
                 int64_t groups, ArrayRef<int64_t> strides,
                 ArrayRef<int64_t> dilations, RankedTensorType outType) {
   Type elem = outType.getElementType();
+  if (groups == 1) {
+    Value init;
+    if (bias) {
+      int64_t rank = outType.getRank();
+      MLIRContext *ctx = b.getContext();
+      init = buildGeneric(
+          b, loc, bias,
+          AffineMap::get(rank, 0, {getAffineDimExpr(1, ctx)}, ctx),
+          emptyTensor(b, loc, outType), b.getMultiDimIdentityMap(rank),
+          SmallVector<IteratorType>(rank, IteratorType::parallel),
+          [](OpBuilder &, Location, ValueRange args) { return args[0]; });
+    } else {
+      init = filledTensor(b, loc, outType, b.getZeroAttr(elem));
+    }
+    return buildConv(b, loc, paddedX, w, init, strides, dilations,
+                     /*grouped=*/false);
+  }
   int64_t mPerGroup = outType.getDimSize(1) / groups;
   SmallVector<int64_t> groupedShape = {outType.getDimSize(0), groups,
                                        mPerGroup};
@@ -679,7 +707,8 @@ Value lowerConv(OpBuilder &b, Location loc, Value paddedX, Value w, Value bias,
   }
   Value x = splitChannels(b, loc, paddedX, 1, groups);
   Value wg = splitChannels(b, loc, w, 0, groups);
-  Value out = buildGroupedConv(b, loc, x, wg, init, strides, dilations);
+  Value out = buildConv(b, loc, x, wg, init, strides, dilations,
+                        /*grouped=*/true);
   return reshapeTo(b, loc, out, outType);
 }
 

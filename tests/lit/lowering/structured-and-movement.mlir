@@ -1,15 +1,34 @@
 // RUN: graph-opt %s --split-input-file --convert-kiln-to-linalg="order-loops=false" | FileCheck %s
 // (Loop order is left as built here; contraction-order.mlir tests it.)
 
-// Conv: explicit pads become tensor.pad; one generic reduces over input
-// channels and the kernel window.
+// Conv: explicit pads become tensor.pad; one generic over n, m, the output
+// window, then input channels and the kernel window. With one group it
+// reads X and W and writes the result as they are, no reshapes.
+// CHECK-DAG: #[[X:.*]] = affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d0, d4, d2 + d5, d3 + d6)>
+// CHECK-DAG: #[[W:.*]] = affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d1, d4, d5, d6)>
+// CHECK-DAG: #[[Y:.*]] = affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d0, d1, d2, d3)>
 // CHECK-LABEL: func.func @conv
 // CHECK: tensor.pad %{{.*}} low[0, 0, 1, 1] high[0, 0, 1, 1]
-// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]
+// CHECK-NOT: tensor.reshape
+// CHECK: linalg.generic {indexing_maps = [#[[X]], #[[W]], #[[Y]]], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]}
+// CHECK-NOT: tensor.reshape
 // CHECK-NOT: kiln.
 func.func @conv(%x: tensor<1x2x5x5xf32>, %w: tensor<3x2x3x3xf32>) -> tensor<1x3x5x5xf32> {
   %0 = kiln.conv %x, %w {pads = array<i64: 1, 1, 1, 1>} : (tensor<1x2x5x5xf32>, tensor<3x2x3x3xf32>) -> tensor<1x3x5x5xf32>
   return %0 : tensor<1x3x5x5xf32>
+}
+
+// -----
+
+// Grouped conv: channels split into [groups, channels per group], one more
+// parallel loop for the group.
+// CHECK-LABEL: func.func @grouped_conv
+// CHECK: tensor.reshape %{{.*}} -> tensor<1x2x2x5x5xf32>
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]
+// CHECK: tensor.reshape %{{.*}} -> tensor<1x4x3x3xf32>
+func.func @grouped_conv(%x: tensor<1x4x5x5xf32>, %w: tensor<4x2x3x3xf32>) -> tensor<1x4x3x3xf32> {
+  %0 = kiln.conv %x, %w {group = 2 : i64} : (tensor<1x4x5x5xf32>, tensor<4x2x3x3xf32>) -> tensor<1x4x3x3xf32>
+  return %0 : tensor<1x4x3x3xf32>
 }
 
 // -----
