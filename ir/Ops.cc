@@ -1203,11 +1203,22 @@ foldByIndex(Attribute input, ShapedType outType,
     return {};
   if (data.isSplat())
     return data.resizeSplat(outType);
-  auto coordsOf = [&](int64_t i, SmallVectorImpl<int64_t> &coords) {
-    for (int64_t d = outType.getRank() - 1; d >= 0; --d) {
-      coords[d] = i % outType.getDimSize(d);
-      i /= outType.getDimSize(d);
+  // Calls `fn(i, source)` for each result element i, in order; false when
+  // a source is out of range.
+  auto eachSource = [&](function_ref<void(int64_t, int64_t)> fn) {
+    SmallVector<int64_t> coords(outType.getRank(), 0);
+    for (int64_t i = 0; i < outType.getNumElements(); ++i) {
+      int64_t rem = i;
+      for (int64_t d = outType.getRank() - 1; d >= 0; --d) {
+        coords[d] = rem % outType.getDimSize(d);
+        rem /= outType.getDimSize(d);
+      }
+      int64_t src = source(coords);
+      if (src < 0)
+        return false;
+      fn(i, src);
     }
+    return true;
   };
   int64_t bits = outType.getElementTypeBitWidth();
   if (bits % 8 == 0 && !isa<ComplexType>(outType.getElementType())) {
@@ -1215,26 +1226,16 @@ foldByIndex(Attribute input, ShapedType outType,
     int64_t size = bits / 8;
     ArrayRef<char> raw = data.getRawData();
     std::vector<char> out(outType.getNumElements() * size);
-    SmallVector<int64_t> coords(outType.getRank(), 0);
-    for (int64_t i = 0; i < outType.getNumElements(); ++i) {
-      coordsOf(i, coords);
-      int64_t src = source(coords);
-      if (src < 0)
-        return {};
-      std::memcpy(&out[i * size], &raw[src * size], size);
-    }
+    if (!eachSource([&](int64_t i, int64_t src) {
+          std::memcpy(&out[i * size], &raw[src * size], size);
+        }))
+      return {};
     return DenseElementsAttr::getFromRawBuffer(outType, out);
   }
   SmallVector<Attribute> in(data.getValues<Attribute>());
   SmallVector<Attribute> out;
-  SmallVector<int64_t> coords(outType.getRank(), 0);
-  for (int64_t i = 0; i < outType.getNumElements(); ++i) {
-    coordsOf(i, coords);
-    int64_t src = source(coords);
-    if (src < 0)
-      return {};
-    out.push_back(in[src]);
-  }
+  if (!eachSource([&](int64_t, int64_t src) { out.push_back(in[src]); }))
+    return {};
   return DenseElementsAttr::get(outType, out);
 }
 

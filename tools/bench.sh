@@ -20,32 +20,16 @@ while [ $# -gt 0 ]; do
   esac
 done
 [ $# -gt 0 ] || { echo "usage: $0 [--iters N] [--threads N] MODEL.onnx..." >&2; exit 2; }
-ort_bench=${ORT_BENCH:-../shared/bench/ort_bench.js}
-ort_dir=${ORT_DIR:-/tmp/ort/node_modules/onnxruntime-node}
-if [ ! -d "$ort_dir" ]; then
-  npm install --prefix /tmp/ort --ignore-scripts onnxruntime-node@1.30.0 >/dev/null
-fi
-tools/install_deps.sh python3-numpy python3-onnx
-# The kernels are JIT-compiled by LLVM at its own -O3 whatever the Bazel
-# mode, so the usual build serves.
-bazel build --noshow_progress --ui_event_filters=-info //tools:graph-compile
+# The kernels are JIT-compiled by LLVM at -O3 for the host whatever the
+# Bazel mode, so the usual build serves.
+source tools/ort_common.sh
 kiln=bazel-bin/tools/graph-compile
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 printf '%-12s %14s %14s %10s\n' model kiln_ms "ort_ms(${threads}t)" kiln/ort
 for model in "$@"; do
   name=$(basename "$model" .onnx)
-  input=$(/usr/bin/python3 - "$model" "$work/$name.x.npy" <<'PY'
-import sys, numpy as np, onnx
-m = onnx.load(sys.argv[1], load_external_data=False)
-inits = {t.name for t in m.graph.initializer}
-x = [i for i in m.graph.input if i.name not in inits][0]
-shape = [d.dim_value or 1 for d in x.type.tensor_type.shape.dim]
-n = int(np.prod(shape))
-np.save(sys.argv[2], np.sin(0.001 * np.arange(n)).astype(np.float32).reshape(shape))
-print(x.name)
-PY
-)
+  read -r input _ _ < <(write_input "$model" "$work/$name.x.npy")
   ort=$(ORT_DIR="$ort_dir" node "$ort_bench" --threads "$threads" --iters "$iters" \
     --input "$work/$name.x.npy" "$model" | sed -n 's/.*median_ms=\([0-9.]*\).*/\1/p')
   kiln_ms=$("$kiln" "$model" --feed "$input=$work/$name.x.npy" \

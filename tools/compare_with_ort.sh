@@ -12,30 +12,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ $# -gt 0 ] || { echo "usage: $0 MODEL.onnx..." >&2; exit 2; }
-ort_bench=${ORT_BENCH:-../shared/bench/ort_bench.js}
-ort_dir=${ORT_DIR:-/tmp/ort/node_modules/onnxruntime-node}
-if [ ! -d "$ort_dir" ]; then
-  npm install --prefix /tmp/ort --ignore-scripts onnxruntime-node@1.30.0 >/dev/null
-fi
-tools/install_deps.sh python3-numpy python3-onnx
-bazel build --noshow_progress --ui_event_filters=-info //tools:graph-compile
+source tools/ort_common.sh
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 status=0
 printf '%-18s %-14s %-12s %s\n' model output max_abs_diff verdict
 for model in "$@"; do
   name=$(basename "$model" .onnx)
-  read -r input output shape < <(/usr/bin/python3 - "$model" "$work/$name.x.npy" <<'PY'
-import sys, numpy as np, onnx
-m = onnx.load(sys.argv[1], load_external_data=False)
-inits = {t.name for t in m.graph.initializer}
-x = [i for i in m.graph.input if i.name not in inits][0]
-shape = [d.dim_value or 1 for d in x.type.tensor_type.shape.dim]
-n = int(np.prod(shape))
-np.save(sys.argv[2], np.sin(0.001 * np.arange(n)).astype(np.float32).reshape(shape))
-print(x.name, m.graph.output[0].name, "x".join(map(str, shape)))
-PY
-)
+  read -r input output shape < <(write_input "$model" "$work/$name.x.npy")
   ORT_DIR="$ort_dir" node "$ort_bench" --iters 1 --input "$work/$name.x.npy" \
     --save-output "$work/$name.ort.npy" "$model" >/dev/null
   bazel-bin/tools/graph-compile "$model" --run --feed "$input=$work/$name.x.npy" \
