@@ -438,11 +438,11 @@ ConvertOnnxAttr(NodeContext &ctx, const onnx::AttributeProto &a,
   return mistyped();
 }
 
-/// Why `node`'s inputs do not fit ONNX's schema for it (how many there are,
-/// and a required one left out as ""), or "" when they do. Converters can
-/// then rely on every required input being there.
-std::string CheckInputCount(const onnx::NodeProto &node,
-                            llvm::ArrayRef<Value> inputs, int opset) {
+/// Why `node` does not fit ONNX's schema for it (how many inputs there
+/// are, a required one left out as "", a required attribute missing), or ""
+/// when it does. Converters can then rely on what the schema requires.
+std::string CheckAgainstSchema(const onnx::NodeProto &node,
+                               llvm::ArrayRef<Value> inputs, int opset) {
   const onnx::OpSchema *schema = onnx::OpSchemaRegistry::Schema(
       node.op_type(), std::min(opset, kMaxKnownOpset));
   if (!schema)
@@ -458,6 +458,15 @@ std::string CheckInputCount(const onnx::NodeProto &node,
         formal[i].GetOption() == onnx::OpSchema::FormalParameterOption::Single)
       return absl::StrCat("input ", i, " ('", formal[i].GetName(),
                           "') is required but left out");
+  for (const auto &[attr_name, attr] : schema->attributes()) {
+    if (!attr.required)
+      continue;
+    bool given = false;
+    for (const onnx::AttributeProto &a : node.attribute())
+      given |= a.name() == attr_name;
+    if (!given)
+      return absl::StrCat("attribute '", attr_name, "' is required");
+  }
   return "";
 }
 
@@ -738,7 +747,8 @@ OnnxSource::Import(const std::vector<std::string> &requested,
       continue; // An earlier problem (or a dangling input, reported below).
     NodeContext ctx(node, name, opset_, builder, inputs, base_dir_,
                     &unsupported, &errors);
-    if (std::string why = CheckInputCount(node, inputs, opset_); !why.empty()) {
+    if (std::string why = CheckAgainstSchema(node, inputs, opset_);
+        !why.empty()) {
       ctx.error(why);
       continue;
     }

@@ -226,11 +226,13 @@ TEST(OnnxTest, FuzzerFindingsAreRefusedCleanly) {
       {"gemm-constant-scalar.onnx",
        "node 'Gemm_1': Gemm operands A and B must be 2-D, got [2,3] and [1]"},
       {"gemm-no-outputs.onnx", "ONNX's checker refuses the model"},
-      // A converter read a fifth input that was not there; every node's
-      // inputs are now counted against ONNX's schema first.
+      // A converter read a fifth input (and, above, an attribute) that was
+      // not there; every node is now checked against ONNX's schema first.
       {"instancenorm-rank1.onnx",
        "node 'InstanceNormalization_0' (InstanceNormalization): input must be "
        "[N, C, ...]"},
+      {"einsum-no-equation.onnx",
+       "node 'Einsum_0' (Einsum): attribute 'equation' is required"},
       {"batchnorm-missing-input.onnx",
        "node 'BatchNormalization_0' (BatchNormalization): takes 5 to 5 "
        "inputs, got 4"},
