@@ -8,7 +8,6 @@
 
 #include <fstream>
 #include <map>
-#include <mutex>
 #include <set>
 #include <sstream>
 
@@ -25,7 +24,6 @@
 #include "mlir/IR/Verifier.h"
 #include "onnx/checker.h"
 #include "onnx/defs/schema.h"
-#include "onnx/shape_inference/implementation.h"
 #include "llvm/ADT/BitVector.h"
 
 namespace onnx::checker {
@@ -590,12 +588,6 @@ private:
   std::set<std::string> initializers_;
   /// Types the model declares (graph outputs and value_info).
   std::map<std::string, const onnx::ValueInfoProto *> inferred_;
-  /// Types ONNX's shape inference gives, once a graph Kiln accepted has
-  /// been imported (see OnnxInferredTypes).
-  mutable std::once_flag onnx_inference_once_;
-  mutable std::map<std::string, std::string> onnx_types_;
-
-  const std::map<std::string, std::string> &OnnxInferredTypes() const;
 };
 
 /// "f32[2,3]" from an ONNX type, or "" when not fully known.
@@ -783,36 +775,28 @@ OnnxSource::Import(const std::vector<std::string> &requested,
   }
   for (const std::string &e : diagnostics.errors())
     errors.push_back(e);
-  // Cross-check Kiln's inference against ONNX's, run only now that Kiln's
-  // own checks have accepted every node: libonnx 1.12's shape inference
-  // crashes on some malformed models (tests/fuzz/regressions/onnx).
-  if (errors.empty() && unsupported.empty() && opset_ <= kMaxKnownOpset) {
-    const std::map<std::string, std::string> &onnx_types = OnnxInferredTypes();
-    for (const onnx::NodeProto &node : graph.node())
-      for (const std::string &out : node.output()) {
-        auto v = values.find(out);
-        auto want = onnx_types.find(out);
-        if (v != values.end() && want != onnx_types.end() &&
-            want->second != TypeOf(v->second.getType()))
-          errors.push_back(
-              absl::StrCat("node '", node.name().empty() ? out : node.name(),
-                           "' (", node.op_type(), "): output '", out, "' is ",
-                           TypeOf(v->second.getType()),
-                           " but ONNX's shape inference says ", want->second));
-      }
-  }
+  std::set<std::string> producedByNode;
+  for (const onnx::NodeProto &n : graph.node())
+    for (const std::string &o : n.output())
+      producedByNode.insert(o);
   llvm::SmallVector<Value> results;
   for (const std::string &f : fetches) {
     auto it = values.find(f);
     if (it != values.end()) {
       results.push_back(it->second);
+      // A graph output that is an input or initializer, not a node's
+      // output (those are checked above), must have the type declared.
+      auto declared = inferred_.find(f);
+      if (declared != inferred_.end() && !producedByNode.count(f)) {
+        std::string want = KnownType(*declared->second);
+        if (!want.empty() && want != TypeOf(it->second.getType()))
+          errors.push_back(absl::StrCat("output '", f, "' is declared ", want,
+                                        " but is ",
+                                        TypeOf(it->second.getType())));
+      }
       continue;
     }
-    bool produced = false;
-    for (const onnx::NodeProto &n : graph.node())
-      for (const std::string &o : n.output())
-        produced |= o == f;
-    if (!produced && !initializers_.count(f))
+    if (!producedByNode.count(f) && !initializers_.count(f))
       errors.push_back(
           absl::StrCat("fetch '", f, "' names no value of the ONNX graph"));
   }
@@ -867,22 +851,6 @@ OnnxSource::Import(const std::vector<std::string> &requested,
   return result;
 }
 
-const std::map<std::string, std::string> &
-OnnxSource::OnnxInferredTypes() const {
-  std::call_once(onnx_inference_once_, [&] {
-    onnx::ModelProto copy = model_;
-    try {
-      onnx::shape_inference::InferShapes(copy);
-    } catch (const std::exception &) {
-      return; // No cross-check then; Kiln's own inference stands.
-    }
-    for (const onnx::ValueInfoProto &v : copy.graph().value_info())
-      if (std::string type = KnownType(v); !type.empty())
-        onnx_types_[v.name()] = type;
-  });
-  return onnx_types_;
-}
-
 } // namespace
 
 absl::StatusOr<std::unique_ptr<GraphSource>>
@@ -901,8 +869,11 @@ ParseOnnxSource(const std::string &bytes, const std::string &base_dir,
         source_name, ": the model imports no version of the default ONNX "
                      "opset; only that domain is supported"));
   if (opset <= kMaxKnownOpset) {
-    // ONNX's own checker, where libonnx knows the opset. (Its shape
-    // inference runs later, on graphs Kiln has accepted.)
+    // ONNX's own checker, where libonnx knows the opset. Its shape
+    // inference is not run: fuzzing found libonnx 1.12's crashing on
+    // malformed models, some of which Kiln's checks let through
+    // (tests/fuzz/regressions/onnx). Kiln infers every type itself and
+    // checks them against the types the model declares.
     try {
       onnx::checker::CheckerContext checker;
       checker.set_model_dir(base_dir);
