@@ -193,8 +193,10 @@ bool staysLocal(memref::AllocOp alloc) {
 }
 
 /// Moves statically sized allocs out of loops (a tiled kernel's temporary
-/// tile) to just before the top-level op that holds them. Every iteration
-/// writes such a tile before reading it, so one buffer serves them all.
+/// tile) to just before the top-level op that holds them. A fresh alloc's
+/// contents are undefined, so every iteration writes such a tile before
+/// reading it, and iterations run one after another: one buffer serves
+/// them all. (Parallel loops would need one per thread.)
 void hoistNestedAllocs(Block &body) {
   SmallVector<memref::AllocOp> nested;
   body.walk([&](memref::AllocOp alloc) {

@@ -131,14 +131,15 @@ SmallVector<int64_t> chooseTileSizes(linalg::LinalgOp root,
   for (int64_t loop = ranges.size() - 1; loop >= 0; --loop) {
     if (iterators[loop] == utils::IteratorType::reduction)
       continue; // Not an output dimension; never tiled.
+    bool innermost = inner;
+    inner = false;
     if (!tileable(root, loop, set)) {
       elements *= ranges[loop];
       continue;
     }
     int64_t limit = tileElements / elements;
-    if (inner)
+    if (innermost)
       limit = std::min(limit, innerLimit);
-    inner = false;
     int64_t size = largestDivisorAtMost(ranges[loop], limit);
     if (size < ranges[loop]) {
       sizes[loop] = size;
