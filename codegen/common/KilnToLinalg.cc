@@ -166,10 +166,15 @@ void orderContractionLoops(func::FuncOp func) {
     SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
     if (!streamed)
       continue;
-    // In a tile loop the accumulator is a small tile that stays in cache,
-    // so the reductions go outermost: each row of B then serves every row
-    // of the tile. Untiled, they go just outside the innermost loop.
-    bool tiled = op->getParentOfType<scf::ForOp>() != nullptr;
+    // In a tile loop a matmul's accumulator is a small tile that stays in
+    // cache, so the reductions go outermost: each row of B then serves
+    // every row of the tile. Untiled, and for convolutions (whose window
+    // sums measured 3x slower that way on resnet18), they go just outside
+    // the innermost loop.
+    bool matmulLike = llvm::all_of(op.getIndexingMapsArray(), [](AffineMap m) {
+      return m.isProjectedPermutation();
+    });
+    bool tiled = matmulLike && op->getParentOfType<scf::ForOp>() != nullptr;
     SmallVector<unsigned> order;
     auto add = [&](utils::IteratorType kind) {
       for (unsigned d = 0; d < iterators.size(); ++d)
