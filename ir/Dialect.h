@@ -61,6 +61,15 @@ mlir::LogicalResult broadcastShapes(llvm::ArrayRef<int64_t> a,
 /// Resolves a possibly negative axis against `rank`; -1 when out of range.
 int64_t normalizeAxis(int64_t axis, int64_t rank);
 
+/// The permutation a TransposeOp applies: its `perm`, or (ONNX's default)
+/// the dimensions reversed.
+llvm::SmallVector<int64_t>
+transposePermutation(std::optional<llvm::ArrayRef<int64_t>> perm, int64_t rank);
+/// `data` with its dimensions permuted (result dim i is input dim
+/// perm[i]); null when it cannot be computed.
+mlir::DenseElementsAttr transposeElements(mlir::DenseElementsAttr data,
+                                          llvm::ArrayRef<int64_t> perm);
+
 /// The axes a reduction reduces, one flag per input dimension; empty when
 /// the op is a no-op (no axes and noop_with_empty_axes).
 llvm::SmallVector<bool> reducedAxes(std::optional<llvm::ArrayRef<int64_t>> axes,

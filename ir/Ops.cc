@@ -408,9 +408,9 @@ OpFoldResult ReshapeOp::fold(FoldAdaptor adaptor) {
   return {};
 }
 
-/// The permutation a TransposeOp applies: `perm`, or reversed dimensions.
-static SmallVector<int64_t> transposePerm(std::optional<ArrayRef<int64_t>> perm,
-                                          int64_t rank) {
+SmallVector<int64_t>
+kiln::transposePermutation(std::optional<ArrayRef<int64_t>> perm,
+                           int64_t rank) {
   if (perm)
     return SmallVector<int64_t>(*perm);
   SmallVector<int64_t> reversed;
@@ -426,7 +426,8 @@ LogicalResult TransposeOp::inferReturnTypes(MLIRContext *,
   if (failed(requireStatic(loc, adaptor.getOperands())))
     return failure();
   RankedTensorType t = rankedType(adaptor.getData());
-  SmallVector<int64_t> perm = transposePerm(adaptor.getPerm(), t.getRank());
+  SmallVector<int64_t> perm =
+      transposePermutation(adaptor.getPerm(), t.getRank());
   SmallVector<bool> seen(t.getRank(), false);
   if (static_cast<int64_t>(perm.size()) != t.getRank())
     return emitOptionalError(loc, "perm ", shapeStr(perm), " has ", perm.size(),
@@ -443,30 +444,18 @@ LogicalResult TransposeOp::inferReturnTypes(MLIRContext *,
   return success();
 }
 
-static int64_t linearIndex(ArrayRef<int64_t> shape, ArrayRef<int64_t> coords);
-static OpFoldResult
-foldByIndex(Attribute input, ShapedType outType,
-            function_ref<int64_t(ArrayRef<int64_t> coords)> source,
-            int64_t maxElements);
-
 OpFoldResult TransposeOp::fold(FoldAdaptor adaptor) {
-  auto inType = cast<RankedTensorType>(getData().getType());
-  SmallVector<int64_t> perm = transposePerm(getPerm(), inType.getRank());
+  SmallVector<int64_t> perm =
+      transposePermutation(getPerm(), getData().getType().getRank());
   if (llvm::all_of(llvm::enumerate(perm), [](auto ip) {
         return static_cast<int64_t>(ip.index()) == ip.value();
       }))
     return getData();
   // A constant is stored transposed (weights that exporters transpose before
-  // a MatMul): no bigger than what it replaces, so any size.
-  SmallVector<int64_t> in(inType.getRank());
-  return foldByIndex(
-      adaptor.getData(), getType(),
-      [&](ArrayRef<int64_t> c) {
-        for (auto [i, p] : llvm::enumerate(perm))
-          in[p] = c[i];
-        return linearIndex(inType.getShape(), in);
-      },
-      std::numeric_limits<int64_t>::max());
+  // a MatMul).
+  if (auto data = dyn_cast_or_null<DenseElementsAttr>(adaptor.getData()))
+    return transposeElements(data, perm);
+  return {};
 }
 
 //===----------------------------------------------------------------------===//
@@ -1245,6 +1234,27 @@ static int64_t linearIndex(ArrayRef<int64_t> shape, ArrayRef<int64_t> coords) {
   for (size_t d = 0; d < shape.size(); ++d)
     index = index * shape[d] + coords[d];
   return index;
+}
+
+DenseElementsAttr kiln::transposeElements(DenseElementsAttr data,
+                                          ArrayRef<int64_t> perm) {
+  auto inType = cast<ShapedType>(data.getType());
+  SmallVector<int64_t> shape;
+  for (int64_t p : perm)
+    shape.push_back(inType.getDimSize(p));
+  auto outType = RankedTensorType::get(shape, inType.getElementType());
+  SmallVector<int64_t> in(inType.getRank());
+  // No bigger than what it replaces, so any size.
+  OpFoldResult result = foldByIndex(
+      data, outType,
+      [&](ArrayRef<int64_t> c) {
+        for (auto [i, p] : llvm::enumerate(perm))
+          in[p] = c[i];
+        return linearIndex(inType.getShape(), in);
+      },
+      std::numeric_limits<int64_t>::max());
+  return dyn_cast_or_null<DenseElementsAttr>(
+      llvm::dyn_cast_if_present<Attribute>(result));
 }
 
 OpFoldResult SliceOp::fold(FoldAdaptor adaptor) {

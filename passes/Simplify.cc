@@ -100,12 +100,7 @@ struct ReshapeOfReshape : public OpRewritePattern<ReshapeOp> {
 };
 
 SmallVector<int64_t> permOf(TransposeOp op) {
-  if (auto p = op.getPerm())
-    return SmallVector<int64_t>(*p);
-  SmallVector<int64_t> reversed;
-  for (int64_t i = op.getData().getType().getRank() - 1; i >= 0; --i)
-    reversed.push_back(i);
-  return reversed;
+  return transposePermutation(op.getPerm(), op.getData().getType().getRank());
 }
 
 struct TransposeOfTranspose : public OpRewritePattern<TransposeOp> {

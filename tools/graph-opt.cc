@@ -7,6 +7,8 @@
 #include "passes/Passes.h"
 #include "passes/Pipeline.h"
 
+#include "mlir/Dialect/Affine/Passes.h"
+#include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
 #include "mlir/Transforms/Passes.h"
@@ -17,6 +19,9 @@ int main(int argc, char **argv) {
   kiln::registerKilnPasses();
   mlir::registerCanonicalizerPass();
   mlir::registerCSEPass();
+  // The loop steps of Kiln's pipeline, for tests of them on their own.
+  mlir::registerConvertLinalgToAffineLoopsPass();
+  mlir::affine::registerAffineLoopInvariantCodeMotion();
   mlir::PassPipelineRegistration<>(
       "kiln-lower-to-llvm", "Kiln's whole pipeline down to the LLVM dialect",
       [](mlir::OpPassManager &pm) {

@@ -104,12 +104,8 @@ struct TransposeLowering : public OpConversionPattern<TransposeOp> {
                   ConversionPatternRewriter &rewriter) const override {
     auto outType = resultType(op);
     auto inType = cast<RankedTensorType>(adaptor.getData().getType());
-    SmallVector<int64_t> perm;
-    if (auto p = op.getPerm())
-      perm.assign(p->begin(), p->end());
-    else
-      for (int64_t i = inType.getRank() - 1; i >= 0; --i)
-        perm.push_back(i);
+    SmallVector<int64_t> perm =
+        transposePermutation(op.getPerm(), inType.getRank());
     Value init = emptyTensor(rewriter, op.getLoc(), outType);
     auto transpose = rewriter.create<linalg::TransposeOp>(
         op.getLoc(), adaptor.getData(), init, perm);

@@ -15,8 +15,6 @@
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/Matchers.h"
 
-#include <cstring>
-
 using namespace mlir;
 
 namespace kiln {
@@ -103,34 +101,22 @@ struct MatMulLowering : public OpConversionPattern<MatMulOp> {
   }
 };
 
-/// `value` transposed, when it is a 2-D constant whose elements are whole
-/// bytes: Gemm's transB with constant weights (PyTorch's Linear) then reads
-/// B row by row, along the output's columns, which vectorizes.
+/// `value` transposed, when it is a 2-D constant: Gemm's transB with
+/// constant weights (PyTorch's Linear) then reads B row by row, along the
+/// output's columns, which vectorizes.
 Value transposedConstant(OpBuilder &b, Location loc, Value value) {
   // Inside a kiln.fusion, weights arrive as the region's arguments.
   if (auto arg = dyn_cast<BlockArgument>(value))
     if (auto fusion = dyn_cast<FusionOp>(arg.getOwner()->getParentOp()))
       value = fusion.getInputs()[arg.getArgNumber()];
   DenseElementsAttr attr;
-  if (!matchPattern(value, m_Constant(&attr)))
+  if (!matchPattern(value, m_Constant(&attr)) ||
+      cast<ShapedType>(attr.getType()).getRank() != 2)
     return nullptr;
-  auto type = cast<RankedTensorType>(attr.getType());
-  int64_t bits = type.getElementTypeBitWidth();
-  if (type.getRank() != 2 || bits % 8 != 0)
+  DenseElementsAttr transposed = transposeElements(attr, {1, 0});
+  if (!transposed)
     return nullptr;
-  auto transposedType = RankedTensorType::get(
-      {type.getDimSize(1), type.getDimSize(0)}, type.getElementType());
-  if (attr.isSplat())
-    return b.create<arith::ConstantOp>(loc, attr.reshape(transposedType));
-  int64_t rows = type.getDimSize(0), cols = type.getDimSize(1), size = bits / 8;
-  ArrayRef<char> raw = attr.getRawData();
-  std::vector<char> out(raw.size());
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t c = 0; c < cols; ++c)
-      std::memcpy(&out[(c * rows + r) * size], &raw[(r * cols + c) * size],
-                  size);
-  return b.create<arith::ConstantOp>(
-      loc, DenseElementsAttr::getFromRawBuffer(transposedType, out));
+  return b.create<arith::ConstantOp>(loc, transposed);
 }
 
 struct GemmLowering : public OpConversionPattern<GemmOp> {

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -240,13 +241,34 @@ std::string ParseArgs(int argc, char **argv, Args *args) {
   return "";
 }
 
+/// An imported graph and the MLIR context that owns it (declared first, so
+/// destroyed last).
+struct ToolGraph {
+  std::unique_ptr<mlir::MLIRContext> context;
+  ImportedGraph graph;
+  mlir::ModuleOp module() { return *graph.module; }
+};
+
+/// Imports the fetches `args` names, with every dialect the pipeline uses.
+absl::StatusOr<ToolGraph> ImportForTool(const Args &args,
+                                        const GraphSource &source) {
+  mlir::DialectRegistry registry;
+  RegisterPipelineDialects(registry);
+  ToolGraph result;
+  result.context = std::make_unique<mlir::MLIRContext>(
+      registry, mlir::MLIRContext::Threading::DISABLED);
+  absl::StatusOr<ImportedGraph> imported =
+      source.Import(args.fetches, *result.context);
+  if (!imported.ok())
+    return imported.status();
+  result.graph = *std::move(imported);
+  return result;
+}
+
 /// Imports and lowers the graph, then writes the IR that --emit asks for.
 int Emit(const Args &args, const GraphSource &source, std::ostream &out,
          std::ostream &err) {
-  mlir::DialectRegistry registry;
-  RegisterPipelineDialects(registry);
-  mlir::MLIRContext context(registry, mlir::MLIRContext::Threading::DISABLED);
-  absl::StatusOr<ImportedGraph> imported = source.Import(args.fetches, context);
+  absl::StatusOr<ToolGraph> imported = ImportForTool(args, source);
   if (!imported.ok()) {
     return Fail(err, imported.status());
   }
@@ -255,22 +277,22 @@ int Emit(const Args &args, const GraphSource &source, std::ostream &out,
                 : args.emit == "linalg"                    ? Stage::kLinalg
                 : args.emit == "buffers"                   ? Stage::kBuffers
                                                            : Stage::kLLVM;
-  if (absl::Status s = RunPipeline(*imported->module, options, stage);
+  if (absl::Status s = RunPipeline(imported->module(), options, stage);
       !s.ok()) {
     return Fail(err, s);
   }
   std::string text;
   if (args.emit == "llvm") {
-    absl::StatusOr<std::string> ir = TranslateToLlvmIr(*imported->module);
+    absl::StatusOr<std::string> ir = TranslateToLlvmIr(imported->module());
     if (!ir.ok()) {
       return Fail(err, ir.status());
     }
     text = *ir;
   } else if (args.emit == "dot") {
-    text = GraphToDot(*imported->module);
+    text = GraphToDot(imported->module());
   } else {
     llvm::raw_string_ostream os(text);
-    imported->module->print(os);
+    imported->module().print(os);
   }
   if (args.output_file.empty()) {
     out << text;
@@ -322,33 +344,30 @@ OpCounts CountOps(mlir::ModuleOp module) {
 /// lowering to linalg.
 int PrintStats(const Args &args, const GraphSource &source, std::ostream &out,
                std::ostream &err) {
-  mlir::DialectRegistry registry;
-  RegisterPipelineDialects(registry);
-  mlir::MLIRContext context(registry, mlir::MLIRContext::Threading::DISABLED);
-  absl::StatusOr<ImportedGraph> imported = source.Import(args.fetches, context);
+  absl::StatusOr<ToolGraph> imported = ImportForTool(args, source);
   if (!imported.ok()) {
     return Fail(err, imported.status());
   }
-  OpCounts before = CountOps(*imported->module);
+  OpCounts before = CountOps(imported->module());
   if (absl::Status s =
-          RunPipeline(*imported->module, args.pipeline, Stage::kGraph);
+          RunPipeline(imported->module(), args.pipeline, Stage::kGraph);
       !s.ok()) {
     return Fail(err, s);
   }
-  OpCounts after = CountOps(*imported->module);
+  OpCounts after = CountOps(imported->module());
   if (absl::Status s =
-          RunPipeline(*imported->module, args.pipeline, Stage::kLinalg);
+          RunPipeline(imported->module(), args.pipeline, Stage::kLinalg);
       !s.ok()) {
     return Fail(err, s);
   }
-  OpCounts lowered = CountOps(*imported->module);
+  OpCounts lowered = CountOps(imported->module());
   if (args.memory_report) {
     if (absl::Status s =
-            RunPipeline(*imported->module, args.pipeline, Stage::kBuffers);
+            RunPipeline(imported->module(), args.pipeline, Stage::kBuffers);
         !s.ok()) {
       return Fail(err, s);
     }
-    auto func = imported->module->lookupSymbol<mlir::func::FuncOp>("main");
+    auto func = imported->module().lookupSymbol<mlir::func::FuncOp>("main");
     auto get = [&](const char *name) {
       auto a = func->getAttrOfType<mlir::IntegerAttr>(name);
       return a ? a.getInt() : 0;
