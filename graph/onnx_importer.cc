@@ -439,13 +439,52 @@ ConvertOnnxAttr(NodeContext &ctx, const onnx::AttributeProto &a,
 /// Why `node` does not fit ONNX's schema for it (how many inputs there
 /// are, a required one left out as "", a required attribute missing), or ""
 /// when it does. Converters can then rely on what the schema requires.
+/// libonnx knows opsets up to kMaxKnownOpset; a node of a newer opset is
+/// checked only against what Kiln's converter for it declares (the arity
+/// and required attribute of the op's newest form), never against an older
+/// schema, which may take other inputs (ReduceMax's `axes` became an input
+/// in opset 18).
 std::string CheckAgainstSchema(const onnx::NodeProto &node,
                                llvm::ArrayRef<Value> inputs, int opset) {
-  const onnx::OpSchema *schema = onnx::OpSchemaRegistry::Schema(
-      node.op_type(), std::min(opset, kMaxKnownOpset));
+  int n = static_cast<int>(inputs.size());
+  auto given = [&](const std::string &attr_name) {
+    for (const onnx::AttributeProto &a : node.attribute())
+      if (a.name() == attr_name)
+        return true;
+    return false;
+  };
+  if (opset > kMaxKnownOpset) {
+    int min_inputs, max_inputs;
+    std::vector<std::string> required;
+    if (const OnnxConverterEntry *e = LookupOnnxConverter(node.op_type())) {
+      min_inputs = e->min_inputs;
+      max_inputs = e->max_inputs;
+      if (e->required_attr)
+        required.push_back(e->required_attr);
+    } else if (const OpSpec *spec = LookupOp(node.op_type())) {
+      min_inputs = spec->min_inputs;
+      max_inputs = spec->max_inputs;
+      for (const AttrSpec &a : spec->attrs)
+        if (a.required)
+          required.push_back(a.name);
+    } else {
+      return "";
+    }
+    if (n < min_inputs || n > max_inputs)
+      return absl::StrCat("takes ", min_inputs, " to ",
+                          std::min(max_inputs, 1000), " inputs, got ", n);
+    for (int i = 0; i < min_inputs; ++i)
+      if (!inputs[i])
+        return absl::StrCat("input ", i, " is required but left out");
+    for (const std::string &r : required)
+      if (!given(r))
+        return absl::StrCat("attribute '", r, "' is required");
+    return "";
+  }
+  const onnx::OpSchema *schema =
+      onnx::OpSchemaRegistry::Schema(node.op_type(), opset);
   if (!schema)
     return "";
-  int n = static_cast<int>(inputs.size());
   if (n < schema->min_input() || n > schema->max_input())
     return absl::StrCat("takes ", schema->min_input(), " to ",
                         std::min(schema->max_input(), 1000), " inputs, got ",
@@ -456,15 +495,9 @@ std::string CheckAgainstSchema(const onnx::NodeProto &node,
         formal[i].GetOption() == onnx::OpSchema::FormalParameterOption::Single)
       return absl::StrCat("input ", i, " ('", formal[i].GetName(),
                           "') is required but left out");
-  for (const auto &[attr_name, attr] : schema->attributes()) {
-    if (!attr.required)
-      continue;
-    bool given = false;
-    for (const onnx::AttributeProto &a : node.attribute())
-      given |= a.name() == attr_name;
-    if (!given)
+  for (const auto &[attr_name, attr] : schema->attributes())
+    if (attr.required && !given(attr_name))
       return absl::StrCat("attribute '", attr_name, "' is required");
-  }
   return "";
 }
 
@@ -745,8 +778,8 @@ OnnxSource::Import(const std::vector<std::string> &requested,
       continue;
     }
     mlir::FailureOr<llvm::SmallVector<Value>> outputs;
-    if (OnnxConverter convert = LookupOnnxConverter(node.op_type()))
-      outputs = convert(ctx);
+    if (const OnnxConverterEntry *e = LookupOnnxConverter(node.op_type()))
+      outputs = e->convert(ctx);
     else
       outputs = ConvertWithTable(ctx, *LookupOp(node.op_type()));
     if (mlir::failed(outputs))

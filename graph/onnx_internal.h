@@ -102,10 +102,19 @@ private:
 using OnnxConverter =
     mlir::FailureOr<llvm::SmallVector<mlir::Value>> (*)(NodeContext &);
 
-/// The converter for ops whose ONNX form needs more than the op table
-/// (inputs that are attributes in Kiln, decompositions, opset variants);
-/// null for ops the table maps directly.
-OnnxConverter LookupOnnxConverter(const std::string &op_type);
+/// A converter for an ONNX op whose form needs more than the op table
+/// (inputs that are attributes in Kiln, decompositions, opset variants),
+/// with the arity of the op's newest form.
+struct OnnxConverterEntry {
+  const char *op_type;
+  OnnxConverter convert;
+  int min_inputs; ///< Inputs 0 .. min_inputs-1 are required.
+  int max_inputs;
+  const char *required_attr; ///< Or null.
+};
+
+/// The converter entry for `op_type`; null for ops the table maps directly.
+const OnnxConverterEntry *LookupOnnxConverter(const std::string &op_type);
 
 /// Converts a node through the op table: its inputs as operands, its
 /// attributes by the table's kinds.

@@ -836,64 +836,64 @@ FailureOr<Values> convertTopK(NodeContext &ctx) {
        named(ctx, "sorted", i64(ctx, ctx.getInt("sorted", 1)))});
 }
 
-struct Entry {
-  const char *op_type;
-  OnnxConverter convert;
-};
+constexpr int kAny = kVariadic;
 
-constexpr Entry kConverters[] = {
-    {"Constant", convertConstant},
-    {"Add", convertLegacyBinary},
-    {"Sub", convertLegacyBinary},
-    {"Mul", convertLegacyBinary},
-    {"Div", convertLegacyBinary},
-    {"Reshape", convertReshape},
-    {"Flatten", convertFlatten},
-    {"Squeeze", convertSqueeze},
-    {"Unsqueeze", convertUnsqueeze},
-    {"Shape", convertShape},
-    {"Size", convertSize},
-    {"ConstantOfShape", convertConstantOfShape},
-    {"Range", convertRange},
-    {"Clip", convertClip},
-    {"Split", convertSplit},
-    {"Slice", convertSlice},
-    {"Pad", convertPad},
-    {"ReduceSum", convertReduce<13>},
-    {"ReduceMean", convertReduce<18>},
-    {"ReduceMax", convertReduce<18>},
-    {"ReduceMin", convertReduce<18>},
-    {"ReduceProd", convertReduce<18>},
-    {"Expand", convertExpand},
-    {"Tile", convertTile},
-    {"Trilu", convertTrilu},
-    {"CumSum", convertCumSum},
-    {"Softmax", convertSoftmax},
-    {"LogSoftmax", convertSoftmax},
-    {"Sum", convertVariadic},
-    {"Mean", convertVariadic},
-    {"Max", convertVariadic},
-    {"Min", convertVariadic},
-    {"Cast", convertCast},
-    {"CastLike", convertCastLike},
-    {"Dropout", convertDropout},
-    {"Pow", convertPow},
-    {"PRelu", convertPRelu},
-    {"TopK", convertTopK},
-    {"BatchNormalization", convertBatchNorm},
-    {"InstanceNormalization", convertInstanceNorm},
-    {"LayerNormalization", convertLayerNorm},
-    {"GlobalAveragePool", convertGlobalPool},
-    {"GlobalMaxPool", convertGlobalPool},
-    {"MaxPool", convertMaxPool},
+/// Each converter with the inputs and the required attribute of the newest
+/// form of its op, which Kiln checks itself where libonnx has no schema of
+/// the node's opset.
+constexpr OnnxConverterEntry kConverters[] = {
+    {"Constant", convertConstant, 0, 0, nullptr},
+    {"Add", convertLegacyBinary, 2, 2, nullptr},
+    {"Sub", convertLegacyBinary, 2, 2, nullptr},
+    {"Mul", convertLegacyBinary, 2, 2, nullptr},
+    {"Div", convertLegacyBinary, 2, 2, nullptr},
+    {"Reshape", convertReshape, 2, 2, nullptr},
+    {"Flatten", convertFlatten, 1, 1, nullptr},
+    {"Squeeze", convertSqueeze, 1, 2, nullptr},
+    {"Unsqueeze", convertUnsqueeze, 2, 2, nullptr},
+    {"Shape", convertShape, 1, 1, nullptr},
+    {"Size", convertSize, 1, 1, nullptr},
+    {"ConstantOfShape", convertConstantOfShape, 1, 1, nullptr},
+    {"Range", convertRange, 3, 3, nullptr},
+    {"Clip", convertClip, 1, 3, nullptr},
+    {"Split", convertSplit, 1, 2, nullptr},
+    {"Slice", convertSlice, 3, 5, nullptr},
+    {"Pad", convertPad, 2, 4, nullptr},
+    {"ReduceSum", convertReduce<13>, 1, 2, nullptr},
+    {"ReduceMean", convertReduce<18>, 1, 2, nullptr},
+    {"ReduceMax", convertReduce<18>, 1, 2, nullptr},
+    {"ReduceMin", convertReduce<18>, 1, 2, nullptr},
+    {"ReduceProd", convertReduce<18>, 1, 2, nullptr},
+    {"Expand", convertExpand, 2, 2, nullptr},
+    {"Tile", convertTile, 2, 2, nullptr},
+    {"Trilu", convertTrilu, 1, 2, nullptr},
+    {"CumSum", convertCumSum, 2, 2, nullptr},
+    {"Softmax", convertSoftmax, 1, 1, nullptr},
+    {"LogSoftmax", convertSoftmax, 1, 1, nullptr},
+    {"Sum", convertVariadic, 1, kAny, nullptr},
+    {"Mean", convertVariadic, 1, kAny, nullptr},
+    {"Max", convertVariadic, 1, kAny, nullptr},
+    {"Min", convertVariadic, 1, kAny, nullptr},
+    {"Cast", convertCast, 1, 1, "to"},
+    {"CastLike", convertCastLike, 2, 2, nullptr},
+    {"Dropout", convertDropout, 1, 3, nullptr},
+    {"Pow", convertPow, 2, 2, nullptr},
+    {"PRelu", convertPRelu, 2, 2, nullptr},
+    {"TopK", convertTopK, 2, 2, nullptr},
+    {"BatchNormalization", convertBatchNorm, 5, 5, nullptr},
+    {"InstanceNormalization", convertInstanceNorm, 3, 3, nullptr},
+    {"LayerNormalization", convertLayerNorm, 2, 3, nullptr},
+    {"GlobalAveragePool", convertGlobalPool, 1, 1, nullptr},
+    {"GlobalMaxPool", convertGlobalPool, 1, 1, nullptr},
+    {"MaxPool", convertMaxPool, 1, 1, nullptr},
 };
 
 } // namespace
 
-OnnxConverter LookupOnnxConverter(const std::string &op_type) {
-  for (const Entry &e : kConverters)
+const OnnxConverterEntry *LookupOnnxConverter(const std::string &op_type) {
+  for (const OnnxConverterEntry &e : kConverters)
     if (op_type == e.op_type)
-      return e.convert;
+      return &e;
   return nullptr;
 }
 

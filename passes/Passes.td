@@ -94,11 +94,19 @@ def PlanMemory : Pass<"kiln-plan-memory", "mlir::func::FuncOp"> {
     allocs become memref.view ops into one arena, allocated once per call
     and freed before the return. An elementwise kernel (all-parallel
     linalg.generic) shares its output's slot with an input of the same size
-    read at the same index that dies there: it writes in place. The
-    function records kiln.arena_bytes,
+    read at the same index that dies there, when the two have the same
+    element size and element count (so each element overwrites exactly the
+    bytes it was read from): it writes in place. With `reuse=false` no two
+    buffers share bytes and nothing is written in place (for differential
+    testing of the plan). The function records kiln.arena_bytes,
     kiln.arena_lower_bound (the most bytes live at once) and
     kiln.unplanned_bytes (every buffer apart).
   }];
+  let options = [
+    Option<"reuse", "reuse", "bool", /*default=*/"true",
+           "Let buffers whose lifetimes do not overlap share bytes, and "
+           "elementwise kernels write in place over a dying input">,
+  ];
   let dependentDialects = ["mlir::arith::ArithDialect",
                            "mlir::memref::MemRefDialect"];
 }

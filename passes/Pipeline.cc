@@ -144,7 +144,9 @@ void BuildPipeline(mlir::OpPassManager &pm, const PipelineOptions &options,
   pm.addPass(
       mlir::bufferization::createBufferResultsToOutParamsPass(out_params));
   // Every temporary gets its place in one arena, freed at the end.
-  pm.addNestedPass<mlir::func::FuncOp>(createPlanMemory());
+  PlanMemoryOptions plan;
+  plan.reuse = options.reuse_memory;
+  pm.addNestedPass<mlir::func::FuncOp>(createPlanMemory(plan));
   if (stop_at == Stage::kBuffers)
     return;
 

@@ -44,6 +44,10 @@ struct PipelineOptions {
   bool pass_timing = false;
   /// Most bytes of new constant data constant folding may create.
   int64_t max_fold_bytes = int64_t{64} << 20;
+  /// Let the memory plan place buffers whose lifetimes do not overlap at the
+  /// same bytes, and elementwise kernels write in place. Off, every buffer
+  /// has bytes of its own: a run must give bit-identical results either way.
+  bool reuse_memory = true;
   /// Verify the IR after every pass (cheap at Kiln's sizes; on by default).
   bool verify_each = true;
 };

@@ -41,15 +41,21 @@ int64_t alignUp(int64_t n) {
 /// write in place over an input that dies there.
 struct Buffer {
   SmallVector<memref::AllocOp, 1> allocs;
-  int64_t bytes = 0;          ///< Rounded up to the alignment.
+  int64_t bytes = 0;        ///< Rounded up to the alignment.
+  int64_t elementBytes = 0; ///< Storage size of one element.
+  int64_t numElements = 0;
   int64_t start = 0, end = 0; ///< Op positions, inclusive.
   int64_t offset = -1;
 };
 
-/// Bytes of a statically shaped memref (i1 elements take a byte each).
+/// Storage bytes of one element of `type` (an i1 takes a byte).
+int64_t elementBytes(MemRefType type) {
+  return std::max<int64_t>(1, (type.getElementTypeBitWidth() + 7) / 8);
+}
+
+/// Bytes of a statically shaped memref.
 int64_t memrefBytes(MemRefType type) {
-  int64_t bits = type.getElementTypeBitWidth();
-  return type.getNumElements() * std::max<int64_t>(1, bits / 8);
+  return type.getNumElements() * elementBytes(type);
 }
 
 /// Places `order`'s buffers one by one: each takes the fitting gap (among
@@ -124,9 +130,12 @@ int64_t planArena(MutableArrayRef<Buffer> buffers) {
 }
 
 /// An elementwise kernel (all-parallel linalg.generic) whose output is a
-/// planned buffer and one of whose inputs is a planned buffer of the same
-/// size, read at the same index and dying at this kernel, can write over
-/// that input: the two share a slot.
+/// planned buffer and one of whose inputs is a planned buffer read at the
+/// same index and dying at this kernel, can write over that input: the two
+/// share a slot. That is safe only when element i of the output occupies
+/// exactly the bytes of element i of the input, so both must have the same
+/// element size and count: an f32 written over i1 or f16 elements would
+/// overwrite inputs not yet read (the aligned slot sizes can still agree).
 void writeInPlace(Block &body, DenseMap<Operation *, int64_t> &position,
                   SmallVector<Buffer> &buffers) {
   DenseMap<Value, int64_t> slotOf;
@@ -153,8 +162,9 @@ void writeInPlace(Block &body, DenseMap<Operation *, int64_t> &position,
       bool readOnce = llvm::count_if(op.getOperands(), [&](Value v) {
                         return v == in->get();
                       }) == 1;
-      if (src.bytes != dst.bytes || src.end != position[&op] || !readOnce ||
-          generic.getMatchingIndexingMap(in) != outMap ||
+      if (src.elementBytes != dst.elementBytes ||
+          src.numElements != dst.numElements || src.end != position[&op] ||
+          !readOnce || generic.getMatchingIndexingMap(in) != outMap ||
           !outMap.isPermutation())
         continue;
       src.start = std::min(src.start, dst.start);
@@ -213,6 +223,7 @@ void hoistNestedAllocs(Block &body) {
 }
 
 struct PlanMemoryPass : public impl::PlanMemoryBase<PlanMemoryPass> {
+  using PlanMemoryBase::PlanMemoryBase;
   void runOnOperation() override {
     func::FuncOp func = getOperation();
     if (func.isExternal())
@@ -246,6 +257,8 @@ struct PlanMemoryPass : public impl::PlanMemoryBase<PlanMemoryPass> {
       Buffer b;
       b.allocs.push_back(alloc);
       b.bytes = alignUp(memrefBytes(type));
+      b.elementBytes = elementBytes(type);
+      b.numElements = type.getNumElements();
       b.start = b.end = position[&op];
       // The last use of the buffer or of any view of it.
       SmallVector<Value> worklist = {alloc.getResult()};
@@ -270,7 +283,15 @@ struct PlanMemoryPass : public impl::PlanMemoryBase<PlanMemoryPass> {
     int64_t unplanned = 0;
     for (Buffer &b : buffers)
       unplanned += b.bytes;
-    writeInPlace(body, position, buffers);
+    if (reuse) {
+      writeInPlace(body, position, buffers);
+    } else {
+      // Every buffer lives through the whole function: none shares bytes.
+      for (Buffer &b : buffers) {
+        b.start = 0;
+        b.end = static_cast<int64_t>(position.size());
+      }
+    }
     int64_t arena = planArena(buffers);
     // The lower bound: the most bytes live at any one position.
     int64_t lowerBound = 0;
