@@ -69,6 +69,9 @@ Options:
                           algebraically.
   --disable-pass=NAME     Leave out a graph pass (repeatable): kiln-fold-
                           constants, kiln-simplify, canonicalize, cse.
+  --no-memory-reuse       Give every intermediate buffer bytes of its own: no
+                          sharing between buffers, no in-place writes. Results
+                          must be bit-identical to the planned run's.
   --max-fold-bytes=N      Most bytes of new constant data that constant
                           folding may create (default 67108864).
   --print-ir-after-all    Print the IR after every pass to stderr.
@@ -90,7 +93,11 @@ Options:
                           1 when any failed.
   --expected-skips FILE   With --check-onnx-test: tests listed in FILE ("suite/
                           test reason", one per line) may be skipped as
-                          unsupported; any other unsupported test fails.
+                          unsupported; any other unsupported test fails, and
+                          so does a listed test that passes (the list must
+                          stay true).
+  --differential-plan     With --check-onnx-test: also run every test with
+                          --no-memory-reuse and require bit-identical outputs.
   --help                  Show this help.
 
 .npy files must be C-ordered little-endian f32, f64, i32, i64 or bool.
@@ -120,6 +127,7 @@ struct Args {
   bool check_onnx_test = false;
   std::vector<std::string> test_dirs;
   std::string expected_skips;
+  bool differential_plan = false;
 };
 
 /// Splits "NAME=VALUE"; false when there is no '=' or a side is empty.
@@ -161,6 +169,10 @@ std::string ParseArgs(int argc, char **argv, Args *args) {
       args->pipeline.print_ir_after_all = true;
     } else if (arg == "--pass-timing") {
       args->pipeline.pass_timing = true;
+    } else if (arg == "--no-memory-reuse") {
+      args->pipeline.reuse_memory = false;
+    } else if (arg == "--differential-plan") {
+      args->differential_plan = true;
     } else if (arg == "--stats") {
       args->stats = true;
     } else if (arg == "--memory-report") {
@@ -232,6 +244,8 @@ std::string ParseArgs(int argc, char **argv, Args *args) {
   }
   if (!args->expected_skips.empty())
     return "--expected-skips needs --check-onnx-test";
+  if (args->differential_plan)
+    return "--differential-plan needs --check-onnx-test";
   if (args->model.empty())
     return "no model given";
   if (args->run && !args->emit.empty())
@@ -487,6 +501,8 @@ int GraphCompileMain(int argc, char **argv, std::ostream &out,
     OnnxTestOptions options;
     options.opt_level = args.pipeline.opt_level;
     options.expected_skips = args.expected_skips;
+    options.differential_plan = args.differential_plan;
+    options.reuse_memory = args.pipeline.reuse_memory;
     int failed = RunOnnxTests(args.test_dirs, options, out);
     return failed == 0 ? 0 : 1;
   }

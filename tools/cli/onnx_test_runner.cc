@@ -160,7 +160,21 @@ Outcome OutcomeOf(const absl::Status &s) {
                                                       : Outcome::kFail;
 }
 
-Result RunOne(const fs::path &dir, int opt_level) {
+/// Empty when `a` and `b` have the same dtype, shape and bytes.
+std::string CompareBits(const Tensor &a, const Tensor &b) {
+  if (a.dtype() != b.dtype() || a.shape() != b.shape())
+    return absl::StrCat(a.TypeString(), " vs ", b.TypeString());
+  size_t width = DTypeSize(a.dtype());
+  const char *pa = static_cast<const char *>(a.raw_data());
+  const char *pb = static_cast<const char *>(b.raw_data());
+  for (int64_t i = 0; i < a.num_elements(); ++i)
+    if (std::memcmp(pa + i * width, pb + i * width, width) != 0)
+      return absl::StrCat("element ", i, " differs: ", ElementAsDouble(a, i),
+                          " vs ", ElementAsDouble(b, i));
+  return "";
+}
+
+Result RunOne(const fs::path &dir, const OnnxTestOptions &test_options) {
   std::vector<fs::path> sets;
   for (const fs::directory_entry &e : fs::directory_iterator(dir))
     if (e.is_directory() &&
@@ -175,7 +189,7 @@ Result RunOne(const fs::path &dir, int opt_level) {
   // first data set's values and only that data set runs.
   std::vector<std::string> inputs, outputs;
   std::set<std::string> frozen;
-  absl::StatusOr<std::unique_ptr<Session>> session;
+  absl::StatusOr<std::unique_ptr<Session>> session, unplanned;
   for (int attempt = 0; attempt < 3; ++attempt) {
     absl::StatusOr<std::unique_ptr<GraphSource>> source =
         LoadOnnxSource((dir / "model.onnx").string());
@@ -206,7 +220,26 @@ Result RunOne(const fs::path &dir, int opt_level) {
       }
     }
     SessionOptions options;
-    options.pipeline.opt_level = opt_level;
+    options.pipeline.opt_level = test_options.opt_level;
+    options.pipeline.reuse_memory = test_options.reuse_memory;
+    if (test_options.differential_plan) {
+      // The same graph without memory reuse, from a second copy of the
+      // model with the same inputs frozen.
+      absl::StatusOr<std::unique_ptr<GraphSource>> copy =
+          LoadOnnxSource((dir / "model.onnx").string());
+      if (!copy.ok())
+        return {OutcomeOf(copy.status()), std::string(copy.status().message())};
+      if (attempt > 0) {
+        absl::StatusOr<std::vector<Tensor>> values =
+            ReadInputs(sets[0], inputs.size());
+        for (size_t k = 0; values.ok() && k < values->size(); ++k)
+          if (frozen.count(inputs[k]))
+            (void)(*copy)->Freeze(inputs[k], (*values)[k]);
+      }
+      SessionOptions unplanned_options = options;
+      unplanned_options.pipeline.reuse_memory = false;
+      unplanned = Session::Create(*std::move(copy), unplanned_options);
+    }
     session = Session::Create(*std::move(source), options);
     if (session.ok() || attempt == 2 ||
         session.status().code() != absl::StatusCode::kUnimplemented ||
@@ -217,6 +250,9 @@ Result RunOne(const fs::path &dir, int opt_level) {
   if (!session.ok())
     return {OutcomeOf(session.status()),
             std::string(session.status().message())};
+  if (test_options.differential_plan && !unplanned.ok())
+    return {Outcome::kFail, absl::StrCat("without memory reuse: ",
+                                         unplanned.status().message())};
   if (!frozen.empty())
     sets.resize(1);
   std::map<std::string, bool> bf16 = Bfloat16Values(dir / "model.onnx");
@@ -235,6 +271,21 @@ Result RunOne(const fs::path &dir, int opt_level) {
     absl::Status s = (*session)->Run(feeds, outputs, &results);
     if (!s.ok())
       return {OutcomeOf(s), std::string(s.message())};
+    if (test_options.differential_plan) {
+      std::vector<Tensor> reference;
+      absl::Status u = (*unplanned)->Run(feeds, outputs, &reference);
+      if (!u.ok())
+        return {Outcome::kFail,
+                absl::StrCat("without memory reuse: ", u.message())};
+      for (size_t k = 0; k < outputs.size(); ++k)
+        if (std::string diff = CompareBits(results[k], reference[k]);
+            !diff.empty())
+          return {Outcome::kFail,
+                  absl::StrCat(set.filename().string(), " output '", outputs[k],
+                               "' differs from the run without memory "
+                               "reuse: ",
+                               diff)};
+    }
     for (size_t k = 0; k < outputs.size(); ++k) {
       fs::path file = set / absl::StrCat("output_", k, ".pb");
       absl::StatusOr<Tensor> expected = ReadOnnxTensorFile(file.string());
@@ -322,19 +373,20 @@ int RunOnnxTests(const std::vector<std::string> &paths,
   for (const fs::path &dir : tests) {
     std::string key = TestKey(dir);
     Result r = fs::exists(dir / "model.onnx")
-                   ? RunOne(dir, options.opt_level)
+                   ? RunOne(dir, options)
                    : Result{Outcome::kFail, "no model.onnx"};
     auto listed = expected_skips.find(key);
     if (r.outcome == Outcome::kSkip && listed != expected_skips.end()) {
       ++skipped;
       out << "SKIP " << key << ": " << listed->second << "\n";
+    } else if (r.outcome == Outcome::kPass && listed != expected_skips.end()) {
+      ++failed;
+      out << "FAIL " << key
+          << ": passes but is listed as an expected skip; remove it from "
+             "the list\n";
     } else if (r.outcome == Outcome::kPass) {
       ++passed;
-      out << "PASS " << key
-          << (listed != expected_skips.end()
-                  ? " (listed as an expected skip; remove it from the list)"
-                  : "")
-          << "\n";
+      out << "PASS " << key << "\n";
     } else if (r.outcome == Outcome::kSkip && options.expected_skips.empty()) {
       ++skipped;
       out << "SKIP " << key << ": " << OneLine(r.detail) << "\n";

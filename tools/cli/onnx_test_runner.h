@@ -18,8 +18,14 @@ struct OnnxTestOptions {
   int opt_level = 2;
   /// A file of expected skips: one test per line ("suite/test reason...");
   /// '#' starts a comment. A listed test that Kiln does not support counts
-  /// as skipped; anything else unsupported counts as failed.
+  /// as skipped; anything else unsupported counts as failed, and so does a
+  /// listed test that passes.
   std::string expected_skips;
+  /// The memory plan's reuse (PipelineOptions::reuse_memory).
+  bool reuse_memory = true;
+  /// Also compile every test without memory reuse and require outputs
+  /// bit-identical to the planned ones.
+  bool differential_plan = false;
 };
 
 /// Runs each folder in `paths` (a test, or a folder of tests), printing one
