@@ -615,6 +615,101 @@ def gen_trilu(g, r):
     return [x], attrs
 
 
+EINSUM = ["ij,jk->ik", "bij,bjk->bik", "ij->ji", "ij->i", "ij->", "i,i->",
+          "i,j->ij", "ij,ij->ij", "ii->i", "...ij,...jk->...ik", "ij,kj->ik",
+          "bhqd,bhkd->bhqk", "ij,jk"]
+
+
+def gen_einsum(g, r):
+    eq = r.choice(EINSUM)
+    terms = eq.split("->")[0].split(",")
+    dts = ("f32", "f64", "i32", "i64")
+    first = terms[0]
+    rank = len(first.replace("...", "")) + (r.randint(0, 2) if "..." in first else 0)
+
+    def leaf0():
+        dt = wchoice(r, [(d, w) for d, w in LEAF_DTYPES if d in dts])
+        if first == "ii":
+            n = r.choice([1, 2, 3, 4])
+            return new_leaf(g, r, dt, (n, n))
+        return new_leaf(g, r, dt, tuple(r.choice([1, 2, 3, 4, 5]) for _ in range(rank)))
+
+    a = pick(g, r, lambda v: v.dt in dts and len(v.shape) == rank and (
+        first != "ii" or v.shape[0] == v.shape[1]), leaf0, p_new=0.4)
+    sizes = {}
+    lead = a.val.shape[:rank - len(first.replace("...", ""))]
+    for c, d in zip(first.replace("...", "")[::-1], a.val.shape[::-1]):
+        sizes[c] = d
+    ins = [a]
+    if len(terms) == 2:
+        t = terms[1]
+        shape = (lead if "..." in t else ()) + tuple(
+            sizes.setdefault(c, r.choice([1, 2, 3, 4])) for c in t.replace("...", ""))
+        vals = None
+        if a.val.dt in INTS:
+            vals = np.array([r.randint(-5, 5) for _ in range(ref.nelems(shape))],
+                            ref.NP[a.val.dt]).reshape(shape)
+        ins.append(pick(g, r, lambda v: v.dt == a.val.dt and v.shape == shape,
+                        lambda: new_leaf(g, r, a.val.dt, shape, vals), p_new=0.6))
+    return ins, {"equation": eq}
+
+
+def gen_conv(g, r):
+    dt = r.choice(["f32", "f32", "f64"])
+    nd = r.choice([1, 2, 2])
+    group = r.choice([1, 1, 2])
+
+    def leaf():
+        c = group * r.choice([1, 2])
+        return new_leaf(g, r, dt, (r.choice([1, 2]), c) + tuple(
+            r.choice([3, 4, 5, 7]) for _ in range(nd)))
+
+    x = pick(g, r, lambda v: v.dt == dt and len(v.shape) == nd + 2 and v.shape[1] % group == 0
+             and v.shape[1] > 0, leaf, p_new=0.5)
+    c = x.val.shape[1]
+    m = group * r.choice([1, 2, 3])
+    ks = tuple(r.choice([1, 2, 3]) for _ in range(nd))
+    w = new_leaf(g, r, dt, (m, c // group) + ks)
+    attrs = {}
+    if group > 1:
+        attrs["group"] = group
+    if r.random() < 0.5:
+        attrs["strides"] = [r.choice([1, 2]) for _ in range(nd)]
+    if r.random() < 0.5:
+        attrs["pads"] = [r.choice([0, 1]) for _ in range(2 * nd)]
+    if r.random() < 0.3:
+        attrs["dilations"] = [r.choice([1, 2]) for _ in range(nd)]
+    if r.random() < 0.3:
+        attrs["kernel_shape"] = list(ks)
+    ins = [x, w]
+    if r.random() < 0.6:
+        ins.append(new_leaf(g, r, dt, (m,)))
+    return ins, attrs
+
+
+def gen_pool(g, r, op):
+    dts = FLOATS if op == "AveragePool" else NUMERIC
+    nd = r.choice([1, 2, 2])
+
+    def leaf():
+        dt = wchoice(r, [(d, w) for d, w in LEAF_DTYPES if d in dts])
+        return new_leaf(g, r, dt, (r.choice([1, 2]), r.choice([1, 2, 3])) + tuple(
+            r.choice([3, 4, 5, 8]) for _ in range(nd)))
+
+    x = pick(g, r, lambda v: v.dt in dts and len(v.shape) == nd + 2, leaf, p_new=0.4)
+    ks = [r.choice([1, 2, 3]) for _ in range(nd)]
+    attrs = {"kernel_shape": ks}
+    if r.random() < 0.6:
+        attrs["strides"] = [r.choice([1, 2]) for _ in range(nd)]
+    if r.random() < 0.5:
+        attrs["pads"] = [r.randint(0, k - 1) for k in ks + ks]
+    if op == "MaxPool" and r.random() < 0.3:
+        attrs["dilations"] = [r.choice([1, 2]) for _ in range(nd)]
+    if op == "AveragePool" and r.random() < 0.4:
+        attrs["count_include_pad"] = 1
+    return [x], attrs
+
+
 def gen_mask_idiom(g, r):
     """The pattern of the in-place bug: a comparison's bool result dies into
     a Where (or Cast) whose output has another element size."""
@@ -643,6 +738,7 @@ OPS = [
     ("Softmax", 2), ("LogSoftmax", 1), ("CumSum", 1), ("MatMul", 3), ("Gemm", 1),
     ("Reshape", 3), ("Transpose", 2), ("Concat", 2), ("Slice", 2), ("Gather", 2),
     ("Expand", 1), ("Tile", 1), ("Pad", 2), ("Trilu", 1),
+    ("Einsum", 1.5), ("Conv", 1), ("MaxPool", 1), ("AveragePool", 1),
 ] + [(op, 0.5) for op in ref.FLOAT_UNARY]
 
 
@@ -683,8 +779,11 @@ def gen_op(g, r, op):
         ins, attrs = gen_arg(g, r, op)
     elif op in ("Softmax", "LogSoftmax"):
         ins, attrs = gen_softmax(g, r, op)
+    elif op in ("MaxPool", "AveragePool"):
+        ins, attrs = gen_pool(g, r, op)
     else:
         f = {"CumSum": gen_cumsum, "MatMul": gen_matmul, "Gemm": gen_gemm,
+             "Einsum": gen_einsum, "Conv": gen_conv,
              "Reshape": gen_reshape, "Transpose": gen_transpose,
              "Concat": gen_concat, "Slice": gen_slice, "Gather": gen_gather,
              "Expand": gen_expand, "Tile": gen_tile, "Pad": gen_pad,

@@ -693,6 +693,162 @@ def ev_gemm(attrs, ins):
     return check_float(dt, r, err)
 
 
+def ev_einsum(attrs, ins):
+    dt = same_dtype(ins)
+    if dt not in ("f32", "f64", "i32", "i64"):
+        raise Reject("einsum dtype")
+    eq = attrs["equation"]
+    try:
+        r = np.einsum(eq, *[v.v for v in ins])
+    except ValueError:
+        raise Reject("einsum shapes")
+    r = np.asarray(r)
+    lhs = eq.split("->")[0].replace("...", "")
+    rhs = eq.split("->")[1] if "->" in eq else None
+    letters = {c for c in lhs if c.isalpha()}
+    kept = set(rhs) if rhs is not None else {
+        c for c in letters if lhs.count(c) == 1}
+    sizes = {}
+    for term, v in zip(lhs.split(","), ins):
+        for c, d in zip(term[::-1], v.shape[::-1]):
+            sizes[c] = d
+    k = int(np.prod([sizes[c] for c in letters - kept], dtype=np.int64))
+    if dt in FLOATS:
+        absv = [np.abs(v.v) for v in ins]
+        if len(ins) == 1:
+            err = np.einsum(eq, ins[0].e)
+        else:
+            a, b = ins
+            err = (np.einsum(eq, absv[0], b.e) + np.einsum(eq, a.e, absv[1])
+                   + np.einsum(eq, a.e, b.e))
+        err = np.asarray(err) + (g(max(k, 1)) + 1) * UNIT[dt] * np.asarray(
+            np.einsum(eq, *absv))
+        return check_float(dt, r.astype(np.float64), err)
+    mags = [int(np.max(np.abs(v.v), initial=0)) for v in ins]
+    if not int_magnitude_ok(*(mags + [max(k, 1)])):
+        raise Reject("overflow")
+    return check_int(dt, r.astype(np.int64))
+
+
+def _conv(x, w, strides, pads, dil, group):
+    """N-D convolution of x [N, C, ...] with w [M, C/group, ...], x padded."""
+    nd = w.ndim - 2
+    xp = np.pad(x, [(0, 0), (0, 0)] + [(pads[i], pads[i + nd]) for i in range(nd)])
+    ks = w.shape[2:]
+    span = [(ks[i] - 1) * dil[i] + 1 for i in range(nd)]
+    out_sp = [(xp.shape[2 + i] - span[i]) // strides[i] + 1 for i in range(nd)]
+    if min(out_sp, default=1) <= 0:
+        raise Reject("empty conv output")
+    n, c = x.shape[:2]
+    m = w.shape[0]
+    cg, mg = c // group, m // group
+    out = np.zeros((n, m) + tuple(out_sp))
+    axes = list(range(1, 2 + nd))
+    for idx in np.ndindex(*out_sp):
+        sl = tuple(slice(idx[i] * strides[i], idx[i] * strides[i] + span[i], dil[i])
+                   for i in range(nd))
+        patch = xp[(slice(None), slice(None)) + sl]
+        for gi in range(group):
+            out[(slice(None), slice(gi * mg, (gi + 1) * mg)) + idx] = np.tensordot(
+                patch[:, gi * cg:(gi + 1) * cg], w[gi * mg:(gi + 1) * mg],
+                axes=(axes, axes))
+    return out
+
+
+def conv_params(attrs, nd):
+    strides = attrs.get("strides") or [1] * nd
+    pads = attrs.get("pads") or [0] * (2 * nd)
+    dil = attrs.get("dilations") or [1] * nd
+    if len(strides) != nd or len(pads) != 2 * nd or len(dil) != nd:
+        raise Reject("conv attrs")
+    return strides, pads, dil
+
+
+def ev_conv(attrs, ins):
+    dt = same_dtype(ins)
+    if dt not in ("f32", "f64"):
+        raise Reject("conv dtype")
+    x, w = ins[0], ins[1]
+    nd = x.v.ndim - 2
+    if nd < 1 or w.v.ndim != x.v.ndim:
+        raise Reject("conv rank")
+    group = attrs.get("group", 1)
+    if x.shape[1] % group or w.shape[0] % group or w.shape[1] != x.shape[1] // group:
+        raise Reject("conv channels")
+    if "kernel_shape" in attrs and list(attrs["kernel_shape"]) != list(w.shape[2:]):
+        raise Reject("kernel_shape")
+    strides, pads, dil = conv_params(attrs, nd)
+    r = _conv(x.v, w.v, strides, pads, dil, group)
+    k = w.shape[1] * int(np.prod(w.shape[2:]))
+    err = (_conv(np.abs(x.v), w.e, strides, pads, dil, group)
+           + _conv(x.e, np.abs(w.v), strides, pads, dil, group)
+           + _conv(x.e, w.e, strides, pads, dil, group)
+           + (g(k) + 2) * UNIT[dt] * _conv(np.abs(x.v), np.abs(w.v), strides,
+                                           pads, dil, group))
+    if len(ins) == 3:
+        b = ins[2]
+        if b.shape != (w.shape[0],):
+            raise Reject("bias shape")
+        shape = (1, -1) + (1,) * nd
+        r = r + b.v.reshape(shape)
+        err = err + b.e.reshape(shape) + UNIT[dt] * np.abs(r)
+    return check_float(dt, r, err)
+
+
+def ev_pool(op, attrs, ins):
+    (x,) = ins
+    dt = x.dt
+    if dt == "bool" or (op == "AveragePool" and dt not in FLOATS):
+        raise Reject("pool dtype")
+    nd = x.v.ndim - 2
+    if nd < 1:
+        raise Reject("pool rank")
+    ks = attrs["kernel_shape"]
+    if len(ks) != nd:
+        raise Reject("kernel_shape")
+    strides, pads, dil = conv_params(attrs, nd)
+    if any(pads[i] >= ks[i] or pads[i + nd] >= ks[i] for i in range(nd)):
+        raise Reject("pads of a whole window")
+    big = 1e300
+    fill = -big if op == "MaxPool" else np.nan
+    width = [(0, 0), (0, 0)] + [(pads[i], pads[i + nd]) for i in range(nd)]
+    v = x.v.astype(np.float64) if dt not in INTS else x.v.astype(np.float64)
+    if dt in INTS and np.max(np.abs(x.v), initial=0) > 2**52:
+        raise Reject("int pool range")
+    xp = np.pad(v, width, constant_values=fill)
+    ep = np.pad(x.e, width) if x.e is not None else None
+    span = [(ks[i] - 1) * dil[i] + 1 for i in range(nd)]
+    out_sp = [(xp.shape[2 + i] - span[i]) // strides[i] + 1 for i in range(nd)]
+    if min(out_sp) <= 0:
+        raise Reject("empty pool output")
+    r = np.zeros(x.shape[:2] + tuple(out_sp))
+    err = np.zeros(r.shape)
+    real_any = ~np.isnan(xp) & (xp != -big)
+    include = attrs.get("count_include_pad", 0)
+    for idx in np.ndindex(*out_sp):
+        sl = (slice(None), slice(None)) + tuple(
+            slice(idx[i] * strides[i], idx[i] * strides[i] + span[i], dil[i])
+            for i in range(nd))
+        win = xp[sl].reshape(x.shape[:2] + (-1,))
+        at = (slice(None), slice(None)) + idx
+        if win.size and not np.all(np.any(real_any[sl].reshape(win.shape), axis=-1)):
+            raise Reject("a window of padding only")
+        if op == "MaxPool":
+            r[at] = np.max(win, axis=-1)
+            if ep is not None:
+                err[at] = np.max(ep[sl].reshape(win.shape), axis=-1)
+        else:
+            real = ~np.isnan(win)
+            cnt = win.shape[-1] if include else np.sum(real, axis=-1)
+            r[at] = np.nansum(win, axis=-1) / cnt
+            e = np.sum(ep[sl].reshape(win.shape), axis=-1) / cnt
+            err[at] = e + (g(win.shape[-1]) + 2) * UNIT[dt] * (
+                np.nansum(np.abs(win), axis=-1) / cnt)
+    if dt in INTS:
+        return Val(dt, r.astype(np.int64))
+    return check_float(dt, r, err)
+
+
 # ---------------------------------------------------------------------------
 # Data movement: the same transformation of the values and of the bounds
 # ---------------------------------------------------------------------------
@@ -898,6 +1054,12 @@ def evaluate(op, attrs, ins):
         return ev_matmul(attrs, ins)
     if op == "Gemm":
         return ev_gemm(attrs, ins)
+    if op == "Einsum":
+        return ev_einsum(attrs, ins)
+    if op == "Conv":
+        return ev_conv(attrs, ins)
+    if op in ("MaxPool", "AveragePool"):
+        return ev_pool(op, attrs, ins)
     f = {"Reshape": ev_reshape, "Transpose": ev_transpose, "Concat": ev_concat,
          "Slice": ev_slice, "Gather": ev_gather, "Expand": ev_expand,
          "Tile": ev_tile, "Pad": ev_pad, "Trilu": ev_trilu}.get(op)
