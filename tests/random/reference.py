@@ -637,7 +637,7 @@ def ev_matmul(attrs, ins):
     dt = same_dtype(ins)
     if dt == "bool" or a.v.ndim == 0 or b.v.ndim == 0:
         raise Reject("matmul")
-    if dt in ("i8", "u8", "f16"):
+    if dt in ("i8", "u8"):
         raise Reject("matmul dtype")
     try:
         r = np.matmul(a.v, b.v)
@@ -662,7 +662,7 @@ def ev_matmul(attrs, ins):
 
 def ev_gemm(attrs, ins):
     dt = same_dtype(ins)
-    if dt not in ("f32", "f64"):
+    if dt not in FLOATS:
         raise Reject("gemm dtype")
     a, b = ins[0], ins[1]
     if a.v.ndim != 2 or b.v.ndim != 2:
@@ -766,7 +766,7 @@ def conv_params(attrs, nd):
 
 def ev_conv(attrs, ins):
     dt = same_dtype(ins)
-    if dt not in ("f32", "f64"):
+    if dt not in FLOATS:
         raise Reject("conv dtype")
     x, w = ins[0], ins[1]
     nd = x.v.ndim - 2
