@@ -119,15 +119,29 @@ def rounding(dt, r):
     return np.where(representable(dt, r), 0.0, bound)
 
 
+# Set by evaluate() while an op whose IEEE 754 behaviour on NaN and
+# infinities is unambiguous reads such values: its results may be non-finite
+# too, and must then match exactly.
+_nonfinite_ok = False
+
+
 def check_float(dt, r, e):
-    if not np.all(np.isfinite(r)):
-        raise Reject("non-finite")
-    if r.size and np.max(np.abs(r)) > LIMIT[dt]:
+    r = np.asarray(r, dtype=np.float64)
+    e = np.asarray(e, dtype=np.float64)
+    fin = np.isfinite(r)
+    if not np.all(fin):
+        if not _nonfinite_ok:
+            raise Reject("non-finite")
+        e = np.where(fin, e, 0.0)
+        if np.any(np.isnan(e)):
+            raise Reject("error bound unknown")
+    rf, ef = r[fin], e[fin]
+    if rf.size and np.max(np.abs(rf)) > LIMIT[dt]:
         raise Reject("too large")
     atol, rtol = GEN_TOL[dt]
-    if np.any(e > 0.25 * (atol + rtol * np.abs(r))):
+    if np.any(~(ef <= 0.25 * (atol + rtol * np.abs(rf)))):
         raise Reject("ill-conditioned")
-    if dt == "f16" and r.size and np.min(np.abs(r[r != 0]), initial=1.0) < 1e-4:
+    if dt == "f16" and rf.size and np.min(np.abs(rf[rf != 0]), initial=1.0) < 1e-4:
         raise Reject("f16 subnormal")
     return Val(dt, r, e)
 
@@ -450,7 +464,7 @@ def ev_cast(attrs, ins):
     if to in FLOATS:
         r = v.astype(np.float64)
         if dt in FLOATS:
-            if to != "f64" and np.any(np.abs(r) > LIMIT[to]):
+            if to != "f64" and np.any(np.abs(r[np.isfinite(r)]) > LIMIT[to]):
                 raise Reject("range")
             return check_float(to, r, e + rounding(to, r))
         return check_float(to, r, rounding(to, r))
@@ -1028,8 +1042,34 @@ def ev_trilu(attrs, ins):
     return move(x, apply)
 
 
+# Ops that may read NaN or infinities: IEEE 754 (and docs/semantics.md) say
+# what they give. Transcendental functions, contractions, ArgMax, pools and
+# the like are left out: implementations legitimately differ there.
+NONFINITE_OK = {
+    "Add", "Sub", "Mul", "Div", "Neg", "Abs", "Relu", "Clip", "Sign", "Floor",
+    "Ceil", "Round", "Equal", "Less", "Greater", "Where", "Cast", "Identity",
+    "ReduceMax", "ReduceMin", "ReduceSum", "Reshape", "Transpose", "Concat",
+    "Slice", "Gather", "Expand", "Tile", "Pad", "Trilu",
+}
+
+
 def evaluate(op, attrs, ins):
     """The Val that op computes from input Vals, or Reject."""
+    global _nonfinite_ok
+    special = any(v.dt in FLOATS and not np.all(np.isfinite(v.v)) for v in ins)
+    if not special:
+        return _evaluate(op, attrs, ins)
+    if op not in NONFINITE_OK or (op == "Cast" and attrs["to"] in INTS):
+        raise Reject("NaN or infinity into " + op)
+    _nonfinite_ok = True
+    try:
+        with np.errstate(all="ignore"):
+            return _evaluate(op, attrs, ins)
+    finally:
+        _nonfinite_ok = False
+
+
+def _evaluate(op, attrs, ins):
     if op in ("Add", "Sub", "Mul", "Div", "PRelu", "Pow", "And", "Or"):
         return ev_binary(op, attrs, ins)
     if op in ("Equal", "Less", "Greater"):
