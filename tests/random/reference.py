@@ -1069,7 +1069,16 @@ def evaluate(op, attrs, ins):
         _nonfinite_ok = False
 
 
+# Ops not asked to take empty tensors (their numpy reference would need
+# special cases); elementwise ops and data movement still get them.
+NO_EMPTY = {"Softmax", "LogSoftmax", "CumSum", "ArgMax", "ArgMin", "MatMul",
+            "Gemm", "Einsum", "Conv", "MaxPool", "AveragePool", "ReduceSum",
+            "ReduceMean", "ReduceMax", "ReduceMin", "ReduceProd"}
+
+
 def _evaluate(op, attrs, ins):
+    if op in NO_EMPTY and any(v.v.size == 0 for v in ins):
+        raise Reject("empty input")
     if op in ("Add", "Sub", "Mul", "Div", "PRelu", "Pow", "And", "Or"):
         return ev_binary(op, attrs, ins)
     if op in ("Equal", "Less", "Greater"):
