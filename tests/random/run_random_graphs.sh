@@ -2,10 +2,11 @@
 # Runs random_graphs.py over a fixed seed range against //tools:graph-compile.
 # Failing graphs are kept in the test's undeclared outputs
 # (bazel-testlogs/tests/random/random_graphs_test/test.outputs/).
-# --test_env=RANDOM_GRAPHS_SEED=S and RANDOM_GRAPHS_COUNT=N pick other seeds.
+# --test_env=RANDOM_GRAPHS_SEED=S and RANDOM_GRAPHS_COUNT=N pick other seeds;
+# RANDOM_GRAPHS_PYTHON another interpreter.
 set -euo pipefail
 root="${TEST_SRCDIR}/${TEST_WORKSPACE}"
-python=/usr/bin/python3
+python="${RANDOM_GRAPHS_PYTHON:-/usr/bin/python3}"  # Debian's, with python3-numpy
 if ! "$python" -c 'import numpy' 2>/dev/null; then
   echo "random_graphs_test: $python cannot import numpy, which computes the" \
        "reference; install the Debian package python3-numpy" \
