@@ -57,7 +57,7 @@ TIMEOUT_S = 60       # per graph-compile run
 # ---------------------------------------------------------------------------
 
 class Node:
-    __slots__ = ("name", "op", "inputs", "attrs", "val", "dtype_attr")
+    __slots__ = ("name", "op", "inputs", "attrs", "val")
 
     def __init__(self, name, op, inputs, attrs, val):
         self.name, self.op, self.inputs, self.attrs, self.val = (
@@ -86,13 +86,6 @@ class Graph:
         while f"{stem}{i}" in self.by_name:
             i += 1
         return f"{stem}{i}"
-
-    def consumers(self):
-        used = {}
-        for n in self.nodes:
-            for i in n.inputs:
-                used.setdefault(i, []).append(n.name)
-        return used
 
     def reevaluate(self):
         """Recomputes every value from the leaves (after the reducer edits)."""
@@ -874,14 +867,13 @@ def fmt_float(x):
     return repr(float(x))
 
 
-def attr_text(k, v, op):
+def attr_text(k, v):
     if k == "to":
         body = f"type: {ref.PROTO[v]}"
     elif isinstance(v, list):
         body = "list { " + (f"i: [{', '.join(str(int(i)) for i in v)}]" if v else "") + " }"
     elif isinstance(v, str):
-        body = f'"{v}"'
-        body = f"s: {body}"
+        body = f's: "{v}"'
     elif isinstance(v, float) or k in ("alpha", "beta", "min", "max", "value"):
         body = f"f: {fmt_float(v)}"
     else:
@@ -929,7 +921,7 @@ def graph_text(g, nodes):
         elif n.op == "Constant":
             out.append(f'  attr {{ key: "value" value {{ {tensor_text(n.val)} }} }}\n')
         for k in sorted(n.attrs):
-            out.append(attr_text(k, n.attrs[k], n.op))
+            out.append(attr_text(k, n.attrs[k]))
         out.append("}\n")
     out.append("signature {\n")
     for n in nodes:
@@ -1060,7 +1052,7 @@ def run_case(g, d, gc, levels):
     return fails
 
 
-def repro_script(gc_hint, d, g, levels):
+def repro_script(gc_hint, g, levels):
     feeds = [(n.name, f"feed_{n.name}.npy") for n in g.live() if n.op == "Placeholder"]
     lines = ["#!/bin/sh", "# Rerun every configuration of this failing graph.",
              'GC="${GRAPH_COMPILE:-%s}"' % gc_hint, 'cd "$(dirname "$0")"']
@@ -1155,7 +1147,7 @@ def one(seed, args, scratch):
     shutil.copytree(d, keep)
     shutil.rmtree(d, ignore_errors=True)
     with open(os.path.join(keep, "repro.sh"), "w") as f:
-        f.write(repro_script(args.graph_compile, keep, g, args.opt))
+        f.write(repro_script(args.graph_compile, g, args.opt))
     os.chmod(os.path.join(keep, "repro.sh"), 0o755)
     with open(os.path.join(keep, "failure.txt"), "w") as f:
         f.write("\n".join(fails) + "\n")
@@ -1167,7 +1159,7 @@ def one(seed, args, scratch):
         with open(os.path.join(red, "failure.txt"), "w") as f:
             f.write("\n".join(rfails) + "\n")
         with open(os.path.join(red, "repro.sh"), "w") as f:
-            f.write(repro_script(args.graph_compile, red, small, args.opt))
+            f.write(repro_script(args.graph_compile, small, args.opt))
         os.chmod(os.path.join(red, "repro.sh"), 0o755)
     return seed, g, fails
 

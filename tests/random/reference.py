@@ -826,7 +826,7 @@ def ev_pool(op, attrs, ins):
     big = 1e300
     fill = -big if op == "MaxPool" else np.nan
     width = [(0, 0), (0, 0)] + [(pads[i], pads[i + nd]) for i in range(nd)]
-    v = x.v.astype(np.float64) if dt not in INTS else x.v.astype(np.float64)
+    v = x.v.astype(np.float64)
     if dt in INTS and np.max(np.abs(x.v), initial=0) > 2**52:
         raise Reject("int pool range")
     xp = np.pad(v, width, constant_values=fill)
