@@ -761,8 +761,9 @@ KNOWN_BUGS = {
     # the kernel's last op, though earlier ops of the same kernel already
     # wrote that output (a contraction's zero fill, softmax's exp step), so
     # the input is overwritten before it is read: MatMul(p, W) + p gives 0s,
-    # Softmax(p) + p garbage, at -O2. Avoided: a value read by both a
-    # contraction or softmax and another op.
+    # Softmax(p) + p and Softmax(a) / Gather(...) garbage, at -O2. Avoided:
+    # a value read by both a contraction or softmax and another op, and an
+    # op reading such a kernel's result with another computed value.
     "hero-input-reread": lambda g, op, attrs, ins, val: hero_shares_input(g, op, ins),
     # The same bug in one kernel: an Einsum without a summed index (x * p as
     # "ij,ij->ij") fills its output with 0, then its all-parallel loop gets
@@ -779,6 +780,9 @@ HEROES = ("MatMul", "Gemm", "Conv", "Einsum", "Softmax", "LogSoftmax")
 
 
 def hero_shares_input(g, op, ins):
+    if any(n.op in HEROES for n in ins) and any(
+            n.op not in HEROES + ("Placeholder", "Constant") for n in ins):
+        return True
     names = {n.name for n in ins}
     for n in g.nodes:
         if n.inputs and names & set(n.inputs) and (n.op in HEROES or op in HEROES):
