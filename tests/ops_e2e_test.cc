@@ -2,7 +2,8 @@
 //
 // Part of Kiln. Each case feeds random inputs through Placeholders (so that
 // constant folding cannot do the work), compiles and runs the graph on the
-// CPU, and compares with a float64 reference computed here.
+// CPU with the memory plan on and off (bit-identical), and compares with a
+// float64 reference computed here.
 //
 //===----------------------------------------------------------------------===//
 #include <cmath>
@@ -11,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "session/session.h"
+#include "tests/e2e_util.h"
 #include "tests/test_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -47,29 +49,21 @@ Input RandomInput(const std::string &name, std::vector<int64_t> shape,
   return in;
 }
 
-/// Builds a graph of Placeholders for `inputs` plus `body`, runs it, and
-/// returns the fetched tensor.
+/// Builds a graph of Placeholders for `inputs` plus `body`, runs it with
+/// the memory plan on and off (which must agree bit for bit), and returns
+/// the fetched tensor.
 Tensor RunGraph(const std::vector<Input> &inputs, const std::string &body,
                 const std::string &fetch = "y") {
   std::string text;
   Session::Feeds feeds;
   for (const Input &in : inputs) {
-    text += PlaceholderNode(in.name,
-                            in.tensor.dtype() == DType::kF32   ? "DT_FLOAT"
-                            : in.tensor.dtype() == DType::kI32 ? "DT_INT32"
-                                                               : "DT_INT64",
+    text += PlaceholderNode(in.name, testing::GraphDTypeName(in.tensor.dtype()),
                             in.tensor.shape());
     feeds.emplace_back(in.name, in.tensor);
   }
-  absl::StatusOr<std::unique_ptr<Session>> session =
-      Session::Create(ParseGraph(text + body));
-  EXPECT_TRUE(session.ok()) << session.status();
-  if (!session.ok())
-    return Tensor();
-  std::vector<Tensor> outputs;
-  absl::Status s = (*session)->Run(feeds, {fetch}, &outputs);
-  EXPECT_TRUE(s.ok()) << s;
-  return s.ok() ? outputs[0] : Tensor();
+  std::vector<Tensor> outputs =
+      testing::RunBothPlans(ParseGraph(text + body), feeds, {fetch});
+  return outputs.empty() ? Tensor() : outputs[0];
 }
 
 RefArray Map(const RefArray &a, const std::function<double(double)> &fn) {

@@ -39,9 +39,15 @@ bazel test "${config[@]}" --nocache_test_results --test_summary=short \
   "${targets[@]}" 2>&1 \
   | tee "$log" || status=$?
 
-conformance=bazel-testlogs/tests/conformance/onnx_backend/test.log
-if [ ${#config[@]} -eq 0 ] && [ -f "$conformance" ]; then
-  echo "ONNX backend conformance (libonnx-testdata): $(tail -1 "$conformance")"
+if [ ${#config[@]} -eq 0 ]; then
+  for t in onnx_backend:"libonnx-testdata, -O3" \
+    onnx_backend_O0:"libonnx-testdata, -O0" \
+    onnx_node_O3:"../shared/conformance/onnx-node, -O3" \
+    onnx_node_O0:"../shared/conformance/onnx-node, -O0"; do
+    log_file=bazel-testlogs/tests/conformance/${t%%:*}/test.log
+    [ -f "$log_file" ] &&
+      echo "ONNX backend conformance (${t#*:}): $(tail -1 "$log_file")"
+  done
 fi
 passed=$(grep -cE '^//[^ ]+ +PASSED' "$log" || true)
 failed=$(grep -cE '^//[^ ]+ +(FAILED|TIMEOUT|NO STATUS|FAILED TO BUILD)' "$log" || true)
