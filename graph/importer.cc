@@ -611,39 +611,6 @@ ImportGraphDef(const GraphDef &graph, const std::vector<std::string> &fetches,
   return Importer(graph, context, frozen).Run(fetches);
 }
 
-void RemoveEmptyTensorsFromSignature(ImportedGraph &graph) {
-  auto func = mlir::cast<mlir::func::FuncOp>(graph.module->getBody()->front());
-  mlir::Block &body = func.getBody().front();
-  mlir::OpBuilder builder(&body, body.begin());
-  auto empty = [](mlir::Type t) {
-    return mlir::cast<mlir::RankedTensorType>(t).getNumElements() == 0;
-  };
-  llvm::BitVector args(body.getNumArguments());
-  for (unsigned i = 0; i < body.getNumArguments(); ++i) {
-    mlir::BlockArgument arg = body.getArgument(i);
-    if (!empty(arg.getType()))
-      continue;
-    auto type = mlir::cast<mlir::RankedTensorType>(arg.getType());
-    mlir::Value constant = builder.create<ConstantOp>(
-        arg.getLoc(), type,
-        mlir::DenseElementsAttr::get(type, llvm::ArrayRef<mlir::Attribute>()));
-    arg.replaceAllUsesWith(constant);
-    args.set(i);
-    graph.feeds[i].in_signature = false;
-  }
-  func.eraseArguments(args);
-  auto ret = mlir::cast<mlir::func::ReturnOp>(body.getTerminator());
-  llvm::BitVector results(ret.getNumOperands());
-  for (unsigned i = 0; i < ret.getNumOperands(); ++i) {
-    if (!empty(ret.getOperand(i).getType()))
-      continue;
-    results.set(i);
-    graph.fetches[i].in_signature = false;
-  }
-  ret->eraseOperands(results);
-  func.eraseResults(results);
-}
-
 mlir::DenseElementsAttr HostTensorToAttr(const Tensor &tensor,
                                          mlir::MLIRContext &context) {
   auto type = mlir::RankedTensorType::get(tensor.shape(),

@@ -877,7 +877,6 @@ OnnxSource::Import(const std::vector<std::string> &requested,
   for (size_t k = 0; k < result.fetches.size(); ++k)
     func.setResultAttr(k, "kiln.name",
                        builder.getStringAttr(result.fetches[k].name));
-  RemoveEmptyTensorsFromSignature(result);
   if (mlir::failed(mlir::verify(*result.module)))
     return absl::InternalError("imported module does not verify:\n" +
                                diagnostics.Joined());

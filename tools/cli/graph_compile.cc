@@ -17,6 +17,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "codegen/cpu/CpuBackend.h"
 #include "codegen/cpu/Jit.h"
 #include "graph/importer.h"
 #include "graph/loader.h"
@@ -276,6 +277,7 @@ absl::StatusOr<ToolGraph> ImportForTool(const Args &args,
   if (!imported.ok())
     return imported.status();
   result.graph = *std::move(imported);
+  PrepareEntryFunction(result.module());
   return result;
 }
 
