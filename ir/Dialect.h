@@ -23,6 +23,9 @@ class KilnElementwise
 template <typename ConcreteType>
 class KilnFusionHero
     : public mlir::OpTrait::TraitBase<ConcreteType, KilnFusionHero> {};
+template <typename ConcreteType>
+class KilnContraction
+    : public mlir::OpTrait::TraitBase<ConcreteType, KilnContraction> {};
 } // namespace kiln
 
 namespace kiln::detail {
