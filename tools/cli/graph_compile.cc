@@ -17,6 +17,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "codegen/cpu/CpuBackend.h"
 #include "codegen/cpu/Jit.h"
 #include "graph/importer.h"
@@ -142,6 +143,24 @@ bool SplitAssignment(const std::string &text, std::string *name,
   return true;
 }
 
+/// Checks the pass names given to --disable-pass and --print-ir-after; an
+/// unknown one is bad usage, and the message lists the names accepted.
+std::string CheckPassFlags(const PipelineOptions &pipeline) {
+  std::vector<std::string> graph = GraphPassNames();
+  for (const std::string &name : pipeline.disabled_passes)
+    if (std::find(graph.begin(), graph.end(), name) == graph.end())
+      return "--disable-pass: unknown pass '" + name +
+             "'; the graph passes it accepts are " + absl::StrJoin(graph, ", ");
+  if (pipeline.print_ir_after.empty())
+    return "";
+  std::vector<std::string> all = PipelinePassNames();
+  for (const std::string &name : pipeline.print_ir_after)
+    if (std::find(all.begin(), all.end(), name) == all.end())
+      return "--print-ir-after: unknown pass '" + name +
+             "'; the pipeline's passes are " + absl::StrJoin(all, ", ");
+  return "";
+}
+
 /// Parses the command line; an error message means bad usage.
 std::string ParseArgs(int argc, char **argv, Args *args) {
   for (int i = 1; i < argc; ++i) {
@@ -232,6 +251,8 @@ std::string ParseArgs(int argc, char **argv, Args *args) {
   }
   if (args->help)
     return "";
+  if (std::string error = CheckPassFlags(args->pipeline); !error.empty())
+    return error;
   if (args->check_onnx_test) {
     if (!args->model.empty()) {
       args->test_dirs.insert(args->test_dirs.begin(), args->model);
