@@ -144,8 +144,7 @@ absl::Status CheckPassNames(const PipelineOptions &options) {
     if (std::find(all.begin(), all.end(), name) == all.end())
       return absl::InvalidArgumentError(
           "unknown pass '" + name +
-          "' to print the IR after; the pipeline's "
-          "passes are " +
+          "' to print the IR after; the pipeline's passes are " +
           llvm::join(all, ", "));
   return absl::OkStatus();
 }
@@ -292,6 +291,10 @@ absl::Status RunPipeline(mlir::ModuleOp module, const PipelineOptions &options,
     if (std::error_code e = llvm::sys::fs::create_directories(options.dump_dir))
       return absl::InvalidArgumentError("cannot create dump directory " +
                                         options.dump_dir + ": " + e.message());
+    // create_directories succeeds when the path exists, even as a file.
+    if (!llvm::sys::fs::is_directory(options.dump_dir))
+      return absl::InvalidArgumentError("dump directory " + options.dump_dir +
+                                        " is a file, not a directory");
     context->disableMultithreading();
     pm.addInstrumentation(
         std::make_unique<DumpInstrumentation>(options.dump_dir));

@@ -7,6 +7,9 @@
 #include <fstream>
 #include <sstream>
 
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/MLIRContext.h"
 #include "passes/Pipeline.h"
 #include "runtime/npy.h"
 #include "tests/test_util.h"
@@ -286,6 +289,33 @@ TEST(GraphCompileTest, PipelineRefusesUnknownPassNames) {
               HasSubstr("unknown pass 'lower-affine' to disable; the graph "
                         "passes are kiln-fold-constants, kiln-simplify, "
                         "canonicalize, cse, kiln-fuse"));
+}
+
+TEST(GraphCompileTest, DumpDirMustBeADirectory) {
+  std::string out, err, file = TempPath("not-a-dir");
+  std::ofstream(file) << "x";
+  EXPECT_EQ(
+      GraphCompile({"examples/mlp.pbtxt", "--emit=graph", "--dump-dir", file},
+                   &out, &err),
+      2);
+  EXPECT_THAT(
+      err, HasSubstr("--dump-dir: '" + file + "' is a file, not a directory"));
+  EXPECT_EQ(out, "");
+  EXPECT_EQ(GraphCompile({"examples/mlp.pbtxt", "--emit=graph",
+                          "--dump-dir=" + file + "/sub"},
+                         &out, &err),
+            2);
+  EXPECT_THAT(
+      err, HasSubstr("--dump-dir: cannot create directory '" + file + "/sub'"));
+  // The same mistake through the C++ API.
+  PipelineOptions options;
+  options.dump_dir = file;
+  mlir::MLIRContext context;
+  mlir::OpBuilder b(&context);
+  mlir::OwningOpRef<mlir::ModuleOp> module =
+      mlir::ModuleOp::create(b.getUnknownLoc());
+  absl::Status s = RunPipeline(*module, options, Stage::kGraph);
+  EXPECT_THAT(s.message(), HasSubstr("is a file, not a directory"));
 }
 
 TEST(GraphCompileTest, ExitCodes) {

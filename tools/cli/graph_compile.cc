@@ -32,6 +32,7 @@
 #include "session/session.h"
 #include "tools/cli/dot.h"
 #include "tools/cli/onnx_test_runner.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/raw_ostream.h"
 
 namespace kiln {
@@ -79,6 +80,8 @@ Options:
   --print-ir-after-all    Print the IR after every pass to stderr.
   --print-ir-after=NAME   Print the IR after the named pass (repeatable).
   --dump-dir=DIR          Write the IR after each pass to DIR/NN-<pass>.mlir.
+                          DIR is created if missing; a DIR that is a file
+                          (or under one) is bad usage (exit status 2).
   --pass-timing           Print the time each pass took to stderr.
   --stats                 Print the number of kiln ops before and after the
                           graph passes, the kernels (fusions and lone ops)
@@ -158,6 +161,19 @@ std::string CheckPassFlags(const PipelineOptions &pipeline) {
     if (std::find(all.begin(), all.end(), name) == all.end())
       return "--print-ir-after: unknown pass '" + name +
              "'; the pipeline's passes are " + absl::StrJoin(all, ", ");
+  return "";
+}
+
+/// Creates the --dump-dir folder if it is missing. A path that cannot be a
+/// folder (an existing file, or under one) is bad usage: the message says
+/// so before anything is compiled.
+std::string PrepareDumpDir(const std::string &dir) {
+  if (dir.empty())
+    return "";
+  if (llvm::sys::fs::exists(dir) && !llvm::sys::fs::is_directory(dir))
+    return "--dump-dir: '" + dir + "' is a file, not a directory";
+  if (std::error_code e = llvm::sys::fs::create_directories(dir))
+    return "--dump-dir: cannot create directory '" + dir + "': " + e.message();
   return "";
 }
 
@@ -274,7 +290,7 @@ std::string ParseArgs(int argc, char **argv, Args *args) {
     return "--run and --emit cannot be combined";
   if (!args->outputs.empty() && !args->run)
     return "--output needs --run";
-  return "";
+  return PrepareDumpDir(args->pipeline.dump_dir);
 }
 
 /// An imported graph and the MLIR context that owns it (declared first, so
