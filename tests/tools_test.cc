@@ -318,6 +318,37 @@ TEST(GraphCompileTest, DumpDirMustBeADirectory) {
   EXPECT_THAT(s.message(), HasSubstr("is a file, not a directory"));
 }
 
+TEST(GraphCompileTest, HelpListsPassesAndLevels) {
+  std::string out, err;
+  ASSERT_EQ(GraphCompile({"--help"}, &out, &err), 0);
+  // Every pass --disable-pass accepts, in the list under its flag.
+  size_t disable = out.find("--disable-pass=NAME");
+  size_t next = out.find("\n  --", disable + 1);
+  ASSERT_NE(disable, std::string::npos);
+  std::string disable_help = out.substr(disable, next - disable);
+  for (const std::string &name : GraphPassNames())
+    EXPECT_THAT(disable_help, HasSubstr(name)) << disable_help;
+  // Every pass --print-ir-after accepts, a lowering pass among them.
+  size_t print = out.find("--print-ir-after=NAME");
+  ASSERT_NE(print, std::string::npos);
+  std::string print_help =
+      out.substr(print, out.find("\n  --", print + 1) - print);
+  for (const std::string &name : PipelinePassNames())
+    EXPECT_THAT(print_help, HasSubstr(name)) << print_help;
+  EXPECT_THAT(print_help, HasSubstr("kiln-plan-memory"));
+  // What each level does, and that -O3 does nothing more than -O2.
+  EXPECT_THAT(out, HasSubstr("-O0  none: the graph is lowered as written\n"));
+  EXPECT_THAT(out, HasSubstr("-O1  kiln-fold-constants, canonicalize, cse\n"));
+  EXPECT_THAT(out, HasSubstr("-O2  kiln-fold-constants, kiln-simplify,\n"));
+  EXPECT_THAT(out, HasSubstr("-O3  same as -O2 today\n"));
+  EXPECT_EQ(PipelinePassNames(3), PipelinePassNames(2));
+  EXPECT_NE(PipelinePassNames(2), PipelinePassNames(1));
+  // No line of the help is wider than a terminal.
+  std::istringstream lines(out);
+  for (std::string line; std::getline(lines, line);)
+    EXPECT_LE(line.size(), 80u) << line;
+}
+
 TEST(GraphCompileTest, ExitCodes) {
   std::string out, err;
   EXPECT_EQ(GraphCompile({"--help"}, &out, &err), 0);

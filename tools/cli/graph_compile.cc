@@ -18,6 +18,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "codegen/cpu/CpuBackend.h"
 #include "codegen/cpu/Jit.h"
 #include "graph/importer.h"
@@ -66,20 +67,23 @@ Options:
                             mlir    the LLVM dialect (end of the pipeline)
                             llvm    LLVM IR
   -o FILE                 Write --emit output to FILE instead of stdout.
-  -O0, -O1, -O2, -O3      Optimization level (default -O2): -O0 lowers the
-                          graph as written; -O1 folds constants and removes
-                          dead and duplicate ops; -O2 and -O3 also simplify
-                          algebraically.
-  --disable-pass=NAME     Leave out a graph pass (repeatable): kiln-fold-
-                          constants, kiln-simplify, canonicalize, cse.
-  --no-memory-reuse       Give every intermediate buffer bytes of its own: no
+  -O0, -O1, -O2, -O3      Optimization level (default -O2). The graph
+                          passes each level runs, in order:
+{O_LEVELS}                          From -O1 on, canonicalize and cse also clean
+                          up after the lowering to linalg and after
+                          bufferization. LLVM optimizes the kernels' machine
+                          code at its own -O3 at every level.
+  --disable-pass=NAME     Leave out a graph pass (repeatable), one of:
+{GRAPH_PASSES}  --no-memory-reuse       Give every intermediate buffer bytes of its own: no
                           sharing between buffers, no in-place writes. Results
                           must be bit-identical to the planned run's.
   --max-fold-bytes=N      Most bytes of new constant data that constant
                           folding may create (default 67108864).
   --print-ir-after-all    Print the IR after every pass to stderr.
-  --print-ir-after=NAME   Print the IR after the named pass (repeatable).
-  --dump-dir=DIR          Write the IR after each pass to DIR/NN-<pass>.mlir.
+  --print-ir-after=NAME   Print the IR after the named pass (repeatable), a
+                          graph or a lowering pass (a pass that does not run
+                          at the chosen level or --emit stage prints nothing):
+{ALL_PASSES}  --dump-dir=DIR          Write the IR after each pass to DIR/NN-<pass>.mlir.
                           DIR is created if missing; a DIR that is a file
                           (or under one) is bad usage (exit status 2).
   --pass-timing           Print the time each pass took to stderr.
@@ -108,6 +112,46 @@ Options:
 .npy files must be C-ordered little-endian f32, f64, i32, i64 or bool.
 Exit status: 0 success, 1 a problem with the graph or the feeds, 2 bad usage.
 )";
+
+/// `words` joined by ", " and wrapped to 78 columns, each line indented
+/// like the help's descriptions, ending in a newline.
+std::string HelpList(const std::vector<std::string> &words,
+                     const std::string &first = "") {
+  const std::string indent(26, ' ');
+  std::string out, line = indent + first;
+  for (size_t i = 0; i < words.size(); ++i) {
+    std::string word = words[i] + (i + 1 < words.size() ? "," : "");
+    if (line.size() > indent.size() + first.size() &&
+        line.size() + 1 + word.size() > 78) {
+      out += line + "\n";
+      line = indent + std::string(first.size(), ' ');
+    } else if (line.size() > indent.size() + first.size()) {
+      line += " ";
+    }
+    line += word;
+  }
+  return out + line + "\n";
+}
+
+/// The help text, with the pass lists read from the pipeline itself.
+std::string Usage() {
+  std::string levels;
+  for (int level = 0; level <= 3; ++level) {
+    std::string label = "-O" + std::to_string(level) + "  ";
+    std::vector<std::string> passes = PipelinePassNames(level, Stage::kGraph);
+    if (level > 0 && PipelinePassNames(level) == PipelinePassNames(level - 1))
+      levels += HelpList({"same as -O" + std::to_string(level - 1) + " today"},
+                         label);
+    else if (passes.empty())
+      levels += HelpList({"none: the graph is lowered as written"}, label);
+    else
+      levels += HelpList(passes, label);
+  }
+  return absl::StrReplaceAll(kUsage,
+                             {{"{O_LEVELS}", levels},
+                              {"{GRAPH_PASSES}", HelpList(GraphPassNames())},
+                              {"{ALL_PASSES}", HelpList(PipelinePassNames())}});
+}
 
 /// Reports a problem with the user's graph or feeds: exit status 1.
 int Fail(std::ostream &err, const absl::Status &status) {
@@ -528,7 +572,7 @@ int GraphCompileMain(int argc, char **argv, std::ostream &out,
   Args args;
   std::string usage_error = ParseArgs(argc, argv, &args);
   if (args.help) {
-    out << kUsage;
+    out << Usage();
     return 0;
   }
   if (!usage_error.empty()) {
