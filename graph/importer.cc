@@ -526,6 +526,7 @@ absl::StatusOr<ImportedGraph> Importer::Run(std::vector<std::string> fetches) {
   DiagnosticCollector diagnostics(context_);
   for (int i : order_) {
     const NodeDef &node = graph_.node(i);
+    diagnostics.SetOpType(node.name(), node.op());
     if (node.op() == "Placeholder" && frozen_.count(node.name())) {
       mlir::DenseElementsAttr value =
           HostTensorToAttr(frozen_.at(node.name()), context_);

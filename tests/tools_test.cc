@@ -349,6 +349,43 @@ TEST(GraphCompileTest, HelpListsPassesAndLevels) {
     EXPECT_LE(line.size(), 80u) << line;
 }
 
+TEST(GraphCompileTest, ShapeErrorsNameOpInputsAndFlags) {
+  // A GraphDef whose Gemm has transB set for weights stored [K,N].
+  std::string model = TempPath("gemm_transb.pbtxt");
+  std::ofstream(model) << R"pb(
+    node {
+      name: "h"
+      op: "Placeholder"
+      attr { key: "dtype" value { type: DT_FLOAT } }
+      attr { key: "shape" value { shape { dim: 2 dim: 8 } } }
+    }
+    node {
+      name: "W2"
+      op: "Constant"
+      attr {
+        key: "value"
+        value { tensor { dtype: DT_FLOAT shape { dim: 8 dim: 3 } float_val: 1 } }
+      }
+    }
+    node {
+      name: "logits"
+      op: "Gemm"
+      input: "h"
+      input: "W2"
+      attr { key: "transB" value { i: 1 } }
+    }
+    signature { fetch: "logits" }
+  )pb";
+  std::string out, err;
+  EXPECT_EQ(GraphCompile({model, "--emit=graph"}, &out, &err), 1);
+  EXPECT_THAT(err, HasSubstr("error: invalid graph: 1 problem:\n  node "
+                             "'logits' (Gemm): inner dimensions differ: A 'h' "
+                             "[2,8] has 8 columns, but B 'W2' [8,3] transposed "
+                             "by transB is [3,8] with 3 rows (they would agree "
+                             "with transB=0)\n"));
+  EXPECT_EQ(out, "");
+}
+
 TEST(GraphCompileTest, ExitCodes) {
   std::string out, err;
   EXPECT_EQ(GraphCompile({"--help"}, &out, &err), 0);
