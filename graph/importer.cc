@@ -389,7 +389,12 @@ void Importer::CheckStructure() {
       CheckAttributes(node, *spec);
     } else {
       unknown_ops.push_back(node.op());
-      Error(node, absl::StrCat("unknown op '", node.op(), "'"));
+      std::string nearest = SuggestOp(node.op());
+      Error(node,
+            absl::StrCat("unknown op '", node.op(), "'",
+                         nearest.empty() ? ""
+                                         : absl::StrCat("; did you mean '",
+                                                        nearest, "'?")));
     }
     for (const std::string &text : node.input()) {
       InputRef ref;

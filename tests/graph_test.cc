@@ -10,6 +10,7 @@
 #include "google/protobuf/util/message_differencer.h"
 #include "graph/importer.h"
 #include "graph/loader.h"
+#include "graph/op_table.h"
 #include "mlir/IR/MLIRContext.h"
 #include "tests/test_util.h"
 #include "gmock/gmock.h"
@@ -115,6 +116,43 @@ TEST(ImporterTest, ListsEveryUnknownOp) {
   EXPECT_THAT(error, AllOf(HasSubstr("node 'a' (Frobnicate): unknown op"),
                            HasSubstr("node 'c' (Twiddle): unknown op"),
                            HasSubstr("unknown ops: Frobnicate, Twiddle")));
+  // Nothing Kiln knows is near these two: no guess.
+  EXPECT_THAT(error, ::testing::Not(HasSubstr("did you mean")));
+}
+
+TEST(ImporterTest, UnknownOpSuggestsTheNearestKnownOne) {
+  std::string text =
+      PlaceholderNode("x", "DT_FLOAT", {2}) + OpNode("r", "Relu6", {"x"}) +
+      OpNode("s", "softmax", {"r"}) + OpNode("m", "Matmul", {"s", "s"}) +
+      OpNode("c", "Conv2D", {"m"});
+  std::string error = ImportError(text, {"c"});
+  EXPECT_THAT(
+      error,
+      AllOf(HasSubstr("node 'r' (Relu6): unknown op 'Relu6'; did you mean "
+                      "'Relu'?"),
+            HasSubstr("node 's' (softmax): unknown op 'softmax'; did you mean "
+                      "'Softmax'?"),
+            HasSubstr("node 'm' (Matmul): unknown op 'Matmul'; did you mean "
+                      "'MatMul'?"),
+            HasSubstr("node 'c' (Conv2D): unknown op 'Conv2D'; did you mean "
+                      "'Conv'?")));
+}
+
+TEST(OpTableTest, NearestName) {
+  EXPECT_EQ(SuggestOp("Relu6"), "Relu");
+  EXPECT_EQ(SuggestOp("LeakyReLU"), "LeakyRelu");
+  EXPECT_EQ(SuggestOp("Placeholdr"), "Placeholder");
+  EXPECT_EQ(SuggestOp("Frobnicate"), "");
+  EXPECT_EQ(SuggestOp(""), "");
+  EXPECT_EQ(SuggestOp(std::string(1 << 20, 'R')), "");
+  // The ONNX importer adds the ops only its converters know.
+  EXPECT_EQ(SuggestOp("BatchNorm"), "");
+  EXPECT_EQ(SuggestOp("BatchNormalisation", {"BatchNormalization"}),
+            "BatchNormalization");
+  // Ties go to the earlier candidate; the limit is a third of the length.
+  EXPECT_EQ(NearestName("ab", {"ax", "xb"}), "ax");
+  EXPECT_EQ(NearestName("abcdef", {"abcxyz"}), "");
+  EXPECT_EQ(NearestName("abcdef", {"abcdyz"}), "abcdyz");
 }
 
 TEST(ImporterTest, DanglingInputDuplicateNameAndCycle) {

@@ -386,6 +386,24 @@ TEST(GraphCompileTest, ShapeErrorsNameOpInputsAndFlags) {
   EXPECT_EQ(out, "");
 }
 
+TEST(GraphCompileTest, UnknownOpSuggestsAKnownOne) {
+  std::string model = TempPath("relu6.pbtxt");
+  std::ofstream(model) << R"pb(
+    node {
+      name: "x"
+      op: "Placeholder"
+      attr { key: "dtype" value { type: DT_FLOAT } }
+      attr { key: "shape" value { shape { dim: 2 } } }
+    }
+    node { name: "r" op: "Relu6" input: "x" }
+    signature { fetch: "r" }
+  )pb";
+  std::string out, err;
+  EXPECT_EQ(GraphCompile({model, "--emit=graph"}, &out, &err), 1);
+  EXPECT_THAT(err, HasSubstr("node 'r' (Relu6): unknown op 'Relu6'; did you "
+                             "mean 'Relu'?\n"));
+}
+
 TEST(GraphCompileTest, ExitCodes) {
   std::string out, err;
   EXPECT_EQ(GraphCompile({"--help"}, &out, &err), 0);
