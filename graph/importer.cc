@@ -389,7 +389,12 @@ void Importer::CheckStructure() {
       CheckAttributes(node, *spec);
     } else {
       unknown_ops.push_back(node.op());
-      Error(node, absl::StrCat("unknown op '", node.op(), "'"));
+      std::string nearest = SuggestOp(node.op());
+      Error(node,
+            absl::StrCat("unknown op '", node.op(), "'",
+                         nearest.empty() ? ""
+                                         : absl::StrCat("; did you mean '",
+                                                        nearest, "'?")));
     }
     for (const std::string &text : node.input()) {
       InputRef ref;
@@ -526,6 +531,7 @@ absl::StatusOr<ImportedGraph> Importer::Run(std::vector<std::string> fetches) {
   DiagnosticCollector diagnostics(context_);
   for (int i : order_) {
     const NodeDef &node = graph_.node(i);
+    diagnostics.SetOpType(node.name(), node.op());
     if (node.op() == "Placeholder" && frozen_.count(node.name())) {
       mlir::DenseElementsAttr value =
           HostTensorToAttr(frozen_.at(node.name()), context_);

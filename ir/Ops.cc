@@ -74,6 +74,15 @@ RankedTensorType rankedType(Value v) {
   return cast<RankedTensorType>(v.getType());
 }
 
+/// "B 'W2' [8,3]": an operand's role, the node that produced it (when its
+/// location is the user's node name) and its shape, for error messages.
+std::string operandStr(StringRef role, Value v) {
+  std::string s = role.str();
+  if (auto name = dyn_cast<NameLoc>(v.getLoc()))
+    s += " '" + name.getName().str() + "'";
+  return s + " " + shapeStr(rankedType(v).getShape());
+}
+
 /// Every kiln tensor must have a static shape.
 LogicalResult requireStatic(std::optional<Location> loc, ValueRange operands) {
   for (auto [i, v] : llvm::enumerate(operands)) {
@@ -289,16 +298,20 @@ LogicalResult MatMulOp::inferReturnTypes(MLIRContext *,
   int64_t k_a = a.back();
   int64_t k_b = b.size() == 1 ? b[0] : b[b.size() - 2];
   if (k_a != k_b)
-    return emitOptionalError(loc, "inner dimensions differ: A is ", shapeStr(a),
-                             ", B is ", shapeStr(b));
+    return emitOptionalError(
+        loc, "inner dimensions differ: ", operandStr("A", adaptor.getA()),
+        " has ", k_a, a.size() == 1 ? " elements" : " columns", ", but ",
+        operandStr("B", adaptor.getB()), " has ", k_b,
+        b.size() == 1 ? " elements" : " rows");
   SmallVector<int64_t> batch;
   ArrayRef<int64_t> batchA =
       a.size() > 2 ? a.drop_back(2) : ArrayRef<int64_t>();
   ArrayRef<int64_t> batchB =
       b.size() > 2 ? b.drop_back(2) : ArrayRef<int64_t>();
   if (failed(broadcastShapes(batchA, batchB, batch)))
-    return emitOptionalError(loc, "batch dimensions of ", shapeStr(a), " and ",
-                             shapeStr(b), " do not broadcast");
+    return emitOptionalError(
+        loc, "batch dimensions of ", operandStr("A", adaptor.getA()), " and ",
+        operandStr("B", adaptor.getB()), " do not broadcast");
   SmallVector<int64_t> shape(batch);
   if (a.size() >= 2)
     shape.push_back(a[a.size() - 2]);
@@ -326,19 +339,46 @@ LogicalResult GemmOp::inferReturnTypes(MLIRContext *,
   bool transA = adaptor.getTransA() != 0, transB = adaptor.getTransB() != 0;
   int64_t m = ta.getDimSize(transA ? 1 : 0), k = ta.getDimSize(transA ? 0 : 1);
   int64_t kb = tb.getDimSize(transB ? 1 : 0), n = tb.getDimSize(transB ? 0 : 1);
-  if (k != kb)
-    return emitOptionalError(loc, "inner dimensions differ: op(A) is [", m, ",",
-                             k, "], op(B) is [", kb, ",", n, "]");
+  if (k != kb) {
+    // "A 'h' [2,8] has 8 columns, but B 'W2' [8,3] transposed by transB is
+    // [3,8] with 3 rows": what each operand is after its flag, and which
+    // flag, flipped, would make them agree.
+    auto side = [](std::string operand, bool trans, const char *flag,
+                   int64_t rows, int64_t cols, int64_t inner,
+                   const char *what) {
+      if (!trans)
+        return operand + " has " + std::to_string(inner) + what;
+      return operand + " transposed by " + flag + " is " +
+             shapeStr({rows, cols}) + " with " + std::to_string(inner) + what;
+    };
+    std::string hint;
+    if (ta.getDimSize(transA ? 1 : 0) == kb)
+      hint = std::string(" (they would agree with transA=") +
+             (transA ? "0" : "1") + ")";
+    else if (tb.getDimSize(transB ? 0 : 1) == k)
+      hint = std::string(" (they would agree with transB=") +
+             (transB ? "0" : "1") + ")";
+    return emitOptionalError(loc, "inner dimensions differ: ",
+                             side(operandStr("A", adaptor.getA()), transA,
+                                  "transA", m, k, k, " columns"),
+                             ", but ",
+                             side(operandStr("B", adaptor.getB()), transB,
+                                  "transB", kb, n, kb, " rows"),
+                             hint);
+  }
   SmallVector<int64_t> shape = {m, n};
   if (Value c = adaptor.getC()) {
     RankedTensorType tc = rankedType(c);
     SmallVector<int64_t> out;
-    if (tc.getElementType() != ta.getElementType() ||
-        failed(broadcastShapes(tc.getShape(), shape, out)) ||
+    if (tc.getElementType() != ta.getElementType())
+      return emitOptionalError(loc, operandStr("C", c), " is ",
+                               tc.getElementType(), " but A and B are ",
+                               ta.getElementType());
+    if (failed(broadcastShapes(tc.getShape(), shape, out)) ||
         ArrayRef<int64_t>(out) != ArrayRef<int64_t>(shape))
-      return emitOptionalError(loc, "C of type ", tc,
-                               " does not broadcast to the result [", m, ",", n,
-                               "]");
+      return emitOptionalError(loc, operandStr("C", c),
+                               " does not broadcast to the result ",
+                               shapeStr(shape));
   }
   inferred.push_back(RankedTensorType::get(shape, ta.getElementType()));
   return success();

@@ -40,16 +40,17 @@ TEST(LimitsTest, HugeShapesAreRefusedBeforeAllocation) {
           OpNode(
               "y", "Expand", {"x"},
               R"(attr { key: "shape" value { list { i: [1099511627776, 4] } } })")),
-      HasSubstr("node 'y': result of shape [1099511627776, 4] is larger than "
-                "Kiln's limit"));
+      HasSubstr("node 'y' (Expand): result of shape [1099511627776, 4] is "
+                "larger than Kiln's limit"));
   EXPECT_THAT(
       CreateError(
           PlaceholderNode("x", "DT_FLOAT", {4}) +
           OpNode(
               "y", "Tile", {"x"},
               R"(attr { key: "repeats" value { list { i: [4611686018427387904] } } })")),
-      HasSubstr("node 'y': repeats [4611686018427387904] are negative or too "
-                "large"));
+      HasSubstr(
+          "node 'y' (Tile): repeats [4611686018427387904] are negative or too "
+          "large"));
   EXPECT_THAT(
       CreateError(
           PlaceholderNode("x", "DT_FLOAT", {4}) +

@@ -180,12 +180,29 @@ TEST(OnnxTest, ShapeErrorsNameTheNode) {
   AddInput(g, "b", onnx::TensorProto::FLOAT, {4, 5});
   AddNode(g, "MatMul", {"a", "b"}, {"y"}, "proj");
   AddOutput(g, "y", 2);
+  // The inputs by name, and the flag that transposed one.
+  AddInput(g, "h", onnx::TensorProto::FLOAT, {2, 8});
+  AddInitializer(g, "W2", {8, 3}, std::vector<float>(24, 1.0f));
+  onnx::NodeProto *gemm = AddNode(g, "Gemm", {"h", "W2"}, {"z"}, "logits");
+  onnx::AttributeProto *trans = gemm->add_attribute();
+  trans->set_name("transB");
+  trans->set_type(onnx::AttributeProto::INT);
+  trans->set_i(1);
+  AddOutput(g, "z", 2);
   absl::StatusOr<std::unique_ptr<Session>> s = Load(m);
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(std::string(s.status().message()),
-              HasSubstr("node 'proj': inner dimensions differ: A is [2,3], B "
-                        "is [4,5]"));
+  // Each line names its node, then (once the ONNX importer passes op types
+  // to its DiagnosticCollector) the op type in parentheses.
+  std::string message(s.status().message());
+  EXPECT_THAT(message, HasSubstr("node 'proj'"));
+  EXPECT_THAT(message, HasSubstr(": inner dimensions differ: A 'a' [2,3] has 3 "
+                                 "columns, but B 'b' [4,5] has 4 rows"));
+  EXPECT_THAT(message, HasSubstr("node 'logits'"));
+  EXPECT_THAT(message, HasSubstr(": inner dimensions differ: A 'h' [2,8] has 8 "
+                                 "columns, but B 'W2' [8,3] transposed by "
+                                 "transB is [3,8] with 3 rows (they would "
+                                 "agree with transB=0)"));
 }
 
 TEST(OnnxTest, DeclaredTypesOfPassThroughOutputsAreChecked) {

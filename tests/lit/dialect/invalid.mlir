@@ -28,7 +28,7 @@ func.func @wrong_result_type(%a: tensor<2x3xf32>) -> tensor<3x2xf32> {
 // -----
 
 func.func @matmul_inner(%a: tensor<2x3xf32>, %b: tensor<4x5xf32>) -> tensor<2x5xf32> {
-  // expected-error@+2 {{inner dimensions differ: A is [2,3], B is [4,5]}}
+  // expected-error@+2 {{inner dimensions differ: A [2,3] has 3 columns, but B [4,5] has 4 rows}}
   // expected-error@+1 {{failed to infer returned types}}
   %0 = kiln.matmul %a, %b : (tensor<2x3xf32>, tensor<4x5xf32>) -> tensor<2x5xf32>
   return %0 : tensor<2x5xf32>
@@ -41,6 +41,15 @@ func.func @gemm_rank(%a: tensor<2x3x4xf32>, %b: tensor<4x5xf32>) -> tensor<2x5xf
   // expected-error@+1 {{failed to infer returned types}}
   %0 = kiln.gemm %a, %b : (tensor<2x3x4xf32>, tensor<4x5xf32>) -> tensor<2x5xf32>
   return %0 : tensor<2x5xf32>
+}
+
+// -----
+
+func.func @gemm_inner_transposed(%a: tensor<2x8xf32>, %b: tensor<8x3xf32>) -> tensor<2x8xf32> {
+  // expected-error@+2 {{inner dimensions differ: A [2,8] has 8 columns, but B [8,3] transposed by transB is [3,8] with 3 rows (they would agree with transB=0)}}
+  // expected-error@+1 {{failed to infer returned types}}
+  %0 = kiln.gemm %a, %b {transB = 1 : i64} : (tensor<2x8xf32>, tensor<8x3xf32>) -> tensor<2x8xf32>
+  return %0 : tensor<2x8xf32>
 }
 
 // -----
