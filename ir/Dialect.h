@@ -29,7 +29,7 @@ class KilnContraction
 } // namespace kiln
 
 namespace kiln::detail {
-// Type inference shared by op classes; see Ops.cc.
+// Type inference shared by op classes; see TypeInference.cc.
 mlir::LogicalResult inferBroadcast(std::optional<mlir::Location> loc,
                                    mlir::ValueRange operands, bool boolResult,
                                    llvm::SmallVectorImpl<mlir::Type> &inferred);

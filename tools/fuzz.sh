@@ -36,7 +36,7 @@ case "$target" in
     cp examples/*.npy "$out/corpus/" ;;
   graphdef)
     srcs=(tests/fuzz/graphdef_fuzzer.cc graph/loader.cc graph/importer.cc
-      graph/op_table.cc graph/build_op.cc ir/Ops.cc ir/Diagnostics.cc
+      graph/op_table.cc graph/build_op.cc ir/Dialect.cc ir/TypeInference.cc ir/Folders.cc ir/Geometry.cc ir/Diagnostics.cc
       runtime/tensor.cc "$gen/graph/graph.pb.cc")
     libs=(-L/usr/lib/llvm-19/lib -Wl,-rpath,/usr/lib/llvm-19/lib -lMLIR
       -lLLVM-19 -lprotobuf "${absl[@]}")
@@ -46,7 +46,7 @@ case "$target" in
     tools/install_deps.sh libonnx-testdata
     srcs=(tests/fuzz/onnx_fuzzer.cc graph/onnx_importer.cc graph/onnx_ops.cc
       graph/source.cc graph/loader.cc graph/importer.cc graph/op_table.cc
-      graph/build_op.cc ir/Ops.cc ir/Diagnostics.cc runtime/tensor.cc
+      graph/build_op.cc ir/Dialect.cc ir/TypeInference.cc ir/Folders.cc ir/Geometry.cc ir/Diagnostics.cc runtime/tensor.cc
       "$gen/graph/graph.pb.cc")
     libs=(-L/usr/lib/llvm-19/lib -Wl,-rpath,/usr/lib/llvm-19/lib -lMLIR
       -lLLVM-19 -lonnx -lonnx_proto -lprotobuf "${absl[@]}")
