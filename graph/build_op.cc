@@ -52,34 +52,13 @@ BuildOp(mlir::OpBuilder &builder, mlir::Location loc, llvm::StringRef name,
   state.addTypes(types);
   mlir::Operation *op = builder.create(state);
   llvm::SmallVector<mlir::Value> results(op->getResults());
-  if (!foldConstants || !llvm::all_of(operands, [](mlir::Value v) {
-        return mlir::matchPattern(v, mlir::m_Constant());
-      }))
+  if (!foldConstants)
     return results;
-
-  llvm::SmallVector<mlir::Attribute> constants;
-  for (mlir::Value v : operands) {
-    mlir::Attribute a;
-    mlir::matchPattern(v, mlir::m_Constant(&a));
-    constants.push_back(a);
-  }
-  llvm::SmallVector<mlir::OpFoldResult> folded;
-  if (mlir::failed(op->fold(constants, folded)) || folded.empty())
+  std::optional<llvm::SmallVector<mlir::Value>> folded = foldToConstants(op);
+  if (!folded)
     return results;
-  llvm::SmallVector<mlir::Value> replacements;
-  for (auto [result, f] : llvm::zip(op->getResults(), folded)) {
-    if (auto value = llvm::dyn_cast<mlir::Value>(f)) {
-      replacements.push_back(value);
-      continue;
-    }
-    auto attr = llvm::dyn_cast<mlir::ElementsAttr>(f.get<mlir::Attribute>());
-    if (!attr || attr.getType() != result.getType())
-      return results;
-    replacements.push_back(
-        builder.create<ConstantOp>(loc, result.getType(), attr));
-  }
   op->erase();
-  return replacements;
+  return *folded;
 }
 
 } // namespace kiln

@@ -10,6 +10,7 @@
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/Matchers.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/SmallSet.h"
 
@@ -410,4 +411,37 @@ OpFoldResult GatherOp::fold(FoldAdaptor adaptor) {
     src.append(c.begin() + axis + irank, c.end());
     return linearIndex(in.getShape(), src);
   });
+}
+
+std::optional<SmallVector<Value>> kiln::foldToConstants(Operation *op) {
+  SmallVector<Attribute> operands;
+  for (Value v : op->getOperands()) {
+    Attribute a;
+    if (!matchPattern(v, m_Constant(&a)))
+      return std::nullopt;
+    operands.push_back(a);
+  }
+  SmallVector<OpFoldResult> folded;
+  if (op->getNumResults() == 0 || failed(op->fold(operands, folded)) ||
+      folded.size() != op->getNumResults())
+    return std::nullopt;
+  // Check every result before creating any constant.
+  for (auto [result, f] : llvm::zip(op->getResults(), folded)) {
+    if (isa<Value>(f))
+      continue;
+    auto attr = dyn_cast<ElementsAttr>(f.get<Attribute>());
+    if (!attr || attr.getType() != result.getType())
+      return std::nullopt;
+  }
+  OpBuilder builder(op);
+  SmallVector<Value> replacements;
+  for (auto [result, f] : llvm::zip(op->getResults(), folded)) {
+    if (auto v = dyn_cast<Value>(f))
+      replacements.push_back(v);
+    else
+      replacements.push_back(
+          builder.create<ConstantOp>(op->getLoc(), result.getType(),
+                                     cast<ElementsAttr>(f.get<Attribute>())));
+  }
+  return replacements;
 }
