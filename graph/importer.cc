@@ -36,66 +36,30 @@ void LoadImporterDialects(mlir::MLIRContext &context) {
 }
 
 mlir::Type DTypeToMlir(DType dtype, mlir::MLIRContext &context) {
+  const DTypeInfo &info = DTypeInfoOf(dtype);
   mlir::Builder b(&context);
-  switch (dtype) {
-  case DType::kF32:
-    return b.getF32Type();
-  case DType::kF64:
-    return b.getF64Type();
-  case DType::kI32:
-    return b.getI32Type();
-  case DType::kI64:
-    return b.getI64Type();
-  case DType::kBool:
-    return b.getI1Type();
-  case DType::kI8:
-    return b.getI8Type();
-  case DType::kI16:
-    return b.getIntegerType(16);
-  case DType::kF16:
-    return b.getF16Type();
-  case DType::kBF16:
+  switch (info.kind) {
+  case DTypeKind::kFloat:
+    return info.bits == 16   ? mlir::Type(b.getF16Type())
+           : info.bits == 32 ? mlir::Type(b.getF32Type())
+                             : mlir::Type(b.getF64Type());
+  case DTypeKind::kBFloat:
     return b.getBF16Type();
-  case DType::kU8:
-    return b.getIntegerType(8, /*isSigned=*/false);
-  case DType::kU16:
-    return b.getIntegerType(16, /*isSigned=*/false);
-  case DType::kU32:
-    return b.getIntegerType(32, /*isSigned=*/false);
-  case DType::kU64:
-    return b.getIntegerType(64, /*isSigned=*/false);
-  default:
-    return nullptr;
+  case DTypeKind::kSigned:
+  case DTypeKind::kBool:
+    return b.getIntegerType(info.bits);
+  case DTypeKind::kUnsigned:
+    return b.getIntegerType(info.bits, /*isSigned=*/false);
+  case DTypeKind::kInvalid:
+    break;
   }
+  return nullptr;
 }
 
 DType MlirToDType(mlir::Type type) {
-  if (type.isUnsignedInteger(8))
-    return DType::kU8;
-  if (type.isUnsignedInteger(16))
-    return DType::kU16;
-  if (type.isUnsignedInteger(32))
-    return DType::kU32;
-  if (type.isUnsignedInteger(64))
-    return DType::kU64;
-  if (type.isF16())
-    return DType::kF16;
-  if (type.isBF16())
-    return DType::kBF16;
-  if (type.isF32())
-    return DType::kF32;
-  if (type.isF64())
-    return DType::kF64;
-  if (type.isInteger(32))
-    return DType::kI32;
-  if (type.isInteger(64))
-    return DType::kI64;
-  if (type.isInteger(1))
-    return DType::kBool;
-  if (type.isInteger(8))
-    return DType::kI8;
-  if (type.isInteger(16))
-    return DType::kI16;
+  for (const DTypeInfo &info : AllDTypes())
+    if (DTypeToMlir(info.dtype, *type.getContext()) == type)
+      return info.dtype;
   return DType::kInvalid;
 }
 
@@ -137,8 +101,7 @@ TensorToAttr(const TensorProto &proto, mlir::MLIRContext &context) {
   if (!elem)
     return absl::InvalidArgumentError(absl::StrCat(
         "tensor element type ", ProtoDTypeName(proto.dtype()),
-        " is not supported (use DT_FLOAT, DT_DOUBLE, DT_INT32, DT_INT64 or "
-        "DT_BOOL)"));
+        " is not supported (docs/graphdef.md lists the element types)"));
   std::vector<int64_t> shape(proto.shape().dim().begin(),
                              proto.shape().dim().end());
   absl::StatusOr<int64_t> n = NumElements(shape);

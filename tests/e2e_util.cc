@@ -11,38 +11,7 @@
 
 namespace kiln::testing {
 
-std::string GraphDTypeName(DType dtype) {
-  switch (dtype) {
-  case DType::kF32:
-    return "DT_FLOAT";
-  case DType::kF64:
-    return "DT_DOUBLE";
-  case DType::kI32:
-    return "DT_INT32";
-  case DType::kI64:
-    return "DT_INT64";
-  case DType::kBool:
-    return "DT_BOOL";
-  case DType::kF16:
-    return "DT_HALF";
-  case DType::kBF16:
-    return "DT_BFLOAT16";
-  case DType::kI8:
-    return "DT_INT8";
-  case DType::kI16:
-    return "DT_INT16";
-  case DType::kU8:
-    return "DT_UINT8";
-  case DType::kU16:
-    return "DT_UINT16";
-  case DType::kU32:
-    return "DT_UINT32";
-  case DType::kU64:
-    return "DT_UINT64";
-  default:
-    return "DT_INVALID";
-  }
-}
+std::string GraphDTypeName(DType dtype) { return DTypeInfoOf(dtype).graphdef; }
 
 void ExpectBitIdentical(const Tensor &a, const Tensor &b) {
   ASSERT_EQ(a.TypeString(), b.TypeString());
