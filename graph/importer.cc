@@ -559,10 +559,10 @@ absl::StatusOr<ImportedGraph> Importer::Run(std::vector<std::string> fetches) {
   for (size_t k = 0; k < results.size(); ++k)
     result.fetches.push_back(spec_of(fetches[k], results[k].getType()));
   for (size_t k = 0; k < result.feeds.size(); ++k)
-    func.setArgAttr(k, "kiln.name",
+    func.setArgAttr(k, KilnDialect::kNameAttr,
                     builder_.getStringAttr(result.feeds[k].name));
   for (size_t k = 0; k < result.fetches.size(); ++k)
-    func.setResultAttr(k, "kiln.name",
+    func.setResultAttr(k, KilnDialect::kNameAttr,
                        builder_.getStringAttr(result.fetches[k].name));
 
   if (mlir::failed(mlir::verify(*result.module)))

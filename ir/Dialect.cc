@@ -14,6 +14,7 @@
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/DialectImplementation.h"
 #include "mlir/IR/OpImplementation.h"
+#include "mlir/Interfaces/FunctionInterfaces.h"
 
 using namespace mlir;
 using namespace kiln;
@@ -26,6 +27,42 @@ void KilnDialect::initialize() {
 #define GET_OP_LIST
 #include "ir/KilnOps.cpp.inc"
       >();
+}
+
+LogicalResult KilnDialect::verifyOperationAttribute(Operation *op,
+                                                    NamedAttribute attr) {
+  StringRef name = attr.getName().strref();
+  if (name != kArenaBytesAttr && name != kArenaLowerBoundAttr &&
+      name != kUnplannedBytesAttr)
+    return op->emitError("unknown attribute '") << name << "'";
+  auto value = dyn_cast<IntegerAttr>(attr.getValue());
+  if (!value || !value.getType().isInteger(64) || value.getInt() < 0)
+    return op->emitError("'") << name << "' must be a non-negative i64";
+  if (!isa<FunctionOpInterface>(op))
+    return op->emitError("'") << name << "' belongs on a function";
+  return success();
+}
+
+/// kiln.name on a function's argument or result: the feed or fetch.
+static LogicalResult verifyNameAttr(Operation *op, NamedAttribute attr) {
+  if (attr.getName().strref() != KilnDialect::kNameAttr)
+    return op->emitError("unknown argument or result attribute '")
+           << attr.getName().strref() << "'";
+  if (!isa<StringAttr>(attr.getValue()))
+    return op->emitError("'kiln.name' must be a string");
+  return success();
+}
+
+LogicalResult KilnDialect::verifyRegionArgAttribute(Operation *op, unsigned,
+                                                    unsigned,
+                                                    NamedAttribute attr) {
+  return verifyNameAttr(op, attr);
+}
+
+LogicalResult KilnDialect::verifyRegionResultAttribute(Operation *op, unsigned,
+                                                       unsigned,
+                                                       NamedAttribute attr) {
+  return verifyNameAttr(op, attr);
 }
 
 Operation *KilnDialect::materializeConstant(OpBuilder &builder, Attribute value,

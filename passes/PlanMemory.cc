@@ -305,10 +305,12 @@ struct PlanMemoryPass : public impl::PlanMemoryBase<PlanMemoryPass> {
 
     OpBuilder builder(&body, body.begin());
     MLIRContext *ctx = &getContext();
-    func->setAttr("kiln.arena_bytes", builder.getI64IntegerAttr(arena));
-    func->setAttr("kiln.arena_lower_bound",
+    func->setAttr(KilnDialect::kArenaBytesAttr,
+                  builder.getI64IntegerAttr(arena));
+    func->setAttr(KilnDialect::kArenaLowerBoundAttr,
                   builder.getI64IntegerAttr(lowerBound));
-    func->setAttr("kiln.unplanned_bytes", builder.getI64IntegerAttr(unplanned));
+    func->setAttr(KilnDialect::kUnplannedBytesAttr,
+                  builder.getI64IntegerAttr(unplanned));
     if (buffers.empty())
       return;
     Location loc = func.getLoc();

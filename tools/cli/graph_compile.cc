@@ -24,6 +24,7 @@
 #include "graph/importer.h"
 #include "graph/loader.h"
 #include "graph/source.h"
+#include "ir/Dialect.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/IR/DialectRegistry.h"
@@ -465,15 +466,15 @@ int PrintStats(const Args &args, const GraphSource &source, std::ostream &out,
       return Fail(err, s);
     }
     auto func = imported->module().lookupSymbol<mlir::func::FuncOp>("main");
-    auto get = [&](const char *name) {
+    auto get = [&](llvm::StringRef name) {
       auto a = func->getAttrOfType<mlir::IntegerAttr>(name);
       return a ? a.getInt() : 0;
     };
-    int64_t arena = get("kiln.arena_bytes");
-    int64_t bound = get("kiln.arena_lower_bound");
+    int64_t arena = get(KilnDialect::kArenaBytesAttr);
+    int64_t bound = get(KilnDialect::kArenaLowerBoundAttr);
     out << "arena: " << arena << " bytes; lower bound " << bound << " bytes ("
         << (bound ? double(arena) / bound : 1.0) << "x); without reuse "
-        << get("kiln.unplanned_bytes") << " bytes\n";
+        << get(KilnDialect::kUnplannedBytesAttr) << " bytes\n";
     if (!args.stats)
       return 0;
   }

@@ -104,3 +104,33 @@ func.func @float_only(%a: tensor<2xi32>) -> tensor<2xi32> {
   %0 = kiln.exp %a : (tensor<2xi32>) -> tensor<2xi32>
   return %0 : tensor<2xi32>
 }
+
+// -----
+
+// The dialect's attributes are registered: each is checked where it sits.
+// expected-error@+1 {{unknown attribute 'kiln.arena_size'}}
+func.func @unknown_attribute() attributes {kiln.arena_size = 64 : i64} {
+  return
+}
+
+// -----
+
+// expected-error@+1 {{'kiln.arena_bytes' must be a non-negative i64}}
+func.func @negative_arena() attributes {kiln.arena_bytes = -1 : i64} {
+  return
+}
+
+// -----
+
+// expected-error@+1 {{'kiln.name' must be a string}}
+func.func @name_not_a_string(%x: tensor<2xf32> {kiln.name = 3 : i64}) {
+  return
+}
+
+// -----
+
+// expected-error@+1 {{unknown argument or result attribute 'kiln.feed'}}
+func.func @unknown_result_attribute() -> (tensor<2xf32> {kiln.feed = "y"}) {
+  %0 = kiln.constant dense<1.0> : tensor<2xf32>
+  return %0 : tensor<2xf32>
+}
