@@ -7,6 +7,7 @@
 
 #include "ir/Dialect.h"
 #include "mlir/IR/Matchers.h"
+#include "mlir/IR/Verifier.h"
 #include "mlir/Interfaces/InferTypeOpInterface.h"
 
 namespace kiln {
@@ -51,6 +52,17 @@ BuildOp(mlir::OpBuilder &builder, mlir::Location loc, llvm::StringRef name,
       return mlir::failure();
   state.addTypes(types);
   mlir::Operation *op = builder.create(state);
+  // Folders assume the op's ODS constraints (an index operand holds
+  // integers, say): an op that breaks them is refused, never folded. The
+  // error names the node; the op's generic form would add nothing to it.
+  bool printOp = context->shouldPrintOpOnDiagnostic();
+  context->printOpOnDiagnostic(false);
+  mlir::LogicalResult verified = mlir::verify(op);
+  context->printOpOnDiagnostic(printOp);
+  if (mlir::failed(verified)) {
+    op->erase();
+    return mlir::failure();
+  }
   llvm::SmallVector<mlir::Value> results(op->getResults());
   if (!foldConstants)
     return results;

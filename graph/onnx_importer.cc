@@ -11,6 +11,7 @@
 #include <set>
 #include <sstream>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "graph/build_op.h"
@@ -112,12 +113,16 @@ absl::StatusOr<Tensor> DecodeTensor(const onnx::TensorProto &proto,
     std::string location;
     int64_t offset = 0, length = -1;
     for (const onnx::StringStringEntryProto &e : proto.external_data()) {
-      if (e.key() == "location")
+      if (e.key() == "location") {
         location = e.value();
-      else if (e.key() == "offset")
-        offset = std::stoll(e.value());
-      else if (e.key() == "length")
-        length = std::stoll(e.value());
+      } else if (e.key() == "offset" || e.key() == "length") {
+        int64_t v;
+        if (!absl::SimpleAtoi(e.value(), &v) || v < 0)
+          return absl::InvalidArgumentError(
+              absl::StrCat("tensor '", proto.name(), "': external data ",
+                           e.key(), " '", e.value(), "' is not a count"));
+        (e.key() == "offset" ? offset : length) = v;
+      }
     }
     if (location.empty() || location.find("..") != std::string::npos ||
         location[0] == '/')
@@ -285,44 +290,102 @@ NodeContext::constantInput(size_t i) const {
 mlir::FailureOr<llvm::SmallVector<int64_t>>
 NodeContext::constantInts(size_t i, const char *what) {
   std::optional<mlir::DenseElementsAttr> attr = constantInput(i);
-  if (!attr || !attr->getElementType().isIntOrIndex()) {
+  if (!attr) {
     unsupported(absl::StrCat(what, " (input ", i,
                              ") must be an integer constant known at compile "
                              "time"));
     return mlir::failure();
   }
+  mlir::Type elem = attr->getElementType();
+  if (!elem.isInteger() || elem.isInteger(1)) {
+    error(absl::StrCat(what, " (input ", i, ") must hold integers, got ",
+                       DTypeName(MlirToDType(elem))));
+    return mlir::failure();
+  }
   llvm::SmallVector<int64_t> values;
   for (const llvm::APInt &v : attr->getValues<llvm::APInt>())
-    values.push_back(v.getSExtValue());
+    values.push_back(elem.isUnsignedInteger() ? int64_t(v.getZExtValue())
+                                              : v.getSExtValue());
   return values;
 }
 
-const onnx::AttributeProto *NodeContext::attr(const std::string &name) const {
+mlir::FailureOr<double> NodeContext::constantScalar(size_t i,
+                                                    const char *what) {
+  std::optional<mlir::DenseElementsAttr> attr = constantInput(i);
+  if (!attr) {
+    unsupported(absl::StrCat(what, " (input ", i,
+                             ") must be a scalar known at compile time"));
+    return mlir::failure();
+  }
+  if (attr->getNumElements() != 1) {
+    error(absl::StrCat(what, " (input ", i, ") must hold one value, got ",
+                       attr->getNumElements()));
+    return mlir::failure();
+  }
+  mlir::Attribute v = *attr->value_begin<mlir::Attribute>();
+  if (auto f = mlir::dyn_cast<mlir::FloatAttr>(v))
+    return f.getValueAsDouble();
+  if (auto n = mlir::dyn_cast<mlir::IntegerAttr>(v)) {
+    mlir::Type elem = attr->getElementType();
+    if (elem.isInteger(1))
+      return n.getValue().getBoolValue() ? 1.0 : 0.0;
+    return elem.isUnsignedInteger() ? double(n.getValue().getZExtValue())
+                                    : double(n.getValue().getSExtValue());
+  }
+  error(absl::StrCat(what, " (input ", i, ") must be a number"));
+  return mlir::failure();
+}
+
+std::string OnnxAttrTypeName(int type) {
+  if (onnx::AttributeProto::AttributeType_IsValid(type))
+    return onnx::AttributeProto::AttributeType_Name(
+        static_cast<onnx::AttributeProto::AttributeType>(type));
+  return absl::StrCat("<", type, ">");
+}
+
+bool NodeContext::hasAttr(const std::string &name) const {
   for (const onnx::AttributeProto &a : node_.attribute())
     if (a.name() == name)
-      return &a;
+      return true;
+  return false;
+}
+
+const onnx::AttributeProto *
+NodeContext::attr(const std::string &name,
+                  onnx::AttributeProto::AttributeType type) {
+  for (const onnx::AttributeProto &a : node_.attribute()) {
+    if (a.name() != name)
+      continue;
+    if (a.type() != type) {
+      error(absl::StrCat("attribute '", name, "' is ",
+                         OnnxAttrTypeName(a.type()), ", expected ",
+                         OnnxAttrTypeName(type)));
+      return nullptr;
+    }
+    return &a;
+  }
   return nullptr;
 }
 
-int64_t NodeContext::getInt(const std::string &name, int64_t fallback) const {
-  const onnx::AttributeProto *a = attr(name);
-  return a && a->has_i() ? a->i() : fallback;
+int64_t NodeContext::getInt(const std::string &name, int64_t fallback) {
+  const onnx::AttributeProto *a = attr(name, onnx::AttributeProto::INT);
+  return a ? a->i() : fallback;
 }
 
-float NodeContext::getFloat(const std::string &name, float fallback) const {
-  const onnx::AttributeProto *a = attr(name);
-  return a && a->has_f() ? a->f() : fallback;
+float NodeContext::getFloat(const std::string &name, float fallback) {
+  const onnx::AttributeProto *a = attr(name, onnx::AttributeProto::FLOAT);
+  return a ? a->f() : fallback;
 }
 
 std::string NodeContext::getString(const std::string &name,
-                                   const std::string &fallback) const {
-  const onnx::AttributeProto *a = attr(name);
-  return a && a->has_s() ? a->s() : fallback;
+                                   const std::string &fallback) {
+  const onnx::AttributeProto *a = attr(name, onnx::AttributeProto::STRING);
+  return a ? a->s() : fallback;
 }
 
 std::optional<llvm::SmallVector<int64_t>>
-NodeContext::getInts(const std::string &name) const {
-  const onnx::AttributeProto *a = attr(name);
+NodeContext::getInts(const std::string &name) {
+  const onnx::AttributeProto *a = attr(name, onnx::AttributeProto::INTS);
   if (!a)
     return std::nullopt;
   return llvm::SmallVector<int64_t>(a->ints().begin(), a->ints().end());
@@ -331,6 +394,10 @@ NodeContext::getInts(const std::string &name) const {
 mlir::FailureOr<Value>
 NodeContext::build(llvm::StringRef op, mlir::ValueRange operands,
                    llvm::ArrayRef<mlir::NamedAttribute> attrs) {
+  // Nothing is built for a node past a reported problem: a mistyped
+  // attribute leaves a getter's fallback, which need not suit the op.
+  if (reported_)
+    return mlir::failure();
   mlir::FailureOr<llvm::SmallVector<Value>> results =
       BuildOp(builder_, loc_, op, operands, attrs, /*foldConstants=*/true);
   if (mlir::failed(results))
@@ -341,6 +408,8 @@ NodeContext::build(llvm::StringRef op, mlir::ValueRange operands,
 mlir::FailureOr<llvm::SmallVector<Value>>
 NodeContext::buildAll(llvm::StringRef op, mlir::ValueRange operands,
                       llvm::ArrayRef<mlir::NamedAttribute> attrs) {
+  if (reported_)
+    return mlir::failure();
   return BuildOp(builder_, loc_, op, operands, attrs, /*foldConstants=*/true);
 }
 
@@ -366,11 +435,13 @@ Value NodeContext::scalar(mlir::Type elem, double value) {
 }
 
 void NodeContext::unsupported(const std::string &what) {
+  reported_ = true;
   unsupported_->push_back(absl::StrCat("node '", name_, "' (", node_.op_type(),
                                        ", opset ", opset_, "): ", what));
 }
 
 void NodeContext::error(const std::string &what) {
+  reported_ = true;
   errors_->push_back(
       absl::StrCat("node '", name_, "' (", node_.op_type(), "): ", what));
 }
@@ -380,35 +451,47 @@ static mlir::FailureOr<mlir::Attribute>
 ConvertOnnxAttr(NodeContext &ctx, const onnx::AttributeProto &a,
                 const AttrSpec &spec) {
   mlir::Builder b(&ctx.context());
+  onnx::AttributeProto::AttributeType want = onnx::AttributeProto::UNDEFINED;
   auto mistyped = [&]() {
-    ctx.error(absl::StrCat("attribute '", a.name(), "' has the wrong type"));
+    ctx.error(absl::StrCat("attribute '", a.name(), "' is ",
+                           OnnxAttrTypeName(a.type()), ", expected ",
+                           OnnxAttrTypeName(want)));
     return mlir::failure();
   };
   switch (spec.kind) {
   case AttrKind::kInt:
-    if (a.type() != onnx::AttributeProto::INT)
-      return mistyped();
+  case AttrKind::kType:
+    want = onnx::AttributeProto::INT;
+    break;
+  case AttrKind::kFloat:
+  case AttrKind::kDouble:
+    want = onnx::AttributeProto::FLOAT;
+    break;
+  case AttrKind::kInts:
+    want = onnx::AttributeProto::INTS;
+    break;
+  case AttrKind::kString:
+    want = onnx::AttributeProto::STRING;
+    break;
+  case AttrKind::kTensor:
+    want = onnx::AttributeProto::TENSOR;
+    break;
+  }
+  if (a.type() != want)
+    return mistyped();
+  switch (spec.kind) {
+  case AttrKind::kInt:
     return mlir::Attribute(b.getI64IntegerAttr(a.i()));
   case AttrKind::kFloat:
-    if (a.type() != onnx::AttributeProto::FLOAT)
-      return mistyped();
     return mlir::Attribute(b.getF32FloatAttr(a.f()));
   case AttrKind::kDouble:
-    if (a.type() != onnx::AttributeProto::FLOAT)
-      return mistyped();
     return mlir::Attribute(b.getF64FloatAttr(a.f()));
   case AttrKind::kInts:
-    if (a.type() != onnx::AttributeProto::INTS)
-      return mistyped();
     return mlir::Attribute(b.getDenseI64ArrayAttr(
         llvm::SmallVector<int64_t>(a.ints().begin(), a.ints().end())));
   case AttrKind::kString:
-    if (a.type() != onnx::AttributeProto::STRING)
-      return mistyped();
     return mlir::Attribute(b.getStringAttr(a.s()));
   case AttrKind::kType: {
-    if (a.type() != onnx::AttributeProto::INT)
-      return mistyped();
     mlir::Type t = OnnxElementType(static_cast<int>(a.i()), ctx.context());
     if (!t) {
       ctx.unsupported(absl::StrCat("element type ",
@@ -419,8 +502,6 @@ ConvertOnnxAttr(NodeContext &ctx, const onnx::AttributeProto &a,
     return mlir::Attribute(mlir::TypeAttr::get(t));
   }
   case AttrKind::kTensor: {
-    if (a.type() != onnx::AttributeProto::TENSOR)
-      return mistyped();
     absl::StatusOr<mlir::DenseElementsAttr> t =
         OnnxTensorToAttr(a.t(), ctx.base_dir(), ctx.context());
     if (!t.ok()) {
@@ -437,16 +518,20 @@ ConvertOnnxAttr(NodeContext &ctx, const onnx::AttributeProto &a,
 }
 
 /// Why `node` does not fit ONNX's schema for it (how many inputs there
-/// are, a required one left out as "", a required attribute missing), or ""
-/// when it does. Converters can then rely on what the schema requires.
-/// libonnx knows opsets up to kMaxKnownOpset; a node of a newer opset is
-/// checked only against what Kiln's converter for it declares (the arity
-/// and required attribute of the op's newest form), never against an older
-/// schema, which may take other inputs (ReduceMax's `axes` became an input
-/// in opset 18).
+/// are, a required one left out as "", a required attribute missing, an
+/// attribute given twice), or "" when it does. Converters can then rely on what
+/// the schema requires. libonnx knows opsets up to kMaxKnownOpset; a node of a
+/// newer opset is checked only against what Kiln's converter for it declares
+/// (the arity and required attribute of the op's newest form), never against an
+/// older schema, which may take other inputs (ReduceMax's `axes` became an
+/// input in opset 18).
 std::string CheckAgainstSchema(const onnx::NodeProto &node,
                                llvm::ArrayRef<Value> inputs, int opset) {
   int n = static_cast<int>(inputs.size());
+  std::set<std::string> names;
+  for (const onnx::AttributeProto &a : node.attribute())
+    if (!names.insert(a.name()).second)
+      return absl::StrCat("attribute '", a.name(), "' is given twice");
   auto given = [&](const std::string &attr_name) {
     for (const onnx::AttributeProto &a : node.attribute())
       if (a.name() == attr_name)
@@ -501,8 +586,9 @@ std::string CheckAgainstSchema(const onnx::NodeProto &node,
   return "";
 }
 
-mlir::FailureOr<llvm::SmallVector<Value>> ConvertWithTable(NodeContext &ctx,
-                                                           const OpSpec &spec) {
+mlir::FailureOr<llvm::SmallVector<Value>>
+ConvertWithTable(NodeContext &ctx, const OpSpec &spec,
+                 llvm::ArrayRef<llvm::StringRef> ignored) {
   if (static_cast<int>(ctx.numInputs()) < spec.min_inputs ||
       static_cast<int>(ctx.numInputs()) > spec.max_inputs) {
     ctx.error(absl::StrCat("takes ", spec.min_inputs, " to ",
@@ -522,6 +608,8 @@ mlir::FailureOr<llvm::SmallVector<Value>> ConvertWithTable(NodeContext &ctx,
         (a.name() == "broadcast" || a.name() == "consumed_inputs" ||
          a.name() == "is_test" || a.name() == "spatial"))
       continue;
+    if (llvm::is_contained(ignored, a.name()))
+      continue;
     const AttrSpec *found = nullptr;
     for (const AttrSpec &s : spec.attrs)
       if (a.name() == s.name)
@@ -529,18 +617,20 @@ mlir::FailureOr<llvm::SmallVector<Value>> ConvertWithTable(NodeContext &ctx,
     if (!found) {
       ctx.unsupported(
           absl::StrCat("attribute '", a.name(), "' is not supported"));
-      return mlir::failure();
+      continue;
     }
+    // Every attribute is checked, so that all mistyped ones are reported.
     mlir::FailureOr<mlir::Attribute> attr = ConvertOnnxAttr(ctx, a, *found);
-    if (mlir::failed(attr))
-      return mlir::failure();
-    attrs.push_back(ctx.builder().getNamedAttr(a.name(), *attr));
+    if (mlir::succeeded(attr))
+      attrs.push_back(ctx.builder().getNamedAttr(a.name(), *attr));
   }
+  if (ctx.reported())
+    return mlir::failure();
   // Attributes left out take the defaults of ONNX's schema for this opset.
   if (const onnx::OpSchema *schema = onnx::OpSchemaRegistry::Schema(
           ctx.node().op_type(), std::min(ctx.opset(), kMaxKnownOpset))) {
     for (const AttrSpec &s : spec.attrs) {
-      if (ctx.attr(s.name))
+      if (ctx.hasAttr(s.name))
         continue;
       auto found = schema->attributes().find(s.name);
       if (found == schema->attributes().end() ||
@@ -777,12 +867,20 @@ OnnxSource::Import(const std::vector<std::string> &requested,
       ctx.error(why);
       continue;
     }
+    size_t diagnosed = diagnostics.errors().size();
     mlir::FailureOr<llvm::SmallVector<Value>> outputs;
     if (const OnnxConverterEntry *e = LookupOnnxConverter(node.op_type()))
       outputs = e->convert(ctx);
     else
       outputs = ConvertWithTable(ctx, *LookupOp(node.op_type()));
-    if (mlir::failed(outputs))
+    // Every failure names its node; one that did not would let the import
+    // go on without the node's outputs.
+    if (mlir::failed(outputs) && !ctx.reported() &&
+        diagnostics.errors().size() == diagnosed)
+      ctx.error("cannot be converted");
+    // A converter may go on past a reported problem (a mistyped attribute
+    // read through a getter yields its fallback); its results are dropped.
+    if (mlir::failed(outputs) || ctx.reported())
       continue;
     for (int k = 0; k < node.output_size(); ++k) {
       const std::string &out = node.output(k);
