@@ -10,6 +10,7 @@ packages=(
   libprotobuf-dev protobuf-compiler libabsl-dev
   libgtest-dev libgmock-dev
   libonnx-dev libonnx-testdata
+  python3-numpy
 )
 packages+=("$@")
 
