@@ -42,8 +42,12 @@ namespace {
 
 /// The newest opset Debian's libonnx (1.12) has schemas for.
 constexpr int kMaxKnownOpset = 17;
-/// Constants larger than this many elements are refused.
-constexpr int64_t kMaxTensorElements = int64_t{1} << 31;
+
+/// "; did you mean 'Relu'?" for an op type near one Kiln converts, or "".
+std::string OpSuggestion(const std::string &op_type) {
+  std::string near = SuggestOp(op_type, OnnxConverterNames());
+  return near.empty() ? "" : absl::StrCat("; did you mean '", near, "'?");
+}
 
 std::string ReadFile(const std::string &path, bool *ok) {
   std::ifstream in(path, std::ios::binary);
@@ -58,43 +62,10 @@ std::string DirName(const std::string &path) {
   return slash == std::string::npos ? "." : path.substr(0, slash);
 }
 
-DType OnnxToDType(int data_type) {
-  switch (data_type) {
-  case onnx::TensorProto::FLOAT:
-    return DType::kF32;
-  case onnx::TensorProto::DOUBLE:
-    return DType::kF64;
-  case onnx::TensorProto::INT32:
-    return DType::kI32;
-  case onnx::TensorProto::INT64:
-    return DType::kI64;
-  case onnx::TensorProto::BOOL:
-    return DType::kBool;
-  case onnx::TensorProto::INT8:
-    return DType::kI8;
-  case onnx::TensorProto::INT16:
-    return DType::kI16;
-  case onnx::TensorProto::FLOAT16:
-    return DType::kF16;
-  case onnx::TensorProto::BFLOAT16:
-    return DType::kBF16;
-  case onnx::TensorProto::UINT8:
-    return DType::kU8;
-  case onnx::TensorProto::UINT16:
-    return DType::kU16;
-  case onnx::TensorProto::UINT32:
-    return DType::kU32;
-  case onnx::TensorProto::UINT64:
-    return DType::kU64;
-  default:
-    return DType::kInvalid;
-  }
-}
-
 /// Decodes a TensorProto into a host tensor.
 absl::StatusOr<Tensor> DecodeTensor(const onnx::TensorProto &proto,
                                     const std::string &base_dir) {
-  DType dtype = OnnxToDType(proto.data_type());
+  DType dtype = DTypeFromOnnx(proto.data_type());
   if (dtype == DType::kInvalid)
     return absl::UnimplementedError(absl::StrCat(
         "element type ", OnnxTypeName(proto.data_type()), " is not supported"));
@@ -215,7 +186,7 @@ absl::StatusOr<Tensor> DecodeTensor(const onnx::TensorProto &proto,
 } // namespace
 
 mlir::Type OnnxElementType(int data_type, mlir::MLIRContext &context) {
-  return DTypeToMlir(OnnxToDType(data_type), context);
+  return DTypeToMlir(DTypeFromOnnx(data_type), context);
 }
 
 std::string OnnxTypeName(int data_type) {
@@ -717,7 +688,7 @@ private:
 std::string KnownType(const onnx::ValueInfoProto &info) {
   if (!info.type().has_tensor_type() || !info.type().tensor_type().has_shape())
     return "";
-  DType dtype = OnnxToDType(info.type().tensor_type().elem_type());
+  DType dtype = DTypeFromOnnx(info.type().tensor_type().elem_type());
   if (dtype == DType::kInvalid)
     return "";
   std::vector<int64_t> shape;
@@ -755,9 +726,9 @@ OnnxSource::Import(const std::vector<std::string> &requested,
                                          "): domain '", node.domain(),
                                          "' is not supported"));
     else if (!LookupOnnxConverter(node.op_type()) && !LookupOp(node.op_type()))
-      unsupported.push_back(absl::StrCat("node '", name, "' (", node.op_type(),
-                                         ", opset ", opset_,
-                                         "): operator not supported"));
+      unsupported.push_back(absl::StrCat(
+          "node '", name, "' (", node.op_type(), ", opset ", opset_,
+          "): operator not supported", OpSuggestion(node.op_type())));
   }
   if (!unsupported.empty())
     return absl::UnimplementedError(absl::StrCat(
@@ -862,6 +833,7 @@ OnnxSource::Import(const std::vector<std::string> &requested,
       continue; // An earlier problem (or a dangling input, reported below).
     NodeContext ctx(node, name, opset_, builder, inputs, base_dir_,
                     &unsupported, &errors);
+    diagnostics.SetOpType(name, node.op_type());
     if (std::string why = CheckAgainstSchema(node, inputs, opset_);
         !why.empty()) {
       ctx.error(why);

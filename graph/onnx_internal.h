@@ -128,6 +128,9 @@ struct OnnxConverterEntry {
   const char *required_attr; ///< Or null.
 };
 
+/// The op types that have a converter of their own.
+std::vector<std::string> OnnxConverterNames();
+
 /// The converter entry for `op_type`; null for ops the table maps directly.
 const OnnxConverterEntry *LookupOnnxConverter(const std::string &op_type);
 

@@ -915,6 +915,13 @@ constexpr OnnxConverterEntry kConverters[] = {
 
 } // namespace
 
+std::vector<std::string> OnnxConverterNames() {
+  std::vector<std::string> names;
+  for (const OnnxConverterEntry &e : kConverters)
+    names.push_back(e.op_type);
+  return names;
+}
+
 const OnnxConverterEntry *LookupOnnxConverter(const std::string &op_type) {
   for (const OnnxConverterEntry &e : kConverters)
     if (op_type == e.op_type)

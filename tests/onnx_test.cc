@@ -156,6 +156,24 @@ TEST(OnnxTest, ListsEveryUnsupportedNodeAtOnce) {
                     HasSubstr("node 'Softsign_3' (Softsign, opset 13)")));
 }
 
+TEST(OnnxTest, UnknownOpSuggestsTheNearestKnownOne) {
+  // Opset 18, past libonnx's checker, which refuses unknown ops itself.
+  onnx::ModelProto m = NewModel(18);
+  onnx::GraphProto *g = m.mutable_graph();
+  AddInput(g, "x", onnx::TensorProto::FLOAT, {4});
+  AddNode(g, "ReduceMaxx", {"x"}, {"a"}, "typo");
+  AddNode(g, "Softsign", {"a"}, {"y"}, "far");
+  AddOutput(g, "y", 1);
+  absl::StatusOr<std::unique_ptr<Session>> s = Load(m);
+  ASSERT_FALSE(s.ok());
+  EXPECT_THAT(
+      std::string(s.status().message()),
+      AllOf(HasSubstr("node 'typo' (ReduceMaxx, opset 18): operator "
+                      "not supported; did you mean 'ReduceMax'?"),
+            ::testing::EndsWith("node 'far' (Softsign, opset 18): operator "
+                                "not supported")));
+}
+
 TEST(OnnxTest, DynamicShapesAndUnsupportedTypesAreNamed) {
   onnx::ModelProto m = NewModel();
   onnx::GraphProto *g = m.mutable_graph();
@@ -253,10 +271,10 @@ TEST(OnnxTest, FuzzerFindingsAreRefusedCleanly) {
   } cases[] = {
       {"convinteger-rank-mismatch.onnx",
        "node 'ConvInteger_0' (ConvInteger, opset 10): operator not supported"},
-      {"gemm-scalar-input.onnx",
-       "node 'Gemm_1': Gemm operands A and B must be 2-D, got [] and [3,4]"},
-      {"gemm-constant-scalar.onnx",
-       "node 'Gemm_1': Gemm operands A and B must be 2-D, got [2,3] and [1]"},
+      {"gemm-scalar-input.onnx", "node 'Gemm_1' (Gemm): Gemm operands A and B "
+                                 "must be 2-D, got [] and [3,4]"},
+      {"gemm-constant-scalar.onnx", "node 'Gemm_1' (Gemm): Gemm operands A and "
+                                    "B must be 2-D, got [2,3] and [1]"},
       {"gemm-no-outputs.onnx", "ONNX's checker refuses the model"},
       // A converter read a fifth input (and, above, an attribute) that was
       // not there; every node is now checked against ONNX's schema first.
@@ -272,7 +290,8 @@ TEST(OnnxTest, FuzzerFindingsAreRefusedCleanly) {
       // (an assertion in DenseElementsAttr::getValues): ops are now
       // verified before they are folded.
       {"gather-float-indices.onnx",
-       "node 'Gather_0': 'kiln.gather' op operand #1 must be ranked tensor "
+       "node 'Gather_0' (Gather): 'kiln.gather' op operand #1 must be ranked "
+       "tensor "
        "of 32-bit signless integer or 64-bit signless integer values, but "
        "got 'tensor<4x3xf32>'"},
       // Opset 58 is past libonnx's checker: a Split with no outputs divided
@@ -412,8 +431,9 @@ TEST(OnnxTest, ConstantInputsOfTheWrongTypeAreRefused) {
     AddInitializer(g, "indices", {1}, {0});
     AddNode(g, "Gather", {"data", "indices"}, {"y"}, "gather");
     AddOutput(g, "y", 1);
-    EXPECT_THAT(LoadError(m), HasSubstr("node 'gather': 'kiln.gather' op "
-                                        "operand #1 must be"));
+    EXPECT_THAT(LoadError(m),
+                HasSubstr("node 'gather' (Gather): 'kiln.gather' op "
+                          "operand #1 must be"));
   }
   {
     // Dropout's training_mode is a bool; a float is a number all the same.
