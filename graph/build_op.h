@@ -22,6 +22,9 @@ namespace kiln {
 /// exporter's mistake, or a hostile model) are refused before anything is
 /// allocated.
 constexpr int64_t kMaxTensorElements = int64_t{1} << 32;
+/// Largest constant (a GraphDef Constant, an ONNX initializer or tensor
+/// attribute): 2^31 elements, since its bytes are read into memory first.
+constexpr int64_t kMaxConstantElements = int64_t{1} << 31;
 
 /// Emits an error at `loc` when `type` holds more than kMaxTensorElements
 /// (or its element count overflows).

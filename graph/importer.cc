@@ -65,9 +65,6 @@ DType MlirToDType(mlir::Type type) {
 
 namespace {
 
-/// Tensors larger than this are refused at import (2^31 elements).
-constexpr int64_t kMaxConstantElements = int64_t{1} << 31;
-
 struct InputRef {
   std::string node;
   int output = 0;

@@ -73,10 +73,11 @@ absl::StatusOr<Tensor> DecodeTensor(const onnx::TensorProto &proto,
   absl::StatusOr<int64_t> n = NumElements(shape);
   if (!n.ok())
     return n.status();
-  if (*n > kMaxTensorElements)
-    return absl::InvalidArgumentError(
-        absl::StrCat("tensor '", proto.name(), "' of shape ",
-                     ShapeToString(shape), " is larger than Kiln's limit"));
+  if (*n > kMaxConstantElements)
+    return absl::InvalidArgumentError(absl::StrCat(
+        "tensor '", proto.name(), "' of shape ", ShapeToString(shape),
+        " is larger than Kiln's limit of 2^31 elements for a "
+        "constant"));
   int64_t bytes = *n * DTypeSize(dtype);
   std::string external;
   const std::string *raw = proto.has_raw_data() ? &proto.raw_data() : nullptr;
