@@ -763,6 +763,12 @@ OnnxSource::Import(const std::vector<std::string> &requested,
         mlir::NameLoc::get(builder.getStringAttr(t.name())), attr->getType(),
         *attr);
   }
+  std::set<std::string> producedByNode, graphInputs;
+  for (const onnx::NodeProto &n : graph.node())
+    for (const std::string &o : n.output())
+      producedByNode.insert(o);
+  for (const onnx::ValueInfoProto &input : graph.input())
+    graphInputs.insert(input.name());
   for (const onnx::ValueInfoProto &input : graph.input()) {
     if (initializers_.count(input.name()))
       continue;
@@ -811,7 +817,11 @@ OnnxSource::Import(const std::vector<std::string> &requested,
     arg_names.push_back(input.name());
   }
 
+  std::set<std::string> madeEarlier; // Outputs of the nodes before node i.
   for (int i = 0; i < graph.node_size(); ++i) {
+    if (i > 0)
+      for (const std::string &o : graph.node(i - 1).output())
+        madeEarlier.insert(o);
     const onnx::NodeProto &node = graph.node(i);
     std::string name = node.name().empty()
                            ? absl::StrCat(node.op_type(), "_", i)
@@ -826,6 +836,17 @@ OnnxSource::Import(const std::vector<std::string> &requested,
       auto it = values.find(in);
       if (it == values.end()) {
         missing = true;
+        // Values that exist but failed earlier were reported there.
+        if (!producedByNode.count(in) && !graphInputs.count(in) &&
+            !initializers_.count(in))
+          errors.push_back(absl::StrCat("node '", name, "' (", node.op_type(),
+                                        "): input '", in,
+                                        "' names no value of the graph"));
+        else if (producedByNode.count(in) && !madeEarlier.count(in))
+          errors.push_back(absl::StrCat(
+              "node '", name, "' (", node.op_type(), "): input '", in,
+              "' is made by a later node (ONNX nodes must be in "
+              "topological order)"));
         break;
       }
       inputs.push_back(it->second);
@@ -879,10 +900,6 @@ OnnxSource::Import(const std::vector<std::string> &requested,
   }
   for (const std::string &e : diagnostics.errors())
     errors.push_back(e);
-  std::set<std::string> producedByNode;
-  for (const onnx::NodeProto &n : graph.node())
-    for (const std::string &o : n.output())
-      producedByNode.insert(o);
   llvm::SmallVector<Value> results;
   for (const std::string &f : fetches) {
     auto it = values.find(f);
@@ -903,6 +920,10 @@ OnnxSource::Import(const std::vector<std::string> &requested,
     if (!producedByNode.count(f) && !initializers_.count(f))
       errors.push_back(
           absl::StrCat("fetch '", f, "' names no value of the ONNX graph"));
+    else if (errors.empty() && unsupported.empty())
+      // Every way a value goes missing should have been reported above;
+      // never return fewer results than fetches.
+      errors.push_back(absl::StrCat("fetch '", f, "' could not be computed"));
   }
   if (!unsupported.empty())
     return absl::UnimplementedError(absl::StrCat(

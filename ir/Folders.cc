@@ -166,8 +166,10 @@ OpFoldResult ReluOp::fold(FoldAdaptor adaptor) {
         return x.isNegative() ? APInt::getZero(x.getBitWidth()) : x;
       }))
     return r;
-  return foldUnaryFloat(adaptor.getX(),
-                        [](double x) { return x > 0 ? x : 0.0; });
+  // NaN stays NaN, as the kernel's maximumf gives (docs/semantics.md).
+  return foldUnaryFloat(adaptor.getX(), [](double x) {
+    return std::isnan(x) || x > 0 ? x : 0.0;
+  });
 }
 
 OpFoldResult NegOp::fold(FoldAdaptor adaptor) {

@@ -571,5 +571,31 @@ TEST(OnnxTest, FrozenInputsBecomeConstants) {
       HasSubstr("feed 'shape' is frozen to a constant at compile time"));
 }
 
+TEST(OnnxTest, DanglingAndOutOfOrderInputsAreNamed) {
+  // Opset 18, where libonnx's checker does not run first: a node reading a
+  // value nothing defines once crashed the import (a fetch went missing).
+  {
+    onnx::ModelProto m = NewModel(18);
+    onnx::GraphProto *g = m.mutable_graph();
+    AddInput(g, "x", onnx::TensorProto::FLOAT, {2, 3});
+    AddNode(g, "Add", {"x", "nowhere"}, {"y"});
+    AddOutput(g, "y", 2);
+    EXPECT_THAT(LoadError(m),
+                HasSubstr("node 'Add_0' (Add): input 'nowhere' names no "
+                          "value of the graph"));
+  }
+  {
+    onnx::ModelProto m = NewModel(18);
+    onnx::GraphProto *g = m.mutable_graph();
+    AddInput(g, "x", onnx::TensorProto::FLOAT, {2, 3});
+    AddNode(g, "Relu", {"a"}, {"y"}, "second");
+    AddNode(g, "Neg", {"x"}, {"a"}, "first");
+    AddOutput(g, "y", 2);
+    EXPECT_THAT(LoadError(m),
+                HasSubstr("node 'second' (Relu): input 'a' is made by a later "
+                          "node"));
+  }
+}
+
 } // namespace
 } // namespace kiln

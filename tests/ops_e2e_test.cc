@@ -428,5 +428,38 @@ TEST(OpsTest, NanAndInfinityPropagate) {
   EXPECT_TRUE(std::isnan(mx.data<float>()[0]));
 }
 
+TEST(OpsTest, SoftmaxOfAValueReadAgainAfterIt) {
+  // sq = x * x; y = softmax(sq) + sq, one fusion at -O2. The memory plan
+  // once wrote the softmax's exp temporary over sq, which the Add reads
+  // last (the Add updates that temporary in place).
+  Input x = RandomInput("x", {3, 5}, 21, -2, 2);
+  for (int level : {0, 2}) {
+    SCOPED_TRACE(absl::StrCat("-O", level));
+    SessionOptions options;
+    options.pipeline.opt_level = level;
+    std::string body = OpNode("sq", "Mul", {"x", "x"}) +
+                       OpNode("p", "Softmax", {"sq"},
+                              "attr { key: \"axis\" value { i: 1 } }") +
+                       OpNode("y", "Add", {"p", "sq"});
+    std::vector<Tensor> out = testing::RunBothPlans(
+        ParseGraph(PlaceholderNode("x", "DT_FLOAT", {3, 5}) + body),
+        {{"x", x.tensor}}, {"y"}, options);
+    ASSERT_EQ(out.size(), 1u);
+    RefArray want{{3, 5}, {}};
+    for (int r = 0; r < 3; ++r) {
+      double sum = 0, mx = -INFINITY;
+      for (int c = 0; c < 5; ++c)
+        mx = std::max(mx, x.ref.data[r * 5 + c] * x.ref.data[r * 5 + c]);
+      for (int c = 0; c < 5; ++c)
+        sum += std::exp(x.ref.data[r * 5 + c] * x.ref.data[r * 5 + c] - mx);
+      for (int c = 0; c < 5; ++c) {
+        double sq = x.ref.data[r * 5 + c] * x.ref.data[r * 5 + c];
+        want.data.push_back(std::exp(sq - mx) / sum + sq);
+      }
+    }
+    testing::ExpectClose(out[0], want, 1e-5, 1e-6);
+  }
+}
+
 } // namespace
 } // namespace kiln

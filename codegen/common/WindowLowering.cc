@@ -340,14 +340,20 @@ struct PoolLowering : public OpConversionPattern<OpTy> {
       countValues.push_back(c);
     }
     auto countType = RankedTensorType::get(countShape, elem);
-    DenseElementsAttr countAttr;
-    if (elem.isF32())
-      countAttr = DenseElementsAttr::get(
-          countType, ArrayRef<float>(SmallVector<float>(countValues.begin(),
-                                                        countValues.end())));
-    else
-      countAttr =
-          DenseElementsAttr::get(countType, ArrayRef<double>(countValues));
+    // Counts are small integers, exact in every float type; each is
+    // converted to the element type's own semantics (a raw double buffer
+    // read as f16 or bf16 would be garbage).
+    const llvm::fltSemantics &semantics =
+        cast<FloatType>(elem).getFloatSemantics();
+    SmallVector<APFloat> countFloats;
+    for (double c : countValues) {
+      APFloat v(c);
+      bool lost;
+      v.convert(semantics, APFloat::rmNearestTiesToEven, &lost);
+      countFloats.push_back(v);
+    }
+    DenseElementsAttr countAttr =
+        DenseElementsAttr::get(countType, countFloats);
     Value countTensor = rewriter.create<arith::ConstantOp>(loc, countAttr);
     Value result = buildElementwise(
         rewriter, loc, {pooled, countTensor}, outType,

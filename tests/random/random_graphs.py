@@ -754,18 +754,6 @@ KNOWN_BUGS = {
     # JIT fails ("missing LLVMTranslationDialectInterface registration for
     # func.func") on any tensor with a 0 in a dimension other than the first.
     "inner-empty": lambda op, ins, val: 0 in val.shape[1:],
-    # AveragePool on f16 divides by a count constant built from doubles
-    # (DenseElementsAttr::get(f16 type, ArrayRef<double>)): all 0, so -inf.
-    "f16-average-pool": lambda op, ins, val: op == "AveragePool" and val.dt == "f16",
-    # Gather(t, t): the memory planner lets the Gather write in place over
-    # t as its indices, though its body also reads t as data (tensor.extract,
-    # not an operand, so the planner's readOnce check misses it).
-    "gather-self": lambda op, ins, val: op == "Gather" and ins[0] is ins[1],
-    # ReluOp::fold computes `x > 0 ? x : 0.0`, so Relu of a constant NaN
-    # folds to 0 (even at -O0, where the conversion to linalg folds), while
-    # the kernel (arith.maximumf) and docs/semantics.md give NaN.
-    "relu-fold-nan": lambda op, ins, val: op == "Relu" and val.dt in FLOATS
-    and bool(np.any(np.isnan(ins[0].val.v))),
 }
 AVOID = set(KNOWN_BUGS)
 

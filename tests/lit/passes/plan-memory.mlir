@@ -127,6 +127,69 @@ func.func @no_in_place_across_element_sizes(%x: memref<8xf32>, %out: memref<8xf3
 
 // -----
 
+// Gather(t, t): the kernel reads %t as its indices (an operand) and as its
+// data (loads in its body). Writing the result over %t would overwrite
+// data later elements still load, so the two get their own slots.
+// CHECK-LABEL: func.func @no_in_place_when_the_body_reads_the_input
+// CHECK-SAME: kiln.arena_bytes = 128 : i64
+// CHECK: %[[OFF:.*]] = arith.constant 0 : index
+// CHECK-NEXT: %[[T:.*]] = memref.view %{{.*}}[%[[OFF]]][] {{.*}} to memref<4xi64>
+// CHECK: %[[OFF2:.*]] = arith.constant 64 : index
+// CHECK-NEXT: %[[Y:.*]] = memref.view %{{.*}}[%[[OFF2]]][] {{.*}} to memref<4xi64>
+// CHECK: linalg.generic {{.*}} ins(%[[T]] : memref<4xi64>) outs(%[[Y]] : memref<4xi64>)
+// CHECK: memref.load %[[T]]
+#id = affine_map<(d0) -> (d0)>
+func.func @no_in_place_when_the_body_reads_the_input(%in: memref<4xi64>, %out: memref<4xi64>) {
+  %t = memref.alloc() : memref<4xi64>
+  memref.copy %in, %t : memref<4xi64> to memref<4xi64>
+  %y = memref.alloc() : memref<4xi64>
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel"]} ins(%t : memref<4xi64>) outs(%y : memref<4xi64>) {
+  ^bb0(%i: i64, %o: i64):
+    %idx = arith.index_cast %i : i64 to index
+    %v = memref.load %t[%idx] : memref<4xi64>
+    linalg.yield %v : i64
+  }
+  memref.copy %y, %out : memref<4xi64> to memref<4xi64>
+  return
+}
+
+// -----
+
+// softmax(sq) + sq in one fusion: %e is written at the first kernel while
+// %sq is still live, and the second kernel updates %e in place reading %sq
+// for the last time. %sq dies there, but %e was not fresh: sharing their
+// bytes would overwrite %sq before it is read. Three slots.
+// CHECK-LABEL: func.func @no_in_place_over_an_output_written_before
+// CHECK-SAME: kiln.arena_bytes = 128 : i64
+// CHECK: %[[OFF:.*]] = arith.constant 0 : index
+// CHECK-NEXT: %[[SQ:.*]] = memref.view %{{.*}}[%[[OFF]]][]
+// CHECK: %[[OFF2:.*]] = arith.constant 64 : index
+// CHECK-NEXT: %[[E:.*]] = memref.view %{{.*}}[%[[OFF2]]][]
+#id = affine_map<(d0) -> (d0)>
+func.func @no_in_place_over_an_output_written_before(%x: memref<4xf32>, %out: memref<4xf32>) {
+  %sq = memref.alloc() : memref<4xf32>
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel"]} ins(%x : memref<4xf32>) outs(%sq : memref<4xf32>) {
+  ^bb0(%a: f32, %b: f32):
+    %m = arith.mulf %a, %a : f32
+    linalg.yield %m : f32
+  }
+  %e = memref.alloc() : memref<4xf32>
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel"]} ins(%sq : memref<4xf32>) outs(%e : memref<4xf32>) {
+  ^bb0(%a: f32, %b: f32):
+    %v = math.exp %a : f32
+    linalg.yield %v : f32
+  }
+  linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel"]} ins(%e, %sq : memref<4xf32>, memref<4xf32>) outs(%e : memref<4xf32>) {
+  ^bb0(%a: f32, %b: f32, %c: f32):
+    %v = arith.addf %a, %b : f32
+    linalg.yield %v : f32
+  }
+  memref.copy %e, %out : memref<4xf32> to memref<4xf32>
+  return
+}
+
+// -----
+
 // A tiled kernel's temporary tile, allocated inside its loop, is hoisted out
 // and planned like any buffer: one 32-byte slot (aligned to 64) that every
 // iteration rewrites.
