@@ -805,10 +805,13 @@ OnnxSource::Import(const std::vector<std::string> &requested,
     absl::StatusOr<int64_t> count =
         NumElements(std::vector<int64_t>(shape.begin(), shape.end()));
     if (!count.ok() || *count > kMaxTensorElements) {
-      errors.push_back(absl::StrCat("input '", input.name(), "' of shape ",
-                                    ShapeToString({shape.begin(), shape.end()}),
-                                    " is larger than Kiln's limit of 2^32 "
-                                    "elements"));
+      errors.push_back(
+          absl::StrCat("input '", input.name(), "' of shape ",
+                       ShapeToString({shape.begin(), shape.end()}),
+                       std::any_of(shape.begin(), shape.end(),
+                                   [](int64_t d) { return d < 0; })
+                           ? " has a negative dimension"
+                           : " is larger than Kiln's limit of 2^32 elements"));
       continue;
     }
     values[input.name()] = body->addArgument(

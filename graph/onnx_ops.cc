@@ -328,6 +328,13 @@ FailureOr<Values> convertSplit(NodeContext &ctx) {
   } else if (auto s = ctx.getInts("split")) {
     sizes = *s;
   } else {
+    // Opset 18 asks for one of the `split` input and `num_outputs`; older
+    // opsets split evenly into as many parts as there are outputs.
+    if (ctx.opset() >= 18 && !ctx.hasAttr("num_outputs")) {
+      ctx.error("needs the 'split' input or the 'num_outputs' attribute "
+                "(opset 18)");
+      return mlir::failure();
+    }
     int64_t dim = t.getDimSize(axis);
     int64_t n = ctx.getInt("num_outputs", outputs);
     if (n < 1 || n > std::max(dim, outputs)) {

@@ -297,7 +297,8 @@ TEST(OnnxTest, FuzzerFindingsAreRefusedCleanly) {
       // Opset 58 is past libonnx's checker: a Split with no outputs divided
       // by zero.
       {"split-no-outputs.onnx",
-       "node 'Split_0' (Split): cannot split an axis of size 2 into 0 parts"},
+       "node 'Split_0' (Split): needs the 'split' input or the "
+       "'num_outputs' attribute (opset 18)"},
       // A MaxPool of opset 51 without kernel_shape reached the op's type
       // inference, which read the missing attribute.
       {"maxpool-no-kernel-shape.onnx",
@@ -569,6 +570,36 @@ TEST(OnnxTest, FrozenInputsBecomeConstants) {
   EXPECT_THAT(
       std::string((*s)->Run({{"x", x}, {"shape", x}}, &out).message()),
       HasSubstr("feed 'shape' is frozen to a constant at compile time"));
+}
+
+TEST(OnnxTest, NegativeInputDimensionIsNamed) {
+  onnx::ModelProto m = NewModel(18);
+  onnx::GraphProto *g = m.mutable_graph();
+  AddInput(g, "x", onnx::TensorProto::FLOAT, {-3, 4});
+  AddNode(g, "Relu", {"x"}, {"y"});
+  AddOutput(g, "y", 2);
+  EXPECT_THAT(LoadError(m),
+              HasSubstr("input 'x' of shape [-3,4] has a negative dimension"));
+}
+
+TEST(OnnxTest, SplitAtOpset18NeedsSizesOrACount) {
+  onnx::ModelProto m = NewModel(18);
+  onnx::GraphProto *g = m.mutable_graph();
+  AddInput(g, "x", onnx::TensorProto::FLOAT, {2, 3});
+  AddNode(g, "Split", {"x"}, {"a", "b"}, "split")
+      ->add_attribute()
+      ->CopyFrom([] {
+        onnx::AttributeProto a;
+        a.set_name("axis");
+        a.set_type(onnx::AttributeProto::INT);
+        a.set_i(1);
+        return a;
+      }());
+  AddOutput(g, "a", 2);
+  AddOutput(g, "b", 2);
+  EXPECT_THAT(LoadError(m),
+              HasSubstr("node 'split' (Split): needs the 'split' input or the "
+                        "'num_outputs' attribute (opset 18)"));
 }
 
 TEST(OnnxTest, DanglingAndOutOfOrderInputsAreNamed) {
