@@ -109,6 +109,39 @@ std::string Tensor::TypeString() const {
   return DTypeName(dtype_) + ShapeToString(shape_);
 }
 
+double Tensor::ElementAsDouble(int64_t i) const {
+  switch (dtype_) {
+  case DType::kF32:
+    return data<float>()[i];
+  case DType::kF64:
+    return data<double>()[i];
+  case DType::kI32:
+    return data<int32_t>()[i];
+  case DType::kI64:
+    return static_cast<double>(data<int64_t>()[i]);
+  case DType::kBool:
+  case DType::kU8:
+    return data<uint8_t>()[i];
+  case DType::kI8:
+    return data<int8_t>()[i];
+  case DType::kI16:
+    return data<int16_t>()[i];
+  case DType::kF16:
+    return HalfToFloat(data<uint16_t>()[i]);
+  case DType::kBF16:
+    return BFloat16ToFloat(data<uint16_t>()[i]);
+  case DType::kU16:
+    return data<uint16_t>()[i];
+  case DType::kU32:
+    return data<uint32_t>()[i];
+  case DType::kU64:
+    return static_cast<double>(data<uint64_t>()[i]);
+  case DType::kInvalid:
+    break;
+  }
+  return 0;
+}
+
 std::string Tensor::ValuesString(int64_t max_elements) const {
   auto element = [&](int64_t i) -> std::string {
     switch (dtype_) {

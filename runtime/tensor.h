@@ -141,6 +141,9 @@ public:
 
   /// "f32[2,3]".
   std::string TypeString() const;
+  /// Element `i` (C order) as a double, whatever the dtype (a bool is 0 or
+  /// 1; 64-bit integers beyond 2^53 round). For comparisons and messages.
+  double ElementAsDouble(int64_t i) const;
   /// The values, nested as NumPy prints them: "[[1, 2], [3, 4]]"; after
   /// `max_elements` values the rest is elided as "...".
   std::string ValuesString(int64_t max_elements = 64) const;

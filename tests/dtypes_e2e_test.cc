@@ -25,36 +25,10 @@ using testing::OpNode;
 using testing::ParseGraph;
 using testing::PlaceholderNode;
 
-/// Element `i` of a tensor of any dtype Kiln produces, as a double.
-double At(const Tensor &t, int64_t i) {
-  switch (t.dtype()) {
-  case DType::kF32:
-    return t.data<float>()[i];
-  case DType::kF64:
-    return t.data<double>()[i];
-  case DType::kI32:
-    return t.data<int32_t>()[i];
-  case DType::kI64:
-    return static_cast<double>(t.data<int64_t>()[i]);
-  case DType::kBool:
-  case DType::kU8:
-    return t.data<uint8_t>()[i];
-  case DType::kI8:
-    return t.data<int8_t>()[i];
-  case DType::kI16:
-    return t.data<int16_t>()[i];
-  case DType::kF16:
-    return HalfToFloat(t.data<uint16_t>()[i]);
-  default:
-    ADD_FAILURE() << "unexpected dtype " << t.TypeString();
-    return NAN;
-  }
-}
-
 std::vector<double> Values(const Tensor &t) {
   std::vector<double> v;
   for (int64_t i = 0; i < t.num_elements(); ++i)
-    v.push_back(At(t, i));
+    v.push_back(t.ElementAsDouble(i));
   return v;
 }
 
