@@ -43,7 +43,7 @@ namespace {
 /// The newest opset Debian's libonnx (1.12) has schemas for.
 constexpr int kMaxKnownOpset = 17;
 /// Constants larger than this many elements are refused.
-constexpr int64_t kMaxTensorElements = int64_t{1} << 31;
+constexpr int64_t kMaxConstantElements = int64_t{1} << 31;
 
 std::string ReadFile(const std::string &path, bool *ok) {
   std::ifstream in(path, std::ios::binary);
@@ -102,7 +102,7 @@ absl::StatusOr<Tensor> DecodeTensor(const onnx::TensorProto &proto,
   absl::StatusOr<int64_t> n = NumElements(shape);
   if (!n.ok())
     return n.status();
-  if (*n > kMaxTensorElements)
+  if (!ShapeWithinLimit(shape, kMaxConstantElements))
     return absl::InvalidArgumentError(
         absl::StrCat("tensor '", proto.name(), "' of shape ",
                      ShapeToString(shape), " is larger than Kiln's limit"));
@@ -824,13 +824,13 @@ OnnxSource::Import(const std::vector<std::string> &requested,
           "' has a dynamic or unknown shape; Kiln compiles static shapes"));
       continue;
     }
-    absl::StatusOr<int64_t> count =
-        NumElements(std::vector<int64_t>(shape.begin(), shape.end()));
-    if (!count.ok() || *count > kMaxTensorElements) {
-      errors.push_back(absl::StrCat("input '", input.name(), "' of shape ",
-                                    ShapeToString({shape.begin(), shape.end()}),
-                                    " is larger than Kiln's limit of 2^32 "
-                                    "elements"));
+    if (!ShapeWithinLimit(shape)) {
+      bool negative = llvm::any_of(shape, [](int64_t d) { return d < 0; });
+      errors.push_back(absl::StrCat(
+          "input '", input.name(), "' of shape ",
+          ShapeToString({shape.begin(), shape.end()}),
+          negative ? " has a negative dimension"
+                   : " is larger than Kiln's limit of 2^32 elements"));
       continue;
     }
     values[input.name()] = body->addArgument(
