@@ -12,8 +12,11 @@ GEN ?= bazel-bin
 OUT ?= build-fuzz
 CXX := /usr/lib/llvm-19/bin/clang++
 OBJ := $(OUT)/obj
+# UBSan stops at its first report (as ASan does), so that libFuzzer counts
+# undefined behaviour as a crash and keeps the input.
 CXXFLAGS := -std=c++17 -O1 -g -fno-omit-frame-pointer \
-  -fsanitize=fuzzer-no-link,address,undefined -I. -I$(GEN) \
+  -fsanitize=fuzzer-no-link,address,undefined \
+  -fno-sanitize-recover=undefined -I. -I$(GEN) \
   -isystem /usr/lib/llvm-19/include -DONNX_NAMESPACE=onnx -DONNX_ML=1 \
   -MMD -MP
 LDFLAGS := -fsanitize=fuzzer,address,undefined
@@ -61,10 +64,16 @@ $(foreach t,$(TARGETS),$(eval $(OUT)/$(t)/fuzzer: $(call objs,$(t)) \
   $($(t)_BAZEL_OBJS) ; @mkdir -p $$(@D) && echo "link $$@" && \
   $(CXX) $(LDFLAGS) $$(filter %.o,$$^) $(filter-out %.o,$($(t)_LIBS)) -o $$@))
 
-$(OBJ)/gen/%.o: $(GEN)/%.cc
+# Every object depends on a stamp named after the flags, so that changing
+# them rebuilds everything.
+STAMP := $(OBJ)/.flags-$(shell echo '$(CXXFLAGS)' | md5sum | cut -c1-12)
+$(STAMP):
+	@mkdir -p $(@D) && rm -f $(OBJ)/.flags-* && touch $@
+
+$(OBJ)/gen/%.o: $(GEN)/%.cc $(STAMP)
 	@mkdir -p $(@D) && echo "compile $<"
 	@$(CXX) $(CXXFLAGS) -c $< -o $@
-$(OBJ)/%.o: %.cc
+$(OBJ)/%.o: %.cc $(STAMP)
 	@mkdir -p $(@D) && echo "compile $<"
 	@$(CXX) $(CXXFLAGS) -c $< -o $@
 
