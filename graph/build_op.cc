@@ -12,20 +12,25 @@
 
 namespace kiln {
 
+bool ShapeWithinLimit(llvm::ArrayRef<int64_t> shape, int64_t limit) {
+  int64_t n = 1;
+  for (int64_t d : shape) {
+    if (d < 0 || (d != 0 && n > limit / d))
+      return false;
+    if (d != 0)
+      n *= d;
+  }
+  return true;
+}
+
 mlir::LogicalResult CheckTensorSize(mlir::Location loc, mlir::Type type) {
   auto tensor = mlir::dyn_cast<mlir::RankedTensorType>(type);
-  if (!tensor)
+  if (!tensor || ShapeWithinLimit(tensor.getShape()))
     return mlir::success();
-  int64_t n = 1;
-  for (int64_t d : tensor.getShape()) {
-    if (d < 0 || (d != 0 && n > kMaxTensorElements / d))
-      return mlir::emitError(loc) << "result of shape "
-                                  << "[" << tensor.getShape()
-                                  << "] is larger than Kiln's limit of 2^32 "
-                                     "elements";
-    n *= d;
-  }
-  return mlir::success();
+  return mlir::emitError(loc) << "result of shape "
+                              << "[" << tensor.getShape()
+                              << "] is larger than Kiln's limit of 2^32 "
+                                 "elements";
 }
 
 mlir::FailureOr<llvm::SmallVector<mlir::Value>>

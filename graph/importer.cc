@@ -290,7 +290,7 @@ void Importer::CheckPlaceholder(const NodeDef &node) {
     if (!n.ok())
       Error(node, absl::StrCat("shape ", ShapeToString(dims),
                                ": every dimension must be static and >= 0"));
-    else if (*n > kMaxTensorElements)
+    else if (!ShapeWithinLimit(dims))
       Error(node, absl::StrCat("shape ", ShapeToString(dims),
                                " is larger than Kiln's limit of 2^32 "
                                "elements"));

@@ -73,11 +73,10 @@ absl::StatusOr<Tensor> DecodeTensor(const onnx::TensorProto &proto,
   absl::StatusOr<int64_t> n = NumElements(shape);
   if (!n.ok())
     return n.status();
-  if (*n > kMaxConstantElements)
+  if (!ShapeWithinLimit(shape, kMaxConstantElements))
     return absl::InvalidArgumentError(absl::StrCat(
         "tensor '", proto.name(), "' of shape ", ShapeToString(shape),
-        " is larger than Kiln's limit of 2^31 elements for a "
-        "constant"));
+        " is larger than Kiln's limit of 2^31 elements for a constant"));
   int64_t bytes = *n * DTypeSize(dtype);
   std::string external;
   const std::string *raw = proto.has_raw_data() ? &proto.raw_data() : nullptr;
@@ -802,16 +801,13 @@ OnnxSource::Import(const std::vector<std::string> &requested,
           "' has a dynamic or unknown shape; Kiln compiles static shapes"));
       continue;
     }
-    absl::StatusOr<int64_t> count =
-        NumElements(std::vector<int64_t>(shape.begin(), shape.end()));
-    if (!count.ok() || *count > kMaxTensorElements) {
-      errors.push_back(
-          absl::StrCat("input '", input.name(), "' of shape ",
-                       ShapeToString({shape.begin(), shape.end()}),
-                       std::any_of(shape.begin(), shape.end(),
-                                   [](int64_t d) { return d < 0; })
-                           ? " has a negative dimension"
-                           : " is larger than Kiln's limit of 2^32 elements"));
+    if (!ShapeWithinLimit(shape)) {
+      bool negative = llvm::any_of(shape, [](int64_t d) { return d < 0; });
+      errors.push_back(absl::StrCat(
+          "input '", input.name(), "' of shape ",
+          ShapeToString({shape.begin(), shape.end()}),
+          negative ? " has a negative dimension"
+                   : " is larger than Kiln's limit of 2^32 elements"));
       continue;
     }
     values[input.name()] = body->addArgument(

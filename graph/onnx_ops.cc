@@ -10,6 +10,7 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
+#include "graph/build_op.h"
 #include "graph/onnx_internal.h"
 #include "graph/op_table.h"
 #include "ir/Dialect.h"
@@ -203,13 +204,9 @@ FailureOr<Values> convertConstantOfShape(NodeContext &ctx) {
   FailureOr<llvm::SmallVector<int64_t>> shape = ctx.constantInts(0, "shape");
   if (mlir::failed(shape))
     return mlir::failure();
-  int64_t n = 1;
-  for (int64_t d : *shape) {
-    if (d < 0 || (d > 0 && n > (int64_t{1} << 31) / d)) {
-      ctx.error(absl::StrCat("shape has a negative or too large dimension"));
-      return mlir::failure();
-    }
-    n *= d;
+  if (!ShapeWithinLimit(*shape, int64_t{1} << 31)) {
+    ctx.error("shape has a negative or too large dimension");
+    return mlir::failure();
   }
   mlir::Attribute element = ctx.builder().getF32FloatAttr(0);
   mlir::Type elem = ctx.builder().getF32Type();

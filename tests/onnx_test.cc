@@ -451,6 +451,69 @@ TEST(OnnxTest, ConstantInputsOfTheWrongTypeAreRefused) {
   }
 }
 
+// An empty tensor holds no elements whatever its other dimensions, but
+// those still enter shape arithmetic: Flatten of [0, 2^62, 4] multiplied
+// 2^62 by 4 (signed overflow). Nonzero dimensions must multiply to within
+// Kiln's limits, for inputs, initializers and op results alike.
+TEST(OnnxTest, EmptyTensorsWithHugeDimensionsAreRefused) {
+  constexpr int64_t kHuge = int64_t{1} << 62;
+  {
+    onnx::ModelProto m = NewModel();
+    onnx::GraphProto *g = m.mutable_graph();
+    AddInput(g, "x", onnx::TensorProto::FLOAT, {0, kHuge, 4});
+    AddNode(g, "Flatten", {"x"}, {"y"}, "flat");
+    AddOutput(g, "y", 2);
+    EXPECT_THAT(LoadError(m), HasSubstr("input 'x' of shape "
+                                        "[0,4611686018427387904,4] is larger "
+                                        "than Kiln's limit of 2^32 elements"));
+  }
+  {
+    onnx::ModelProto m = NewModel();
+    onnx::GraphProto *g = m.mutable_graph();
+    AddInitializer(g, "w", {kHuge, 0, 2}, {});
+    AddNode(g, "Flatten", {"w"}, {"y"}, "flat");
+    AddOutput(g, "y", 2);
+    EXPECT_THAT(LoadError(m),
+                HasSubstr("initializer 'w': tensor 'w' of shape "
+                          "[4611686018427387904,0,2] is larger than Kiln's "
+                          "limit"));
+  }
+  {
+    // An op result: Expand of an empty tensor to huge dimensions.
+    onnx::ModelProto m = NewModel();
+    onnx::GraphProto *g = m.mutable_graph();
+    AddInput(g, "x", onnx::TensorProto::FLOAT, {0, 1});
+    onnx::TensorProto *shape = g->add_initializer();
+    shape->set_name("shape");
+    shape->set_data_type(onnx::TensorProto::INT64);
+    shape->add_dims(2);
+    shape->add_int64_data(0);
+    shape->add_int64_data(kHuge);
+    AddNode(g, "Expand", {"x", "shape"}, {"y"}, "expand");
+    AddOutput(g, "y", 2);
+    EXPECT_THAT(LoadError(m),
+                HasSubstr("node 'expand' (Expand): result of shape "
+                          "[0, 4611686018427387904] is larger than Kiln's "
+                          "limit of 2^32 elements"));
+  }
+  {
+    // Empty tensors of sensible dimensions still compile and run.
+    onnx::ModelProto m = NewModel();
+    onnx::GraphProto *g = m.mutable_graph();
+    AddInput(g, "x", onnx::TensorProto::FLOAT, {0, 3, 4});
+    AddNode(g, "Flatten", {"x"}, {"y"}, "flat");
+    AddOutput(g, "y", 2);
+    absl::StatusOr<std::unique_ptr<Session>> s = Load(m);
+    ASSERT_TRUE(s.ok()) << s.status();
+    std::vector<Tensor> out;
+    ASSERT_TRUE(
+        (*s)->Run({{"x", *Tensor::Allocate(DType::kF32, {0, 3, 4})}}, &out)
+            .ok());
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].shape(), (std::vector<int64_t>{0, 12}));
+  }
+}
+
 TEST(OnnxTest, ShapeInputsAndOldOpsets) {
   // Reshape's shape comes from a Shape -> Gather -> Concat chain, as
   // exporters write it; Softmax at opset 11 flattens at axis 1.

@@ -751,9 +751,8 @@ OPS = [
 # Kiln bugs the generator steers clear of, so that CI stays green until they
 # are fixed; --with-known-bugs generates them anyway (docs/testing.md).
 KNOWN_BUGS = {
-    # JIT fails ("missing LLVMTranslationDialectInterface registration for
-    # func.func") on any tensor with a 0 in a dimension other than the first.
-    "inner-empty": lambda op, ins, val: 0 in val.shape[1:],
+    # None open. An entry maps a name to a predicate over (op, inputs,
+    # value) that rejects the graphs that would hit the bug.
 }
 AVOID = set(KNOWN_BUGS)
 
