@@ -8,6 +8,9 @@
 #   tools/test.sh --asan | --ubsan | --tsan [targets]
 #                                        # under a sanitizer (default targets:
 #                                        # the unit and end-to-end tests)
+#
+# In CI (CI set) a full run also runs the ASan and UBSan passes and
+# tools/fuzz.sh smoke (each fuzz target for a minute).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/install_deps.sh
@@ -59,8 +62,9 @@ fi
 echo "test targets: $passed passed, $failed failed"
 if [ "$status" -eq 0 ] && [ -n "${CI:-}" ] && [ ${#config[@]} -eq 0 ] &&
   [ $# -eq 0 ]; then
-  # CI also runs the unit and end-to-end tests under ASan and UBSan.
-  "$0" --asan && "$0" --ubsan
-  status=$?
+  # CI also runs the unit and end-to-end tests under ASan and UBSan, and
+  # every fuzz target for a minute on its seeds and regression files.
+  status=0
+  "$0" --asan && "$0" --ubsan && tools/fuzz.sh smoke 60 || status=$?
 fi
 exit "$status"
