@@ -22,9 +22,20 @@ namespace kiln {
 /// exporter's mistake, or a hostile model) are refused before anything is
 /// allocated.
 constexpr int64_t kMaxTensorElements = int64_t{1} << 32;
+/// Largest constant (a GraphDef Constant, an ONNX initializer or tensor
+/// attribute): 2^31 elements, since its bytes are read into memory first.
+constexpr int64_t kMaxConstantElements = int64_t{1} << 31;
+
+/// Whether no dimension of `shape` is negative and its nonzero dimensions
+/// multiply to at most `limit`. Bounding that product, not just the element
+/// count, keeps out empty tensors of absurd dimensions ([0, 2^62, 4]),
+/// whose other dimensions would overflow later shape arithmetic.
+bool ShapeWithinLimit(llvm::ArrayRef<int64_t> shape,
+                      int64_t limit = kMaxTensorElements);
 
 /// Emits an error at `loc` when `type` holds more than kMaxTensorElements
-/// (or its element count overflows).
+/// (or its element count overflows, or it is empty with dimensions that
+/// multiply past the limit).
 mlir::LogicalResult CheckTensorSize(mlir::Location loc, mlir::Type type);
 
 mlir::FailureOr<llvm::SmallVector<mlir::Value>>

@@ -36,73 +36,34 @@ void LoadImporterDialects(mlir::MLIRContext &context) {
 }
 
 mlir::Type DTypeToMlir(DType dtype, mlir::MLIRContext &context) {
+  const DTypeInfo &info = DTypeInfoOf(dtype);
   mlir::Builder b(&context);
-  switch (dtype) {
-  case DType::kF32:
-    return b.getF32Type();
-  case DType::kF64:
-    return b.getF64Type();
-  case DType::kI32:
-    return b.getI32Type();
-  case DType::kI64:
-    return b.getI64Type();
-  case DType::kBool:
-    return b.getI1Type();
-  case DType::kI8:
-    return b.getI8Type();
-  case DType::kI16:
-    return b.getIntegerType(16);
-  case DType::kF16:
-    return b.getF16Type();
-  case DType::kBF16:
+  switch (info.kind) {
+  case DTypeKind::kFloat:
+    return info.bits == 16   ? mlir::Type(b.getF16Type())
+           : info.bits == 32 ? mlir::Type(b.getF32Type())
+                             : mlir::Type(b.getF64Type());
+  case DTypeKind::kBFloat:
     return b.getBF16Type();
-  case DType::kU8:
-    return b.getIntegerType(8, /*isSigned=*/false);
-  case DType::kU16:
-    return b.getIntegerType(16, /*isSigned=*/false);
-  case DType::kU32:
-    return b.getIntegerType(32, /*isSigned=*/false);
-  case DType::kU64:
-    return b.getIntegerType(64, /*isSigned=*/false);
-  default:
-    return nullptr;
+  case DTypeKind::kSigned:
+  case DTypeKind::kBool:
+    return b.getIntegerType(info.bits);
+  case DTypeKind::kUnsigned:
+    return b.getIntegerType(info.bits, /*isSigned=*/false);
+  case DTypeKind::kInvalid:
+    break;
   }
+  return nullptr;
 }
 
 DType MlirToDType(mlir::Type type) {
-  if (type.isUnsignedInteger(8))
-    return DType::kU8;
-  if (type.isUnsignedInteger(16))
-    return DType::kU16;
-  if (type.isUnsignedInteger(32))
-    return DType::kU32;
-  if (type.isUnsignedInteger(64))
-    return DType::kU64;
-  if (type.isF16())
-    return DType::kF16;
-  if (type.isBF16())
-    return DType::kBF16;
-  if (type.isF32())
-    return DType::kF32;
-  if (type.isF64())
-    return DType::kF64;
-  if (type.isInteger(32))
-    return DType::kI32;
-  if (type.isInteger(64))
-    return DType::kI64;
-  if (type.isInteger(1))
-    return DType::kBool;
-  if (type.isInteger(8))
-    return DType::kI8;
-  if (type.isInteger(16))
-    return DType::kI16;
+  for (const DTypeInfo &info : AllDTypes())
+    if (DTypeToMlir(info.dtype, *type.getContext()) == type)
+      return info.dtype;
   return DType::kInvalid;
 }
 
 namespace {
-
-/// Tensors larger than this are refused at import (2^31 elements).
-constexpr int64_t kMaxConstantElements = int64_t{1} << 31;
 
 struct InputRef {
   std::string node;
@@ -137,8 +98,7 @@ TensorToAttr(const TensorProto &proto, mlir::MLIRContext &context) {
   if (!elem)
     return absl::InvalidArgumentError(absl::StrCat(
         "tensor element type ", ProtoDTypeName(proto.dtype()),
-        " is not supported (use DT_FLOAT, DT_DOUBLE, DT_INT32, DT_INT64 or "
-        "DT_BOOL)"));
+        " is not supported (docs/graphdef.md lists the element types)"));
   std::vector<int64_t> shape(proto.shape().dim().begin(),
                              proto.shape().dim().end());
   absl::StatusOr<int64_t> n = NumElements(shape);
@@ -330,7 +290,7 @@ void Importer::CheckPlaceholder(const NodeDef &node) {
     if (!n.ok())
       Error(node, absl::StrCat("shape ", ShapeToString(dims),
                                ": every dimension must be static and >= 0"));
-    else if (*n > kMaxTensorElements)
+    else if (!ShapeWithinLimit(dims))
       Error(node, absl::StrCat("shape ", ShapeToString(dims),
                                " is larger than Kiln's limit of 2^32 "
                                "elements"));
@@ -389,7 +349,12 @@ void Importer::CheckStructure() {
       CheckAttributes(node, *spec);
     } else {
       unknown_ops.push_back(node.op());
-      Error(node, absl::StrCat("unknown op '", node.op(), "'"));
+      std::string nearest = SuggestOp(node.op());
+      Error(node,
+            absl::StrCat("unknown op '", node.op(), "'",
+                         nearest.empty() ? ""
+                                         : absl::StrCat("; did you mean '",
+                                                        nearest, "'?")));
     }
     for (const std::string &text : node.input()) {
       InputRef ref;
@@ -526,6 +491,7 @@ absl::StatusOr<ImportedGraph> Importer::Run(std::vector<std::string> fetches) {
   DiagnosticCollector diagnostics(context_);
   for (int i : order_) {
     const NodeDef &node = graph_.node(i);
+    diagnostics.SetOpType(node.name(), node.op());
     if (node.op() == "Placeholder" && frozen_.count(node.name())) {
       mlir::DenseElementsAttr value =
           HostTensorToAttr(frozen_.at(node.name()), context_);
@@ -590,10 +556,10 @@ absl::StatusOr<ImportedGraph> Importer::Run(std::vector<std::string> fetches) {
   for (size_t k = 0; k < results.size(); ++k)
     result.fetches.push_back(spec_of(fetches[k], results[k].getType()));
   for (size_t k = 0; k < result.feeds.size(); ++k)
-    func.setArgAttr(k, "kiln.name",
+    func.setArgAttr(k, KilnDialect::kNameAttr,
                     builder_.getStringAttr(result.feeds[k].name));
   for (size_t k = 0; k < result.fetches.size(); ++k)
-    func.setResultAttr(k, "kiln.name",
+    func.setResultAttr(k, KilnDialect::kNameAttr,
                        builder_.getStringAttr(result.fetches[k].name));
 
   if (mlir::failed(mlir::verify(*result.module)))
@@ -609,39 +575,6 @@ ImportGraphDef(const GraphDef &graph, const std::vector<std::string> &fetches,
                mlir::MLIRContext &context,
                const std::map<std::string, Tensor> &frozen) {
   return Importer(graph, context, frozen).Run(fetches);
-}
-
-void RemoveEmptyTensorsFromSignature(ImportedGraph &graph) {
-  auto func = mlir::cast<mlir::func::FuncOp>(graph.module->getBody()->front());
-  mlir::Block &body = func.getBody().front();
-  mlir::OpBuilder builder(&body, body.begin());
-  auto empty = [](mlir::Type t) {
-    return mlir::cast<mlir::RankedTensorType>(t).getNumElements() == 0;
-  };
-  llvm::BitVector args(body.getNumArguments());
-  for (unsigned i = 0; i < body.getNumArguments(); ++i) {
-    mlir::BlockArgument arg = body.getArgument(i);
-    if (!empty(arg.getType()))
-      continue;
-    auto type = mlir::cast<mlir::RankedTensorType>(arg.getType());
-    mlir::Value constant = builder.create<ConstantOp>(
-        arg.getLoc(), type,
-        mlir::DenseElementsAttr::get(type, llvm::ArrayRef<mlir::Attribute>()));
-    arg.replaceAllUsesWith(constant);
-    args.set(i);
-    graph.feeds[i].in_signature = false;
-  }
-  func.eraseArguments(args);
-  auto ret = mlir::cast<mlir::func::ReturnOp>(body.getTerminator());
-  llvm::BitVector results(ret.getNumOperands());
-  for (unsigned i = 0; i < ret.getNumOperands(); ++i) {
-    if (!empty(ret.getOperand(i).getType()))
-      continue;
-    results.set(i);
-    graph.fetches[i].in_signature = false;
-  }
-  ret->eraseOperands(results);
-  func.eraseResults(results);
 }
 
 mlir::DenseElementsAttr HostTensorToAttr(const Tensor &tensor,

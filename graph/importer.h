@@ -16,19 +16,10 @@
 #include "graph/graph.pb.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/OwningOpRef.h"
+#include "runtime/executable.h"
 #include "runtime/tensor.h"
 
 namespace kiln {
-
-/// One argument or result of the imported function.
-struct TensorSpec {
-  std::string name; ///< Placeholder name, or the fetch as written.
-  DType dtype;
-  std::vector<int64_t> shape;
-  /// False for tensors with no elements: they are not passed to @main (the
-  /// Session checks such feeds and returns such fetches empty).
-  bool in_signature = true;
-};
 
 struct ImportedGraph {
   mlir::OwningOpRef<mlir::ModuleOp> module;
@@ -47,12 +38,6 @@ ImportGraphDef(const GraphDef &graph, const std::vector<std::string> &fetches,
 
 /// Registers the dialects the importer creates ops in.
 void LoadImporterDialects(mlir::MLIRContext &context);
-
-/// Takes tensors with no elements out of @main's signature: an empty feed
-/// becomes an empty constant, an empty fetch is dropped from the results.
-/// (No kernel can compute on them, and LLVM's bare-pointer convention has
-/// no pointer for them.) Both importers call this last.
-void RemoveEmptyTensorsFromSignature(ImportedGraph &graph);
 
 /// A host tensor as a dense attribute (a copy of its data).
 mlir::DenseElementsAttr HostTensorToAttr(const Tensor &tensor,

@@ -11,6 +11,7 @@
 #include <set>
 #include <sstream>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "graph/build_op.h"
@@ -41,8 +42,12 @@ namespace {
 
 /// The newest opset Debian's libonnx (1.12) has schemas for.
 constexpr int kMaxKnownOpset = 17;
-/// Constants larger than this many elements are refused.
-constexpr int64_t kMaxTensorElements = int64_t{1} << 31;
+
+/// "; did you mean 'Relu'?" for an op type near one Kiln converts, or "".
+std::string OpSuggestion(const std::string &op_type) {
+  std::string near = SuggestOp(op_type, OnnxConverterNames());
+  return near.empty() ? "" : absl::StrCat("; did you mean '", near, "'?");
+}
 
 std::string ReadFile(const std::string &path, bool *ok) {
   std::ifstream in(path, std::ios::binary);
@@ -57,43 +62,10 @@ std::string DirName(const std::string &path) {
   return slash == std::string::npos ? "." : path.substr(0, slash);
 }
 
-DType OnnxToDType(int data_type) {
-  switch (data_type) {
-  case onnx::TensorProto::FLOAT:
-    return DType::kF32;
-  case onnx::TensorProto::DOUBLE:
-    return DType::kF64;
-  case onnx::TensorProto::INT32:
-    return DType::kI32;
-  case onnx::TensorProto::INT64:
-    return DType::kI64;
-  case onnx::TensorProto::BOOL:
-    return DType::kBool;
-  case onnx::TensorProto::INT8:
-    return DType::kI8;
-  case onnx::TensorProto::INT16:
-    return DType::kI16;
-  case onnx::TensorProto::FLOAT16:
-    return DType::kF16;
-  case onnx::TensorProto::BFLOAT16:
-    return DType::kBF16;
-  case onnx::TensorProto::UINT8:
-    return DType::kU8;
-  case onnx::TensorProto::UINT16:
-    return DType::kU16;
-  case onnx::TensorProto::UINT32:
-    return DType::kU32;
-  case onnx::TensorProto::UINT64:
-    return DType::kU64;
-  default:
-    return DType::kInvalid;
-  }
-}
-
 /// Decodes a TensorProto into a host tensor.
 absl::StatusOr<Tensor> DecodeTensor(const onnx::TensorProto &proto,
                                     const std::string &base_dir) {
-  DType dtype = OnnxToDType(proto.data_type());
+  DType dtype = DTypeFromOnnx(proto.data_type());
   if (dtype == DType::kInvalid)
     return absl::UnimplementedError(absl::StrCat(
         "element type ", OnnxTypeName(proto.data_type()), " is not supported"));
@@ -101,10 +73,10 @@ absl::StatusOr<Tensor> DecodeTensor(const onnx::TensorProto &proto,
   absl::StatusOr<int64_t> n = NumElements(shape);
   if (!n.ok())
     return n.status();
-  if (*n > kMaxTensorElements)
-    return absl::InvalidArgumentError(
-        absl::StrCat("tensor '", proto.name(), "' of shape ",
-                     ShapeToString(shape), " is larger than Kiln's limit"));
+  if (!ShapeWithinLimit(shape, kMaxConstantElements))
+    return absl::InvalidArgumentError(absl::StrCat(
+        "tensor '", proto.name(), "' of shape ", ShapeToString(shape),
+        " is larger than Kiln's limit of 2^31 elements for a constant"));
   int64_t bytes = *n * DTypeSize(dtype);
   std::string external;
   const std::string *raw = proto.has_raw_data() ? &proto.raw_data() : nullptr;
@@ -112,12 +84,16 @@ absl::StatusOr<Tensor> DecodeTensor(const onnx::TensorProto &proto,
     std::string location;
     int64_t offset = 0, length = -1;
     for (const onnx::StringStringEntryProto &e : proto.external_data()) {
-      if (e.key() == "location")
+      if (e.key() == "location") {
         location = e.value();
-      else if (e.key() == "offset")
-        offset = std::stoll(e.value());
-      else if (e.key() == "length")
-        length = std::stoll(e.value());
+      } else if (e.key() == "offset" || e.key() == "length") {
+        int64_t v;
+        if (!absl::SimpleAtoi(e.value(), &v) || v < 0)
+          return absl::InvalidArgumentError(
+              absl::StrCat("tensor '", proto.name(), "': external data ",
+                           e.key(), " '", e.value(), "' is not a count"));
+        (e.key() == "offset" ? offset : length) = v;
+      }
     }
     if (location.empty() || location.find("..") != std::string::npos ||
         location[0] == '/')
@@ -210,7 +186,7 @@ absl::StatusOr<Tensor> DecodeTensor(const onnx::TensorProto &proto,
 } // namespace
 
 mlir::Type OnnxElementType(int data_type, mlir::MLIRContext &context) {
-  return DTypeToMlir(OnnxToDType(data_type), context);
+  return DTypeToMlir(DTypeFromOnnx(data_type), context);
 }
 
 std::string OnnxTypeName(int data_type) {
@@ -285,44 +261,102 @@ NodeContext::constantInput(size_t i) const {
 mlir::FailureOr<llvm::SmallVector<int64_t>>
 NodeContext::constantInts(size_t i, const char *what) {
   std::optional<mlir::DenseElementsAttr> attr = constantInput(i);
-  if (!attr || !attr->getElementType().isIntOrIndex()) {
+  if (!attr) {
     unsupported(absl::StrCat(what, " (input ", i,
                              ") must be an integer constant known at compile "
                              "time"));
     return mlir::failure();
   }
+  mlir::Type elem = attr->getElementType();
+  if (!elem.isInteger() || elem.isInteger(1)) {
+    error(absl::StrCat(what, " (input ", i, ") must hold integers, got ",
+                       DTypeName(MlirToDType(elem))));
+    return mlir::failure();
+  }
   llvm::SmallVector<int64_t> values;
   for (const llvm::APInt &v : attr->getValues<llvm::APInt>())
-    values.push_back(v.getSExtValue());
+    values.push_back(elem.isUnsignedInteger() ? int64_t(v.getZExtValue())
+                                              : v.getSExtValue());
   return values;
 }
 
-const onnx::AttributeProto *NodeContext::attr(const std::string &name) const {
+mlir::FailureOr<double> NodeContext::constantScalar(size_t i,
+                                                    const char *what) {
+  std::optional<mlir::DenseElementsAttr> attr = constantInput(i);
+  if (!attr) {
+    unsupported(absl::StrCat(what, " (input ", i,
+                             ") must be a scalar known at compile time"));
+    return mlir::failure();
+  }
+  if (attr->getNumElements() != 1) {
+    error(absl::StrCat(what, " (input ", i, ") must hold one value, got ",
+                       attr->getNumElements()));
+    return mlir::failure();
+  }
+  mlir::Attribute v = *attr->value_begin<mlir::Attribute>();
+  if (auto f = mlir::dyn_cast<mlir::FloatAttr>(v))
+    return f.getValueAsDouble();
+  if (auto n = mlir::dyn_cast<mlir::IntegerAttr>(v)) {
+    mlir::Type elem = attr->getElementType();
+    if (elem.isInteger(1))
+      return n.getValue().getBoolValue() ? 1.0 : 0.0;
+    return elem.isUnsignedInteger() ? double(n.getValue().getZExtValue())
+                                    : double(n.getValue().getSExtValue());
+  }
+  error(absl::StrCat(what, " (input ", i, ") must be a number"));
+  return mlir::failure();
+}
+
+std::string OnnxAttrTypeName(int type) {
+  if (onnx::AttributeProto::AttributeType_IsValid(type))
+    return onnx::AttributeProto::AttributeType_Name(
+        static_cast<onnx::AttributeProto::AttributeType>(type));
+  return absl::StrCat("<", type, ">");
+}
+
+bool NodeContext::hasAttr(const std::string &name) const {
   for (const onnx::AttributeProto &a : node_.attribute())
     if (a.name() == name)
-      return &a;
+      return true;
+  return false;
+}
+
+const onnx::AttributeProto *
+NodeContext::attr(const std::string &name,
+                  onnx::AttributeProto::AttributeType type) {
+  for (const onnx::AttributeProto &a : node_.attribute()) {
+    if (a.name() != name)
+      continue;
+    if (a.type() != type) {
+      error(absl::StrCat("attribute '", name, "' is ",
+                         OnnxAttrTypeName(a.type()), ", expected ",
+                         OnnxAttrTypeName(type)));
+      return nullptr;
+    }
+    return &a;
+  }
   return nullptr;
 }
 
-int64_t NodeContext::getInt(const std::string &name, int64_t fallback) const {
-  const onnx::AttributeProto *a = attr(name);
-  return a && a->has_i() ? a->i() : fallback;
+int64_t NodeContext::getInt(const std::string &name, int64_t fallback) {
+  const onnx::AttributeProto *a = attr(name, onnx::AttributeProto::INT);
+  return a ? a->i() : fallback;
 }
 
-float NodeContext::getFloat(const std::string &name, float fallback) const {
-  const onnx::AttributeProto *a = attr(name);
-  return a && a->has_f() ? a->f() : fallback;
+float NodeContext::getFloat(const std::string &name, float fallback) {
+  const onnx::AttributeProto *a = attr(name, onnx::AttributeProto::FLOAT);
+  return a ? a->f() : fallback;
 }
 
 std::string NodeContext::getString(const std::string &name,
-                                   const std::string &fallback) const {
-  const onnx::AttributeProto *a = attr(name);
-  return a && a->has_s() ? a->s() : fallback;
+                                   const std::string &fallback) {
+  const onnx::AttributeProto *a = attr(name, onnx::AttributeProto::STRING);
+  return a ? a->s() : fallback;
 }
 
 std::optional<llvm::SmallVector<int64_t>>
-NodeContext::getInts(const std::string &name) const {
-  const onnx::AttributeProto *a = attr(name);
+NodeContext::getInts(const std::string &name) {
+  const onnx::AttributeProto *a = attr(name, onnx::AttributeProto::INTS);
   if (!a)
     return std::nullopt;
   return llvm::SmallVector<int64_t>(a->ints().begin(), a->ints().end());
@@ -331,6 +365,10 @@ NodeContext::getInts(const std::string &name) const {
 mlir::FailureOr<Value>
 NodeContext::build(llvm::StringRef op, mlir::ValueRange operands,
                    llvm::ArrayRef<mlir::NamedAttribute> attrs) {
+  // Nothing is built for a node past a reported problem: a mistyped
+  // attribute leaves a getter's fallback, which need not suit the op.
+  if (reported_)
+    return mlir::failure();
   mlir::FailureOr<llvm::SmallVector<Value>> results =
       BuildOp(builder_, loc_, op, operands, attrs, /*foldConstants=*/true);
   if (mlir::failed(results))
@@ -341,6 +379,8 @@ NodeContext::build(llvm::StringRef op, mlir::ValueRange operands,
 mlir::FailureOr<llvm::SmallVector<Value>>
 NodeContext::buildAll(llvm::StringRef op, mlir::ValueRange operands,
                       llvm::ArrayRef<mlir::NamedAttribute> attrs) {
+  if (reported_)
+    return mlir::failure();
   return BuildOp(builder_, loc_, op, operands, attrs, /*foldConstants=*/true);
 }
 
@@ -366,11 +406,13 @@ Value NodeContext::scalar(mlir::Type elem, double value) {
 }
 
 void NodeContext::unsupported(const std::string &what) {
+  reported_ = true;
   unsupported_->push_back(absl::StrCat("node '", name_, "' (", node_.op_type(),
                                        ", opset ", opset_, "): ", what));
 }
 
 void NodeContext::error(const std::string &what) {
+  reported_ = true;
   errors_->push_back(
       absl::StrCat("node '", name_, "' (", node_.op_type(), "): ", what));
 }
@@ -380,35 +422,47 @@ static mlir::FailureOr<mlir::Attribute>
 ConvertOnnxAttr(NodeContext &ctx, const onnx::AttributeProto &a,
                 const AttrSpec &spec) {
   mlir::Builder b(&ctx.context());
+  onnx::AttributeProto::AttributeType want = onnx::AttributeProto::UNDEFINED;
   auto mistyped = [&]() {
-    ctx.error(absl::StrCat("attribute '", a.name(), "' has the wrong type"));
+    ctx.error(absl::StrCat("attribute '", a.name(), "' is ",
+                           OnnxAttrTypeName(a.type()), ", expected ",
+                           OnnxAttrTypeName(want)));
     return mlir::failure();
   };
   switch (spec.kind) {
   case AttrKind::kInt:
-    if (a.type() != onnx::AttributeProto::INT)
-      return mistyped();
+  case AttrKind::kType:
+    want = onnx::AttributeProto::INT;
+    break;
+  case AttrKind::kFloat:
+  case AttrKind::kDouble:
+    want = onnx::AttributeProto::FLOAT;
+    break;
+  case AttrKind::kInts:
+    want = onnx::AttributeProto::INTS;
+    break;
+  case AttrKind::kString:
+    want = onnx::AttributeProto::STRING;
+    break;
+  case AttrKind::kTensor:
+    want = onnx::AttributeProto::TENSOR;
+    break;
+  }
+  if (a.type() != want)
+    return mistyped();
+  switch (spec.kind) {
+  case AttrKind::kInt:
     return mlir::Attribute(b.getI64IntegerAttr(a.i()));
   case AttrKind::kFloat:
-    if (a.type() != onnx::AttributeProto::FLOAT)
-      return mistyped();
     return mlir::Attribute(b.getF32FloatAttr(a.f()));
   case AttrKind::kDouble:
-    if (a.type() != onnx::AttributeProto::FLOAT)
-      return mistyped();
     return mlir::Attribute(b.getF64FloatAttr(a.f()));
   case AttrKind::kInts:
-    if (a.type() != onnx::AttributeProto::INTS)
-      return mistyped();
     return mlir::Attribute(b.getDenseI64ArrayAttr(
         llvm::SmallVector<int64_t>(a.ints().begin(), a.ints().end())));
   case AttrKind::kString:
-    if (a.type() != onnx::AttributeProto::STRING)
-      return mistyped();
     return mlir::Attribute(b.getStringAttr(a.s()));
   case AttrKind::kType: {
-    if (a.type() != onnx::AttributeProto::INT)
-      return mistyped();
     mlir::Type t = OnnxElementType(static_cast<int>(a.i()), ctx.context());
     if (!t) {
       ctx.unsupported(absl::StrCat("element type ",
@@ -419,8 +473,6 @@ ConvertOnnxAttr(NodeContext &ctx, const onnx::AttributeProto &a,
     return mlir::Attribute(mlir::TypeAttr::get(t));
   }
   case AttrKind::kTensor: {
-    if (a.type() != onnx::AttributeProto::TENSOR)
-      return mistyped();
     absl::StatusOr<mlir::DenseElementsAttr> t =
         OnnxTensorToAttr(a.t(), ctx.base_dir(), ctx.context());
     if (!t.ok()) {
@@ -437,16 +489,20 @@ ConvertOnnxAttr(NodeContext &ctx, const onnx::AttributeProto &a,
 }
 
 /// Why `node` does not fit ONNX's schema for it (how many inputs there
-/// are, a required one left out as "", a required attribute missing), or ""
-/// when it does. Converters can then rely on what the schema requires.
-/// libonnx knows opsets up to kMaxKnownOpset; a node of a newer opset is
-/// checked only against what Kiln's converter for it declares (the arity
-/// and required attribute of the op's newest form), never against an older
-/// schema, which may take other inputs (ReduceMax's `axes` became an input
-/// in opset 18).
+/// are, a required one left out as "", a required attribute missing, an
+/// attribute given twice), or "" when it does. Converters can then rely on what
+/// the schema requires. libonnx knows opsets up to kMaxKnownOpset; a node of a
+/// newer opset is checked only against what Kiln's converter for it declares
+/// (the arity and required attribute of the op's newest form), never against an
+/// older schema, which may take other inputs (ReduceMax's `axes` became an
+/// input in opset 18).
 std::string CheckAgainstSchema(const onnx::NodeProto &node,
                                llvm::ArrayRef<Value> inputs, int opset) {
   int n = static_cast<int>(inputs.size());
+  std::set<std::string> names;
+  for (const onnx::AttributeProto &a : node.attribute())
+    if (!names.insert(a.name()).second)
+      return absl::StrCat("attribute '", a.name(), "' is given twice");
   auto given = [&](const std::string &attr_name) {
     for (const onnx::AttributeProto &a : node.attribute())
       if (a.name() == attr_name)
@@ -501,8 +557,9 @@ std::string CheckAgainstSchema(const onnx::NodeProto &node,
   return "";
 }
 
-mlir::FailureOr<llvm::SmallVector<Value>> ConvertWithTable(NodeContext &ctx,
-                                                           const OpSpec &spec) {
+mlir::FailureOr<llvm::SmallVector<Value>>
+ConvertWithTable(NodeContext &ctx, const OpSpec &spec,
+                 llvm::ArrayRef<llvm::StringRef> ignored) {
   if (static_cast<int>(ctx.numInputs()) < spec.min_inputs ||
       static_cast<int>(ctx.numInputs()) > spec.max_inputs) {
     ctx.error(absl::StrCat("takes ", spec.min_inputs, " to ",
@@ -522,6 +579,8 @@ mlir::FailureOr<llvm::SmallVector<Value>> ConvertWithTable(NodeContext &ctx,
         (a.name() == "broadcast" || a.name() == "consumed_inputs" ||
          a.name() == "is_test" || a.name() == "spatial"))
       continue;
+    if (llvm::is_contained(ignored, a.name()))
+      continue;
     const AttrSpec *found = nullptr;
     for (const AttrSpec &s : spec.attrs)
       if (a.name() == s.name)
@@ -529,18 +588,20 @@ mlir::FailureOr<llvm::SmallVector<Value>> ConvertWithTable(NodeContext &ctx,
     if (!found) {
       ctx.unsupported(
           absl::StrCat("attribute '", a.name(), "' is not supported"));
-      return mlir::failure();
+      continue;
     }
+    // Every attribute is checked, so that all mistyped ones are reported.
     mlir::FailureOr<mlir::Attribute> attr = ConvertOnnxAttr(ctx, a, *found);
-    if (mlir::failed(attr))
-      return mlir::failure();
-    attrs.push_back(ctx.builder().getNamedAttr(a.name(), *attr));
+    if (mlir::succeeded(attr))
+      attrs.push_back(ctx.builder().getNamedAttr(a.name(), *attr));
   }
+  if (ctx.reported())
+    return mlir::failure();
   // Attributes left out take the defaults of ONNX's schema for this opset.
   if (const onnx::OpSchema *schema = onnx::OpSchemaRegistry::Schema(
           ctx.node().op_type(), std::min(ctx.opset(), kMaxKnownOpset))) {
     for (const AttrSpec &s : spec.attrs) {
-      if (ctx.attr(s.name))
+      if (ctx.hasAttr(s.name))
         continue;
       auto found = schema->attributes().find(s.name);
       if (found == schema->attributes().end() ||
@@ -627,7 +688,7 @@ private:
 std::string KnownType(const onnx::ValueInfoProto &info) {
   if (!info.type().has_tensor_type() || !info.type().tensor_type().has_shape())
     return "";
-  DType dtype = OnnxToDType(info.type().tensor_type().elem_type());
+  DType dtype = DTypeFromOnnx(info.type().tensor_type().elem_type());
   if (dtype == DType::kInvalid)
     return "";
   std::vector<int64_t> shape;
@@ -665,9 +726,9 @@ OnnxSource::Import(const std::vector<std::string> &requested,
                                          "): domain '", node.domain(),
                                          "' is not supported"));
     else if (!LookupOnnxConverter(node.op_type()) && !LookupOp(node.op_type()))
-      unsupported.push_back(absl::StrCat("node '", name, "' (", node.op_type(),
-                                         ", opset ", opset_,
-                                         "): operator not supported"));
+      unsupported.push_back(absl::StrCat(
+          "node '", name, "' (", node.op_type(), ", opset ", opset_,
+          "): operator not supported", OpSuggestion(node.op_type())));
   }
   if (!unsupported.empty())
     return absl::UnimplementedError(absl::StrCat(
@@ -701,6 +762,12 @@ OnnxSource::Import(const std::vector<std::string> &requested,
         mlir::NameLoc::get(builder.getStringAttr(t.name())), attr->getType(),
         *attr);
   }
+  std::set<std::string> producedByNode, graphInputs;
+  for (const onnx::NodeProto &n : graph.node())
+    for (const std::string &o : n.output())
+      producedByNode.insert(o);
+  for (const onnx::ValueInfoProto &input : graph.input())
+    graphInputs.insert(input.name());
   for (const onnx::ValueInfoProto &input : graph.input()) {
     if (initializers_.count(input.name()))
       continue;
@@ -734,13 +801,13 @@ OnnxSource::Import(const std::vector<std::string> &requested,
           "' has a dynamic or unknown shape; Kiln compiles static shapes"));
       continue;
     }
-    absl::StatusOr<int64_t> count =
-        NumElements(std::vector<int64_t>(shape.begin(), shape.end()));
-    if (!count.ok() || *count > kMaxTensorElements) {
-      errors.push_back(absl::StrCat("input '", input.name(), "' of shape ",
-                                    ShapeToString({shape.begin(), shape.end()}),
-                                    " is larger than Kiln's limit of 2^32 "
-                                    "elements"));
+    if (!ShapeWithinLimit(shape)) {
+      bool negative = llvm::any_of(shape, [](int64_t d) { return d < 0; });
+      errors.push_back(absl::StrCat(
+          "input '", input.name(), "' of shape ",
+          ShapeToString({shape.begin(), shape.end()}),
+          negative ? " has a negative dimension"
+                   : " is larger than Kiln's limit of 2^32 elements"));
       continue;
     }
     values[input.name()] = body->addArgument(
@@ -749,7 +816,11 @@ OnnxSource::Import(const std::vector<std::string> &requested,
     arg_names.push_back(input.name());
   }
 
+  std::set<std::string> madeEarlier; // Outputs of the nodes before node i.
   for (int i = 0; i < graph.node_size(); ++i) {
+    if (i > 0)
+      for (const std::string &o : graph.node(i - 1).output())
+        madeEarlier.insert(o);
     const onnx::NodeProto &node = graph.node(i);
     std::string name = node.name().empty()
                            ? absl::StrCat(node.op_type(), "_", i)
@@ -764,6 +835,17 @@ OnnxSource::Import(const std::vector<std::string> &requested,
       auto it = values.find(in);
       if (it == values.end()) {
         missing = true;
+        // Values that exist but failed earlier were reported there.
+        if (!producedByNode.count(in) && !graphInputs.count(in) &&
+            !initializers_.count(in))
+          errors.push_back(absl::StrCat("node '", name, "' (", node.op_type(),
+                                        "): input '", in,
+                                        "' names no value of the graph"));
+        else if (producedByNode.count(in) && !madeEarlier.count(in))
+          errors.push_back(absl::StrCat(
+              "node '", name, "' (", node.op_type(), "): input '", in,
+              "' is made by a later node (ONNX nodes must be in "
+              "topological order)"));
         break;
       }
       inputs.push_back(it->second);
@@ -772,17 +854,26 @@ OnnxSource::Import(const std::vector<std::string> &requested,
       continue; // An earlier problem (or a dangling input, reported below).
     NodeContext ctx(node, name, opset_, builder, inputs, base_dir_,
                     &unsupported, &errors);
+    diagnostics.SetOpType(name, node.op_type());
     if (std::string why = CheckAgainstSchema(node, inputs, opset_);
         !why.empty()) {
       ctx.error(why);
       continue;
     }
+    size_t diagnosed = diagnostics.errors().size();
     mlir::FailureOr<llvm::SmallVector<Value>> outputs;
     if (const OnnxConverterEntry *e = LookupOnnxConverter(node.op_type()))
       outputs = e->convert(ctx);
     else
       outputs = ConvertWithTable(ctx, *LookupOp(node.op_type()));
-    if (mlir::failed(outputs))
+    // Every failure names its node; one that did not would let the import
+    // go on without the node's outputs.
+    if (mlir::failed(outputs) && !ctx.reported() &&
+        diagnostics.errors().size() == diagnosed)
+      ctx.error("cannot be converted");
+    // A converter may go on past a reported problem (a mistyped attribute
+    // read through a getter yields its fallback); its results are dropped.
+    if (mlir::failed(outputs) || ctx.reported())
       continue;
     for (int k = 0; k < node.output_size(); ++k) {
       const std::string &out = node.output(k);
@@ -808,10 +899,6 @@ OnnxSource::Import(const std::vector<std::string> &requested,
   }
   for (const std::string &e : diagnostics.errors())
     errors.push_back(e);
-  std::set<std::string> producedByNode;
-  for (const onnx::NodeProto &n : graph.node())
-    for (const std::string &o : n.output())
-      producedByNode.insert(o);
   llvm::SmallVector<Value> results;
   for (const std::string &f : fetches) {
     auto it = values.find(f);
@@ -832,6 +919,10 @@ OnnxSource::Import(const std::vector<std::string> &requested,
     if (!producedByNode.count(f) && !initializers_.count(f))
       errors.push_back(
           absl::StrCat("fetch '", f, "' names no value of the ONNX graph"));
+    else if (errors.empty() && unsupported.empty())
+      // Every way a value goes missing should have been reported above;
+      // never return fewer results than fetches.
+      errors.push_back(absl::StrCat("fetch '", f, "' could not be computed"));
   }
   if (!unsupported.empty())
     return absl::UnimplementedError(absl::StrCat(
@@ -877,7 +968,6 @@ OnnxSource::Import(const std::vector<std::string> &requested,
   for (size_t k = 0; k < result.fetches.size(); ++k)
     func.setResultAttr(k, "kiln.name",
                        builder.getStringAttr(result.fetches[k].name));
-  RemoveEmptyTensorsFromSignature(result);
   if (mlir::failed(mlir::verify(*result.module)))
     return absl::InternalError("imported module does not verify:\n" +
                                diagnostics.Joined());

@@ -56,18 +56,28 @@ public:
   mlir::RankedTensorType type(size_t i) const;
   /// The value of input `i` when it is a compile-time constant.
   std::optional<mlir::DenseElementsAttr> constantInput(size_t i) const;
-  /// Input `i` as integers; reports an error (and fails) when it is not a
-  /// constant, naming `what` it stands for.
+  /// Input `i` as integers; reports (and fails) when it is not a constant
+  /// or its elements are not integers, naming `what` it stands for.
   mlir::FailureOr<llvm::SmallVector<int64_t>> constantInts(size_t i,
                                                            const char *what);
+  /// The one element of constant input `i` as a double (any integer or
+  /// float type); reports (and fails) when it is not a constant holding
+  /// exactly one number, naming `what` it stands for.
+  mlir::FailureOr<double> constantScalar(size_t i, const char *what);
 
-  const onnx::AttributeProto *attr(const std::string &name) const;
-  int64_t getInt(const std::string &name, int64_t fallback) const;
-  float getFloat(const std::string &name, float fallback) const;
-  std::string getString(const std::string &name,
-                        const std::string &fallback) const;
-  std::optional<llvm::SmallVector<int64_t>>
-  getInts(const std::string &name) const;
+  /// Whether the node has attribute `name`, whatever its type.
+  bool hasAttr(const std::string &name) const;
+  /// Attribute `name` when the node has it with type `type`; null when it
+  /// is absent. An attribute of another declared type is reported as an
+  /// error naming the node, the attribute and both types (and is null too):
+  /// every read of an attribute goes through here or through the getters
+  /// below, so no field is read that the attribute does not declare.
+  const onnx::AttributeProto *attr(const std::string &name,
+                                   onnx::AttributeProto::AttributeType type);
+  int64_t getInt(const std::string &name, int64_t fallback);
+  float getFloat(const std::string &name, float fallback);
+  std::string getString(const std::string &name, const std::string &fallback);
+  std::optional<llvm::SmallVector<int64_t>> getInts(const std::string &name);
 
   /// Creates a kiln op, folding it when its operands are constants.
   mlir::FailureOr<mlir::Value>
@@ -86,6 +96,10 @@ public:
   /// Something Kiln does not support (skippable); an error in the model.
   void unsupported(const std::string &what);
   void error(const std::string &what);
+  /// Whether unsupported() or error() was called: the node's conversion
+  /// has failed even if its converter went on (a mistyped attribute read
+  /// through a getter yields the getter's fallback).
+  bool reported() const { return reported_; }
 
 private:
   const onnx::NodeProto &node_;
@@ -97,6 +111,7 @@ private:
   const std::string &base_dir_;
   std::vector<std::string> *unsupported_;
   std::vector<std::string> *errors_;
+  bool reported_ = false;
 };
 
 using OnnxConverter =
@@ -113,13 +128,21 @@ struct OnnxConverterEntry {
   const char *required_attr; ///< Or null.
 };
 
+/// The op types that have a converter of their own.
+std::vector<std::string> OnnxConverterNames();
+
 /// The converter entry for `op_type`; null for ops the table maps directly.
 const OnnxConverterEntry *LookupOnnxConverter(const std::string &op_type);
 
 /// Converts a node through the op table: its inputs as operands, its
-/// attributes by the table's kinds.
+/// attributes by the table's kinds (each checked against its declared
+/// type); attributes named in `ignored` are left out.
 mlir::FailureOr<llvm::SmallVector<mlir::Value>>
-ConvertWithTable(NodeContext &ctx, const OpSpec &spec);
+ConvertWithTable(NodeContext &ctx, const OpSpec &spec,
+                 llvm::ArrayRef<llvm::StringRef> ignored = {});
+
+/// "INTS", "TENSOR", ... for an AttributeProto type.
+std::string OnnxAttrTypeName(int type);
 
 } // namespace kiln
 

@@ -7,9 +7,10 @@
 // into constants, which static shapes make possible).
 //
 //===----------------------------------------------------------------------===//
-#include <numeric>
+#include <cmath>
 
 #include "absl/strings/str_cat.h"
+#include "graph/build_op.h"
 #include "graph/onnx_internal.h"
 #include "graph/op_table.h"
 #include "ir/Dialect.h"
@@ -20,6 +21,7 @@ namespace {
 using mlir::FailureOr;
 using mlir::Value;
 using Values = llvm::SmallVector<Value>;
+using Attr = onnx::AttributeProto;
 
 FailureOr<Values> one(FailureOr<Value> v) {
   if (mlir::failed(v))
@@ -60,7 +62,7 @@ axesFrom(NodeContext &ctx, int firstOpsetWithInput, size_t index) {
 
 FailureOr<Values> convertConstant(NodeContext &ctx) {
   mlir::Builder b(&ctx.context());
-  if (const onnx::AttributeProto *a = ctx.attr("value")) {
+  if (const Attr *a = ctx.attr("value", Attr::TENSOR)) {
     absl::StatusOr<mlir::DenseElementsAttr> t =
         OnnxTensorToAttr(a->t(), ctx.base_dir(), ctx.context());
     if (!t.ok()) {
@@ -72,21 +74,23 @@ FailureOr<Values> convertConstant(NodeContext &ctx) {
     }
     return Values{ctx.constant(*t)};
   }
-  if (const onnx::AttributeProto *a = ctx.attr("value_float"))
+  if (const Attr *a = ctx.attr("value_float", Attr::FLOAT))
     return Values{ctx.scalar(b.getF32Type(), a->f())};
-  if (const onnx::AttributeProto *a = ctx.attr("value_int"))
-    return Values{ctx.scalar(b.getI64Type(), static_cast<double>(a->i()))};
-  if (const onnx::AttributeProto *a = ctx.attr("value_floats")) {
+  if (const Attr *a = ctx.attr("value_int", Attr::INT))
+    return Values{int64Constant(ctx, {a->i()}, {})};
+  if (const Attr *a = ctx.attr("value_floats", Attr::FLOATS)) {
     llvm::SmallVector<float> v(a->floats().begin(), a->floats().end());
     auto type =
         mlir::RankedTensorType::get({int64_t(v.size())}, b.getF32Type());
     return Values{ctx.constant(
         mlir::DenseElementsAttr::get(type, llvm::ArrayRef<float>(v)))};
   }
-  if (const onnx::AttributeProto *a = ctx.attr("value_ints")) {
+  if (const Attr *a = ctx.attr("value_ints", Attr::INTS)) {
     llvm::SmallVector<int64_t> v(a->ints().begin(), a->ints().end());
     return Values{int64Constant(ctx, v, {int64_t(v.size())})};
   }
+  if (ctx.reported()) // One of the above, mistyped.
+    return mlir::failure();
   ctx.unsupported("only dense tensor, float(s) and int(s) constants are "
                   "supported");
   return mlir::failure();
@@ -200,21 +204,20 @@ FailureOr<Values> convertConstantOfShape(NodeContext &ctx) {
   FailureOr<llvm::SmallVector<int64_t>> shape = ctx.constantInts(0, "shape");
   if (mlir::failed(shape))
     return mlir::failure();
-  int64_t n = 1;
-  for (int64_t d : *shape) {
-    if (d < 0 || (d > 0 && n > (int64_t{1} << 31) / d)) {
-      ctx.error(absl::StrCat("shape has a negative or too large dimension"));
-      return mlir::failure();
-    }
-    n *= d;
+  if (!ShapeWithinLimit(*shape, int64_t{1} << 31)) {
+    ctx.error("shape has a negative or too large dimension");
+    return mlir::failure();
   }
   mlir::Attribute element = ctx.builder().getF32FloatAttr(0);
   mlir::Type elem = ctx.builder().getF32Type();
-  if (const onnx::AttributeProto *a = ctx.attr("value")) {
+  if (const Attr *a = ctx.attr("value", Attr::TENSOR)) {
     absl::StatusOr<mlir::DenseElementsAttr> v =
         OnnxTensorToAttr(a->t(), ctx.base_dir(), ctx.context());
     if (!v.ok()) {
-      ctx.unsupported(std::string(v.status().message()));
+      if (v.status().code() == absl::StatusCode::kUnimplemented)
+        ctx.unsupported(std::string(v.status().message()));
+      else
+        ctx.error(std::string(v.status().message()));
       return mlir::failure();
     }
     if (v->getNumElements() != 1) {
@@ -223,42 +226,62 @@ FailureOr<Values> convertConstantOfShape(NodeContext &ctx) {
     }
     elem = v->getElementType();
     element = *v->value_begin<mlir::Attribute>();
+  } else if (ctx.reported()) {
+    return mlir::failure();
   }
   auto type = mlir::RankedTensorType::get(*shape, elem);
   return Values{ctx.constant(mlir::DenseElementsAttr::get(type, element))};
 }
 
 FailureOr<Values> convertRange(NodeContext &ctx) {
-  auto start = ctx.constantInput(0), limit = ctx.constantInput(1),
-       delta = ctx.constantInput(2);
-  if (!start || !limit || !delta) {
-    ctx.unsupported("start, limit and delta must be known at compile time");
+  const char *names[] = {"start", "limit", "delta"};
+  for (size_t i = 0; i < 3; ++i)
+    if (!ctx.constantInput(i)) {
+      ctx.unsupported("start, limit and delta must be known at compile time");
+      return mlir::failure();
+    }
+  mlir::Type elem = ctx.type(0).getElementType();
+  if (ctx.type(1).getElementType() != elem ||
+      ctx.type(2).getElementType() != elem) {
+    ctx.error("start, limit and delta differ in element type");
     return mlir::failure();
   }
-  mlir::Type elem = start->getElementType();
-  auto get = [](mlir::DenseElementsAttr a) -> double {
-    mlir::Attribute v = *a.value_begin<mlir::Attribute>();
-    if (auto f = mlir::dyn_cast<mlir::FloatAttr>(v))
-      return f.getValueAsDouble();
-    return double(mlir::cast<mlir::IntegerAttr>(v).getValue().getSExtValue());
-  };
-  double s = get(*start), l = get(*limit), d = get(*delta);
+  bool isFloat = mlir::isa<mlir::FloatType>(elem);
+  if (!isFloat && (!elem.isInteger() || elem.isInteger(1))) {
+    ctx.error("start, limit and delta must be numbers");
+    return mlir::failure();
+  }
+  double v[3];
+  for (size_t i = 0; i < 3; ++i) {
+    FailureOr<double> x = ctx.constantScalar(i, names[i]);
+    if (mlir::failed(x))
+      return mlir::failure();
+    v[i] = *x;
+  }
+  // Integers are stepped in int64 (wrapping, as the element type would),
+  // floats in double.
+  int64_t is[3] = {0, 0, 0};
+  if (!isFloat)
+    for (size_t i = 0; i < 3; ++i)
+      is[i] = (*ctx.constantInts(i, names[i]))[0];
+  double s = v[0], l = v[1], d = v[2];
   if (d == 0) {
     ctx.error("delta must not be 0");
     return mlir::failure();
   }
-  int64_t n = std::max<int64_t>(0, int64_t(std::ceil((l - s) / d)));
-  if (n > (int64_t{1} << 24)) {
+  double count = std::ceil((l - s) / d);
+  if (!(count <= double(int64_t{1} << 24))) { // NaN too
     ctx.error("Range is too long");
     return mlir::failure();
   }
+  int64_t n = count > 0 ? int64_t(count) : 0;
   llvm::SmallVector<mlir::Attribute> values;
   for (int64_t i = 0; i < n; ++i) {
-    if (mlir::isa<mlir::FloatType>(elem))
+    if (isFloat)
       values.push_back(ctx.builder().getFloatAttr(elem, s + i * d));
     else
-      values.push_back(
-          ctx.builder().getIntegerAttr(elem, int64_t(s) + i * int64_t(d)));
+      values.push_back(ctx.builder().getIntegerAttr(
+          elem, int64_t(uint64_t(is[0]) + uint64_t(i) * uint64_t(is[2]))));
   }
   auto type = mlir::RankedTensorType::get({n}, elem);
   return Values{ctx.constant(mlir::DenseElementsAttr::get(type, values))};
@@ -268,31 +291,18 @@ FailureOr<Values> convertClip(NodeContext &ctx) {
   llvm::SmallVector<mlir::NamedAttribute> attrs;
   mlir::Builder b(&ctx.context());
   if (ctx.opset() < 11) {
-    if (ctx.attr("min"))
-      attrs.push_back(
-          named(ctx, "min", b.getF64FloatAttr(ctx.getFloat("min", 0))));
-    if (ctx.attr("max"))
-      attrs.push_back(
-          named(ctx, "max", b.getF64FloatAttr(ctx.getFloat("max", 0))));
+    for (const char *name : {"min", "max"})
+      if (const Attr *a = ctx.attr(name, Attr::FLOAT))
+        attrs.push_back(named(ctx, name, b.getF64FloatAttr(a->f())));
   } else {
     const char *names[] = {"min", "max"};
     for (size_t i = 1; i <= 2; ++i) {
       if (!ctx.input(i))
         continue;
-      auto c = ctx.constantInput(i);
-      if (!c || c->getNumElements() != 1) {
-        ctx.unsupported(absl::StrCat(names[i - 1],
-                                     " must be a scalar known at compile "
-                                     "time"));
+      FailureOr<double> d = ctx.constantScalar(i, names[i - 1]);
+      if (mlir::failed(d))
         return mlir::failure();
-      }
-      mlir::Attribute v = *c->value_begin<mlir::Attribute>();
-      double d =
-          mlir::isa<mlir::FloatAttr>(v)
-              ? mlir::cast<mlir::FloatAttr>(v).getValueAsDouble()
-              : double(
-                    mlir::cast<mlir::IntegerAttr>(v).getValue().getSExtValue());
-      attrs.push_back(named(ctx, names[i - 1], b.getF64FloatAttr(d)));
+      attrs.push_back(named(ctx, names[i - 1], b.getF64FloatAttr(*d)));
     }
   }
   return one(ctx.build("kiln.clip", ctx.input(0), attrs));
@@ -315,14 +325,33 @@ FailureOr<Values> convertSplit(NodeContext &ctx) {
   } else if (auto s = ctx.getInts("split")) {
     sizes = *s;
   } else {
+    // Opset 18 asks for one of the `split` input and `num_outputs`; older
+    // opsets split evenly into as many parts as there are outputs.
+    if (ctx.opset() >= 18 && !ctx.hasAttr("num_outputs")) {
+      ctx.error("needs the 'split' input or the 'num_outputs' attribute "
+                "(opset 18)");
+      return mlir::failure();
+    }
     int64_t dim = t.getDimSize(axis);
     int64_t n = ctx.getInt("num_outputs", outputs);
+    if (n < 1 || n > std::max(dim, outputs)) {
+      ctx.error(absl::StrCat("cannot split an axis of size ", dim, " into ", n,
+                             " parts"));
+      return mlir::failure();
+    }
     int64_t chunk = (dim + n - 1) / n;
     for (int64_t i = 0; i < n; ++i)
       sizes.push_back(std::max<int64_t>(0, std::min(chunk, dim - i * chunk)));
   }
-  if (std::accumulate(sizes.begin(), sizes.end(), int64_t(0)) !=
-      t.getDimSize(axis)) {
+  int64_t total = 0;
+  for (int64_t size : sizes) {
+    if (size < 0 || size > t.getDimSize(axis) - total) {
+      total = -1;
+      break;
+    }
+    total += size;
+  }
+  if (total != t.getDimSize(axis)) {
     ctx.error("split sizes do not add up to the axis");
     return mlir::failure();
   }
@@ -377,18 +406,10 @@ FailureOr<Values> convertPad(NodeContext &ctx) {
       return mlir::failure();
     pads = *p;
     if (ctx.input(2)) {
-      auto c = ctx.constantInput(2);
-      if (!c || c->getNumElements() != 1) {
-        ctx.unsupported("constant_value must be a scalar known at compile "
-                        "time");
+      FailureOr<double> v = ctx.constantScalar(2, "constant_value");
+      if (mlir::failed(v))
         return mlir::failure();
-      }
-      mlir::Attribute v = *c->value_begin<mlir::Attribute>();
-      value =
-          mlir::isa<mlir::FloatAttr>(v)
-              ? mlir::cast<mlir::FloatAttr>(v).getValueAsDouble()
-              : double(
-                    mlir::cast<mlir::IntegerAttr>(v).getValue().getSExtValue());
+      value = *v;
     }
     if (ctx.input(3)) {
       FailureOr<llvm::SmallVector<int64_t>> axes = ctx.constantInts(3, "axes");
@@ -460,8 +481,12 @@ FailureOr<Values> convertTrilu(NodeContext &ctx) {
   int64_t k = 0;
   if (ctx.input(1)) {
     FailureOr<llvm::SmallVector<int64_t>> v = ctx.constantInts(1, "k");
-    if (mlir::failed(v) || v->size() != 1)
+    if (mlir::failed(v))
       return mlir::failure();
+    if (v->size() != 1) {
+      ctx.error(absl::StrCat("k must hold one value, got ", v->size()));
+      return mlir::failure();
+    }
     k = (*v)[0];
   }
   return one(ctx.build("kiln.trilu", ctx.input(0),
@@ -471,8 +496,12 @@ FailureOr<Values> convertTrilu(NodeContext &ctx) {
 
 FailureOr<Values> convertCumSum(NodeContext &ctx) {
   FailureOr<llvm::SmallVector<int64_t>> axis = ctx.constantInts(1, "axis");
-  if (mlir::failed(axis) || axis->size() != 1)
+  if (mlir::failed(axis))
     return mlir::failure();
+  if (axis->size() != 1) {
+    ctx.error(absl::StrCat("axis must hold one value, got ", axis->size()));
+    return mlir::failure();
+  }
   return one(
       ctx.build("kiln.cumsum", ctx.input(0),
                 {named(ctx, "axis", i64(ctx, (*axis)[0])),
@@ -546,9 +575,10 @@ bool refuseCastToBfloat16(NodeContext &ctx, mlir::Type to) {
 }
 
 FailureOr<Values> convertCast(NodeContext &ctx) {
-  const onnx::AttributeProto *to = ctx.attr("to");
+  const Attr *to = ctx.attr("to", Attr::INT);
   if (!to) {
-    ctx.error("missing attribute 'to'");
+    if (!ctx.reported())
+      ctx.error("missing attribute 'to'");
     return mlir::failure();
   }
   mlir::Type type = OnnxElementType(static_cast<int>(to->i()), ctx.context());
@@ -574,8 +604,10 @@ FailureOr<Values> convertCastLike(NodeContext &ctx) {
 
 FailureOr<Values> convertDropout(NodeContext &ctx) {
   if (ctx.input(2)) {
-    auto training = ctx.constantInput(2);
-    if (!training || !training->isSplat() || training->getSplatValue<bool>()) {
+    FailureOr<double> training = ctx.constantScalar(2, "training_mode");
+    if (mlir::failed(training))
+      return mlir::failure();
+    if (*training != 0) {
       ctx.unsupported("training mode is not supported");
       return mlir::failure();
     }
@@ -762,21 +794,8 @@ FailureOr<Values> convertMaxPool(NodeContext &ctx) {
     ctx.unsupported("the Indices output is not supported");
     return mlir::failure();
   }
-  llvm::SmallVector<mlir::NamedAttribute> attrs;
-  for (const onnx::AttributeProto &a : ctx.node().attribute()) {
-    if (a.name() == "storage_order")
-      continue; // Only affects Indices.
-    if (a.type() == onnx::AttributeProto::INTS)
-      attrs.push_back(named(ctx, a.name().c_str(),
-                            ints(ctx, llvm::SmallVector<int64_t>(
-                                          a.ints().begin(), a.ints().end()))));
-    else if (a.type() == onnx::AttributeProto::INT)
-      attrs.push_back(named(ctx, a.name().c_str(), i64(ctx, a.i())));
-    else if (a.type() == onnx::AttributeProto::STRING)
-      attrs.push_back(
-          named(ctx, a.name().c_str(), ctx.builder().getStringAttr(a.s())));
-  }
-  return one(ctx.build("kiln.max_pool", ctx.input(0), attrs));
+  // storage_order only affects Indices.
+  return ConvertWithTable(ctx, *LookupOp("MaxPool"), {"storage_order"});
 }
 
 /// Before opset 7, Add, Sub, Mul and Div broadcast only with broadcast=1,
@@ -786,11 +805,17 @@ FailureOr<Values> convertLegacyBinary(NodeContext &ctx) {
   if (ctx.opset() >= 7)
     return ConvertWithTable(ctx, *spec);
   Value b = ctx.input(1);
-  if (ctx.getInt("broadcast", 0) && ctx.attr("axis")) {
+  if (ctx.getInt("broadcast", 0) && ctx.hasAttr("axis")) {
     auto ta = ctx.type(0), tb = ctx.type(1);
     int64_t axis = ctx.getInt("axis", 0);
     if (axis < 0)
       axis += ta.getRank();
+    if (axis < 0 || axis > ta.getRank() - tb.getRank()) {
+      ctx.error(absl::StrCat("axis ", ctx.getInt("axis", 0),
+                             " does not place B of rank ", tb.getRank(),
+                             " within A of rank ", ta.getRank()));
+      return mlir::failure();
+    }
     llvm::SmallVector<int64_t> shape(tb.getShape());
     while (static_cast<int64_t>(shape.size()) + axis < ta.getRank())
       shape.push_back(1);
@@ -824,8 +849,12 @@ FailureOr<Values> convertTopK(NodeContext &ctx) {
     k = ctx.getInt("k", 0);
   } else {
     FailureOr<llvm::SmallVector<int64_t>> v = ctx.constantInts(1, "K");
-    if (mlir::failed(v) || v->size() != 1)
+    if (mlir::failed(v))
       return mlir::failure();
+    if (v->size() != 1) {
+      ctx.error(absl::StrCat("K must hold one value, got ", v->size()));
+      return mlir::failure();
+    }
     k = (*v)[0];
   }
   return ctx.buildAll(
@@ -885,10 +914,17 @@ constexpr OnnxConverterEntry kConverters[] = {
     {"LayerNormalization", convertLayerNorm, 2, 3, nullptr},
     {"GlobalAveragePool", convertGlobalPool, 1, 1, nullptr},
     {"GlobalMaxPool", convertGlobalPool, 1, 1, nullptr},
-    {"MaxPool", convertMaxPool, 1, 1, nullptr},
+    {"MaxPool", convertMaxPool, 1, 1, "kernel_shape"},
 };
 
 } // namespace
+
+std::vector<std::string> OnnxConverterNames() {
+  std::vector<std::string> names;
+  for (const OnnxConverterEntry &e : kConverters)
+    names.push_back(e.op_type);
+  return names;
+}
 
 const OnnxConverterEntry *LookupOnnxConverter(const std::string &op_type) {
   for (const OnnxConverterEntry &e : kConverters)

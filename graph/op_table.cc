@@ -8,6 +8,7 @@
 #include "graph/op_table.h"
 
 #include <algorithm>
+#include <cctype>
 
 namespace kiln {
 namespace {
@@ -196,6 +197,52 @@ std::vector<std::string> SupportedOps() {
   names.push_back("Placeholder");
   std::sort(names.begin(), names.end());
   return names;
+}
+
+std::string NearestName(std::string_view name,
+                        const std::vector<std::string> &candidates) {
+  auto lower = [](char c) {
+    return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  };
+  const size_t limit = std::max<size_t>(1, name.size() / 3);
+  std::string best;
+  size_t best_distance = limit + 1;
+  std::vector<size_t> row;
+  for (const std::string &candidate : candidates) {
+    // The distance is at least the difference in length; skipping those
+    // keeps a fuzzer's megabyte-long op name from costing anything.
+    size_t gap = candidate.size() > name.size()
+                     ? candidate.size() - name.size()
+                     : name.size() - candidate.size();
+    if (gap >= best_distance)
+      continue;
+    // Levenshtein distance, one row at a time.
+    row.resize(candidate.size() + 1);
+    for (size_t j = 0; j <= candidate.size(); ++j)
+      row[j] = j;
+    for (size_t i = 1; i <= name.size(); ++i) {
+      size_t diagonal = row[0];
+      row[0] = i;
+      for (size_t j = 1; j <= candidate.size(); ++j) {
+        size_t substitute =
+            diagonal + (lower(name[i - 1]) != lower(candidate[j - 1]));
+        diagonal = row[j];
+        row[j] = std::min({row[j] + 1, row[j - 1] + 1, substitute});
+      }
+    }
+    if (row.back() < best_distance) {
+      best_distance = row.back();
+      best = candidate;
+    }
+  }
+  return best;
+}
+
+std::string SuggestOp(std::string_view name,
+                      const std::vector<std::string> &more) {
+  std::vector<std::string> known = SupportedOps();
+  known.insert(known.end(), more.begin(), more.end());
+  return NearestName(name, known);
 }
 
 const char *AttrKindName(AttrKind kind) {

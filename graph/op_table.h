@@ -47,6 +47,19 @@ const OpSpec *LookupOp(std::string_view graph_op);
 /// Every graph op name the table knows, sorted; for error messages and docs.
 std::vector<std::string> SupportedOps();
 
+/// The name in `candidates` nearest to `name` by edit distance, letter case
+/// ignored, for "did you mean" hints; "" when none is near enough to be a
+/// likely typo (more than a third of `name`'s length, and at least one,
+/// edits away). Ties go to the earlier candidate.
+std::string NearestName(std::string_view name,
+                        const std::vector<std::string> &candidates);
+
+/// The op Kiln knows (SupportedOps(), plus `more`, e.g. the ONNX importer's
+/// converters) nearest to an unknown op name: "Relu" for "Relu6"; "" when
+/// none is near.
+std::string SuggestOp(std::string_view name,
+                      const std::vector<std::string> &more = {});
+
 /// "i" / "f" / "list.i" / "tensor", as written in a GraphDef's AttrValue.
 const char *AttrKindName(AttrKind kind);
 

@@ -36,8 +36,12 @@ DiagnosticCollector::DiagnosticCollector(mlir::MLIRContext &context)
           &context, [this](mlir::Diagnostic &diag) {
             if (diag.getSeverity() != mlir::DiagnosticSeverity::Error)
               return mlir::success();
-            std::string line =
-                DescribeLocation(diag.getLocation()) + ": " + diag.str();
+            std::string line = DescribeLocation(diag.getLocation());
+            if (auto name = mlir::dyn_cast<mlir::NameLoc>(diag.getLocation()))
+              if (auto op = op_types_.find(name.getName().str());
+                  op != op_types_.end())
+                line += " (" + op->second + ")";
+            line += ": " + diag.str();
             for (mlir::Diagnostic &note : diag.getNotes())
               line += " (" + note.str() + ")";
             errors_.push_back(std::move(line));

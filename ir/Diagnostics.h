@@ -1,13 +1,15 @@
 //===- Diagnostics.h - MLIR diagnostics to user messages --------*- C++ -*-===//
 //
 // Part of Kiln. Ops are located at the user's node name (a NameLoc); this
-// turns MLIR's diagnostics into lines like "node 'fc1': inner dimensions
-// differ ..." and collects them so that every problem is reported at once.
+// turns MLIR's diagnostics into lines like "node 'fc1' (MatMul): inner
+// dimensions differ ..." and collects them so that every problem is
+// reported at once.
 //
 //===----------------------------------------------------------------------===//
 #ifndef KILN_IR_DIAGNOSTICS_H
 #define KILN_IR_DIAGNOSTICS_H
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -30,12 +32,21 @@ public:
   explicit DiagnosticCollector(mlir::MLIRContext &context);
   ~DiagnosticCollector();
 
+  /// Errors located at node `node` (a NameLoc) then name its op type as
+  /// the importers' own checks do: "node 'fc' (MatMul): ...". The importer
+  /// calls this for each node it builds: the op type is the user's (ONNX
+  /// "Flatten", not the kiln.reshape it becomes).
+  void SetOpType(const std::string &node, const std::string &op_type) {
+    op_types_[node] = op_type;
+  }
+
   const std::vector<std::string> &errors() const { return errors_; }
   /// All errors, one per line, each indented by two spaces.
   std::string Joined() const;
 
 private:
   std::vector<std::string> errors_;
+  std::map<std::string, std::string> op_types_; ///< node name -> op type
   std::unique_ptr<mlir::ScopedDiagnosticHandler> handler_;
 };
 

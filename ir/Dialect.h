@@ -23,10 +23,13 @@ class KilnElementwise
 template <typename ConcreteType>
 class KilnFusionHero
     : public mlir::OpTrait::TraitBase<ConcreteType, KilnFusionHero> {};
+template <typename ConcreteType>
+class KilnContraction
+    : public mlir::OpTrait::TraitBase<ConcreteType, KilnContraction> {};
 } // namespace kiln
 
 namespace kiln::detail {
-// Type inference shared by op classes; see Ops.cc.
+// Type inference shared by op classes; see TypeInference.cc.
 mlir::LogicalResult inferBroadcast(std::optional<mlir::Location> loc,
                                    mlir::ValueRange operands, bool boolResult,
                                    llvm::SmallVectorImpl<mlir::Type> &inferred);
@@ -60,6 +63,14 @@ mlir::LogicalResult broadcastShapes(llvm::ArrayRef<int64_t> a,
 
 /// Resolves a possibly negative axis against `rank`; -1 when out of range.
 int64_t normalizeAxis(int64_t axis, int64_t rank);
+
+/// Evaluates `op` when every operand is a constant: the values its folder
+/// gives, with new kiln.constant ops created before `op` for folded
+/// attributes. Null when an operand is not constant or the folder gives up;
+/// `op` itself is left for the caller to replace and erase. The one place
+/// where the importers (graph/build_op.cc) and kiln-fold-constants fold.
+std::optional<llvm::SmallVector<mlir::Value>>
+foldToConstants(mlir::Operation *op);
 
 /// The permutation a TransposeOp applies: its `perm`, or (ONNX's default)
 /// the dimensions reversed.

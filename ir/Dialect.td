@@ -21,6 +21,22 @@ def Kiln_Dialect : Dialect {
     against the inferred one.
   }];
   let hasConstantMaterializer = 1;
+  // The dialect's discardable attributes, each checked where it appears:
+  // kiln.name (string) on @main's arguments and results, the feed or fetch
+  // they stand for; kiln.arena_bytes, kiln.arena_lower_bound and
+  // kiln.unplanned_bytes (non-negative i64) on a function the memory plan
+  // has placed. Any other kiln.* attribute is an error.
+  let hasOperationAttrVerify = 1;
+  let hasRegionArgAttrVerify = 1;
+  let hasRegionResultAttrVerify = 1;
+  let extraClassDeclaration = [{
+    static constexpr llvm::StringLiteral kNameAttr = "kiln.name";
+    static constexpr llvm::StringLiteral kArenaBytesAttr = "kiln.arena_bytes";
+    static constexpr llvm::StringLiteral kArenaLowerBoundAttr =
+        "kiln.arena_lower_bound";
+    static constexpr llvm::StringLiteral kUnplannedBytesAttr =
+        "kiln.unplanned_bytes";
+  }];
   // Attributes live in the attribute dictionary so that type inference can
   // read them from an OperationState built by the importers.
   let usePropertiesForAttributes = 0;

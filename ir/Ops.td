@@ -31,6 +31,12 @@ def Kiln_FusionHero : NativeOpTrait<"KilnFusionHero"> {
   let cppNamespace = "::kiln";
 }
 
+/// Marks contractions (MatMul, Gemm, Conv): heroes whose inputs are read
+/// many times each, so fusion never recomputes a producer inside them.
+def Kiln_Contraction : NativeOpTrait<"KilnContraction"> {
+  let cppNamespace = "::kiln";
+}
+
 class Kiln_Op<string mnemonic, list<Trait> traits = []>
     : Op<Kiln_Dialect, mnemonic,
          !listconcat(traits, [Pure, InferTypeOpAdaptor])> {
@@ -285,7 +291,7 @@ def Kiln_CastOp : Kiln_Op<"cast", [Kiln_Elementwise]> {
 // Contractions
 //===----------------------------------------------------------------------===//
 
-def Kiln_MatMulOp : Kiln_Op<"matmul", [Kiln_FusionHero]> {
+def Kiln_MatMulOp : Kiln_Op<"matmul", [Kiln_FusionHero, Kiln_Contraction]> {
   let summary = "matrix product with NumPy matmul semantics";
   let description = [{
     Batched over leading dimensions, which broadcast; a 1-D operand is
@@ -300,7 +306,7 @@ def Kiln_MatMulOp : Kiln_Op<"matmul", [Kiln_FusionHero]> {
   let results = (outs Kiln_Tensor:$Y);
 }
 
-def Kiln_GemmOp : Kiln_Op<"gemm", [Kiln_FusionHero]> {
+def Kiln_GemmOp : Kiln_Op<"gemm", [Kiln_FusionHero, Kiln_Contraction]> {
   let summary = "alpha * op(A) * op(B) + beta * C";
   let description = [{
     A and B are 2-D; op() transposes when transA / transB is 1. C is
@@ -434,7 +440,7 @@ def Kiln_ArgMinOp : Kiln_ArgOp<"argmin", "minimum">;
 // Convolution and pooling (NCHW, any number of spatial dimensions)
 //===----------------------------------------------------------------------===//
 
-def Kiln_ConvOp : Kiln_Op<"conv", [Kiln_FusionHero]> {
+def Kiln_ConvOp : Kiln_Op<"conv", [Kiln_FusionHero, Kiln_Contraction]> {
   let summary = "N-D convolution with groups, strides, dilations and pads";
   let description = [{
     X is [N, C, spatial...], W is [M, C/group, kernel...], B is [M]. `pads`

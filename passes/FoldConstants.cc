@@ -41,40 +41,20 @@ struct FoldConstantsPass : public impl::FoldConstantsBase<FoldConstantsPass> {
         ops.push_back(op);
     });
     for (Operation *op : ops) {
-      SmallVector<Attribute> operands;
-      for (Value v : op->getOperands()) {
-        Attribute a;
-        if (!matchPattern(v, m_Constant(&a)))
-          break;
-        operands.push_back(a);
-      }
-      if (operands.size() != op->getNumOperands() || op->getNumResults() == 0)
+      if (op->getNumResults() == 0 ||
+          !llvm::all_of(op->getOperands(),
+                        [](Value v) { return matchPattern(v, m_Constant()); }))
         continue;
       int64_t bytes = 0;
       for (Value r : op->getResults())
         bytes += tensorBytes(r.getType());
       if (bytes > budget)
         continue;
-      SmallVector<OpFoldResult> folded;
-      if (failed(op->fold(operands, folded)) || folded.empty())
-        continue;
-      OpBuilder builder(op);
-      SmallVector<Value> replacements;
-      for (auto [result, f] : llvm::zip(op->getResults(), folded)) {
-        if (auto v = dyn_cast<Value>(f)) {
-          replacements.push_back(v);
-          continue;
-        }
-        auto attr = dyn_cast<ElementsAttr>(f.get<Attribute>());
-        if (!attr || attr.getType() != result.getType())
-          break;
-        replacements.push_back(
-            builder.create<ConstantOp>(op->getLoc(), result.getType(), attr));
-      }
-      if (replacements.size() != op->getNumResults())
+      std::optional<SmallVector<Value>> replacements = foldToConstants(op);
+      if (!replacements)
         continue;
       budget -= bytes;
-      op->replaceAllUsesWith(replacements);
+      op->replaceAllUsesWith(*replacements);
       op->erase();
     }
   }

@@ -37,7 +37,7 @@ bool allFloat(Operation *op) {
 constexpr size_t kMaxFusionOps = 64;
 
 bool isHero(Operation *op) { return op->hasTrait<KilnFusionHero>(); }
-bool isContraction(Operation *op) { return isa<MatMulOp, GemmOp, ConvOp>(op); }
+bool isContraction(Operation *op) { return op->hasTrait<KilnContraction>(); }
 bool fusible(Operation *op) {
   return isa_and_nonnull<KilnDialect>(op->getDialect()) &&
          (op->hasTrait<KilnElementwise>() || isHero(op)) && allFloat(op) &&

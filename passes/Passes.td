@@ -2,7 +2,7 @@
 //
 // Part of Kiln. Every pass is declared here: its flag, summary and options.
 // Passes never read global flags; options reach them through the pipeline's
-// options struct (codegen/Pipeline.h).
+// options struct (passes/Pipeline.h).
 //
 //===----------------------------------------------------------------------===//
 #ifndef KILN_PASSES_TD

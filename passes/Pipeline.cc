@@ -53,10 +53,12 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Transforms/Passes.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 
 namespace kiln {
@@ -86,6 +88,65 @@ void RegisterPipelineDialects(mlir::DialectRegistry &registry) {
 std::vector<std::string> GraphPassNames() {
   return {"kiln-fold-constants", "kiln-simplify", "canonicalize", "cse",
           "kiln-fuse"};
+}
+
+std::vector<std::string> PipelinePassNames(int opt_level, Stage stop_at) {
+  mlir::MLIRContext context(mlir::MLIRContext::Threading::DISABLED);
+  mlir::PassManager pm(&context);
+  PipelineOptions options;
+  options.opt_level = opt_level;
+  BuildPipeline(pm, options, stop_at);
+  // The textual form names every pass, nested ones inside "anchor(...)"
+  // and options inside "{...}": "builtin.module(func.func(a{x=1}),b,c)".
+  // (The pass manager offers no public walk over nested passes.)
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  pm.printAsTextualPipeline(os);
+  std::vector<std::string> names;
+  std::string token;
+  int braces = 0;
+  auto flush = [&](bool is_pass) {
+    if (is_pass && !token.empty() &&
+        std::find(names.begin(), names.end(), token) == names.end())
+      names.push_back(token);
+    token.clear();
+  };
+  for (char c : text) {
+    if (braces > 0) {
+      braces += c == '{' ? 1 : c == '}' ? -1 : 0;
+      continue;
+    }
+    if (c == '{') {
+      flush(/*is_pass=*/true);
+      braces = 1;
+    } else if (c == '(') {
+      flush(/*is_pass=*/false); // an anchor op name such as func.func
+    } else if (c == ',' || c == ')') {
+      flush(/*is_pass=*/true);
+    } else if (!std::isspace(static_cast<unsigned char>(c))) {
+      token += c;
+    }
+  }
+  return names;
+}
+
+absl::Status CheckPassNames(const PipelineOptions &options) {
+  std::vector<std::string> graph = GraphPassNames();
+  for (const std::string &name : options.disabled_passes)
+    if (std::find(graph.begin(), graph.end(), name) == graph.end())
+      return absl::InvalidArgumentError("unknown pass '" + name +
+                                        "' to disable; the graph passes are " +
+                                        llvm::join(graph, ", "));
+  if (options.print_ir_after.empty())
+    return absl::OkStatus();
+  std::vector<std::string> all = PipelinePassNames();
+  for (const std::string &name : options.print_ir_after)
+    if (std::find(all.begin(), all.end(), name) == all.end())
+      return absl::InvalidArgumentError(
+          "unknown pass '" + name +
+          "' to print the IR after; the pipeline's passes are " +
+          llvm::join(all, ", "));
+  return absl::OkStatus();
 }
 
 void BuildPipeline(mlir::OpPassManager &pm, const PipelineOptions &options,
@@ -207,13 +268,8 @@ private:
 
 absl::Status RunPipeline(mlir::ModuleOp module, const PipelineOptions &options,
                          Stage stop_at) {
-  std::vector<std::string> known = GraphPassNames();
-  for (const std::string &name : options.disabled_passes)
-    if (std::find(known.begin(), known.end(), name) == known.end())
-      return absl::InvalidArgumentError(
-          "unknown pass '" + name +
-          "' (graph passes: kiln-fold-constants, kiln-simplify, "
-          "canonicalize, cse, kiln-fuse)");
+  if (absl::Status s = CheckPassNames(options); !s.ok())
+    return s;
   mlir::MLIRContext *context = module.getContext();
   DiagnosticCollector diagnostics(*context);
   mlir::PassManager pm(context);
@@ -235,6 +291,10 @@ absl::Status RunPipeline(mlir::ModuleOp module, const PipelineOptions &options,
     if (std::error_code e = llvm::sys::fs::create_directories(options.dump_dir))
       return absl::InvalidArgumentError("cannot create dump directory " +
                                         options.dump_dir + ": " + e.message());
+    // create_directories succeeds when the path exists, even as a file.
+    if (!llvm::sys::fs::is_directory(options.dump_dir))
+      return absl::InvalidArgumentError("dump directory " + options.dump_dir +
+                                        " is a file, not a directory");
     context->disableMultithreading();
     pm.addInstrumentation(
         std::make_unique<DumpInstrumentation>(options.dump_dir));

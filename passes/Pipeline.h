@@ -56,6 +56,18 @@ struct PipelineOptions {
 /// --disable-pass takes these.
 std::vector<std::string> GraphPassNames();
 
+/// The flag names (MLIR pass arguments) of every pass BuildPipeline adds at
+/// `opt_level` with nothing disabled, up to `stop_at`, in pipeline order and
+/// each once; read from the pass manager BuildPipeline fills, so it cannot
+/// drift from it. With the defaults, every name --print-ir-after can match.
+std::vector<std::string> PipelinePassNames(int opt_level = 3,
+                                           Stage stop_at = Stage::kLLVM);
+
+/// Checks that every name in `options.disabled_passes` is a graph pass and
+/// every name in `options.print_ir_after` is a pass of the pipeline; the
+/// error lists the names that are accepted.
+absl::Status CheckPassNames(const PipelineOptions &options);
+
 /// Registers the dialects the pipeline lowers through and the external
 /// interface models (bufferization, deallocation) it relies on.
 void RegisterPipelineDialects(mlir::DialectRegistry &registry);

@@ -18,6 +18,8 @@
 #include "mlir/Interfaces/ControlFlowInterfaces.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
 
+#include "llvm/ADT/DenseSet.h"
+
 #include <algorithm>
 #include <functional>
 
@@ -45,6 +47,8 @@ struct Buffer {
   int64_t elementBytes = 0; ///< Storage size of one element.
   int64_t numElements = 0;
   int64_t start = 0, end = 0; ///< Op positions, inclusive.
+  /// Position of the first op that uses the buffer (INT64_MAX if none).
+  int64_t firstUse = INT64_MAX;
   int64_t offset = -1;
 };
 
@@ -129,6 +133,24 @@ int64_t planArena(MutableArrayRef<Buffer> buffers) {
   return buffers.empty() ? 0 : bestArena;
 }
 
+/// The buffer's allocs and every view of them.
+DenseSet<Value> aliasesOf(const Buffer &b) {
+  DenseSet<Value> aliases;
+  SmallVector<Value> worklist;
+  for (memref::AllocOp a : b.allocs)
+    worklist.push_back(a.getResult());
+  while (!worklist.empty()) {
+    Value v = worklist.pop_back_val();
+    if (!aliases.insert(v).second)
+      continue;
+    for (Operation *user : v.getUsers())
+      if (auto view = dyn_cast<ViewLikeOpInterface>(user))
+        if (view.getViewSource() == v)
+          llvm::append_range(worklist, user->getResults());
+  }
+  return aliases;
+}
+
 /// An elementwise kernel (all-parallel linalg.generic) whose output is a
 /// planned buffer and one of whose inputs is a planned buffer read at the
 /// same index and dying at this kernel, can write over that input: the two
@@ -159,16 +181,30 @@ void writeInPlace(Block &body, DenseMap<Operation *, int64_t> &position,
         continue;
       int64_t srcIndex = inSlot->second, dstIndex = outSlot->second;
       Buffer &src = buffers[srcIndex], &dst = buffers[dstIndex];
-      bool readOnce = llvm::count_if(op.getOperands(), [&](Value v) {
-                        return v == in->get();
-                      }) == 1;
+      // The kernel must reach the input's bytes through that one operand
+      // only: not through a second operand (a view of the same buffer),
+      // nor from inside its body (Gather reads its data with loads there).
+      DenseSet<Value> aliases = aliasesOf(src);
+      bool readOnce =
+          llvm::count_if(op.getOperands(),
+                         [&](Value v) { return aliases.contains(v); }) == 1 &&
+          llvm::none_of(aliases, [&](Value v) {
+            return llvm::any_of(v.getUsers(), [&](Operation *u) {
+              return op.isProperAncestor(u);
+            });
+          });
+      // The output must be first touched by this kernel: an output written
+      // earlier (the kernel updates it in place) is live together with the
+      // input until here, and the two cannot share bytes.
       if (src.elementBytes != dst.elementBytes ||
           src.numElements != dst.numElements || src.end != position[&op] ||
-          !readOnce || generic.getMatchingIndexingMap(in) != outMap ||
+          dst.firstUse != position[&op] || !readOnce ||
+          generic.getMatchingIndexingMap(in) != outMap ||
           !outMap.isPermutation())
         continue;
       src.start = std::min(src.start, dst.start);
       src.end = std::max(src.end, dst.end);
+      src.firstUse = std::min(src.firstUse, dst.firstUse);
       src.allocs.append(dst.allocs.begin(), dst.allocs.end());
       for (memref::AllocOp a : dst.allocs)
         slotOf[a.getResult()] = srcIndex;
@@ -267,6 +303,7 @@ struct PlanMemoryPass : public impl::PlanMemoryBase<PlanMemoryPass> {
         for (OpOperand &use : v.getUses()) {
           Operation *user = use.getOwner();
           b.end = std::max(b.end, topLevel(user));
+          b.firstUse = std::min(b.firstUse, topLevel(user));
           // Views alias their source; so may any other op returning a
           // buffer (a loop's results are its iteration arguments).
           auto view = dyn_cast<ViewLikeOpInterface>(user);
@@ -305,10 +342,12 @@ struct PlanMemoryPass : public impl::PlanMemoryBase<PlanMemoryPass> {
 
     OpBuilder builder(&body, body.begin());
     MLIRContext *ctx = &getContext();
-    func->setAttr("kiln.arena_bytes", builder.getI64IntegerAttr(arena));
-    func->setAttr("kiln.arena_lower_bound",
+    func->setAttr(KilnDialect::kArenaBytesAttr,
+                  builder.getI64IntegerAttr(arena));
+    func->setAttr(KilnDialect::kArenaLowerBoundAttr,
                   builder.getI64IntegerAttr(lowerBound));
-    func->setAttr("kiln.unplanned_bytes", builder.getI64IntegerAttr(unplanned));
+    func->setAttr(KilnDialect::kUnplannedBytesAttr,
+                  builder.getI64IntegerAttr(unplanned));
     if (buffers.empty())
       return;
     Location loc = func.getLoc();

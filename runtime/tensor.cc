@@ -14,33 +14,49 @@
 
 namespace kiln {
 
-int64_t DTypeSize(DType dtype) {
-  switch (dtype) {
-  case DType::kF32:
-  case DType::kI32:
-    return 4;
-  case DType::kF64:
-  case DType::kI64:
-    return 8;
-  case DType::kBool:
-  case DType::kI8:
-  case DType::kU8:
-    return 1;
-  case DType::kI16:
-  case DType::kU16:
-    return 2;
-  case DType::kU32:
-    return 4;
-  case DType::kU64:
-    return 8;
-  case DType::kF16:
-  case DType::kBF16:
-    return 2;
-  case DType::kInvalid:
-    return 0;
-  }
-  return 0;
+namespace {
+
+constexpr DTypeInfo kInvalidInfo = {
+    DType::kInvalid, "invalid", "DT_INVALID", 0, DTypeKind::kInvalid, 0, 0};
+
+} // namespace
+
+const std::vector<DTypeInfo> &AllDTypes() {
+  static const std::vector<DTypeInfo> *table = new std::vector<DTypeInfo>{
+      {DType::kF32, "f32", "DT_FLOAT", 1, DTypeKind::kFloat, 32, 4},
+      {DType::kF64, "f64", "DT_DOUBLE", 11, DTypeKind::kFloat, 64, 8},
+      {DType::kI32, "i32", "DT_INT32", 6, DTypeKind::kSigned, 32, 4},
+      {DType::kI64, "i64", "DT_INT64", 7, DTypeKind::kSigned, 64, 8},
+      {DType::kBool, "bool", "DT_BOOL", 9, DTypeKind::kBool, 1, 1},
+      {DType::kF16, "f16", "DT_HALF", 10, DTypeKind::kFloat, 16, 2},
+      {DType::kBF16, "bf16", "DT_BFLOAT16", 16, DTypeKind::kBFloat, 16, 2},
+      {DType::kI8, "i8", "DT_INT8", 3, DTypeKind::kSigned, 8, 1},
+      {DType::kI16, "i16", "DT_INT16", 5, DTypeKind::kSigned, 16, 2},
+      {DType::kU8, "u8", "DT_UINT8", 2, DTypeKind::kUnsigned, 8, 1},
+      {DType::kU16, "u16", "DT_UINT16", 4, DTypeKind::kUnsigned, 16, 2},
+      {DType::kU32, "u32", "DT_UINT32", 12, DTypeKind::kUnsigned, 32, 4},
+      {DType::kU64, "u64", "DT_UINT64", 13, DTypeKind::kUnsigned, 64, 8},
+  };
+  return *table;
 }
+
+const DTypeInfo &DTypeInfoOf(DType dtype) {
+  for (const DTypeInfo &info : AllDTypes())
+    if (info.dtype == dtype)
+      return info;
+  return kInvalidInfo;
+}
+
+DType DTypeFromOnnx(int onnx_code) {
+  for (const DTypeInfo &info : AllDTypes())
+    if (info.onnx == onnx_code)
+      return info.dtype;
+  return DType::kInvalid;
+}
+
+int64_t DTypeSize(DType dtype) { return DTypeInfoOf(dtype).bytes; }
+
+std::string DTypeName(DType dtype) { return DTypeInfoOf(dtype).name; }
 
 float HalfToFloat(uint16_t bits) {
   uint32_t sign = (bits & 0x8000u) << 16, exponent = (bits >> 10) & 0x1f,
@@ -71,40 +87,6 @@ float BFloat16ToFloat(uint16_t bits) {
   return f;
 }
 
-std::string DTypeName(DType dtype) {
-  switch (dtype) {
-  case DType::kF32:
-    return "f32";
-  case DType::kF64:
-    return "f64";
-  case DType::kI32:
-    return "i32";
-  case DType::kI64:
-    return "i64";
-  case DType::kBool:
-    return "bool";
-  case DType::kI8:
-    return "i8";
-  case DType::kI16:
-    return "i16";
-  case DType::kU8:
-    return "u8";
-  case DType::kU16:
-    return "u16";
-  case DType::kU32:
-    return "u32";
-  case DType::kU64:
-    return "u64";
-  case DType::kF16:
-    return "f16";
-  case DType::kBF16:
-    return "bf16";
-  case DType::kInvalid:
-    return "invalid";
-  }
-  return "invalid";
-}
-
 absl::StatusOr<int64_t> NumElements(const std::vector<int64_t> &shape) {
   int64_t n = 1;
   for (int64_t d : shape) {
@@ -125,6 +107,39 @@ std::string ShapeToString(const std::vector<int64_t> &shape) {
 
 std::string Tensor::TypeString() const {
   return DTypeName(dtype_) + ShapeToString(shape_);
+}
+
+double Tensor::ElementAsDouble(int64_t i) const {
+  switch (dtype_) {
+  case DType::kF32:
+    return data<float>()[i];
+  case DType::kF64:
+    return data<double>()[i];
+  case DType::kI32:
+    return data<int32_t>()[i];
+  case DType::kI64:
+    return static_cast<double>(data<int64_t>()[i]);
+  case DType::kBool:
+  case DType::kU8:
+    return data<uint8_t>()[i];
+  case DType::kI8:
+    return data<int8_t>()[i];
+  case DType::kI16:
+    return data<int16_t>()[i];
+  case DType::kF16:
+    return HalfToFloat(data<uint16_t>()[i]);
+  case DType::kBF16:
+    return BFloat16ToFloat(data<uint16_t>()[i]);
+  case DType::kU16:
+    return data<uint16_t>()[i];
+  case DType::kU32:
+    return data<uint32_t>()[i];
+  case DType::kU64:
+    return static_cast<double>(data<uint64_t>()[i]);
+  case DType::kInvalid:
+    break;
+  }
+  return 0;
 }
 
 std::string Tensor::ValuesString(int64_t max_elements) const {

@@ -35,9 +35,33 @@ enum class DType : int {
   kU64 = 13,
 };
 
+/// What kind of number an element holds.
+enum class DTypeKind { kInvalid, kFloat, kBFloat, kSigned, kUnsigned, kBool };
+
+/// Everything Kiln knows of an element type, in one table
+/// (runtime/tensor.cc) that GraphDef, ONNX, MLIR and the runtime all read:
+/// there is no other mapping between them.
+struct DTypeInfo {
+  DType dtype;
+  const char *name;     ///< "f32": messages and .npy descriptions.
+  const char *graphdef; ///< graph.proto's DataType name: "DT_FLOAT".
+  int onnx;             ///< onnx.TensorProto.DataType code (FLOAT = 1).
+  DTypeKind kind;
+  int bits;  ///< Bit width of the MLIR element type (1 for bool).
+  int bytes; ///< Storage per element (a bool takes a byte).
+};
+
+/// The entry of `dtype` (kInvalid's for a value outside the enum).
+const DTypeInfo &DTypeInfoOf(DType dtype);
+/// Every supported element type (kInvalid excluded).
+const std::vector<DTypeInfo> &AllDTypes();
+/// The element type of an ONNX TensorProto.DataType code; kInvalid when
+/// Kiln does not support it (strings, complex, 8-bit floats).
+DType DTypeFromOnnx(int onnx_code);
+
 /// Bytes per element; 0 for kInvalid.
 int64_t DTypeSize(DType dtype);
-/// "f32", "f64", "i32", "i64", "bool", "f16", "bf16".
+/// "f32", "f64", "i32", "i64", "bool", "f16", "bf16", "u8", ...
 std::string DTypeName(DType dtype);
 
 /// The float value of an f16 or bf16 bit pattern.
@@ -117,6 +141,9 @@ public:
 
   /// "f32[2,3]".
   std::string TypeString() const;
+  /// Element `i` (C order) as a double, whatever the dtype (a bool is 0 or
+  /// 1; 64-bit integers beyond 2^53 round). For comparisons and messages.
+  double ElementAsDouble(int64_t i) const;
   /// The values, nested as NumPy prints them: "[[1, 2], [3, 4]]"; after
   /// `max_elements` values the rest is elided as "...".
   std::string ValuesString(int64_t max_elements = 64) const;

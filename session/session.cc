@@ -9,7 +9,7 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
-#include "codegen/cpu/Jit.h"
+#include "codegen/cpu/CpuBackend.h"
 #include "graph/importer.h"
 #include "graph/source.h"
 #include "mlir/IR/DialectRegistry.h"
@@ -25,16 +25,10 @@ double MillisSince(std::chrono::steady_clock::time_point start) {
       .count();
 }
 
-std::string TypeString(DType dtype, const std::vector<int64_t> &shape) {
-  return DTypeName(dtype) + ShapeToString(shape);
-}
-
 } // namespace
 
 struct Session::Compiled {
-  std::unique_ptr<CpuExecutable> executable;
-  std::vector<TensorSpec> feeds;
-  std::vector<TensorSpec> fetches;
+  std::unique_ptr<Executable> executable;
 };
 
 Session::Session(std::unique_ptr<GraphSource> source, SessionOptions options)
@@ -123,23 +117,18 @@ Session::GetOrCompile(const std::vector<std::string> &fetches) {
     return imported.status();
   stats.import_ms = MillisSince(start);
 
-  start = std::chrono::steady_clock::now();
-  if (absl::Status s = RunPipeline(*imported->module, options_.pipeline);
-      !s.ok())
-    return s;
-  stats.pipeline_ms = MillisSince(start);
-
-  start = std::chrono::steady_clock::now();
-  absl::StatusOr<std::unique_ptr<CpuExecutable>> executable =
-      JitCompile(*imported->module);
+  CpuCompileTimings timings;
+  absl::StatusOr<std::unique_ptr<Executable>> executable = CompileForCpu(
+      *imported->module,
+      Signature{std::move(imported->feeds), std::move(imported->fetches)},
+      options_.pipeline, &timings);
   if (!executable.ok())
     return executable.status();
-  stats.jit_ms = MillisSince(start);
+  stats.pipeline_ms = timings.pipeline_ms;
+  stats.jit_ms = timings.jit_ms;
 
   auto compiled = std::make_shared<Compiled>();
   compiled->executable = *std::move(executable);
-  compiled->feeds = std::move(imported->feeds);
-  compiled->fetches = std::move(imported->fetches);
   cache_[fetches] = compiled;
   last_stats_ = stats;
   return std::shared_ptr<const Compiled>(compiled);
@@ -177,41 +166,7 @@ absl::Status Session::Run(const Feeds &feeds,
       GetOrCompile(fetches);
   if (!compiled.ok())
     return compiled.status();
-  const Compiled &c = **compiled;
-
-  std::vector<void *> pointers;
-  for (const TensorSpec &spec : c.feeds) {
-    auto it = fed.find(spec.name);
-    if (it == fed.end())
-      return absl::InvalidArgumentError(absl::StrCat(
-          "missing feed '", spec.name, "' (",
-          TypeString(spec.dtype, spec.shape), "), which the fetches need"));
-    const Tensor &t = *it->second;
-    if (t.dtype() != spec.dtype || t.shape() != spec.shape)
-      return absl::InvalidArgumentError(absl::StrCat(
-          "feed '", spec.name, "': expected ",
-          TypeString(spec.dtype, spec.shape), ", got ", t.TypeString()));
-    if (t.raw_data() == nullptr && t.num_elements() > 0)
-      return absl::InvalidArgumentError(
-          absl::StrCat("feed '", spec.name, "' has no data"));
-    if (spec.in_signature)
-      pointers.push_back(const_cast<void *>(t.raw_data()));
-  }
-  std::vector<Tensor> results;
-  for (const TensorSpec &spec : c.fetches) {
-    absl::StatusOr<Tensor> t = Tensor::Allocate(spec.dtype, spec.shape);
-    if (!t.ok())
-      return t.status();
-    results.push_back(*std::move(t));
-    if (spec.in_signature)
-      pointers.push_back(results.back().raw_data());
-  }
-  std::vector<void *> args;
-  for (void *&p : pointers)
-    args.push_back(&p);
-  c.executable->Call(args.data());
-  *outputs = std::move(results);
-  return absl::OkStatus();
+  return (*compiled)->executable->Run(fed, outputs);
 }
 
 } // namespace kiln

@@ -10,6 +10,7 @@
 #include "google/protobuf/util/message_differencer.h"
 #include "graph/importer.h"
 #include "graph/loader.h"
+#include "graph/op_table.h"
 #include "mlir/IR/MLIRContext.h"
 #include "tests/test_util.h"
 #include "gmock/gmock.h"
@@ -115,6 +116,43 @@ TEST(ImporterTest, ListsEveryUnknownOp) {
   EXPECT_THAT(error, AllOf(HasSubstr("node 'a' (Frobnicate): unknown op"),
                            HasSubstr("node 'c' (Twiddle): unknown op"),
                            HasSubstr("unknown ops: Frobnicate, Twiddle")));
+  // Nothing Kiln knows is near these two: no guess.
+  EXPECT_THAT(error, ::testing::Not(HasSubstr("did you mean")));
+}
+
+TEST(ImporterTest, UnknownOpSuggestsTheNearestKnownOne) {
+  std::string text =
+      PlaceholderNode("x", "DT_FLOAT", {2}) + OpNode("r", "Relu6", {"x"}) +
+      OpNode("s", "softmax", {"r"}) + OpNode("m", "Matmul", {"s", "s"}) +
+      OpNode("c", "Conv2D", {"m"});
+  std::string error = ImportError(text, {"c"});
+  EXPECT_THAT(
+      error,
+      AllOf(HasSubstr("node 'r' (Relu6): unknown op 'Relu6'; did you mean "
+                      "'Relu'?"),
+            HasSubstr("node 's' (softmax): unknown op 'softmax'; did you mean "
+                      "'Softmax'?"),
+            HasSubstr("node 'm' (Matmul): unknown op 'Matmul'; did you mean "
+                      "'MatMul'?"),
+            HasSubstr("node 'c' (Conv2D): unknown op 'Conv2D'; did you mean "
+                      "'Conv'?")));
+}
+
+TEST(OpTableTest, NearestName) {
+  EXPECT_EQ(SuggestOp("Relu6"), "Relu");
+  EXPECT_EQ(SuggestOp("LeakyReLU"), "LeakyRelu");
+  EXPECT_EQ(SuggestOp("Placeholdr"), "Placeholder");
+  EXPECT_EQ(SuggestOp("Frobnicate"), "");
+  EXPECT_EQ(SuggestOp(""), "");
+  EXPECT_EQ(SuggestOp(std::string(1 << 20, 'R')), "");
+  // The ONNX importer adds the ops only its converters know.
+  EXPECT_EQ(SuggestOp("BatchNorm"), "");
+  EXPECT_EQ(SuggestOp("BatchNormalisation", {"BatchNormalization"}),
+            "BatchNormalization");
+  // Ties go to the earlier candidate; the limit is a third of the length.
+  EXPECT_EQ(NearestName("ab", {"ax", "xb"}), "ax");
+  EXPECT_EQ(NearestName("abcdef", {"abcxyz"}), "");
+  EXPECT_EQ(NearestName("abcdef", {"abcdyz"}), "abcdyz");
 }
 
 TEST(ImporterTest, DanglingInputDuplicateNameAndCycle) {
@@ -145,11 +183,13 @@ TEST(ImporterTest, ShapeAndDtypeMismatchNameTheNode) {
                      OpNode("bad_bcast", "Add", {"x", "w"});
   std::string error = ImportError(text, {"fc"});
   EXPECT_THAT(error,
-              AllOf(HasSubstr("node 'fc': inner dimensions differ: A is "
-                              "[2,3], B is [4,5]"),
-                    HasSubstr("node 'mixed': operand element types differ"),
-                    HasSubstr("node 'bad_bcast': shapes [2,3] and [4,5] do "
-                              "not broadcast"),
+              AllOf(HasSubstr("node 'fc' (MatMul): inner dimensions differ: "
+                              "A 'x' [2,3] has 3 columns, but B 'w' [4,5] has "
+                              "4 rows"),
+                    HasSubstr("node 'mixed' (Add): operand element types "
+                              "differ"),
+                    HasSubstr("node 'bad_bcast' (Add): shapes [2,3] and [4,5] "
+                              "do not broadcast"),
                     HasSubstr("3 problems")));
 }
 
@@ -201,9 +241,54 @@ TEST(ImporterTest, ReshapeAndTransposeErrors) {
              R"(attr { key: "axes" value { list { i: [5] } } })");
   std::string error = ImportError(text, {"r"});
   EXPECT_THAT(error,
-              AllOf(HasSubstr("node 'r': cannot reshape [2,3] to [4,-1]"),
-                    HasSubstr("node 't': perm [0,0] is not a permutation"),
-                    HasSubstr("node 'm': axis 5 is out of range for rank 2")));
+              AllOf(HasSubstr("node 'r' (Reshape): cannot reshape [2,3] to "
+                              "[4,-1]"),
+                    HasSubstr("node 't' (Transpose): perm [0,0] is not a "
+                              "permutation"),
+                    HasSubstr("node 'm' (ReduceSum): axis 5 is out of range "
+                              "for rank 2")));
+}
+
+TEST(ImporterTest, ContractionErrorsNameInputsAndFlags) {
+  // B after transB is [3,8], so its 3 rows meet A's 8 columns.
+  std::string text =
+      PlaceholderNode("h", "DT_FLOAT", {2, 8}) +
+      OpNode("W2", "Constant", {},
+             R"(attr { key: "value" value { tensor { dtype: DT_FLOAT
+                 shape { dim: 8 dim: 3 } float_val: 1 } } })") +
+      OpNode("b2", "Constant", {},
+             R"(attr { key: "value" value { tensor { dtype: DT_FLOAT
+                 shape { dim: 4 } float_val: 1 } } })") +
+      OpNode("logits", "Gemm", {"h", "W2", "b2"},
+             R"(attr { key: "transB" value { i: 1 } })") +
+      OpNode("at", "Gemm", {"W2", "W2"},
+             R"(attr { key: "transA" value { i: 1 } }
+                attr { key: "transB" value { i: 1 } })") +
+      OpNode("biased", "Gemm", {"h", "W2", "b2"}) +
+      PlaceholderNode("v", "DT_FLOAT", {3}) +
+      OpNode("mv", "MatMul", {"h", "v"}) +
+      PlaceholderNode("t", "DT_FLOAT", {2, 3, 8}) +
+      PlaceholderNode("u", "DT_FLOAT", {5, 8, 4}) +
+      OpNode("bmm", "MatMul", {"t", "u"});
+  std::string error =
+      ImportError(text, {"logits", "at", "biased", "mv", "bmm"});
+  EXPECT_THAT(
+      error,
+      AllOf(HasSubstr("node 'logits' (Gemm): inner dimensions differ: A 'h' "
+                      "[2,8] has 8 columns, but B 'W2' [8,3] transposed by "
+                      "transB is [3,8] with 3 rows (they would agree with "
+                      "transB=0)"),
+            HasSubstr("node 'at' (Gemm): inner dimensions differ: A 'W2' "
+                      "[8,3] transposed by transA is [3,8] with 8 columns, "
+                      "but B 'W2' [8,3] transposed by transB is [3,8] with 3 "
+                      "rows (they would agree with transA=0)"),
+            HasSubstr("node 'biased' (Gemm): C 'b2' [4] does not broadcast "
+                      "to the result [2,3]"),
+            HasSubstr("node 'mv' (MatMul): inner dimensions differ: A 'h' "
+                      "[2,8] has 8 columns, but B 'v' [3] has 3 elements"),
+            HasSubstr("node 'bmm' (MatMul): batch dimensions of A 't' "
+                      "[2,3,8] and B 'u' [5,8,4] do not broadcast"),
+            HasSubstr("5 problems")));
 }
 
 } // namespace

@@ -3,9 +3,14 @@
 // Part of Kiln.
 //
 //===----------------------------------------------------------------------===//
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/MLIRContext.h"
+#include "passes/Pipeline.h"
 #include "runtime/npy.h"
 #include "tests/test_util.h"
 #include "tools/cli/graph_compile.h"
@@ -107,6 +112,16 @@ int GraphCompile(std::vector<std::string> args, std::string *out,
   return code;
 }
 
+/// Like GraphCompile, with what MLIR prints straight to the process's
+/// stderr (IR dumps, pass timing) appended to `err`.
+int GraphCompileCapturingStderr(std::vector<std::string> args, std::string *out,
+                                std::string *err) {
+  ::testing::internal::CaptureStderr();
+  int code = GraphCompile(std::move(args), out, err);
+  *err += ::testing::internal::GetCapturedStderr();
+  return code;
+}
+
 TEST(GraphCompileTest, RunsTheExampleAndWritesOutputs) {
   std::string out, err, y = TempPath("probs.npy");
   ASSERT_EQ(GraphCompile({"examples/mlp.pbtxt", "--run", "--feed",
@@ -169,12 +184,6 @@ TEST(GraphCompileTest, PipelineFlags) {
   EXPECT_TRUE(std::ifstream(dir + "/02-canonicalize.mlir").good());
   EXPECT_FALSE(std::ifstream(dir + "/03-cse.mlir").good());
 
-  EXPECT_EQ(GraphCompile({"examples/mlp.pbtxt", "--emit=graph",
-                          "--disable-pass=no-such-pass"},
-                         &out, &err),
-            1);
-  EXPECT_THAT(err, HasSubstr("unknown pass 'no-such-pass'"));
-
   // The example's MatMul becomes a Gemm at -O2 but not at -O0.
   ASSERT_EQ(GraphCompile({"examples/mlp.pbtxt", "--emit=graph"}, &out, &err),
             0);
@@ -194,6 +203,205 @@ TEST(GraphCompileTest, PipelineFlags) {
   // Gemm + Add + Relu fuse; the second Gemm and Softmax stay apart.
   EXPECT_THAT(out, HasSubstr("after graph passes:  5 ops in 3 kernels, 1 of "
                              "them fusions (+4 constants)"));
+}
+
+TEST(GraphCompileTest, UnknownPassNamesAreUsageErrors) {
+  std::string out, err;
+  EXPECT_EQ(GraphCompile({"examples/mlp.pbtxt", "--emit=graph",
+                          "--disable-pass=no-such-pass"},
+                         &out, &err),
+            2);
+  EXPECT_THAT(err, HasSubstr("--disable-pass: unknown pass 'no-such-pass'; "
+                             "the graph passes it accepts are "
+                             "kiln-fold-constants, kiln-simplify, "
+                             "canonicalize, cse, kiln-fuse\n"));
+  // A lowering pass is not a graph pass: it cannot be left out.
+  EXPECT_EQ(GraphCompile({"examples/mlp.pbtxt", "--emit=graph",
+                          "--disable-pass=convert-kiln-to-linalg"},
+                         &out, &err),
+            2);
+  EXPECT_THAT(err, HasSubstr("unknown pass 'convert-kiln-to-linalg'"));
+
+  EXPECT_EQ(GraphCompile({"examples/mlp.pbtxt", "--emit=graph",
+                          "--print-ir-after=no-such-pass"},
+                         &out, &err),
+            2);
+  EXPECT_THAT(err, HasSubstr("--print-ir-after: unknown pass 'no-such-pass'; "
+                             "the pipeline's passes are kiln-fold-constants, "
+                             "kiln-simplify, canonicalize, cse, kiln-fuse, "
+                             "convert-kiln-to-linalg, one-shot-bufferize, "));
+  EXPECT_THAT(err, HasSubstr("kiln-plan-memory"));
+  EXPECT_THAT(err, HasSubstr("reconcile-unrealized-casts\n"));
+  EXPECT_THAT(out, Not(HasSubstr("module")));
+
+  // Lowering passes are accepted and print.
+  ASSERT_EQ(GraphCompileCapturingStderr({"examples/mlp.pbtxt", "--emit=buffers",
+                                         "--print-ir-after=kiln-plan-memory"},
+                                        &out, &err),
+            0)
+      << err;
+  EXPECT_THAT(err, HasSubstr("IR Dump After PlanMemory (kiln-plan-memory)"));
+  EXPECT_THAT(err, Not(HasSubstr("(cse)")));
+}
+
+TEST(GraphCompileTest, PassNamesAreWhatThePassManagerPrints) {
+  // Every pass --print-ir-after-all shows at -O3 down to the LLVM dialect,
+  // and nothing else, is in PipelinePassNames(); the graph passes are among
+  // them, in the pipeline's order.
+  std::string out, err;
+  ASSERT_EQ(GraphCompileCapturingStderr({"examples/mlp.pbtxt", "--emit=mlir",
+                                         "-O3", "--print-ir-after-all"},
+                                        &out, &err),
+            0)
+      << err;
+  std::vector<std::string> printed;
+  std::istringstream lines(err);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.find("IR Dump After ") == std::string::npos)
+      continue;
+    size_t open = line.find(" ("), close = line.find(')', open);
+    ASSERT_NE(close, std::string::npos) << line;
+    std::string name = line.substr(open + 2, close - open - 2);
+    if (std::find(printed.begin(), printed.end(), name) == printed.end())
+      printed.push_back(name);
+  }
+  EXPECT_EQ(printed, PipelinePassNames());
+  std::vector<std::string> graph = PipelinePassNames(3, Stage::kGraph);
+  EXPECT_EQ(graph, GraphPassNames());
+  EXPECT_TRUE(PipelinePassNames(0, Stage::kGraph).empty());
+}
+
+TEST(GraphCompileTest, PipelineRefusesUnknownPassNames) {
+  // What a Session user gets for the same mistakes (RunPipeline checks too).
+  PipelineOptions options;
+  EXPECT_TRUE(CheckPassNames(options).ok());
+  options.print_ir_after = {"lower-affine", "kiln-fuse"};
+  options.disabled_passes = {"kiln-fuse"};
+  EXPECT_TRUE(CheckPassNames(options).ok());
+  options.print_ir_after.insert("kiln-fusion");
+  absl::Status s = CheckPassNames(options);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(s.message(), HasSubstr("unknown pass 'kiln-fusion' to print the "
+                                     "IR after; the pipeline's passes are "
+                                     "kiln-fold-constants, "));
+  options.disabled_passes.insert("lower-affine");
+  EXPECT_THAT(CheckPassNames(options).message(),
+              HasSubstr("unknown pass 'lower-affine' to disable; the graph "
+                        "passes are kiln-fold-constants, kiln-simplify, "
+                        "canonicalize, cse, kiln-fuse"));
+}
+
+TEST(GraphCompileTest, DumpDirMustBeADirectory) {
+  std::string out, err, file = TempPath("not-a-dir");
+  std::ofstream(file) << "x";
+  EXPECT_EQ(
+      GraphCompile({"examples/mlp.pbtxt", "--emit=graph", "--dump-dir", file},
+                   &out, &err),
+      2);
+  EXPECT_THAT(
+      err, HasSubstr("--dump-dir: '" + file + "' is a file, not a directory"));
+  EXPECT_EQ(out, "");
+  EXPECT_EQ(GraphCompile({"examples/mlp.pbtxt", "--emit=graph",
+                          "--dump-dir=" + file + "/sub"},
+                         &out, &err),
+            2);
+  EXPECT_THAT(
+      err, HasSubstr("--dump-dir: cannot create directory '" + file + "/sub'"));
+  // The same mistake through the C++ API.
+  PipelineOptions options;
+  options.dump_dir = file;
+  mlir::MLIRContext context;
+  mlir::OpBuilder b(&context);
+  mlir::OwningOpRef<mlir::ModuleOp> module =
+      mlir::ModuleOp::create(b.getUnknownLoc());
+  absl::Status s = RunPipeline(*module, options, Stage::kGraph);
+  EXPECT_THAT(s.message(), HasSubstr("is a file, not a directory"));
+}
+
+TEST(GraphCompileTest, HelpListsPassesAndLevels) {
+  std::string out, err;
+  ASSERT_EQ(GraphCompile({"--help"}, &out, &err), 0);
+  // Every pass --disable-pass accepts, in the list under its flag.
+  size_t disable = out.find("--disable-pass=NAME");
+  size_t next = out.find("\n  --", disable + 1);
+  ASSERT_NE(disable, std::string::npos);
+  std::string disable_help = out.substr(disable, next - disable);
+  for (const std::string &name : GraphPassNames())
+    EXPECT_THAT(disable_help, HasSubstr(name)) << disable_help;
+  // Every pass --print-ir-after accepts, a lowering pass among them.
+  size_t print = out.find("--print-ir-after=NAME");
+  ASSERT_NE(print, std::string::npos);
+  std::string print_help =
+      out.substr(print, out.find("\n  --", print + 1) - print);
+  for (const std::string &name : PipelinePassNames())
+    EXPECT_THAT(print_help, HasSubstr(name)) << print_help;
+  EXPECT_THAT(print_help, HasSubstr("kiln-plan-memory"));
+  // What each level does, and that -O3 does nothing more than -O2.
+  EXPECT_THAT(out, HasSubstr("-O0  none: the graph is lowered as written\n"));
+  EXPECT_THAT(out, HasSubstr("-O1  kiln-fold-constants, canonicalize, cse\n"));
+  EXPECT_THAT(out, HasSubstr("-O2  kiln-fold-constants, kiln-simplify,\n"));
+  EXPECT_THAT(out, HasSubstr("-O3  same as -O2 today\n"));
+  EXPECT_EQ(PipelinePassNames(3), PipelinePassNames(2));
+  EXPECT_NE(PipelinePassNames(2), PipelinePassNames(1));
+  // No line of the help is wider than a terminal.
+  std::istringstream lines(out);
+  for (std::string line; std::getline(lines, line);)
+    EXPECT_LE(line.size(), 80u) << line;
+}
+
+TEST(GraphCompileTest, ShapeErrorsNameOpInputsAndFlags) {
+  // A GraphDef whose Gemm has transB set for weights stored [K,N].
+  std::string model = TempPath("gemm_transb.pbtxt");
+  std::ofstream(model) << R"pb(
+    node {
+      name: "h"
+      op: "Placeholder"
+      attr { key: "dtype" value { type: DT_FLOAT } }
+      attr { key: "shape" value { shape { dim: 2 dim: 8 } } }
+    }
+    node {
+      name: "W2"
+      op: "Constant"
+      attr {
+        key: "value"
+        value { tensor { dtype: DT_FLOAT shape { dim: 8 dim: 3 } float_val: 1 } }
+      }
+    }
+    node {
+      name: "logits"
+      op: "Gemm"
+      input: "h"
+      input: "W2"
+      attr { key: "transB" value { i: 1 } }
+    }
+    signature { fetch: "logits" }
+  )pb";
+  std::string out, err;
+  EXPECT_EQ(GraphCompile({model, "--emit=graph"}, &out, &err), 1);
+  EXPECT_THAT(err, HasSubstr("error: invalid graph: 1 problem:\n  node "
+                             "'logits' (Gemm): inner dimensions differ: A 'h' "
+                             "[2,8] has 8 columns, but B 'W2' [8,3] transposed "
+                             "by transB is [3,8] with 3 rows (they would agree "
+                             "with transB=0)\n"));
+  EXPECT_EQ(out, "");
+}
+
+TEST(GraphCompileTest, UnknownOpSuggestsAKnownOne) {
+  std::string model = TempPath("relu6.pbtxt");
+  std::ofstream(model) << R"pb(
+    node {
+      name: "x"
+      op: "Placeholder"
+      attr { key: "dtype" value { type: DT_FLOAT } }
+      attr { key: "shape" value { shape { dim: 2 } } }
+    }
+    node { name: "r" op: "Relu6" input: "x" }
+    signature { fetch: "r" }
+  )pb";
+  std::string out, err;
+  EXPECT_EQ(GraphCompile({model, "--emit=graph"}, &out, &err), 1);
+  EXPECT_THAT(err, HasSubstr("node 'r' (Relu6): unknown op 'Relu6'; did you "
+                             "mean 'Relu'?\n"));
 }
 
 TEST(GraphCompileTest, ExitCodes) {

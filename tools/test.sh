@@ -8,6 +8,9 @@
 #   tools/test.sh --asan | --ubsan | --tsan [targets]
 #                                        # under a sanitizer (default targets:
 #                                        # the unit and end-to-end tests)
+#
+# In CI (CI set) a full run also runs the ASan and UBSan passes and
+# tools/fuzz.sh smoke (each fuzz target for a minute).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/install_deps.sh
@@ -39,9 +42,15 @@ bazel test "${config[@]}" --nocache_test_results --test_summary=short \
   "${targets[@]}" 2>&1 \
   | tee "$log" || status=$?
 
-conformance=bazel-testlogs/tests/conformance/onnx_backend/test.log
-if [ ${#config[@]} -eq 0 ] && [ -f "$conformance" ]; then
-  echo "ONNX backend conformance (libonnx-testdata): $(tail -1 "$conformance")"
+if [ ${#config[@]} -eq 0 ]; then
+  for t in onnx_backend:"libonnx-testdata, -O3" \
+    onnx_backend_O0:"libonnx-testdata, -O0" \
+    onnx_node_O3:"../shared/conformance/onnx-node, -O3" \
+    onnx_node_O0:"../shared/conformance/onnx-node, -O0"; do
+    log_file=bazel-testlogs/tests/conformance/${t%%:*}/test.log
+    [ -f "$log_file" ] &&
+      echo "ONNX backend conformance (${t#*:}): $(tail -1 "$log_file")"
+  done
 fi
 passed=$(grep -cE '^//[^ ]+ +PASSED' "$log" || true)
 failed=$(grep -cE '^//[^ ]+ +(FAILED|TIMEOUT|NO STATUS|FAILED TO BUILD)' "$log" || true)
@@ -53,8 +62,9 @@ fi
 echo "test targets: $passed passed, $failed failed"
 if [ "$status" -eq 0 ] && [ -n "${CI:-}" ] && [ ${#config[@]} -eq 0 ] &&
   [ $# -eq 0 ]; then
-  # CI also runs the unit and end-to-end tests under ASan and UBSan.
-  "$0" --asan && "$0" --ubsan
-  status=$?
+  # CI also runs the unit and end-to-end tests under ASan and UBSan, and
+  # every fuzz target for a minute on its seeds and regression files.
+  status=0
+  "$0" --asan && "$0" --ubsan && tools/fuzz.sh smoke 60 || status=$?
 fi
 exit "$status"

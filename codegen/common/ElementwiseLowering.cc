@@ -201,7 +201,7 @@ KILN_SCALAR(SoftplusOp) {
   return b.create<math::LogOp>(
       loc, b.create<arith::AddFOp>(loc, e, constant(b, loc, e.getType(), 1)));
 }
-/// x * clamp(alpha * x + beta, 0, 1), shared by HardSigmoid and HardSwish.
+/// clamp(alpha * x + beta, 0, 1): HardSigmoid, and HardSwish times x.
 Value hardSigmoid(OpBuilder &b, Location loc, Value x, double alpha,
                   double beta) {
   Type t = x.getType();

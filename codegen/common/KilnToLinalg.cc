@@ -1,8 +1,7 @@
 //===- KilnToLinalg.cc - The convert-kiln-to-linalg pass ------------------===//
 //
-// Part of Kiln. Collects the patterns of ElementwiseLowering.cc,
-// StructuredLowering.cc and DataMovementLowering.cc; every kiln op must
-// lower, or the pass fails at that op's location.
+// Part of Kiln. Collects the patterns of the *Lowering.cc files beside it;
+// every kiln op must lower, or the pass fails at that op's location.
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/common/LoweringUtils.h"
@@ -217,7 +216,10 @@ struct ConvertKilnToLinalgPass
     target.addLegalOp<FusionOp, YieldOp>();
     RewritePatternSet patterns(ctx);
     populateElementwiseLowering(patterns, converter);
-    populateStructuredLowering(patterns, converter);
+    populateContractionLowering(patterns, converter);
+    populateReductionLowering(patterns, converter);
+    populateWindowLowering(patterns, converter);
+    populateSortLowering(patterns, converter);
     populateDataMovementLowering(patterns, converter);
     populateFunctionOpInterfaceTypeConversionPattern<func::FuncOp>(patterns,
                                                                    converter);

@@ -20,6 +20,10 @@ using CombineFn = llvm::function_ref<mlir::Value(
     mlir::OpBuilder &, mlir::Location, mlir::Value, mlir::Value)>;
 
 inline bool isFloat(mlir::Type t) { return llvm::isa<mlir::FloatType>(t); }
+/// Zero of element type `t`.
+inline mlir::TypedAttr zeroAttr(mlir::OpBuilder &b, mlir::Type t) {
+  return b.getZeroAttr(t);
+}
 
 /// True for unsigned integers and tensors of them. Kiln's IR keeps
 /// signedness (ui8 ...); the lowering computes on signless integers and
@@ -96,8 +100,18 @@ mlir::Value convertScalar(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x,
 
 void populateElementwiseLowering(mlir::RewritePatternSet &patterns,
                                  mlir::TypeConverter &converter);
-void populateStructuredLowering(mlir::RewritePatternSet &patterns,
-                                mlir::TypeConverter &converter);
+/// MatMul, Gemm, Einsum (ContractionLowering.cc).
+void populateContractionLowering(mlir::RewritePatternSet &patterns,
+                                 mlir::TypeConverter &converter);
+/// Softmax, the reductions, arg-reductions, CumSum (ReductionLowering.cc).
+void populateReductionLowering(mlir::RewritePatternSet &patterns,
+                               mlir::TypeConverter &converter);
+/// Conv, ConvTranspose, pooling (WindowLowering.cc).
+void populateWindowLowering(mlir::RewritePatternSet &patterns,
+                            mlir::TypeConverter &converter);
+/// TopK (SortLowering.cc).
+void populateSortLowering(mlir::RewritePatternSet &patterns,
+                          mlir::TypeConverter &converter);
 void populateDataMovementLowering(mlir::RewritePatternSet &patterns,
                                   mlir::TypeConverter &converter);
 

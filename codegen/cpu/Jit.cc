@@ -34,12 +34,6 @@ void InitializeLlvmOnce() {
 
 } // namespace
 
-CpuExecutable::CpuExecutable(std::unique_ptr<mlir::ExecutionEngine> engine,
-                             void (*entry)(void **))
-    : engine_(std::move(engine)), entry_(entry) {}
-
-CpuExecutable::~CpuExecutable() = default;
-
 void RegisterLlvmTranslations(mlir::ModuleOp module) {
   mlir::DialectRegistry registry;
   mlir::registerBuiltinDialectTranslation(registry);
@@ -47,8 +41,8 @@ void RegisterLlvmTranslations(mlir::ModuleOp module) {
   module->getContext()->appendDialectRegistry(registry);
 }
 
-absl::StatusOr<std::unique_ptr<CpuExecutable>>
-JitCompile(mlir::ModuleOp module) {
+absl::StatusOr<JitKernel> JitCompile(mlir::ModuleOp module,
+                                     const std::string &name) {
   InitializeLlvmOnce();
   RegisterLlvmTranslations(module);
   // ExecutionEngineOptions::transformer is a function_ref: the function
@@ -74,11 +68,15 @@ JitCompile(mlir::ModuleOp module) {
   if (!engine)
     return absl::InternalError("JIT compilation failed: " +
                                llvm::toString(engine.takeError()));
-  auto entry = (*engine)->lookupPacked("main");
+  auto entry = (*engine)->lookupPacked(name);
   if (!entry)
-    return absl::InternalError("JIT: no entry point @main: " +
+    return absl::InternalError("JIT: no entry point @" + name + ": " +
                                llvm::toString(entry.takeError()));
-  return std::make_unique<CpuExecutable>(std::move(*engine), *entry);
+  JitKernel kernel;
+  kernel.entry = *entry;
+  kernel.code =
+      std::shared_ptr<const mlir::ExecutionEngine>(std::move(*engine));
+  return kernel;
 }
 
 absl::StatusOr<std::string> TranslateToLlvmIr(mlir::ModuleOp module) {

@@ -13,32 +13,23 @@
 #include "absl/status/statusor.h"
 
 namespace mlir {
-class ExecutionEngine;
 class ModuleOp;
 } // namespace mlir
 
 namespace kiln {
 
-/// Machine code for @main. Call() may run from several threads at once: the
-/// generated code keeps no state between calls.
-class CpuExecutable {
-public:
-  CpuExecutable(std::unique_ptr<mlir::ExecutionEngine> engine,
-                void (*entry)(void **));
-  ~CpuExecutable();
-
-  /// `args[i]` points to the i-th pointer argument of @main (feeds, then
-  /// fetches).
-  void Call(void **args) const { entry_(args); }
-
-private:
-  std::unique_ptr<mlir::ExecutionEngine> engine_;
-  void (*entry_)(void **);
+/// A function compiled by the JIT.
+struct JitKernel {
+  /// The packed entry point: args[i] points to the i-th argument.
+  void (*entry)(void **) = nullptr;
+  /// Owns the machine code (the JIT's engine); keep it while `entry` is used.
+  std::shared_ptr<const void> code;
 };
 
-/// JIT-compiles `module` (LLVM dialect) at -O2 for the host CPU.
-absl::StatusOr<std::unique_ptr<CpuExecutable>>
-JitCompile(mlir::ModuleOp module);
+/// JIT-compiles `module` (LLVM dialect) for the host CPU at LLVM's -O3 and
+/// returns the packed entry point of function `name`.
+absl::StatusOr<JitKernel> JitCompile(mlir::ModuleOp module,
+                                     const std::string &name);
 
 /// Translates `module` (LLVM dialect) to LLVM IR text.
 absl::StatusOr<std::string> TranslateToLlvmIr(mlir::ModuleOp module);

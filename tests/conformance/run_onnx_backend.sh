@@ -9,6 +9,6 @@ if [ ! -d "$data/node" ]; then
   echo "missing $data: install the Debian package libonnx-testdata" >&2
   exit 1
 fi
-exec "$root/tools/graph-compile" --check-onnx-test -O3 \
+exec "$root/tools/graph-compile" --check-onnx-test -O3 --differential-plan \
   "$data/node" "$data/pytorch-converted" "$data/pytorch-operator" \
   "$data/simple" --expected-skips "$root/tests/conformance/expected_skips.txt"

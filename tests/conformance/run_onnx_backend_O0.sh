@@ -4,6 +4,6 @@
 set -euo pipefail
 root="${TEST_SRCDIR}/${TEST_WORKSPACE}"
 data=/usr/share/libonnx-testdata/data
-exec "$root/tools/graph-compile" --check-onnx-test -O0 \
+exec "$root/tools/graph-compile" --check-onnx-test -O0 --differential-plan \
   "$data/node" "$data/pytorch-converted" "$data/pytorch-operator" \
   "$data/simple" --expected-skips "$root/tests/conformance/expected_skips.txt"

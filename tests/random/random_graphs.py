@@ -744,50 +744,12 @@ OPS = [
 # Kiln bugs the generator steers clear of, so that CI stays green until they
 # are fixed; --with-known-bugs generates them anyway (docs/testing.md).
 KNOWN_BUGS = {
-    # JIT fails ("missing LLVMTranslationDialectInterface registration for
-    # func.func") on any tensor with a 0 in a dimension other than the first.
-    "inner-empty": lambda g, op, attrs, ins, val: 0 in val.shape[1:],
-    # AveragePool on f16 divides by a count constant built from doubles
-    # (DenseElementsAttr::get(f16 type, ArrayRef<double>)): all 0, so -inf.
-    "f16-average-pool": lambda g, op, attrs, ins, val: op == "AveragePool" and val.dt == "f16",
-    # Gather(t, t): the memory planner lets the Gather write in place over
-    # t as its indices, though its body also reads t as data (tensor.extract,
-    # not an operand, so the planner's readOnce check misses it).
-    "gather-self": lambda g, op, attrs, ins, val: op == "Gather" and ins[0] is ins[1],
-    # ReluOp::fold computes `x > 0 ? x : 0.0`, so Relu of a constant NaN
-    # folds to 0 (even at -O0, where the conversion to linalg folds), while
-    # the kernel (arith.maximumf) and docs/semantics.md give NaN.
-    # writeInPlace merges a kernel's output buffer with an input dying at
-    # the kernel's last op, though earlier ops of the same kernel already
-    # wrote that output (a contraction's zero fill, softmax's exp step), so
-    # the input is overwritten before it is read: MatMul(p, W) + p gives 0s,
-    # Softmax(p) + p and Softmax(a) / Gather(...) garbage, at -O2. Avoided:
-    # a value read by both a contraction or softmax and another op, and an
-    # op reading such a kernel's result with another computed value.
-    "hero-input-reread": lambda g, op, attrs, ins, val: hero_shares_input(g, op, ins),
-    # The same bug in one kernel: an Einsum without a summed index (x * p as
-    # "ij,ij->ij") fills its output with 0, then its all-parallel loop gets
-    # to write in place over p, which the fill has already zeroed.
-    "einsum-elementwise": lambda g, op, attrs, ins, val: op == "Einsum"
-    and attrs["equation"] == "ij,ij->ij",
-    "relu-fold-nan": lambda g, op, attrs, ins, val: op == "Relu" and val.dt in FLOATS
-    and bool(np.any(np.isnan(ins[0].val.v))),
+    # None open. An entry maps a name to a predicate over (graph, op,
+    # attributes, input nodes, value) that rejects the graphs that would hit
+    # the bug, e.g. "gather-self": lambda g, op, attrs, ins, val:
+    # op == "Gather" and ins[0] is ins[1].
 }
 AVOID = set(KNOWN_BUGS)
-
-
-HEROES = ("MatMul", "Gemm", "Conv", "Einsum", "Softmax", "LogSoftmax")
-
-
-def hero_shares_input(g, op, ins):
-    if any(n.op in HEROES for n in ins) and any(
-            n.op not in HEROES + ("Placeholder", "Constant") for n in ins):
-        return True
-    names = {n.name for n in ins}
-    for n in g.nodes:
-        if n.inputs and names & set(n.inputs) and (n.op in HEROES or op in HEROES):
-            return True
-    return False
 
 
 def add_op(g, op, ins, attrs):

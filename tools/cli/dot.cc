@@ -30,7 +30,8 @@ public:
            "fontname=\"Helvetica\"];\n";
     for (auto [i, arg] : llvm::enumerate(func.getArguments())) {
       std::string name = "feed" + std::to_string(i);
-      auto attr = func.getArgAttrOfType<mlir::StringAttr>(i, "kiln.name");
+      auto attr =
+          func.getArgAttrOfType<mlir::StringAttr>(i, KilnDialect::kNameAttr);
       os_ << "  " << name << " [shape=ellipse, label=\""
           << (attr ? attr.str() : name) << "\\n"
           << TypeLabel(arg.getType()) << "\"];\n";
@@ -87,7 +88,8 @@ private:
   void WriteFetches(mlir::func::FuncOp func, mlir::func::ReturnOp ret) {
     for (auto [i, v] : llvm::enumerate(ret.getOperands())) {
       std::string name = "fetch" + std::to_string(i);
-      auto attr = func.getResultAttrOfType<mlir::StringAttr>(i, "kiln.name");
+      auto attr =
+          func.getResultAttrOfType<mlir::StringAttr>(i, KilnDialect::kNameAttr);
       os_ << "  " << name << " [shape=ellipse, label=\""
           << (attr ? attr.str() : name) << "\"];\n";
       auto it = source_.find(v);

@@ -17,10 +17,14 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
+#include "codegen/cpu/CpuBackend.h"
 #include "codegen/cpu/Jit.h"
 #include "graph/importer.h"
 #include "graph/loader.h"
 #include "graph/source.h"
+#include "ir/Dialect.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/IR/DialectRegistry.h"
@@ -30,6 +34,7 @@
 #include "session/session.h"
 #include "tools/cli/dot.h"
 #include "tools/cli/onnx_test_runner.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/raw_ostream.h"
 
 namespace kiln {
@@ -63,20 +68,25 @@ Options:
                             mlir    the LLVM dialect (end of the pipeline)
                             llvm    LLVM IR
   -o FILE                 Write --emit output to FILE instead of stdout.
-  -O0, -O1, -O2, -O3      Optimization level (default -O2): -O0 lowers the
-                          graph as written; -O1 folds constants and removes
-                          dead and duplicate ops; -O2 and -O3 also simplify
-                          algebraically.
-  --disable-pass=NAME     Leave out a graph pass (repeatable): kiln-fold-
-                          constants, kiln-simplify, canonicalize, cse.
-  --no-memory-reuse       Give every intermediate buffer bytes of its own: no
+  -O0, -O1, -O2, -O3      Optimization level (default -O2). The graph
+                          passes each level runs, in order:
+{O_LEVELS}                          From -O1 on, canonicalize and cse also clean
+                          up after the lowering to linalg and after
+                          bufferization. LLVM optimizes the kernels' machine
+                          code at its own -O3 at every level.
+  --disable-pass=NAME     Leave out a graph pass (repeatable), one of:
+{GRAPH_PASSES}  --no-memory-reuse       Give every intermediate buffer bytes of its own: no
                           sharing between buffers, no in-place writes. Results
                           must be bit-identical to the planned run's.
   --max-fold-bytes=N      Most bytes of new constant data that constant
                           folding may create (default 67108864).
   --print-ir-after-all    Print the IR after every pass to stderr.
-  --print-ir-after=NAME   Print the IR after the named pass (repeatable).
-  --dump-dir=DIR          Write the IR after each pass to DIR/NN-<pass>.mlir.
+  --print-ir-after=NAME   Print the IR after the named pass (repeatable), a
+                          graph or a lowering pass (a pass that does not run
+                          at the chosen level or --emit stage prints nothing):
+{ALL_PASSES}  --dump-dir=DIR          Write the IR after each pass to DIR/NN-<pass>.mlir.
+                          DIR is created if missing; a DIR that is a file
+                          (or under one) is bad usage (exit status 2).
   --pass-timing           Print the time each pass took to stderr.
   --stats                 Print the number of kiln ops before and after the
                           graph passes, the kernels (fusions and lone ops)
@@ -103,6 +113,46 @@ Options:
 .npy files must be C-ordered little-endian f32, f64, i32, i64 or bool.
 Exit status: 0 success, 1 a problem with the graph or the feeds, 2 bad usage.
 )";
+
+/// `words` joined by ", " and wrapped to 78 columns, each line indented
+/// like the help's descriptions, ending in a newline.
+std::string HelpList(const std::vector<std::string> &words,
+                     const std::string &first = "") {
+  const std::string indent(26, ' ');
+  std::string out, line = indent + first;
+  for (size_t i = 0; i < words.size(); ++i) {
+    std::string word = words[i] + (i + 1 < words.size() ? "," : "");
+    if (line.size() > indent.size() + first.size() &&
+        line.size() + 1 + word.size() > 78) {
+      out += line + "\n";
+      line = indent + std::string(first.size(), ' ');
+    } else if (line.size() > indent.size() + first.size()) {
+      line += " ";
+    }
+    line += word;
+  }
+  return out + line + "\n";
+}
+
+/// The help text, with the pass lists read from the pipeline itself.
+std::string Usage() {
+  std::string levels;
+  for (int level = 0; level <= 3; ++level) {
+    std::string label = "-O" + std::to_string(level) + "  ";
+    std::vector<std::string> passes = PipelinePassNames(level, Stage::kGraph);
+    if (level > 0 && PipelinePassNames(level) == PipelinePassNames(level - 1))
+      levels += HelpList({"same as -O" + std::to_string(level - 1) + " today"},
+                         label);
+    else if (passes.empty())
+      levels += HelpList({"none: the graph is lowered as written"}, label);
+    else
+      levels += HelpList(passes, label);
+  }
+  return absl::StrReplaceAll(kUsage,
+                             {{"{O_LEVELS}", levels},
+                              {"{GRAPH_PASSES}", HelpList(GraphPassNames())},
+                              {"{ALL_PASSES}", HelpList(PipelinePassNames())}});
+}
 
 /// Reports a problem with the user's graph or feeds: exit status 1.
 int Fail(std::ostream &err, const absl::Status &status) {
@@ -139,6 +189,37 @@ bool SplitAssignment(const std::string &text, std::string *name,
   *name = text.substr(0, eq);
   *value = text.substr(eq + 1);
   return true;
+}
+
+/// Checks the pass names given to --disable-pass and --print-ir-after; an
+/// unknown one is bad usage, and the message lists the names accepted.
+std::string CheckPassFlags(const PipelineOptions &pipeline) {
+  std::vector<std::string> graph = GraphPassNames();
+  for (const std::string &name : pipeline.disabled_passes)
+    if (std::find(graph.begin(), graph.end(), name) == graph.end())
+      return "--disable-pass: unknown pass '" + name +
+             "'; the graph passes it accepts are " + absl::StrJoin(graph, ", ");
+  if (pipeline.print_ir_after.empty())
+    return "";
+  std::vector<std::string> all = PipelinePassNames();
+  for (const std::string &name : pipeline.print_ir_after)
+    if (std::find(all.begin(), all.end(), name) == all.end())
+      return "--print-ir-after: unknown pass '" + name +
+             "'; the pipeline's passes are " + absl::StrJoin(all, ", ");
+  return "";
+}
+
+/// Creates the --dump-dir folder if it is missing. A path that cannot be a
+/// folder (an existing file, or under one) is bad usage: the message says
+/// so before anything is compiled.
+std::string PrepareDumpDir(const std::string &dir) {
+  if (dir.empty())
+    return "";
+  if (llvm::sys::fs::exists(dir) && !llvm::sys::fs::is_directory(dir))
+    return "--dump-dir: '" + dir + "' is a file, not a directory";
+  if (std::error_code e = llvm::sys::fs::create_directories(dir))
+    return "--dump-dir: cannot create directory '" + dir + "': " + e.message();
+  return "";
 }
 
 /// Parses the command line; an error message means bad usage.
@@ -231,6 +312,8 @@ std::string ParseArgs(int argc, char **argv, Args *args) {
   }
   if (args->help)
     return "";
+  if (std::string error = CheckPassFlags(args->pipeline); !error.empty())
+    return error;
   if (args->check_onnx_test) {
     if (!args->model.empty()) {
       args->test_dirs.insert(args->test_dirs.begin(), args->model);
@@ -252,7 +335,7 @@ std::string ParseArgs(int argc, char **argv, Args *args) {
     return "--run and --emit cannot be combined";
   if (!args->outputs.empty() && !args->run)
     return "--output needs --run";
-  return "";
+  return PrepareDumpDir(args->pipeline.dump_dir);
 }
 
 /// An imported graph and the MLIR context that owns it (declared first, so
@@ -276,6 +359,7 @@ absl::StatusOr<ToolGraph> ImportForTool(const Args &args,
   if (!imported.ok())
     return imported.status();
   result.graph = *std::move(imported);
+  PrepareEntryFunction(result.module());
   return result;
 }
 
@@ -382,15 +466,15 @@ int PrintStats(const Args &args, const GraphSource &source, std::ostream &out,
       return Fail(err, s);
     }
     auto func = imported->module().lookupSymbol<mlir::func::FuncOp>("main");
-    auto get = [&](const char *name) {
+    auto get = [&](llvm::StringRef name) {
       auto a = func->getAttrOfType<mlir::IntegerAttr>(name);
       return a ? a.getInt() : 0;
     };
-    int64_t arena = get("kiln.arena_bytes");
-    int64_t bound = get("kiln.arena_lower_bound");
+    int64_t arena = get(KilnDialect::kArenaBytesAttr);
+    int64_t bound = get(KilnDialect::kArenaLowerBoundAttr);
     out << "arena: " << arena << " bytes; lower bound " << bound << " bytes ("
         << (bound ? double(arena) / bound : 1.0) << "x); without reuse "
-        << get("kiln.unplanned_bytes") << " bytes\n";
+        << get(KilnDialect::kUnplannedBytesAttr) << " bytes\n";
     if (!args.stats)
       return 0;
   }
@@ -489,7 +573,7 @@ int GraphCompileMain(int argc, char **argv, std::ostream &out,
   Args args;
   std::string usage_error = ParseArgs(argc, argv, &args);
   if (args.help) {
-    out << kUsage;
+    out << Usage();
     return 0;
   }
   if (!usage_error.empty()) {

@@ -35,39 +35,6 @@ struct Result {
   std::string detail;
 };
 
-double ElementAsDouble(const Tensor &t, int64_t i) {
-  switch (t.dtype()) {
-  case DType::kF32:
-    return t.data<float>()[i];
-  case DType::kF64:
-    return t.data<double>()[i];
-  case DType::kI32:
-    return t.data<int32_t>()[i];
-  case DType::kI64:
-    return static_cast<double>(t.data<int64_t>()[i]);
-  case DType::kBool:
-    return t.data<uint8_t>()[i];
-  case DType::kI8:
-    return t.data<int8_t>()[i];
-  case DType::kI16:
-    return t.data<int16_t>()[i];
-  case DType::kF16:
-    return HalfToFloat(t.data<uint16_t>()[i]);
-  case DType::kBF16:
-    return BFloat16ToFloat(t.data<uint16_t>()[i]);
-  case DType::kU8:
-    return t.data<uint8_t>()[i];
-  case DType::kU16:
-    return t.data<uint16_t>()[i];
-  case DType::kU32:
-    return t.data<uint32_t>()[i];
-  case DType::kU64:
-    return static_cast<double>(t.data<uint64_t>()[i]);
-  default:
-    return 0;
-  }
-}
-
 /// Empty when `actual` matches `expected`; otherwise the worst element.
 std::string Compare(const Tensor &actual, const Tensor &expected) {
   if (actual.dtype() != expected.dtype() || actual.shape() != expected.shape())
@@ -84,12 +51,12 @@ std::string Compare(const Tensor &actual, const Tensor &expected) {
       bool equal =
           DTypeSize(expected.dtype()) == 8
               ? actual.data<int64_t>()[i] == expected.data<int64_t>()[i]
-              : ElementAsDouble(actual, i) == ElementAsDouble(expected, i);
+              : actual.ElementAsDouble(i) == expected.ElementAsDouble(i);
       if (!equal && worst < 0)
         worst = i;
       continue;
     }
-    double a = ElementAsDouble(actual, i), e = ElementAsDouble(expected, i);
+    double a = actual.ElementAsDouble(i), e = expected.ElementAsDouble(i);
     double excess;
     if (std::isnan(e))
       excess = std::isnan(a) ? 0 : INFINITY;
@@ -106,8 +73,8 @@ std::string Compare(const Tensor &actual, const Tensor &expected) {
   }
   if (worst < 0)
     return "";
-  return absl::StrCat("element ", worst, " is ", ElementAsDouble(actual, worst),
-                      ", expected ", ElementAsDouble(expected, worst));
+  return absl::StrCat("element ", worst, " is ", actual.ElementAsDouble(worst),
+                      ", expected ", expected.ElementAsDouble(worst));
 }
 
 /// Reads test_data_set/input_k.pb for every input of the model.
@@ -169,8 +136,8 @@ std::string CompareBits(const Tensor &a, const Tensor &b) {
   const char *pb = static_cast<const char *>(b.raw_data());
   for (int64_t i = 0; i < a.num_elements(); ++i)
     if (std::memcmp(pa + i * width, pb + i * width, width) != 0)
-      return absl::StrCat("element ", i, " differs: ", ElementAsDouble(a, i),
-                          " vs ", ElementAsDouble(b, i));
+      return absl::StrCat("element ", i, " differs: ", a.ElementAsDouble(i),
+                          " vs ", b.ElementAsDouble(i));
   return "";
 }
 

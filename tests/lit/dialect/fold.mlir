@@ -89,3 +89,13 @@ func.func @fold_constant_transpose() -> (tensor<3x2xf32>, tensor<2x1x2xi32>, ten
   // CHECK-NOT: kiln.transpose
   return %0, %1, %2 : tensor<3x2xf32>, tensor<2x1x2xi32>, tensor<2x1xbf16>
 }
+
+// Relu of NaN is NaN, folded as the kernel (arith.maximumf) computes it.
+// CHECK-LABEL: func.func @fold_relu_keeps_nan
+// CHECK: kiln.constant dense<[0x7FC00000, 0.000000e+00, 2.000000e+00]>
+// CHECK-NOT: kiln.relu
+func.func @fold_relu_keeps_nan() -> tensor<3xf32> {
+  %a = kiln.constant dense<[0x7FC00000, -1.0, 2.0]> : tensor<3xf32>
+  %0 = kiln.relu %a : (tensor<3xf32>) -> tensor<3xf32>
+  return %0 : tensor<3xf32>
+}

@@ -28,7 +28,7 @@ func.func @wrong_result_type(%a: tensor<2x3xf32>) -> tensor<3x2xf32> {
 // -----
 
 func.func @matmul_inner(%a: tensor<2x3xf32>, %b: tensor<4x5xf32>) -> tensor<2x5xf32> {
-  // expected-error@+2 {{inner dimensions differ: A is [2,3], B is [4,5]}}
+  // expected-error@+2 {{inner dimensions differ: A [2,3] has 3 columns, but B [4,5] has 4 rows}}
   // expected-error@+1 {{failed to infer returned types}}
   %0 = kiln.matmul %a, %b : (tensor<2x3xf32>, tensor<4x5xf32>) -> tensor<2x5xf32>
   return %0 : tensor<2x5xf32>
@@ -41,6 +41,15 @@ func.func @gemm_rank(%a: tensor<2x3x4xf32>, %b: tensor<4x5xf32>) -> tensor<2x5xf
   // expected-error@+1 {{failed to infer returned types}}
   %0 = kiln.gemm %a, %b : (tensor<2x3x4xf32>, tensor<4x5xf32>) -> tensor<2x5xf32>
   return %0 : tensor<2x5xf32>
+}
+
+// -----
+
+func.func @gemm_inner_transposed(%a: tensor<2x8xf32>, %b: tensor<8x3xf32>) -> tensor<2x8xf32> {
+  // expected-error@+2 {{inner dimensions differ: A [2,8] has 8 columns, but B [8,3] transposed by transB is [3,8] with 3 rows (they would agree with transB=0)}}
+  // expected-error@+1 {{failed to infer returned types}}
+  %0 = kiln.gemm %a, %b {transB = 1 : i64} : (tensor<2x8xf32>, tensor<8x3xf32>) -> tensor<2x8xf32>
+  return %0 : tensor<2x8xf32>
 }
 
 // -----
@@ -94,4 +103,34 @@ func.func @float_only(%a: tensor<2xi32>) -> tensor<2xi32> {
   // expected-error@+1 {{operand #0 must be ranked tensor of 16-bit float or bfloat16 type or 32-bit float or 64-bit float values}}
   %0 = kiln.exp %a : (tensor<2xi32>) -> tensor<2xi32>
   return %0 : tensor<2xi32>
+}
+
+// -----
+
+// The dialect's attributes are registered: each is checked where it sits.
+// expected-error@+1 {{unknown attribute 'kiln.arena_size'}}
+func.func @unknown_attribute() attributes {kiln.arena_size = 64 : i64} {
+  return
+}
+
+// -----
+
+// expected-error@+1 {{'kiln.arena_bytes' must be a non-negative i64}}
+func.func @negative_arena() attributes {kiln.arena_bytes = -1 : i64} {
+  return
+}
+
+// -----
+
+// expected-error@+1 {{'kiln.name' must be a string}}
+func.func @name_not_a_string(%x: tensor<2xf32> {kiln.name = 3 : i64}) {
+  return
+}
+
+// -----
+
+// expected-error@+1 {{unknown argument or result attribute 'kiln.feed'}}
+func.func @unknown_result_attribute() -> (tensor<2xf32> {kiln.feed = "y"}) {
+  %0 = kiln.constant dense<1.0> : tensor<2xf32>
+  return %0 : tensor<2xf32>
 }

@@ -55,3 +55,11 @@ func.func @structured(%a: tensor<2x3x4xf32>, %w: tensor<4x5xf32>, %c: tensor<5xf
   %8 = kiln.transpose %4 {perm = array<i64: 1, 0>} : (tensor<6x5xf32>) -> tensor<5x6xf32>
   return %0, %2, %4 : tensor<2x3x5xf32>, tensor<6x5xf32>, tensor<6x5xf32>
 }
+
+// The attributes the importers and the memory plan write verify.
+// CHECK-LABEL: func.func @registered_attributes
+// CHECK-SAME: (%{{.*}}: tensor<2xf32> {kiln.name = "x"}) -> (tensor<2xf32> {kiln.name = "y"})
+// CHECK-SAME: kiln.arena_bytes = 128 : i64
+func.func @registered_attributes(%x: tensor<2xf32> {kiln.name = "x"}) -> (tensor<2xf32> {kiln.name = "y"}) attributes {kiln.arena_bytes = 128 : i64, kiln.arena_lower_bound = 64 : i64, kiln.unplanned_bytes = 192 : i64} {
+  return %x : tensor<2xf32>
+}

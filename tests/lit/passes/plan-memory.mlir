@@ -1,4 +1,13 @@
 // RUN: graph-opt %s --split-input-file --kiln-plan-memory | FileCheck %s
+// RUN: graph-opt %s --split-input-file --kiln-plan-memory=reuse=false \
+// RUN:   | FileCheck %s --check-prefix=NOREUSE
+
+// With reuse=false no buffer shares bytes with another and nothing is
+// written in place: every buffer gets its own slot.
+// NOREUSE-LABEL: func.func @reuse
+// NOREUSE-SAME: kiln.arena_bytes = 192 : i64
+// NOREUSE-LABEL: func.func @in_place
+// NOREUSE-SAME: kiln.arena_bytes = 256 : i64
 
 // %a dies at its last use, so %c can take its place; %b overlaps both.
 // CHECK-LABEL: func.func @reuse
@@ -81,6 +90,101 @@ func.func @in_place(%in: memref<4xf32>, %out: memref<4xf32>) {
   }
   memref.copy %c, %out : memref<4xf32> to memref<4xf32>
   memref.copy %d, %out : memref<4xf32> to memref<4xf32>
+  return
+}
+
+// -----
+
+// An f32 result must not be written over a dying i1 input: both round up to
+// one 64-byte slot, but element i of the result covers bytes 4i..4i+3,
+// where bools 4i..4i+3 have not been read yet. The two get their own slots.
+// CHECK-LABEL: func.func @no_in_place_across_element_sizes
+// CHECK-SAME: kiln.arena_bytes = 128 : i64
+// CHECK: %[[OFF:.*]] = arith.constant 0 : index
+// CHECK-NEXT: %[[M:.*]] = memref.view %{{.*}}[%[[OFF]]][] {{.*}} to memref<8xi1>
+// CHECK: %[[OFF2:.*]] = arith.constant 64 : index
+// CHECK-NEXT: %[[Y:.*]] = memref.view %{{.*}}[%[[OFF2]]][] {{.*}} to memref<8xf32>
+// CHECK: linalg.generic {{.*}} ins(%[[M]], %{{.*}} : memref<8xi1>, memref<8xf32>) outs(%[[Y]] : memref<8xf32>)
+#id = affine_map<(d0) -> (d0)>
+func.func @no_in_place_across_element_sizes(%x: memref<8xf32>, %out: memref<8xf32>) {
+  %m = memref.alloc() : memref<8xi1>
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel"]} ins(%x : memref<8xf32>) outs(%m : memref<8xi1>) {
+  ^bb0(%a: f32, %b: i1):
+    %zero = arith.constant 0.0 : f32
+    %lt = arith.cmpf olt, %a, %zero : f32
+    linalg.yield %lt : i1
+  }
+  %y = memref.alloc() : memref<8xf32>
+  linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel"]} ins(%m, %x : memref<8xi1>, memref<8xf32>) outs(%y : memref<8xf32>) {
+  ^bb0(%c: i1, %a: f32, %b: f32):
+    %big = arith.constant -1.0e4 : f32
+    %s = arith.select %c, %big, %a : f32
+    linalg.yield %s : f32
+  }
+  memref.copy %y, %out : memref<8xf32> to memref<8xf32>
+  return
+}
+
+// -----
+
+// Gather(t, t): the kernel reads %t as its indices (an operand) and as its
+// data (loads in its body). Writing the result over %t would overwrite
+// data later elements still load, so the two get their own slots.
+// CHECK-LABEL: func.func @no_in_place_when_the_body_reads_the_input
+// CHECK-SAME: kiln.arena_bytes = 128 : i64
+// CHECK: %[[OFF:.*]] = arith.constant 0 : index
+// CHECK-NEXT: %[[T:.*]] = memref.view %{{.*}}[%[[OFF]]][] {{.*}} to memref<4xi64>
+// CHECK: %[[OFF2:.*]] = arith.constant 64 : index
+// CHECK-NEXT: %[[Y:.*]] = memref.view %{{.*}}[%[[OFF2]]][] {{.*}} to memref<4xi64>
+// CHECK: linalg.generic {{.*}} ins(%[[T]] : memref<4xi64>) outs(%[[Y]] : memref<4xi64>)
+// CHECK: memref.load %[[T]]
+#id = affine_map<(d0) -> (d0)>
+func.func @no_in_place_when_the_body_reads_the_input(%in: memref<4xi64>, %out: memref<4xi64>) {
+  %t = memref.alloc() : memref<4xi64>
+  memref.copy %in, %t : memref<4xi64> to memref<4xi64>
+  %y = memref.alloc() : memref<4xi64>
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel"]} ins(%t : memref<4xi64>) outs(%y : memref<4xi64>) {
+  ^bb0(%i: i64, %o: i64):
+    %idx = arith.index_cast %i : i64 to index
+    %v = memref.load %t[%idx] : memref<4xi64>
+    linalg.yield %v : i64
+  }
+  memref.copy %y, %out : memref<4xi64> to memref<4xi64>
+  return
+}
+
+// -----
+
+// softmax(sq) + sq in one fusion: %e is written at the first kernel while
+// %sq is still live, and the second kernel updates %e in place reading %sq
+// for the last time. %sq dies there, but %e was not fresh: sharing their
+// bytes would overwrite %sq before it is read. Three slots.
+// CHECK-LABEL: func.func @no_in_place_over_an_output_written_before
+// CHECK-SAME: kiln.arena_bytes = 128 : i64
+// CHECK: %[[OFF:.*]] = arith.constant 0 : index
+// CHECK-NEXT: %[[SQ:.*]] = memref.view %{{.*}}[%[[OFF]]][]
+// CHECK: %[[OFF2:.*]] = arith.constant 64 : index
+// CHECK-NEXT: %[[E:.*]] = memref.view %{{.*}}[%[[OFF2]]][]
+#id = affine_map<(d0) -> (d0)>
+func.func @no_in_place_over_an_output_written_before(%x: memref<4xf32>, %out: memref<4xf32>) {
+  %sq = memref.alloc() : memref<4xf32>
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel"]} ins(%x : memref<4xf32>) outs(%sq : memref<4xf32>) {
+  ^bb0(%a: f32, %b: f32):
+    %m = arith.mulf %a, %a : f32
+    linalg.yield %m : f32
+  }
+  %e = memref.alloc() : memref<4xf32>
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel"]} ins(%sq : memref<4xf32>) outs(%e : memref<4xf32>) {
+  ^bb0(%a: f32, %b: f32):
+    %v = math.exp %a : f32
+    linalg.yield %v : f32
+  }
+  linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel"]} ins(%e, %sq : memref<4xf32>, memref<4xf32>) outs(%e : memref<4xf32>) {
+  ^bb0(%a: f32, %b: f32, %c: f32):
+    %v = arith.addf %a, %b : f32
+    linalg.yield %v : f32
+  }
+  memref.copy %e, %out : memref<4xf32> to memref<4xf32>
   return
 }
 

@@ -1,0 +1,110 @@
+//===- Dialect.cc - the kiln dialect --------------------------------------===//
+//
+// Part of Kiln. The dialect's registration, constant materialization, the
+// fusion op's verifier and the op classes ODS generates; type inference,
+// folders and index arithmetic are in TypeInference.cc, Folders.cc and
+// Geometry.cc.
+//
+//===----------------------------------------------------------------------===//
+#include "ir/Dialect.h"
+#include "ir/OpsInternal.h"
+
+#include "mlir/Dialect/Traits.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/DialectImplementation.h"
+#include "mlir/IR/OpImplementation.h"
+#include "mlir/Interfaces/FunctionInterfaces.h"
+
+using namespace mlir;
+using namespace kiln;
+using namespace kiln::detail;
+
+#include "ir/KilnDialect.cpp.inc"
+
+void KilnDialect::initialize() {
+  addOperations<
+#define GET_OP_LIST
+#include "ir/KilnOps.cpp.inc"
+      >();
+}
+
+LogicalResult KilnDialect::verifyOperationAttribute(Operation *op,
+                                                    NamedAttribute attr) {
+  StringRef name = attr.getName().strref();
+  if (name != kArenaBytesAttr && name != kArenaLowerBoundAttr &&
+      name != kUnplannedBytesAttr)
+    return op->emitError("unknown attribute '") << name << "'";
+  auto value = dyn_cast<IntegerAttr>(attr.getValue());
+  if (!value || !value.getType().isInteger(64) || value.getInt() < 0)
+    return op->emitError("'") << name << "' must be a non-negative i64";
+  if (!isa<FunctionOpInterface>(op))
+    return op->emitError("'") << name << "' belongs on a function";
+  return success();
+}
+
+/// kiln.name on a function's argument or result: the feed or fetch.
+static LogicalResult verifyNameAttr(Operation *op, NamedAttribute attr) {
+  if (attr.getName().strref() != KilnDialect::kNameAttr)
+    return op->emitError("unknown argument or result attribute '")
+           << attr.getName().strref() << "'";
+  if (!isa<StringAttr>(attr.getValue()))
+    return op->emitError("'kiln.name' must be a string");
+  return success();
+}
+
+LogicalResult KilnDialect::verifyRegionArgAttribute(Operation *op, unsigned,
+                                                    unsigned,
+                                                    NamedAttribute attr) {
+  return verifyNameAttr(op, attr);
+}
+
+LogicalResult KilnDialect::verifyRegionResultAttribute(Operation *op, unsigned,
+                                                       unsigned,
+                                                       NamedAttribute attr) {
+  return verifyNameAttr(op, attr);
+}
+
+Operation *KilnDialect::materializeConstant(OpBuilder &builder, Attribute value,
+                                            Type type, Location loc) {
+  auto elements = dyn_cast<ElementsAttr>(value);
+  if (!elements || elements.getType() != type)
+    return nullptr;
+  return builder.create<ConstantOp>(loc, type, elements);
+}
+
+LogicalResult kiln::broadcastShapes(ArrayRef<int64_t> a, ArrayRef<int64_t> b,
+                                    SmallVectorImpl<int64_t> &result) {
+  result.clear();
+  return success(OpTrait::util::getBroadcastedShape(a, b, result));
+}
+
+int64_t kiln::normalizeAxis(int64_t axis, int64_t rank) {
+  if (axis < -rank || axis >= rank)
+    return -1;
+  return axis < 0 ? axis + rank : axis;
+}
+
+LogicalResult FusionOp::verify() {
+  Block &body = getBody().front();
+  if (body.getNumArguments() != getInputs().size())
+    return emitOpError("has ") << getInputs().size() << " inputs but "
+                               << body.getNumArguments() << " block arguments";
+  for (auto [arg, input] : llvm::zip(body.getArguments(), getInputs()))
+    if (arg.getType() != input.getType())
+      return emitOpError("block argument types differ from the inputs'");
+  auto yield = cast<YieldOp>(body.getTerminator());
+  if (TypeRange(yield.getValues()) != getResultTypes())
+    return emitOpError("yields types that differ from its results");
+  int heroes = 0;
+  for (Operation &op : body.without_terminator())
+    heroes += op.hasTrait<KilnFusionHero>();
+  if (heroes > 1)
+    return emitOpError("holds ") << heroes
+                                 << " fusion heroes; a kernel has "
+                                    "at most one";
+  return success();
+}
+
+#define GET_OP_CLASSES
+#include "ir/KilnOps.cpp.inc"

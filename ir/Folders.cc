@@ -1,0 +1,449 @@
+//===- Folders.cc - kiln dialect: constant folders ------------------------===//
+//
+// Part of Kiln. Folders evaluate ops whose operands are constants (the
+// shape arithmetic exporters emit, small weight transforms), each bounded
+// in the elements it creates.
+//
+//===----------------------------------------------------------------------===//
+#include "ir/Dialect.h"
+#include "ir/OpsInternal.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/Matchers.h"
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/SmallSet.h"
+
+#include <cctype>
+#include <cmath>
+#include <cstring>
+#include <functional>
+#include <limits>
+#include <map>
+
+using namespace mlir;
+using namespace kiln;
+using namespace kiln::detail;
+
+namespace {
+
+/// Constant-folds a broadcasting binary op on constants (up to 2^16
+/// result elements, the shape arithmetic exporters emit).
+OpFoldResult
+foldBinary(ArrayRef<Attribute> operands, Type resultType,
+           function_ref<APFloat(APFloat, APFloat)> floatFn,
+           function_ref<std::optional<APInt>(APInt, APInt)> intFn) {
+  if (operands.size() != 2 || !operands[0] || !operands[1])
+    return {};
+  auto lhs = dyn_cast<DenseElementsAttr>(operands[0]);
+  auto rhs = dyn_cast<DenseElementsAttr>(operands[1]);
+  auto outType = dyn_cast<RankedTensorType>(resultType);
+  if (!lhs || !rhs || !outType || !outType.hasStaticShape() ||
+      outType.getNumElements() > (1 << 16))
+    return {};
+  Type elem = lhs.getType().getElementType();
+  if (elem.isInteger(1) || (!isa<FloatType>(elem) && !intFn))
+    return {};
+  ArrayRef<int64_t> out = outType.getShape();
+  // The element of `in` that output element `index` reads.
+  auto source = [&](ShapedType in, int64_t index) {
+    int64_t offset = out.size() - in.getRank(), result = 0, stride = 1;
+    for (int64_t d = out.size() - 1; d >= 0; --d) {
+      int64_t coord = index % out[d];
+      index /= out[d];
+      if (d < offset)
+        continue;
+      int64_t dim = in.getDimSize(d - offset);
+      result += (dim == 1 ? 0 : coord) * stride;
+      stride *= dim;
+    }
+    return result;
+  };
+  int64_t n = outType.getNumElements();
+  if (isa<FloatType>(elem)) {
+    SmallVector<APFloat> a(lhs.getValues<APFloat>()),
+        b(rhs.getValues<APFloat>());
+    SmallVector<APFloat> values;
+    for (int64_t i = 0; i < n; ++i)
+      values.push_back(
+          floatFn(a[lhs.isSplat() ? 0 : source(lhs.getType(), i)],
+                  b[rhs.isSplat() ? 0 : source(rhs.getType(), i)]));
+    return DenseElementsAttr::get(outType, values);
+  }
+  // Any element whose computation is undefined stops the fold.
+  SmallVector<APInt> a(lhs.getValues<APInt>()), b(rhs.getValues<APInt>());
+  SmallVector<APInt> values;
+  for (int64_t i = 0; i < n; ++i) {
+    std::optional<APInt> r =
+        intFn(a[lhs.isSplat() ? 0 : source(lhs.getType(), i)],
+              b[rhs.isSplat() ? 0 : source(rhs.getType(), i)]);
+    if (!r)
+      return {};
+    values.push_back(*r);
+  }
+  return DenseElementsAttr::get(outType, values);
+}
+
+/// Constant-folds a float unary op element by element in double precision.
+OpFoldResult foldUnaryFloat(Attribute operand,
+                            const std::function<double(double)> &fn) {
+  auto input = dyn_cast_or_null<DenseElementsAttr>(operand);
+  if (!input || !isa<FloatType>(input.getType().getElementType()))
+    return {};
+  const llvm::fltSemantics &sem =
+      cast<FloatType>(input.getType().getElementType()).getFloatSemantics();
+  SmallVector<APFloat> values;
+  for (APFloat x : input.getValues<APFloat>()) {
+    APFloat r(fn(x.convertToDouble()));
+    bool lost;
+    r.convert(sem, APFloat::rmNearestTiesToEven, &lost);
+    values.push_back(r);
+  }
+  return DenseElementsAttr::get(input.getType(), values);
+}
+
+} // namespace
+
+OpFoldResult ConstantOp::fold(FoldAdaptor) { return getValue(); }
+
+OpFoldResult AddOp::fold(FoldAdaptor adaptor) {
+  return foldBinary(
+      adaptor.getOperands(), getType(),
+      [](APFloat a, APFloat b) { return a + b; },
+      [](APInt a, APInt b) -> std::optional<APInt> { return a + b; });
+}
+
+OpFoldResult SubOp::fold(FoldAdaptor adaptor) {
+  return foldBinary(
+      adaptor.getOperands(), getType(),
+      [](APFloat a, APFloat b) { return a - b; },
+      [](APInt a, APInt b) -> std::optional<APInt> { return a - b; });
+}
+
+OpFoldResult MulOp::fold(FoldAdaptor adaptor) {
+  return foldBinary(
+      adaptor.getOperands(), getType(),
+      [](APFloat a, APFloat b) { return a * b; },
+      [](APInt a, APInt b) -> std::optional<APInt> { return a * b; });
+}
+
+OpFoldResult DivOp::fold(FoldAdaptor adaptor) {
+  if (cast<RankedTensorType>(getType()).getElementType().isUnsignedInteger())
+    return foldBinary(
+        adaptor.getOperands(), getType(),
+        [](APFloat a, APFloat b) { return a / b; },
+        [](APInt a, APInt b) -> std::optional<APInt> {
+          if (b.isZero())
+            return std::nullopt;
+          return a.udiv(b);
+        });
+  return foldBinary(
+      adaptor.getOperands(), getType(),
+      [](APFloat a, APFloat b) { return a / b; },
+      [](APInt a, APInt b) -> std::optional<APInt> {
+        // Division by zero and INT_MIN / -1 are left to run time.
+        if (b.isZero() || (a.isMinSignedValue() && b.isAllOnes()))
+          return std::nullopt;
+        return a.sdiv(b);
+      });
+}
+
+/// Constant-folds an integer unary op element by element.
+static OpFoldResult foldUnaryInt(Attribute operand,
+                                 function_ref<APInt(const APInt &)> fn) {
+  auto input = dyn_cast_or_null<DenseElementsAttr>(operand);
+  if (!input || !input.getType().getElementType().isSignlessInteger() ||
+      input.getType().getElementType().isInteger(1))
+    return {}; // Unsigned Relu, say, would need other rules.
+  SmallVector<APInt> values;
+  for (const APInt &x : input.getValues<APInt>())
+    values.push_back(fn(x));
+  return DenseElementsAttr::get(input.getType(), values);
+}
+
+OpFoldResult ReluOp::fold(FoldAdaptor adaptor) {
+  if (OpFoldResult r = foldUnaryInt(adaptor.getX(), [](const APInt &x) {
+        return x.isNegative() ? APInt::getZero(x.getBitWidth()) : x;
+      }))
+    return r;
+  // NaN stays NaN, as the kernel's maximumf gives (docs/semantics.md).
+  return foldUnaryFloat(adaptor.getX(), [](double x) {
+    return std::isnan(x) || x > 0 ? x : 0.0;
+  });
+}
+
+OpFoldResult NegOp::fold(FoldAdaptor adaptor) {
+  if (OpFoldResult r =
+          foldUnaryInt(adaptor.getX(), [](const APInt &x) { return -x; }))
+    return r;
+  return foldUnaryFloat(adaptor.getX(), [](double x) { return -x; });
+}
+
+OpFoldResult SigmoidOp::fold(FoldAdaptor adaptor) {
+  return foldUnaryFloat(adaptor.getX(),
+                        [](double x) { return 1.0 / (1.0 + std::exp(-x)); });
+}
+
+OpFoldResult TanhOp::fold(FoldAdaptor adaptor) {
+  return foldUnaryFloat(adaptor.getX(), [](double x) { return std::tanh(x); });
+}
+
+OpFoldResult ExpOp::fold(FoldAdaptor adaptor) {
+  return foldUnaryFloat(adaptor.getX(), [](double x) { return std::exp(x); });
+}
+
+OpFoldResult LogOp::fold(FoldAdaptor adaptor) {
+  return foldUnaryFloat(adaptor.getX(), [](double x) { return std::log(x); });
+}
+
+OpFoldResult SqrtOp::fold(FoldAdaptor adaptor) {
+  return foldUnaryFloat(adaptor.getX(), [](double x) { return std::sqrt(x); });
+}
+
+OpFoldResult IdentityOp::fold(FoldAdaptor) { return getX(); }
+
+OpFoldResult ReshapeOp::fold(FoldAdaptor adaptor) {
+  if (getData().getType() == getType())
+    return getData();
+  if (auto input = dyn_cast_or_null<DenseElementsAttr>(adaptor.getData()))
+    return input.reshape(getType());
+  return {};
+}
+
+OpFoldResult TransposeOp::fold(FoldAdaptor adaptor) {
+  SmallVector<int64_t> perm =
+      transposePermutation(getPerm(), getData().getType().getRank());
+  if (llvm::all_of(llvm::enumerate(perm), [](auto ip) {
+        return static_cast<int64_t>(ip.index()) == ip.value();
+      }))
+    return getData();
+  // A constant is stored transposed (weights that exporters transpose before
+  // a MatMul).
+  if (auto data = dyn_cast_or_null<DenseElementsAttr>(adaptor.getData()))
+    return transposeElements(data, perm);
+  return {};
+}
+
+OpFoldResult CastOp::fold(FoldAdaptor adaptor) {
+  if (getInput().getType() == getType())
+    return getInput();
+  auto input = dyn_cast_or_null<DenseElementsAttr>(adaptor.getInput());
+  if (!input)
+    return {};
+  Type from = input.getElementType(), to = getTo();
+  auto type = cast<ShapedType>(getType());
+  // Convert through double (floats) or int64 (integers): exact for the
+  // small shape tensors this folds in practice.
+  SmallVector<Attribute> values;
+  for (Attribute a : input.getValues<Attribute>()) {
+    double d = 0;
+    int64_t i = 0;
+    bool isFloat = isa<FloatType>(from);
+    if (isFloat)
+      d = cast<FloatAttr>(a).getValueAsDouble();
+    else if (from.isInteger(1))
+      i = cast<IntegerAttr>(a).getValue().getBoolValue();
+    else if (from.isUnsignedInteger())
+      i = static_cast<int64_t>(cast<IntegerAttr>(a).getValue().getZExtValue());
+    else
+      i = cast<IntegerAttr>(a).getValue().getSExtValue();
+    if (isa<FloatType>(to))
+      values.push_back(FloatAttr::get(to, isFloat ? d : double(i)));
+    else if (to.isInteger(1))
+      values.push_back(IntegerAttr::get(to, isFloat ? d != 0 : i != 0));
+    else if (isFloat && !(std::isfinite(d) && std::fabs(d) < 9.2e18))
+      return {};
+    else
+      values.push_back(IntegerAttr::get(to, isFloat ? int64_t(d) : i));
+  }
+  return DenseElementsAttr::get(type, values);
+}
+
+OpFoldResult ConcatOp::fold(FoldAdaptor adaptor) {
+  if (getInputs().size() == 1)
+    return getInputs()[0];
+  SmallVector<SmallVector<Attribute>> parts;
+  for (Attribute a : adaptor.getInputs()) {
+    auto d = dyn_cast_or_null<DenseElementsAttr>(a);
+    if (!d)
+      return {};
+    parts.push_back(SmallVector<Attribute>(d.getValues<Attribute>()));
+  }
+  auto outType = cast<RankedTensorType>(getType());
+  if (outType.getNumElements() > (1 << 16))
+    return {};
+  int64_t axis = normalizeAxis(getAxis(), outType.getRank());
+  // Each output element reads input k at the axis offset within it.
+  int64_t inner = 1;
+  for (int64_t d = axis + 1; d < outType.getRank(); ++d)
+    inner *= outType.getDimSize(d);
+  SmallVector<Attribute> values;
+  int64_t outer = outType.getNumElements() /
+                  std::max<int64_t>(1, outType.getDimSize(axis) * inner);
+  for (int64_t o = 0; o < outer; ++o)
+    for (auto [k, input] : llvm::enumerate(getInputs())) {
+      int64_t chunk =
+          cast<RankedTensorType>(input.getType()).getDimSize(axis) * inner;
+      for (int64_t i = 0; i < chunk; ++i)
+        values.push_back(parts[k][o * chunk + i]);
+    }
+  return DenseElementsAttr::get(outType, values);
+}
+
+/// Element `index` (C order) of an `outShape` result reads which element of
+/// the input; shared by the data-movement folders.
+/// Results over `maxElements` are left unfolded: a folder may run in the
+/// canonicalizer, which has no byte budget.
+static OpFoldResult
+foldByIndex(Attribute input, ShapedType outType,
+            function_ref<int64_t(ArrayRef<int64_t> coords)> source,
+            int64_t maxElements = 1 << 16) {
+  auto data = dyn_cast_or_null<DenseElementsAttr>(input);
+  if (!data || outType.getNumElements() > maxElements)
+    return {};
+  if (data.isSplat())
+    return data.resizeSplat(outType);
+  // Calls `fn(i, source)` for each result element i, in order; false when
+  // a source is out of range.
+  auto eachSource = [&](function_ref<void(int64_t, int64_t)> fn) {
+    SmallVector<int64_t> coords(outType.getRank(), 0);
+    for (int64_t i = 0; i < outType.getNumElements(); ++i) {
+      int64_t rem = i;
+      for (int64_t d = outType.getRank() - 1; d >= 0; --d) {
+        coords[d] = rem % outType.getDimSize(d);
+        rem /= outType.getDimSize(d);
+      }
+      int64_t src = source(coords);
+      if (src < 0)
+        return false;
+      fn(i, src);
+    }
+    return true;
+  };
+  int64_t bits = outType.getElementTypeBitWidth();
+  if (bits % 8 == 0 && !isa<ComplexType>(outType.getElementType())) {
+    // Whole-byte elements move as bytes: fast enough for weight matrices.
+    int64_t size = bits / 8;
+    ArrayRef<char> raw = data.getRawData();
+    std::vector<char> out(outType.getNumElements() * size);
+    if (!eachSource([&](int64_t i, int64_t src) {
+          std::memcpy(&out[i * size], &raw[src * size], size);
+        }))
+      return {};
+    return DenseElementsAttr::getFromRawBuffer(outType, out);
+  }
+  SmallVector<Attribute> in(data.getValues<Attribute>());
+  SmallVector<Attribute> out;
+  if (!eachSource([&](int64_t, int64_t src) { out.push_back(in[src]); }))
+    return {};
+  return DenseElementsAttr::get(outType, out);
+}
+
+/// C-order offset of `coords` in `shape`.
+static int64_t linearIndex(ArrayRef<int64_t> shape, ArrayRef<int64_t> coords) {
+  int64_t index = 0;
+  for (size_t d = 0; d < shape.size(); ++d)
+    index = index * shape[d] + coords[d];
+  return index;
+}
+
+DenseElementsAttr kiln::transposeElements(DenseElementsAttr data,
+                                          ArrayRef<int64_t> perm) {
+  auto inType = cast<ShapedType>(data.getType());
+  SmallVector<int64_t> shape;
+  for (int64_t p : perm)
+    shape.push_back(inType.getDimSize(p));
+  auto outType = RankedTensorType::get(shape, inType.getElementType());
+  SmallVector<int64_t> in(inType.getRank());
+  // No bigger than what it replaces, so any size.
+  OpFoldResult result = foldByIndex(
+      data, outType,
+      [&](ArrayRef<int64_t> c) {
+        for (auto [i, p] : llvm::enumerate(perm))
+          in[p] = c[i];
+        return linearIndex(inType.getShape(), in);
+      },
+      std::numeric_limits<int64_t>::max());
+  return dyn_cast_or_null<DenseElementsAttr>(
+      llvm::dyn_cast_if_present<Attribute>(result));
+}
+
+OpFoldResult SliceOp::fold(FoldAdaptor adaptor) {
+  RankedTensorType in = getData().getType();
+  if (in == getType()) {
+    auto dims = computeSlice(std::nullopt, in.getShape(), getStarts(),
+                             getEnds(), getAxes(), getSteps());
+    if (succeeded(dims) && llvm::all_of(*dims, [](const SliceDim &d) {
+          return d.start == 0 && d.step == 1;
+        }))
+      return getData();
+  }
+  auto dims = computeSlice(std::nullopt, in.getShape(), getStarts(), getEnds(),
+                           getAxes(), getSteps());
+  if (failed(dims))
+    return {};
+  return foldByIndex(adaptor.getData(), getType(), [&](ArrayRef<int64_t> c) {
+    SmallVector<int64_t> src;
+    for (size_t d = 0; d < c.size(); ++d)
+      src.push_back((*dims)[d].start + c[d] * (*dims)[d].step);
+    return linearIndex(in.getShape(), src);
+  });
+}
+
+OpFoldResult GatherOp::fold(FoldAdaptor adaptor) {
+  auto indices = dyn_cast_or_null<DenseElementsAttr>(adaptor.getIndices());
+  if (!indices)
+    return {};
+  RankedTensorType in = getData().getType();
+  int64_t axis = normalizeAxis(getAxis(), in.getRank());
+  int64_t dim = in.getDimSize(axis);
+  SmallVector<int64_t> idx;
+  for (APInt v : indices.getValues<APInt>())
+    idx.push_back(v.getSExtValue());
+  int64_t irank = indices.getType().getRank();
+  return foldByIndex(adaptor.getData(), getType(), [&](ArrayRef<int64_t> c) {
+    SmallVector<int64_t> src(c.take_front(axis));
+    int64_t flat = 0;
+    for (int64_t d = 0; d < irank; ++d)
+      flat = flat * indices.getType().getDimSize(d) + c[axis + d];
+    int64_t i = idx[flat] < 0 ? idx[flat] + dim : idx[flat];
+    if (i < 0 || i >= dim)
+      return int64_t(-1);
+    src.push_back(i);
+    src.append(c.begin() + axis + irank, c.end());
+    return linearIndex(in.getShape(), src);
+  });
+}
+
+std::optional<SmallVector<Value>> kiln::foldToConstants(Operation *op) {
+  SmallVector<Attribute> operands;
+  for (Value v : op->getOperands()) {
+    Attribute a;
+    if (!matchPattern(v, m_Constant(&a)))
+      return std::nullopt;
+    operands.push_back(a);
+  }
+  SmallVector<OpFoldResult> folded;
+  if (op->getNumResults() == 0 || failed(op->fold(operands, folded)) ||
+      folded.size() != op->getNumResults())
+    return std::nullopt;
+  // Check every result before creating any constant.
+  for (auto [result, f] : llvm::zip(op->getResults(), folded)) {
+    if (isa<Value>(f))
+      continue;
+    auto attr = dyn_cast<ElementsAttr>(f.get<Attribute>());
+    if (!attr || attr.getType() != result.getType())
+      return std::nullopt;
+  }
+  OpBuilder builder(op);
+  SmallVector<Value> replacements;
+  for (auto [result, f] : llvm::zip(op->getResults(), folded)) {
+    if (auto v = dyn_cast<Value>(f))
+      replacements.push_back(v);
+    else
+      replacements.push_back(
+          builder.create<ConstantOp>(op->getLoc(), result.getType(),
+                                     cast<ElementsAttr>(f.get<Attribute>())));
+  }
+  return replacements;
+}
