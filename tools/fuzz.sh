@@ -40,6 +40,7 @@ build() {
   gen=$(bazel info bazel-bin 2>/dev/null)
   make --no-print-directory -f tests/fuzz/fuzz.mk -j"$jobs" GEN="$gen" \
     OUT=build-fuzz "$@"
+  dictionary
 }
 
 # What a run of TARGET reads and writes: its corpus, findings and log. The
@@ -78,8 +79,10 @@ seed() {
 
 # A libFuzzer dictionary of the op and attribute names the importers know,
 # taken from the op table and the ONNX converters (so no list is kept by
-# hand): mutations then swap one known name for another.
+# hand): mutations then swap one known name for another. Written once per
+# build, before any target reads it.
 dictionary() {
+  mkdir -p build-fuzz
   {
     grep -ohE '\{"[A-Z][A-Za-z]*", ("kiln\.|convert)' graph/op_table.cc \
       graph/onnx_ops.cc
@@ -115,7 +118,6 @@ fuzz() {
   local status=0 dict=() out
   out=$(log "$target")
   if [ "$target" = onnx ] || [ "$target" = compile ]; then
-    dictionary
     dict=(-dict=build-fuzz/names.dict)
   fi
   "build-fuzz/$target/fuzzer" -max_total_time="$seconds" \
