@@ -303,6 +303,11 @@ TEST(OnnxTest, FuzzerFindingsAreRefusedCleanly) {
       // inference, which read the missing attribute.
       {"maxpool-no-kernel-shape.onnx",
        "node 'MaxPool_0' (MaxPool): attribute 'kernel_shape' is required"},
+      // The example (written by hand): an untyped kernel_shape
+      // and pads declared TYPE_PROTOS, both holding ints.
+      {"maxpool-mistyped-attributes.onnx",
+       "node 'pool' (MaxPool): attribute 'pads' is TYPE_PROTOS, expected "
+       "INTS"},
   };
   for (const Case &c : cases) {
     absl::Status s = status(c.file);
