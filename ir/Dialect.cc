@@ -32,6 +32,16 @@ void KilnDialect::initialize() {
 LogicalResult KilnDialect::verifyOperationAttribute(Operation *op,
                                                     NamedAttribute attr) {
   StringRef name = attr.getName().strref();
+  if (name == kParallelAttr || name == kScratchAttr) {
+    if (!isa<UnitAttr>(attr.getValue()))
+      return op->emitError("'") << name << "' must be a unit attribute";
+    return success();
+  }
+  if (name == kKernelAttr) {
+    if (!isa<StringAttr>(attr.getValue()))
+      return op->emitError("'kiln.kernel' must be a string");
+    return success();
+  }
   if (name != kArenaBytesAttr && name != kArenaLowerBoundAttr &&
       name != kUnplannedBytesAttr)
     return op->emitError("unknown attribute '") << name << "'";
@@ -43,11 +53,19 @@ LogicalResult KilnDialect::verifyOperationAttribute(Operation *op,
   return success();
 }
 
-/// kiln.name on a function's argument or result: the feed or fetch.
-static LogicalResult verifyNameAttr(Operation *op, NamedAttribute attr) {
-  if (attr.getName().strref() != KilnDialect::kNameAttr)
+/// kiln.name on a function's argument or result: the feed or fetch; or
+/// kiln.arena on the argument that is the arena.
+static LogicalResult verifyArgAttr(Operation *op, NamedAttribute attr,
+                                   bool isResult) {
+  StringRef name = attr.getName().strref();
+  if (name == KilnDialect::kArenaAttr && !isResult) {
+    if (!isa<UnitAttr>(attr.getValue()))
+      return op->emitError("'kiln.arena' must be a unit attribute");
+    return success();
+  }
+  if (name != KilnDialect::kNameAttr)
     return op->emitError("unknown argument or result attribute '")
-           << attr.getName().strref() << "'";
+           << name << "'";
   if (!isa<StringAttr>(attr.getValue()))
     return op->emitError("'kiln.name' must be a string");
   return success();
@@ -56,13 +74,13 @@ static LogicalResult verifyNameAttr(Operation *op, NamedAttribute attr) {
 LogicalResult KilnDialect::verifyRegionArgAttribute(Operation *op, unsigned,
                                                     unsigned,
                                                     NamedAttribute attr) {
-  return verifyNameAttr(op, attr);
+  return verifyArgAttr(op, attr, /*isResult=*/false);
 }
 
 LogicalResult KilnDialect::verifyRegionResultAttribute(Operation *op, unsigned,
                                                        unsigned,
                                                        NamedAttribute attr) {
-  return verifyNameAttr(op, attr);
+  return verifyArgAttr(op, attr, /*isResult=*/true);
 }
 
 Operation *KilnDialect::materializeConstant(OpBuilder &builder, Attribute value,
@@ -103,6 +121,25 @@ LogicalResult FusionOp::verify() {
     return emitOpError("holds ") << heroes
                                  << " fusion heroes; a kernel has "
                                     "at most one";
+  return success();
+}
+
+LogicalResult DispatchOp::verifySymbolUses(SymbolTableCollection &symbols) {
+  auto kernel = symbols.lookupNearestSymbolFrom<FunctionOpInterface>(
+      *this, getKernelAttr());
+  if (!kernel)
+    return emitOpError("names no function: ") << getKernel();
+  // The kernel takes the buffers, then the tile range [begin, end).
+  ArrayRef<Type> inputs = kernel.getArgumentTypes();
+  TypeRange buffers = getBuffers().getTypes();
+  if (inputs.size() != buffers.size() + 2 ||
+      TypeRange(inputs.drop_back(2)) != buffers ||
+      !llvm::all_of(inputs.take_back(2), [](Type t) { return t.isIndex(); }))
+    return emitOpError("passes buffers ")
+           << buffers << " to @" << getKernel() << ", which takes " << inputs
+           << " (its buffers, then two index tile bounds)";
+  if (getGrid() < 1)
+    return emitOpError("has a grid of ") << getGrid() << " tiles";
   return success();
 }
 

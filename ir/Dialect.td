@@ -23,9 +23,14 @@ def Kiln_Dialect : Dialect {
   let hasConstantMaterializer = 1;
   // The dialect's discardable attributes, each checked where it appears:
   // kiln.name (string) on @main's arguments and results, the feed or fetch
-  // they stand for; kiln.arena_bytes, kiln.arena_lower_bound and
-  // kiln.unplanned_bytes (non-negative i64) on a function the memory plan
-  // has placed. Any other kiln.* attribute is an error.
+  // they stand for; kiln.arena (unit) on the argument that is the arena;
+  // kiln.arena_bytes, kiln.arena_lower_bound and kiln.unplanned_bytes
+  // (non-negative i64) on a function the memory plan has placed;
+  // kiln.kernel (a string, the kernel's name) on the ops that form one kernel
+  // (from lowering until outlining); kiln.parallel (unit) on a loop whose
+  // iterations are independent (a tile loop); kiln.scratch (unit) on an
+  // arena view that is a tile loop's temporary. Any other kiln.* attribute
+  // is an error.
   let hasOperationAttrVerify = 1;
   let hasRegionArgAttrVerify = 1;
   let hasRegionResultAttrVerify = 1;
@@ -36,6 +41,10 @@ def Kiln_Dialect : Dialect {
         "kiln.arena_lower_bound";
     static constexpr llvm::StringLiteral kUnplannedBytesAttr =
         "kiln.unplanned_bytes";
+    static constexpr llvm::StringLiteral kArenaAttr = "kiln.arena";
+    static constexpr llvm::StringLiteral kKernelAttr = "kiln.kernel";
+    static constexpr llvm::StringLiteral kParallelAttr = "kiln.parallel";
+    static constexpr llvm::StringLiteral kScratchAttr = "kiln.scratch";
   }];
   // Attributes live in the attribute dictionary so that type inference can
   // read them from an OperationState built by the importers.

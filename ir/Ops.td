@@ -10,6 +10,7 @@
 include "ir/Dialect.td"
 include "mlir/Interfaces/InferTypeOpInterface.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
+include "mlir/IR/SymbolInterfaces.td"
 
 /// Element types Kiln computes in.
 def Kiln_ElementType : AnyTypeOf<[F16, BF16, F32, F64, I8, I16, I32, I64, UI8,
@@ -665,6 +666,33 @@ def Kiln_YieldOp : Op<Kiln_Dialect, "yield",
   let arguments = (ins Variadic<AnyRankedTensor>:$values);
   let assemblyFormat = "$values attr-dict `:` type($values)";
   let builders = [OpBuilder<(ins), [{ }]>];
+}
+
+//===----------------------------------------------------------------------===//
+// The launch plan
+//===----------------------------------------------------------------------===//
+
+def Kiln_DispatchOp : Op<Kiln_Dialect, "dispatch",
+                         [DeclareOpInterfaceMethods<SymbolUserOpInterface>]> {
+  let summary = "runs one outlined kernel over its grid";
+  let description = [{
+    What is left of `@main` after kiln-outline-kernels: each dispatch calls
+    kernel function `$kernel` once per point of a one-dimensional grid of
+    `$grid` tiles (the kernel takes its buffers, then the first and the end
+    tile of the range it computes). The buffers are feeds and fetches (the
+    entry function's arguments) or views of the arena at constant offsets;
+    dispatches run in order.
+
+    ```mlir
+    kiln.dispatch @k0_dense grid(4) (%x, %view) : memref<64x784xf32>, memref<64x512xf32>
+    ```
+  }];
+  let arguments = (ins FlatSymbolRefAttr:$kernel, I64Attr:$grid,
+                       Variadic<AnyMemRef>:$buffers);
+  let assemblyFormat = [{
+    $kernel `grid` `(` $grid `)` (`(` $buffers^ `)` `:` type($buffers))?
+    attr-dict
+  }];
 }
 
 #endif // KILN_OPS_TD

@@ -5,6 +5,8 @@
 //===----------------------------------------------------------------------===//
 #include "runtime/executable.h"
 
+#include <cstdlib>
+
 #include "absl/strings/str_cat.h"
 
 namespace kiln {
@@ -20,14 +22,48 @@ std::string TensorSpec::TypeString() const {
   return DTypeName(dtype) + ShapeToString(shape);
 }
 
-Executable::Executable(Signature signature,
-                       std::vector<std::string> kernel_names,
+namespace {
+
+/// The arena of one run: 64-byte aligned, like the plan's offsets.
+struct ArenaDeleter {
+  void operator()(char *p) const { std::free(p); }
+};
+
+std::string ArgString(const Signature &signature, const ArgRef &a) {
+  switch (a.kind) {
+  case ArgRef::Kind::kFeed:
+    return absl::StrCat("feed ", signature.feeds[a.index].name, ": ",
+                        signature.feeds[a.index].TypeString());
+  case ArgRef::Kind::kFetch:
+    return absl::StrCat("fetch ", signature.fetches[a.index].name, ": ",
+                        signature.fetches[a.index].TypeString());
+  case ArgRef::Kind::kArena:
+    return absl::StrCat(a.scratch ? "scratch " : "", "arena+", a.offset, ": ",
+                        a.type);
+  }
+  return "";
+}
+
+} // namespace
+
+std::string PlanString(const Signature &signature, const LaunchPlan &plan) {
+  std::string text = absl::StrCat(
+      "arena ", plan.arena_bytes, " bytes (lower bound ",
+      plan.arena_lower_bound, "), ", plan.dispatches.size(), " dispatches\n");
+  for (const Dispatch &d : plan.dispatches) {
+    absl::StrAppend(&text, plan.kernels[d.kernel], " grid ", d.grid, " (");
+    for (size_t i = 0; i < d.args.size(); ++i)
+      absl::StrAppend(&text, i ? ", " : "", ArgString(signature, d.args[i]));
+    absl::StrAppend(&text, ")\n");
+  }
+  return text;
+}
+
+Executable::Executable(Signature signature, LaunchPlan plan,
                        std::vector<KernelFn> kernels,
-                       std::vector<Dispatch> plan,
                        std::shared_ptr<const void> code)
-    : signature_(std::move(signature)), names_(std::move(kernel_names)),
-      kernels_(std::move(kernels)), plan_(std::move(plan)),
-      code_(std::move(code)) {}
+    : signature_(std::move(signature)), plan_(std::move(plan)),
+      kernels_(std::move(kernels)), code_(std::move(code)) {}
 
 absl::Status Executable::Run(const std::map<std::string, const Tensor *> &feeds,
                              std::vector<Tensor> *fetches) const {
@@ -55,39 +91,42 @@ absl::Status Executable::Run(const std::map<std::string, const Tensor *> &feeds,
       return t.status();
     results.push_back(*std::move(t));
   }
+  std::unique_ptr<char, ArenaDeleter> arena;
+  if (plan_.arena_bytes > 0) {
+    size_t bytes = (static_cast<size_t>(plan_.arena_bytes) + 63) / 64 * 64;
+    arena.reset(static_cast<char *>(std::aligned_alloc(64, bytes)));
+    if (!arena)
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "cannot allocate the arena of ", plan_.arena_bytes, " bytes"));
+  }
   std::vector<void *> pointers;
   std::vector<void *> args;
-  for (const Dispatch &d : plan_) {
+  for (const Dispatch &d : plan_.dispatches) {
     pointers.clear();
-    for (const ArgRef &a : d.args)
-      pointers.push_back(a.kind == ArgRef::Kind::kFeed
-                             ? feed_data[a.index]
-                             : results[a.index].raw_data());
+    for (const ArgRef &a : d.args) {
+      switch (a.kind) {
+      case ArgRef::Kind::kFeed:
+        pointers.push_back(feed_data[a.index]);
+        break;
+      case ArgRef::Kind::kFetch:
+        pointers.push_back(results[a.index].raw_data());
+        break;
+      case ArgRef::Kind::kArena:
+        pointers.push_back(arena.get() + a.offset);
+        break;
+      }
+    }
+    // Single-threaded: one call covers the whole grid.
+    int64_t begin = 0, end = d.grid;
     args.clear();
     for (void *&p : pointers)
       args.push_back(&p);
+    args.push_back(&begin);
+    args.push_back(&end);
     kernels_[d.kernel](args.data());
   }
   *fetches = std::move(results);
   return absl::OkStatus();
-}
-
-std::string Executable::PlanString() const {
-  std::string text;
-  for (const Dispatch &d : plan_) {
-    absl::StrAppend(&text, "dispatch @", names_[d.kernel], "(");
-    for (size_t i = 0; i < d.args.size(); ++i) {
-      const ArgRef &a = d.args[i];
-      const TensorSpec &spec = a.kind == ArgRef::Kind::kFeed
-                                   ? signature_.feeds[a.index]
-                                   : signature_.fetches[a.index];
-      absl::StrAppend(&text, i ? ", " : "",
-                      a.kind == ArgRef::Kind::kFeed ? "feed " : "fetch ",
-                      spec.name, ": ", spec.TypeString());
-    }
-    absl::StrAppend(&text, ")\n");
-  }
-  return text;
 }
 
 } // namespace kiln

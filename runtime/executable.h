@@ -2,8 +2,9 @@
 //
 // Part of Kiln. An Executable is everything a run needs and nothing of the
 // compiler: the signature (feeds and fetches with names, dtypes and
-// shapes), a kernel table of machine code, and the launch plan, the ordered
-// kernel dispatches with where each argument comes from. How the kernels
+// shapes), a kernel table of machine code, and the launch plan: the arena
+// size and the ordered kernel dispatches, each with its grid and where each
+// buffer comes from (a feed, a fetch, an arena offset). How the kernels
 // were produced (LLVM's JIT today) stays behind the kernel table; no MLIR,
 // LLVM or protobuf header is included here.
 //
@@ -38,53 +39,73 @@ struct Signature {
   std::vector<TensorSpec> fetches;
 };
 
-/// A kernel: machine code that takes an array of pointers, the i-th
-/// pointing to its i-th argument (a buffer's base pointer).
+/// A kernel: machine code called with an array of pointers, the i-th
+/// pointing to its i-th argument. A kernel's arguments are its buffers (for
+/// each, the buffer's base pointer) and then the first and the end tile
+/// (int64_t) of the range of its grid it computes.
 using KernelFn = void (*)(void **);
 
-/// Where one argument of a dispatch comes from.
+/// Where one buffer of a dispatch comes from.
 struct ArgRef {
-  enum class Kind { kFeed, kFetch };
-  Kind kind;
-  int index; ///< Into the signature's feeds or fetches.
+  enum class Kind { kFeed, kFetch, kArena };
+  Kind kind = Kind::kArena;
+  int index = 0;      ///< kFeed, kFetch: into the signature's feeds/fetches.
+  int64_t offset = 0; ///< kArena: bytes from the arena's start.
+  int64_t bytes = 0;  ///< kArena: the buffer's size.
+  /// kArena: a tile loop's temporary, written before it is read in each
+  /// tile; tiles run at once need one copy each.
+  bool scratch = false;
+  std::string type; ///< "f32[16,256]", for printing.
 };
 
-/// One kernel call of the launch plan.
+/// One kernel call of the launch plan: every tile of [0, grid).
 struct Dispatch {
-  int kernel; ///< Into the kernel table.
+  int kernel = 0; ///< Into the kernel table.
+  int64_t grid = 1;
   std::vector<ArgRef> args;
 };
+
+/// What a run does, in order, and the memory it needs besides feeds and
+/// fetches.
+struct LaunchPlan {
+  std::vector<std::string> kernels; ///< Kernel names, by table index.
+  std::vector<Dispatch> dispatches;
+  int64_t arena_bytes = 0;
+  /// The most bytes of temporaries live at one time.
+  int64_t arena_lower_bound = 0;
+};
+
+/// The launch plan, one dispatch a line, after a header with the arena:
+/// "k0_fc1 grid 4 (feed x: f32[64,784], arena+0: f32[64,512])".
+std::string PlanString(const Signature &signature, const LaunchPlan &plan);
 
 /// A compiled graph, ready to run. Run may be called from several threads
 /// at once: the kernels keep no state between calls.
 class Executable {
 public:
-  /// `code` keeps the kernels' machine code alive as long as the
-  /// executable lives (the JIT's engine, a loaded library, ...).
-  Executable(Signature signature, std::vector<std::string> kernel_names,
-             std::vector<KernelFn> kernels, std::vector<Dispatch> plan,
-             std::shared_ptr<const void> code);
+  /// `kernels` holds the machine code of `plan.kernels`, in order; `code`
+  /// keeps it alive as long as the executable lives (the JIT's engine, a
+  /// loaded library, ...).
+  Executable(Signature signature, LaunchPlan plan,
+             std::vector<KernelFn> kernels, std::shared_ptr<const void> code);
 
   const Signature &signature() const { return signature_; }
-  const std::vector<Dispatch> &plan() const { return plan_; }
-  const std::vector<std::string> &kernel_names() const { return names_; }
+  const LaunchPlan &plan() const { return plan_; }
 
   /// Checks `feeds` (by name: each of the signature's feeds must be there,
-  /// with its dtype and shape; others are ignored), runs the launch plan
-  /// and returns the fetches in signature order. A bad feed is an
-  /// InvalidArgument error naming it with the expected and given types.
+  /// with its dtype and shape; others are ignored), allocates the arena,
+  /// runs the launch plan and returns the fetches in signature order. A bad
+  /// feed is an InvalidArgument error naming it with the expected and given
+  /// types.
   absl::Status Run(const std::map<std::string, const Tensor *> &feeds,
                    std::vector<Tensor> *fetches) const;
 
-  /// The launch plan, one dispatch a line:
-  /// "dispatch @main(feed x: f32[2,4], fetch probs: f32[2,3])".
-  std::string PlanString() const;
+  std::string PlanString() const { return kiln::PlanString(signature_, plan_); }
 
 private:
   Signature signature_;
-  std::vector<std::string> names_;
+  LaunchPlan plan_;
   std::vector<KernelFn> kernels_;
-  std::vector<Dispatch> plan_;
   std::shared_ptr<const void> code_;
 };
 

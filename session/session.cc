@@ -9,12 +9,11 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
-#include "codegen/cpu/CpuBackend.h"
+#include "codegen/Compile.h"
 #include "graph/importer.h"
 #include "graph/source.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
-#include "passes/Pipeline.h"
 
 namespace kiln {
 namespace {
@@ -117,8 +116,8 @@ Session::GetOrCompile(const std::vector<std::string> &fetches) {
     return imported.status();
   stats.import_ms = MillisSince(start);
 
-  CpuCompileTimings timings;
-  absl::StatusOr<std::unique_ptr<Executable>> executable = CompileForCpu(
+  CompileTimings timings;
+  absl::StatusOr<std::unique_ptr<Executable>> executable = kiln::Compile(
       *imported->module,
       Signature{std::move(imported->feeds), std::move(imported->fetches)},
       options_.pipeline, &timings);

@@ -18,8 +18,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "codegen/Pipeline.h"
 #include "graph/graph.pb.h"
-#include "passes/Pipeline.h"
 #include "runtime/tensor.h"
 
 namespace kiln {
@@ -28,7 +28,7 @@ class GraphSource;
 
 struct SessionOptions {
   /// How the graph is optimized and lowered: optimization level 0 to 3,
-  /// passes to leave out, IR printing and dumping (passes/Pipeline.h).
+  /// passes to leave out, IR printing and dumping (codegen/Pipeline.h).
   PipelineOptions pipeline;
 };
 

@@ -15,28 +15,55 @@ namespace {
 
 using ::testing::HasSubstr;
 
-/// y[i] = x[i] + 1 over 4 floats: args[0] -> x's pointer, args[1] -> y's.
-void AddOne(void **args) {
-  const float *x = *static_cast<float **>(args[0]);
-  float *y = *static_cast<float **>(args[1]);
-  for (int i = 0; i < 4; ++i)
-    y[i] = x[i] + 1;
+/// The tile range [begin, end) a kernel is called with: its last two
+/// arguments.
+std::pair<int64_t, int64_t> Range(void **args, int buffers) {
+  return {*static_cast<int64_t *>(args[buffers]),
+          *static_cast<int64_t *>(args[buffers + 1])};
 }
 
-/// y[i] *= 2 in place.
+/// t[i] = x[i] + 1 over the tiles of 4 floats it is given: args[0] -> x's
+/// pointer, args[1] -> t's (a buffer of the arena).
+void AddOne(void **args) {
+  const float *x = *static_cast<float **>(args[0]);
+  float *t = *static_cast<float **>(args[1]);
+  auto [begin, end] = Range(args, 2);
+  for (int64_t i = begin; i < end; ++i)
+    t[i] = x[i] + 1;
+}
+
+/// y[i] = 2 t[i], over the whole grid of 1.
 void Twice(void **args) {
-  float *y = *static_cast<float **>(args[0]);
+  const float *t = *static_cast<float **>(args[0]);
+  float *y = *static_cast<float **>(args[1]);
+  auto [begin, end] = Range(args, 2);
+  EXPECT_EQ(begin, 0);
+  EXPECT_EQ(end, 1);
   for (int i = 0; i < 4; ++i)
-    y[i] *= 2;
+    y[i] = 2 * t[i];
+}
+
+ArgRef Arena(int64_t offset) {
+  ArgRef a;
+  a.kind = ArgRef::Kind::kArena;
+  a.offset = offset;
+  a.bytes = 16;
+  a.type = "f32[4]";
+  return a;
 }
 
 Executable TwoKernels() {
   Signature sig{{{"x", DType::kF32, {4}}}, {{"y", DType::kF32, {4}}}};
-  std::vector<Dispatch> plan = {
-      {0, {{ArgRef::Kind::kFeed, 0}, {ArgRef::Kind::kFetch, 0}}},
-      {1, {{ArgRef::Kind::kFetch, 0}}},
+  LaunchPlan plan;
+  plan.kernels = {"k0_add_one", "k1_twice"};
+  plan.arena_bytes = 128;
+  plan.arena_lower_bound = 16;
+  ArgRef feed{ArgRef::Kind::kFeed, 0}, fetch{ArgRef::Kind::kFetch, 0};
+  plan.dispatches = {
+      {0, /*grid=*/4, {feed, Arena(64)}},
+      {1, /*grid=*/1, {Arena(64), fetch}},
   };
-  return Executable(sig, {"add_one", "twice"}, {AddOne, Twice}, plan, nullptr);
+  return Executable(sig, plan, {AddOne, Twice}, nullptr);
 }
 
 TEST(ExecutableTest, WalksTheLaunchPlanInOrder) {
@@ -48,8 +75,9 @@ TEST(ExecutableTest, WalksTheLaunchPlanInOrder) {
   EXPECT_EQ(std::vector<float>(out[0].data<float>(), out[0].data<float>() + 4),
             (std::vector<float>{4, 6, 8, 10}));
   EXPECT_EQ(exe.PlanString(),
-            "dispatch @add_one(feed x: f32[4], fetch y: f32[4])\n"
-            "dispatch @twice(fetch y: f32[4])\n");
+            "arena 128 bytes (lower bound 16), 2 dispatches\n"
+            "k0_add_one grid 4 (feed x: f32[4], arena+64: f32[4])\n"
+            "k1_twice grid 1 (arena+64: f32[4], fetch y: f32[4])\n");
 }
 
 TEST(ExecutableTest, ChecksFeedsByNameDtypeAndShape) {

@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 #include <random>
 
+#include "codegen/common/Passes.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -14,7 +15,6 @@
 #include "mlir/IR/Matchers.h"
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
-#include "passes/Passes.h"
 #include "gtest/gtest.h"
 
 namespace kiln {

@@ -7,10 +7,10 @@
 #include <fstream>
 #include <sstream>
 
+#include "codegen/Pipeline.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/MLIRContext.h"
-#include "passes/Pipeline.h"
 #include "runtime/npy.h"
 #include "tests/test_util.h"
 #include "tools/cli/graph_compile.h"
@@ -163,13 +163,33 @@ TEST(GraphCompileTest, EmitsEachStage) {
   ASSERT_EQ(GraphCompile({"examples/mlp.pbtxt", "--emit=linalg"}, &out, &err),
             0);
   EXPECT_THAT(out, HasSubstr("linalg.generic"));
+  ASSERT_EQ(GraphCompile({"examples/mlp.pbtxt", "--emit=kernels"}, &out, &err),
+            0);
+  EXPECT_THAT(out, HasSubstr("func.func @k0_fusion_0_gemm_add_relu("));
+  EXPECT_THAT(out, HasSubstr("kiln.dispatch @k0_fusion_0_gemm_add_relu grid("));
+  // The kernels reach LLVM; the launch plan (@main) does not.
   ASSERT_EQ(GraphCompile({"examples/mlp.pbtxt", "--emit=mlir"}, &out, &err), 0);
-  EXPECT_THAT(out, HasSubstr("llvm.func @main"));
+  EXPECT_THAT(out, HasSubstr("llvm.func @k0_fusion_0_gemm_add_relu("));
+  EXPECT_THAT(out, Not(HasSubstr("@main")));
   ASSERT_EQ(
       GraphCompile({"examples/mlp.pbtxt", "--emit=llvm", "--fetch", "hidden"},
                    &out, &err),
       0);
-  EXPECT_THAT(out, HasSubstr("define void @main(ptr"));
+  EXPECT_THAT(out, HasSubstr("define void @k0_fusion_0_gemm_add_relu(ptr"));
+}
+
+TEST(GraphCompileTest, EmitsTheLaunchPlan) {
+  std::string out, err;
+  ASSERT_EQ(GraphCompile({"examples/mlp.pbtxt", "--emit=plan"}, &out, &err), 0)
+      << err;
+  // The header, then one line per dispatch: kernel, grid, buffers.
+  EXPECT_EQ(out, "arena 128 bytes (lower bound 128), 4 dispatches\n"
+                 "k0_fusion_0_gemm_add_relu grid 1 (arena+0: f32[2,8], feed x: "
+                 "f32[2,4])\n"
+                 "k1_logits grid 1 (arena+64: f32[2,3], arena+0: f32[2,8])\n"
+                 "k2_probs grid 1 (arena+0: f32[2], arena+64: f32[2,3])\n"
+                 "k3_copy grid 1 (arena+64: f32[2,3], fetch probs: "
+                 "f32[2,3])\n");
 }
 
 TEST(GraphCompileTest, PipelineFlags) {
@@ -229,7 +249,9 @@ TEST(GraphCompileTest, UnknownPassNamesAreUsageErrors) {
   EXPECT_THAT(err, HasSubstr("--print-ir-after: unknown pass 'no-such-pass'; "
                              "the pipeline's passes are kiln-fold-constants, "
                              "kiln-simplify, canonicalize, cse, kiln-fuse, "
-                             "convert-kiln-to-linalg, one-shot-bufferize, "));
+                             "convert-kiln-to-linalg, kiln-cpu-tile-fusions, "
+                             "kiln-cpu-order-loops, kiln-inline-fusions, "
+                             "one-shot-bufferize, "));
   EXPECT_THAT(err, HasSubstr("kiln-plan-memory"));
   EXPECT_THAT(err, HasSubstr("reconcile-unrealized-casts\n"));
   EXPECT_THAT(out, Not(HasSubstr("module")));

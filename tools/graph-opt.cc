@@ -4,8 +4,10 @@
 // through, and Kiln's passes registered explicitly.
 //
 //===----------------------------------------------------------------------===//
+#include "codegen/Pipeline.h"
+#include "codegen/common/Passes.h"
+#include "codegen/cpu/Passes.h"
 #include "passes/Passes.h"
-#include "passes/Pipeline.h"
 
 #include "mlir/Dialect/Affine/Passes.h"
 #include "mlir/Dialect/Linalg/Passes.h"
@@ -17,11 +19,19 @@ int main(int argc, char **argv) {
   mlir::DialectRegistry registry;
   kiln::RegisterPipelineDialects(registry);
   kiln::registerKilnPasses();
+  kiln::registerKilnCodegenPasses();
+  kiln::registerKilnCpuPasses();
   mlir::registerCanonicalizerPass();
   mlir::registerCSEPass();
   // The loop steps of Kiln's pipeline, for tests of them on their own.
   mlir::registerConvertLinalgToAffineLoopsPass();
   mlir::affine::registerAffineLoopInvariantCodeMotion();
+  mlir::PassPipelineRegistration<>(
+      "kiln-lower-to-kernels",
+      "Kiln's pipeline to outlined kernels and @main as the launch plan",
+      [](mlir::OpPassManager &pm) {
+        kiln::BuildPipeline(pm, kiln::PipelineOptions(), kiln::Stage::kKernels);
+      });
   mlir::PassPipelineRegistration<>(
       "kiln-lower-to-llvm", "Kiln's whole pipeline down to the LLVM dialect",
       [](mlir::OpPassManager &pm) {

@@ -5,8 +5,8 @@
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/common/LoweringUtils.h"
+#include "codegen/common/Passes.h"
 #include "ir/Dialect.h"
-#include "passes/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
@@ -14,14 +14,13 @@
 #include "mlir/Dialect/Func/Transforms/FuncConversions.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/Math/IR/Math.h"
-#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace kiln {
 #define GEN_PASS_DEF_CONVERTKILNTOLINALG
-#include "passes/Passes.h.inc"
+#include "codegen/common/Passes.h.inc"
 } // namespace kiln
 
 using namespace mlir;
@@ -107,9 +106,9 @@ void mergeSiblingGenerics(Block &body) {
 
 /// Each kiln.fusion's body, now linalg on tensors, is fused into as few
 /// linalg ops as elementwise fusion allows (a producer with one use merges
-/// into its consumer), its root tiled with its producers fused into the
-/// tile loop, then inlined where the fusion stood.
-void lowerFusions(func::FuncOp func, int64_t tileElements) {
+/// into its consumer) and its sibling generics merged. The fusion stays:
+/// a backend may tile it before kiln-inline-fusions dissolves it.
+void fuseFusionBodies(func::FuncOp func) {
   SmallVector<FusionOp> fusions;
   func.walk([&](FusionOp f) { fusions.push_back(f); });
   for (FusionOp fusion : fusions) {
@@ -121,70 +120,6 @@ void lowerFusions(func::FuncOp func, int64_t tileElements) {
         });
     (void)applyPatternsAndFoldGreedily(fusion.getBody(), std::move(patterns));
     mergeSiblingGenerics(fusion.getBody().front());
-    tileFusionRoots(fusion.getBody().front(), tileElements);
-    Block &body = fusion.getBody().front();
-    auto yield = cast<YieldOp>(body.getTerminator());
-    SmallVector<Value> results(yield.getValues());
-    for (auto [arg, input] : llvm::zip(body.getArguments(), fusion.getInputs()))
-      arg.replaceAllUsesWith(input);
-    yield.erase();
-    fusion->getBlock()->getOperations().splice(Block::iterator(fusion),
-                                               body.getOperations());
-    fusion->replaceAllUsesWith(results);
-    fusion.erase();
-  }
-}
-
-/// Loop order for contractions (MatMul, Gemm, convolutions): the output's
-/// last dimension innermost, the reductions just outside it, when an input
-/// is read along that dimension too. The innermost loop then streams rows
-/// of the output and of that input, C[i, :] += A[i, k] * B[k, :], which
-/// LLVM vectorizes without reassociating any sum; with the reduction
-/// innermost it would be a serial dot product.
-void orderContractionLoops(func::FuncOp func) {
-  IRRewriter rewriter(func.getContext());
-  SmallVector<linalg::GenericOp> contractions;
-  func.walk([&](linalg::GenericOp op) {
-    if (op.getNumReductionLoops() > 0 && op.getNumDpsInputs() >= 2 &&
-        op.getNumDpsInits() == 1)
-      contractions.push_back(op);
-  });
-  for (linalg::GenericOp op : contractions) {
-    AffineMap out = op.getMatchingIndexingMap(op.getDpsInitOperand(0));
-    if (out.getNumResults() == 0)
-      continue;
-    auto last = dyn_cast<AffineDimExpr>(out.getResults().back());
-    if (!last)
-      continue;
-    unsigned inner = last.getPosition();
-    bool streamed = llvm::any_of(op.getDpsInputOperands(), [&](OpOperand *in) {
-      AffineMap map = op.getMatchingIndexingMap(in);
-      return map.getNumResults() > 0 &&
-             map.getResults().back().isFunctionOfDim(inner);
-    });
-    SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
-    if (!streamed)
-      continue;
-    // In a tile loop a matmul's accumulator is a small tile that stays in
-    // cache, so the reductions go outermost: each row of B then serves
-    // every row of the tile. Untiled, and for convolutions (whose window
-    // sums measured 3x slower that way on resnet18), they go just outside
-    // the innermost loop.
-    bool matmulLike = llvm::all_of(op.getIndexingMapsArray(), [](AffineMap m) {
-      return m.isProjectedPermutation();
-    });
-    bool tiled = matmulLike && op->getParentOfType<scf::ForOp>() != nullptr;
-    SmallVector<unsigned> order;
-    auto add = [&](utils::IteratorType kind) {
-      for (unsigned d = 0; d < iterators.size(); ++d)
-        if (d != inner && iterators[d] == kind)
-          order.push_back(d);
-    };
-    add(tiled ? utils::IteratorType::reduction : utils::IteratorType::parallel);
-    add(tiled ? utils::IteratorType::parallel : utils::IteratorType::reduction);
-    order.push_back(inner);
-    rewriter.setInsertionPoint(op);
-    (void)linalg::interchangeGenericOp(rewriter, op, order);
   }
 }
 
@@ -226,9 +161,7 @@ struct ConvertKilnToLinalgPass
     populateReturnOpTypeConversionPattern(patterns, converter);
     if (failed(applyPartialConversion(func, target, std::move(patterns))))
       return signalPassFailure();
-    lowerFusions(func, tileElements);
-    if (orderLoops)
-      orderContractionLoops(func);
+    fuseFusionBodies(func);
   }
 };
 

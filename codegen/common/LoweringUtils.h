@@ -115,11 +115,6 @@ void populateSortLowering(mlir::RewritePatternSet &patterns,
 void populateDataMovementLowering(mlir::RewritePatternSet &patterns,
                                   mlir::TypeConverter &converter);
 
-/// Tiles each op whose result a fusion body (linalg on tensors) yields, and
-/// computes its producers in the body tile by tile in the same loop nest
-/// (TileFusions.cc). A tile holds about `tileElements` points; 0 disables.
-void tileFusionRoots(mlir::Block &body, int64_t tileElements);
-
 } // namespace kiln
 
 #endif // KILN_CODEGEN_COMMON_LOWERINGUTILS_H

@@ -1,92 +1,78 @@
-//===- CpuBackend.cc - Compile an imported graph for the host CPU ---------===//
+//===- CpuBackend.cc - The host CPU as a target ---------------------------===//
 //
 // Part of Kiln.
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/cpu/CpuBackend.h"
 
-#include <chrono>
-
 #include "codegen/cpu/Jit.h"
-#include "ir/Dialect.h"
+#include "codegen/cpu/Passes.h"
+
+#include "mlir/Conversion/AffineToStandard/AffineToStandard.h"
+#include "mlir/Conversion/ArithToLLVM/ArithToLLVM.h"
+#include "mlir/Conversion/ControlFlowToLLVM/ControlFlowToLLVM.h"
+#include "mlir/Conversion/FuncToLLVM/ConvertFuncToLLVMPass.h"
+#include "mlir/Conversion/IndexToLLVM/IndexToLLVM.h"
+#include "mlir/Conversion/MathToLLVM/MathToLLVM.h"
+#include "mlir/Conversion/MathToLibm/MathToLibm.h"
+#include "mlir/Conversion/MemRefToLLVM/MemRefToLLVM.h"
+#include "mlir/Conversion/ReconcileUnrealizedCasts/ReconcileUnrealizedCasts.h"
+#include "mlir/Conversion/SCFToControlFlow/SCFToControlFlow.h"
+#include "mlir/Dialect/Affine/Passes.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
 #include "mlir/IR/BuiltinOps.h"
-#include "llvm/ADT/BitVector.h"
+#include "mlir/Pass/PassManager.h"
 
 namespace kiln {
-namespace {
 
-double MillisSince(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double, std::milli>(
-             std::chrono::steady_clock::now() - start)
-      .count();
+void CpuBackend::addTensorPasses(mlir::OpPassManager &pm,
+                                 const PipelineOptions &options) const {
+  pm.addNestedPass<mlir::func::FuncOp>(createCpuTileFusions());
+  pm.addNestedPass<mlir::func::FuncOp>(createCpuOrderLoops());
 }
 
-bool HasNoElements(mlir::Type type) {
-  return mlir::cast<mlir::RankedTensorType>(type).getNumElements() == 0;
+void CpuBackend::addKernelPasses(mlir::OpPassManager &pm,
+                                 const PipelineOptions &options) const {
+  // Affine loops first, so that a load whose address does not change in a
+  // loop (a matmul's A[i, k] in its loop over j) moves out of it: MLIR
+  // knows distinct buffers do not alias, which LLVM cannot see once they
+  // are views of one arena, and a load it cannot hoist keeps the loop from
+  // being vectorized. What affine loops cannot express goes to scf loops.
+  pm.addNestedPass<mlir::func::FuncOp>(
+      mlir::createConvertLinalgToAffineLoopsPass());
+  pm.addNestedPass<mlir::func::FuncOp>(
+      mlir::affine::createAffineLoopInvariantCodeMotionPass());
+  pm.addNestedPass<mlir::func::FuncOp>(mlir::createConvertLinalgToLoopsPass());
+  pm.addPass(mlir::createLowerAffinePass());
+  pm.addPass(mlir::createConvertSCFToCFPass());
+  pm.addPass(mlir::memref::createExpandStridedMetadataPass());
+  pm.addPass(mlir::createLowerAffinePass());
+  pm.addPass(mlir::createFinalizeMemRefToLLVMConversionPass());
+  pm.addPass(mlir::createConvertMathToLLVMPass());
+  pm.addPass(mlir::createConvertMathToLibmPass());
+  pm.addPass(mlir::createArithToLLVMConversionPass());
+  pm.addPass(mlir::createConvertIndexToLLVMPass());
+  pm.addPass(mlir::createConvertControlFlowToLLVMPass());
+  // The calling convention: a kernel takes its buffers' base pointers and
+  // its tile range (runtime/executable.h's KernelFn).
+  mlir::ConvertFuncToLLVMPassOptions func_options;
+  func_options.useBarePtrCallConv = true;
+  pm.addPass(mlir::createConvertFuncToLLVMPass(func_options));
+  pm.addPass(mlir::createReconcileUnrealizedCastsPass());
 }
 
-} // namespace
-
-void PrepareEntryFunction(mlir::ModuleOp module) {
-  auto func = module.lookupSymbol<mlir::func::FuncOp>("main");
-  if (!func || func.isExternal())
-    return;
-  mlir::Block &body = func.getBody().front();
-  mlir::OpBuilder builder(&body, body.begin());
-  llvm::BitVector args(body.getNumArguments());
-  for (unsigned i = 0; i < body.getNumArguments(); ++i) {
-    mlir::BlockArgument arg = body.getArgument(i);
-    if (!HasNoElements(arg.getType()))
-      continue;
-    auto type = mlir::cast<mlir::RankedTensorType>(arg.getType());
-    mlir::Value constant = builder.create<ConstantOp>(
-        arg.getLoc(), type,
-        mlir::DenseElementsAttr::get(type, llvm::ArrayRef<mlir::Attribute>()));
-    arg.replaceAllUsesWith(constant);
-    args.set(i);
-  }
-  func.eraseArguments(args);
-  auto ret = mlir::cast<mlir::func::ReturnOp>(body.getTerminator());
-  llvm::BitVector results(ret.getNumOperands());
-  for (unsigned i = 0; i < ret.getNumOperands(); ++i)
-    if (HasNoElements(ret.getOperand(i).getType()))
-      results.set(i);
-  ret->eraseOperands(results);
-  func.eraseResults(results);
-}
-
-absl::StatusOr<std::unique_ptr<Executable>>
-CompileForCpu(mlir::ModuleOp module, Signature signature,
-              const PipelineOptions &options, CpuCompileTimings *timings) {
-  CpuCompileTimings local;
-  if (!timings)
-    timings = &local;
-  auto start = std::chrono::steady_clock::now();
-  PrepareEntryFunction(module);
-  if (absl::Status s = RunPipeline(module, options); !s.ok())
-    return s;
-  timings->pipeline_ms = MillisSince(start);
-
-  start = std::chrono::steady_clock::now();
-  absl::StatusOr<JitKernel> main = JitCompile(module, "main");
-  if (!main.ok())
-    return main.status();
-  timings->jit_ms = MillisSince(start);
-
-  // Today the whole graph is one kernel, @main, dispatched once with every
-  // feed and fetch that has elements.
-  Dispatch dispatch{0, {}};
-  for (size_t i = 0; i < signature.feeds.size(); ++i)
-    if (signature.feeds[i].num_elements() > 0)
-      dispatch.args.push_back({ArgRef::Kind::kFeed, static_cast<int>(i)});
-  for (size_t i = 0; i < signature.fetches.size(); ++i)
-    if (signature.fetches[i].num_elements() > 0)
-      dispatch.args.push_back({ArgRef::Kind::kFetch, static_cast<int>(i)});
-  return std::make_unique<Executable>(
-      std::move(signature), std::vector<std::string>{"main"},
-      std::vector<KernelFn>{main->entry}, std::vector<Dispatch>{dispatch},
-      std::move(main->code));
+absl::StatusOr<KernelTable>
+CpuBackend::produceKernels(mlir::ModuleOp module,
+                           const LaunchPlan &plan) const {
+  absl::StatusOr<JitModule> jit = JitCompile(module, plan.kernels);
+  if (!jit.ok())
+    return jit.status();
+  KernelTable table;
+  table.kernels = std::move(jit->entries);
+  table.code = std::move(jit->code);
+  return table;
 }
 
 } // namespace kiln

@@ -1,46 +1,29 @@
-//===- CpuBackend.h - Compile an imported graph for the host CPU -*- C++
-//-*-===//
+//===- CpuBackend.h - The host CPU as a target ------------------*- C++ -*-===//
 //
-// Part of Kiln. The CPU backend's entry point: from a module in the kiln
-// dialect and its signature to an Executable (runtime/executable.h). It owns
-// the calling convention of the code it makes: @main takes a pointer per
-// feed and per fetch, except tensors with no elements, which no kernel
-// reads or writes (an empty feed becomes an empty constant, an empty fetch
-// is returned empty by the runtime).
+// Part of Kiln. The CPU backend: tiles and orders loops for the cache and
+// the vector units (codegen/cpu/Passes.td), lowers the kernels through
+// affine and scf loops to the LLVM dialect with the bare-pointer calling
+// convention (a kernel takes one pointer per buffer, then its tile range),
+// and JIT-compiles them for the host.
 //
 //===----------------------------------------------------------------------===//
 #ifndef KILN_CODEGEN_CPU_CPUBACKEND_H
 #define KILN_CODEGEN_CPU_CPUBACKEND_H
 
-#include <memory>
-
-#include "absl/status/statusor.h"
-#include "passes/Pipeline.h"
-#include "runtime/executable.h"
-
-namespace mlir {
-class ModuleOp;
-} // namespace mlir
+#include "codegen/TargetBackend.h"
 
 namespace kiln {
 
-/// Takes the tensors with no elements out of @main's arguments and results
-/// (the convention above). Run before the pipeline; CompileForCpu does.
-void PrepareEntryFunction(mlir::ModuleOp module);
-
-/// Time spent in each phase of CompileForCpu.
-struct CpuCompileTimings {
-  double pipeline_ms = 0;
-  double jit_ms = 0;
+class CpuBackend : public TargetBackend {
+public:
+  std::string name() const override { return "cpu"; }
+  void addTensorPasses(mlir::OpPassManager &pm,
+                       const PipelineOptions &options) const override;
+  void addKernelPasses(mlir::OpPassManager &pm,
+                       const PipelineOptions &options) const override;
+  absl::StatusOr<KernelTable>
+  produceKernels(mlir::ModuleOp module, const LaunchPlan &plan) const override;
 };
-
-/// Prepares, optimizes, lowers and JIT-compiles `module` (@main in the kiln
-/// dialect, as the importers make it, with `signature`'s feeds as its
-/// arguments and fetches as its results) for the host CPU.
-absl::StatusOr<std::unique_ptr<Executable>>
-CompileForCpu(mlir::ModuleOp module, Signature signature,
-              const PipelineOptions &options,
-              CpuCompileTimings *timings = nullptr);
 
 } // namespace kiln
 

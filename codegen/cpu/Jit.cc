@@ -41,8 +41,8 @@ void RegisterLlvmTranslations(mlir::ModuleOp module) {
   module->getContext()->appendDialectRegistry(registry);
 }
 
-absl::StatusOr<JitKernel> JitCompile(mlir::ModuleOp module,
-                                     const std::string &name) {
+absl::StatusOr<JitModule> JitCompile(mlir::ModuleOp module,
+                                     const std::vector<std::string> &names) {
   InitializeLlvmOnce();
   RegisterLlvmTranslations(module);
   // ExecutionEngineOptions::transformer is a function_ref: the function
@@ -68,15 +68,17 @@ absl::StatusOr<JitKernel> JitCompile(mlir::ModuleOp module,
   if (!engine)
     return absl::InternalError("JIT compilation failed: " +
                                llvm::toString(engine.takeError()));
-  auto entry = (*engine)->lookupPacked(name);
-  if (!entry)
-    return absl::InternalError("JIT: no entry point @" + name + ": " +
-                               llvm::toString(entry.takeError()));
-  JitKernel kernel;
-  kernel.entry = *entry;
-  kernel.code =
+  JitModule result;
+  for (const std::string &name : names) {
+    auto entry = (*engine)->lookupPacked(name);
+    if (!entry)
+      return absl::InternalError("JIT: no entry point @" + name + ": " +
+                                 llvm::toString(entry.takeError()));
+    result.entries.push_back(*entry);
+  }
+  result.code =
       std::shared_ptr<const mlir::ExecutionEngine>(std::move(*engine));
-  return kernel;
+  return result;
 }
 
 absl::StatusOr<std::string> TranslateToLlvmIr(mlir::ModuleOp module) {

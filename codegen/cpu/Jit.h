@@ -9,6 +9,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 
@@ -18,18 +19,21 @@ class ModuleOp;
 
 namespace kiln {
 
-/// A function compiled by the JIT.
-struct JitKernel {
-  /// The packed entry point: args[i] points to the i-th argument.
-  void (*entry)(void **) = nullptr;
-  /// Owns the machine code (the JIT's engine); keep it while `entry` is used.
+/// Functions compiled by the JIT.
+struct JitModule {
+  /// The packed entry points (args[i] points to the i-th argument), in the
+  /// order they were asked for.
+  std::vector<void (*)(void **)> entries;
+  /// Owns the machine code (the JIT's engine); keep it while `entries` are
+  /// used.
   std::shared_ptr<const void> code;
 };
 
-/// JIT-compiles `module` (LLVM dialect) for the host CPU at LLVM's -O3 and
-/// returns the packed entry point of function `name`.
-absl::StatusOr<JitKernel> JitCompile(mlir::ModuleOp module,
-                                     const std::string &name);
+/// JIT-compiles `module` (LLVM dialect) for the host CPU at LLVM's -O3
+/// (the optimizer and the code generator both) and returns the packed
+/// entry points of functions `names`.
+absl::StatusOr<JitModule> JitCompile(mlir::ModuleOp module,
+                                     const std::vector<std::string> &names);
 
 /// Translates `module` (LLVM dialect) to LLVM IR text.
 absl::StatusOr<std::string> TranslateToLlvmIr(mlir::ModuleOp module);

@@ -19,7 +19,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
-#include "codegen/cpu/CpuBackend.h"
+#include "codegen/Compile.h"
+#include "codegen/common/LaunchPlan.h"
 #include "codegen/cpu/Jit.h"
 #include "graph/importer.h"
 #include "graph/loader.h"
@@ -29,7 +30,6 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
-#include "passes/Pipeline.h"
 #include "runtime/npy.h"
 #include "session/session.h"
 #include "tools/cli/dot.h"
@@ -65,7 +65,12 @@ Options:
                                     per fused kernel
                             linalg  linalg/tensor/arith on tensors
                             buffers linalg on memrefs, buffers planned
-                            mlir    the LLVM dialect (end of the pipeline)
+                            kernels the outlined kernels, and @main as
+                                    the launch plan (kiln.dispatch ops)
+                            plan    the launch plan: the arena, and each
+                                    kernel's grid and buffers (feeds,
+                                    fetches, arena offsets)
+                            mlir    the kernels in the LLVM dialect
                             llvm    LLVM IR
   -o FILE                 Write --emit output to FILE instead of stdout.
   -O0, -O1, -O2, -O3      Optimization level (default -O2). The graph
@@ -292,9 +297,9 @@ std::string ParseArgs(int argc, char **argv, Args *args) {
       args->outputs[name] = file;
     } else if (value("--emit", &v)) {
       if (v != "graph" && v != "dot" && v != "linalg" && v != "buffers" &&
-          v != "mlir" && v != "llvm")
-        return "--emit expects graph, dot, linalg, buffers, mlir or llvm, "
-               "got '" +
+          v != "kernels" && v != "plan" && v != "mlir" && v != "llvm")
+        return "--emit expects graph, dot, linalg, buffers, kernels, plan, "
+               "mlir or llvm, got '" +
                v + "'";
       args->emit = v;
     } else if (value("-o", &v)) {
@@ -374,13 +379,23 @@ int Emit(const Args &args, const GraphSource &source, std::ostream &out,
   Stage stage = args.emit == "graph" || args.emit == "dot" ? Stage::kGraph
                 : args.emit == "linalg"                    ? Stage::kLinalg
                 : args.emit == "buffers"                   ? Stage::kBuffers
-                                                           : Stage::kLLVM;
+                : args.emit == "kernels" || args.emit == "plan"
+                    ? Stage::kKernels
+                    : Stage::kLLVM;
   if (absl::Status s = RunPipeline(imported->module(), options, stage);
       !s.ok()) {
     return Fail(err, s);
   }
   std::string text;
-  if (args.emit == "llvm") {
+  if (args.emit == "plan") {
+    Signature signature{imported->graph.feeds, imported->graph.fetches};
+    absl::StatusOr<LaunchPlan> plan =
+        ExtractLaunchPlan(imported->module(), signature);
+    if (!plan.ok()) {
+      return Fail(err, plan.status());
+    }
+    text = PlanString(signature, *plan);
+  } else if (args.emit == "llvm") {
     absl::StatusOr<std::string> ir = TranslateToLlvmIr(imported->module());
     if (!ir.ok()) {
       return Fail(err, ir.status());

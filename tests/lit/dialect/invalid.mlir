@@ -134,3 +134,22 @@ func.func @unknown_result_attribute() -> (tensor<2xf32> {kiln.feed = "y"}) {
   %0 = kiln.constant dense<1.0> : tensor<2xf32>
   return %0 : tensor<2xf32>
 }
+
+// -----
+
+func.func @k(%a: memref<4xf32>, %b: index, %e: index) {
+  return
+}
+func.func @dispatch_wrong_buffers(%x: memref<8xf32>) {
+  // expected-error @+1 {{'kiln.dispatch' op passes buffers 'memref<8xf32>' to @k, which takes 'memref<4xf32>', 'index', 'index' (its buffers, then two index tile bounds)}}
+  kiln.dispatch @k grid(1) (%x) : memref<8xf32>
+  return
+}
+
+// -----
+
+func.func @dispatch_no_kernel(%x: memref<8xf32>) {
+  // expected-error @+1 {{'kiln.dispatch' op names no function: no_such_kernel}}
+  kiln.dispatch @no_such_kernel grid(1) (%x) : memref<8xf32>
+  return
+}

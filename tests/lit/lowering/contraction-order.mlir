@@ -1,5 +1,7 @@
-// RUN: graph-opt %s --split-input-file --convert-kiln-to-linalg | FileCheck %s
-// RUN: graph-opt %s --split-input-file --convert-kiln-to-linalg="tile-elements=16" | FileCheck %s --check-prefix=TILED
+// RUN: graph-opt %s --split-input-file --convert-kiln-to-linalg --kiln-cpu-tile-fusions --kiln-cpu-order-loops --kiln-inline-fusions \
+// RUN:   | FileCheck %s
+// RUN: graph-opt %s --split-input-file --convert-kiln-to-linalg --kiln-cpu-tile-fusions=tile-elements=16 --kiln-cpu-order-loops --kiln-inline-fusions \
+// RUN:   | FileCheck %s --check-prefix=TILED
 
 // A matmul's loops run i, k, j: the output's last dimension innermost, so
 // the inner loop streams a row of B and of the output.

@@ -1,5 +1,5 @@
-// RUN: graph-opt %s --split-input-file --convert-kiln-to-linalg="tile-elements=0 order-loops=false" | FileCheck %s --check-prefix=UNTILED
-// RUN: graph-opt %s --split-input-file --convert-kiln-to-linalg="tile-elements=16 order-loops=false" | FileCheck %s --check-prefix=TILED
+// RUN: graph-opt %s --split-input-file --convert-kiln-to-linalg --kiln-inline-fusions | FileCheck %s --check-prefix=UNTILED
+// RUN: graph-opt %s --split-input-file --convert-kiln-to-linalg --kiln-cpu-tile-fusions=tile-elements=16 --kiln-inline-fusions | FileCheck %s --check-prefix=TILED
 
 // A fusion's elementwise chain lowers to one linalg.generic, inlined where
 // the fusion stood. Untiled, the contraction is its own loop nest storing
@@ -7,7 +7,7 @@
 // loop over row tiles and the epilogue (bias, relu) is applied to that tile
 // before anything is stored.
 // UNTILED-LABEL: func.func @matmul_epilogue
-// UNTILED-NOT: kiln.
+// UNTILED-NOT: = kiln.
 // UNTILED-NOT: scf.for
 // UNTILED: linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "reduction"]
 // UNTILED: linalg.generic {{.*}}iterator_types = ["parallel", "parallel"]
@@ -16,7 +16,7 @@
 // UNTILED-NOT: linalg.generic
 // UNTILED: return
 // TILED-LABEL: func.func @matmul_epilogue
-// TILED-NOT: kiln.
+// TILED-NOT: = kiln.
 // TILED: %[[OUT:.*]] = tensor.empty() : tensor<6x8xf32>
 // TILED: scf.for %[[I:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[ACC:.*]] = %[[OUT]])
 // TILED: tensor.extract_slice %{{.*}}[%[[I]], 0] [2, 4] [1, 1]

@@ -1,4 +1,4 @@
-// RUN: graph-opt %s --convert-kiln-to-linalg="order-loops=false" | FileCheck %s
+// RUN: graph-opt %s --convert-kiln-to-linalg | FileCheck %s
 // (Loop order is left as built here; contraction-order.mlir tests it.)
 
 // Broadcasting lives in the indexing maps: a missing leading dimension is

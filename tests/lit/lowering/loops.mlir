@@ -6,7 +6,7 @@
 // over j. LLVM could not hoist it once the views are pointers into one
 // allocation, and would not vectorize the loop.
 // CHECK-LABEL: func.func @invariant_load_hoisted
-// CHECK: %[[ARENA:.*]] = memref.alloc() {alignment = 64 : i64}
+// CHECK-SAME: %[[ARENA:[^:]*]]: memref<{{[0-9]+}}xi8> {kiln.arena}
 // CHECK: %[[A:.*]] = memref.view %[[ARENA]]{{.*}} to memref<4x8xf32>
 // CHECK: %[[B:.*]] = memref.view %[[ARENA]]{{.*}} to memref<8x16xf32>
 // CHECK: affine.for %[[I:.*]] = 0 to 4 {

@@ -1,19 +1,24 @@
 // RUN: graph-opt %s --kiln-lower-to-llvm | FileCheck %s
 // RUN: graph-opt %s --kiln-lower-to-llvm | mlir-translate --mlir-to-llvmir | FileCheck %s --check-prefix=LLVM
 
-// The whole pipeline: @main takes one bare pointer per feed, then one per
-// fetch, and returns nothing; temporaries live in one planned arena, one
-// malloc and one free per call.
-// CHECK-LABEL: llvm.func @main
-// CHECK-SAME: (%{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr)
-// CHECK-SAME: kiln.arena_bytes = 128 : i64, kiln.arena_lower_bound = 128 : i64, kiln.unplanned_bytes = 192 : i64} {
-// CHECK-NOT: kiln.
+// The whole pipeline: what reaches LLVM is the kernels, @main (the launch
+// plan) having left the module. Each kernel takes one bare pointer per
+// buffer (noalias where it shares no byte with another), then the first
+// and the end tile of its grid, and allocates nothing: temporaries are
+// views of the caller's arena.
+// CHECK-NOT: llvm.func @main
+// CHECK-LABEL: llvm.func @k0_kernel
+// CHECK-SAME: (%{{.*}}: !llvm.ptr {llvm.noalias}, %{{.*}}: !llvm.ptr {llvm.noalias}, %{{.*}}: !llvm.ptr {llvm.noalias}, %{{.*}}: i64, %{{.*}}: i64)
+// CHECK-LABEL: llvm.func @k1_fusion_0_softmax_tanh
+// CHECK-SAME: (%{{.*}}: !llvm.ptr {llvm.noalias}, %{{.*}}: !llvm.ptr {llvm.noalias}, %{{.*}}: i64, %{{.*}}: i64)
+// CHECK-LABEL: llvm.func @k2_copy
+// CHECK-NOT: = kiln.
 // CHECK-NOT: linalg.
 // CHECK-NOT: memref.
-// CHECK: llvm.call @malloc
 // CHECK-NOT: llvm.call @malloc
-// CHECK: llvm.call @free
-// LLVM: define void @main(ptr %0, ptr %1, ptr %2)
+// CHECK-NOT: llvm.func @main
+// LLVM: define void @k0_kernel(ptr noalias %0, ptr noalias %1, ptr noalias %2, i64 %3, i64 %4)
+// LLVM-NOT: @malloc
 func.func @main(%x: tensor<4x8xf32>, %w: tensor<8x2xf32>) -> tensor<4x2xf32> {
   %0 = kiln.matmul %x, %w : (tensor<4x8xf32>, tensor<8x2xf32>) -> tensor<4x2xf32>
   %1 = kiln.tanh %0 : (tensor<4x2xf32>) -> tensor<4x2xf32>

@@ -1,4 +1,4 @@
-// RUN: graph-opt %s --split-input-file --convert-kiln-to-linalg="order-loops=false" | FileCheck %s
+// RUN: graph-opt %s --split-input-file --convert-kiln-to-linalg | FileCheck %s
 // (Loop order is left as built here; contraction-order.mlir tests it.)
 
 // Conv: explicit pads become tensor.pad; one generic over n, m, the output

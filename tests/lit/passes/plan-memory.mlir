@@ -10,15 +10,16 @@
 // NOREUSE-SAME: kiln.arena_bytes = 256 : i64
 
 // %a dies at its last use, so %c can take its place; %b overlaps both.
+// The arena becomes the function's last argument, allocated by the caller.
 // CHECK-LABEL: func.func @reuse
+// CHECK-SAME: %[[ARENA:[^:]*]]: memref<128xi8> {kiln.arena})
 // CHECK-SAME: kiln.arena_bytes = 128 : i64
 // CHECK-SAME: kiln.arena_lower_bound = 128 : i64
 // CHECK-SAME: kiln.unplanned_bytes = 192 : i64
-// CHECK: %[[ARENA:.*]] = memref.alloc() {alignment = 64 : i64} : memref<128xi8>
 // CHECK-NOT: memref.alloc()
 // CHECK: memref.view %[[ARENA]][%{{.*}}][] : memref<128xi8> to memref<4xf32>
-// CHECK: memref.dealloc %[[ARENA]]
-// CHECK-NEXT: return
+// CHECK-NOT: memref.dealloc
+// CHECK: return
 func.func @reuse(%in: memref<4xf32>, %out: memref<4xf32>) {
   %a = memref.alloc() : memref<4xf32>
   memref.copy %in, %a : memref<4xf32> to memref<4xf32>
@@ -48,8 +49,9 @@ func.func @views_extend_lifetimes(%out: memref<2x2xf32>) {
 
 // -----
 
-// Nothing to plan: no allocations, no arena.
+// Nothing to plan: no allocations, an empty arena.
 // CHECK-LABEL: func.func @nothing
+// CHECK-SAME: memref<0xi8> {kiln.arena}
 // CHECK-SAME: kiln.arena_bytes = 0 : i64
 // CHECK-NOT: memref.alloc
 func.func @nothing(%in: memref<4xf32>, %out: memref<4xf32>) {
@@ -62,9 +64,9 @@ func.func @nothing(%in: memref<4xf32>, %out: memref<4xf32>) {
 // An elementwise kernel writes over an input that dies there: %a and %b
 // share one slot. %c is read again afterwards, so %d cannot take its place.
 // CHECK-LABEL: func.func @in_place
+// CHECK-SAME: %[[ARENA:[^:]*]]: memref<128xi8> {kiln.arena})
 // CHECK-SAME: kiln.arena_bytes = 128 : i64
 // CHECK-SAME: kiln.unplanned_bytes = 256 : i64
-// CHECK: %[[ARENA:.*]] = memref.alloc() {alignment = 64 : i64} : memref<128xi8>
 // CHECK: %[[OFF:.*]] = arith.constant 0 : index
 // CHECK-NEXT: %[[A:.*]] = memref.view %[[ARENA]][%[[OFF]]][]
 // CHECK: %[[OFF2:.*]] = arith.constant 0 : index
@@ -192,15 +194,15 @@ func.func @no_in_place_over_an_output_written_before(%x: memref<4xf32>, %out: me
 
 // A tiled kernel's temporary tile, allocated inside its loop, is hoisted out
 // and planned like any buffer: one 32-byte slot (aligned to 64) that every
-// iteration rewrites.
+// iteration rewrites, marked as scratch (iterations run at once need one
+// each).
 // CHECK-LABEL: func.func @hoisted_tile
+// CHECK-SAME: %[[ARENA:[^:]*]]: memref<64xi8> {kiln.arena})
 // CHECK-SAME: kiln.arena_bytes = 64 : i64
-// CHECK: %[[ARENA:.*]] = memref.alloc() {alignment = 64 : i64} : memref<64xi8>
-// CHECK: %[[TILE:.*]] = memref.view %[[ARENA]]
+// CHECK: %[[TILE:.*]] = memref.view %[[ARENA]]{{.*}} {kiln.scratch}
 // CHECK: scf.for
 // CHECK-NOT: memref.alloc
 // CHECK: memref.copy %{{.*}}, %[[TILE]]
-// CHECK: memref.dealloc %[[ARENA]]
 func.func @hoisted_tile(%in: memref<4x8xf32>, %out: memref<4x8xf32>) {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index

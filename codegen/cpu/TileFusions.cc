@@ -1,4 +1,4 @@
-//===- TileFusions.cc - One loop nest per fusion root ---------------------===//
+//===- TileFusions.cc - The kiln-cpu-tile-fusions pass --------------------===//
 //
 // Part of Kiln. After elementwise fusion, a kiln.fusion body is a few linalg
 // ops: a hero (a contraction, a convolution or a reduction) feeding the
@@ -15,7 +15,12 @@
 // across a producer's reduction.
 //
 //===----------------------------------------------------------------------===//
-#include "codegen/common/LoweringUtils.h"
+#include "codegen/cpu/Passes.h"
+#include "ir/Dialect.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 
 #include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -25,6 +30,11 @@
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Transforms/CSE.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+namespace kiln {
+#define GEN_PASS_DEF_CPUTILEFUSIONS
+#include "codegen/cpu/Passes.h.inc"
+} // namespace kiln
 
 using namespace mlir;
 
@@ -172,6 +182,11 @@ void tileWithProducers(RewriterBase &rewriter, linalg::LinalgOp root,
     return; // The untiled form is correct too.
   for (OpResult r : root->getResults())
     rewriter.replaceAllUsesWith(r, result->replacements.lookup(r));
+  // Tiles of the root's parallel loops are independent: the outermost
+  // tile loop can be a kernel's grid.
+  if (!result->loops.empty())
+    result->loops.front()->setAttr(KilnDialect::kParallelAttr,
+                                   rewriter.getUnitAttr());
 }
 
 /// Erases what tiling left dead, gives each tile a tile-sized temporary
@@ -191,11 +206,9 @@ void cleanUpAfterTiling(RewriterBase &rewriter, Operation *scope) {
   eliminateCommonSubExpressions(rewriter, dominance, scope);
 }
 
-} // namespace
-
+/// Tiles each op whose result a fusion body yields, with its producers in
+/// the body computed tile by tile in the same loop nest.
 void tileFusionRoots(Block &body, int64_t tileElements) {
-  if (tileElements <= 0)
-    return;
   IRRewriter rewriter(body.getParentOp()->getContext());
   SmallVector<linalg::LinalgOp> roots;
   for (Value v : body.getTerminator()->getOperands())
@@ -210,4 +223,17 @@ void tileFusionRoots(Block &body, int64_t tileElements) {
   cleanUpAfterTiling(rewriter, body.getParentOp());
 }
 
+struct CpuTileFusionsPass
+    : public impl::CpuTileFusionsBase<CpuTileFusionsPass> {
+  using CpuTileFusionsBase::CpuTileFusionsBase;
+  void runOnOperation() override {
+    if (tileElements <= 0)
+      return;
+    getOperation().walk([&](FusionOp fusion) {
+      tileFusionRoots(fusion.getBody().front(), tileElements);
+    });
+  }
+};
+
+} // namespace
 } // namespace kiln

@@ -7,8 +7,8 @@
 // fitting offset), which is what TFLite's and XLA's planners start from.
 //
 //===----------------------------------------------------------------------===//
+#include "codegen/common/Passes.h"
 #include "ir/Dialect.h"
-#include "passes/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -25,7 +25,7 @@
 
 namespace kiln {
 #define GEN_PASS_DEF_PLANMEMORY
-#include "passes/Passes.h.inc"
+#include "codegen/common/Passes.h.inc"
 } // namespace kiln
 
 using namespace mlir;
@@ -242,8 +242,9 @@ bool staysLocal(memref::AllocOp alloc) {
 /// tile) to just before the top-level op that holds them. A fresh alloc's
 /// contents are undefined, so every iteration writes such a tile before
 /// reading it, and iterations run one after another: one buffer serves
-/// them all. (Parallel loops would need one per thread.)
-void hoistNestedAllocs(Block &body) {
+/// them all. (Parallel loops need one per thread: the hoisted allocs are
+/// returned, and their arena views marked kiln.scratch.)
+llvm::DenseSet<Operation *> hoistNestedAllocs(Block &body) {
   SmallVector<memref::AllocOp> nested;
   body.walk([&](memref::AllocOp alloc) {
     if (alloc->getBlock() != &body && alloc.getDynamicSizes().empty() &&
@@ -256,6 +257,7 @@ void hoistNestedAllocs(Block &body) {
       top = top->getParentOp();
     alloc->moveBefore(top);
   }
+  return llvm::DenseSet<Operation *>(nested.begin(), nested.end());
 }
 
 struct PlanMemoryPass : public impl::PlanMemoryBase<PlanMemoryPass> {
@@ -269,7 +271,7 @@ struct PlanMemoryPass : public impl::PlanMemoryBase<PlanMemoryPass> {
       return signalPassFailure();
     }
     Block &body = func.getBody().front();
-    hoistNestedAllocs(body);
+    llvm::DenseSet<Operation *> scratch = hoistNestedAllocs(body);
 
     // Positions of the top-level ops; a nested use counts at its ancestor.
     DenseMap<Operation *, int64_t> position;
@@ -348,29 +350,32 @@ struct PlanMemoryPass : public impl::PlanMemoryBase<PlanMemoryPass> {
                   builder.getI64IntegerAttr(lowerBound));
     func->setAttr(KilnDialect::kUnplannedBytesAttr,
                   builder.getI64IntegerAttr(unplanned));
-    if (buffers.empty())
-      return;
+    // The arena is the caller's: a new last argument.
     Location loc = func.getLoc();
     auto arenaType = MemRefType::get({arena}, IntegerType::get(ctx, 8));
-    Value arenaValue = builder.create<memref::AllocOp>(
-        loc, arenaType, builder.getI64IntegerAttr(kAlignment));
+    unsigned arenaIndex = func.getNumArguments();
+    func.insertArgument(arenaIndex, arenaType,
+                        builder.getDictionaryAttr(builder.getNamedAttr(
+                            KilnDialect::kArenaAttr, builder.getUnitAttr())),
+                        loc);
+    Value arenaValue = func.getArgument(arenaIndex);
     for (Buffer &b : buffers)
       for (memref::AllocOp alloc : b.allocs) {
         builder.setInsertionPoint(alloc);
         Value offset =
             builder.create<arith::ConstantIndexOp>(alloc.getLoc(), b.offset);
-        Value view = builder.create<memref::ViewOp>(
+        auto view = builder.create<memref::ViewOp>(
             alloc.getLoc(), alloc.getType(), arenaValue, offset, ValueRange{});
-        alloc.replaceAllUsesWith(view);
+        if (scratch.contains(alloc))
+          view->setAttr(KilnDialect::kScratchAttr, builder.getUnitAttr());
+        alloc.replaceAllUsesWith(view.getResult());
         alloc.erase();
       }
-    // Temporaries are never freed one by one; the arena goes at the end.
+    // Temporaries are never freed one by one.
     for (Operation &op : llvm::make_early_inc_range(body))
       if (auto dealloc = dyn_cast<memref::DeallocOp>(op))
         if (!dealloc.getMemref().getDefiningOp<memref::AllocOp>())
           dealloc.erase();
-    builder.setInsertionPoint(body.getTerminator());
-    builder.create<memref::DeallocOp>(loc, arenaValue);
   }
 };
 

@@ -1,34 +1,26 @@
 //===- Pipeline.cc - Kiln's pass pipeline ---------------------------------===//
 //
-// Part of Kiln. Phases: graph simplification on the kiln dialect, lowering
-// to linalg on tensors, bufferization (feeds read-only, fetches written to
-// caller-provided buffers), loops, and the LLVM dialect with the bare-pointer
-// calling convention: @main takes one pointer per feed, then one per fetch.
+// Part of Kiln. Phases: graph simplification on the kiln dialect (passes/),
+// lowering to linalg on tensors, the backend's tuning, bufferization (feeds
+// read-only, fetches written to caller-provided buffers), memory planning,
+// kernel outlining and the launch plan (codegen/common), then the backend's
+// code generation for the kernels.
 //
 //===----------------------------------------------------------------------===//
-#include "passes/Pipeline.h"
+#include "codegen/Pipeline.h"
 
+#include "codegen/TargetBackend.h"
+#include "codegen/common/LaunchPlan.h"
+#include "codegen/common/Passes.h"
 #include "ir/Diagnostics.h"
 #include "passes/Passes.h"
 
 #include "ir/Dialect.h"
-#include "mlir/Conversion/AffineToStandard/AffineToStandard.h"
-#include "mlir/Conversion/ArithToLLVM/ArithToLLVM.h"
-#include "mlir/Conversion/ControlFlowToLLVM/ControlFlowToLLVM.h"
-#include "mlir/Conversion/FuncToLLVM/ConvertFuncToLLVMPass.h"
-#include "mlir/Conversion/IndexToLLVM/IndexToLLVM.h"
-#include "mlir/Conversion/MathToLLVM/MathToLLVM.h"
-#include "mlir/Conversion/MathToLibm/MathToLibm.h"
-#include "mlir/Conversion/MemRefToLLVM/MemRefToLLVM.h"
-#include "mlir/Conversion/ReconcileUnrealizedCasts/ReconcileUnrealizedCasts.h"
-#include "mlir/Conversion/SCFToControlFlow/SCFToControlFlow.h"
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
-#include "mlir/Dialect/Affine/Passes.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Arith/Transforms/BufferDeallocationOpInterfaceImpl.h"
 #include "mlir/Dialect/Arith/Transforms/BufferizableOpInterfaceImpl.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
-#include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
 #include "mlir/Dialect/Bufferization/Transforms/FuncBufferizableOpInterfaceImpl.h"
 #include "mlir/Dialect/Bufferization/Transforms/OneShotAnalysis.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
@@ -37,13 +29,11 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
-#include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/Linalg/Transforms/BufferizableOpInterfaceImpl.h"
 #include "mlir/Dialect/Linalg/Transforms/TilingInterfaceImpl.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/MemRef/Transforms/AllocationOpInterfaceImpl.h"
-#include "mlir/Dialect/MemRef/Transforms/Passes.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/SCF/Transforms/BufferDeallocationOpInterfaceImpl.h"
 #include "mlir/Dialect/SCF/Transforms/BufferizableOpInterfaceImpl.h"
@@ -90,6 +80,17 @@ std::vector<std::string> GraphPassNames() {
           "kiln-fuse"};
 }
 
+namespace {
+
+const TargetBackend &BackendOf(const PipelineOptions &options) {
+  const TargetBackend *backend = FindTargetBackend(options.target);
+  // CheckPassNames (run by RunPipeline) reports an unknown target; a
+  // pipeline built without it gets the CPU.
+  return backend ? *backend : *FindTargetBackend("cpu");
+}
+
+} // namespace
+
 std::vector<std::string> PipelinePassNames(int opt_level, Stage stop_at) {
   mlir::MLIRContext context(mlir::MLIRContext::Threading::DISABLED);
   mlir::PassManager pm(&context);
@@ -131,6 +132,10 @@ std::vector<std::string> PipelinePassNames(int opt_level, Stage stop_at) {
 }
 
 absl::Status CheckPassNames(const PipelineOptions &options) {
+  if (!FindTargetBackend(options.target))
+    return absl::InvalidArgumentError("unknown target '" + options.target +
+                                      "'; the targets are " +
+                                      llvm::join(TargetBackendNames(), ", "));
   std::vector<std::string> graph = GraphPassNames();
   for (const std::string &name : options.disabled_passes)
     if (std::find(graph.begin(), graph.end(), name) == graph.end())
@@ -150,10 +155,12 @@ absl::Status CheckPassNames(const PipelineOptions &options) {
 }
 
 void BuildPipeline(mlir::OpPassManager &pm, const PipelineOptions &options,
-                   Stage stop_at) {
+                   Stage stop_at, const Signature *signature,
+                   LaunchPlan *plan) {
   auto enabled = [&](const std::string &name) {
     return !options.disabled_passes.count(name);
   };
+  const TargetBackend &backend = BackendOf(options);
   // Graph level: evaluate constants, simplify, then let the canonicalizer
   // (op folders, dead code) and CSE clean up.
   if (options.opt_level >= 1 && enabled("kiln-fold-constants")) {
@@ -172,8 +179,11 @@ void BuildPipeline(mlir::OpPassManager &pm, const PipelineOptions &options,
   if (stop_at == Stage::kGraph)
     return;
 
-  // To linalg on tensors.
+  // To linalg on tensors; the backend tiles and orders loops while the
+  // fusions still mark the kernels, then they dissolve.
   pm.addNestedPass<mlir::func::FuncOp>(createConvertKilnToLinalg());
+  backend.addTensorPasses(pm, options);
+  pm.addNestedPass<mlir::func::FuncOp>(createInlineFusions());
   if (options.opt_level >= 1 && enabled("canonicalize"))
     pm.addPass(mlir::createCanonicalizerPass());
   if (stop_at == Stage::kLinalg)
@@ -204,38 +214,21 @@ void BuildPipeline(mlir::OpPassManager &pm, const PipelineOptions &options,
   mlir::bufferization::BufferResultsToOutParamsOpts out_params;
   pm.addPass(
       mlir::bufferization::createBufferResultsToOutParamsPass(out_params));
-  // Every temporary gets its place in one arena, freed at the end.
-  PlanMemoryOptions plan;
-  plan.reuse = options.reuse_memory;
-  pm.addNestedPass<mlir::func::FuncOp>(createPlanMemory(plan));
+  // Every temporary gets its place in one arena, the caller's.
+  PlanMemoryOptions planning;
+  planning.reuse = options.reuse_memory;
+  pm.addNestedPass<mlir::func::FuncOp>(createPlanMemory(planning));
   if (stop_at == Stage::kBuffers)
     return;
 
-  // Loops, then the LLVM dialect.
-  // Affine loops first, so that a load whose address does not change in a
-  // loop (a matmul's A[i, k] in its loop over j) moves out of it: MLIR
-  // knows distinct buffers do not alias, which LLVM cannot see once they
-  // are views of one arena, and a load it cannot hoist keeps the loop from
-  // being vectorized. What affine loops cannot express goes to scf loops.
-  pm.addNestedPass<mlir::func::FuncOp>(
-      mlir::createConvertLinalgToAffineLoopsPass());
-  pm.addNestedPass<mlir::func::FuncOp>(
-      mlir::affine::createAffineLoopInvariantCodeMotionPass());
-  pm.addNestedPass<mlir::func::FuncOp>(mlir::createConvertLinalgToLoopsPass());
-  pm.addPass(mlir::createLowerAffinePass());
-  pm.addPass(mlir::createConvertSCFToCFPass());
-  pm.addPass(mlir::memref::createExpandStridedMetadataPass());
-  pm.addPass(mlir::createLowerAffinePass());
-  pm.addPass(mlir::createFinalizeMemRefToLLVMConversionPass());
-  pm.addPass(mlir::createConvertMathToLLVMPass());
-  pm.addPass(mlir::createConvertMathToLibmPass());
-  pm.addPass(mlir::createArithToLLVMConversionPass());
-  pm.addPass(mlir::createConvertIndexToLLVMPass());
-  pm.addPass(mlir::createConvertControlFlowToLLVMPass());
-  mlir::ConvertFuncToLLVMPassOptions func_options;
-  func_options.useBarePtrCallConv = true;
-  pm.addPass(mlir::createConvertFuncToLLVMPass(func_options));
-  pm.addPass(mlir::createReconcileUnrealizedCastsPass());
+  // Each kernel its own function over a grid; @main the launch plan.
+  pm.addPass(createOutlineKernels());
+  if (stop_at == Stage::kKernels)
+    return;
+
+  // The launch plan leaves the module; the backend compiles the kernels.
+  pm.addPass(createTakeLaunchPlan(signature, plan));
+  backend.addKernelPasses(pm, options);
 }
 
 namespace {
@@ -267,7 +260,8 @@ private:
 } // namespace
 
 absl::Status RunPipeline(mlir::ModuleOp module, const PipelineOptions &options,
-                         Stage stop_at) {
+                         Stage stop_at, const Signature *signature,
+                         LaunchPlan *plan) {
   if (absl::Status s = CheckPassNames(options); !s.ok())
     return s;
   mlir::MLIRContext *context = module.getContext();
@@ -301,7 +295,7 @@ absl::Status RunPipeline(mlir::ModuleOp module, const PipelineOptions &options,
   }
   if (options.pass_timing)
     pm.enableTiming();
-  BuildPipeline(pm, options, stop_at);
+  BuildPipeline(pm, options, stop_at, signature, plan);
   if (mlir::failed(pm.run(module)))
     return absl::InvalidArgumentError("compilation failed:\n" +
                                       diagnostics.Joined());

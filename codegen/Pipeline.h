@@ -1,11 +1,14 @@
 //===- Pipeline.h - Kiln's pass pipeline ------------------------*- C++ -*-===//
 //
 // Part of Kiln. The pipeline is built in one function from one options
-// struct; no pass reads a global flag.
+// struct; no pass reads a global flag. Its phases: the graph passes
+// (passes/), lowering to linalg, bufferization, memory planning and kernel
+// outlining (codegen/common), then the target backend's code generation
+// (codegen/cpu).
 //
 //===----------------------------------------------------------------------===//
-#ifndef KILN_PASSES_PIPELINE_H
-#define KILN_PASSES_PIPELINE_H
+#ifndef KILN_CODEGEN_PIPELINE_H
+#define KILN_CODEGEN_PIPELINE_H
 
 #include <set>
 #include <string>
@@ -21,12 +24,16 @@ class OpPassManager;
 
 namespace kiln {
 
+struct LaunchPlan;
+struct Signature;
+
 /// How far the pipeline lowers.
 enum class Stage {
   kGraph,   ///< Optimized kiln-dialect graph.
   kLinalg,  ///< linalg/tensor/arith/math on tensors.
   kBuffers, ///< linalg on memrefs, every temporary placed in one arena.
-  kLLVM,    ///< The LLVM dialect, ready for translation to LLVM IR.
+  kKernels, ///< Outlined kernel functions; @main is the launch plan.
+  kLLVM,    ///< The kernels in the LLVM dialect, ready for translation.
 };
 
 struct PipelineOptions {
@@ -50,6 +57,8 @@ struct PipelineOptions {
   bool reuse_memory = true;
   /// Verify the IR after every pass (cheap at Kiln's sizes; on by default).
   bool verify_each = true;
+  /// The target backend (TargetBackendNames() lists them).
+  std::string target = "cpu";
 };
 
 /// The flag names of the graph-level passes BuildPipeline may run, in order;
@@ -63,9 +72,10 @@ std::vector<std::string> GraphPassNames();
 std::vector<std::string> PipelinePassNames(int opt_level = 3,
                                            Stage stop_at = Stage::kLLVM);
 
-/// Checks that every name in `options.disabled_passes` is a graph pass and
-/// every name in `options.print_ir_after` is a pass of the pipeline; the
-/// error lists the names that are accepted.
+/// Checks that `options.target` names a backend, every name in
+/// `options.disabled_passes` is a graph pass and every name in
+/// `options.print_ir_after` is a pass of the pipeline; the error lists the
+/// names that are accepted.
 absl::Status CheckPassNames(const PipelineOptions &options);
 
 /// Registers the dialects the pipeline lowers through and the external
@@ -73,13 +83,21 @@ absl::Status CheckPassNames(const PipelineOptions &options);
 void RegisterPipelineDialects(mlir::DialectRegistry &registry);
 
 /// Adds the passes that take a module from the kiln dialect to `stop_at`.
+/// Past Stage::kKernels the launch plan (@main) leaves the module: it is
+/// written to `plan` when given, with `signature` naming @main's arguments.
+/// `options.target` must name a backend (CheckPassNames checks it).
 void BuildPipeline(mlir::OpPassManager &pm, const PipelineOptions &options,
-                   Stage stop_at = Stage::kLLVM);
+                   Stage stop_at = Stage::kLLVM,
+                   const Signature *signature = nullptr,
+                   LaunchPlan *plan = nullptr);
 
-/// Runs the pipeline on `module`; errors name the user's nodes.
+/// Runs the pipeline on `module`; errors name the user's nodes. Past
+/// Stage::kKernels, the launch plan goes to `plan` when given.
 absl::Status RunPipeline(mlir::ModuleOp module, const PipelineOptions &options,
-                         Stage stop_at = Stage::kLLVM);
+                         Stage stop_at = Stage::kLLVM,
+                         const Signature *signature = nullptr,
+                         LaunchPlan *plan = nullptr);
 
 } // namespace kiln
 
-#endif // KILN_PASSES_PIPELINE_H
+#endif // KILN_CODEGEN_PIPELINE_H

@@ -1,0 +1,96 @@
+//===- InlineFusions.cc - The kiln-inline-fusions pass --------------------===//
+//
+// Part of Kiln. Bufferization needs straight-line code, so kiln.fusion ops
+// dissolve here; which ops form one kernel is kept as `kiln.kernel` on
+// each op that computes, for kiln-outline-kernels after bufferization.
+//
+//===----------------------------------------------------------------------===//
+#include "codegen/common/Passes.h"
+#include "ir/Dialect.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/Builders.h"
+
+namespace kiln {
+#define GEN_PASS_DEF_INLINEFUSIONS
+#include "codegen/common/Passes.h.inc"
+} // namespace kiln
+
+using namespace mlir;
+
+namespace kiln {
+namespace {
+
+/// Whether `op` computes something a kernel must run (rather than naming a
+/// constant or an empty tensor that bufferization turns into an alloc).
+bool computes(Operation &op) {
+  return !op.hasTrait<OpTrait::ConstantLike>() && !isa<tensor::EmptyOp>(op) &&
+         !op.hasTrait<OpTrait::IsTerminator>();
+}
+
+/// The node name in `loc`, or "".
+std::string nodeName(Location loc) {
+  if (auto name = dyn_cast<NameLoc>(loc))
+    return name.getName().str();
+  if (auto fused = dyn_cast<FusedLoc>(loc))
+    for (Location inner : fused.getLocations())
+      if (std::string name = nodeName(inner); !name.empty())
+        return name;
+  return "";
+}
+
+struct InlineFusionsPass : public impl::InlineFusionsBase<InlineFusionsPass> {
+  void runOnOperation() override {
+    func::FuncOp func = getOperation();
+    Block &block = func.getBody().front();
+    OpBuilder builder(func.getContext());
+    // Kernel names are unique in the function: a name seen before gets a
+    // suffix.
+    llvm::StringMap<int> seen;
+    auto unique = [&](std::string name) {
+      if (name.empty())
+        name = "kernel";
+      int n = seen[name]++;
+      return n == 0 ? name : name + "_" + std::to_string(n);
+    };
+    auto mark = [&](Operation &op, StringRef kernel) {
+      op.setAttr(KilnDialect::kKernelAttr, builder.getStringAttr(kernel));
+    };
+    // The ops one unfused kiln op lowered to follow each other and share
+    // its location.
+    std::optional<Location> lastLoc;
+    std::string kernel;
+    for (Operation &op : llvm::make_early_inc_range(block)) {
+      auto fusion = dyn_cast<FusionOp>(op);
+      if (!fusion) {
+        if (!computes(op))
+          continue;
+        if (!lastLoc || *lastLoc != op.getLoc())
+          kernel = unique(nodeName(op.getLoc()));
+        lastLoc = op.getLoc();
+        mark(op, kernel);
+        continue;
+      }
+      lastLoc.reset();
+      kernel = unique(fusion.getKernel().str());
+      Block &body = fusion.getBody().front();
+      auto yield = cast<YieldOp>(body.getTerminator());
+      SmallVector<Value> results(yield.getValues());
+      for (Operation &inner : body.without_terminator())
+        if (computes(inner))
+          mark(inner, kernel);
+      for (auto [arg, input] :
+           llvm::zip(body.getArguments(), fusion.getInputs()))
+        arg.replaceAllUsesWith(input);
+      yield.erase();
+      block.getOperations().splice(Block::iterator(fusion),
+                                   body.getOperations());
+      fusion->replaceAllUsesWith(results);
+      fusion.erase();
+    }
+  }
+};
+
+} // namespace
+} // namespace kiln

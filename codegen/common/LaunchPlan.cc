@@ -1,0 +1,150 @@
+//===- LaunchPlan.cc - Read the launch plan out of @main ------------------===//
+//
+// Part of Kiln.
+//
+//===----------------------------------------------------------------------===//
+#include "codegen/common/LaunchPlan.h"
+
+#include "codegen/common/Passes.h"
+#include "ir/Dialect.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/Support/raw_ostream.h"
+
+namespace kiln {
+#define GEN_PASS_DEF_TAKELAUNCHPLAN
+#include "codegen/common/Passes.h.inc"
+} // namespace kiln
+
+using namespace mlir;
+
+namespace kiln {
+namespace {
+
+/// "f32[16,256]".
+std::string TypeString(MemRefType type) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << type.getElementType() << "[";
+  llvm::interleave(type.getShape(), os, ",");
+  os << "]";
+  return text;
+}
+
+int64_t Bytes(MemRefType type) {
+  int64_t bits = type.getElementTypeBitWidth();
+  return type.getNumElements() * std::max<int64_t>(1, (bits + 7) / 8);
+}
+
+absl::Status Internal(const std::string &what) {
+  return absl::InternalError("launch plan: " + what);
+}
+
+} // namespace
+
+absl::StatusOr<LaunchPlan> ExtractLaunchPlan(ModuleOp module,
+                                             const Signature &signature) {
+  auto main = module.lookupSymbol<func::FuncOp>("main");
+  if (!main || main.isExternal())
+    return Internal("no @main");
+  // @main's arguments: the feeds and fetches with elements, the arena.
+  std::vector<ArgRef> byArgument;
+  for (size_t i = 0; i < signature.feeds.size(); ++i)
+    if (signature.feeds[i].num_elements() > 0)
+      byArgument.push_back({ArgRef::Kind::kFeed, static_cast<int>(i)});
+  for (size_t i = 0; i < signature.fetches.size(); ++i)
+    if (signature.fetches[i].num_elements() > 0)
+      byArgument.push_back({ArgRef::Kind::kFetch, static_cast<int>(i)});
+  if (main.getNumArguments() != byArgument.size() + 1 ||
+      !main.getArgAttr(byArgument.size(), KilnDialect::kArenaAttr))
+    return Internal("@main takes " + std::to_string(main.getNumArguments()) +
+                    " arguments, not the " + std::to_string(byArgument.size()) +
+                    " feeds and fetches with elements and the arena");
+  Value arena = main.getArgument(byArgument.size());
+
+  LaunchPlan plan;
+  auto attr = [&](StringRef name) -> int64_t {
+    auto value = main->getAttrOfType<IntegerAttr>(name);
+    return value ? value.getInt() : 0;
+  };
+  plan.arena_bytes = attr(KilnDialect::kArenaBytesAttr);
+  plan.arena_lower_bound = attr(KilnDialect::kArenaLowerBoundAttr);
+  llvm::StringMap<int> kernelIndex;
+  for (Operation &op : main.getBody().front()) {
+    auto dispatch = dyn_cast<DispatchOp>(op);
+    if (!dispatch)
+      continue;
+    Dispatch d;
+    auto [it, inserted] = kernelIndex.try_emplace(
+        dispatch.getKernel(), static_cast<int>(plan.kernels.size()));
+    if (inserted)
+      plan.kernels.push_back(dispatch.getKernel().str());
+    d.kernel = it->second;
+    d.grid = dispatch.getGrid();
+    for (Value buffer : dispatch.getBuffers()) {
+      if (auto arg = dyn_cast<BlockArgument>(buffer)) {
+        if (arg.getArgNumber() >= byArgument.size())
+          return Internal("a dispatch takes the whole arena");
+        d.args.push_back(byArgument[arg.getArgNumber()]);
+        continue;
+      }
+      auto view = buffer.getDefiningOp<memref::ViewOp>();
+      std::optional<int64_t> offset =
+          view ? getConstantIntValue(view.getByteShift()) : std::nullopt;
+      if (!view || view.getSource() != arena || !offset)
+        return Internal("a dispatch buffer is not a feed, a fetch or an "
+                        "arena view at a constant offset");
+      ArgRef a;
+      a.kind = ArgRef::Kind::kArena;
+      a.offset = *offset;
+      a.bytes = Bytes(view.getType());
+      a.scratch = view->hasAttr(KilnDialect::kScratchAttr);
+      a.type = TypeString(view.getType());
+      if (a.offset < 0 || a.offset + a.bytes > plan.arena_bytes)
+        return Internal("an arena view lies outside the arena");
+      d.args.push_back(std::move(a));
+    }
+    plan.dispatches.push_back(std::move(d));
+  }
+  return plan;
+}
+
+namespace {
+
+struct TakeLaunchPlanPass
+    : public impl::TakeLaunchPlanBase<TakeLaunchPlanPass> {
+  /// Without a plan to fill, the pass only erases @main (graph-opt).
+  explicit TakeLaunchPlanPass(const Signature *signature = nullptr,
+                              LaunchPlan *plan = nullptr)
+      : signature_(signature), plan_(plan) {}
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    if (plan_ && signature_) {
+      absl::StatusOr<LaunchPlan> plan = ExtractLaunchPlan(module, *signature_);
+      if (!plan.ok()) {
+        module.emitError(std::string(plan.status().message()));
+        return signalPassFailure();
+      }
+      *plan_ = *std::move(plan);
+    }
+    if (auto main = module.lookupSymbol<func::FuncOp>("main"))
+      main.erase();
+  }
+
+private:
+  const Signature *signature_;
+  LaunchPlan *plan_;
+};
+
+} // namespace
+
+std::unique_ptr<Pass> createTakeLaunchPlan(const Signature *signature,
+                                           LaunchPlan *plan) {
+  return std::make_unique<TakeLaunchPlanPass>(signature, plan);
+}
+
+} // namespace kiln

@@ -1,0 +1,108 @@
+//===- Passes.td - Target-independent code generation ------*- tablegen -*-===//
+//
+// Part of Kiln. From the kiln dialect to outlined kernels on buffers and the
+// launch plan: the part of code generation every target shares.
+//
+//===----------------------------------------------------------------------===//
+#ifndef KILN_CODEGEN_COMMON_PASSES_TD
+#define KILN_CODEGEN_COMMON_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def ConvertKilnToLinalg : Pass<"convert-kiln-to-linalg", "mlir::func::FuncOp"> {
+  let summary = "Lower kiln ops to linalg, tensor, arith and math on tensors";
+  let description = [{
+    Each elementwise op becomes one linalg.generic whose indexing maps encode
+    NumPy broadcasting; MatMul and Gemm become a reduction linalg.generic;
+    Softmax and the reductions become reduction generics. The function's
+    arguments (the feeds) are marked read-only for bufferization so that no
+    kernel writes into a caller's buffer.
+
+    Each kiln.fusion stays, its body lowered too and fused into as few
+    linalg ops as elementwise fusion allows (a producer with one use merges
+    into its consumer; siblings reading one input become one multi-result
+    generic). A target backend may then tile it; kiln-inline-fusions
+    dissolves it.
+  }];
+  let dependentDialects = [
+    "mlir::arith::ArithDialect",
+    "mlir::linalg::LinalgDialect",
+    "mlir::scf::SCFDialect",
+    "mlir::math::MathDialect",
+    "mlir::tensor::TensorDialect",
+    "mlir::bufferization::BufferizationDialect",
+  ];
+}
+
+def InlineFusions : Pass<"kiln-inline-fusions", "mlir::func::FuncOp"> {
+  let summary = "Inline each kiln.fusion's body, marking its kernel";
+  let description = [{
+    Bufferization works on straight-line code, so each kiln.fusion's body
+    (linalg on tensors) replaces the fusion. Every op of the body gets
+    `kiln.kernel = "<fusion's name>"`, and so does each other op that will
+    compute (the ops one unfused kiln op lowered to share its location and
+    get its node's name); names are unique in the function. After
+    bufferization kiln-outline-kernels makes one kernel of each name.
+  }];
+}
+
+def PlanMemory : Pass<"kiln-plan-memory", "mlir::func::FuncOp"> {
+  let summary = "Place every intermediate buffer at an offset in one arena";
+  let description = [{
+    Runs after bufferization, on straight-line functions. Each memref.alloc
+    lives from its definition to the last use of it or of any view of it;
+    buffers are placed greedily, largest first, at the lowest 64-byte
+    aligned offset that overlaps no buffer live at the same time. The
+    allocs become memref.view ops into the arena, a new last argument of
+    the function (marked `kiln.arena`) that the caller allocates. An
+    elementwise kernel (all-parallel linalg.generic) shares its output's
+    slot with an input of the same size read at the same index that dies
+    there, when the two have the same element size and element count (so
+    each element overwrites exactly the bytes it was read from): it writes
+    in place. A tile loop's temporary, hoisted out of the loop, is marked
+    `kiln.scratch`. With `reuse=false` no two buffers share bytes and
+    nothing is written in place (for differential testing of the plan). The
+    function records kiln.arena_bytes, kiln.arena_lower_bound (the most
+    bytes live at once) and kiln.unplanned_bytes (every buffer apart).
+  }];
+  let options = [
+    Option<"reuse", "reuse", "bool", /*default=*/"true",
+           "Let buffers whose lifetimes do not overlap share bytes, and "
+           "elementwise kernels write in place over a dying input">,
+  ];
+  let dependentDialects = ["mlir::arith::ArithDialect",
+                           "mlir::memref::MemRefDialect"];
+}
+
+def OutlineKernels : Pass<"kiln-outline-kernels", "mlir::ModuleOp"> {
+  let summary = "Outline each kernel of @main into a function over a grid";
+  let description = [{
+    Runs after kiln-plan-memory. The ops of @main that compute (the ops
+    with one `kiln.kernel` name, or one op) each become a function
+    `@k<N>_<name>(buffers..., %begin: index, %end: index)`: its buffers are
+    the roots the ops read and write (feeds, fetches, arena views), the
+    views, constants and globals it needs are cloned into it. Its outer
+    parallel loop becomes a grid: a tile loop marked `kiln.parallel`, or the
+    first parallel loop of extent above one of a lone linalg op (tiled by
+    one), runs from %begin to %end; a kernel without one has a grid of 1.
+    @main keeps only the arena views and one kiln.dispatch per kernel, in
+    order: the launch plan.
+  }];
+  let dependentDialects = ["mlir::arith::ArithDialect",
+                           "mlir::func::FuncDialect",
+                           "mlir::memref::MemRefDialect",
+                           "mlir::scf::SCFDialect"];
+}
+
+def TakeLaunchPlan : Pass<"kiln-take-launch-plan", "mlir::ModuleOp"> {
+  let summary = "Take the launch plan (@main) out of the module";
+  let description = [{
+    Runs after kiln-outline-kernels. When the compiler asks for it (Compile
+    does), @main's dispatches are recorded as the runtime's LaunchPlan: for
+    each, its kernel, grid and buffers as feeds, fetches or arena offsets.
+    Then @main is erased, so the backend lowers only the kernels. Built by
+    createTakeLaunchPlan (codegen/common/LaunchPlan.h).
+  }];
+}
+
+#endif // KILN_CODEGEN_COMMON_PASSES_TD

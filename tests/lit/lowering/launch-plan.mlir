@@ -1,0 +1,63 @@
+// RUN: graph-opt %s --split-input-file --kiln-lower-to-kernels | FileCheck %s
+
+// The kernel boundary. Each kernel (a fusion, or an unfused op) is its own
+// function of its buffers and a tile range; @main keeps the arena views and
+// one kiln.dispatch per kernel, in order. The gemm's tile loop over row
+// tiles is its grid: tile t covers rows [16t, 16t + 16). Constants are
+// read from globals in the kernel; nothing is allocated.
+// CHECK-LABEL: func.func @k0_fusion_0_gemm_relu
+// CHECK-SAME: (%[[X:[^:]*]]: memref<32x16xf32> {llvm.noalias}, %[[TILE:[^:]*]]: memref<16x256xf32> {llvm.noalias}, %[[OUT:[^:]*]]: memref<32x256xf32> {llvm.noalias}, %[[BEGIN:[^:]*]]: index, %[[END:[^:]*]]: index)
+// CHECK-DAG: %[[C32:.*]] = arith.constant 32 : index
+// CHECK-DAG: %[[C16:.*]] = arith.constant 16 : index
+// CHECK-DAG: memref.get_global @__constant_16x256xf32
+// CHECK: %[[B0:.*]] = arith.muli %[[BEGIN]], %[[C16]]
+// CHECK: %[[LB:.*]] = arith.addi %{{.*}}, %[[B0]]
+// CHECK: %[[E0:.*]] = arith.muli %[[END]], %[[C16]]
+// CHECK: %[[E1:.*]] = arith.addi %{{.*}}, %[[E0]]
+// CHECK: %[[UB:.*]] = arith.minsi %[[E1]], %[[C32]]
+// CHECK: scf.for %[[I:.*]] = %[[LB]] to %[[UB]] step %[[C16]]
+// CHECK: memref.subview %[[X]][%[[I]], 0] [16, 16]
+// CHECK: linalg.fill {{.*}} outs(%[[TILE]]
+// CHECK: memref.subview %[[OUT]][%[[I]], 0] [16, 256]
+// CHECK: } {kiln.parallel}
+// CHECK-NOT: memref.alloc
+// CHECK: return
+// A lone elementwise kernel's first parallel loop of extent above one is
+// its grid, tiled by one; it writes in place (one buffer).
+// CHECK-LABEL: func.func @k1_fusion_1
+// CHECK-SAME: (%[[T:[^:]*]]: memref<32x256xf32> {llvm.noalias}, %[[BEGIN1:[^:]*]]: index, %[[END1:[^:]*]]: index)
+// CHECK: scf.for %[[R:.*]] = %[[BEGIN1]] to %[[END1]] step
+// CHECK: memref.subview %[[T]][%[[R]], 0] [1, 256]
+// CHECK: linalg.generic
+// The copy into the fetch.
+// CHECK-LABEL: func.func @k2_copy
+// CHECK: memref.copy
+// The launch plan: the arena is @main's last argument; the kernels take its
+// views at constant offsets (the gemm's tile marked scratch), the feed and
+// the fetch.
+// CHECK-LABEL: func.func @main
+// CHECK-SAME: (%[[FEED:[^:]*]]: memref<32x16xf32> {kiln.name = "x"}, %[[FETCH:[^:]*]]: memref<32x256xf32> {kiln.name = "y"}, %[[ARENA:[^:]*]]: memref<49152xi8> {kiln.arena})
+// CHECK-SAME: kiln.arena_bytes = 49152
+// CHECK: %[[V:.*]] = memref.view %[[ARENA]][%{{.*}}][] : memref<49152xi8> to memref<32x256xf32>
+// CHECK: %[[S:.*]] = memref.view %[[ARENA]][%{{.*}}][] {kiln.scratch} : memref<49152xi8> to memref<16x256xf32>
+// CHECK-NEXT: kiln.dispatch @k0_fusion_0_gemm_relu grid(2) (%[[FEED]], %[[S]], %[[V]])
+// CHECK-NEXT: kiln.dispatch @k1_fusion_1 grid(32) (%[[V]])
+// CHECK-NEXT: kiln.dispatch @k2_copy grid(1) (%[[V]], %[[FETCH]])
+// CHECK-NEXT: return
+func.func @main(%x: tensor<32x16xf32> {kiln.name = "x"}) -> (tensor<32x256xf32> {kiln.name = "y"}) {
+  %w = kiln.constant dense<0.5> : tensor<16x256xf32>
+  %b = kiln.constant dense<0.25> : tensor<256xf32>
+  %0 = kiln.fusion "fusion_0_gemm_relu" (%x, %w, %b) : (tensor<32x16xf32>, tensor<16x256xf32>, tensor<256xf32>) -> tensor<32x256xf32> {
+  ^bb0(%a: tensor<32x16xf32>, %c: tensor<16x256xf32>, %d: tensor<256xf32>):
+    %g = kiln.gemm %a, %c, %d : (tensor<32x16xf32>, tensor<16x256xf32>, tensor<256xf32>) -> tensor<32x256xf32>
+    %r = kiln.relu %g : (tensor<32x256xf32>) -> tensor<32x256xf32>
+    kiln.yield %r : tensor<32x256xf32>
+  }
+  %1 = kiln.fusion "fusion_1" (%0) : (tensor<32x256xf32>) -> tensor<32x256xf32> {
+  ^bb0(%a: tensor<32x256xf32>):
+    %t = kiln.tanh %a : (tensor<32x256xf32>) -> tensor<32x256xf32>
+    %e = kiln.exp %t : (tensor<32x256xf32>) -> tensor<32x256xf32>
+    kiln.yield %e : tensor<32x256xf32>
+  }
+  return %1 : tensor<32x256xf32>
+}
