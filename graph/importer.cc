@@ -434,7 +434,7 @@ mlir::FailureOr<Value> Importer::BuildNode(const NodeDef &node) {
           a.name, *ConvertAttr(found->second, a, context_)));
   }
   mlir::FailureOr<llvm::SmallVector<Value>> results =
-      BuildOp(builder_, loc, spec.kiln_op, operands, attrs);
+      BuildOpByName(builder_, loc, spec.kiln_op, operands, attrs);
   if (mlir::failed(results))
     return mlir::failure();
   return (*results)[0];

@@ -363,33 +363,33 @@ NodeContext::getInts(const std::string &name) {
 }
 
 mlir::FailureOr<Value>
-NodeContext::build(llvm::StringRef op, mlir::ValueRange operands,
-                   llvm::ArrayRef<mlir::NamedAttribute> attrs) {
+NodeContext::buildNamed(llvm::StringRef op, mlir::ValueRange operands,
+                        llvm::ArrayRef<mlir::NamedAttribute> attrs) {
   // Nothing is built for a node past a reported problem: a mistyped
   // attribute leaves a getter's fallback, which need not suit the op.
   if (reported_)
     return mlir::failure();
-  mlir::FailureOr<llvm::SmallVector<Value>> results =
-      BuildOp(builder_, loc_, op, operands, attrs, /*foldConstants=*/true);
+  mlir::FailureOr<llvm::SmallVector<Value>> results = BuildOpByName(
+      builder_, loc_, op, operands, attrs, /*foldConstants=*/true);
   if (mlir::failed(results))
     return mlir::failure();
   return (*results)[0];
 }
 
 mlir::FailureOr<llvm::SmallVector<Value>>
-NodeContext::buildAll(llvm::StringRef op, mlir::ValueRange operands,
-                      llvm::ArrayRef<mlir::NamedAttribute> attrs) {
+NodeContext::buildAllNamed(llvm::StringRef op, mlir::ValueRange operands,
+                           llvm::ArrayRef<mlir::NamedAttribute> attrs) {
   if (reported_)
     return mlir::failure();
-  return BuildOp(builder_, loc_, op, operands, attrs, /*foldConstants=*/true);
+  return BuildOpByName(builder_, loc_, op, operands, attrs,
+                       /*foldConstants=*/true);
 }
 
 mlir::FailureOr<Value> NodeContext::reshape(Value v,
                                             llvm::ArrayRef<int64_t> shape) {
-  return build(
-      "kiln.reshape", v,
-      {builder_.getNamedAttr("shape", builder_.getDenseI64ArrayAttr(shape)),
-       builder_.getNamedAttr("allowzero", builder_.getI64IntegerAttr(1))});
+  return build<ReshapeOp>(
+      v, {builder_.getNamedAttr("shape", builder_.getDenseI64ArrayAttr(shape)),
+          builder_.getNamedAttr("allowzero", builder_.getI64IntegerAttr(1))});
 }
 
 Value NodeContext::constant(mlir::DenseElementsAttr value) {
@@ -614,7 +614,7 @@ ConvertWithTable(NodeContext &ctx, const OpSpec &spec,
       attrs.push_back(ctx.builder().getNamedAttr(s.name, *attr));
     }
   }
-  mlir::FailureOr<Value> v = ctx.build(spec.kiln_op, operands, attrs);
+  mlir::FailureOr<Value> v = ctx.buildNamed(spec.kiln_op, operands, attrs);
   if (mlir::failed(v))
     return mlir::failure();
   return llvm::SmallVector<Value>{*v};

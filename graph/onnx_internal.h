@@ -79,14 +79,30 @@ public:
   std::string getString(const std::string &name, const std::string &fallback);
   std::optional<llvm::SmallVector<int64_t>> getInts(const std::string &name);
 
-  /// Creates a kiln op, folding it when its operands are constants.
+  /// Creates an `OpT` (AddOp, ReshapeOp, ...) at the node's location,
+  /// typed by the op's own inference and folded when its operands are
+  /// constants; failure once something was reported.
+  template <typename OpT>
   mlir::FailureOr<mlir::Value>
-  build(llvm::StringRef op, mlir::ValueRange operands,
-        llvm::ArrayRef<mlir::NamedAttribute> attrs = {});
+  build(mlir::ValueRange operands,
+        llvm::ArrayRef<mlir::NamedAttribute> attrs = {}) {
+    return buildNamed(OpT::getOperationName(), operands, attrs);
+  }
   /// The same, for ops with several results.
+  template <typename OpT>
   mlir::FailureOr<llvm::SmallVector<mlir::Value>>
-  buildAll(llvm::StringRef op, mlir::ValueRange operands,
-           llvm::ArrayRef<mlir::NamedAttribute> attrs = {});
+  buildAll(mlir::ValueRange operands,
+           llvm::ArrayRef<mlir::NamedAttribute> attrs = {}) {
+    return buildAllNamed(OpT::getOperationName(), operands, attrs);
+  }
+  /// build() for an op named by the data-driven op table (graph/op_table.h,
+  /// whose names tests/op_table_test.cc checks against the dialect).
+  mlir::FailureOr<mlir::Value>
+  buildNamed(llvm::StringRef op, mlir::ValueRange operands,
+             llvm::ArrayRef<mlir::NamedAttribute> attrs = {});
+  mlir::FailureOr<llvm::SmallVector<mlir::Value>>
+  buildAllNamed(llvm::StringRef op, mlir::ValueRange operands,
+                llvm::ArrayRef<mlir::NamedAttribute> attrs = {});
   mlir::FailureOr<mlir::Value> reshape(mlir::Value v,
                                        llvm::ArrayRef<int64_t> shape);
   mlir::Value constant(mlir::DenseElementsAttr value);

@@ -106,8 +106,8 @@ FailureOr<Values> convertReshape(NodeContext &ctx) {
       return mlir::failure();
     shape = *s;
   }
-  return one(ctx.build(
-      "kiln.reshape", ctx.input(0),
+  return one(ctx.build<ReshapeOp>(
+      ctx.input(0),
       {named(ctx, "shape", ints(ctx, shape)),
        named(ctx, "allowzero", i64(ctx, ctx.getInt("allowzero", 0)))}));
 }
@@ -305,7 +305,7 @@ FailureOr<Values> convertClip(NodeContext &ctx) {
       attrs.push_back(named(ctx, names[i - 1], b.getF64FloatAttr(*d)));
     }
   }
-  return one(ctx.build("kiln.clip", ctx.input(0), attrs));
+  return one(ctx.build<ClipOp>(ctx.input(0), attrs));
 }
 
 FailureOr<Values> convertSplit(NodeContext &ctx) {
@@ -358,11 +358,10 @@ FailureOr<Values> convertSplit(NodeContext &ctx) {
   Values results;
   int64_t start = 0;
   for (int64_t size : sizes) {
-    FailureOr<Value> part =
-        ctx.build("kiln.slice", ctx.input(0),
-                  {named(ctx, "starts", ints(ctx, {start})),
-                   named(ctx, "ends", ints(ctx, {start + size})),
-                   named(ctx, "axes", ints(ctx, {axis}))});
+    FailureOr<Value> part = ctx.build<SliceOp>(
+        ctx.input(0), {named(ctx, "starts", ints(ctx, {start})),
+                       named(ctx, "ends", ints(ctx, {start + size})),
+                       named(ctx, "axes", ints(ctx, {axis}))});
     if (mlir::failed(part))
       return mlir::failure();
     results.push_back(*part);
@@ -388,7 +387,7 @@ FailureOr<Values> convertSlice(NodeContext &ctx) {
     if (v)
       attrs.push_back(named(ctx, names[i], ints(ctx, *v)));
   }
-  return one(ctx.build("kiln.slice", ctx.input(0), attrs));
+  return one(ctx.build<SliceOp>(ctx.input(0), attrs));
 }
 
 FailureOr<Values> convertPad(NodeContext &ctx) {
@@ -434,38 +433,33 @@ FailureOr<Values> convertPad(NodeContext &ctx) {
     }
   }
   std::string mode = ctx.getString("mode", "constant");
-  return one(
-      ctx.build("kiln.pad", ctx.input(0),
-                {named(ctx, "pads", ints(ctx, pads)),
-                 named(ctx, "mode", ctx.builder().getStringAttr(mode)),
-                 named(ctx, "value", ctx.builder().getF64FloatAttr(value))}));
+  return one(ctx.build<PadOp>(
+      ctx.input(0),
+      {named(ctx, "pads", ints(ctx, pads)),
+       named(ctx, "mode", ctx.builder().getStringAttr(mode)),
+       named(ctx, "value", ctx.builder().getF64FloatAttr(value))}));
 }
 
-template <int FirstOpsetWithAxesInput>
+template <typename OpT, int FirstOpsetWithAxesInput>
 FailureOr<Values> convertReduce(NodeContext &ctx) {
   auto axes = axesFrom(ctx, FirstOpsetWithAxesInput, 1);
   if (mlir::failed(axes))
     return mlir::failure();
-  static const std::map<std::string, std::string> kOps = {
-      {"ReduceSum", "kiln.reduce_sum"},   {"ReduceMean", "kiln.reduce_mean"},
-      {"ReduceMax", "kiln.reduce_max"},   {"ReduceMin", "kiln.reduce_min"},
-      {"ReduceProd", "kiln.reduce_prod"},
-  };
   llvm::SmallVector<mlir::NamedAttribute> attrs = {
       named(ctx, "keepdims", i64(ctx, ctx.getInt("keepdims", 1))),
       named(ctx, "noop_with_empty_axes",
             i64(ctx, ctx.getInt("noop_with_empty_axes", 0)))};
   if (*axes)
     attrs.push_back(named(ctx, "axes", ints(ctx, **axes)));
-  return one(ctx.build(kOps.at(ctx.node().op_type()), ctx.input(0), attrs));
+  return one(ctx.build<OpT>(ctx.input(0), attrs));
 }
 
 FailureOr<Values> convertExpand(NodeContext &ctx) {
   FailureOr<llvm::SmallVector<int64_t>> shape = ctx.constantInts(1, "shape");
   if (mlir::failed(shape))
     return mlir::failure();
-  return one(ctx.build("kiln.expand", ctx.input(0),
-                       {named(ctx, "shape", ints(ctx, *shape))}));
+  return one(ctx.build<ExpandOp>(ctx.input(0),
+                                 {named(ctx, "shape", ints(ctx, *shape))}));
 }
 
 FailureOr<Values> convertTile(NodeContext &ctx) {
@@ -473,8 +467,8 @@ FailureOr<Values> convertTile(NodeContext &ctx) {
       ctx.constantInts(1, "repeats");
   if (mlir::failed(repeats))
     return mlir::failure();
-  return one(ctx.build("kiln.tile", ctx.input(0),
-                       {named(ctx, "repeats", ints(ctx, *repeats))}));
+  return one(ctx.build<TileOp>(ctx.input(0),
+                               {named(ctx, "repeats", ints(ctx, *repeats))}));
 }
 
 FailureOr<Values> convertTrilu(NodeContext &ctx) {
@@ -489,9 +483,9 @@ FailureOr<Values> convertTrilu(NodeContext &ctx) {
     }
     k = (*v)[0];
   }
-  return one(ctx.build("kiln.trilu", ctx.input(0),
-                       {named(ctx, "upper", i64(ctx, ctx.getInt("upper", 1))),
-                        named(ctx, "k", i64(ctx, k))}));
+  return one(ctx.build<TriluOp>(
+      ctx.input(0), {named(ctx, "upper", i64(ctx, ctx.getInt("upper", 1))),
+                     named(ctx, "k", i64(ctx, k))}));
 }
 
 FailureOr<Values> convertCumSum(NodeContext &ctx) {
@@ -502,23 +496,20 @@ FailureOr<Values> convertCumSum(NodeContext &ctx) {
     ctx.error(absl::StrCat("axis must hold one value, got ", axis->size()));
     return mlir::failure();
   }
-  return one(
-      ctx.build("kiln.cumsum", ctx.input(0),
-                {named(ctx, "axis", i64(ctx, (*axis)[0])),
-                 named(ctx, "exclusive", i64(ctx, ctx.getInt("exclusive", 0))),
-                 named(ctx, "reverse", i64(ctx, ctx.getInt("reverse", 0)))}));
+  return one(ctx.build<CumSumOp>(
+      ctx.input(0),
+      {named(ctx, "axis", i64(ctx, (*axis)[0])),
+       named(ctx, "exclusive", i64(ctx, ctx.getInt("exclusive", 0))),
+       named(ctx, "reverse", i64(ctx, ctx.getInt("reverse", 0)))}));
 }
 
 /// Before opset 13, Softmax and LogSoftmax flatten the input to 2-D at
 /// `axis` (default 1) and normalize each row.
-FailureOr<Values> convertSoftmax(NodeContext &ctx) {
-  const char *op =
-      ctx.node().op_type() == "Softmax" ? "kiln.softmax" : "kiln.log_softmax";
+template <typename OpT> FailureOr<Values> convertSoftmax(NodeContext &ctx) {
   auto t = ctx.type(0);
   if (ctx.opset() >= 13)
-    return one(
-        ctx.build(op, ctx.input(0),
-                  {named(ctx, "axis", i64(ctx, ctx.getInt("axis", -1)))}));
+    return one(ctx.build<OpT>(
+        ctx.input(0), {named(ctx, "axis", i64(ctx, ctx.getInt("axis", -1)))}));
   int64_t axis = ctx.getInt("axis", 1);
   if (axis < 0)
     axis += t.getRank();
@@ -532,35 +523,33 @@ FailureOr<Values> convertSoftmax(NodeContext &ctx) {
   FailureOr<Value> flat = ctx.reshape(ctx.input(0), {outer, inner});
   if (mlir::failed(flat))
     return mlir::failure();
-  FailureOr<Value> y = ctx.build(op, *flat, {named(ctx, "axis", i64(ctx, 1))});
+  FailureOr<Value> y = ctx.build<OpT>(*flat, {named(ctx, "axis", i64(ctx, 1))});
   if (mlir::failed(y))
     return mlir::failure();
   return one(ctx.reshape(*y, t.getShape()));
 }
 
-/// Sum, Mean, Max and Min take any number of inputs.
+/// Sum, Mean, Max and Min take any number of inputs: `OpT` folds them
+/// pairwise, and Mean divides by their count.
+template <typename OpT, bool Mean = false>
 FailureOr<Values> convertVariadic(NodeContext &ctx) {
-  const std::string &type = ctx.node().op_type();
-  const char *op = type == "Max"   ? "kiln.max"
-                   : type == "Min" ? "kiln.min"
-                                   : "kiln.add";
   if (ctx.numInputs() == 0) {
     ctx.error("needs at least one input");
     return mlir::failure();
   }
   Value acc = ctx.input(0);
   for (size_t i = 1; i < ctx.numInputs(); ++i) {
-    FailureOr<Value> next = ctx.build(op, {acc, ctx.input(i)});
+    FailureOr<Value> next = ctx.build<OpT>({acc, ctx.input(i)});
     if (mlir::failed(next))
       return mlir::failure();
     acc = *next;
   }
-  if (type == "Mean" && ctx.numInputs() > 1) {
+  if (Mean && ctx.numInputs() > 1) {
     Value n = ctx.scalar(ctx.type(0).getElementType(), ctx.numInputs());
-    return one(ctx.build("kiln.div", {acc, n}));
+    return one(ctx.build<DivOp>({acc, n}));
   }
   if (ctx.numInputs() == 1)
-    return one(ctx.build("kiln.identity", acc));
+    return one(ctx.build<IdentityOp>(acc));
   return Values{acc};
 }
 
@@ -590,15 +579,15 @@ FailureOr<Values> convertCast(NodeContext &ctx) {
   }
   if (refuseCastToBfloat16(ctx, type))
     return mlir::failure();
-  return one(ctx.build("kiln.cast", ctx.input(0),
-                       {named(ctx, "to", mlir::TypeAttr::get(type))}));
+  return one(ctx.build<CastOp>(ctx.input(0),
+                               {named(ctx, "to", mlir::TypeAttr::get(type))}));
 }
 
 FailureOr<Values> convertCastLike(NodeContext &ctx) {
   if (refuseCastToBfloat16(ctx, ctx.type(1).getElementType()))
     return mlir::failure();
-  return one(ctx.build(
-      "kiln.cast", ctx.input(0),
+  return one(ctx.build<CastOp>(
+      ctx.input(0),
       {named(ctx, "to", mlir::TypeAttr::get(ctx.type(1).getElementType()))}));
 }
 
@@ -612,7 +601,7 @@ FailureOr<Values> convertDropout(NodeContext &ctx) {
       return mlir::failure();
     }
   }
-  FailureOr<Value> y = ctx.build("kiln.identity", ctx.input(0));
+  FailureOr<Value> y = ctx.build<IdentityOp>(ctx.input(0));
   if (mlir::failed(y))
     return mlir::failure();
   // In inference the mask is all true.
@@ -631,13 +620,12 @@ FailureOr<Values> convertPow(NodeContext &ctx) {
   auto castTo = [&](Value v, mlir::Type t) -> FailureOr<Value> {
     if (mlir::cast<mlir::RankedTensorType>(v.getType()).getElementType() == t)
       return v;
-    return ctx.build("kiln.cast", v,
-                     {named(ctx, "to", mlir::TypeAttr::get(t))});
+    return ctx.build<CastOp>(v, {named(ctx, "to", mlir::TypeAttr::get(t))});
   };
   FailureOr<Value> b = castTo(base, compute), e = castTo(exponent, compute);
   if (mlir::failed(b) || mlir::failed(e))
     return mlir::failure();
-  FailureOr<Value> y = ctx.build("kiln.pow", {*b, *e});
+  FailureOr<Value> y = ctx.build<PowOp>({*b, *e});
   if (mlir::failed(y))
     return mlir::failure();
   return one(castTo(*y, elem));
@@ -660,24 +648,23 @@ FailureOr<Value> normalize(NodeContext &ctx, Value x, Value mean, Value var,
                            Value scale, Value bias, double epsilon) {
   mlir::Type elem =
       mlir::cast<mlir::RankedTensorType>(x.getType()).getElementType();
-  FailureOr<Value> centered = ctx.build("kiln.sub", {x, mean});
-  FailureOr<Value> shifted =
-      ctx.build("kiln.add", {var, ctx.scalar(elem, epsilon)});
+  FailureOr<Value> centered = ctx.build<SubOp>({x, mean});
+  FailureOr<Value> shifted = ctx.build<AddOp>({var, ctx.scalar(elem, epsilon)});
   if (mlir::failed(centered) || mlir::failed(shifted))
     return mlir::failure();
-  FailureOr<Value> stddev = ctx.build("kiln.sqrt", *shifted);
+  FailureOr<Value> stddev = ctx.build<SqrtOp>(*shifted);
   if (mlir::failed(stddev))
     return mlir::failure();
-  FailureOr<Value> y = ctx.build("kiln.div", {*centered, *stddev});
+  FailureOr<Value> y = ctx.build<DivOp>({*centered, *stddev});
   if (mlir::failed(y))
     return mlir::failure();
   if (scale) {
-    y = ctx.build("kiln.mul", {*y, scale});
+    y = ctx.build<MulOp>({*y, scale});
     if (mlir::failed(y))
       return mlir::failure();
   }
   if (bias)
-    y = ctx.build("kiln.add", {*y, bias});
+    y = ctx.build<AddOp>({*y, bias});
   return y;
 }
 
@@ -707,16 +694,16 @@ FailureOr<std::pair<Value, Value>> moments(NodeContext &ctx, Value x,
                                            llvm::ArrayRef<int64_t> axes) {
   llvm::SmallVector<mlir::NamedAttribute> attrs = {
       named(ctx, "axes", ints(ctx, axes)), named(ctx, "keepdims", i64(ctx, 1))};
-  FailureOr<Value> mean = ctx.build("kiln.reduce_mean", x, attrs);
+  FailureOr<Value> mean = ctx.build<ReduceMeanOp>(x, attrs);
   if (mlir::failed(mean))
     return mlir::failure();
-  FailureOr<Value> centered = ctx.build("kiln.sub", {x, *mean});
+  FailureOr<Value> centered = ctx.build<SubOp>({x, *mean});
   if (mlir::failed(centered))
     return mlir::failure();
-  FailureOr<Value> square = ctx.build("kiln.mul", {*centered, *centered});
+  FailureOr<Value> square = ctx.build<MulOp>({*centered, *centered});
   if (mlir::failed(square))
     return mlir::failure();
-  FailureOr<Value> var = ctx.build("kiln.reduce_mean", *square, attrs);
+  FailureOr<Value> var = ctx.build<ReduceMeanOp>(*square, attrs);
   if (mlir::failed(var))
     return mlir::failure();
   return std::make_pair(*mean, *var);
@@ -762,13 +749,13 @@ FailureOr<Values> convertLayerNorm(NodeContext &ctx) {
   if (ctx.node().output_size() > 1) {
     mlir::Type elem = ctx.type(0).getElementType();
     FailureOr<Value> shifted =
-        ctx.build("kiln.add", {m->second, ctx.scalar(elem, epsilon)});
+        ctx.build<AddOp>({m->second, ctx.scalar(elem, epsilon)});
     if (mlir::failed(shifted))
       return mlir::failure();
-    FailureOr<Value> stddev = ctx.build("kiln.sqrt", *shifted);
+    FailureOr<Value> stddev = ctx.build<SqrtOp>(*shifted);
     if (mlir::failed(stddev))
       return mlir::failure();
-    FailureOr<Value> inv = ctx.build("kiln.reciprocal", *stddev);
+    FailureOr<Value> inv = ctx.build<ReciprocalOp>(*stddev);
     if (mlir::failed(inv))
       return mlir::failure();
     results.push_back(m->first);
@@ -777,16 +764,14 @@ FailureOr<Values> convertLayerNorm(NodeContext &ctx) {
   return results;
 }
 
-FailureOr<Values> convertGlobalPool(NodeContext &ctx) {
+template <typename OpT> FailureOr<Values> convertGlobalPool(NodeContext &ctx) {
   int64_t rank = ctx.type(0).getRank();
   llvm::SmallVector<int64_t> axes;
   for (int64_t i = 2; i < rank; ++i)
     axes.push_back(i);
-  const char *op = ctx.node().op_type() == "GlobalMaxPool" ? "kiln.reduce_max"
-                                                           : "kiln.reduce_mean";
-  return one(ctx.build(op, ctx.input(0),
-                       {named(ctx, "axes", ints(ctx, axes)),
-                        named(ctx, "keepdims", i64(ctx, 1))}));
+  return one(
+      ctx.build<OpT>(ctx.input(0), {named(ctx, "axes", ints(ctx, axes)),
+                                    named(ctx, "keepdims", i64(ctx, 1))}));
 }
 
 FailureOr<Values> convertMaxPool(NodeContext &ctx) {
@@ -800,6 +785,7 @@ FailureOr<Values> convertMaxPool(NodeContext &ctx) {
 
 /// Before opset 7, Add, Sub, Mul and Div broadcast only with broadcast=1,
 /// B aligned with A at `axis` (or at the end).
+template <typename OpT>
 FailureOr<Values> convertLegacyBinary(NodeContext &ctx) {
   const OpSpec *spec = LookupOp(ctx.node().op_type());
   if (ctx.opset() >= 7)
@@ -824,7 +810,7 @@ FailureOr<Values> convertLegacyBinary(NodeContext &ctx) {
       return mlir::failure();
     b = *reshaped;
   }
-  return one(ctx.build(spec->kiln_op, {ctx.input(0), b}));
+  return one(ctx.build<OpT>({ctx.input(0), b}));
 }
 
 /// Old exporters give PRelu a [C] slope meant per channel of [N, C, ...].
@@ -840,7 +826,7 @@ FailureOr<Values> convertPRelu(NodeContext &ctx) {
       return mlir::failure();
     slope = *perC;
   }
-  return one(ctx.build("kiln.prelu", {ctx.input(0), slope}));
+  return one(ctx.build<PReluOp>({ctx.input(0), slope}));
 }
 
 FailureOr<Values> convertTopK(NodeContext &ctx) {
@@ -857,12 +843,11 @@ FailureOr<Values> convertTopK(NodeContext &ctx) {
     }
     k = (*v)[0];
   }
-  return ctx.buildAll(
-      "kiln.topk", ctx.input(0),
-      {named(ctx, "k", i64(ctx, k)),
-       named(ctx, "axis", i64(ctx, ctx.getInt("axis", -1))),
-       named(ctx, "largest", i64(ctx, ctx.getInt("largest", 1))),
-       named(ctx, "sorted", i64(ctx, ctx.getInt("sorted", 1)))});
+  return ctx.buildAll<TopKOp>(
+      ctx.input(0), {named(ctx, "k", i64(ctx, k)),
+                     named(ctx, "axis", i64(ctx, ctx.getInt("axis", -1))),
+                     named(ctx, "largest", i64(ctx, ctx.getInt("largest", 1))),
+                     named(ctx, "sorted", i64(ctx, ctx.getInt("sorted", 1)))});
 }
 
 constexpr int kAny = kVariadic;
@@ -872,10 +857,10 @@ constexpr int kAny = kVariadic;
 /// the node's opset.
 constexpr OnnxConverterEntry kConverters[] = {
     {"Constant", convertConstant, 0, 0, nullptr},
-    {"Add", convertLegacyBinary, 2, 2, nullptr},
-    {"Sub", convertLegacyBinary, 2, 2, nullptr},
-    {"Mul", convertLegacyBinary, 2, 2, nullptr},
-    {"Div", convertLegacyBinary, 2, 2, nullptr},
+    {"Add", convertLegacyBinary<AddOp>, 2, 2, nullptr},
+    {"Sub", convertLegacyBinary<SubOp>, 2, 2, nullptr},
+    {"Mul", convertLegacyBinary<MulOp>, 2, 2, nullptr},
+    {"Div", convertLegacyBinary<DivOp>, 2, 2, nullptr},
     {"Reshape", convertReshape, 2, 2, nullptr},
     {"Flatten", convertFlatten, 1, 1, nullptr},
     {"Squeeze", convertSqueeze, 1, 2, nullptr},
@@ -888,21 +873,21 @@ constexpr OnnxConverterEntry kConverters[] = {
     {"Split", convertSplit, 1, 2, nullptr},
     {"Slice", convertSlice, 3, 5, nullptr},
     {"Pad", convertPad, 2, 4, nullptr},
-    {"ReduceSum", convertReduce<13>, 1, 2, nullptr},
-    {"ReduceMean", convertReduce<18>, 1, 2, nullptr},
-    {"ReduceMax", convertReduce<18>, 1, 2, nullptr},
-    {"ReduceMin", convertReduce<18>, 1, 2, nullptr},
-    {"ReduceProd", convertReduce<18>, 1, 2, nullptr},
+    {"ReduceSum", convertReduce<ReduceSumOp, 13>, 1, 2, nullptr},
+    {"ReduceMean", convertReduce<ReduceMeanOp, 18>, 1, 2, nullptr},
+    {"ReduceMax", convertReduce<ReduceMaxOp, 18>, 1, 2, nullptr},
+    {"ReduceMin", convertReduce<ReduceMinOp, 18>, 1, 2, nullptr},
+    {"ReduceProd", convertReduce<ReduceProdOp, 18>, 1, 2, nullptr},
     {"Expand", convertExpand, 2, 2, nullptr},
     {"Tile", convertTile, 2, 2, nullptr},
     {"Trilu", convertTrilu, 1, 2, nullptr},
     {"CumSum", convertCumSum, 2, 2, nullptr},
-    {"Softmax", convertSoftmax, 1, 1, nullptr},
-    {"LogSoftmax", convertSoftmax, 1, 1, nullptr},
-    {"Sum", convertVariadic, 1, kAny, nullptr},
-    {"Mean", convertVariadic, 1, kAny, nullptr},
-    {"Max", convertVariadic, 1, kAny, nullptr},
-    {"Min", convertVariadic, 1, kAny, nullptr},
+    {"Softmax", convertSoftmax<SoftmaxOp>, 1, 1, nullptr},
+    {"LogSoftmax", convertSoftmax<LogSoftmaxOp>, 1, 1, nullptr},
+    {"Sum", convertVariadic<AddOp>, 1, kAny, nullptr},
+    {"Mean", convertVariadic<AddOp, true>, 1, kAny, nullptr},
+    {"Max", convertVariadic<MaxOp>, 1, kAny, nullptr},
+    {"Min", convertVariadic<MinOp>, 1, kAny, nullptr},
     {"Cast", convertCast, 1, 1, "to"},
     {"CastLike", convertCastLike, 2, 2, nullptr},
     {"Dropout", convertDropout, 1, 3, nullptr},
@@ -912,8 +897,8 @@ constexpr OnnxConverterEntry kConverters[] = {
     {"BatchNormalization", convertBatchNorm, 5, 5, nullptr},
     {"InstanceNormalization", convertInstanceNorm, 3, 3, nullptr},
     {"LayerNormalization", convertLayerNorm, 2, 3, nullptr},
-    {"GlobalAveragePool", convertGlobalPool, 1, 1, nullptr},
-    {"GlobalMaxPool", convertGlobalPool, 1, 1, nullptr},
+    {"GlobalAveragePool", convertGlobalPool<ReduceMeanOp>, 1, 1, nullptr},
+    {"GlobalMaxPool", convertGlobalPool<ReduceMaxOp>, 1, 1, nullptr},
     {"MaxPool", convertMaxPool, 1, 1, "kernel_shape"},
 };
 
