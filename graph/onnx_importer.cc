@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "graph/build_op.h"
+#include "graph/main_builder.h"
 #include "graph/onnx_internal.h"
 #include "graph/op_table.h"
 #include "graph/source.h"
@@ -25,7 +26,6 @@
 #include "mlir/IR/Verifier.h"
 #include "onnx/checker.h"
 #include "onnx/defs/schema.h"
-#include "llvm/ADT/BitVector.h"
 
 namespace onnx::checker {
 // Exported by libonnx 1.12 but not declared in its header: the form of
@@ -709,7 +709,6 @@ std::string TypeOf(mlir::Type type) {
 absl::StatusOr<ImportedGraph>
 OnnxSource::Import(const std::vector<std::string> &requested,
                    mlir::MLIRContext &context) const {
-  LoadImporterDialects(context);
   const onnx::GraphProto &graph = model_.graph();
   std::vector<std::string> unsupported, errors;
   std::vector<std::string> fetches =
@@ -736,18 +735,11 @@ OnnxSource::Import(const std::vector<std::string> &requested,
         unsupported.size() == 1 ? "" : "s", " cannot be compiled:\n  ",
         absl::StrJoin(unsupported, "\n  ")));
 
-  mlir::OpBuilder builder(&context);
-  ImportedGraph result;
-  result.module = mlir::ModuleOp::create(builder.getUnknownLoc());
-  builder.setInsertionPointToEnd(result.module->getBody());
-  auto func = builder.create<mlir::func::FuncOp>(
-      builder.getUnknownLoc(), "main", builder.getFunctionType({}, {}));
-  mlir::Block *body = func.addEntryBlock();
-  builder.setInsertionPointToStart(body);
+  MainBuilder main(context);
+  mlir::OpBuilder &builder = main.builder();
   DiagnosticCollector diagnostics(context);
 
   std::map<std::string, Value> values;
-  std::vector<std::string> arg_names;
   for (const onnx::TensorProto &t : graph.initializer()) {
     absl::StatusOr<mlir::DenseElementsAttr> attr =
         OnnxTensorToAttr(t, base_dir_, context);
@@ -758,9 +750,7 @@ OnnxSource::Import(const std::vector<std::string> &requested,
                                   "': ", attr.status().message()));
       continue;
     }
-    values[t.name()] = builder.create<ConstantOp>(
-        mlir::NameLoc::get(builder.getStringAttr(t.name())), attr->getType(),
-        *attr);
+    values[t.name()] = main.AddConstant(t.name(), *attr);
   }
   std::set<std::string> producedByNode, graphInputs;
   for (const onnx::NodeProto &n : graph.node())
@@ -772,10 +762,8 @@ OnnxSource::Import(const std::vector<std::string> &requested,
     if (initializers_.count(input.name()))
       continue;
     if (auto frozen = frozen_.find(input.name()); frozen != frozen_.end()) {
-      mlir::DenseElementsAttr value = HostTensorToAttr(frozen->second, context);
-      values[input.name()] = builder.create<ConstantOp>(
-          mlir::NameLoc::get(builder.getStringAttr(input.name())),
-          value.getType(), value);
+      values[input.name()] = main.AddConstant(
+          input.name(), HostTensorToAttr(frozen->second, context));
       continue;
     }
     const auto &tt = input.type().tensor_type();
@@ -810,10 +798,8 @@ OnnxSource::Import(const std::vector<std::string> &requested,
                    : " is larger than Kiln's limit of 2^32 elements"));
       continue;
     }
-    values[input.name()] = body->addArgument(
-        mlir::RankedTensorType::get(shape, elem),
-        mlir::NameLoc::get(builder.getStringAttr(input.name())));
-    arg_names.push_back(input.name());
+    values[input.name()] = main.AddArgument(
+        input.name(), mlir::RankedTensorType::get(shape, elem));
   }
 
   std::set<std::string> madeEarlier; // Outputs of the nodes before node i.
@@ -933,45 +919,7 @@ OnnxSource::Import(const std::vector<std::string> &requested,
         "invalid ONNX model: ", errors.size(), " problem",
         errors.size() == 1 ? "" : "s", ":\n  ", absl::StrJoin(errors, "\n  ")));
 
-  builder.create<mlir::func::ReturnOp>(builder.getUnknownLoc(), results);
-  // Drop what the fetches do not need; kiln ops have no side effects.
-  llvm::SmallVector<mlir::Operation *> ops;
-  for (mlir::Operation &op : body->without_terminator())
-    ops.push_back(&op);
-  for (mlir::Operation *op : llvm::reverse(ops))
-    if (op->use_empty())
-      op->erase();
-  llvm::BitVector unused(body->getNumArguments());
-  for (unsigned a = 0; a < body->getNumArguments(); ++a)
-    if (body->getArgument(a).use_empty())
-      unused.set(a);
-  for (unsigned a = 0; a < body->getNumArguments(); ++a) {
-    if (unused.test(a))
-      continue;
-    auto t = mlir::cast<mlir::RankedTensorType>(body->getArgument(a).getType());
-    result.feeds.push_back(
-        {arg_names[a], MlirToDType(t.getElementType()),
-         std::vector<int64_t>(t.getShape().begin(), t.getShape().end())});
-  }
-  body->eraseArguments(unused);
-  func.setFunctionType(builder.getFunctionType(body->getArgumentTypes(),
-                                               mlir::TypeRange(results)));
-  for (size_t k = 0; k < results.size(); ++k) {
-    auto t = mlir::cast<mlir::RankedTensorType>(results[k].getType());
-    result.fetches.push_back(
-        {fetches[k], MlirToDType(t.getElementType()),
-         std::vector<int64_t>(t.getShape().begin(), t.getShape().end())});
-  }
-  for (size_t k = 0; k < result.feeds.size(); ++k)
-    func.setArgAttr(k, "kiln.name",
-                    builder.getStringAttr(result.feeds[k].name));
-  for (size_t k = 0; k < result.fetches.size(); ++k)
-    func.setResultAttr(k, "kiln.name",
-                       builder.getStringAttr(result.fetches[k].name));
-  if (mlir::failed(mlir::verify(*result.module)))
-    return absl::InternalError("imported module does not verify:\n" +
-                               diagnostics.Joined());
-  return result;
+  return main.Finish(results, fetches, diagnostics);
 }
 
 } // namespace
