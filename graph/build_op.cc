@@ -1,4 +1,4 @@
-//===- build_op.cc - Create kiln ops by name ------------------------------===//
+//===- build_op.cc - Create kiln ops with inferred types ------------------===//
 //
 // Part of Kiln.
 //
@@ -34,13 +34,20 @@ mlir::LogicalResult CheckTensorSize(mlir::Location loc, mlir::Type type) {
 }
 
 mlir::FailureOr<llvm::SmallVector<mlir::Value>>
-BuildOp(mlir::OpBuilder &builder, mlir::Location loc, llvm::StringRef name,
-        mlir::ValueRange operands, llvm::ArrayRef<mlir::NamedAttribute> attrs,
-        bool foldConstants) {
+BuildOpByName(mlir::OpBuilder &builder, mlir::Location loc,
+              llvm::StringRef name, mlir::ValueRange operands,
+              llvm::ArrayRef<mlir::NamedAttribute> attrs, bool foldConstants) {
   mlir::MLIRContext *context = builder.getContext();
   std::optional<mlir::RegisteredOperationName> opName =
       mlir::RegisteredOperationName::lookup(name, context);
   assert(opName && "the op table names an op the dialect does not define");
+#ifndef NDEBUG
+  // An attribute the op does not declare would be kept as a discardable
+  // attribute and silently ignored.
+  for (const mlir::NamedAttribute &attr : attrs)
+    assert(llvm::is_contained(opName->getAttributeNames(), attr.getName()) &&
+           "an attribute the op does not declare");
+#endif
   mlir::OperationState state(loc, *opName);
   state.addOperands(operands);
   state.addAttributes(attrs);

@@ -1,8 +1,11 @@
-//===- build_op.h - Create kiln ops by name ---------------------*- C++ -*-===//
+//===- build_op.h - Create kiln ops with inferred types ---------*- C++ -*-===//
 //
-// Part of Kiln. The importers create ops by name (from the op table), with
-// result types from each op's own inference, so that a shape or dtype
-// mismatch is reported at the node's location rather than asserted.
+// Part of Kiln. The importers create ops with result types from each op's
+// own inference, so that a shape or dtype mismatch is reported at the
+// node's location rather than asserted. Converters name the op by its
+// class (BuildOp<AddOp>), so a misspelt op does not compile; only the
+// data-driven GraphDef op table (graph/op_table.h) names ops by string, and
+// tests/op_table_test.cc checks those names against the dialect.
 //
 //===----------------------------------------------------------------------===//
 #ifndef KILN_GRAPH_BUILD_OP_H
@@ -13,11 +16,6 @@
 
 namespace kiln {
 
-/// Creates op `name` (e.g. "kiln.add") with `operands` and `attrs`,
-/// defaults filled in and result types inferred. When `foldConstants` is
-/// set and every operand is a constant, the op is evaluated now and replaced
-/// by kiln.constant ops. Returns the results, or failure after the op's
-/// inference has emitted its error at `loc`.
 /// Largest tensor Kiln compiles: 2^32 elements. Larger shapes (an
 /// exporter's mistake, or a hostile model) are refused before anything is
 /// allocated.
@@ -38,10 +36,28 @@ bool ShapeWithinLimit(llvm::ArrayRef<int64_t> shape,
 /// multiply past the limit).
 mlir::LogicalResult CheckTensorSize(mlir::Location loc, mlir::Type type);
 
+/// Creates the op named `name` (e.g. "kiln.add", which must be registered)
+/// with `operands` and `attrs` (each one the op declares), defaults filled
+/// in and result types inferred. When `foldConstants` is set and every
+/// operand is a constant, the op is evaluated now and replaced by
+/// kiln.constant ops. Returns the results, or failure after the op's
+/// inference or verifier has emitted its error at `loc`. For the op table;
+/// code that knows its op uses BuildOp<OpT>.
 mlir::FailureOr<llvm::SmallVector<mlir::Value>>
-BuildOp(mlir::OpBuilder &builder, mlir::Location loc, llvm::StringRef name,
-        mlir::ValueRange operands, llvm::ArrayRef<mlir::NamedAttribute> attrs,
-        bool foldConstants = false);
+BuildOpByName(mlir::OpBuilder &builder, mlir::Location loc,
+              llvm::StringRef name, mlir::ValueRange operands,
+              llvm::ArrayRef<mlir::NamedAttribute> attrs,
+              bool foldConstants = false);
+
+/// BuildOpByName for the op class `OpT` (AddOp, ReshapeOp, ...).
+template <typename OpT>
+mlir::FailureOr<llvm::SmallVector<mlir::Value>>
+BuildOp(mlir::OpBuilder &builder, mlir::Location loc, mlir::ValueRange operands,
+        llvm::ArrayRef<mlir::NamedAttribute> attrs,
+        bool foldConstants = false) {
+  return BuildOpByName(builder, loc, OpT::getOperationName(), operands, attrs,
+                       foldConstants);
+}
 
 } // namespace kiln
 

@@ -16,14 +16,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "graph/build_op.h"
+#include "graph/main_builder.h"
 #include "graph/op_table.h"
 #include "ir/Diagnostics.h"
 #include "ir/Dialect.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
-#include "mlir/IR/Verifier.h"
-#include "llvm/ADT/BitVector.h"
 
 namespace kiln {
 
@@ -239,7 +238,8 @@ class Importer {
 public:
   Importer(const GraphDef &graph, mlir::MLIRContext &context,
            const std::map<std::string, Tensor> &frozen)
-      : graph_(graph), context_(context), builder_(&context), frozen_(frozen) {}
+      : graph_(graph), context_(context), main_(context),
+        builder_(main_.builder()), frozen_(frozen) {}
 
   absl::StatusOr<ImportedGraph> Run(std::vector<std::string> fetches);
 
@@ -262,14 +262,14 @@ private:
 
   const GraphDef &graph_;
   mlir::MLIRContext &context_;
-  mlir::OpBuilder builder_;
+  MainBuilder main_;
+  mlir::OpBuilder &builder_; ///< main_'s, inserting into @main.
   const std::map<std::string, Tensor> &frozen_;
   std::vector<std::string> errors_;
   std::map<std::string, int> index_; ///< node name -> position in graph_
   std::vector<std::vector<InputRef>> inputs_;
   std::vector<int> order_; ///< topological order of node positions
   std::map<int, Value> values_;
-  std::map<int, int> arg_of_; ///< placeholder position -> block argument
 };
 
 void Importer::CheckPlaceholder(const NodeDef &node) {
@@ -434,14 +434,13 @@ mlir::FailureOr<Value> Importer::BuildNode(const NodeDef &node) {
           a.name, *ConvertAttr(found->second, a, context_)));
   }
   mlir::FailureOr<llvm::SmallVector<Value>> results =
-      BuildOp(builder_, loc, spec.kiln_op, operands, attrs);
+      BuildOpByName(builder_, loc, spec.kiln_op, operands, attrs);
   if (mlir::failed(results))
     return mlir::failure();
   return (*results)[0];
 }
 
 absl::StatusOr<ImportedGraph> Importer::Run(std::vector<std::string> fetches) {
-  LoadImporterDialects(context_);
   CheckStructure();
   if (fetches.empty())
     fetches.assign(graph_.signature().fetch().begin(),
@@ -465,39 +464,13 @@ absl::StatusOr<ImportedGraph> Importer::Run(std::vector<std::string> fetches) {
   if (!errors_.empty())
     return ErrorStatus();
 
-  // The nodes the fetches need.
-  std::vector<bool> needed(graph_.node_size(), false);
-  std::vector<int> stack;
-  for (const InputRef &ref : fetch_refs)
-    stack.push_back(index_.at(ref.node));
-  while (!stack.empty()) {
-    int i = stack.back();
-    stack.pop_back();
-    if (needed[i])
-      continue;
-    needed[i] = true;
-    for (const InputRef &ref : inputs_[i])
-      stack.push_back(index_.at(ref.node));
-  }
-
-  ImportedGraph result;
-  result.module = mlir::ModuleOp::create(builder_.getUnknownLoc());
-  builder_.setInsertionPointToEnd(result.module->getBody());
-  auto func = builder_.create<mlir::func::FuncOp>(
-      builder_.getUnknownLoc(), "main", builder_.getFunctionType({}, {}));
-  mlir::Block *body = func.addEntryBlock();
-  builder_.setInsertionPointToStart(body);
-
   DiagnosticCollector diagnostics(context_);
   for (int i : order_) {
     const NodeDef &node = graph_.node(i);
     diagnostics.SetOpType(node.name(), node.op());
     if (node.op() == "Placeholder" && frozen_.count(node.name())) {
-      mlir::DenseElementsAttr value =
-          HostTensorToAttr(frozen_.at(node.name()), context_);
-      values_[i] = builder_.create<ConstantOp>(
-          mlir::NameLoc::get(builder_.getStringAttr(node.name())),
-          value.getType(), value);
+      values_[i] = main_.AddConstant(
+          node.name(), HostTensorToAttr(frozen_.at(node.name()), context_));
       continue;
     }
     if (node.op() == "Placeholder") {
@@ -505,11 +478,10 @@ absl::StatusOr<ImportedGraph> Importer::Run(std::vector<std::string> fetches) {
       std::vector<int64_t> shape(attrs.at("shape").shape().dim().begin(),
                                  attrs.at("shape").shape().dim().end());
       DType dtype = ProtoDType(attrs.at("dtype").type());
-      auto type =
-          mlir::RankedTensorType::get(shape, DTypeToMlir(dtype, context_));
-      arg_of_[i] = body->getNumArguments();
-      values_[i] = body->addArgument(
-          type, mlir::NameLoc::get(builder_.getStringAttr(node.name())));
+      // Arguments are added in topological order, and so are the feeds.
+      values_[i] = main_.AddArgument(
+          node.name(),
+          mlir::RankedTensorType::get(shape, DTypeToMlir(dtype, context_)));
       continue;
     }
     mlir::FailureOr<Value> value = BuildNode(node);
@@ -521,51 +493,11 @@ absl::StatusOr<ImportedGraph> Importer::Run(std::vector<std::string> fetches) {
   if (!errors_.empty())
     return ErrorStatus();
 
-  // Results are the fetches; drop what they do not need.
+  // Results are the fetches; MainBuilder drops what they do not need.
   llvm::SmallVector<Value> results;
   for (const InputRef &ref : fetch_refs)
     results.push_back(values_.at(index_.at(ref.node)));
-  builder_.create<mlir::func::ReturnOp>(builder_.getUnknownLoc(), results);
-  for (auto it = order_.rbegin(); it != order_.rend(); ++it) {
-    if (needed[*it] || arg_of_.count(*it) || !values_.count(*it))
-      continue;
-    values_.at(*it).getDefiningOp()->erase();
-  }
-  llvm::BitVector unused(body->getNumArguments());
-  for (const auto &[i, arg] : arg_of_) {
-    if (!needed[i]) {
-      unused.set(arg);
-      continue;
-    }
-  }
-  body->eraseArguments(unused);
-  func.setFunctionType(builder_.getFunctionType(body->getArgumentTypes(),
-                                                mlir::TypeRange(results)));
-
-  auto spec_of = [](const std::string &name, mlir::Type type) {
-    auto t = mlir::cast<mlir::RankedTensorType>(type);
-    return TensorSpec{
-        name, MlirToDType(t.getElementType()),
-        std::vector<int64_t>(t.getShape().begin(), t.getShape().end())};
-  };
-  for (int i : order_)
-    if (arg_of_.count(i) && needed[i])
-      result.feeds.push_back(
-          spec_of(graph_.node(i).name(), values_.at(i).getType()));
-  // Arguments were added in topological order; keep feeds in that order too.
-  for (size_t k = 0; k < results.size(); ++k)
-    result.fetches.push_back(spec_of(fetches[k], results[k].getType()));
-  for (size_t k = 0; k < result.feeds.size(); ++k)
-    func.setArgAttr(k, KilnDialect::kNameAttr,
-                    builder_.getStringAttr(result.feeds[k].name));
-  for (size_t k = 0; k < result.fetches.size(); ++k)
-    func.setResultAttr(k, KilnDialect::kNameAttr,
-                       builder_.getStringAttr(result.fetches[k].name));
-
-  if (mlir::failed(mlir::verify(*result.module)))
-    return absl::InternalError(absl::StrCat(
-        "imported module does not verify:\n", diagnostics.Joined()));
-  return result;
+  return main_.Finish(results, fetches, diagnostics);
 }
 
 } // namespace

@@ -1,31 +1,31 @@
 //===- onnx_importer.cc - ONNX models to the kiln dialect -----------------===//
 //
-// Part of Kiln. Loading, tensors, the per-node context, and the import loop;
-// the per-op converters are in onnx_ops.cc.
+// Part of Kiln. Loading and checking a model, and the import loop: each
+// node is checked against ONNX's schema and converted by the registry entry
+// for its op type and opset (onnx_registry.h); tensors are decoded in
+// onnx_tensor.cc, nodes are read through onnx_node.h, and the converters
+// are in onnx_ops_*.cc.
 //
 //===----------------------------------------------------------------------===//
 #include "graph/onnx_importer.h"
 
-#include <fstream>
 #include <map>
 #include <set>
-#include <sstream>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "graph/build_op.h"
-#include "graph/onnx_internal.h"
+#include "graph/main_builder.h"
+#include "graph/onnx_registry.h"
+#include "graph/onnx_tensor.h"
 #include "graph/op_table.h"
 #include "graph/source.h"
 #include "ir/Diagnostics.h"
 #include "ir/Dialect.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
-#include "mlir/IR/Matchers.h"
 #include "mlir/IR/Verifier.h"
 #include "onnx/checker.h"
 #include "onnx/defs/schema.h"
-#include "llvm/ADT/BitVector.h"
 
 namespace onnx::checker {
 // Exported by libonnx 1.12 but not declared in its header: the form of
@@ -40,585 +40,13 @@ using mlir::Value;
 
 namespace {
 
-/// The newest opset Debian's libonnx (1.12) has schemas for.
-constexpr int kMaxKnownOpset = 17;
-
 /// "; did you mean 'Relu'?" for an op type near one Kiln converts, or "".
 std::string OpSuggestion(const std::string &op_type) {
-  std::string near = SuggestOp(op_type, OnnxConverterNames());
+  std::string near = SuggestOp(op_type, OnnxOps().opTypes());
   return near.empty() ? "" : absl::StrCat("; did you mean '", near, "'?");
 }
 
-std::string ReadFile(const std::string &path, bool *ok) {
-  std::ifstream in(path, std::ios::binary);
-  *ok = static_cast<bool>(in);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
-
-std::string DirName(const std::string &path) {
-  size_t slash = path.rfind('/');
-  return slash == std::string::npos ? "." : path.substr(0, slash);
-}
-
-/// Decodes a TensorProto into a host tensor.
-absl::StatusOr<Tensor> DecodeTensor(const onnx::TensorProto &proto,
-                                    const std::string &base_dir) {
-  DType dtype = DTypeFromOnnx(proto.data_type());
-  if (dtype == DType::kInvalid)
-    return absl::UnimplementedError(absl::StrCat(
-        "element type ", OnnxTypeName(proto.data_type()), " is not supported"));
-  std::vector<int64_t> shape(proto.dims().begin(), proto.dims().end());
-  absl::StatusOr<int64_t> n = NumElements(shape);
-  if (!n.ok())
-    return n.status();
-  if (!ShapeWithinLimit(shape, kMaxConstantElements))
-    return absl::InvalidArgumentError(absl::StrCat(
-        "tensor '", proto.name(), "' of shape ", ShapeToString(shape),
-        " is larger than Kiln's limit of 2^31 elements for a constant"));
-  int64_t bytes = *n * DTypeSize(dtype);
-  std::string external;
-  const std::string *raw = proto.has_raw_data() ? &proto.raw_data() : nullptr;
-  if (proto.data_location() == onnx::TensorProto::EXTERNAL) {
-    std::string location;
-    int64_t offset = 0, length = -1;
-    for (const onnx::StringStringEntryProto &e : proto.external_data()) {
-      if (e.key() == "location") {
-        location = e.value();
-      } else if (e.key() == "offset" || e.key() == "length") {
-        int64_t v;
-        if (!absl::SimpleAtoi(e.value(), &v) || v < 0)
-          return absl::InvalidArgumentError(
-              absl::StrCat("tensor '", proto.name(), "': external data ",
-                           e.key(), " '", e.value(), "' is not a count"));
-        (e.key() == "offset" ? offset : length) = v;
-      }
-    }
-    if (location.empty() || location.find("..") != std::string::npos ||
-        location[0] == '/')
-      return absl::InvalidArgumentError(
-          absl::StrCat("tensor '", proto.name(),
-                       "': bad external data location '", location, "'"));
-    bool ok;
-    std::string file = ReadFile(base_dir + "/" + location, &ok);
-    if (!ok)
-      return absl::NotFoundError(absl::StrCat(
-          "tensor '", proto.name(), "': cannot read external data file ",
-          base_dir, "/", location));
-    if (length < 0)
-      length = static_cast<int64_t>(file.size()) - offset;
-    if (offset < 0 || offset > static_cast<int64_t>(file.size()) ||
-        length > static_cast<int64_t>(file.size()) - offset)
-      return absl::InvalidArgumentError(absl::StrCat(
-          "tensor '", proto.name(), "': external data out of range"));
-    external = file.substr(offset, length);
-    raw = &external;
-  }
-  absl::StatusOr<Tensor> t = Tensor::Allocate(dtype, shape);
-  if (!t.ok())
-    return t.status();
-  auto mismatch = [&](int64_t count) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("tensor '", proto.name(), "' has ", count,
-                     " values for shape ", ShapeToString(shape)));
-  };
-  if (raw) {
-    if (static_cast<int64_t>(raw->size()) != bytes)
-      return mismatch(static_cast<int64_t>(raw->size()) / DTypeSize(dtype));
-    std::memcpy(t->raw_data(), raw->data(), bytes);
-    return t;
-  }
-  auto copy = [&](const auto &field, auto *out) -> absl::Status {
-    if (field.size() != *n)
-      return mismatch(field.size());
-    for (int64_t i = 0; i < *n; ++i)
-      out[i] = static_cast<std::remove_pointer_t<decltype(out)>>(field[i]);
-    return absl::OkStatus();
-  };
-  absl::Status s;
-  switch (dtype) {
-  case DType::kF32:
-    s = copy(proto.float_data(), t->data<float>());
-    break;
-  case DType::kF64:
-    s = copy(proto.double_data(), t->data<double>());
-    break;
-  case DType::kI32:
-    s = copy(proto.int32_data(), t->data<int32_t>());
-    break;
-  case DType::kI64:
-    s = copy(proto.int64_data(), t->data<int64_t>());
-    break;
-  case DType::kBool:
-    s = copy(proto.int32_data(), t->data<uint8_t>());
-    break;
-  case DType::kI8:
-    s = copy(proto.int32_data(), t->data<int8_t>());
-    break;
-  case DType::kI16:
-    s = copy(proto.int32_data(), t->data<int16_t>());
-    break;
-  case DType::kF16:
-  case DType::kBF16: // the bit patterns, in int32_data
-    s = copy(proto.int32_data(), t->data<uint16_t>());
-    break;
-  case DType::kU8:
-    s = copy(proto.int32_data(), t->data<uint8_t>());
-    break;
-  case DType::kU16:
-    s = copy(proto.int32_data(), t->data<uint16_t>());
-    break;
-  case DType::kU32:
-    s = copy(proto.uint64_data(), t->data<uint32_t>());
-    break;
-  case DType::kU64:
-    s = copy(proto.uint64_data(), t->data<uint64_t>());
-    break;
-  default:
-    break;
-  }
-  if (!s.ok())
-    return s;
-  return t;
-}
-
 } // namespace
-
-mlir::Type OnnxElementType(int data_type, mlir::MLIRContext &context) {
-  return DTypeToMlir(DTypeFromOnnx(data_type), context);
-}
-
-std::string OnnxTypeName(int data_type) {
-  if (onnx::TensorProto::DataType_IsValid(data_type))
-    return onnx::TensorProto::DataType_Name(
-        static_cast<onnx::TensorProto::DataType>(data_type));
-  return absl::StrCat("<", data_type, ">");
-}
-
-absl::StatusOr<mlir::DenseElementsAttr>
-OnnxTensorToAttr(const onnx::TensorProto &proto, const std::string &base_dir,
-                 mlir::MLIRContext &context) {
-  absl::StatusOr<Tensor> t = DecodeTensor(proto, base_dir);
-  if (!t.ok())
-    return t.status();
-  auto type =
-      mlir::RankedTensorType::get(t->shape(), DTypeToMlir(t->dtype(), context));
-  if (t->dtype() == DType::kBool) {
-    llvm::SmallVector<bool> values;
-    for (int64_t i = 0; i < t->num_elements(); ++i)
-      values.push_back(t->data<uint8_t>()[i] != 0);
-    return mlir::DenseElementsAttr::get(type, llvm::ArrayRef<bool>(values));
-  }
-  llvm::ArrayRef<char> raw(static_cast<const char *>(t->raw_data()),
-                           t->size_bytes());
-  return mlir::DenseElementsAttr::getFromRawBuffer(type, raw);
-}
-
-absl::StatusOr<Tensor> ReadOnnxTensorFile(const std::string &path) {
-  bool ok;
-  std::string bytes = ReadFile(path, &ok);
-  if (!ok)
-    return absl::NotFoundError(absl::StrCat(path, ": cannot open file"));
-  onnx::TensorProto proto;
-  if (!proto.ParseFromString(bytes))
-    return absl::InvalidArgumentError(
-        absl::StrCat(path, ": not a serialized onnx.TensorProto"));
-  absl::StatusOr<Tensor> t = DecodeTensor(proto, DirName(path));
-  if (!t.ok())
-    return absl::Status(t.status().code(),
-                        absl::StrCat(path, ": ", t.status().message()));
-  return t;
-}
-
-//===----------------------------------------------------------------------===//
-// NodeContext
-//===----------------------------------------------------------------------===//
-
-NodeContext::NodeContext(const onnx::NodeProto &node, std::string name,
-                         int opset, mlir::OpBuilder &builder,
-                         llvm::SmallVector<Value> inputs,
-                         const std::string &base_dir,
-                         std::vector<std::string> *unsupported,
-                         std::vector<std::string> *errors)
-    : node_(node), name_(std::move(name)), opset_(opset), builder_(builder),
-      loc_(mlir::NameLoc::get(builder.getStringAttr(name_))),
-      inputs_(std::move(inputs)), base_dir_(base_dir),
-      unsupported_(unsupported), errors_(errors) {}
-
-mlir::RankedTensorType NodeContext::type(size_t i) const {
-  return mlir::cast<mlir::RankedTensorType>(input(i).getType());
-}
-
-std::optional<mlir::DenseElementsAttr>
-NodeContext::constantInput(size_t i) const {
-  mlir::DenseElementsAttr attr;
-  if (input(i) && mlir::matchPattern(input(i), mlir::m_Constant(&attr)))
-    return attr;
-  return std::nullopt;
-}
-
-mlir::FailureOr<llvm::SmallVector<int64_t>>
-NodeContext::constantInts(size_t i, const char *what) {
-  std::optional<mlir::DenseElementsAttr> attr = constantInput(i);
-  if (!attr) {
-    unsupported(absl::StrCat(what, " (input ", i,
-                             ") must be an integer constant known at compile "
-                             "time"));
-    return mlir::failure();
-  }
-  mlir::Type elem = attr->getElementType();
-  if (!elem.isInteger() || elem.isInteger(1)) {
-    error(absl::StrCat(what, " (input ", i, ") must hold integers, got ",
-                       DTypeName(MlirToDType(elem))));
-    return mlir::failure();
-  }
-  llvm::SmallVector<int64_t> values;
-  for (const llvm::APInt &v : attr->getValues<llvm::APInt>())
-    values.push_back(elem.isUnsignedInteger() ? int64_t(v.getZExtValue())
-                                              : v.getSExtValue());
-  return values;
-}
-
-mlir::FailureOr<double> NodeContext::constantScalar(size_t i,
-                                                    const char *what) {
-  std::optional<mlir::DenseElementsAttr> attr = constantInput(i);
-  if (!attr) {
-    unsupported(absl::StrCat(what, " (input ", i,
-                             ") must be a scalar known at compile time"));
-    return mlir::failure();
-  }
-  if (attr->getNumElements() != 1) {
-    error(absl::StrCat(what, " (input ", i, ") must hold one value, got ",
-                       attr->getNumElements()));
-    return mlir::failure();
-  }
-  mlir::Attribute v = *attr->value_begin<mlir::Attribute>();
-  if (auto f = mlir::dyn_cast<mlir::FloatAttr>(v))
-    return f.getValueAsDouble();
-  if (auto n = mlir::dyn_cast<mlir::IntegerAttr>(v)) {
-    mlir::Type elem = attr->getElementType();
-    if (elem.isInteger(1))
-      return n.getValue().getBoolValue() ? 1.0 : 0.0;
-    return elem.isUnsignedInteger() ? double(n.getValue().getZExtValue())
-                                    : double(n.getValue().getSExtValue());
-  }
-  error(absl::StrCat(what, " (input ", i, ") must be a number"));
-  return mlir::failure();
-}
-
-std::string OnnxAttrTypeName(int type) {
-  if (onnx::AttributeProto::AttributeType_IsValid(type))
-    return onnx::AttributeProto::AttributeType_Name(
-        static_cast<onnx::AttributeProto::AttributeType>(type));
-  return absl::StrCat("<", type, ">");
-}
-
-bool NodeContext::hasAttr(const std::string &name) const {
-  for (const onnx::AttributeProto &a : node_.attribute())
-    if (a.name() == name)
-      return true;
-  return false;
-}
-
-const onnx::AttributeProto *
-NodeContext::attr(const std::string &name,
-                  onnx::AttributeProto::AttributeType type) {
-  for (const onnx::AttributeProto &a : node_.attribute()) {
-    if (a.name() != name)
-      continue;
-    if (a.type() != type) {
-      error(absl::StrCat("attribute '", name, "' is ",
-                         OnnxAttrTypeName(a.type()), ", expected ",
-                         OnnxAttrTypeName(type)));
-      return nullptr;
-    }
-    return &a;
-  }
-  return nullptr;
-}
-
-int64_t NodeContext::getInt(const std::string &name, int64_t fallback) {
-  const onnx::AttributeProto *a = attr(name, onnx::AttributeProto::INT);
-  return a ? a->i() : fallback;
-}
-
-float NodeContext::getFloat(const std::string &name, float fallback) {
-  const onnx::AttributeProto *a = attr(name, onnx::AttributeProto::FLOAT);
-  return a ? a->f() : fallback;
-}
-
-std::string NodeContext::getString(const std::string &name,
-                                   const std::string &fallback) {
-  const onnx::AttributeProto *a = attr(name, onnx::AttributeProto::STRING);
-  return a ? a->s() : fallback;
-}
-
-std::optional<llvm::SmallVector<int64_t>>
-NodeContext::getInts(const std::string &name) {
-  const onnx::AttributeProto *a = attr(name, onnx::AttributeProto::INTS);
-  if (!a)
-    return std::nullopt;
-  return llvm::SmallVector<int64_t>(a->ints().begin(), a->ints().end());
-}
-
-mlir::FailureOr<Value>
-NodeContext::build(llvm::StringRef op, mlir::ValueRange operands,
-                   llvm::ArrayRef<mlir::NamedAttribute> attrs) {
-  // Nothing is built for a node past a reported problem: a mistyped
-  // attribute leaves a getter's fallback, which need not suit the op.
-  if (reported_)
-    return mlir::failure();
-  mlir::FailureOr<llvm::SmallVector<Value>> results =
-      BuildOp(builder_, loc_, op, operands, attrs, /*foldConstants=*/true);
-  if (mlir::failed(results))
-    return mlir::failure();
-  return (*results)[0];
-}
-
-mlir::FailureOr<llvm::SmallVector<Value>>
-NodeContext::buildAll(llvm::StringRef op, mlir::ValueRange operands,
-                      llvm::ArrayRef<mlir::NamedAttribute> attrs) {
-  if (reported_)
-    return mlir::failure();
-  return BuildOp(builder_, loc_, op, operands, attrs, /*foldConstants=*/true);
-}
-
-mlir::FailureOr<Value> NodeContext::reshape(Value v,
-                                            llvm::ArrayRef<int64_t> shape) {
-  return build(
-      "kiln.reshape", v,
-      {builder_.getNamedAttr("shape", builder_.getDenseI64ArrayAttr(shape)),
-       builder_.getNamedAttr("allowzero", builder_.getI64IntegerAttr(1))});
-}
-
-Value NodeContext::constant(mlir::DenseElementsAttr value) {
-  return builder_.create<ConstantOp>(loc_, value.getType(), value);
-}
-
-Value NodeContext::scalar(mlir::Type elem, double value) {
-  auto type = mlir::RankedTensorType::get({}, elem);
-  mlir::Attribute v = mlir::isa<mlir::FloatType>(elem)
-                          ? mlir::Attribute(builder_.getFloatAttr(elem, value))
-                          : mlir::Attribute(builder_.getIntegerAttr(
-                                elem, static_cast<int64_t>(value)));
-  return constant(mlir::DenseElementsAttr::get(type, v));
-}
-
-void NodeContext::unsupported(const std::string &what) {
-  reported_ = true;
-  unsupported_->push_back(absl::StrCat("node '", name_, "' (", node_.op_type(),
-                                       ", opset ", opset_, "): ", what));
-}
-
-void NodeContext::error(const std::string &what) {
-  reported_ = true;
-  errors_->push_back(
-      absl::StrCat("node '", name_, "' (", node_.op_type(), "): ", what));
-}
-
-/// Converts one ONNX attribute as an AttrSpec asks, or explains why not.
-static mlir::FailureOr<mlir::Attribute>
-ConvertOnnxAttr(NodeContext &ctx, const onnx::AttributeProto &a,
-                const AttrSpec &spec) {
-  mlir::Builder b(&ctx.context());
-  onnx::AttributeProto::AttributeType want = onnx::AttributeProto::UNDEFINED;
-  auto mistyped = [&]() {
-    ctx.error(absl::StrCat("attribute '", a.name(), "' is ",
-                           OnnxAttrTypeName(a.type()), ", expected ",
-                           OnnxAttrTypeName(want)));
-    return mlir::failure();
-  };
-  switch (spec.kind) {
-  case AttrKind::kInt:
-  case AttrKind::kType:
-    want = onnx::AttributeProto::INT;
-    break;
-  case AttrKind::kFloat:
-  case AttrKind::kDouble:
-    want = onnx::AttributeProto::FLOAT;
-    break;
-  case AttrKind::kInts:
-    want = onnx::AttributeProto::INTS;
-    break;
-  case AttrKind::kString:
-    want = onnx::AttributeProto::STRING;
-    break;
-  case AttrKind::kTensor:
-    want = onnx::AttributeProto::TENSOR;
-    break;
-  }
-  if (a.type() != want)
-    return mistyped();
-  switch (spec.kind) {
-  case AttrKind::kInt:
-    return mlir::Attribute(b.getI64IntegerAttr(a.i()));
-  case AttrKind::kFloat:
-    return mlir::Attribute(b.getF32FloatAttr(a.f()));
-  case AttrKind::kDouble:
-    return mlir::Attribute(b.getF64FloatAttr(a.f()));
-  case AttrKind::kInts:
-    return mlir::Attribute(b.getDenseI64ArrayAttr(
-        llvm::SmallVector<int64_t>(a.ints().begin(), a.ints().end())));
-  case AttrKind::kString:
-    return mlir::Attribute(b.getStringAttr(a.s()));
-  case AttrKind::kType: {
-    mlir::Type t = OnnxElementType(static_cast<int>(a.i()), ctx.context());
-    if (!t) {
-      ctx.unsupported(absl::StrCat("element type ",
-                                   OnnxTypeName(static_cast<int>(a.i())),
-                                   " is not supported"));
-      return mlir::failure();
-    }
-    return mlir::Attribute(mlir::TypeAttr::get(t));
-  }
-  case AttrKind::kTensor: {
-    absl::StatusOr<mlir::DenseElementsAttr> t =
-        OnnxTensorToAttr(a.t(), ctx.base_dir(), ctx.context());
-    if (!t.ok()) {
-      if (t.status().code() == absl::StatusCode::kUnimplemented)
-        ctx.unsupported(std::string(t.status().message()));
-      else
-        ctx.error(std::string(t.status().message()));
-      return mlir::failure();
-    }
-    return mlir::Attribute(*t);
-  }
-  }
-  return mistyped();
-}
-
-/// Why `node` does not fit ONNX's schema for it (how many inputs there
-/// are, a required one left out as "", a required attribute missing, an
-/// attribute given twice), or "" when it does. Converters can then rely on what
-/// the schema requires. libonnx knows opsets up to kMaxKnownOpset; a node of a
-/// newer opset is checked only against what Kiln's converter for it declares
-/// (the arity and required attribute of the op's newest form), never against an
-/// older schema, which may take other inputs (ReduceMax's `axes` became an
-/// input in opset 18).
-std::string CheckAgainstSchema(const onnx::NodeProto &node,
-                               llvm::ArrayRef<Value> inputs, int opset) {
-  int n = static_cast<int>(inputs.size());
-  std::set<std::string> names;
-  for (const onnx::AttributeProto &a : node.attribute())
-    if (!names.insert(a.name()).second)
-      return absl::StrCat("attribute '", a.name(), "' is given twice");
-  auto given = [&](const std::string &attr_name) {
-    for (const onnx::AttributeProto &a : node.attribute())
-      if (a.name() == attr_name)
-        return true;
-    return false;
-  };
-  if (opset > kMaxKnownOpset) {
-    int min_inputs, max_inputs;
-    std::vector<std::string> required;
-    if (const OnnxConverterEntry *e = LookupOnnxConverter(node.op_type())) {
-      min_inputs = e->min_inputs;
-      max_inputs = e->max_inputs;
-      if (e->required_attr)
-        required.push_back(e->required_attr);
-    } else if (const OpSpec *spec = LookupOp(node.op_type())) {
-      min_inputs = spec->min_inputs;
-      max_inputs = spec->max_inputs;
-      for (const AttrSpec &a : spec->attrs)
-        if (a.required)
-          required.push_back(a.name);
-    } else {
-      return "";
-    }
-    if (n < min_inputs || n > max_inputs)
-      return absl::StrCat("takes ", min_inputs, " to ",
-                          std::min(max_inputs, 1000), " inputs, got ", n);
-    for (int i = 0; i < min_inputs; ++i)
-      if (!inputs[i])
-        return absl::StrCat("input ", i, " is required but left out");
-    for (const std::string &r : required)
-      if (!given(r))
-        return absl::StrCat("attribute '", r, "' is required");
-    return "";
-  }
-  const onnx::OpSchema *schema =
-      onnx::OpSchemaRegistry::Schema(node.op_type(), opset);
-  if (!schema)
-    return "";
-  if (n < schema->min_input() || n > schema->max_input())
-    return absl::StrCat("takes ", schema->min_input(), " to ",
-                        std::min(schema->max_input(), 1000), " inputs, got ",
-                        n);
-  const auto &formal = schema->inputs();
-  for (int i = 0; i < n && i < static_cast<int>(formal.size()); ++i)
-    if (!inputs[i] &&
-        formal[i].GetOption() == onnx::OpSchema::FormalParameterOption::Single)
-      return absl::StrCat("input ", i, " ('", formal[i].GetName(),
-                          "') is required but left out");
-  for (const auto &[attr_name, attr] : schema->attributes())
-    if (attr.required && !given(attr_name))
-      return absl::StrCat("attribute '", attr_name, "' is required");
-  return "";
-}
-
-mlir::FailureOr<llvm::SmallVector<Value>>
-ConvertWithTable(NodeContext &ctx, const OpSpec &spec,
-                 llvm::ArrayRef<llvm::StringRef> ignored) {
-  if (static_cast<int>(ctx.numInputs()) < spec.min_inputs ||
-      static_cast<int>(ctx.numInputs()) > spec.max_inputs) {
-    ctx.error(absl::StrCat("takes ", spec.min_inputs, " to ",
-                           std::min(spec.max_inputs, 1000), " inputs, got ",
-                           ctx.numInputs()));
-    return mlir::failure();
-  }
-  llvm::SmallVector<Value> operands;
-  for (size_t i = 0; i < ctx.numInputs(); ++i)
-    if (ctx.input(i))
-      operands.push_back(ctx.input(i));
-  llvm::SmallVector<mlir::NamedAttribute> attrs;
-  for (const onnx::AttributeProto &a : ctx.node().attribute()) {
-    // Attributes of old opsets that numpy broadcasting and static shapes
-    // make meaningless.
-    if (ctx.opset() < 7 &&
-        (a.name() == "broadcast" || a.name() == "consumed_inputs" ||
-         a.name() == "is_test" || a.name() == "spatial"))
-      continue;
-    if (llvm::is_contained(ignored, a.name()))
-      continue;
-    const AttrSpec *found = nullptr;
-    for (const AttrSpec &s : spec.attrs)
-      if (a.name() == s.name)
-        found = &s;
-    if (!found) {
-      ctx.unsupported(
-          absl::StrCat("attribute '", a.name(), "' is not supported"));
-      continue;
-    }
-    // Every attribute is checked, so that all mistyped ones are reported.
-    mlir::FailureOr<mlir::Attribute> attr = ConvertOnnxAttr(ctx, a, *found);
-    if (mlir::succeeded(attr))
-      attrs.push_back(ctx.builder().getNamedAttr(a.name(), *attr));
-  }
-  if (ctx.reported())
-    return mlir::failure();
-  // Attributes left out take the defaults of ONNX's schema for this opset.
-  if (const onnx::OpSchema *schema = onnx::OpSchemaRegistry::Schema(
-          ctx.node().op_type(), std::min(ctx.opset(), kMaxKnownOpset))) {
-    for (const AttrSpec &s : spec.attrs) {
-      if (ctx.hasAttr(s.name))
-        continue;
-      auto found = schema->attributes().find(s.name);
-      if (found == schema->attributes().end() ||
-          found->second.default_value.type() == onnx::AttributeProto::UNDEFINED)
-        continue;
-      mlir::FailureOr<mlir::Attribute> attr =
-          ConvertOnnxAttr(ctx, found->second.default_value, s);
-      if (mlir::failed(attr))
-        return mlir::failure();
-      attrs.push_back(ctx.builder().getNamedAttr(s.name, *attr));
-    }
-  }
-  mlir::FailureOr<Value> v = ctx.build(spec.kiln_op, operands, attrs);
-  if (mlir::failed(v))
-    return mlir::failure();
-  return llvm::SmallVector<Value>{*v};
-}
 
 //===----------------------------------------------------------------------===//
 // The model source and the import loop
@@ -709,7 +137,6 @@ std::string TypeOf(mlir::Type type) {
 absl::StatusOr<ImportedGraph>
 OnnxSource::Import(const std::vector<std::string> &requested,
                    mlir::MLIRContext &context) const {
-  LoadImporterDialects(context);
   const onnx::GraphProto &graph = model_.graph();
   std::vector<std::string> unsupported, errors;
   std::vector<std::string> fetches =
@@ -725,7 +152,7 @@ OnnxSource::Import(const std::vector<std::string> &requested,
       unsupported.push_back(absl::StrCat("node '", name, "' (", node.op_type(),
                                          "): domain '", node.domain(),
                                          "' is not supported"));
-    else if (!LookupOnnxConverter(node.op_type()) && !LookupOp(node.op_type()))
+    else if (OnnxOps().forms(node.op_type()).empty())
       unsupported.push_back(absl::StrCat(
           "node '", name, "' (", node.op_type(), ", opset ", opset_,
           "): operator not supported", OpSuggestion(node.op_type())));
@@ -736,18 +163,11 @@ OnnxSource::Import(const std::vector<std::string> &requested,
         unsupported.size() == 1 ? "" : "s", " cannot be compiled:\n  ",
         absl::StrJoin(unsupported, "\n  ")));
 
-  mlir::OpBuilder builder(&context);
-  ImportedGraph result;
-  result.module = mlir::ModuleOp::create(builder.getUnknownLoc());
-  builder.setInsertionPointToEnd(result.module->getBody());
-  auto func = builder.create<mlir::func::FuncOp>(
-      builder.getUnknownLoc(), "main", builder.getFunctionType({}, {}));
-  mlir::Block *body = func.addEntryBlock();
-  builder.setInsertionPointToStart(body);
+  MainBuilder main(context);
+  mlir::OpBuilder &builder = main.builder();
   DiagnosticCollector diagnostics(context);
 
   std::map<std::string, Value> values;
-  std::vector<std::string> arg_names;
   for (const onnx::TensorProto &t : graph.initializer()) {
     absl::StatusOr<mlir::DenseElementsAttr> attr =
         OnnxTensorToAttr(t, base_dir_, context);
@@ -758,9 +178,7 @@ OnnxSource::Import(const std::vector<std::string> &requested,
                                   "': ", attr.status().message()));
       continue;
     }
-    values[t.name()] = builder.create<ConstantOp>(
-        mlir::NameLoc::get(builder.getStringAttr(t.name())), attr->getType(),
-        *attr);
+    values[t.name()] = main.AddConstant(t.name(), *attr);
   }
   std::set<std::string> producedByNode, graphInputs;
   for (const onnx::NodeProto &n : graph.node())
@@ -772,10 +190,8 @@ OnnxSource::Import(const std::vector<std::string> &requested,
     if (initializers_.count(input.name()))
       continue;
     if (auto frozen = frozen_.find(input.name()); frozen != frozen_.end()) {
-      mlir::DenseElementsAttr value = HostTensorToAttr(frozen->second, context);
-      values[input.name()] = builder.create<ConstantOp>(
-          mlir::NameLoc::get(builder.getStringAttr(input.name())),
-          value.getType(), value);
+      values[input.name()] = main.AddConstant(
+          input.name(), HostTensorToAttr(frozen->second, context));
       continue;
     }
     const auto &tt = input.type().tensor_type();
@@ -810,10 +226,8 @@ OnnxSource::Import(const std::vector<std::string> &requested,
                    : " is larger than Kiln's limit of 2^32 elements"));
       continue;
     }
-    values[input.name()] = body->addArgument(
-        mlir::RankedTensorType::get(shape, elem),
-        mlir::NameLoc::get(builder.getStringAttr(input.name())));
-    arg_names.push_back(input.name());
+    values[input.name()] = main.AddArgument(
+        input.name(), mlir::RankedTensorType::get(shape, elem));
   }
 
   std::set<std::string> madeEarlier; // Outputs of the nodes before node i.
@@ -855,17 +269,20 @@ OnnxSource::Import(const std::vector<std::string> &requested,
     NodeContext ctx(node, name, opset_, builder, inputs, base_dir_,
                     &unsupported, &errors);
     diagnostics.SetOpType(name, node.op_type());
+    const OnnxOpEntry *entry = OnnxOps().lookup(node.op_type(), opset_);
+    if (!entry) {
+      ctx.unsupported(
+          absl::StrCat("Kiln converts this operator from opset ",
+                       OnnxOps().forms(node.op_type()).front().since_version));
+      continue;
+    }
     if (std::string why = CheckAgainstSchema(node, inputs, opset_);
         !why.empty()) {
       ctx.error(why);
       continue;
     }
     size_t diagnosed = diagnostics.errors().size();
-    mlir::FailureOr<llvm::SmallVector<Value>> outputs;
-    if (const OnnxConverterEntry *e = LookupOnnxConverter(node.op_type()))
-      outputs = e->convert(ctx);
-    else
-      outputs = ConvertWithTable(ctx, *LookupOp(node.op_type()));
+    mlir::FailureOr<llvm::SmallVector<Value>> outputs = entry->convert(ctx);
     // Every failure names its node; one that did not would let the import
     // go on without the node's outputs.
     if (mlir::failed(outputs) && !ctx.reported() &&
@@ -933,45 +350,7 @@ OnnxSource::Import(const std::vector<std::string> &requested,
         "invalid ONNX model: ", errors.size(), " problem",
         errors.size() == 1 ? "" : "s", ":\n  ", absl::StrJoin(errors, "\n  ")));
 
-  builder.create<mlir::func::ReturnOp>(builder.getUnknownLoc(), results);
-  // Drop what the fetches do not need; kiln ops have no side effects.
-  llvm::SmallVector<mlir::Operation *> ops;
-  for (mlir::Operation &op : body->without_terminator())
-    ops.push_back(&op);
-  for (mlir::Operation *op : llvm::reverse(ops))
-    if (op->use_empty())
-      op->erase();
-  llvm::BitVector unused(body->getNumArguments());
-  for (unsigned a = 0; a < body->getNumArguments(); ++a)
-    if (body->getArgument(a).use_empty())
-      unused.set(a);
-  for (unsigned a = 0; a < body->getNumArguments(); ++a) {
-    if (unused.test(a))
-      continue;
-    auto t = mlir::cast<mlir::RankedTensorType>(body->getArgument(a).getType());
-    result.feeds.push_back(
-        {arg_names[a], MlirToDType(t.getElementType()),
-         std::vector<int64_t>(t.getShape().begin(), t.getShape().end())});
-  }
-  body->eraseArguments(unused);
-  func.setFunctionType(builder.getFunctionType(body->getArgumentTypes(),
-                                               mlir::TypeRange(results)));
-  for (size_t k = 0; k < results.size(); ++k) {
-    auto t = mlir::cast<mlir::RankedTensorType>(results[k].getType());
-    result.fetches.push_back(
-        {fetches[k], MlirToDType(t.getElementType()),
-         std::vector<int64_t>(t.getShape().begin(), t.getShape().end())});
-  }
-  for (size_t k = 0; k < result.feeds.size(); ++k)
-    func.setArgAttr(k, "kiln.name",
-                    builder.getStringAttr(result.feeds[k].name));
-  for (size_t k = 0; k < result.fetches.size(); ++k)
-    func.setResultAttr(k, "kiln.name",
-                       builder.getStringAttr(result.fetches[k].name));
-  if (mlir::failed(mlir::verify(*result.module)))
-    return absl::InternalError("imported module does not verify:\n" +
-                               diagnostics.Joined());
-  return result;
+  return main.Finish(results, fetches, diagnostics);
 }
 
 } // namespace
@@ -1013,7 +392,7 @@ ParseOnnxSource(const std::string &bytes, const std::string &base_dir,
 absl::StatusOr<std::unique_ptr<GraphSource>>
 LoadOnnxSource(const std::string &path) {
   bool ok;
-  std::string bytes = ReadFile(path, &ok);
+  std::string bytes = ReadWholeFile(path, &ok);
   if (!ok)
     return absl::NotFoundError(absl::StrCat(path, ": cannot open file"));
   return ParseOnnxSource(bytes, DirName(path), path);

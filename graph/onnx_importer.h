@@ -1,10 +1,12 @@
 //===- onnx_importer.h - ONNX models to the kiln dialect --------*- C++ -*-===//
 //
 // Part of Kiln. Reads ONNX ModelProtos through Debian's libonnx. For opsets
-// libonnx knows (up to 17) the model is first checked and shape-inferred by
-// ONNX itself, and attribute defaults come from ONNX's op schemas; Kiln's
-// own type inference covers every opset and is cross-checked against ONNX's.
-// Unsupported nodes are all reported at once, before anything compiles.
+// libonnx knows (up to 17) the model is first checked by ONNX's checker,
+// each node against its op schema, and attribute defaults come from those
+// schemas. ONNX's shape inference is not run (libonnx 1.12's crashes on
+// some malformed models): Kiln infers every type itself, for every opset,
+// and checks it against the types the model declares. Unsupported nodes
+// are all reported at once, before anything compiles.
 //
 //===----------------------------------------------------------------------===//
 #ifndef KILN_GRAPH_ONNX_IMPORTER_H

@@ -1,8 +1,10 @@
 //===- op_table.h - Graph op names to kiln dialect ops ----------*- C++ -*-===//
 //
-// Part of Kiln. The one table that maps an operator name in a user's graph
-// to the kiln op that implements it, with the attributes the op takes. The
-// importers read it; nothing else lists ops.
+// Part of Kiln. The table that maps an operator name in a user's graph to
+// the kiln op that implements it, with the attributes the op takes. The
+// GraphDef importer reads it, and the ONNX registry converts the same ops
+// with it (graph/onnx_registry.h). It names kiln ops by string, so
+// tests/op_table_test.cc checks it against the dialect's ODS definitions.
 //
 //===----------------------------------------------------------------------===//
 #ifndef KILN_GRAPH_OP_TABLE_H

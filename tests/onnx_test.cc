@@ -8,6 +8,8 @@
 #include <fstream>
 
 #include "graph/onnx_importer.h"
+#include "graph/onnx_registry.h"
+#include "graph/op_table.h"
 #include "graph/source.h"
 #include "onnx/onnx_pb.h"
 #include "session/session.h"
@@ -694,6 +696,51 @@ TEST(OnnxTest, DanglingAndOutOfOrderInputsAreNamed) {
                 HasSubstr("node 'second' (Relu): input 'a' is made by a later "
                           "node"));
   }
+}
+
+TEST(OnnxRegistryTest, ANodeUsesTheNewestFormUpToItsOpset) {
+  const OnnxRegistry &ops = OnnxOps();
+  auto since = [&](const char *op, int opset) {
+    const OnnxOpEntry *e = ops.lookup(op, opset);
+    return e ? e->since_version : -1;
+  };
+  EXPECT_EQ(since("ReduceSum", 12), 1);
+  EXPECT_EQ(since("ReduceSum", 13), 13);
+  EXPECT_EQ(since("ReduceSum", 18), 13);
+  EXPECT_EQ(since("ReduceMax", 17), 1);
+  EXPECT_EQ(since("ReduceMax", 18), 18);
+  EXPECT_EQ(since("Split", 12), 1);
+  EXPECT_EQ(since("Split", 17), 13);
+  EXPECT_EQ(since("Split", 18), 18);
+  EXPECT_EQ(since("Add", 6), 1);
+  EXPECT_EQ(since("Add", 7), 7);
+  EXPECT_EQ(since("Relu", 14), 1);
+  EXPECT_EQ(ops.lookup("NoSuchOp", 17), nullptr);
+  EXPECT_EQ(ops.lookup("Reshape", 4)->min_inputs, 1);
+  EXPECT_EQ(ops.lookup("Reshape", 5)->min_inputs, 2);
+}
+
+TEST(OnnxRegistryTest, EveryOpHasOrderedFormsAndTheTableIsCovered) {
+  const OnnxRegistry &ops = OnnxOps();
+  for (const std::string &op : ops.opTypes()) {
+    SCOPED_TRACE(op);
+    const std::vector<OnnxOpEntry> &forms = ops.forms(op);
+    ASSERT_FALSE(forms.empty());
+    // Kiln converts every opset of the ops it knows.
+    EXPECT_EQ(forms.front().since_version, 1);
+    for (size_t i = 0; i < forms.size(); ++i) {
+      EXPECT_EQ(forms[i].op_type, op);
+      EXPECT_TRUE(forms[i].convert);
+      EXPECT_LE(forms[i].min_inputs, forms[i].max_inputs);
+      if (i > 0)
+        EXPECT_LT(forms[i - 1].since_version, forms[i].since_version);
+    }
+  }
+  for (const std::string &op : SupportedOps())
+    if (LookupOp(op))
+      EXPECT_FALSE(ops.forms(op).empty()) << op
+                                          << " is in the op table but "
+                                             "not in the ONNX registry";
 }
 
 } // namespace

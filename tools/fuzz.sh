@@ -84,10 +84,10 @@ seed() {
 dictionary() {
   mkdir -p build-fuzz
   {
-    grep -ohE '\{"[A-Z][A-Za-z]*", ("kiln\.|convert)' graph/op_table.cc \
-      graph/onnx_ops.cc
+    grep -ohE '\{"[A-Z][A-Za-z]*", "kiln\.' graph/op_table.cc
+    grep -ohE 'onOp\("[A-Z][A-Za-z]*"' graph/onnx_ops_*.cc
     grep -ohE '\{"[a-z_]+", AttrKind' graph/op_table.cc
-    grep -ohE 'get(Int|Float|String|Ints)\("[a-z_]+"' graph/onnx_ops.cc
+    grep -ohE 'get(Int|Float|String|Ints)\("[a-z_]+"' graph/onnx_ops_*.cc
   } | grep -oE '"[A-Za-z_]+"' | sort -u >build-fuzz/names.dict
 }
 

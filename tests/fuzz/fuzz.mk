@@ -33,10 +33,12 @@ MLIR := -L/usr/lib/llvm-19/lib -Wl,-rpath,/usr/lib/llvm-19/lib -lMLIR \
   -lLLVM-19
 
 GRAPH := graph/loader.cc graph/importer.cc graph/op_table.cc \
-  graph/build_op.cc ir/Dialect.cc ir/TypeInference.cc ir/Folders.cc \
+  graph/build_op.cc graph/main_builder.cc ir/Dialect.cc ir/TypeInference.cc ir/Folders.cc \
   ir/Geometry.cc ir/Diagnostics.cc runtime/tensor.cc \
   gen/graph/graph.pb.cc
-ONNX := graph/onnx_importer.cc graph/onnx_ops.cc graph/source.cc
+ONNX := graph/onnx_importer.cc graph/onnx_node.cc graph/onnx_registry.cc \
+  graph/onnx_tensor.cc graph/onnx_ops_elementwise.cc graph/onnx_ops_nn.cc \
+  graph/onnx_ops_shape.cc graph/source.cc
 
 npy_SRCS := tests/fuzz/npy_fuzzer.cc runtime/npy.cc runtime/tensor.cc
 npy_LIBS := $(ABSL)

@@ -1,37 +1,28 @@
-//===- onnx_internal.h - Shared by the ONNX importer's files ----*- C++ -*-===//
+//===- onnx_node.h - One ONNX node, as its converter sees it ----*- C++ -*-===//
 //
-// Part of Kiln. Internal to graph/: the view of one ONNX node that the op
-// converters (onnx_ops.cc) work with.
+// Part of Kiln. Internal to graph/: the binder the ONNX converters
+// (onnx_ops_*.cc) get for one node. Every read of an input or attribute goes
+// through it, so a converter never reads a field the node does not declare,
+// and every problem is reported naming the node.
 //
 //===----------------------------------------------------------------------===//
-#ifndef KILN_GRAPH_ONNX_INTERNAL_H
-#define KILN_GRAPH_ONNX_INTERNAL_H
+#ifndef KILN_GRAPH_ONNX_NODE_H
+#define KILN_GRAPH_ONNX_NODE_H
 
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "absl/status/statusor.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "onnx/onnx_pb.h"
 
 namespace kiln {
 
-struct OpSpec;
-
-/// onnx.TensorProto.DataType to an MLIR element type; null if unsupported.
-mlir::Type OnnxElementType(int data_type, mlir::MLIRContext &context);
-/// "FLOAT", "INT8", ...
-std::string OnnxTypeName(int data_type);
-
-/// Decodes a TensorProto (raw or typed data, or external data under
-/// `base_dir`) into a dense attribute.
-absl::StatusOr<mlir::DenseElementsAttr>
-OnnxTensorToAttr(const onnx::TensorProto &proto, const std::string &base_dir,
-                 mlir::MLIRContext &context);
-
-/// One node being converted: its inputs, attributes, and ways to report.
+/// One node being converted, as its converter sees it: the binder of its
+/// inputs and attributes (typed, checked accessors that report a missing
+/// constant or a mistyped attribute in the "node 'N' (Op): ..." form),
+/// the builder of its kiln ops, and the ways to report a problem.
 class NodeContext {
 public:
   NodeContext(const onnx::NodeProto &node, std::string name, int opset,
@@ -78,15 +69,36 @@ public:
   float getFloat(const std::string &name, float fallback);
   std::string getString(const std::string &name, const std::string &fallback);
   std::optional<llvm::SmallVector<int64_t>> getInts(const std::string &name);
+  /// A tensor attribute's value (external data read beside the model);
+  /// reports (and fails) when it cannot be decoded, as unsupported for an
+  /// element type Kiln lacks and as an error otherwise.
+  mlir::FailureOr<mlir::DenseElementsAttr>
+  decodeTensor(const onnx::TensorProto &tensor);
 
-  /// Creates a kiln op, folding it when its operands are constants.
+  /// Creates an `OpT` (AddOp, ReshapeOp, ...) at the node's location,
+  /// typed by the op's own inference and folded when its operands are
+  /// constants; failure once something was reported.
+  template <typename OpT>
   mlir::FailureOr<mlir::Value>
-  build(llvm::StringRef op, mlir::ValueRange operands,
-        llvm::ArrayRef<mlir::NamedAttribute> attrs = {});
+  build(mlir::ValueRange operands,
+        llvm::ArrayRef<mlir::NamedAttribute> attrs = {}) {
+    return buildNamed(OpT::getOperationName(), operands, attrs);
+  }
   /// The same, for ops with several results.
+  template <typename OpT>
   mlir::FailureOr<llvm::SmallVector<mlir::Value>>
-  buildAll(llvm::StringRef op, mlir::ValueRange operands,
-           llvm::ArrayRef<mlir::NamedAttribute> attrs = {});
+  buildAll(mlir::ValueRange operands,
+           llvm::ArrayRef<mlir::NamedAttribute> attrs = {}) {
+    return buildAllNamed(OpT::getOperationName(), operands, attrs);
+  }
+  /// build() for an op named by the data-driven op table (graph/op_table.h,
+  /// whose names tests/op_table_test.cc checks against the dialect).
+  mlir::FailureOr<mlir::Value>
+  buildNamed(llvm::StringRef op, mlir::ValueRange operands,
+             llvm::ArrayRef<mlir::NamedAttribute> attrs = {});
+  mlir::FailureOr<llvm::SmallVector<mlir::Value>>
+  buildAllNamed(llvm::StringRef op, mlir::ValueRange operands,
+                llvm::ArrayRef<mlir::NamedAttribute> attrs = {});
   mlir::FailureOr<mlir::Value> reshape(mlir::Value v,
                                        llvm::ArrayRef<int64_t> shape);
   mlir::Value constant(mlir::DenseElementsAttr value);
@@ -114,36 +126,9 @@ private:
   bool reported_ = false;
 };
 
-using OnnxConverter =
-    mlir::FailureOr<llvm::SmallVector<mlir::Value>> (*)(NodeContext &);
-
-/// A converter for an ONNX op whose form needs more than the op table
-/// (inputs that are attributes in Kiln, decompositions, opset variants),
-/// with the arity of the op's newest form.
-struct OnnxConverterEntry {
-  const char *op_type;
-  OnnxConverter convert;
-  int min_inputs; ///< Inputs 0 .. min_inputs-1 are required.
-  int max_inputs;
-  const char *required_attr; ///< Or null.
-};
-
-/// The op types that have a converter of their own.
-std::vector<std::string> OnnxConverterNames();
-
-/// The converter entry for `op_type`; null for ops the table maps directly.
-const OnnxConverterEntry *LookupOnnxConverter(const std::string &op_type);
-
-/// Converts a node through the op table: its inputs as operands, its
-/// attributes by the table's kinds (each checked against its declared
-/// type); attributes named in `ignored` are left out.
-mlir::FailureOr<llvm::SmallVector<mlir::Value>>
-ConvertWithTable(NodeContext &ctx, const OpSpec &spec,
-                 llvm::ArrayRef<llvm::StringRef> ignored = {});
-
 /// "INTS", "TENSOR", ... for an AttributeProto type.
 std::string OnnxAttrTypeName(int type);
 
 } // namespace kiln
 
-#endif // KILN_GRAPH_ONNX_INTERNAL_H
+#endif // KILN_GRAPH_ONNX_NODE_H

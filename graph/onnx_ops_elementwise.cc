@@ -1,0 +1,243 @@
+//===- onnx_ops_elementwise.cc - ONNX elementwise ops and casts -----------===//
+//
+// Part of Kiln. Converters for ONNX's elementwise ops whose form differs
+// from the kiln op's: the broadcasting of opsets before 7, Clip's bounds,
+// the variadic Sum/Mean/Max/Min, casts, Pow on integers, PRelu's
+// per-channel slope, Dropout in inference, and Constant.
+//
+//===----------------------------------------------------------------------===//
+#include "absl/strings/str_cat.h"
+#include "graph/onnx_ops.h"
+#include "graph/onnx_tensor.h"
+#include "graph/op_table.h"
+
+namespace kiln {
+
+using mlir::FailureOr;
+using mlir::Value;
+using namespace onnx_ops;
+
+namespace {
+
+FailureOr<Values> convertConstant(NodeContext &ctx) {
+  mlir::Builder b(&ctx.context());
+  if (const Attr *a = ctx.attr("value", Attr::TENSOR)) {
+    mlir::FailureOr<mlir::DenseElementsAttr> t = ctx.decodeTensor(a->t());
+    if (mlir::failed(t))
+      return mlir::failure();
+    return Values{ctx.constant(*t)};
+  }
+  if (const Attr *a = ctx.attr("value_float", Attr::FLOAT))
+    return Values{ctx.scalar(b.getF32Type(), a->f())};
+  if (const Attr *a = ctx.attr("value_int", Attr::INT))
+    return Values{int64Constant(ctx, {a->i()}, {})};
+  if (const Attr *a = ctx.attr("value_floats", Attr::FLOATS)) {
+    llvm::SmallVector<float> v(a->floats().begin(), a->floats().end());
+    auto type =
+        mlir::RankedTensorType::get({int64_t(v.size())}, b.getF32Type());
+    return Values{ctx.constant(
+        mlir::DenseElementsAttr::get(type, llvm::ArrayRef<float>(v)))};
+  }
+  if (const Attr *a = ctx.attr("value_ints", Attr::INTS)) {
+    llvm::SmallVector<int64_t> v(a->ints().begin(), a->ints().end());
+    return Values{int64Constant(ctx, v, {int64_t(v.size())})};
+  }
+  if (ctx.reported()) // One of the above, mistyped.
+    return mlir::failure();
+  ctx.unsupported("only dense tensor, float(s) and int(s) constants are "
+                  "supported");
+  return mlir::failure();
+}
+
+/// Before opset 7, Add, Sub, Mul and Div broadcast only with broadcast=1,
+/// B aligned with A at `axis` (or at the end). From opset 7 on they
+/// broadcast as NumPy does, and the op table converts them.
+template <typename OpT>
+FailureOr<Values> convertLegacyBinary(NodeContext &ctx) {
+  Value b = ctx.input(1);
+  if (ctx.getInt("broadcast", 0) && ctx.hasAttr("axis")) {
+    auto ta = ctx.type(0), tb = ctx.type(1);
+    int64_t axis = ctx.getInt("axis", 0);
+    if (axis < 0)
+      axis += ta.getRank();
+    if (axis < 0 || axis > ta.getRank() - tb.getRank()) {
+      ctx.error(absl::StrCat("axis ", ctx.getInt("axis", 0),
+                             " does not place B of rank ", tb.getRank(),
+                             " within A of rank ", ta.getRank()));
+      return mlir::failure();
+    }
+    llvm::SmallVector<int64_t> shape(tb.getShape());
+    while (static_cast<int64_t>(shape.size()) + axis < ta.getRank())
+      shape.push_back(1);
+    FailureOr<Value> reshaped = ctx.reshape(b, shape);
+    if (mlir::failed(reshaped))
+      return mlir::failure();
+    b = *reshaped;
+  }
+  return one(ctx.build<OpT>({ctx.input(0), b}));
+}
+
+/// Opset 11 moved `min` and `max` from attributes to inputs.
+template <int Since> FailureOr<Values> convertClip(NodeContext &ctx) {
+  llvm::SmallVector<mlir::NamedAttribute> attrs;
+  mlir::Builder b(&ctx.context());
+  if constexpr (Since < 11) {
+    for (const char *name : {"min", "max"})
+      if (const Attr *a = ctx.attr(name, Attr::FLOAT))
+        attrs.push_back(named(ctx, name, b.getF64FloatAttr(a->f())));
+  } else {
+    const char *names[] = {"min", "max"};
+    for (size_t i = 1; i <= 2; ++i) {
+      if (!ctx.input(i))
+        continue;
+      FailureOr<double> d = ctx.constantScalar(i, names[i - 1]);
+      if (mlir::failed(d))
+        return mlir::failure();
+      attrs.push_back(named(ctx, names[i - 1], b.getF64FloatAttr(*d)));
+    }
+  }
+  return one(ctx.build<ClipOp>(ctx.input(0), attrs));
+}
+
+/// Sum, Mean, Max and Min take any number of inputs: `OpT` folds them
+/// pairwise, and Mean divides by their count.
+template <typename OpT, bool Mean = false>
+FailureOr<Values> convertVariadic(NodeContext &ctx) {
+  if (ctx.numInputs() == 0) {
+    ctx.error("needs at least one input");
+    return mlir::failure();
+  }
+  Value acc = ctx.input(0);
+  for (size_t i = 1; i < ctx.numInputs(); ++i) {
+    FailureOr<Value> next = ctx.build<OpT>({acc, ctx.input(i)});
+    if (mlir::failed(next))
+      return mlir::failure();
+    acc = *next;
+  }
+  if (Mean && ctx.numInputs() > 1) {
+    Value n = ctx.scalar(ctx.type(0).getElementType(), ctx.numInputs());
+    return one(ctx.build<DivOp>({acc, n}));
+  }
+  if (ctx.numInputs() == 1)
+    return one(ctx.build<IdentityOp>(acc));
+  return Values{acc};
+}
+
+/// Rounding to bfloat16 is where ONNX versions disagree (the test data of
+/// ONNX 1.12 truncates, later ONNX rounds to nearest even), so Kiln does
+/// not offer it yet.
+bool refuseCastToBfloat16(NodeContext &ctx, mlir::Type to) {
+  if (!to.isBF16())
+    return false;
+  ctx.unsupported("casting to bfloat16 is not supported yet");
+  return true;
+}
+
+FailureOr<Values> convertCast(NodeContext &ctx) {
+  const Attr *to = ctx.attr("to", Attr::INT);
+  if (!to) {
+    if (!ctx.reported())
+      ctx.error("missing attribute 'to'");
+    return mlir::failure();
+  }
+  mlir::Type type = OnnxElementType(static_cast<int>(to->i()), ctx.context());
+  if (!type) {
+    ctx.unsupported(absl::StrCat("element type ",
+                                 OnnxTypeName(static_cast<int>(to->i())),
+                                 " is not supported"));
+    return mlir::failure();
+  }
+  if (refuseCastToBfloat16(ctx, type))
+    return mlir::failure();
+  return one(ctx.build<CastOp>(ctx.input(0),
+                               {named(ctx, "to", mlir::TypeAttr::get(type))}));
+}
+
+FailureOr<Values> convertCastLike(NodeContext &ctx) {
+  if (refuseCastToBfloat16(ctx, ctx.type(1).getElementType()))
+    return mlir::failure();
+  return one(ctx.build<CastOp>(
+      ctx.input(0),
+      {named(ctx, "to", mlir::TypeAttr::get(ctx.type(1).getElementType()))}));
+}
+
+FailureOr<Values> convertDropout(NodeContext &ctx) {
+  if (ctx.input(2)) {
+    FailureOr<double> training = ctx.constantScalar(2, "training_mode");
+    if (mlir::failed(training))
+      return mlir::failure();
+    if (*training != 0) {
+      ctx.unsupported("training mode is not supported");
+      return mlir::failure();
+    }
+  }
+  FailureOr<Value> y = ctx.build<IdentityOp>(ctx.input(0));
+  if (mlir::failed(y))
+    return mlir::failure();
+  // In inference the mask is all true.
+  auto maskType = mlir::RankedTensorType::get(ctx.type(0).getShape(),
+                                              ctx.builder().getI1Type());
+  return Values{*y, ctx.constant(mlir::DenseElementsAttr::get(maskType, true))};
+}
+
+FailureOr<Values> convertPow(NodeContext &ctx) {
+  Value base = ctx.input(0), exponent = ctx.input(1);
+  mlir::Type elem = ctx.type(0).getElementType();
+  // Integer powers are computed in f64, exact for every result an int64
+  // can hold up to 2^53, then converted back.
+  mlir::Type compute =
+      mlir::isa<mlir::FloatType>(elem) ? elem : ctx.builder().getF64Type();
+  auto castTo = [&](Value v, mlir::Type t) -> FailureOr<Value> {
+    if (mlir::cast<mlir::RankedTensorType>(v.getType()).getElementType() == t)
+      return v;
+    return ctx.build<CastOp>(v, {named(ctx, "to", mlir::TypeAttr::get(t))});
+  };
+  FailureOr<Value> b = castTo(base, compute), e = castTo(exponent, compute);
+  if (mlir::failed(b) || mlir::failed(e))
+    return mlir::failure();
+  FailureOr<Value> y = ctx.build<PowOp>({*b, *e});
+  if (mlir::failed(y))
+    return mlir::failure();
+  return one(castTo(*y, elem));
+}
+
+/// Old exporters give PRelu a [C] slope meant per channel of [N, C, ...].
+FailureOr<Values> convertPRelu(NodeContext &ctx) {
+  auto tx = ctx.type(0), ts = ctx.type(1);
+  Value slope = ctx.input(1);
+  llvm::SmallVector<int64_t> ignored;
+  if (ts.getRank() == 1 && tx.getRank() > 2 &&
+      ts.getDimSize(0) == tx.getDimSize(1) &&
+      mlir::failed(broadcastShapes(tx.getShape(), ts.getShape(), ignored))) {
+    FailureOr<Value> perC = perChannel(ctx, slope, tx.getRank());
+    if (mlir::failed(perC))
+      return mlir::failure();
+    slope = *perC;
+  }
+  return one(ctx.build<PReluOp>({ctx.input(0), slope}));
+}
+
+} // namespace
+
+void RegisterElementwiseOnnxOps(OnnxRegistry &r) {
+  r.onOp("Constant", 1, convertConstant, 0, 0);
+  r.onOp("Add", 1, convertLegacyBinary<AddOp>, 2, 2);
+  r.onOp("Sub", 1, convertLegacyBinary<SubOp>, 2, 2);
+  r.onOp("Mul", 1, convertLegacyBinary<MulOp>, 2, 2);
+  r.onOp("Div", 1, convertLegacyBinary<DivOp>, 2, 2);
+  for (const char *op : {"Add", "Sub", "Mul", "Div"})
+    r.onTableOp(op, 7);
+  r.onOp("Clip", 1, convertClip<1>, 1, 1);
+  r.onOp("Clip", 11, convertClip<11>, 1, 3);
+  r.onOp("Sum", 1, convertVariadic<AddOp>, 1, kVariadic);
+  r.onOp("Mean", 1, convertVariadic<AddOp, /*Mean=*/true>, 1, kVariadic);
+  r.onOp("Max", 1, convertVariadic<MaxOp>, 1, kVariadic);
+  r.onOp("Min", 1, convertVariadic<MinOp>, 1, kVariadic);
+  r.onOp("Cast", 1, convertCast, 1, 1, {"to"});
+  r.onOp("CastLike", 1, convertCastLike, 2, 2);
+  r.onOp("Dropout", 1, convertDropout, 1, 3);
+  r.onOp("Pow", 1, convertPow, 2, 2);
+  r.onOp("PRelu", 1, convertPRelu, 2, 2);
+}
+
+} // namespace kiln

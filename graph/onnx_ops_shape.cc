@@ -1,0 +1,424 @@
+//===- onnx_ops_shape.cc - ONNX shape and data-movement ops ---------------===//
+//
+// Part of Kiln. Converters for ONNX ops that reshape or move data: inputs
+// that must be compile-time constants (shapes, axes, pads, split sizes),
+// their opset variants, and the ops that static shapes turn into others
+// (Flatten, Squeeze and Unsqueeze into Reshape; Shape, Size, Range and
+// ConstantOfShape into constants).
+//
+//===----------------------------------------------------------------------===//
+#include <cmath>
+
+#include "absl/strings/str_cat.h"
+#include "graph/build_op.h"
+#include "graph/onnx_ops.h"
+#include "graph/op_table.h"
+
+namespace kiln {
+
+using mlir::FailureOr;
+using mlir::Value;
+using namespace onnx_ops;
+
+namespace {
+
+/// Opset 1 takes the shape as an attribute, opset 5 as a constant input.
+template <int Since> FailureOr<Values> convertReshape(NodeContext &ctx) {
+  llvm::SmallVector<int64_t> shape;
+  if constexpr (Since < 5) {
+    shape = ctx.getInts("shape").value_or(llvm::SmallVector<int64_t>{});
+  } else {
+    FailureOr<llvm::SmallVector<int64_t>> s = ctx.constantInts(1, "shape");
+    if (mlir::failed(s))
+      return mlir::failure();
+    shape = *s;
+  }
+  return one(ctx.build<ReshapeOp>(
+      ctx.input(0),
+      {named(ctx, "shape", ints(ctx, shape)),
+       named(ctx, "allowzero", i64(ctx, ctx.getInt("allowzero", 0)))}));
+}
+
+FailureOr<Values> convertFlatten(NodeContext &ctx) {
+  auto t = ctx.type(0);
+  int64_t axis = ctx.getInt("axis", 1);
+  if (axis < 0)
+    axis += t.getRank();
+  if (axis < 0 || axis > t.getRank()) {
+    ctx.error(absl::StrCat("axis ", ctx.getInt("axis", 1),
+                           " is out of range for rank ", t.getRank()));
+    return mlir::failure();
+  }
+  int64_t outer = 1, inner = 1;
+  for (int64_t i = 0; i < t.getRank(); ++i)
+    (i < axis ? outer : inner) *= t.getDimSize(i);
+  return one(ctx.reshape(ctx.input(0), {outer, inner}));
+}
+
+/// Opset 13 moved `axes` from an attribute to an input.
+template <int Since> FailureOr<Values> convertSqueeze(NodeContext &ctx) {
+  auto axes = axesOf<Since, 13>(ctx);
+  if (mlir::failed(axes))
+    return mlir::failure();
+  auto t = ctx.type(0);
+  llvm::SmallVector<bool> drop(t.getRank(), false);
+  if (*axes) {
+    for (int64_t a : **axes) {
+      int64_t n = normalizeAxis(a, t.getRank());
+      if (n < 0 || t.getDimSize(n) != 1) {
+        ctx.error(absl::StrCat("cannot squeeze axis ", a));
+        return mlir::failure();
+      }
+      drop[n] = true;
+    }
+  } else {
+    for (int64_t i = 0; i < t.getRank(); ++i)
+      drop[i] = t.getDimSize(i) == 1;
+  }
+  llvm::SmallVector<int64_t> shape;
+  for (int64_t i = 0; i < t.getRank(); ++i)
+    if (!drop[i])
+      shape.push_back(t.getDimSize(i));
+  return one(ctx.reshape(ctx.input(0), shape));
+}
+
+/// Opset 13 moved `axes` from an attribute to an input.
+template <int Since> FailureOr<Values> convertUnsqueeze(NodeContext &ctx) {
+  auto axes = axesOf<Since, 13>(ctx);
+  if (mlir::failed(axes))
+    return mlir::failure();
+  if (!*axes) {
+    ctx.error("Unsqueeze needs axes");
+    return mlir::failure();
+  }
+  auto t = ctx.type(0);
+  int64_t rank = t.getRank() + (*axes)->size();
+  llvm::SmallVector<bool> inserted(rank, false);
+  for (int64_t a : **axes) {
+    int64_t n = normalizeAxis(a, rank);
+    if (n < 0 || inserted[n]) {
+      ctx.error(absl::StrCat("axis ", a, " is out of range or repeated"));
+      return mlir::failure();
+    }
+    inserted[n] = true;
+  }
+  llvm::SmallVector<int64_t> shape;
+  int64_t next = 0;
+  for (int64_t i = 0; i < rank; ++i)
+    shape.push_back(inserted[i] ? 1 : t.getDimSize(next++));
+  return one(ctx.reshape(ctx.input(0), shape));
+}
+
+FailureOr<Values> convertShape(NodeContext &ctx) {
+  auto t = ctx.type(0);
+  int64_t rank = t.getRank();
+  auto clamp = [&](int64_t v) {
+    if (v < 0)
+      v += rank;
+    return std::min(std::max<int64_t>(v, 0), rank);
+  };
+  int64_t start = clamp(ctx.getInt("start", 0));
+  int64_t end = clamp(ctx.getInt("end", rank));
+  llvm::SmallVector<int64_t> dims;
+  for (int64_t i = start; i < end; ++i)
+    dims.push_back(t.getDimSize(i));
+  return Values{int64Constant(ctx, dims, {int64_t(dims.size())})};
+}
+
+FailureOr<Values> convertSize(NodeContext &ctx) {
+  return Values{int64Constant(ctx, {ctx.type(0).getNumElements()}, {})};
+}
+
+FailureOr<Values> convertConstantOfShape(NodeContext &ctx) {
+  FailureOr<llvm::SmallVector<int64_t>> shape = ctx.constantInts(0, "shape");
+  if (mlir::failed(shape))
+    return mlir::failure();
+  if (!ShapeWithinLimit(*shape, int64_t{1} << 31)) {
+    ctx.error("shape has a negative or too large dimension");
+    return mlir::failure();
+  }
+  mlir::Attribute element = ctx.builder().getF32FloatAttr(0);
+  mlir::Type elem = ctx.builder().getF32Type();
+  if (const Attr *a = ctx.attr("value", Attr::TENSOR)) {
+    mlir::FailureOr<mlir::DenseElementsAttr> v = ctx.decodeTensor(a->t());
+    if (mlir::failed(v))
+      return mlir::failure();
+    if (v->getNumElements() != 1) {
+      ctx.error("value must hold one element");
+      return mlir::failure();
+    }
+    elem = v->getElementType();
+    element = *v->value_begin<mlir::Attribute>();
+  } else if (ctx.reported()) {
+    return mlir::failure();
+  }
+  auto type = mlir::RankedTensorType::get(*shape, elem);
+  return Values{ctx.constant(mlir::DenseElementsAttr::get(type, element))};
+}
+
+FailureOr<Values> convertRange(NodeContext &ctx) {
+  const char *names[] = {"start", "limit", "delta"};
+  for (size_t i = 0; i < 3; ++i)
+    if (!ctx.constantInput(i)) {
+      ctx.unsupported("start, limit and delta must be known at compile time");
+      return mlir::failure();
+    }
+  mlir::Type elem = ctx.type(0).getElementType();
+  if (ctx.type(1).getElementType() != elem ||
+      ctx.type(2).getElementType() != elem) {
+    ctx.error("start, limit and delta differ in element type");
+    return mlir::failure();
+  }
+  bool isFloat = mlir::isa<mlir::FloatType>(elem);
+  if (!isFloat && (!elem.isInteger() || elem.isInteger(1))) {
+    ctx.error("start, limit and delta must be numbers");
+    return mlir::failure();
+  }
+  double v[3];
+  for (size_t i = 0; i < 3; ++i) {
+    FailureOr<double> x = ctx.constantScalar(i, names[i]);
+    if (mlir::failed(x))
+      return mlir::failure();
+    v[i] = *x;
+  }
+  // Integers are stepped in int64 (wrapping, as the element type would),
+  // floats in double.
+  int64_t is[3] = {0, 0, 0};
+  if (!isFloat)
+    for (size_t i = 0; i < 3; ++i)
+      is[i] = (*ctx.constantInts(i, names[i]))[0];
+  double s = v[0], l = v[1], d = v[2];
+  if (d == 0) {
+    ctx.error("delta must not be 0");
+    return mlir::failure();
+  }
+  double count = std::ceil((l - s) / d);
+  if (!(count <= double(int64_t{1} << 24))) { // NaN too
+    ctx.error("Range is too long");
+    return mlir::failure();
+  }
+  int64_t n = count > 0 ? int64_t(count) : 0;
+  llvm::SmallVector<mlir::Attribute> values;
+  for (int64_t i = 0; i < n; ++i) {
+    if (isFloat)
+      values.push_back(ctx.builder().getFloatAttr(elem, s + i * d));
+    else
+      values.push_back(ctx.builder().getIntegerAttr(
+          elem, int64_t(uint64_t(is[0]) + uint64_t(i) * uint64_t(is[2]))));
+  }
+  auto type = mlir::RankedTensorType::get({n}, elem);
+  return Values{ctx.constant(mlir::DenseElementsAttr::get(type, values))};
+}
+
+/// Opset 13 moved `split` to an input; opset 18 added `num_outputs`.
+template <int Since> FailureOr<Values> convertSplit(NodeContext &ctx) {
+  auto t = ctx.type(0);
+  int64_t axis = normalizeAxis(ctx.getInt("axis", 0), t.getRank());
+  if (axis < 0) {
+    ctx.error("axis is out of range");
+    return mlir::failure();
+  }
+  int64_t outputs = ctx.node().output_size();
+  llvm::SmallVector<int64_t> sizes;
+  if (Since >= 13 && ctx.input(1)) {
+    FailureOr<llvm::SmallVector<int64_t>> s = ctx.constantInts(1, "split");
+    if (mlir::failed(s))
+      return mlir::failure();
+    sizes = *s;
+  } else if (auto s = ctx.getInts("split")) {
+    sizes = *s;
+  } else {
+    // Opset 18 asks for one of the `split` input and `num_outputs`; older
+    // opsets split evenly into as many parts as there are outputs.
+    if (Since >= 18 && !ctx.hasAttr("num_outputs")) {
+      ctx.error("needs the 'split' input or the 'num_outputs' attribute "
+                "(opset 18)");
+      return mlir::failure();
+    }
+    int64_t dim = t.getDimSize(axis);
+    int64_t n = ctx.getInt("num_outputs", outputs);
+    if (n < 1 || n > std::max(dim, outputs)) {
+      ctx.error(absl::StrCat("cannot split an axis of size ", dim, " into ", n,
+                             " parts"));
+      return mlir::failure();
+    }
+    int64_t chunk = (dim + n - 1) / n;
+    for (int64_t i = 0; i < n; ++i)
+      sizes.push_back(std::max<int64_t>(0, std::min(chunk, dim - i * chunk)));
+  }
+  int64_t total = 0;
+  for (int64_t size : sizes) {
+    if (size < 0 || size > t.getDimSize(axis) - total) {
+      total = -1;
+      break;
+    }
+    total += size;
+  }
+  if (total != t.getDimSize(axis)) {
+    ctx.error("split sizes do not add up to the axis");
+    return mlir::failure();
+  }
+  Values results;
+  int64_t start = 0;
+  for (int64_t size : sizes) {
+    FailureOr<Value> part = ctx.build<SliceOp>(
+        ctx.input(0), {named(ctx, "starts", ints(ctx, {start})),
+                       named(ctx, "ends", ints(ctx, {start + size})),
+                       named(ctx, "axes", ints(ctx, {axis}))});
+    if (mlir::failed(part))
+      return mlir::failure();
+    results.push_back(*part);
+    start += size;
+  }
+  return results;
+}
+
+/// Opset 10 moved starts, ends, axes and steps to inputs.
+template <int Since> FailureOr<Values> convertSlice(NodeContext &ctx) {
+  llvm::SmallVector<mlir::NamedAttribute> attrs;
+  const char *names[] = {"starts", "ends", "axes", "steps"};
+  for (size_t i = 0; i < 4; ++i) {
+    std::optional<llvm::SmallVector<int64_t>> v;
+    if constexpr (Since < 10) {
+      v = ctx.getInts(names[i]);
+    } else if (ctx.input(i + 1)) {
+      FailureOr<llvm::SmallVector<int64_t>> c =
+          ctx.constantInts(i + 1, names[i]);
+      if (mlir::failed(c))
+        return mlir::failure();
+      v = *c;
+    }
+    if (v)
+      attrs.push_back(named(ctx, names[i], ints(ctx, *v)));
+  }
+  return one(ctx.build<SliceOp>(ctx.input(0), attrs));
+}
+
+/// Opset 2 renamed `paddings` to `pads`; opset 11 moved `pads` and the
+/// value to inputs (and opset 18 added `axes`).
+template <int Since> FailureOr<Values> convertPad(NodeContext &ctx) {
+  auto t = ctx.type(0);
+  int64_t rank = t.getRank();
+  llvm::SmallVector<int64_t> pads;
+  double value = 0;
+  if constexpr (Since < 11) {
+    pads = ctx.getInts(Since < 2 ? "paddings" : "pads")
+               .value_or(llvm::SmallVector<int64_t>{});
+    value = ctx.getFloat("value", 0);
+  } else {
+    FailureOr<llvm::SmallVector<int64_t>> p = ctx.constantInts(1, "pads");
+    if (mlir::failed(p))
+      return mlir::failure();
+    pads = *p;
+    if (ctx.input(2)) {
+      FailureOr<double> v = ctx.constantScalar(2, "constant_value");
+      if (mlir::failed(v))
+        return mlir::failure();
+      value = *v;
+    }
+    if (ctx.input(3)) {
+      FailureOr<llvm::SmallVector<int64_t>> axes = ctx.constantInts(3, "axes");
+      if (mlir::failed(axes))
+        return mlir::failure();
+      llvm::SmallVector<int64_t> full(2 * rank, 0);
+      size_t n = axes->size();
+      if (pads.size() != 2 * n) {
+        ctx.error("pads must have two entries per axis");
+        return mlir::failure();
+      }
+      for (size_t i = 0; i < n; ++i) {
+        int64_t a = normalizeAxis((*axes)[i], rank);
+        if (a < 0) {
+          ctx.error("pad axis out of range");
+          return mlir::failure();
+        }
+        full[a] = pads[i];
+        full[rank + a] = pads[n + i];
+      }
+      pads = full;
+    }
+  }
+  std::string mode = ctx.getString("mode", "constant");
+  return one(ctx.build<PadOp>(
+      ctx.input(0),
+      {named(ctx, "pads", ints(ctx, pads)),
+       named(ctx, "mode", ctx.builder().getStringAttr(mode)),
+       named(ctx, "value", ctx.builder().getF64FloatAttr(value))}));
+}
+
+FailureOr<Values> convertExpand(NodeContext &ctx) {
+  FailureOr<llvm::SmallVector<int64_t>> shape = ctx.constantInts(1, "shape");
+  if (mlir::failed(shape))
+    return mlir::failure();
+  return one(ctx.build<ExpandOp>(ctx.input(0),
+                                 {named(ctx, "shape", ints(ctx, *shape))}));
+}
+
+FailureOr<Values> convertTile(NodeContext &ctx) {
+  FailureOr<llvm::SmallVector<int64_t>> repeats =
+      ctx.constantInts(1, "repeats");
+  if (mlir::failed(repeats))
+    return mlir::failure();
+  return one(ctx.build<TileOp>(ctx.input(0),
+                               {named(ctx, "repeats", ints(ctx, *repeats))}));
+}
+
+FailureOr<Values> convertTrilu(NodeContext &ctx) {
+  int64_t k = 0;
+  if (ctx.input(1)) {
+    FailureOr<llvm::SmallVector<int64_t>> v = ctx.constantInts(1, "k");
+    if (mlir::failed(v))
+      return mlir::failure();
+    if (v->size() != 1) {
+      ctx.error(absl::StrCat("k must hold one value, got ", v->size()));
+      return mlir::failure();
+    }
+    k = (*v)[0];
+  }
+  return one(ctx.build<TriluOp>(
+      ctx.input(0), {named(ctx, "upper", i64(ctx, ctx.getInt("upper", 1))),
+                     named(ctx, "k", i64(ctx, k))}));
+}
+
+} // namespace
+
+void RegisterShapeOnnxOps(OnnxRegistry &r) {
+  r.onOp("Reshape", 1, convertReshape<1>, 1, 1);
+  r.onOp("Reshape", 5, convertReshape<5>, 2, 2);
+  r.onOp("Flatten", 1, convertFlatten, 1, 1);
+  r.onOp("Squeeze", 1, convertSqueeze<1>, 1, 1);
+  r.onOp("Squeeze", 13, convertSqueeze<13>, 1, 2);
+  r.onOp("Unsqueeze", 1, convertUnsqueeze<1>, 1, 1, {"axes"});
+  r.onOp("Unsqueeze", 13, convertUnsqueeze<13>, 2, 2);
+  r.onOp("Shape", 1, convertShape, 1, 1);
+  r.onOp("Size", 1, convertSize, 1, 1);
+  r.onOp("ConstantOfShape", 1, convertConstantOfShape, 1, 1);
+  r.onOp("Range", 1, convertRange, 3, 3);
+  r.onOp("Split", 1, convertSplit<1>, 1, 2);
+  r.onOp("Split", 13, convertSplit<13>, 1, 2);
+  r.onOp("Split", 18, convertSplit<18>, 1, 2);
+  r.onOp("Slice", 1, convertSlice<1>, 1, 1, {"starts", "ends"});
+  r.onOp("Slice", 10, convertSlice<10>, 3, 5);
+  r.onOp("Pad", 1, convertPad<1>, 1, 1, {"paddings"});
+  r.onOp("Pad", 2, convertPad<2>, 1, 1, {"pads"});
+  r.onOp("Pad", 11, convertPad<11>, 2, 4);
+  r.onOp("Expand", 1, convertExpand, 2, 2);
+  r.onOp("Tile", 1, convertTile, 2, 2);
+  r.onOp("Trilu", 1, convertTrilu, 1, 2);
+}
+
+namespace onnx_ops {
+
+FailureOr<std::optional<llvm::SmallVector<int64_t>>>
+intsFromInputOrAttr(NodeContext &ctx, size_t index, const char *name) {
+  if (!ctx.input(index))
+    return ctx.getInts(name);
+  FailureOr<llvm::SmallVector<int64_t>> v = ctx.constantInts(index, name);
+  if (mlir::failed(v))
+    return mlir::failure();
+  return std::optional<llvm::SmallVector<int64_t>>(*v);
+}
+
+} // namespace onnx_ops
+
+} // namespace kiln
