@@ -8,6 +8,7 @@
 #define KILN_OPS_TD
 
 include "ir/Dialect.td"
+include "ir/Interfaces.td"
 include "mlir/Interfaces/InferTypeOpInterface.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 
@@ -20,11 +21,10 @@ def Kiln_FloatTensor : RankedTensorOf<[F16, BF16, F32, F64]>;
 def Kiln_BoolTensor : RankedTensorOf<[I1]>;
 def Kiln_IndexTensor : RankedTensorOf<[I32, I64]>;
 
-/// Marks ops that compute each output element from the elements at the
-/// same (broadcast) position of their operands: what fusion chains freely.
-def Kiln_Elementwise : NativeOpTrait<"KilnElementwise"> {
-  let cppNamespace = "::kiln";
-}
+/// Ops that compute each output element from the elements at the same
+/// (broadcast) position of their operands: what fusion chains freely. Each
+/// implements buildScalar (ScalarBodies.cc), its loop body.
+def Kiln_Elementwise : DeclareOpInterfaceMethods<Kiln_ElementwiseOpInterface>;
 /// Marks the ops a fusion is built around (contractions, reductions): one
 /// per kernel, never duplicated.
 def Kiln_FusionHero : NativeOpTrait<"KilnFusionHero"> {
@@ -155,8 +155,8 @@ def Kiln_WhereOp : Kiln_Op<"where", [Kiln_Elementwise]> {
 
 /// Unary ops whose result has the operand's type.
 class Kiln_UnaryOp<string mnemonic, Type operandType = Kiln_Tensor,
-                   list<Trait> traits = []>
-    : Kiln_Op<mnemonic, !listconcat(traits, [Kiln_Elementwise])> {
+                   list<Trait> traits = [Kiln_Elementwise]>
+    : Kiln_Op<mnemonic, traits> {
   let arguments = (ins operandType:$X);
   let results = (outs operandType:$Y);
   let extraClassDefinition = [{
@@ -268,7 +268,9 @@ def Kiln_ClipOp : Kiln_UnaryOp<"clip"> {
                    OptionalAttr<F64Attr>:$max);
 }
 
-def Kiln_IdentityOp : Kiln_UnaryOp<"identity"> {
+/// Not elementwise: it moves nothing, its folder removes it and its lowering
+/// forwards the input.
+def Kiln_IdentityOp : Kiln_UnaryOp<"identity", Kiln_Tensor, []> {
   let summary = "returns its input";
   let hasFolder = 1;
 }
@@ -365,8 +367,13 @@ def Kiln_CumSumOp : Kiln_Op<"cumsum"> {
   let results = (outs Kiln_Tensor:$output);
 }
 
-class Kiln_ReduceOp<string mnemonic, string what>
-    : Kiln_Op<mnemonic, [Kiln_FusionHero]> {
+/// The Reduce* family; `overrides` names the ReductionOpInterface methods
+/// with defaults that the op implements itself.
+class Kiln_ReduceOp<string mnemonic, string what, list<string> overrides = []>
+    : Kiln_Op<mnemonic,
+              [Kiln_FusionHero,
+               DeclareOpInterfaceMethods<Kiln_ReductionOpInterface,
+                                         overrides>]> {
   let summary = what # " over the axes (all axes when none are given)";
   let description = [{
     `axes` may be negative (counted from the back); `keepdims` keeps the
@@ -395,7 +402,8 @@ class Kiln_ReduceOp<string mnemonic, string what>
 }
 
 def Kiln_ReduceSumOp : Kiln_ReduceOp<"reduce_sum", "sum">;
-def Kiln_ReduceMeanOp : Kiln_ReduceOp<"reduce_mean", "arithmetic mean">;
+def Kiln_ReduceMeanOp : Kiln_ReduceOp<"reduce_mean", "arithmetic mean",
+                                      ["dividesByCount"]>;
 def Kiln_ReduceMaxOp : Kiln_ReduceOp<"reduce_max", "maximum">;
 def Kiln_ReduceMinOp : Kiln_ReduceOp<"reduce_min", "minimum">;
 def Kiln_ReduceProdOp : Kiln_ReduceOp<"reduce_prod", "product">;
