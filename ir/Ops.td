@@ -231,6 +231,14 @@ def Kiln_SoftplusOp : Kiln_UnaryOp<"softplus", Kiln_FloatTensor> {
 def Kiln_HardSwishOp : Kiln_UnaryOp<"hard_swish", Kiln_FloatTensor> {
   let summary = "x * max(0, min(1, x / 6 + 1 / 2))";
 }
+def Kiln_SoftsignOp : Kiln_UnaryOp<"softsign", Kiln_FloatTensor> {
+  let summary = "x / (1 + |x|)";
+  let description = [{
+    ```mlir
+    %y = kiln.softsign %x : (tensor<4xf32>) -> tensor<4xf32>
+    ```
+  }];
+}
 def Kiln_NotOp : Kiln_UnaryOp<"not", Kiln_BoolTensor> {
   let summary = "logical not";
 }

@@ -222,6 +222,12 @@ KILN_SCALAR(SoftplusOp) {
   return b.create<math::LogOp>(
       loc, b.create<arith::AddFOp>(loc, e, constant(b, loc, e.getType(), 1)));
 }
+KILN_SCALAR(SoftsignOp) {
+  Value one = constant(b, loc, a[0].getType(), 1);
+  Value abs = b.create<math::AbsFOp>(loc, a[0]);
+  return b.create<arith::DivFOp>(loc, a[0],
+                                 b.create<arith::AddFOp>(loc, one, abs));
+}
 KILN_SCALAR(HardSigmoidOp) {
   return hardSigmoid(b, loc, a[0], getAlpha().convertToDouble(),
                      getBeta().convertToDouble());
