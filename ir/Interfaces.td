@@ -96,4 +96,24 @@ def Kiln_ReductionOpInterface : OpInterface<"ReductionOpInterface"> {
   ];
 }
 
+def Kiln_IdentityElementOpInterface
+    : OpInterface<"IdentityElementOpInterface"> {
+  let cppNamespace = "::kiln";
+  let description = [{
+    A binary op with identity elements: constants c for which `x op c` (or
+    `c op x`) is x itself, bit for bit, for every x. kiln-simplify
+    (passes/Simplify.cc) removes such an op when the other operand already
+    has the result's type.
+  }];
+  let methods = [
+    InterfaceMethod<[{
+        Whether splat constant `constant`, as the other operand, leaves
+        operand `side` (0 or 1) unchanged for every value, -0.0 and NaN
+        included (x + 0.0 is not x: it turns -0.0 into +0.0).
+      }],
+      "bool", "isIdentityElement",
+      (ins "::mlir::DenseElementsAttr":$constant, "unsigned":$side)>,
+  ];
+}
+
 #endif // KILN_INTERFACES_TD

@@ -25,6 +25,10 @@ def Kiln_IndexTensor : RankedTensorOf<[I32, I64]>;
 /// (broadcast) position of their operands: what fusion chains freely. Each
 /// implements buildScalar (ScalarBodies.cc), its loop body.
 def Kiln_Elementwise : DeclareOpInterfaceMethods<Kiln_ElementwiseOpInterface>;
+/// Binary ops with identity elements, which kiln-simplify removes
+/// (isIdentityElement in Folders.cc).
+def Kiln_IdentityElement
+    : DeclareOpInterfaceMethods<Kiln_IdentityElementOpInterface>;
 /// Marks the ops a fusion is built around (contractions, reductions): one
 /// per kernel, never duplicated.
 def Kiln_FusionHero : NativeOpTrait<"KilnFusionHero"> {
@@ -97,7 +101,7 @@ class Kiln_CompareOp<string mnemonic, list<Trait> traits = []>
   }];
 }
 
-def Kiln_AddOp : Kiln_BroadcastBinaryOp<"add", [Commutative]> {
+def Kiln_AddOp : Kiln_BroadcastBinaryOp<"add", [Commutative, Kiln_IdentityElement]> {
   let summary = "elementwise A + B with broadcasting";
   let description = [{
     ```mlir
@@ -106,15 +110,15 @@ def Kiln_AddOp : Kiln_BroadcastBinaryOp<"add", [Commutative]> {
   }];
   let hasFolder = 1;
 }
-def Kiln_SubOp : Kiln_BroadcastBinaryOp<"sub"> {
+def Kiln_SubOp : Kiln_BroadcastBinaryOp<"sub", [Kiln_IdentityElement]> {
   let summary = "elementwise A - B with broadcasting";
   let hasFolder = 1;
 }
-def Kiln_MulOp : Kiln_BroadcastBinaryOp<"mul", [Commutative]> {
+def Kiln_MulOp : Kiln_BroadcastBinaryOp<"mul", [Commutative, Kiln_IdentityElement]> {
   let summary = "elementwise A * B with broadcasting";
   let hasFolder = 1;
 }
-def Kiln_DivOp : Kiln_BroadcastBinaryOp<"div"> {
+def Kiln_DivOp : Kiln_BroadcastBinaryOp<"div", [Kiln_IdentityElement]> {
   let summary = "elementwise A / B with broadcasting";
   let description = [{
     Integer division truncates toward zero, as in ONNX; x / 0 is 0 and
