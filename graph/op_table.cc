@@ -75,6 +75,7 @@ const std::vector<OpSpec> &Table() {
       {"Atan", "kiln.atan", 1, 1, {}},
       {"Softplus", "kiln.softplus", 1, 1, {}},
       {"HardSwish", "kiln.hard_swish", 1, 1, {}},
+      {"Softsign", "kiln.softsign", 1, 1, {}},
       {"Not", "kiln.not", 1, 1, {}},
       {"Elu", "kiln.elu", 1, 1, {{"alpha", AttrKind::kFloat, false}}},
       {"Selu",

@@ -21,6 +21,7 @@ using namespace kiln;
 using namespace kiln::detail;
 
 #include "ir/KilnDialect.cpp.inc"
+#include "ir/KilnInterfaces.cpp.inc"
 
 void KilnDialect::initialize() {
   addOperations<

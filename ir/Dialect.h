@@ -7,20 +7,20 @@
 #define KILN_IR_DIALECT_H
 
 #include "mlir/Bytecode/BytecodeOpInterface.h"
+#include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/Dialect.h"
 #include "mlir/IR/OpDefinition.h"
 #include "mlir/IR/SymbolTable.h"
+#include "mlir/IR/TypeUtilities.h"
 #include "mlir/Interfaces/InferTypeOpInterface.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
 #include "ir/KilnDialect.h.inc"
 
 namespace kiln {
-/// Op traits of the kiln dialect (see Ops.td); markers only.
-template <typename ConcreteType>
-class KilnElementwise
-    : public mlir::OpTrait::TraitBase<ConcreteType, KilnElementwise> {};
+/// Op traits of the kiln dialect (see Ops.td); markers only. The categories
+/// with methods are op interfaces (Interfaces.td).
 template <typename ConcreteType>
 class KilnFusionHero
     : public mlir::OpTrait::TraitBase<ConcreteType, KilnFusionHero> {};
@@ -50,6 +50,8 @@ mlir::LogicalResult inferArgReduce(std::optional<mlir::Location> loc,
                                    int64_t keepdims,
                                    llvm::SmallVectorImpl<mlir::Type> &inferred);
 } // namespace kiln::detail
+
+#include "ir/KilnInterfaces.h.inc"
 
 #define GET_OP_CLASSES
 #include "ir/KilnOps.h.inc"

@@ -104,6 +104,60 @@ OpFoldResult foldUnaryFloat(Attribute operand,
 
 } // namespace
 
+//===----------------------------------------------------------------------===//
+// Identity elements (IdentityElementOpInterface), for kiln-simplify
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+enum class Splat { kNone, kPositiveZero, kNegativeZero, kIntZero, kOne };
+
+/// What splat constant `attr` is, as far as identities go.
+Splat splatKind(DenseElementsAttr attr) {
+  if (!attr || !attr.isSplat())
+    return Splat::kNone;
+  Type elem = attr.getElementType();
+  if (isa<FloatType>(elem)) {
+    APFloat x = attr.getSplatValue<APFloat>();
+    if (x.isZero())
+      return x.isNegative() ? Splat::kNegativeZero : Splat::kPositiveZero;
+    if (x.isExactlyValue(1.0))
+      return Splat::kOne;
+    return Splat::kNone;
+  }
+  if (elem.isInteger(1))
+    return Splat::kNone;
+  APInt x = attr.getSplatValue<APInt>();
+  if (x.isZero())
+    return Splat::kIntZero;
+  if (x.isOne())
+    return Splat::kOne;
+  return Splat::kNone;
+}
+
+} // namespace
+
+// x + (-0.0) == x for every x; x + (+0.0) turns -0.0 into +0.0.
+bool AddOp::isIdentityElement(DenseElementsAttr constant, unsigned) {
+  Splat k = splatKind(constant);
+  return k == Splat::kNegativeZero || k == Splat::kIntZero;
+}
+// x - (+0.0) == x for every x, including -0.0; 0 - x is not x.
+bool SubOp::isIdentityElement(DenseElementsAttr constant, unsigned side) {
+  Splat k = splatKind(constant);
+  return side == 0 && (k == Splat::kPositiveZero || k == Splat::kIntZero);
+}
+bool MulOp::isIdentityElement(DenseElementsAttr constant, unsigned) {
+  return splatKind(constant) == Splat::kOne;
+}
+bool DivOp::isIdentityElement(DenseElementsAttr constant, unsigned side) {
+  return side == 0 && splatKind(constant) == Splat::kOne;
+}
+
+//===----------------------------------------------------------------------===//
+// Folders
+//===----------------------------------------------------------------------===//
+
 OpFoldResult ConstantOp::fold(FoldAdaptor) { return getValue(); }
 
 OpFoldResult AddOp::fold(FoldAdaptor adaptor) {

@@ -8,6 +8,7 @@
 #define KILN_OPS_TD
 
 include "ir/Dialect.td"
+include "ir/Interfaces.td"
 include "mlir/Interfaces/InferTypeOpInterface.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 include "mlir/IR/SymbolInterfaces.td"
@@ -21,11 +22,14 @@ def Kiln_FloatTensor : RankedTensorOf<[F16, BF16, F32, F64]>;
 def Kiln_BoolTensor : RankedTensorOf<[I1]>;
 def Kiln_IndexTensor : RankedTensorOf<[I32, I64]>;
 
-/// Marks ops that compute each output element from the elements at the
-/// same (broadcast) position of their operands: what fusion chains freely.
-def Kiln_Elementwise : NativeOpTrait<"KilnElementwise"> {
-  let cppNamespace = "::kiln";
-}
+/// Ops that compute each output element from the elements at the same
+/// (broadcast) position of their operands: what fusion chains freely. Each
+/// implements buildScalar (ScalarBodies.cc), its loop body.
+def Kiln_Elementwise : DeclareOpInterfaceMethods<Kiln_ElementwiseOpInterface>;
+/// Binary ops with identity elements, which kiln-simplify removes
+/// (isIdentityElement in Folders.cc).
+def Kiln_IdentityElement
+    : DeclareOpInterfaceMethods<Kiln_IdentityElementOpInterface>;
 /// Marks the ops a fusion is built around (contractions, reductions): one
 /// per kernel, never duplicated.
 def Kiln_FusionHero : NativeOpTrait<"KilnFusionHero"> {
@@ -98,7 +102,7 @@ class Kiln_CompareOp<string mnemonic, list<Trait> traits = []>
   }];
 }
 
-def Kiln_AddOp : Kiln_BroadcastBinaryOp<"add", [Commutative]> {
+def Kiln_AddOp : Kiln_BroadcastBinaryOp<"add", [Commutative, Kiln_IdentityElement]> {
   let summary = "elementwise A + B with broadcasting";
   let description = [{
     ```mlir
@@ -107,15 +111,15 @@ def Kiln_AddOp : Kiln_BroadcastBinaryOp<"add", [Commutative]> {
   }];
   let hasFolder = 1;
 }
-def Kiln_SubOp : Kiln_BroadcastBinaryOp<"sub"> {
+def Kiln_SubOp : Kiln_BroadcastBinaryOp<"sub", [Kiln_IdentityElement]> {
   let summary = "elementwise A - B with broadcasting";
   let hasFolder = 1;
 }
-def Kiln_MulOp : Kiln_BroadcastBinaryOp<"mul", [Commutative]> {
+def Kiln_MulOp : Kiln_BroadcastBinaryOp<"mul", [Commutative, Kiln_IdentityElement]> {
   let summary = "elementwise A * B with broadcasting";
   let hasFolder = 1;
 }
-def Kiln_DivOp : Kiln_BroadcastBinaryOp<"div"> {
+def Kiln_DivOp : Kiln_BroadcastBinaryOp<"div", [Kiln_IdentityElement]> {
   let summary = "elementwise A / B with broadcasting";
   let description = [{
     Integer division truncates toward zero, as in ONNX; x / 0 is 0 and
@@ -156,8 +160,8 @@ def Kiln_WhereOp : Kiln_Op<"where", [Kiln_Elementwise]> {
 
 /// Unary ops whose result has the operand's type.
 class Kiln_UnaryOp<string mnemonic, Type operandType = Kiln_Tensor,
-                   list<Trait> traits = []>
-    : Kiln_Op<mnemonic, !listconcat(traits, [Kiln_Elementwise])> {
+                   list<Trait> traits = [Kiln_Elementwise]>
+    : Kiln_Op<mnemonic, traits> {
   let arguments = (ins operandType:$X);
   let results = (outs operandType:$Y);
   let extraClassDefinition = [{
@@ -232,6 +236,14 @@ def Kiln_SoftplusOp : Kiln_UnaryOp<"softplus", Kiln_FloatTensor> {
 def Kiln_HardSwishOp : Kiln_UnaryOp<"hard_swish", Kiln_FloatTensor> {
   let summary = "x * max(0, min(1, x / 6 + 1 / 2))";
 }
+def Kiln_SoftsignOp : Kiln_UnaryOp<"softsign", Kiln_FloatTensor> {
+  let summary = "x / (1 + |x|)";
+  let description = [{
+    ```mlir
+    %y = kiln.softsign %x : (tensor<4xf32>) -> tensor<4xf32>
+    ```
+  }];
+}
 def Kiln_NotOp : Kiln_UnaryOp<"not", Kiln_BoolTensor> {
   let summary = "logical not";
 }
@@ -269,7 +281,9 @@ def Kiln_ClipOp : Kiln_UnaryOp<"clip"> {
                    OptionalAttr<F64Attr>:$max);
 }
 
-def Kiln_IdentityOp : Kiln_UnaryOp<"identity"> {
+/// Not elementwise: it moves nothing, its folder removes it and its lowering
+/// forwards the input.
+def Kiln_IdentityOp : Kiln_UnaryOp<"identity", Kiln_Tensor, []> {
   let summary = "returns its input";
   let hasFolder = 1;
 }
@@ -366,8 +380,13 @@ def Kiln_CumSumOp : Kiln_Op<"cumsum"> {
   let results = (outs Kiln_Tensor:$output);
 }
 
-class Kiln_ReduceOp<string mnemonic, string what>
-    : Kiln_Op<mnemonic, [Kiln_FusionHero]> {
+/// The Reduce* family; `overrides` names the ReductionOpInterface methods
+/// with defaults that the op implements itself.
+class Kiln_ReduceOp<string mnemonic, string what, list<string> overrides = []>
+    : Kiln_Op<mnemonic,
+              [Kiln_FusionHero,
+               DeclareOpInterfaceMethods<Kiln_ReductionOpInterface,
+                                         overrides>]> {
   let summary = what # " over the axes (all axes when none are given)";
   let description = [{
     `axes` may be negative (counted from the back); `keepdims` keeps the
@@ -396,7 +415,8 @@ class Kiln_ReduceOp<string mnemonic, string what>
 }
 
 def Kiln_ReduceSumOp : Kiln_ReduceOp<"reduce_sum", "sum">;
-def Kiln_ReduceMeanOp : Kiln_ReduceOp<"reduce_mean", "arithmetic mean">;
+def Kiln_ReduceMeanOp : Kiln_ReduceOp<"reduce_mean", "arithmetic mean",
+                                      ["dividesByCount"]>;
 def Kiln_ReduceMaxOp : Kiln_ReduceOp<"reduce_max", "maximum">;
 def Kiln_ReduceMinOp : Kiln_ReduceOp<"reduce_min", "minimum">;
 def Kiln_ReduceProdOp : Kiln_ReduceOp<"reduce_prod", "product">;

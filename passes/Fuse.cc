@@ -40,7 +40,7 @@ bool isHero(Operation *op) { return op->hasTrait<KilnFusionHero>(); }
 bool isContraction(Operation *op) { return op->hasTrait<KilnContraction>(); }
 bool fusible(Operation *op) {
   return isa_and_nonnull<KilnDialect>(op->getDialect()) &&
-         (op->hasTrait<KilnElementwise>() || isHero(op)) && allFloat(op) &&
+         (isa<ElementwiseOpInterface>(op) || isHero(op)) && allFloat(op) &&
          op->getNumResults() == 1;
 }
 

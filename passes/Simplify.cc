@@ -23,66 +23,27 @@ using namespace mlir;
 namespace kiln {
 namespace {
 
-enum class Splat { kNone, kPositiveZero, kNegativeZero, kIntZero, kOne };
-
-/// What constant splat `v` is, if any.
-Splat splatKind(Value v) {
-  DenseElementsAttr attr;
-  if (!matchPattern(v, m_Constant(&attr)) || !attr.isSplat())
-    return Splat::kNone;
-  Type elem = attr.getElementType();
-  if (isa<FloatType>(elem)) {
-    APFloat x = attr.getSplatValue<APFloat>();
-    if (x.isZero())
-      return x.isNegative() ? Splat::kNegativeZero : Splat::kPositiveZero;
-    if (x.isExactlyValue(1.0))
-      return Splat::kOne;
-    return Splat::kNone;
-  }
-  if (elem.isInteger(1))
-    return Splat::kNone;
-  APInt x = attr.getSplatValue<APInt>();
-  if (x.isZero())
-    return Splat::kIntZero;
-  if (x.isOne())
-    return Splat::kOne;
-  return Splat::kNone;
-}
-
-/// `x op c` is x when c is an identity element of op and the result has x's
-/// type (a broadcast that grows x is not an identity).
-template <typename OpTy>
-struct IdentityElement : public OpRewritePattern<OpTy> {
-  using OpRewritePattern<OpTy>::OpRewritePattern;
-  LogicalResult matchAndRewrite(OpTy op,
+/// `x op c` is x when splat constant c is an identity element of op (the
+/// op says which, ir/Folders.cc) and the result has x's type (a broadcast
+/// that grows x is not an identity).
+struct IdentityElement
+    : public OpInterfaceRewritePattern<IdentityElementOpInterface> {
+  using OpInterfaceRewritePattern::OpInterfaceRewritePattern;
+  LogicalResult matchAndRewrite(IdentityElementOpInterface op,
                                 PatternRewriter &rewriter) const override {
-    for (int side = 0; side < 2; ++side) {
+    for (unsigned side = 0; side < 2; ++side) {
       Value x = op->getOperand(side), c = op->getOperand(1 - side);
-      if (x.getType() != op.getType() || !identity(splatKind(c), side))
+      DenseElementsAttr constant;
+      if (x.getType() != op->getResult(0).getType() ||
+          !matchPattern(c, m_Constant(&constant)) || !constant.isSplat() ||
+          !op.isIdentityElement(constant, side))
         continue;
       rewriter.replaceOp(op, x);
       return success();
     }
     return failure();
   }
-  /// Whether constant `k` on the other side of operand `side` leaves it.
-  static bool identity(Splat k, int side);
 };
-
-// x + (-0.0) == x for every x; x + (+0.0) turns -0.0 into +0.0.
-template <> bool IdentityElement<AddOp>::identity(Splat k, int) {
-  return k == Splat::kNegativeZero || k == Splat::kIntZero;
-}
-// x - (+0.0) == x for every x, including -0.0; 0 - x is not x.
-template <> bool IdentityElement<SubOp>::identity(Splat k, int side) {
-  return side == 0 && (k == Splat::kPositiveZero || k == Splat::kIntZero);
-}
-template <> bool IdentityElement<MulOp>::identity(Splat k, int) {
-  return k == Splat::kOne;
-}
-template <> bool IdentityElement<DivOp>::identity(Splat k, int side) {
-  return side == 0 && k == Splat::kOne;
-}
 
 struct ReshapeOfReshape : public OpRewritePattern<ReshapeOp> {
   using OpRewritePattern::OpRewritePattern;
@@ -164,11 +125,8 @@ struct TransposeIntoGemm : public OpRewritePattern<GemmOp> {
 struct SimplifyPass : public impl::SimplifyBase<SimplifyPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns
-        .add<IdentityElement<AddOp>, IdentityElement<SubOp>,
-             IdentityElement<MulOp>, IdentityElement<DivOp>, ReshapeOfReshape,
-             TransposeOfTranspose, MatMulToGemm, TransposeIntoGemm>(
-            &getContext());
+    patterns.add<IdentityElement, ReshapeOfReshape, TransposeOfTranspose,
+                 MatMulToGemm, TransposeIntoGemm>(&getContext());
     if (failed(
             applyPatternsAndFoldGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();

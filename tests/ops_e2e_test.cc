@@ -114,6 +114,7 @@ TEST(OpsTest, UnaryOps) {
       {"Exp", x, [](double v) { return std::exp(v); }},
       {"Log", pos, [](double v) { return std::log(v); }},
       {"Sqrt", pos, [](double v) { return std::sqrt(v); }},
+      {"Softsign", x, [](double v) { return v / (1 + std::abs(v)); }},
       {"Identity", x, [](double v) { return v; }},
   };
   for (const Case &c : cases) {

@@ -12,6 +12,10 @@
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/Transforms/DialectConversion.h"
 
+// The scalar builders (isFloat, maxValues, convertScalar ...) live with the
+// ops' scalar bodies in ir/.
+#include "ir/ScalarBuilders.h"
+
 namespace kiln {
 
 using BodyFn = llvm::function_ref<mlir::Value(mlir::OpBuilder &, mlir::Location,
@@ -19,18 +23,11 @@ using BodyFn = llvm::function_ref<mlir::Value(mlir::OpBuilder &, mlir::Location,
 using CombineFn = llvm::function_ref<mlir::Value(
     mlir::OpBuilder &, mlir::Location, mlir::Value, mlir::Value)>;
 
-inline bool isFloat(mlir::Type t) { return llvm::isa<mlir::FloatType>(t); }
 /// Zero of element type `t`.
 inline mlir::TypedAttr zeroAttr(mlir::OpBuilder &b, mlir::Type t) {
   return b.getZeroAttr(t);
 }
 
-/// True for unsigned integers and tensors of them. Kiln's IR keeps
-/// signedness (ui8 ...); the lowering computes on signless integers and
-/// picks the unsigned arith ops where it matters.
-bool isUnsignedInt(mlir::Type t);
-/// The signless form of an unsigned integer type (or tensor of one).
-mlir::Type signless(mlir::Type t);
 /// Result `i` of `op`, with signless element type.
 mlir::RankedTensorType resultType(mlir::Operation *op, unsigned i = 0);
 /// Converts unsigned integer tensors to signless ones.
@@ -44,15 +41,6 @@ mlir::Value emptyTensor(mlir::OpBuilder &b, mlir::Location loc,
 /// A tensor of `type` filled with `value`.
 mlir::Value filledTensor(mlir::OpBuilder &b, mlir::Location loc,
                          mlir::RankedTensorType type, mlir::TypedAttr value);
-/// A scalar constant of element type `t` holding `v` (truncated for ints).
-mlir::Value scalarConstant(mlir::OpBuilder &b, mlir::Location loc, mlir::Type t,
-                           double v);
-
-/// The identity of max (-inf or the smallest integer) and of min.
-mlir::TypedAttr lowestAttr(mlir::OpBuilder &b, mlir::Type t,
-                           bool isUnsigned = false);
-mlir::TypedAttr highestAttr(mlir::OpBuilder &b, mlir::Type t,
-                            bool isUnsigned = false);
 
 /// Reads an input of type `in` at the iteration point of an output of type
 /// `out` under NumPy broadcasting.
@@ -82,21 +70,6 @@ mlir::Value buildReduction(mlir::OpBuilder &b, mlir::Location loc,
 /// The same elements in `type`'s static shape.
 mlir::Value reshapeTo(mlir::OpBuilder &b, mlir::Location loc, mlir::Value input,
                       mlir::RankedTensorType type);
-
-mlir::Value addValues(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x,
-                      mlir::Value y);
-mlir::Value mulValues(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x,
-                      mlir::Value y);
-/// NaN-propagating for floats; signed or unsigned for integers.
-mlir::Value maxValues(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x,
-                      mlir::Value y, bool isUnsigned = false);
-mlir::Value minValues(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x,
-                      mlir::Value y, bool isUnsigned = false);
-/// x (unsigned if `fromUnsigned`) converted to element type `to` (signless;
-/// unsigned if `toUnsigned`), with ONNX Cast semantics.
-mlir::Value convertScalar(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x,
-                          mlir::Type to, bool fromUnsigned = false,
-                          bool toUnsigned = false);
 
 void populateElementwiseLowering(mlir::RewritePatternSet &patterns,
                                  mlir::TypeConverter &converter);

@@ -1,7 +1,9 @@
 //===- ReductionLowering.cc - Softmax, reductions, CumSum -----------------===//
 //
 // Part of Kiln. Softmax and LogSoftmax, the reductions, the arg-reductions
-// and CumSum reduce (or scan) along axes.
+// and CumSum reduce (or scan) along axes. One pattern serves every op with
+// the ReductionOpInterface (ir/Interfaces.td): the op gives its init value
+// and combiner.
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/common/LoweringUtils.h"
@@ -75,52 +77,28 @@ struct SoftmaxLowering : public OpConversionPattern<OpTy> {
   }
 };
 
-enum class ReduceKind { kSum, kMean, kMax, kMin, kProd };
-
-template <typename OpTy, ReduceKind Kind>
-struct ReduceLowering : public OpConversionPattern<OpTy> {
-  using OpConversionPattern<OpTy>::OpConversionPattern;
+/// Every op with the ReductionOpInterface: one reduction generic from the
+/// op's init with its combiner, divided by the count for a mean.
+struct ReduceLowering
+    : public OpInterfaceConversionPattern<ReductionOpInterface> {
+  using OpInterfaceConversionPattern::OpInterfaceConversionPattern;
   LogicalResult
-  matchAndRewrite(OpTy op, typename OpTy::Adaptor adaptor,
+  matchAndRewrite(ReductionOpInterface op, ArrayRef<Value> operands,
                   ConversionPatternRewriter &rewriter) const override {
-    Location loc = op.getLoc();
-    Value data = adaptor.getData();
+    Location loc = op->getLoc();
+    Value data = operands[0];
     auto inType = cast<RankedTensorType>(data.getType());
     Type elem = inType.getElementType();
     int64_t rank = inType.getRank();
     SmallVector<bool> reduced =
-        reducedAxes(op.getAxes(), rank, op.getNoopWithEmptyAxes() != 0);
-    bool isUnsigned = isUnsignedInt(op.getData().getType());
-    auto max = [&](OpBuilder &b, Location l, Value x, Value y) {
-      return maxValues(b, l, x, y, isUnsigned);
-    };
-    auto min = [&](OpBuilder &b, Location l, Value x, Value y) {
-      return minValues(b, l, x, y, isUnsigned);
-    };
-    Value result;
-    switch (Kind) {
-    case ReduceKind::kMax:
-      result = buildReduction(rewriter, loc, data, reduced,
-                              lowestAttr(rewriter, elem, isUnsigned), max);
-      break;
-    case ReduceKind::kMin:
-      result = buildReduction(rewriter, loc, data, reduced,
-                              highestAttr(rewriter, elem, isUnsigned), min);
-      break;
-    case ReduceKind::kProd:
-      result = buildReduction(rewriter, loc, data, reduced,
-                              isFloat(elem)
-                                  ? TypedAttr(rewriter.getFloatAttr(elem, 1))
-                                  : TypedAttr(rewriter.getIntegerAttr(elem, 1)),
-                              mulValues);
-      break;
-    case ReduceKind::kSum:
-    case ReduceKind::kMean:
-      result = buildReduction(rewriter, loc, data, reduced,
-                              zeroAttr(rewriter, elem), addValues);
-      break;
-    }
-    if (Kind == ReduceKind::kMean) {
+        reducedAxes(op.getReductionAxes(), rank, op.isNoopWithEmptyAxes());
+    bool isUnsigned = op.computesOnUnsigned();
+    Value result = buildReduction(
+        rewriter, loc, data, reduced, op.getReductionInit(rewriter, elem),
+        [&](OpBuilder &b, Location l, Value element, Value accumulator) {
+          return op.combineReduction(b, l, element, accumulator);
+        });
+    if (op.dividesByCount()) {
       int64_t count = 1;
       for (int64_t i = 0; i < rank; ++i)
         if (reduced[i])
@@ -275,12 +253,7 @@ struct CumSumLowering : public OpConversionPattern<CumSumOp> {
 void populateReductionLowering(RewritePatternSet &patterns,
                                TypeConverter &converter) {
   patterns.add<SoftmaxLowering<SoftmaxOp, false>,
-               SoftmaxLowering<LogSoftmaxOp, true>,
-               ReduceLowering<ReduceSumOp, ReduceKind::kSum>,
-               ReduceLowering<ReduceMeanOp, ReduceKind::kMean>,
-               ReduceLowering<ReduceMaxOp, ReduceKind::kMax>,
-               ReduceLowering<ReduceMinOp, ReduceKind::kMin>,
-               ReduceLowering<ReduceProdOp, ReduceKind::kProd>,
+               SoftmaxLowering<LogSoftmaxOp, true>, ReduceLowering,
                ArgReduceLowering<ArgMaxOp, true>,
                ArgReduceLowering<ArgMinOp, false>, CumSumLowering>(
       converter, patterns.getContext());

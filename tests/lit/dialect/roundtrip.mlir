@@ -28,7 +28,9 @@ func.func @elementwise(%a: tensor<2x3xf32>, %b: tensor<3xf32>) -> tensor<2x3xf32
   %10 = kiln.sqrt %9 : (tensor<2x3xf32>) -> tensor<2x3xf32>
   // CHECK: kiln.identity
   %11 = kiln.identity %10 : (tensor<2x3xf32>) -> tensor<2x3xf32>
-  return %11 : tensor<2x3xf32>
+  // CHECK: kiln.softsign %{{.*}} : (tensor<2x3xf32>) -> tensor<2x3xf32>
+  %12 = kiln.softsign %11 : (tensor<2x3xf32>) -> tensor<2x3xf32>
+  return %12 : tensor<2x3xf32>
 }
 
 // CHECK-LABEL: func.func @structured

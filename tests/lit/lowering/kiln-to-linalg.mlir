@@ -49,6 +49,46 @@ func.func @reduce_max(%a: tensor<2x3xf32>) -> tensor<2x1xf32> {
   return %0 : tensor<2x1xf32>
 }
 
+// Every reduction op lowers through one pattern from its own init value and
+// combiner; unsigned integers take the unsigned identity and max, and the
+// mean divides the sum by the count (here 3) in a second generic.
+// CHECK-LABEL: func.func @reductions_by_interface
+func.func @reductions_by_interface(%u: tensor<2x3xui8>, %i: tensor<2x3xi32>, %f: tensor<2x3xf32>) -> (tensor<2xui8>, tensor<2xi32>, tensor<2xf32>) {
+  // CHECK: %[[U0:.*]] = arith.constant 0 : i8
+  // CHECK: linalg.fill ins(%[[U0]] : i8)
+  // CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "reduction"]
+  // CHECK:   arith.maxui
+  %0 = kiln.reduce_max %u {axes = array<i64: 1>, keepdims = 0 : i64} : (tensor<2x3xui8>) -> tensor<2xui8>
+  // CHECK: %[[I1:.*]] = arith.constant 1 : i32
+  // CHECK: linalg.fill ins(%[[I1]] : i32)
+  // CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "reduction"]
+  // CHECK:   arith.muli
+  %1 = kiln.reduce_prod %i {axes = array<i64: -1>, keepdims = 0 : i64} : (tensor<2x3xi32>) -> tensor<2xi32>
+  // CHECK: %[[SUM:.*]] = linalg.generic {{.*}}iterator_types = ["parallel", "reduction"]
+  // CHECK:   arith.addf
+  // CHECK: linalg.generic {{.*}} ins(%[[SUM]] :
+  // CHECK:   arith.divf %{{.*}}, %cst{{.*}} : f32
+  %2 = kiln.reduce_mean %f {axes = array<i64: 1>, keepdims = 0 : i64} : (tensor<2x3xf32>) -> tensor<2xf32>
+  return %0, %1, %2 : tensor<2xui8>, tensor<2xi32>, tensor<2xf32>
+}
+
+// Softsign, the op added as docs/adding_an_op.md describes: one generic
+// whose body is its buildScalar, x / (1 + |x|).
+// CHECK-LABEL: func.func @softsign
+// CHECK-SAME: %[[X:.*]]: tensor<2x3xf32>
+func.func @softsign(%x: tensor<2x3xf32>) -> tensor<2x3xf32> {
+  // CHECK: linalg.generic {{.*}} ins(%[[X]] : tensor<2x3xf32>)
+  // CHECK-NEXT: ^bb0(%[[E:.*]]: f32, %{{.*}}: f32):
+  // CHECK-NEXT:   %[[ONE:.*]] = arith.constant 1.000000e+00 : f32
+  // CHECK-NEXT:   %[[ABS:.*]] = math.absf %[[E]]
+  // CHECK-NEXT:   %[[DEN:.*]] = arith.addf %[[ONE]], %[[ABS]]
+  // CHECK-NEXT:   %[[Q:.*]] = arith.divf %[[E]], %[[DEN]]
+  // CHECK-NEXT:   linalg.yield %[[Q]]
+  // CHECK-NOT: kiln.
+  %0 = kiln.softsign %x : (tensor<2x3xf32>) -> tensor<2x3xf32>
+  return %0 : tensor<2x3xf32>
+}
+
 // Stable softmax: max, exp(x - max), sum, divide.
 // CHECK-LABEL: func.func @softmax
 func.func @softmax(%a: tensor<2x3xf32>) -> tensor<2x3xf32> {

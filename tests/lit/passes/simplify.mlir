@@ -21,19 +21,21 @@ func.func @identities(%x: tensor<4xf32>, %i: tensor<4xi32>) -> (tensor<4xf32>, t
 
 // -----
 
-// These must stay: x + 0.0 turns -0.0 into +0.0, 1 / x is not x, and a
-// broadcast that grows x is not an identity.
+// These must stay: x + 0.0 turns -0.0 into +0.0, 1 / x and 0 - x are not
+// x, and a broadcast that grows x is not an identity.
 // CHECK-LABEL: func.func @not_identities
 // CHECK: kiln.add
 // CHECK: kiln.div
 // CHECK: kiln.mul
-func.func @not_identities(%x: tensor<4xf32>, %s: tensor<f32>) -> (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) {
+// CHECK: kiln.sub
+func.func @not_identities(%x: tensor<4xf32>, %s: tensor<f32>) -> (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) {
   %pzero = kiln.constant dense<0.0> : tensor<4xf32>
   %one = kiln.constant dense<1.0> : tensor<4xf32>
   %0 = kiln.add %x, %pzero : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
   %1 = kiln.div %one, %x : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
   %2 = kiln.mul %s, %one : (tensor<f32>, tensor<4xf32>) -> tensor<4xf32>
-  return %0, %1, %2 : tensor<4xf32>, tensor<4xf32>, tensor<4xf32>
+  %3 = kiln.sub %pzero, %x : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+  return %0, %1, %2, %3 : tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>
 }
 
 // -----
