@@ -178,6 +178,17 @@ TEST(GraphCompileTest, EmitsEachStage) {
   EXPECT_THAT(out, HasSubstr("define void @k0_fusion_0_gemm_add_relu(ptr"));
 }
 
+TEST(GraphCompileTest, TargetMustBeABackend) {
+  std::string out, err;
+  EXPECT_EQ(GraphCompile({"examples/mlp.pbtxt", "--emit=plan", "--target=cpu"},
+                         &out, &err),
+            0)
+      << err;
+  EXPECT_EQ(GraphCompile({"examples/mlp.pbtxt", "--target=tpu"}, &out, &err),
+            2);
+  EXPECT_THAT(err, HasSubstr("--target expects one of cpu, got 'tpu'"));
+}
+
 TEST(GraphCompileTest, EmitsTheLaunchPlan) {
   std::string out, err;
   ASSERT_EQ(GraphCompile({"examples/mlp.pbtxt", "--emit=plan"}, &out, &err), 0)

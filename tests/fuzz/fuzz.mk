@@ -5,7 +5,8 @@
 # Kiln's sources a target reaches are compiled here with coverage and
 # ASan/UBSan, one object each, so a rebuild after an edit recompiles only
 # what changed (-MMD). The compile target also links Bazel's own objects of
-# the MLIR lowering and the JIT (codegen/, passes/Pipeline.cc): they are
+# the MLIR lowering, the CPU backend's passes and the JIT (codegen/common's
+# lowering, codegen/cpu's tuning and Jit.cc, codegen/Pipeline.cc): they are
 # large to compile, not instrumented, and a crash in them still ends the
 # fuzzer with a stack trace.
 GEN ?= bazel-bin
@@ -33,8 +34,9 @@ MLIR := -L/usr/lib/llvm-19/lib -Wl,-rpath,/usr/lib/llvm-19/lib -lMLIR \
   -lLLVM-19
 
 GRAPH := graph/loader.cc graph/importer.cc graph/op_table.cc \
-  graph/build_op.cc graph/main_builder.cc ir/Dialect.cc ir/TypeInference.cc ir/Folders.cc \
-  ir/Geometry.cc ir/Diagnostics.cc runtime/tensor.cc \
+  graph/build_op.cc graph/main_builder.cc ir/Dialect.cc ir/TypeInference.cc \
+  ir/Folders.cc ir/Geometry.cc ir/Diagnostics.cc ir/ScalarBodies.cc \
+  ir/ScalarBuilders.cc runtime/tensor.cc \
   gen/graph/graph.pb.cc
 ONNX := graph/onnx_importer.cc graph/onnx_node.cc graph/onnx_registry.cc \
   graph/onnx_tensor.cc graph/onnx_ops_elementwise.cc graph/onnx_ops_nn.cc \
@@ -47,14 +49,18 @@ graphdef_LIBS := $(MLIR) -lprotobuf $(ABSL)
 onnx_SRCS := tests/fuzz/onnx_fuzzer.cc $(ONNX) $(GRAPH)
 onnx_LIBS := $(MLIR) -lonnx -lonnx_proto -lprotobuf $(ABSL)
 compile_SRCS := tests/fuzz/compile_fuzzer.cc $(ONNX) $(GRAPH) \
-  session/session.cc runtime/executable.cc codegen/cpu/CpuBackend.cc \
+  session/session.cc runtime/executable.cc codegen/Compile.cc \
+  codegen/Targets.cc codegen/cpu/CpuBackend.cc \
   passes/FoldConstants.cc passes/Simplify.cc passes/Fuse.cc \
-  passes/PlanMemory.cc
-compile_BAZEL_OBJS := $(GEN)/passes/_objs/pipeline/Pipeline.pic.o \
+  codegen/common/PlanMemory.cc codegen/common/OutlineKernels.cc \
+  codegen/common/LaunchPlan.cc
+compile_BAZEL_OBJS := $(GEN)/codegen/_objs/pipeline/Pipeline.pic.o \
   $(patsubst %,$(GEN)/codegen/common/_objs/to_linalg/%.pic.o, \
     ContractionLowering DataMovementLowering ElementwiseLowering \
-    KilnToLinalg LoweringUtils ReductionLowering SortLowering TileFusions \
+    InlineFusions KilnToLinalg LoweringUtils ReductionLowering SortLowering \
     WindowLowering) \
+  $(patsubst %,$(GEN)/codegen/cpu/_objs/tuning/%.pic.o, \
+    OrderLoops TileFusions) \
   $(GEN)/codegen/cpu/_objs/jit/Jit.pic.o
 compile_LIBS := $(compile_BAZEL_OBJS) $(MLIR) -lonnx -lonnx_proto \
   -lprotobuf $(ABSL)

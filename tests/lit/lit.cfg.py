@@ -8,7 +8,7 @@ import lit.formats
 config.name = "Kiln"
 config.test_format = lit.formats.ShTest(execute_external=True)
 config.suffixes = [".mlir"]
-config.excludes = ["Output"]
+config.excludes = ["Output", "Inputs"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.environ.get(
     "TEST_TMPDIR", os.path.join(config.test_source_root, "Output"))

@@ -20,6 +20,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "codegen/Compile.h"
+#include "codegen/TargetBackend.h"
 #include "codegen/common/LaunchPlan.h"
 #include "codegen/cpu/Jit.h"
 #include "graph/importer.h"
@@ -85,6 +86,8 @@ Options:
                           must be bit-identical to the planned run's.
   --max-fold-bytes=N      Most bytes of new constant data that constant
                           folding may create (default 67108864).
+  --target=NAME           The backend to compile for (default cpu; the
+                          host CPU is the only one so far).
   --print-ir-after-all    Print the IR after every pass to stderr.
   --print-ir-after=NAME   Print the IR after the named pass (repeatable), a
                           graph or a lowering pass (a pass that does not run
@@ -274,6 +277,11 @@ std::string ParseArgs(int argc, char **argv, Args *args) {
       args->pipeline.disabled_passes.insert(v);
     } else if (value("--dump-dir", &v)) {
       args->pipeline.dump_dir = v;
+    } else if (value("--target", &v)) {
+      if (!FindTargetBackend(v))
+        return "--target expects one of " +
+               absl::StrJoin(TargetBackendNames(), ", ") + ", got '" + v + "'";
+      args->pipeline.target = v;
     } else if (value("--max-fold-bytes", &v)) {
       if (!absl::SimpleAtoi(v, &args->pipeline.max_fold_bytes) ||
           args->pipeline.max_fold_bytes < 0)
