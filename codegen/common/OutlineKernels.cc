@@ -258,7 +258,8 @@ LogicalResult Outliner::outline(ArrayRef<Operation *> group, int index) {
         std::max<int64_t>(1, (type.getElementTypeBitWidth() + 7) / 8);
     return std::make_pair(start, start + bytes);
   };
-  for (auto [i, root] : llvm::enumerate(roots)) {
+  for (unsigned i = 0; i < roots.size(); ++i) {
+    Value root = roots[i];
     std::optional<std::pair<int64_t, int64_t>> mine = range(root);
     bool overlaps =
         mine && llvm::any_of(roots, [&](Value other) {
