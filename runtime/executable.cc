@@ -40,6 +40,8 @@ std::string ArgString(const Signature &signature, const ArgRef &a) {
   case ArgRef::Kind::kArena:
     return absl::StrCat(a.scratch ? "scratch " : "", "arena+", a.offset, ": ",
                         a.type);
+  case ArgRef::Kind::kConstant:
+    return absl::StrCat("const+", a.offset, ": ", a.type);
   }
   return "";
 }
@@ -49,7 +51,8 @@ std::string ArgString(const Signature &signature, const ArgRef &a) {
 std::string PlanString(const Signature &signature, const LaunchPlan &plan) {
   std::string text = absl::StrCat(
       "arena ", plan.arena_bytes, " bytes (lower bound ",
-      plan.arena_lower_bound, "), ", plan.dispatches.size(), " dispatches\n");
+      plan.arena_lower_bound, "), constants ", plan.constants.size(),
+      " bytes, ", plan.dispatches.size(), " dispatches\n");
   for (const Dispatch &d : plan.dispatches) {
     absl::StrAppend(&text, plan.kernels[d.kernel], " grid ", d.grid, " (");
     for (size_t i = 0; i < d.args.size(); ++i)
@@ -113,6 +116,10 @@ absl::Status Executable::Run(const std::map<std::string, const Tensor *> &feeds,
         break;
       case ArgRef::Kind::kArena:
         pointers.push_back(arena.get() + a.offset);
+        break;
+      case ArgRef::Kind::kConstant: // Read only: kernels never write it.
+        pointers.push_back(
+            const_cast<uint8_t *>(plan_.constants.data() + a.offset));
         break;
       }
     }

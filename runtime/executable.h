@@ -4,7 +4,8 @@
 // compiler: the signature (feeds and fetches with names, dtypes and
 // shapes), a kernel table of machine code, and the launch plan: the arena
 // size and the ordered kernel dispatches, each with its grid and where each
-// buffer comes from (a feed, a fetch, an arena offset). How the kernels
+// buffer comes from (a feed, a fetch, an arena or a constants offset), and
+// the constants region (the weights, read only). How the kernels
 // were produced (LLVM's JIT today) stays behind the kernel table; no MLIR,
 // LLVM or protobuf header is included here.
 //
@@ -12,7 +13,9 @@
 #ifndef KILN_RUNTIME_EXECUTABLE_H
 #define KILN_RUNTIME_EXECUTABLE_H
 
+#include <cstdint>
 #include <map>
+#include <new>
 #include <memory>
 #include <string>
 #include <vector>
@@ -21,6 +24,24 @@
 #include "runtime/tensor.h"
 
 namespace kiln {
+
+/// Allocates 64-byte aligned storage (a cache line, an AVX-512 vector), as
+/// the plan's offsets assume.
+template <typename T> struct CacheLineAllocator {
+  using value_type = T;
+  CacheLineAllocator() = default;
+  template <typename U> CacheLineAllocator(const CacheLineAllocator<U> &) {}
+  T *allocate(size_t n) {
+    return static_cast<T *>(::operator new(n * sizeof(T), std::align_val_t(64)));
+  }
+  void deallocate(T *p, size_t) { ::operator delete(p, std::align_val_t(64)); }
+  template <typename U> bool operator==(const CacheLineAllocator<U> &) const {
+    return true;
+  }
+  template <typename U> bool operator!=(const CacheLineAllocator<U> &) const {
+    return false;
+  }
+};
 
 /// One feed or fetch of a compiled graph.
 struct TensorSpec {
@@ -47,11 +68,13 @@ using KernelFn = void (*)(void **);
 
 /// Where one buffer of a dispatch comes from.
 struct ArgRef {
-  enum class Kind { kFeed, kFetch, kArena };
+  enum class Kind { kFeed, kFetch, kArena, kConstant };
   Kind kind = Kind::kArena;
-  int index = 0;      ///< kFeed, kFetch: into the signature's feeds/fetches.
-  int64_t offset = 0; ///< kArena: bytes from the arena's start.
-  int64_t bytes = 0;  ///< kArena: the buffer's size.
+  int index = 0; ///< kFeed, kFetch: into the signature's feeds/fetches.
+  /// kArena, kConstant: bytes from the start of the arena or of the
+  /// constants region.
+  int64_t offset = 0;
+  int64_t bytes = 0; ///< kArena, kConstant: the buffer's size.
   /// kArena: a tile loop's temporary, written before it is read in each
   /// tile; tiles run at once need one copy each.
   bool scratch = false;
@@ -73,6 +96,9 @@ struct LaunchPlan {
   int64_t arena_bytes = 0;
   /// The most bytes of temporaries live at one time.
   int64_t arena_lower_bound = 0;
+  /// The read-only constants region (weights), each constant at a 64-byte
+  /// aligned offset; kernels read it, never write it.
+  std::vector<uint8_t, CacheLineAllocator<uint8_t>> constants;
 };
 
 /// The launch plan, one dispatch a line, after a header with the arena:

@@ -75,7 +75,8 @@ TEST(ExecutableTest, WalksTheLaunchPlanInOrder) {
   EXPECT_EQ(std::vector<float>(out[0].data<float>(), out[0].data<float>() + 4),
             (std::vector<float>{4, 6, 8, 10}));
   EXPECT_EQ(exe.PlanString(),
-            "arena 128 bytes (lower bound 16), 2 dispatches\n"
+            "arena 128 bytes (lower bound 16), constants 0 bytes, "
+            "2 dispatches\n"
             "k0_add_one grid 4 (feed x: f32[4], arena+64: f32[4])\n"
             "k1_twice grid 1 (arena+64: f32[4], fetch y: f32[4])\n");
 }

@@ -194,7 +194,8 @@ TEST(GraphCompileTest, EmitsTheLaunchPlan) {
   ASSERT_EQ(GraphCompile({"examples/mlp.pbtxt", "--emit=plan"}, &out, &err), 0)
       << err;
   // The header, then one line per dispatch: kernel, grid, buffers.
-  EXPECT_EQ(out, "arena 128 bytes (lower bound 128), 4 dispatches\n"
+  EXPECT_EQ(out, "arena 128 bytes (lower bound 128), constants 0 bytes, "
+                 "4 dispatches\n"
                  "k0_fusion_0_gemm_add_relu grid 1 (arena+0: f32[2,8], feed x: "
                  "f32[2,4])\n"
                  "k1_logits grid 1 (arena+64: f32[2,3], arena+0: f32[2,8])\n"

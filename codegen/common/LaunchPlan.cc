@@ -40,6 +40,27 @@ int64_t Bytes(MemRefType type) {
   return type.getNumElements() * std::max<int64_t>(1, (bits + 7) / 8);
 }
 
+/// Appends `value`'s elements to `out` as the kernels read them: each
+/// element in its storage size (an i1 takes a byte), little-endian as on
+/// the host, a splat repeated.
+template <typename Bytes>
+void AppendElements(DenseElementsAttr value, Bytes &out) {
+  Type element = value.getElementType();
+  int64_t count = value.getNumElements();
+  if (element.isInteger(1)) {
+    for (bool b : value.getValues<bool>())
+      out.push_back(b ? 1 : 0);
+    return;
+  }
+  ArrayRef<char> raw = value.getRawData();
+  if (!value.isSplat()) {
+    out.insert(out.end(), raw.begin(), raw.end());
+    return;
+  }
+  for (int64_t i = 0; i < count; ++i)
+    out.insert(out.end(), raw.begin(), raw.end());
+}
+
 absl::Status Internal(const std::string &what) {
   return absl::InternalError("launch plan: " + what);
 }
@@ -74,6 +95,23 @@ absl::StatusOr<LaunchPlan> ExtractLaunchPlan(ModuleOp module,
   plan.arena_bytes = attr(KilnDialect::kArenaBytesAttr);
   plan.arena_lower_bound = attr(KilnDialect::kArenaLowerBoundAttr);
   llvm::StringMap<int> kernelIndex;
+  // Each constant global used, once, at a 64-byte aligned offset.
+  llvm::StringMap<int64_t> constantOffset;
+  auto constant = [&](memref::GetGlobalOp get) -> absl::StatusOr<int64_t> {
+    auto [it, inserted] = constantOffset.try_emplace(get.getName(), 0);
+    if (!inserted)
+      return it->second;
+    auto global = module.lookupSymbol<memref::GlobalOp>(get.getNameAttr());
+    auto value = global && global.getInitialValue()
+                     ? dyn_cast<DenseElementsAttr>(*global.getInitialValue())
+                     : DenseElementsAttr();
+    if (!value)
+      return Internal("constant @" + get.getName().str() + " has no value");
+    plan.constants.resize((plan.constants.size() + 63) / 64 * 64);
+    it->second = static_cast<int64_t>(plan.constants.size());
+    AppendElements(value, plan.constants);
+    return it->second;
+  };
   for (Operation &op : main.getBody().front()) {
     auto dispatch = dyn_cast<DispatchOp>(op);
     if (!dispatch)
@@ -92,12 +130,24 @@ absl::StatusOr<LaunchPlan> ExtractLaunchPlan(ModuleOp module,
         d.args.push_back(byArgument[arg.getArgNumber()]);
         continue;
       }
+      if (auto get = buffer.getDefiningOp<memref::GetGlobalOp>()) {
+        absl::StatusOr<int64_t> offset = constant(get);
+        if (!offset.ok())
+          return offset.status();
+        ArgRef a;
+        a.kind = ArgRef::Kind::kConstant;
+        a.offset = *offset;
+        a.bytes = Bytes(get.getType());
+        a.type = TypeString(get.getType());
+        d.args.push_back(std::move(a));
+        continue;
+      }
       auto view = buffer.getDefiningOp<memref::ViewOp>();
       std::optional<int64_t> offset =
           view ? getConstantIntValue(view.getByteShift()) : std::nullopt;
       if (!view || view.getSource() != arena || !offset)
-        return Internal("a dispatch buffer is not a feed, a fetch or an "
-                        "arena view at a constant offset");
+        return Internal("a dispatch buffer is not a feed, a fetch, a "
+                        "constant or an arena view at a constant offset");
       ArgRef a;
       a.kind = ArgRef::Kind::kArena;
       a.offset = *offset;
@@ -133,6 +183,12 @@ struct TakeLaunchPlanPass
     }
     if (auto main = module.lookupSymbol<func::FuncOp>("main"))
       main.erase();
+    // Constants the kernels take as buffers now live in the plan; their
+    // globals go, so that LLVM never sees the weights.
+    for (auto global :
+         llvm::make_early_inc_range(module.getOps<memref::GlobalOp>()))
+      if (SymbolTable::symbolKnownUseEmpty(global, module))
+        global.erase();
   }
 
 private:

@@ -34,6 +34,9 @@ using namespace mlir;
 namespace kiln {
 namespace {
 
+/// Constants of at most this many bytes stay in the kernels' code.
+constexpr int64_t kInlineConstantBytes = 256;
+
 /// Ops that compute nothing a kernel must run: constants, globals and views
 /// (no memory effects, no regions). They are cloned into the kernels that
 /// use them.
@@ -73,19 +76,35 @@ private:
   /// its offset and type (the planner makes one view per former alloc, and
   /// in-place kernels share one), anything else itself.
   Value canonical(Value v) {
+    if (!isRoot(v))
+      return v;
+    if (auto global = v.getDefiningOp<memref::GetGlobalOp>())
+      return globals_.try_emplace(global.getNameAttr(), v).first->second;
     auto view = v.getDefiningOp<memref::ViewOp>();
-    if (!view || !isRoot(v))
+    if (!view)
       return v;
     auto key = std::make_pair(*getConstantIntValue(view.getByteShift()),
                               Type(view.getType()));
     return views_.try_emplace(key, v).first->second;
   }
 
-  /// Whether `v` is passed to a kernel as a buffer: an argument of @main or
-  /// a view of the arena at a constant offset.
+  /// Whether `v` is passed to a kernel as a buffer: an argument of @main, a
+  /// view of the arena at a constant offset, or a constant global (its
+  /// bytes go to the plan's constants region, not through LLVM).
   bool isRoot(Value v) const {
     if (auto arg = dyn_cast<BlockArgument>(v))
       return arg.getOwner()->getParentOp() == main_.getOperation();
+    if (auto get = v.getDefiningOp<memref::GetGlobalOp>()) {
+      // Splats and small constants stay in the kernel, where LLVM can fold
+      // their values into the code.
+      auto global = module_.lookupSymbol<memref::GlobalOp>(get.getNameAttr());
+      auto value = global && global.getConstant() && global.getInitialValue()
+                       ? dyn_cast<DenseElementsAttr>(*global.getInitialValue())
+                       : DenseElementsAttr();
+      return value && !value.isSplat() &&
+             value.getNumElements() * value.getElementType().getIntOrFloatBitWidth() >
+                 8 * kInlineConstantBytes;
+    }
     auto view = v.getDefiningOp<memref::ViewOp>();
     return view && view.getSource() == arena_ &&
            getConstantIntValue(view.getByteShift()).has_value();
@@ -102,10 +121,11 @@ private:
   /// of tiles (1 when the kernel has no such loop).
   int64_t makeGrid(Operation *op, Value begin, Value end) const;
 
-  ModuleOp module_;
+  mutable ModuleOp module_;
   mutable func::FuncOp main_;
   Value arena_;
   llvm::DenseMap<std::pair<int64_t, Type>, Value> views_;
+  llvm::DenseMap<Attribute, Value> globals_;
   /// Every buffer value the kernel being outlined reaches.
   SmallVector<Value> reached_;
 };
@@ -269,6 +289,10 @@ LogicalResult Outliner::outline(ArrayRef<Operation *> group, int index) {
         });
     if (!overlaps)
       kernel.setArgAttr(i, "llvm.noalias", builder.getUnitAttr());
+    // Arena and constants offsets are multiples of 64 in 64-byte aligned
+    // regions: vector loads need not straddle cache lines.
+    if (mine || root.getDefiningOp<memref::GetGlobalOp>())
+      kernel.setArgAttr(i, "llvm.align", builder.getI64IntegerAttr(64));
   }
   Block *entry = kernel.addEntryBlock();
   IRMapping mapping;

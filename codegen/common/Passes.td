@@ -80,8 +80,12 @@ def OutlineKernels : Pass<"kiln-outline-kernels", "mlir::ModuleOp"> {
     Runs after kiln-plan-memory. The ops of @main that compute (the ops
     with one `kiln.kernel` name, or one op) each become a function
     `@k<N>_<name>(buffers..., %begin: index, %end: index)`: its buffers are
-    the roots the ops read and write (feeds, fetches, arena views), the
-    views, constants and globals it needs are cloned into it. Its outer
+    the roots the ops read and write (feeds, fetches, arena views, and
+    constant globals of more than 256 bytes that are not splats, which the
+    launch plan moves to its constants region); the views, index
+    constants and small constant globals it needs are cloned into it. A
+    buffer that shares no byte with another of the kernel's is
+    `llvm.noalias`; arena and constants buffers are `llvm.align = 64`. Its outer
     parallel loop becomes a grid: a tile loop marked `kiln.parallel`, or the
     first parallel loop of extent above one of a lone linalg op (tiled by
     one), runs from %begin to %end; a kernel without one has a grid of 1.
@@ -99,8 +103,11 @@ def TakeLaunchPlan : Pass<"kiln-take-launch-plan", "mlir::ModuleOp"> {
   let description = [{
     Runs after kiln-outline-kernels. When the compiler asks for it (Compile
     does), @main's dispatches are recorded as the runtime's LaunchPlan: for
-    each, its kernel, grid and buffers as feeds, fetches or arena offsets.
-    Then @main is erased, so the backend lowers only the kernels. Built by
+    each, its kernel, grid and buffers as feeds, fetches, arena offsets or
+    constants offsets, the constant globals' bytes copied into the plan's
+    constants region. Then @main is erased, and every global no kernel
+    uses, so the backend lowers only the kernels and LLVM never sees the
+    weights. Built by
     createTakeLaunchPlan (codegen/common/LaunchPlan.h).
   }];
 }

@@ -3,10 +3,11 @@
 // The kernel boundary. Each kernel (a fusion, or an unfused op) is its own
 // function of its buffers and a tile range; @main keeps the arena views and
 // one kiln.dispatch per kernel, in order. The gemm's tile loop over row
-// tiles is its grid: tile t covers rows [16t, 16t + 16). Constants are
-// read from globals in the kernel; nothing is allocated.
+// tiles is its grid: tile t covers rows [16t, 16t + 16). Splat constants
+// stay globals in the kernel (import/constants.mlir has one that goes to
+// the constants region); nothing is allocated.
 // CHECK-LABEL: func.func @k0_fusion_0_gemm_relu
-// CHECK-SAME: (%[[X:[^:]*]]: memref<32x16xf32> {llvm.noalias}, %[[TILE:[^:]*]]: memref<16x256xf32> {llvm.noalias}, %[[OUT:[^:]*]]: memref<32x256xf32> {llvm.noalias}, %[[BEGIN:[^:]*]]: index, %[[END:[^:]*]]: index)
+// CHECK-SAME: (%[[X:[^:]*]]: memref<32x16xf32> {llvm.noalias}, %[[TILE:[^:]*]]: memref<16x256xf32> {llvm.align = 64 : i64, llvm.noalias}, %[[OUT:[^:]*]]: memref<32x256xf32> {llvm.align = 64 : i64, llvm.noalias}, %[[BEGIN:[^:]*]]: index, %[[END:[^:]*]]: index)
 // CHECK-DAG: %[[C32:.*]] = arith.constant 32 : index
 // CHECK-DAG: %[[C16:.*]] = arith.constant 16 : index
 // CHECK-DAG: memref.get_global @__constant_16x256xf32
@@ -25,7 +26,7 @@
 // A lone elementwise kernel's first parallel loop of extent above one is
 // its grid, tiled by one; it writes in place (one buffer).
 // CHECK-LABEL: func.func @k1_fusion_1
-// CHECK-SAME: (%[[T:[^:]*]]: memref<32x256xf32> {llvm.noalias}, %[[BEGIN1:[^:]*]]: index, %[[END1:[^:]*]]: index)
+// CHECK-SAME: (%[[T:[^:]*]]: memref<32x256xf32> {llvm.align = 64 : i64, llvm.noalias}, %[[BEGIN1:[^:]*]]: index, %[[END1:[^:]*]]: index)
 // CHECK: scf.for %[[R:.*]] = %[[BEGIN1]] to %[[END1]] step
 // CHECK: memref.subview %[[T]][%[[R]], 0] [1, 256]
 // CHECK: linalg.generic

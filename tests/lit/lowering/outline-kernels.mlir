@@ -6,12 +6,12 @@
 // loop is read reversed have no grid (1 tile). A buffer with no elements is
 // not passed; the kernel makes its own.
 // CHECK-LABEL: func.func @k0_copy_x
-// CHECK-SAME: (%{{[^:]*}}: memref<8xf32> {llvm.noalias}, %{{[^:]*}}: memref<8xf32> {llvm.noalias}, %{{[^:]*}}: index, %{{[^:]*}}: index)
+// CHECK-SAME: (%{{[^:]*}}: memref<8xf32> {llvm.noalias}, %{{[^:]*}}: memref<8xf32> {llvm.align = 64 : i64, llvm.noalias}, %{{[^:]*}}: index, %{{[^:]*}}: index)
 // CHECK-LABEL: func.func @k1_cast
-// CHECK-SAME: (%{{[^:]*}}: memref<8xf32>, %{{[^:]*}}: memref<8xi32>, %{{[^:]*}}: index, %{{[^:]*}}: index)
+// CHECK-SAME: (%{{[^:]*}}: memref<8xf32> {llvm.align = 64 : i64}, %{{[^:]*}}: memref<8xi32> {llvm.align = 64 : i64}, %{{[^:]*}}: index, %{{[^:]*}}: index)
 // CHECK: scf.for
 // CHECK-LABEL: func.func @k2_reverse
-// CHECK-SAME: (%{{[^:]*}}: memref<8xi32> {llvm.noalias}, %{{[^:]*}}: memref<8xi32> {llvm.noalias}, %{{[^:]*}}: index, %{{[^:]*}}: index)
+// CHECK-SAME: (%{{[^:]*}}: memref<8xi32> {llvm.align = 64 : i64, llvm.noalias}, %{{[^:]*}}: memref<8xi32> {llvm.noalias}, %{{[^:]*}}: index, %{{[^:]*}}: index)
 // CHECK-NOT: scf.for
 // CHECK: linalg.generic
 // CHECK-LABEL: func.func @k3_serial
