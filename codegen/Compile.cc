@@ -5,22 +5,15 @@
 //===----------------------------------------------------------------------===//
 #include "codegen/Compile.h"
 
-#include <chrono>
-
 #include "codegen/TargetBackend.h"
 #include "ir/Dialect.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"
+#include "runtime/stopwatch.h"
 #include "llvm/ADT/BitVector.h"
 
 namespace kiln {
 namespace {
-
-double MillisSince(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double, std::milli>(
-             std::chrono::steady_clock::now() - start)
-      .count();
-}
 
 bool HasNoElements(mlir::Type type) {
   return mlir::cast<mlir::RankedTensorType>(type).getNumElements() == 0;
@@ -66,20 +59,20 @@ Compile(mlir::ModuleOp module, Signature signature,
   if (!backend)
     return absl::InvalidArgumentError("unknown target '" + options.target +
                                       "'");
-  auto start = std::chrono::steady_clock::now();
+  Stopwatch watch;
   PrepareEntryFunction(module);
   LaunchPlan plan;
   if (absl::Status s =
           RunPipeline(module, options, Stage::kLLVM, &signature, &plan);
       !s.ok())
     return s;
-  timings->pipeline_ms = MillisSince(start);
+  timings->pipeline_ms = watch.Millis();
 
-  start = std::chrono::steady_clock::now();
+  watch.Restart();
   absl::StatusOr<KernelTable> table = backend->produceKernels(module, plan);
   if (!table.ok())
     return table.status();
-  timings->jit_ms = MillisSince(start);
+  timings->jit_ms = watch.Millis();
   return std::make_unique<Executable>(std::move(signature), std::move(plan),
                                       std::move(table->kernels),
                                       std::move(table->code));

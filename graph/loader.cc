@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 #include "graph/loader.h"
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -50,12 +51,19 @@ absl::StatusOr<GraphDef> ParseGraphDefText(const std::string &text,
 }
 
 absl::StatusOr<GraphDef> LoadGraphDef(const std::string &path) {
+  std::error_code error;
+  if (std::filesystem::is_directory(path, error))
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": a directory, not a model file"));
   std::ifstream in(path, std::ios::binary);
   if (!in)
     return absl::NotFoundError(absl::StrCat(path, ": cannot open file"));
   std::stringstream buffer;
   buffer << in.rdbuf();
   std::string contents = buffer.str();
+  if (contents.empty())
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": empty file, no graph in it"));
   if (IsTextPath(path))
     return ParseGraphDefText(contents, path);
   GraphDef graph;

@@ -13,6 +13,16 @@
 
 namespace kiln {
 
+std::string NodeName(mlir::Location loc) {
+  if (auto name = mlir::dyn_cast<mlir::NameLoc>(loc))
+    return name.getName().str();
+  if (auto fused = mlir::dyn_cast<mlir::FusedLoc>(loc))
+    for (mlir::Location inner : fused.getLocations())
+      if (std::string name = NodeName(inner); !name.empty())
+        return name;
+  return "";
+}
+
 std::string DescribeLocation(mlir::Location loc) {
   if (auto name = mlir::dyn_cast<mlir::NameLoc>(loc))
     return "node '" + name.getName().str() + "'";

@@ -26,6 +26,9 @@ namespace kiln {
 /// "node 'fc1'" for a NameLoc, "file:line:col" for a file location.
 std::string DescribeLocation(mlir::Location loc);
 
+/// The node name `loc` holds (the first, in a fused location), or "".
+std::string NodeName(mlir::Location loc);
+
 /// While alive, captures every error (and its notes) emitted in `context`.
 class DiagnosticCollector {
 public:

@@ -5,7 +5,6 @@
 //===----------------------------------------------------------------------===//
 #include "session/session.h"
 
-#include <chrono>
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -14,17 +13,9 @@
 #include "graph/source.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
+#include "runtime/stopwatch.h"
 
 namespace kiln {
-namespace {
-
-double MillisSince(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double, std::milli>(
-             std::chrono::steady_clock::now() - start)
-      .count();
-}
-
-} // namespace
 
 struct Session::Compiled {
   std::unique_ptr<Executable> executable;
@@ -107,14 +98,14 @@ Session::GetOrCompile(const std::vector<std::string> &fetches) {
     return it->second;
 
   CompileStats stats;
-  auto start = std::chrono::steady_clock::now();
+  Stopwatch watch;
   mlir::DialectRegistry registry;
   RegisterPipelineDialects(registry);
   mlir::MLIRContext context(registry, mlir::MLIRContext::Threading::DISABLED);
   absl::StatusOr<ImportedGraph> imported = source_->Import(fetches, context);
   if (!imported.ok())
     return imported.status();
-  stats.import_ms = MillisSince(start);
+  stats.import_ms = watch.Millis();
 
   CompileTimings timings;
   absl::StatusOr<std::unique_ptr<Executable>> executable = kiln::Compile(

@@ -178,6 +178,17 @@ TEST(GraphCompileTest, EmitsEachStage) {
   EXPECT_THAT(out, HasSubstr("define void @k0_fusion_0_gemm_add_relu(ptr"));
 }
 
+TEST(GraphCompileTest, ModelMustBeAFileAndEmitGivenOnce) {
+  std::string out, err;
+  EXPECT_EQ(GraphCompile({"examples", "--emit=plan"}, &out, &err), 1);
+  EXPECT_THAT(err, HasSubstr("examples: a directory, not a model file"));
+  EXPECT_EQ(
+      GraphCompile({"examples/mlp.pbtxt", "--emit=plan", "--emit=kernels"},
+                   &out, &err),
+      2);
+  EXPECT_THAT(err, HasSubstr("--emit given twice (plan and kernels)"));
+}
+
 TEST(GraphCompileTest, TargetMustBeABackend) {
   std::string out, err;
   EXPECT_EQ(GraphCompile({"examples/mlp.pbtxt", "--emit=plan", "--target=cpu"},

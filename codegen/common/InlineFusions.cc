@@ -6,11 +6,13 @@
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/common/Passes.h"
+#include "ir/Diagnostics.h"
 #include "ir/Dialect.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Builders.h"
+#include "llvm/ADT/ScopeExit.h"
 
 namespace kiln {
 #define GEN_PASS_DEF_INLINEFUSIONS
@@ -29,20 +31,23 @@ bool computes(Operation &op) {
          !op.hasTrait<OpTrait::IsTerminator>();
 }
 
-/// The node name in `loc`, or "".
-std::string nodeName(Location loc) {
-  if (auto name = dyn_cast<NameLoc>(loc))
-    return name.getName().str();
-  if (auto fused = dyn_cast<FusedLoc>(loc))
-    for (Location inner : fused.getLocations())
-      if (std::string name = nodeName(inner); !name.empty())
-        return name;
-  return "";
+/// The location convert-kiln-to-linalg tagged, without the tag.
+Location untagged(Location loc) {
+  auto fused = dyn_cast<FusedLoc>(loc);
+  if (fused && fused.getLocations().size() == 1 && fused.getMetadata() &&
+      isa<IntegerAttr>(fused.getMetadata()) &&
+      cast<IntegerAttr>(fused.getMetadata()).getType().isIndex())
+    return fused.getLocations().front();
+  return loc;
 }
 
 struct InlineFusionsPass : public impl::InlineFusionsBase<InlineFusionsPass> {
   void runOnOperation() override {
     func::FuncOp func = getOperation();
+    // Kernels are told apart by the tagged locations; the tags go after.
+    auto restoreLocations = llvm::make_scope_exit([&] {
+      func.walk([](Operation *op) { op->setLoc(untagged(op->getLoc())); });
+    });
     Block &block = func.getBody().front();
     OpBuilder builder(func.getContext());
     // Kernel names are unique in the function: a name seen before gets a
@@ -58,7 +63,7 @@ struct InlineFusionsPass : public impl::InlineFusionsBase<InlineFusionsPass> {
       op.setAttr(KilnDialect::kKernelAttr, builder.getStringAttr(kernel));
     };
     // The ops one unfused kiln op lowered to follow each other and share
-    // its location.
+    // its (tagged, so unique) location.
     std::optional<Location> lastLoc;
     std::string kernel;
     for (Operation &op : llvm::make_early_inc_range(block)) {
@@ -67,7 +72,7 @@ struct InlineFusionsPass : public impl::InlineFusionsBase<InlineFusionsPass> {
         if (!computes(op))
           continue;
         if (!lastLoc || *lastLoc != op.getLoc())
-          kernel = unique(nodeName(op.getLoc()));
+          kernel = unique(NodeName(op.getLoc()));
         lastLoc = op.getLoc();
         mark(op, kernel);
         continue;

@@ -129,6 +129,16 @@ struct ConvertKilnToLinalgPass
   void runOnOperation() override {
     func::FuncOp func = getOperation();
     MLIRContext *ctx = &getContext();
+    // The ops one kiln op lowers to share its location; tagging each op's
+    // location with a number of its own tells them from the ops of another
+    // node with the same name (ONNX does not require unique names), for
+    // kiln-inline-fusions, which groups by it and removes the tags.
+    int64_t id = 0;
+    for (Operation &op : func.getBody().front())
+      if (!isa<FusionOp>(op) && !op.hasTrait<OpTrait::IsTerminator>())
+        op.setLoc(FusedLoc::get(ctx, {op.getLoc()},
+                                IntegerAttr::get(IndexType::get(ctx), id++)));
+
     // Feeds belong to the caller: no kernel may write into them.
     for (unsigned i = 0; i < func.getNumArguments(); ++i)
       func.setArgAttr(i, "bufferization.writable", BoolAttr::get(ctx, false));

@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/common/Passes.h"
+#include "ir/Diagnostics.h"
 #include "ir/Dialect.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -102,7 +103,8 @@ private:
                        ? dyn_cast<DenseElementsAttr>(*global.getInitialValue())
                        : DenseElementsAttr();
       return value && !value.isSplat() &&
-             value.getNumElements() * value.getElementType().getIntOrFloatBitWidth() >
+             value.getNumElements() *
+                     value.getElementType().getIntOrFloatBitWidth() >
                  8 * kInlineConstantBytes;
     }
     auto view = v.getDefiningOp<memref::ViewOp>();
@@ -245,12 +247,14 @@ LogicalResult Outliner::outline(ArrayRef<Operation *> group, int index) {
     (cast<MemRefType>(root.getType()).getNumElements() == 0 ? empty : roots)
         .push_back(root);
 
-  // Named after its fusion or node; a kernel the lowering added (a copy
-  // into a fetch) after its op.
-  auto name =
-      group.front()->getAttrOfType<StringAttr>(KilnDialect::kKernelAttr);
-  std::string word = sanitize(name ? name.getValue()
-                                   : group.front()->getName().stripDialect());
+  // Named after its fusion or node; a kernel bufferization added (a pad's
+  // fill and copy, a copy into a fetch) after its node and op.
+  Operation *first = group.front();
+  auto name = first->getAttrOfType<StringAttr>(KilnDialect::kKernelAttr);
+  std::string node = NodeName(first->getLoc());
+  std::string word = sanitize(name ? name.getValue().str()
+                                   : (node.empty() ? "" : node + "_") +
+                                         first->getName().stripDialect().str());
   std::string symbol = "k" + std::to_string(index);
   if (!word.empty())
     symbol += "_" + word;
@@ -264,9 +268,11 @@ LogicalResult Outliner::outline(ArrayRef<Operation *> group, int index) {
   auto kernel = builder.create<func::FuncOp>(
       loc, symbol, FunctionType::get(ctx, inputs, {}));
   // Buffers that share no byte with another of the kernel's buffers are
-  // noalias, which lets LLVM vectorize without run-time overlap checks:
-  // feeds are only read, fetches are the runtime's own, arena views overlap
-  // only where a kernel writes in place over an input of another type.
+  // noalias, which lets LLVM vectorize without run-time overlap checks.
+  // Feeds are only read and fetches are the runtime's own allocations, so
+  // only arena views can overlap: where a kernel writes in place over an
+  // input of another type, or where a kernel of several ops reuses the
+  // bytes of a buffer that died inside it. Those keep no noalias.
   auto range = [](Value v) -> std::optional<std::pair<int64_t, int64_t>> {
     auto view = v.getDefiningOp<memref::ViewOp>();
     if (!view)

@@ -36,10 +36,14 @@ void CpuBackend::addTensorPasses(mlir::OpPassManager &pm,
 void CpuBackend::addKernelPasses(mlir::OpPassManager &pm,
                                  const PipelineOptions &options) const {
   // Affine loops first, so that a load whose address does not change in a
-  // loop (a matmul's A[i, k] in its loop over j) moves out of it: MLIR
-  // knows distinct buffers do not alias, which LLVM cannot see once they
-  // are views of one arena, and a load it cannot hoist keeps the loop from
-  // being vectorized. What affine loops cannot express goes to scf loops.
+  // loop (a matmul's A[i, k] in its loop over j) moves out of it; a load
+  // LLVM cannot hoist keeps the loop from being vectorized. Affine LICM
+  // takes distinct memref values not to alias. That holds because a loop
+  // nest's buffers are distinct arena slots, feeds, fetches or constants,
+  // except an in-place elementwise kernel's input and output, which it
+  // reads and writes at the same index. (Kernels that merge loop nests
+  // over reused bytes must keep this true.) What affine loops cannot
+  // express goes to scf loops.
   pm.addNestedPass<mlir::func::FuncOp>(
       mlir::createConvertLinalgToAffineLoopsPass());
   pm.addNestedPass<mlir::func::FuncOp>(

@@ -10,33 +10,6 @@
 
 #include "mlir/Pass/Pass.h"
 
-namespace mlir {
-namespace arith {
-class ArithDialect;
-}
-namespace bufferization {
-class BufferizationDialect;
-}
-namespace func {
-class FuncOp;
-}
-namespace linalg {
-class LinalgDialect;
-}
-namespace math {
-class MathDialect;
-}
-namespace memref {
-class MemRefDialect;
-}
-namespace scf {
-class SCFDialect;
-}
-namespace tensor {
-class TensorDialect;
-}
-} // namespace mlir
-
 namespace kiln {
 
 #define GEN_PASS_DECL

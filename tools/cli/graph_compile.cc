@@ -309,6 +309,8 @@ std::string ParseArgs(int argc, char **argv, Args *args) {
         return "--emit expects graph, dot, linalg, buffers, kernels, plan, "
                "mlir or llvm, got '" +
                v + "'";
+      if (!args->emit.empty() && args->emit != v)
+        return "--emit given twice (" + args->emit + " and " + v + ")";
       args->emit = v;
     } else if (value("-o", &v)) {
       args->output_file = v;
