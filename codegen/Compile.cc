@@ -62,8 +62,8 @@ Compile(mlir::ModuleOp module, Signature signature,
   Stopwatch watch;
   PrepareEntryFunction(module);
   LaunchPlan plan;
-  if (absl::Status s =
-          RunPipeline(module, options, Stage::kLLVM, &signature, &plan);
+  if (absl::Status s = RunPipeline(module, options, Stage::kLLVM, &signature,
+                                   &plan, &timings->phases);
       !s.ok())
     return s;
   timings->pipeline_ms = watch.Millis();

@@ -34,8 +34,9 @@ void PrepareEntryFunction(mlir::ModuleOp module);
 
 /// Time spent in each phase of Compile.
 struct CompileTimings {
-  double pipeline_ms = 0; ///< Graph passes, lowering, kernel codegen.
-  double jit_ms = 0;      ///< Machine code for the kernels.
+  double pipeline_ms = 0;    ///< Graph passes, lowering, kernel codegen.
+  PipelinePhaseTimes phases; ///< pipeline_ms, phase by phase.
+  double jit_ms = 0;         ///< Machine code for the kernels.
 };
 
 /// Prepares, optimizes, lowers and compiles `module` (@main in the kiln

@@ -49,6 +49,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <cstdio>
 
 namespace kiln {
@@ -259,9 +260,33 @@ private:
 
 } // namespace
 
+/// Records when the pipeline leaves the graph passes (the lowering to
+/// linalg starts) and when the launch plan is taken (the backend's passes
+/// start).
+class PhaseInstrumentation : public mlir::PassInstrumentation {
+public:
+  using Clock = std::chrono::steady_clock;
+  explicit PhaseInstrumentation(std::shared_ptr<Clock::time_point[]> marks)
+      : marks_(std::move(marks)) {}
+  void runBeforePass(mlir::Pass *pass, mlir::Operation *) override {
+    if (pass->getArgument() == "convert-kiln-to-linalg" && !lowering_) {
+      lowering_ = true;
+      marks_[0] = Clock::now();
+    }
+  }
+  void runAfterPass(mlir::Pass *pass, mlir::Operation *) override {
+    if (pass->getArgument() == "kiln-take-launch-plan")
+      marks_[1] = Clock::now();
+  }
+
+private:
+  std::shared_ptr<Clock::time_point[]> marks_;
+  bool lowering_ = false;
+};
+
 absl::Status RunPipeline(mlir::ModuleOp module, const PipelineOptions &options,
                          Stage stop_at, const Signature *signature,
-                         LaunchPlan *plan) {
+                         LaunchPlan *plan, PipelinePhaseTimes *times) {
   if (absl::Status s = CheckPassNames(options); !s.ok())
     return s;
   mlir::MLIRContext *context = module.getContext();
@@ -295,10 +320,29 @@ absl::Status RunPipeline(mlir::ModuleOp module, const PipelineOptions &options,
   }
   if (options.pass_timing)
     pm.enableTiming();
+  using Clock = std::chrono::steady_clock;
+  auto marks = std::shared_ptr<Clock::time_point[]>(new Clock::time_point[2]);
+  Clock::time_point start = Clock::now();
+  marks[0] = marks[1] = Clock::time_point::min();
+  pm.addInstrumentation(std::make_unique<PhaseInstrumentation>(marks));
   BuildPipeline(pm, options, stop_at, signature, plan);
   if (mlir::failed(pm.run(module)))
     return absl::InvalidArgumentError("compilation failed:\n" +
                                       diagnostics.Joined());
+  if (times) {
+    Clock::time_point end = Clock::now();
+    // A phase the pipeline did not reach ends where the run did.
+    Clock::time_point lowering =
+        marks[0] == Clock::time_point::min() ? end : marks[0];
+    Clock::time_point codegen =
+        marks[1] == Clock::time_point::min() ? end : marks[1];
+    auto ms = [](Clock::time_point a, Clock::time_point b) {
+      return std::chrono::duration<double, std::milli>(b - a).count();
+    };
+    times->graph_ms = ms(start, lowering);
+    times->lowering_ms = ms(lowering, codegen);
+    times->codegen_ms = ms(codegen, end);
+  }
   return absl::OkStatus();
 }
 

@@ -61,6 +61,13 @@ struct PipelineOptions {
   std::string target = "cpu";
 };
 
+/// Wall time of the pipeline's phases, for --compile-timing.
+struct PipelinePhaseTimes {
+  double graph_ms = 0;    ///< The graph passes.
+  double lowering_ms = 0; ///< To linalg, buffers, the plan, the kernels.
+  double codegen_ms = 0;  ///< The backend's kernel passes.
+};
+
 /// The flag names of the graph-level passes BuildPipeline may run, in order;
 /// --disable-pass takes these.
 std::vector<std::string> GraphPassNames();
@@ -96,7 +103,8 @@ void BuildPipeline(mlir::OpPassManager &pm, const PipelineOptions &options,
 absl::Status RunPipeline(mlir::ModuleOp module, const PipelineOptions &options,
                          Stage stop_at = Stage::kLLVM,
                          const Signature *signature = nullptr,
-                         LaunchPlan *plan = nullptr);
+                         LaunchPlan *plan = nullptr,
+                         PipelinePhaseTimes *times = nullptr);
 
 } // namespace kiln
 

@@ -115,6 +115,9 @@ Session::GetOrCompile(const std::vector<std::string> &fetches) {
   if (!executable.ok())
     return executable.status();
   stats.pipeline_ms = timings.pipeline_ms;
+  stats.graph_ms = timings.phases.graph_ms;
+  stats.lowering_ms = timings.phases.lowering_ms;
+  stats.codegen_ms = timings.phases.codegen_ms;
   stats.jit_ms = timings.jit_ms;
 
   auto compiled = std::make_shared<Compiled>();

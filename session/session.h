@@ -35,8 +35,11 @@ struct SessionOptions {
 /// Timings of the last compilation, for tools and benchmarks.
 struct CompileStats {
   double import_ms = 0;
-  double pipeline_ms = 0;
-  double jit_ms = 0;
+  double pipeline_ms = 0; ///< graph_ms + lowering_ms + codegen_ms.
+  double graph_ms = 0;    ///< Graph passes (folding, fusion, ...).
+  double lowering_ms = 0; ///< To linalg, buffers, the launch plan.
+  double codegen_ms = 0;  ///< The backend's kernels to its IR (LLVM).
+  double jit_ms = 0;      ///< Machine code (LLVM's optimizer and JIT).
 };
 
 class Session {

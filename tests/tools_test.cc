@@ -189,6 +189,18 @@ TEST(GraphCompileTest, ModelMustBeAFileAndEmitGivenOnce) {
   EXPECT_THAT(err, HasSubstr("--emit given twice (plan and kernels)"));
 }
 
+TEST(GraphCompileTest, CompileTimingNamesEachPhase) {
+  std::string out, err;
+  ASSERT_EQ(
+      GraphCompile({"examples/mlp.pbtxt", "--compile-timing"}, &out, &err), 0)
+      << err;
+  EXPECT_THAT(out, ::testing::ContainsRegex(
+                       "compile timing: import [0-9.e+-]+ ms, graph passes "
+                       "[0-9.e+-]+ ms, lowering to kernels [0-9.e+-]+ ms, "
+                       "kernels to LLVM dialect [0-9.e+-]+ ms, LLVM to "
+                       "machine code [0-9.e+-]+ ms"));
+}
+
 TEST(GraphCompileTest, TargetMustBeABackend) {
   std::string out, err;
   EXPECT_EQ(GraphCompile({"examples/mlp.pbtxt", "--emit=plan", "--target=cpu"},

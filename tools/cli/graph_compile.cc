@@ -96,6 +96,9 @@ Options:
                           DIR is created if missing; a DIR that is a file
                           (or under one) is bad usage (exit status 2).
   --pass-timing           Print the time each pass took to stderr.
+  --compile-timing        Print the compile time phase by phase: import,
+                          graph passes, lowering to kernels, kernels to the
+                          LLVM dialect, LLVM to machine code.
   --stats                 Print the number of kiln ops before and after the
                           graph passes, the kernels (fusions and lone ops)
                           they form, and the linalg ops after lowering.
@@ -181,6 +184,7 @@ struct Args {
   PipelineOptions pipeline;
   bool stats = false;
   bool memory_report = false;
+  bool compile_timing = false;
   bool help = false;
   bool check_onnx_test = false;
   std::vector<std::string> test_dirs;
@@ -256,6 +260,8 @@ std::string ParseArgs(int argc, char **argv, Args *args) {
       args->run = true;
     } else if (arg == "--print-ir-after-all") {
       args->pipeline.print_ir_after_all = true;
+    } else if (arg == "--compile-timing") {
+      args->compile_timing = true;
     } else if (arg == "--pass-timing") {
       args->pipeline.pass_timing = true;
     } else if (arg == "--no-memory-reuse") {
@@ -553,6 +559,13 @@ int CompileAndRun(const Args &args, std::unique_ptr<GraphSource> source,
     return Fail(err, s);
   }
   double compile_ms = MillisSince(start);
+  if (args.compile_timing) {
+    CompileStats c = (*session)->last_compile_stats();
+    out << "compile timing: import " << c.import_ms << " ms, graph passes "
+        << c.graph_ms << " ms, lowering to kernels " << c.lowering_ms
+        << " ms, kernels to LLVM dialect " << c.codegen_ms
+        << " ms, LLVM to machine code " << c.jit_ms << " ms\n";
+  }
   if (!args.run) {
     out << "compiled " << args.model << " in " << compile_ms << " ms\n";
     return 0;
