@@ -90,6 +90,18 @@ func.func @fold_constant_transpose() -> (tensor<3x2xf32>, tensor<2x1x2xi32>, ten
   return %0, %1, %2 : tensor<3x2xf32>, tensor<2x1x2xi32>, tensor<2x1xbf16>
 }
 
+// A rotation of three dimensions, values all distinct (numpy's
+// transpose(arange(12).reshape(2, 3, 2), (1, 2, 0))): every carry of the
+// folder's walk over the result is taken.
+// CHECK-LABEL: func.func @fold_constant_transpose_rotation
+// CHECK: kiln.constant dense<{{\[\[\[}}0, 6], [1, 7]], {{\[\[}}2, 8], [3, 9]], {{\[\[}}4, 10], [5, 11]]]> : tensor<3x2x2xi64>
+// CHECK-NOT: kiln.transpose
+func.func @fold_constant_transpose_rotation() -> tensor<3x2x2xi64> {
+  %a = kiln.constant dense<[[[0, 1], [2, 3], [4, 5]], [[6, 7], [8, 9], [10, 11]]]> : tensor<2x3x2xi64>
+  %0 = kiln.transpose %a {perm = array<i64: 1, 2, 0>} : (tensor<2x3x2xi64>) -> tensor<3x2x2xi64>
+  return %0 : tensor<3x2x2xi64>
+}
+
 // Relu of NaN is NaN, folded as the kernel (arith.maximumf) computes it.
 // CHECK-LABEL: func.func @fold_relu_keeps_nan
 // CHECK: kiln.constant dense<[0x7FC00000, 0.000000e+00, 2.000000e+00]>
