@@ -6,6 +6,8 @@
 #include "runtime/executable.h"
 
 #include <cstdlib>
+#include <cstring>
+#include <new>
 
 #include "absl/strings/str_cat.h"
 
@@ -47,6 +49,17 @@ std::string ArgString(const Signature &signature, const ArgRef &a) {
 }
 
 } // namespace
+
+AlignedBytes::AlignedBytes(size_t size) : size_(size) {
+  if (size == 0)
+    return;
+  size_t rounded = (size + 63) / 64 * 64;
+  auto *p = static_cast<uint8_t *>(std::aligned_alloc(64, rounded));
+  if (!p)
+    throw std::bad_alloc();
+  std::memset(p, 0, rounded);
+  data_ = std::shared_ptr<uint8_t>(p, [](uint8_t *q) { std::free(q); });
+}
 
 std::string PlanString(const Signature &signature, const LaunchPlan &plan) {
   std::string text = absl::StrCat(

@@ -15,7 +15,6 @@
 
 #include <cstdint>
 #include <map>
-#include <new>
 #include <memory>
 #include <string>
 #include <vector>
@@ -25,22 +24,21 @@
 
 namespace kiln {
 
-/// Allocates 64-byte aligned storage (a cache line, an AVX-512 vector), as
-/// the plan's offsets assume.
-template <typename T> struct CacheLineAllocator {
-  using value_type = T;
-  CacheLineAllocator() = default;
-  template <typename U> CacheLineAllocator(const CacheLineAllocator<U> &) {}
-  T *allocate(size_t n) {
-    return static_cast<T *>(::operator new(n * sizeof(T), std::align_val_t(64)));
-  }
-  void deallocate(T *p, size_t) { ::operator delete(p, std::align_val_t(64)); }
-  template <typename U> bool operator==(const CacheLineAllocator<U> &) const {
-    return true;
-  }
-  template <typename U> bool operator!=(const CacheLineAllocator<U> &) const {
-    return false;
-  }
+/// Read-only bytes at a 64-byte aligned address (a cache line, an AVX-512
+/// vector), as the plan's offsets assume; copies share them.
+class AlignedBytes {
+public:
+  AlignedBytes() = default;
+  /// `size` zero bytes.
+  explicit AlignedBytes(size_t size);
+  uint8_t *data() { return data_.get(); }
+  const uint8_t *data() const { return data_.get(); }
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+
+private:
+  std::shared_ptr<uint8_t> data_;
+  size_t size_ = 0;
 };
 
 /// One feed or fetch of a compiled graph.
@@ -98,7 +96,7 @@ struct LaunchPlan {
   int64_t arena_lower_bound = 0;
   /// The read-only constants region (weights), each constant at a 64-byte
   /// aligned offset; kernels read it, never write it.
-  std::vector<uint8_t, CacheLineAllocator<uint8_t>> constants;
+  AlignedBytes constants;
 };
 
 /// The launch plan, one dispatch a line, after a header with the arena:

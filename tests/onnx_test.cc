@@ -732,15 +732,17 @@ TEST(OnnxRegistryTest, EveryOpHasOrderedFormsAndTheTableIsCovered) {
       EXPECT_EQ(forms[i].op_type, op);
       EXPECT_TRUE(forms[i].convert);
       EXPECT_LE(forms[i].min_inputs, forms[i].max_inputs);
-      if (i > 0)
+      if (i > 0) {
         EXPECT_LT(forms[i - 1].since_version, forms[i].since_version);
+      }
     }
   }
-  for (const std::string &op : SupportedOps())
-    if (LookupOp(op))
-      EXPECT_FALSE(ops.forms(op).empty()) << op
-                                          << " is in the op table but "
-                                             "not in the ONNX registry";
+  for (const std::string &op : SupportedOps()) {
+    if (LookupOp(op)) {
+      EXPECT_FALSE(ops.forms(op).empty())
+          << op << " is in the op table but not in the ONNX registry";
+    }
+  }
 }
 
 } // namespace

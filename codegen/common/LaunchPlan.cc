@@ -5,6 +5,8 @@
 //===----------------------------------------------------------------------===//
 #include "codegen/common/LaunchPlan.h"
 
+#include <cstring>
+
 #include "codegen/common/Passes.h"
 #include "ir/Dialect.h"
 
@@ -40,25 +42,23 @@ int64_t Bytes(MemRefType type) {
   return type.getNumElements() * std::max<int64_t>(1, (bits + 7) / 8);
 }
 
-/// Appends `value`'s elements to `out` as the kernels read them: each
+/// Writes `value`'s elements at `out` as the kernels read them: each
 /// element in its storage size (an i1 takes a byte), little-endian as on
 /// the host, a splat repeated.
-template <typename Bytes>
-void AppendElements(DenseElementsAttr value, Bytes &out) {
+void WriteElements(DenseElementsAttr value, uint8_t *out) {
   Type element = value.getElementType();
-  int64_t count = value.getNumElements();
   if (element.isInteger(1)) {
     for (bool b : value.getValues<bool>())
-      out.push_back(b ? 1 : 0);
+      *out++ = b ? 1 : 0;
     return;
   }
   ArrayRef<char> raw = value.getRawData();
   if (!value.isSplat()) {
-    out.insert(out.end(), raw.begin(), raw.end());
+    std::memcpy(out, raw.data(), raw.size());
     return;
   }
-  for (int64_t i = 0; i < count; ++i)
-    out.insert(out.end(), raw.begin(), raw.end());
+  for (int64_t i = 0, n = value.getNumElements(); i < n; ++i, out += raw.size())
+    std::memcpy(out, raw.data(), raw.size());
 }
 
 absl::Status Internal(const std::string &what) {
@@ -95,21 +95,25 @@ absl::StatusOr<LaunchPlan> ExtractLaunchPlan(ModuleOp module,
   plan.arena_bytes = attr(KilnDialect::kArenaBytesAttr);
   plan.arena_lower_bound = attr(KilnDialect::kArenaLowerBoundAttr);
   llvm::StringMap<int> kernelIndex;
-  // Each constant global used, once, at a 64-byte aligned offset.
+  SymbolTable symbols(module);
+  // Each constant global used, once, at a 64-byte aligned offset; the
+  // region is filled when its size is known.
   llvm::StringMap<int64_t> constantOffset;
+  SmallVector<std::pair<DenseElementsAttr, int64_t>> constants;
+  int64_t constantBytes = 0;
   auto constant = [&](memref::GetGlobalOp get) -> absl::StatusOr<int64_t> {
     auto [it, inserted] = constantOffset.try_emplace(get.getName(), 0);
     if (!inserted)
       return it->second;
-    auto global = module.lookupSymbol<memref::GlobalOp>(get.getNameAttr());
+    auto global = symbols.lookup<memref::GlobalOp>(get.getNameAttr().getAttr());
     auto value = global && global.getInitialValue()
                      ? dyn_cast<DenseElementsAttr>(*global.getInitialValue())
                      : DenseElementsAttr();
     if (!value)
       return Internal("constant @" + get.getName().str() + " has no value");
-    plan.constants.resize((plan.constants.size() + 63) / 64 * 64);
-    it->second = static_cast<int64_t>(plan.constants.size());
-    AppendElements(value, plan.constants);
+    it->second = (constantBytes + 63) / 64 * 64;
+    constantBytes = it->second + Bytes(get.getType());
+    constants.push_back({value, it->second});
     return it->second;
   };
   for (Operation &op : main.getBody().front()) {
@@ -160,6 +164,9 @@ absl::StatusOr<LaunchPlan> ExtractLaunchPlan(ModuleOp module,
     }
     plan.dispatches.push_back(std::move(d));
   }
+  plan.constants = AlignedBytes(constantBytes);
+  for (auto [value, offset] : constants)
+    WriteElements(value, plan.constants.data() + offset);
   return plan;
 }
 
@@ -184,10 +191,15 @@ struct TakeLaunchPlanPass
     if (auto main = module.lookupSymbol<func::FuncOp>("main"))
       main.erase();
     // Constants the kernels take as buffers now live in the plan; their
-    // globals go, so that LLVM never sees the weights.
+    // globals go, so that LLVM never sees the weights. (One walk for the
+    // uses: a symbol-use query per global would walk the module each.)
+    llvm::DenseSet<StringAttr> used;
+    module.walk([&](memref::GetGlobalOp get) {
+      used.insert(get.getNameAttr().getAttr());
+    });
     for (auto global :
          llvm::make_early_inc_range(module.getOps<memref::GlobalOp>()))
-      if (SymbolTable::symbolKnownUseEmpty(global, module))
+      if (!used.contains(global.getSymNameAttr()))
         global.erase();
   }
 

@@ -66,7 +66,7 @@ std::string sanitize(StringRef name) {
 class Outliner {
 public:
   Outliner(ModuleOp module, func::FuncOp main, Value arena)
-      : module_(module), main_(main), arena_(arena) {}
+      : module_(module), symbols_(module), main_(main), arena_(arena) {}
 
   /// Outlines `group` (consecutive ops of @main's body) as kernel number
   /// `index` and puts a kiln.dispatch in its place.
@@ -98,7 +98,8 @@ private:
     if (auto get = v.getDefiningOp<memref::GetGlobalOp>()) {
       // Splats and small constants stay in the kernel, where LLVM can fold
       // their values into the code.
-      auto global = module_.lookupSymbol<memref::GlobalOp>(get.getNameAttr());
+      auto global =
+          symbols_.lookup<memref::GlobalOp>(get.getNameAttr().getAttr());
       auto value = global && global.getConstant() && global.getInitialValue()
                        ? dyn_cast<DenseElementsAttr>(*global.getInitialValue())
                        : DenseElementsAttr();
@@ -124,6 +125,8 @@ private:
   int64_t makeGrid(Operation *op, Value begin, Value end) const;
 
   mutable ModuleOp module_;
+  /// The module's symbols, indexed once (lookups by a module scan each).
+  SymbolTable symbols_;
   mutable func::FuncOp main_;
   Value arena_;
   llvm::DenseMap<std::pair<int64_t, Type>, Value> views_;
