@@ -29,3 +29,24 @@ def cc_proto(name, src, deps = []):
         deps = deps + ["//third_party:protobuf"],
         copts = ["-Wno-unused-parameter"],
     )
+
+def pass_declarations(name, prefix):
+    """A folder's Passes.td -> Passes.h.inc, and the cc_library `name` with
+    Passes.h (which includes it); `prefix` names the generated
+    registerXPasses() function."""
+    gentbl(
+        name = name + "_inc",
+        td_file = "Passes.td",
+        td_srcs = [],
+        tbl_outs = [
+            ("-gen-pass-decls -name " + prefix, "Passes.h.inc"),
+        ],
+    )
+    native.cc_library(
+        name = name,
+        hdrs = [
+            "Passes.h",
+            "Passes.h.inc",
+        ],
+        deps = ["@llvm//:mlir"],
+    )
