@@ -125,6 +125,28 @@ LogicalResult FusionOp::verify() {
   return success();
 }
 
+LogicalResult GatherOp::verify() {
+  // Constant indices are checked here, where the user's node is named;
+  // fed ones can only be checked at run time.
+  auto constant = getIndices().getDefiningOp<ConstantOp>();
+  auto values =
+      constant ? dyn_cast<DenseIntElementsAttr>(constant.getValue()) : nullptr;
+  auto data = getData().getType();
+  int64_t axis = normalizeAxis(getAxis(), data.getRank());
+  if (!values || axis < 0 || data.isDynamicDim(axis))
+    return success();
+  int64_t size = data.getDimSize(axis);
+  for (const APInt &v : values.getValues<APInt>()) {
+    int64_t index = v.getSExtValue();
+    if (index < -size || index >= size)
+      return emitOpError("index ")
+             << index << " is out of range for axis " << axis << " of size "
+             << size << " (indices must lie in [" << -size << ", " << size
+             << "))";
+  }
+  return success();
+}
+
 LogicalResult DispatchOp::verifySymbolUses(SymbolTableCollection &symbols) {
   auto kernel = symbols.lookupNearestSymbolFrom<FunctionOpInterface>(
       *this, getKernelAttr());

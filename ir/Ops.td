@@ -606,13 +606,15 @@ def Kiln_GatherOp : Kiln_Op<"gather"> {
   let summary = "picks entries of `data` along `axis` at `indices`";
   let description = [{
     The result shape is data.shape[:axis] + indices.shape +
-    data.shape[axis+1:]. Negative indices count from the back; an index out
-    of range reads index 0 (docs/semantics.md).
+    data.shape[axis+1:]. Negative indices count from the back. Constant
+    indices out of range are refused by the verifier; a fed index out of
+    range reads index 0 (docs/semantics.md).
   }];
   let arguments = (ins Kiln_Tensor:$data, Kiln_IndexTensor:$indices,
                    DefaultValuedAttr<I64Attr, "0">:$axis);
   let results = (outs Kiln_Tensor:$output);
   let hasFolder = 1;
+  let hasVerifier = 1;
 }
 
 def Kiln_ExpandOp : Kiln_Op<"expand"> {

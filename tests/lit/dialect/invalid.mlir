@@ -153,3 +153,12 @@ func.func @dispatch_no_kernel(%x: memref<8xf32>) {
   kiln.dispatch @no_such_kernel grid(1) (%x) : memref<8xf32>
   return
 }
+
+// -----
+
+func.func @gather_constant_index_out_of_range(%x: tensor<6x3xf32>) -> tensor<2x3xf32> {
+  %i = kiln.constant dense<[-6, 6]> : tensor<2xi64>
+  // expected-error @+1 {{'kiln.gather' op index 6 is out of range for axis 0 of size 6 (indices must lie in [-6, 6))}}
+  %0 = kiln.gather %x, %i : (tensor<6x3xf32>, tensor<2xi64>) -> tensor<2x3xf32>
+  return %0 : tensor<2x3xf32>
+}
