@@ -199,6 +199,11 @@ TEST(GraphCompileTest, CompileTimingNamesEachPhase) {
                        "[0-9.e+-]+ ms, lowering to kernels [0-9.e+-]+ ms, "
                        "kernels to LLVM dialect [0-9.e+-]+ ms, LLVM to "
                        "machine code [0-9.e+-]+ ms"));
+  EXPECT_EQ(
+      GraphCompile({"examples/mlp.pbtxt", "--compile-timing", "--emit=plan"},
+                   &out, &err),
+      2);
+  EXPECT_THAT(err, HasSubstr("--compile-timing times a whole compile"));
 }
 
 TEST(GraphCompileTest, TargetMustBeABackend) {

@@ -103,10 +103,12 @@ private:
       auto value = global && global.getConstant() && global.getInitialValue()
                        ? dyn_cast<DenseElementsAttr>(*global.getInitialValue())
                        : DenseElementsAttr();
-      return value && !value.isSplat() &&
-             value.getNumElements() *
-                     value.getElementType().getIntOrFloatBitWidth() >
-                 8 * kInlineConstantBytes;
+      if (!value || value.isSplat())
+        return false;
+      // Bytes as stored for the kernels: an i1 takes a byte.
+      int64_t bits = value.getElementType().getIntOrFloatBitWidth();
+      return value.getNumElements() * std::max<int64_t>(1, (bits + 7) / 8) >
+             kInlineConstantBytes;
     }
     auto view = v.getDefiningOp<memref::ViewOp>();
     return view && view.getSource() == arena_ &&

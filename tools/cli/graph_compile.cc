@@ -354,6 +354,9 @@ std::string ParseArgs(int argc, char **argv, Args *args) {
     return "no model given";
   if (args->run && !args->emit.empty())
     return "--run and --emit cannot be combined";
+  if (args->compile_timing && !args->emit.empty())
+    return "--compile-timing times a whole compile; it cannot be combined "
+           "with --emit (use --pass-timing)";
   if (!args->outputs.empty() && !args->run)
     return "--output needs --run";
   return PrepareDumpDir(args->pipeline.dump_dir);
