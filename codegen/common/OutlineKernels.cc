@@ -199,9 +199,11 @@ int64_t Outliner::makeGrid(Operation *op, Value begin, Value end) const {
       });
     });
   };
-  // The first such loop of extent above one, among the outer parallel ones.
+  // The first such loop of extent above one, among the outer parallel ones;
+  // never the innermost, which stays whole for the vector units (a 1-D
+  // elementwise kernel has no grid rather than a tile per element).
   std::optional<unsigned> dim;
-  for (unsigned d = 0; d < ranges.size(); ++d) {
+  for (unsigned d = 0; d + 1 < ranges.size(); ++d) {
     if (iterators[d] != utils::IteratorType::parallel)
       break;
     if (ranges[d] > 1 && bare(d)) {

@@ -88,7 +88,8 @@ def OutlineKernels : Pass<"kiln-outline-kernels", "mlir::ModuleOp"> {
     `llvm.noalias`; arena and constants buffers are `llvm.align = 64`. Its outer
     parallel loop becomes a grid: a tile loop marked `kiln.parallel`, or the
     first parallel loop of extent above one of a lone linalg op (tiled by
-    one), runs from %begin to %end; a kernel without one has a grid of 1.
+    one; never the innermost loop, which stays whole for vectorization),
+    runs from %begin to %end; a kernel without one has a grid of 1.
     @main keeps only the arena views and one kiln.dispatch per kernel, in
     order: the launch plan.
   }];
