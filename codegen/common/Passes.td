@@ -85,8 +85,8 @@ def OutlineKernels : Pass<"kiln-outline-kernels", "mlir::ModuleOp"> {
     launch plan moves to its constants region); the views, index
     constants and small constant globals it needs are cloned into it. A
     buffer that shares no byte with another of the kernel's is
-    `llvm.noalias`; arena and constants buffers are `llvm.align = 64`. Its outer
-    parallel loop becomes a grid: a tile loop marked `kiln.parallel`, or the
+    `llvm.noalias`; arena and constants buffers are `llvm.align = 64`. Its
+    outer parallel loop becomes a grid: a tile loop marked `kiln.parallel`, or the
     first parallel loop of extent above one of a lone linalg op (tiled by
     one; never the innermost loop, which stays whole for vectorization),
     runs from %begin to %end; a kernel without one has a grid of 1.
