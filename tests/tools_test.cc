@@ -263,6 +263,10 @@ TEST(GraphCompileTest, PipelineFlags) {
   // Gemm + Add + Relu fuse; the second Gemm and Softmax stay apart.
   EXPECT_THAT(out, HasSubstr("after graph passes:  5 ops in 3 kernels, 1 of "
                              "them fusions (+4 constants)"));
+  // The plan of a fresh compile, as --emit=plan shows it (not of IR the
+  // tool had lowered already).
+  EXPECT_THAT(out, HasSubstr("launch plan:         4 dispatches, 0 of them "
+                             "over a grid of more than one tile"));
 }
 
 TEST(GraphCompileTest, UnknownPassNamesAreUsageErrors) {

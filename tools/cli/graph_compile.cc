@@ -493,13 +493,24 @@ int PrintStats(const Args &args, const GraphSource &source, std::ostream &out,
     return Fail(err, s);
   }
   OpCounts lowered = CountOps(imported->module());
+  // The plan from a fresh import: the pipeline starts from the kiln
+  // dialect, not from IR it has lowered already.
+  absl::StatusOr<ToolGraph> planned = ImportForTool(args, source);
+  if (!planned.ok()) {
+    return Fail(err, planned.status());
+  }
+  if (absl::Status s =
+          RunPipeline(planned->module(), args.pipeline, Stage::kKernels);
+      !s.ok()) {
+    return Fail(err, s);
+  }
+  auto func = planned->module().lookupSymbol<mlir::func::FuncOp>("main");
+  int dispatches = 0, gridded = 0;
+  func.walk([&](DispatchOp d) {
+    ++dispatches;
+    gridded += d.getGrid() > 1;
+  });
   if (args.memory_report) {
-    if (absl::Status s =
-            RunPipeline(imported->module(), args.pipeline, Stage::kBuffers);
-        !s.ok()) {
-      return Fail(err, s);
-    }
-    auto func = imported->module().lookupSymbol<mlir::func::FuncOp>("main");
     auto get = [&](llvm::StringRef name) {
       auto a = func->getAttrOfType<mlir::IntegerAttr>(name);
       return a ? a.getInt() : 0;
@@ -518,7 +529,9 @@ int PrintStats(const Args &args, const GraphSource &source, std::ostream &out,
       << " kernels, " << after.fusions << " of them fusions (+"
       << after.constants << " constants)\n"
       << "after lowering:      " << lowered.linalg_ops
-      << " linalg ops (loop nests)\n";
+      << " linalg ops (loop nests)\n"
+      << "launch plan:         " << dispatches << " dispatches, " << gridded
+      << " of them over a grid of more than one tile\n";
   return 0;
 }
 
