@@ -182,6 +182,10 @@ TEST(GraphCompileTest, ModelMustBeAFileAndEmitGivenOnce) {
   std::string out, err;
   EXPECT_EQ(GraphCompile({"examples", "--emit=plan"}, &out, &err), 1);
   EXPECT_THAT(err, HasSubstr("examples: a directory, not a model file"));
+  std::string empty = TempPath("empty.pbtxt");
+  std::ofstream(empty).close();
+  EXPECT_EQ(GraphCompile({empty, "--emit=plan"}, &out, &err), 1);
+  EXPECT_THAT(err, HasSubstr("empty.pbtxt: empty file, no graph in it"));
   EXPECT_EQ(
       GraphCompile({"examples/mlp.pbtxt", "--emit=plan", "--emit=kernels"},
                    &out, &err),

@@ -6,7 +6,6 @@
 #include "tools/cli/graph_compile.h"
 
 #include <algorithm>
-#include <chrono>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -32,6 +31,7 @@
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
 #include "runtime/npy.h"
+#include "runtime/stopwatch.h"
 #include "session/session.h"
 #include "tools/cli/dot.h"
 #include "tools/cli/onnx_test_runner.h"
@@ -535,12 +535,6 @@ int PrintStats(const Args &args, const GraphSource &source, std::ostream &out,
   return 0;
 }
 
-double MillisSince(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double, std::milli>(
-             std::chrono::steady_clock::now() - start)
-      .count();
-}
-
 int CompileAndRun(const Args &args, std::unique_ptr<GraphSource> source,
                   std::ostream &out, std::ostream &err) {
   Session::Feeds feeds;
@@ -563,7 +557,7 @@ int CompileAndRun(const Args &args, std::unique_ptr<GraphSource> source,
   }
   SessionOptions options;
   options.pipeline = args.pipeline;
-  auto start = std::chrono::steady_clock::now();
+  Stopwatch watch;
   absl::StatusOr<std::unique_ptr<Session>> session =
       Session::Create(std::move(source), options);
   if (!session.ok()) {
@@ -574,7 +568,7 @@ int CompileAndRun(const Args &args, std::unique_ptr<GraphSource> source,
   if (absl::Status s = (*session)->Compile(fetches); !s.ok()) {
     return Fail(err, s);
   }
-  double compile_ms = MillisSince(start);
+  double compile_ms = watch.Millis();
   if (args.compile_timing) {
     CompileStats c = (*session)->last_compile_stats();
     out << "compile timing: import " << c.import_ms << " ms, graph passes "
@@ -587,9 +581,9 @@ int CompileAndRun(const Args &args, std::unique_ptr<GraphSource> source,
     return 0;
   }
   std::vector<Tensor> outputs;
-  start = std::chrono::steady_clock::now();
+  watch.Restart();
   absl::Status status = (*session)->Run(feeds, fetches, &outputs);
-  double run_ms = MillisSince(start);
+  double run_ms = watch.Millis();
   if (!status.ok()) {
     return Fail(err, status);
   }
@@ -607,10 +601,10 @@ int CompileAndRun(const Args &args, std::unique_ptr<GraphSource> source,
   if (args.benchmark_runs > 0) {
     std::vector<double> times;
     for (int i = 0; i < args.benchmark_runs; ++i) {
-      start = std::chrono::steady_clock::now();
+      watch.Restart();
       if (absl::Status s = (*session)->Run(feeds, fetches, &outputs); !s.ok())
         return Fail(err, s);
-      times.push_back(MillisSince(start));
+      times.push_back(watch.Millis());
     }
     std::sort(times.begin(), times.end());
     out << "benchmark: " << times.size() << " runs, median "

@@ -66,3 +66,15 @@ func.func @main(%x: memref<2x8xf32> {kiln.name = "x"}, %y: memref<2x8xi32> {kiln
   }
   return
 }
+
+// -----
+
+// A module without @main has no launch plan: nothing changes.
+// CHECK-LABEL: func.func @not_main
+// CHECK-NEXT: linalg.copy
+// CHECK-NEXT: return
+// CHECK-NOT: kiln.dispatch
+func.func @not_main(%x: memref<2x8xf32>, %y: memref<2x8xf32>) {
+  linalg.copy ins(%x : memref<2x8xf32>) outs(%y : memref<2x8xf32>)
+  return
+}
