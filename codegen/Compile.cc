@@ -10,6 +10,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "runtime/stopwatch.h"
+#include "runtime/version.h"
 #include "llvm/ADT/BitVector.h"
 
 namespace kiln {
@@ -49,33 +50,105 @@ void PrepareEntryFunction(mlir::ModuleOp module) {
   func.eraseResults(results);
 }
 
+namespace {
+
+/// Runs the pipeline to the LLVM dialect and describes the target; the
+/// kernels are left in `module`.
+absl::StatusOr<Artifact> Lower(mlir::ModuleOp module, Signature signature,
+                               const PipelineOptions &options,
+                               const TargetBackend *&backend,
+                               CompileTimings &timings) {
+  backend = FindTargetBackend(options.target);
+  if (!backend)
+    return absl::InvalidArgumentError("unknown target '" + options.target +
+                                      "'");
+  Artifact artifact;
+  absl::StatusOr<TargetDescription> target = backend->describeTarget(options);
+  if (!target.ok())
+    return target.status();
+  artifact.kiln_version = kKilnVersion;
+  artifact.target = *std::move(target);
+  Stopwatch watch;
+  PrepareEntryFunction(module);
+  if (absl::Status s = RunPipeline(module, options, Stage::kLLVM, &signature,
+                                   &artifact.plan, &timings.phases);
+      !s.ok())
+    return s;
+  timings.pipeline_ms = watch.Millis();
+  artifact.signature = std::move(signature);
+  return artifact;
+}
+
+} // namespace
+
+absl::StatusOr<Artifact> CompileToArtifact(mlir::ModuleOp module,
+                                           Signature signature,
+                                           const PipelineOptions &options,
+                                           CompileTimings *timings) {
+  CompileTimings local;
+  if (!timings)
+    timings = &local;
+  const TargetBackend *backend = nullptr;
+  absl::StatusOr<Artifact> artifact =
+      Lower(module, std::move(signature), options, backend, *timings);
+  if (!artifact.ok())
+    return artifact.status();
+  CodeRequest request;
+  artifact->symbol_prefix = request.symbol_prefix;
+  absl::StatusOr<TargetCode> code =
+      backend->produceCode(module, artifact->plan, options, request);
+  if (!code.ok())
+    return code.status();
+  timings->llvm_ms = code->llvm_ms;
+  timings->link_ms = code->link_ms;
+  artifact->code = std::move(code->code);
+  return artifact;
+}
+
 absl::StatusOr<std::unique_ptr<Executable>>
 Compile(mlir::ModuleOp module, Signature signature,
         const PipelineOptions &options, CompileTimings *timings) {
   CompileTimings local;
   if (!timings)
     timings = &local;
-  const TargetBackend *backend = FindTargetBackend(options.target);
-  if (!backend)
-    return absl::InvalidArgumentError("unknown target '" + options.target +
-                                      "'");
+  absl::StatusOr<Artifact> artifact =
+      CompileToArtifact(module, std::move(signature), options, timings);
+  if (!artifact.ok())
+    return artifact.status();
   Stopwatch watch;
-  PrepareEntryFunction(module);
-  LaunchPlan plan;
-  if (absl::Status s = RunPipeline(module, options, Stage::kLLVM, &signature,
-                                   &plan, &timings->phases);
-      !s.ok())
-    return s;
-  timings->pipeline_ms = watch.Millis();
+  absl::StatusOr<std::unique_ptr<Executable>> executable =
+      LoadArtifact(*std::move(artifact));
+  timings->load_ms = watch.Millis();
+  return executable;
+}
 
-  watch.Restart();
-  absl::StatusOr<KernelTable> table = backend->produceKernels(module, plan);
-  if (!table.ok())
-    return table.status();
-  timings->jit_ms = watch.Millis();
-  return std::make_unique<Executable>(std::move(signature), std::move(plan),
-                                      std::move(table->kernels),
-                                      std::move(table->code));
+absl::StatusOr<CompiledObject> CompileToObject(mlir::ModuleOp module,
+                                               Signature signature,
+                                               const PipelineOptions &options,
+                                               const std::string &symbol_prefix,
+                                               CompileTimings *timings) {
+  CompileTimings local;
+  if (!timings)
+    timings = &local;
+  const TargetBackend *backend = nullptr;
+  absl::StatusOr<Artifact> artifact =
+      Lower(module, std::move(signature), options, backend, *timings);
+  if (!artifact.ok())
+    return artifact.status();
+  artifact->symbol_prefix = symbol_prefix;
+  CodeRequest request;
+  request.symbol_prefix = symbol_prefix;
+  request.object = true;
+  request.data.emplace_back(symbol_prefix + "artifact",
+                            SerializeArtifact(*artifact));
+  size_t artifact_bytes = request.data.back().second.size();
+  absl::StatusOr<TargetCode> code =
+      backend->produceCode(module, artifact->plan, options, request);
+  if (!code.ok())
+    return code.status();
+  timings->llvm_ms = code->llvm_ms;
+  return CompiledObject{std::move(code->code), *std::move(artifact),
+                        artifact_bytes};
 }
 
 } // namespace kiln

@@ -17,10 +17,11 @@
 #define KILN_CODEGEN_COMPILE_H
 
 #include <memory>
+#include <string>
 
 #include "absl/status/statusor.h"
 #include "codegen/Pipeline.h"
-#include "runtime/executable.h"
+#include "runtime/artifact.h"
 
 namespace mlir {
 class ModuleOp;
@@ -36,15 +37,39 @@ void PrepareEntryFunction(mlir::ModuleOp module);
 struct CompileTimings {
   double pipeline_ms = 0;    ///< Graph passes, lowering, kernel codegen.
   PipelinePhaseTimes phases; ///< pipeline_ms, phase by phase.
-  double jit_ms = 0;         ///< Machine code for the kernels.
+  double llvm_ms = 0;        ///< Machine code for the kernels.
+  double link_ms = 0;        ///< Linking it (into a shared object).
+  double load_ms = 0;        ///< Loading the artifact (Compile only).
 };
 
 /// Prepares, optimizes, lowers and compiles `module` (@main in the kiln
 /// dialect, as the importers make it, with `signature`'s feeds as its
-/// arguments and fetches as its results) for `options.target`.
+/// arguments and fetches as its results) for `options.target`, into what
+/// `graph-compile -o` writes.
+absl::StatusOr<Artifact> CompileToArtifact(mlir::ModuleOp module,
+                                           Signature signature,
+                                           const PipelineOptions &options,
+                                           CompileTimings *timings = nullptr);
+
+/// CompileToArtifact, then LoadArtifact: the in-process compile runs what
+/// an artifact file would.
 absl::StatusOr<std::unique_ptr<Executable>>
 Compile(mlir::ModuleOp module, Signature signature,
         const PipelineOptions &options, CompileTimings *timings = nullptr);
+
+/// What --emit=obj makes: an object to link into a program.
+struct CompiledObject {
+  /// The kernels' entry points (`symbol_prefix` + kernel name) and the
+  /// symbol `symbol_prefix` + "artifact": the artifact file's bytes with
+  /// no code (signature, plan, constants), 64-byte aligned.
+  std::string object;
+  Artifact artifact;         ///< What the object holds, its `code` empty.
+  size_t artifact_bytes = 0; ///< The size of the artifact symbol.
+};
+
+absl::StatusOr<CompiledObject> CompileToObject(
+    mlir::ModuleOp module, Signature signature, const PipelineOptions &options,
+    const std::string &symbol_prefix, CompileTimings *timings = nullptr);
 
 } // namespace kiln
 

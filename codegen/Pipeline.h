@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "codegen/PipelineOptions.h"
 
 namespace mlir {
 class DialectRegistry;
@@ -26,40 +27,6 @@ namespace kiln {
 
 struct LaunchPlan;
 struct Signature;
-
-/// How far the pipeline lowers.
-enum class Stage {
-  kGraph,   ///< Optimized kiln-dialect graph.
-  kLinalg,  ///< linalg/tensor/arith/math on tensors.
-  kBuffers, ///< linalg on memrefs, every temporary placed in one arena.
-  kKernels, ///< Outlined kernel functions; @main is the launch plan.
-  kLLVM,    ///< The kernels in the LLVM dialect, ready for translation.
-};
-
-struct PipelineOptions {
-  /// 0 runs only what lowering needs; 1 folds constants and removes dead
-  /// and duplicate ops; 2 and 3 also simplify algebraically.
-  int opt_level = 2;
-  /// Passes to leave out, by flag name ("kiln-simplify", "cse", ...).
-  std::set<std::string> disabled_passes;
-  /// Print the module after every pass, or after the named ones, to stderr.
-  bool print_ir_after_all = false;
-  std::set<std::string> print_ir_after;
-  /// When set, write the module after each pass to DIR/NN-<pass>.mlir.
-  std::string dump_dir;
-  /// Print how long each pass took to stderr.
-  bool pass_timing = false;
-  /// Most bytes of new constant data constant folding may create.
-  int64_t max_fold_bytes = int64_t{64} << 20;
-  /// Let the memory plan place buffers whose lifetimes do not overlap at the
-  /// same bytes, and elementwise kernels write in place. Off, every buffer
-  /// has bytes of its own: a run must give bit-identical results either way.
-  bool reuse_memory = true;
-  /// Verify the IR after every pass (cheap at Kiln's sizes; on by default).
-  bool verify_each = true;
-  /// The target backend (TargetBackendNames() lists them).
-  std::string target = "cpu";
-};
 
 /// Wall time of the pipeline's phases, for --compile-timing.
 struct PipelinePhaseTimes {

@@ -12,10 +12,11 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "runtime/executable.h"
+#include "runtime/artifact.h"
 
 namespace mlir {
 class ModuleOp;
@@ -26,11 +27,22 @@ namespace kiln {
 
 struct PipelineOptions;
 
-/// The machine code of a launch plan's kernels, in the plan's order.
-struct KernelTable {
-  std::vector<KernelFn> kernels;
-  /// Keeps the code alive (a JIT engine, a loaded library).
-  std::shared_ptr<const void> code;
+/// What produceCode makes.
+struct CodeRequest {
+  /// Each kernel's entry point is this prefix and the kernel's name.
+  std::string symbol_prefix = "kiln_";
+  /// An object to link into a program (--emit=obj) rather than what an
+  /// artifact carries (for the CPU, a shared object).
+  bool object = false;
+  /// Read-only data the object defines besides the kernels: symbol, bytes.
+  std::vector<std::pair<std::string, std::string>> data;
+};
+
+/// Machine code for a launch plan's kernels, and the time it took.
+struct TargetCode {
+  std::string code;
+  double llvm_ms = 0; ///< Optimizing and emitting machine code.
+  double link_ms = 0; ///< Linking it.
 };
 
 class TargetBackend {
@@ -50,10 +62,17 @@ public:
   virtual void addKernelPasses(mlir::OpPassManager &pm,
                                const PipelineOptions &options) const = 0;
 
+  /// The machine `options` compile for (its target triple and CPU), as an
+  /// artifact records it; an error when the backend does not know it.
+  virtual absl::StatusOr<TargetDescription>
+  describeTarget(const PipelineOptions &options) const = 0;
+
   /// Machine code for every kernel `plan` names, from `module` after
-  /// addKernelPasses.
-  virtual absl::StatusOr<KernelTable>
-  produceKernels(mlir::ModuleOp module, const LaunchPlan &plan) const = 0;
+  /// addKernelPasses, as `request` asks.
+  virtual absl::StatusOr<TargetCode>
+  produceCode(mlir::ModuleOp module, const LaunchPlan &plan,
+              const PipelineOptions &options,
+              const CodeRequest &request) const = 0;
 };
 
 /// The backend named `name`, or null.

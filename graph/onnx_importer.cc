@@ -9,11 +9,15 @@
 //===----------------------------------------------------------------------===//
 #include "graph/onnx_importer.h"
 
+#include <sys/stat.h>
+
 #include <map>
 #include <set>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "graph/build_op.h"
 #include "graph/main_builder.h"
 #include "graph/onnx_registry.h"
@@ -92,6 +96,7 @@ public:
         names.push_back(v.name());
     return names;
   }
+  std::string ModelBytes() const override;
   std::string WhyNotFeedable(const std::string &name) const override {
     if (frozen_.count(name))
       return "is frozen to a constant at compile time";
@@ -132,6 +137,28 @@ std::string TypeOf(mlir::Type type) {
   auto t = mlir::cast<mlir::RankedTensorType>(type);
   return DTypeName(MlirToDType(t.getElementType())) +
          ShapeToString({t.getShape().begin(), t.getShape().end()});
+}
+
+std::string OnnxSource::ModelBytes() const {
+  std::string bytes;
+  {
+    google::protobuf::io::StringOutputStream stream(&bytes);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.SetSerializationDeterministic(true);
+    model_.SerializeToCodedStream(&coded);
+  }
+  // External data files are named in the model; their contents are not,
+  // so their sizes and modification times stand for them.
+  for (const onnx::TensorProto &t : model_.graph().initializer())
+    for (const onnx::StringStringEntryProto &e : t.external_data())
+      if (e.key() == "location") {
+        struct stat st;
+        std::string path = base_dir_ + "/" + e.value();
+        if (stat(path.c_str(), &st) == 0)
+          absl::StrAppend(&bytes, "\n", path, " ", st.st_size, " ",
+                          st.st_mtim.tv_sec, ".", st.st_mtim.tv_nsec);
+      }
+  return absl::StrCat("onnx:", base_dir_, "\n", bytes);
 }
 
 absl::StatusOr<ImportedGraph>

@@ -7,8 +7,11 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "graph/loader.h"
 #include "graph/onnx_importer.h"
+#include "runtime/hash.h"
 
 namespace kiln {
 namespace {
@@ -39,6 +42,15 @@ public:
         names.push_back(node.name());
     return names;
   }
+  std::string ModelBytes() const override {
+    std::string bytes;
+    google::protobuf::io::StringOutputStream stream(&bytes);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.SetSerializationDeterministic(true);
+    graph_.SerializeToCodedStream(&coded);
+    coded.Trim();
+    return absl::StrCat("graphdef:", bytes);
+  }
   std::string WhyNotFeedable(const std::string &name) const override {
     if (frozen_.count(name))
       return "is frozen to a constant at compile time";
@@ -64,6 +76,18 @@ absl::Status GraphSource::Freeze(const std::string &name, Tensor value) {
         absl::StrCat("cannot freeze '", name, "': it ", why));
   frozen_[name] = std::move(value);
   return absl::OkStatus();
+}
+
+std::string GraphSource::Fingerprint() const {
+  Hasher hasher;
+  hasher.Add(ModelBytes());
+  for (const auto &[name, tensor] : frozen_) {
+    hasher.Add(name).Add(tensor.TypeString());
+    hasher.Add(
+        std::string_view(static_cast<const char *>(tensor.raw_data()),
+                         tensor.num_elements() * DTypeSize(tensor.dtype())));
+  }
+  return hasher.HexDigest();
 }
 
 std::unique_ptr<GraphSource> MakeGraphDefSource(GraphDef graph) {

@@ -40,7 +40,15 @@ public:
   /// Empty when `name` is an input that can be fed; otherwise why not.
   virtual std::string WhyNotFeedable(const std::string &name) const = 0;
 
+  /// A digest of the model and of the inputs Freeze fixed: sources with
+  /// equal fingerprints compile to the same code (the compilation cache's
+  /// key).
+  std::string Fingerprint() const;
+
 protected:
+  /// The bytes that define the model (its serialized form, and for ONNX the
+  /// paths, sizes and times of its external data files).
+  virtual std::string ModelBytes() const = 0;
   /// Inputs fixed by Freeze; importers turn them into constants.
   std::map<std::string, Tensor> frozen_;
 };

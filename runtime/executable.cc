@@ -5,6 +5,8 @@
 //===----------------------------------------------------------------------===//
 #include "runtime/executable.h"
 
+#include <algorithm>
+#include <alloca.h>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -61,6 +63,9 @@ AlignedBytes::AlignedBytes(size_t size) : size_(size) {
   data_ = std::shared_ptr<uint8_t>(p, [](uint8_t *q) { std::free(q); });
 }
 
+AlignedBytes::AlignedBytes(std::shared_ptr<uint8_t> data, size_t size)
+    : data_(std::move(data)), size_(size) {}
+
 std::string PlanString(const Signature &signature, const LaunchPlan &plan) {
   std::string text = absl::StrCat(
       "arena ", plan.arena_bytes, " bytes (lower bound ",
@@ -79,7 +84,10 @@ Executable::Executable(Signature signature, LaunchPlan plan,
                        std::vector<KernelFn> kernels,
                        std::shared_ptr<const void> code)
     : signature_(std::move(signature)), plan_(std::move(plan)),
-      kernels_(std::move(kernels)), code_(std::move(code)) {}
+      kernels_(std::move(kernels)), code_(std::move(code)) {
+  for (const Dispatch &d : plan_.dispatches)
+    max_args_ = std::max(max_args_, d.args.size());
+}
 
 absl::Status Executable::Run(const std::map<std::string, const Tensor *> &feeds,
                              std::vector<Tensor> *fetches) const {
@@ -115,38 +123,50 @@ absl::Status Executable::Run(const std::map<std::string, const Tensor *> &feeds,
       return absl::ResourceExhaustedError(absl::StrCat(
           "cannot allocate the arena of ", plan_.arena_bytes, " bytes"));
   }
-  std::vector<void *> pointers;
-  std::vector<void *> args;
+  std::vector<void *> fetch_data;
+  for (Tensor &t : results)
+    fetch_data.push_back(t.raw_data());
+  RunOnBuffers(feed_data.data(), fetch_data.data(), arena.get());
+  *fetches = std::move(results);
+  return absl::OkStatus();
+}
+
+void Executable::RunOnBuffers(const void *const *feeds, void *const *fetches,
+                              void *arena) const {
+  // The pointer array of one call: each buffer's pointer, then the tile
+  // range, and the array of their addresses that the kernel takes. On the
+  // stack, so that a run allocates nothing.
+  size_t slots = max_args_ + 2;
+  void **pointers = static_cast<void **>(alloca(2 * slots * sizeof(void *)));
+  void **args = pointers + slots;
   for (const Dispatch &d : plan_.dispatches) {
-    pointers.clear();
+    size_t n = 0;
     for (const ArgRef &a : d.args) {
+      void *p = nullptr;
       switch (a.kind) {
       case ArgRef::Kind::kFeed:
-        pointers.push_back(feed_data[a.index]);
+        p = const_cast<void *>(feeds[a.index]);
         break;
       case ArgRef::Kind::kFetch:
-        pointers.push_back(results[a.index].raw_data());
+        p = fetches[a.index];
         break;
       case ArgRef::Kind::kArena:
-        pointers.push_back(arena.get() + a.offset);
+        p = static_cast<char *>(arena) + a.offset;
         break;
       case ArgRef::Kind::kConstant: // Read only: kernels never write it.
-        pointers.push_back(
-            const_cast<uint8_t *>(plan_.constants.data() + a.offset));
+        p = const_cast<uint8_t *>(plan_.constants.data() + a.offset);
         break;
       }
+      pointers[n] = p;
+      args[n] = &pointers[n];
+      ++n;
     }
     // Single-threaded: one call covers the whole grid.
     int64_t begin = 0, end = d.grid;
-    args.clear();
-    for (void *&p : pointers)
-      args.push_back(&p);
-    args.push_back(&begin);
-    args.push_back(&end);
-    kernels_[d.kernel](args.data());
+    args[n] = &begin;
+    args[n + 1] = &end;
+    kernels_[d.kernel](args);
   }
-  *fetches = std::move(results);
-  return absl::OkStatus();
 }
 
 } // namespace kiln

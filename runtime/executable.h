@@ -31,10 +31,15 @@ public:
   AlignedBytes() = default;
   /// `size` zero bytes.
   explicit AlignedBytes(size_t size);
+  /// `size` bytes at `data`, which must be 64-byte aligned, kept alive by
+  /// `data` (which may alias a larger block: a loaded artifact file).
+  AlignedBytes(std::shared_ptr<uint8_t> data, size_t size);
   uint8_t *data() { return data_.get(); }
   const uint8_t *data() const { return data_.get(); }
   size_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
+  /// The owner of the bytes, for views into them.
+  const std::shared_ptr<uint8_t> &shared() const { return data_; }
 
 private:
   std::shared_ptr<uint8_t> data_;
@@ -124,6 +129,13 @@ public:
   absl::Status Run(const std::map<std::string, const Tensor *> &feeds,
                    std::vector<Tensor> *fetches) const;
 
+  /// Runs the launch plan on memory the caller provides and checks nothing:
+  /// `feeds[i]` and `fetches[i]` point to the data of the signature's i-th
+  /// feed and fetch (null for one with no elements), `arena` to
+  /// `plan().arena_bytes` bytes aligned to 64. Allocates nothing.
+  void RunOnBuffers(const void *const *feeds, void *const *fetches,
+                    void *arena) const;
+
   std::string PlanString() const { return kiln::PlanString(signature_, plan_); }
 
 private:
@@ -131,6 +143,7 @@ private:
   LaunchPlan plan_;
   std::vector<KernelFn> kernels_;
   std::shared_ptr<const void> code_;
+  size_t max_args_ = 0; ///< The most buffers a dispatch passes.
 };
 
 } // namespace kiln

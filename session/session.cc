@@ -5,15 +5,25 @@
 //===----------------------------------------------------------------------===//
 #include "session/session.h"
 
+#include <unistd.h>
+
+#include <atomic>
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "codegen/Compile.h"
+#include "codegen/Pipeline.h"
+#include "codegen/TargetBackend.h"
 #include "graph/importer.h"
 #include "graph/source.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
+#include "runtime/artifact.h"
+#include "runtime/hash.h"
 #include "runtime/stopwatch.h"
+#include "runtime/version.h"
+#include "llvm/Support/FileSystem.h"
 
 namespace kiln {
 
@@ -39,7 +49,34 @@ Session::Create(std::unique_ptr<GraphSource> source, SessionOptions options) {
     return absl::InvalidArgumentError(
         absl::StrCat("SessionOptions.pipeline.opt_level must be 0 to 3, got ",
                      options.pipeline.opt_level));
+  if (!options.cache_dir.empty()) {
+    if (std::error_code e =
+            llvm::sys::fs::create_directories(options.cache_dir))
+      return absl::InvalidArgumentError(absl::StrCat(
+          "cache_dir: cannot create '", options.cache_dir, "': ", e.message()));
+    if (!llvm::sys::fs::is_directory(options.cache_dir))
+      return absl::InvalidArgumentError(absl::StrCat(
+          "cache_dir: '", options.cache_dir, "' is not a directory"));
+  }
   std::unique_ptr<Session> session(new Session(std::move(source), options));
+  // A model found in the compilation cache was checked when it was
+  // compiled.
+  if (!options.cache_dir.empty() && !session->default_fetches().empty()) {
+    std::vector<std::string> fetches = session->default_fetches();
+    CompileStats stats;
+    std::string path;
+    absl::StatusOr<std::unique_ptr<Executable>> executable =
+        session->LoadCached(fetches, stats, &path);
+    if (!executable.ok())
+      return executable.status();
+    if (*executable) {
+      auto compiled = std::make_shared<Compiled>();
+      compiled->executable = *std::move(executable);
+      session->cache_[fetches] = std::move(compiled);
+      session->last_stats_ = stats;
+      return session;
+    }
+  }
   // Check every node now, so that a bad graph fails here and not at Run.
   {
     mlir::MLIRContext context(mlir::MLIRContext::Threading::DISABLED);
@@ -69,6 +106,19 @@ Session::Create(std::unique_ptr<GraphSource> source, SessionOptions options) {
 
 absl::StatusOr<std::unique_ptr<Session>>
 Session::CreateFromFile(const std::string &path, SessionOptions options) {
+  if (IsArtifactFile(path)) {
+    Stopwatch watch;
+    absl::StatusOr<std::unique_ptr<Executable>> executable =
+        LoadArtifactFile(path);
+    if (!executable.ok())
+      return executable.status();
+    std::unique_ptr<Session> session(new Session(nullptr, options));
+    auto compiled = std::make_shared<Compiled>();
+    compiled->executable = *std::move(executable);
+    session->artifact_ = std::move(compiled);
+    session->last_stats_.load_ms = watch.Millis();
+    return session;
+  }
   absl::StatusOr<std::unique_ptr<GraphSource>> source = LoadGraphSource(path);
   if (!source.ok())
     return source.status();
@@ -80,7 +130,12 @@ absl::Status Session::Compile(const std::vector<std::string> &fetches) {
 }
 
 std::vector<std::string> Session::default_fetches() const {
-  return source_->DefaultFetches();
+  if (!artifact_)
+    return source_->DefaultFetches();
+  std::vector<std::string> names;
+  for (const TensorSpec &spec : artifact_->executable->signature().fetches)
+    names.push_back(spec.name);
+  return names;
 }
 
 CompileStats Session::last_compile_stats() const {
@@ -88,16 +143,95 @@ CompileStats Session::last_compile_stats() const {
   return last_stats_;
 }
 
-absl::StatusOr<std::shared_ptr<const Session::Compiled>>
-Session::GetOrCompile(const std::vector<std::string> &fetches) {
-  // Compilation holds the lock: concurrent first Runs with the same fetches
-  // compile once, and MLIR contexts are not shared between threads.
-  std::lock_guard<std::mutex> lock(mutex_);
-  auto it = cache_.find(fetches);
-  if (it != cache_.end())
-    return it->second;
+namespace {
 
-  CompileStats stats;
+std::string Names(const std::vector<TensorSpec> &specs) {
+  std::vector<std::string> names;
+  for (const TensorSpec &spec : specs)
+    names.push_back(spec.name);
+  return absl::StrJoin(names, ", ");
+}
+
+/// The compilation cache's key: everything the artifact depends on.
+absl::StatusOr<std::string> CacheKey(const GraphSource &source,
+                                     const std::vector<std::string> &fetches,
+                                     const PipelineOptions &options) {
+  const TargetBackend *backend = FindTargetBackend(options.target);
+  if (!backend)
+    return absl::InvalidArgumentError("unknown target '" + options.target +
+                                      "'");
+  absl::StatusOr<TargetDescription> target = backend->describeTarget(options);
+  if (!target.ok())
+    return target.status();
+  Hasher hasher;
+  hasher.Add(kKilnVersion).Add(int64_t{kArtifactFormatVersion});
+  hasher.Add(source.Fingerprint());
+  hasher.Add(static_cast<int64_t>(fetches.size()));
+  for (const std::string &f : fetches)
+    hasher.Add(f);
+  hasher.Add(int64_t{options.opt_level}).Add(options.max_fold_bytes);
+  hasher.Add(int64_t{options.reuse_memory});
+  for (const std::string &p : options.disabled_passes)
+    hasher.Add("-" + p);
+  hasher.Add(target->backend).Add(target->triple).Add(target->cpu);
+  for (const std::string &f : target->features)
+    hasher.Add("+" + f);
+  return hasher.HexDigest();
+}
+
+/// Writes `artifact` to `path` through a temporary file and a rename, so
+/// that a concurrent reader never sees half a file.
+absl::Status WriteAtomically(const Artifact &artifact,
+                             const std::string &path) {
+  static std::atomic<int> counter{0};
+  std::string temp =
+      absl::StrCat(path, ".tmp.", getpid(), ".", counter.fetch_add(1));
+  if (absl::Status s = WriteArtifactFile(artifact, temp); !s.ok()) {
+    llvm::sys::fs::remove(temp);
+    return s;
+  }
+  if (std::error_code e = llvm::sys::fs::rename(temp, path)) {
+    llvm::sys::fs::remove(temp);
+    return absl::PermissionDeniedError(
+        absl::StrCat("cannot write '", path, "': ", e.message()));
+  }
+  return absl::OkStatus();
+}
+
+} // namespace
+
+absl::StatusOr<std::unique_ptr<Executable>>
+Session::LoadCached(const std::vector<std::string> &fetches,
+                    CompileStats &stats, std::string *path) {
+  absl::StatusOr<std::string> key =
+      CacheKey(*source_, fetches, options_.pipeline);
+  if (!key.ok())
+    return key.status();
+  *path = absl::StrCat(options_.cache_dir, "/", *key, kArtifactExtension);
+  if (!llvm::sys::fs::exists(*path))
+    return nullptr;
+  Stopwatch watch;
+  absl::StatusOr<std::unique_ptr<Executable>> executable =
+      LoadArtifactFile(*path);
+  // A damaged or foreign entry is compiled again and replaced.
+  if (!executable.ok())
+    return nullptr;
+  stats.from_cache = true;
+  stats.load_ms = watch.Millis();
+  return executable;
+}
+
+absl::StatusOr<std::unique_ptr<Executable>>
+Session::CompileOrLoad(const std::vector<std::string> &fetches,
+                       CompileStats &stats) {
+  std::string cached;
+  if (!options_.cache_dir.empty()) {
+    absl::StatusOr<std::unique_ptr<Executable>> executable =
+        LoadCached(fetches, stats, &cached);
+    if (!executable.ok() || *executable)
+      return executable;
+  }
+
   Stopwatch watch;
   mlir::DialectRegistry registry;
   RegisterPipelineDialects(registry);
@@ -108,18 +242,54 @@ Session::GetOrCompile(const std::vector<std::string> &fetches) {
   stats.import_ms = watch.Millis();
 
   CompileTimings timings;
-  absl::StatusOr<std::unique_ptr<Executable>> executable = kiln::Compile(
+  absl::StatusOr<Artifact> artifact = kiln::CompileToArtifact(
       *imported->module,
       Signature{std::move(imported->feeds), std::move(imported->fetches)},
       options_.pipeline, &timings);
-  if (!executable.ok())
-    return executable.status();
+  if (!artifact.ok())
+    return artifact.status();
   stats.pipeline_ms = timings.pipeline_ms;
   stats.graph_ms = timings.phases.graph_ms;
   stats.lowering_ms = timings.phases.lowering_ms;
   stats.codegen_ms = timings.phases.codegen_ms;
-  stats.jit_ms = timings.jit_ms;
+  stats.llvm_ms = timings.llvm_ms;
+  stats.link_ms = timings.link_ms;
+  if (!cached.empty())
+    if (absl::Status s = WriteAtomically(*artifact, cached); !s.ok())
+      return absl::Status(s.code(),
+                          absl::StrCat("compilation cache: ", s.message()));
+  watch.Restart();
+  absl::StatusOr<std::unique_ptr<Executable>> executable =
+      LoadArtifact(*std::move(artifact));
+  stats.load_ms = watch.Millis();
+  return executable;
+}
 
+absl::StatusOr<std::shared_ptr<const Session::Compiled>>
+Session::GetOrCompile(const std::vector<std::string> &fetches) {
+  if (artifact_) {
+    const std::vector<TensorSpec> &compiled =
+        artifact_->executable->signature().fetches;
+    for (const std::string &f : fetches)
+      if (std::none_of(compiled.begin(), compiled.end(),
+                       [&](const TensorSpec &s) { return s.name == f; }))
+        return absl::InvalidArgumentError(absl::StrCat(
+            "fetch '", f, "' is not one the artifact was compiled for (",
+            Names(compiled), "); compile the model with --fetch ", f));
+    return artifact_;
+  }
+  // Compilation holds the lock: concurrent first Runs with the same fetches
+  // compile once, and MLIR contexts are not shared between threads.
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = cache_.find(fetches);
+  if (it != cache_.end())
+    return it->second;
+
+  CompileStats stats;
+  absl::StatusOr<std::unique_ptr<Executable>> executable =
+      CompileOrLoad(fetches, stats);
+  if (!executable.ok())
+    return executable.status();
   auto compiled = std::make_shared<Compiled>();
   compiled->executable = *std::move(executable);
   cache_[fetches] = compiled;
@@ -128,7 +298,7 @@ Session::GetOrCompile(const std::vector<std::string> &fetches) {
 }
 
 absl::Status Session::Run(const Feeds &feeds, std::vector<Tensor> *outputs) {
-  std::vector<std::string> fetches = source_->DefaultFetches();
+  std::vector<std::string> fetches = default_fetches();
   if (fetches.empty())
     return absl::InvalidArgumentError(
         "Run without fetches: the graph's signature names no fetches");
@@ -146,7 +316,7 @@ absl::Status Session::Run(const Feeds &feeds,
   // Every feed must name a Placeholder, once.
   std::map<std::string, const Tensor *> fed;
   for (const auto &[name, tensor] : feeds) {
-    std::string why = source_->WhyNotFeedable(name);
+    std::string why = WhyNotFeedable(name);
     if (!why.empty())
       return absl::InvalidArgumentError(
           absl::StrCat("feed '", name, "' ", why));
@@ -159,7 +329,34 @@ absl::Status Session::Run(const Feeds &feeds,
       GetOrCompile(fetches);
   if (!compiled.ok())
     return compiled.status();
-  return (*compiled)->executable->Run(fed, outputs);
+  const Executable &executable = *(*compiled)->executable;
+  if (!artifact_)
+    return executable.Run(fed, outputs);
+  // An artifact computes all its fetches; return the ones asked for.
+  std::vector<Tensor> all;
+  if (absl::Status s = executable.Run(fed, &all); !s.ok())
+    return s;
+  const std::vector<TensorSpec> &specs = executable.signature().fetches;
+  outputs->clear();
+  for (const std::string &f : fetches)
+    for (size_t i = 0; i < specs.size(); ++i)
+      if (specs[i].name == f) {
+        outputs->push_back(all[i]);
+        break;
+      }
+  return absl::OkStatus();
+}
+
+std::string Session::WhyNotFeedable(const std::string &name) const {
+  if (!artifact_)
+    return source_->WhyNotFeedable(name);
+  const std::vector<TensorSpec> &feeds =
+      artifact_->executable->signature().feeds;
+  for (const TensorSpec &spec : feeds)
+    if (spec.name == name)
+      return "";
+  return absl::StrCat("names no input of the artifact (its inputs: ",
+                      feeds.empty() ? "none" : Names(feeds), ")");
 }
 
 } // namespace kiln

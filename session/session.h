@@ -3,7 +3,9 @@
 // Part of Kiln. In the spirit of TensorFlow 1.x's Session::Run: create a
 // Session from a GraphDef, then Run(feeds, fetches). The first Run with a
 // given list of fetches compiles the subgraph they need (through MLIR and
-// LLVM's JIT) and caches it; later Runs with the same fetches reuse it.
+// LLVM, into an artifact loaded in memory) and keeps it; later Runs with
+// the same fetches reuse it. A Session made from an artifact file
+// (`graph-compile MODEL -o model.kiln`) runs it with the runtime alone.
 // Run may be called from several threads at once.
 //
 //===----------------------------------------------------------------------===//
@@ -18,18 +20,24 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "codegen/Pipeline.h"
+#include "codegen/PipelineOptions.h"
 #include "graph/graph.pb.h"
 #include "runtime/tensor.h"
 
 namespace kiln {
 
+class Executable;
 class GraphSource;
 
 struct SessionOptions {
   /// How the graph is optimized and lowered: optimization level 0 to 3,
   /// passes to leave out, IR printing and dumping (codegen/Pipeline.h).
   PipelineOptions pipeline;
+  /// When set, compiled artifacts are kept in this folder, keyed by a hash
+  /// of the model, the fetches, the options, the target and Kiln's
+  /// version: a later Session of the same model loads instead of
+  /// compiling. The folder is created if missing.
+  std::string cache_dir;
 };
 
 /// Timings of the last compilation, for tools and benchmarks.
@@ -39,7 +47,12 @@ struct CompileStats {
   double graph_ms = 0;    ///< Graph passes (folding, fusion, ...).
   double lowering_ms = 0; ///< To linalg, buffers, the launch plan.
   double codegen_ms = 0;  ///< The backend's kernels to its IR (LLVM).
-  double jit_ms = 0;      ///< Machine code (LLVM's optimizer and JIT).
+  double llvm_ms = 0;     ///< Machine code (LLVM's optimizer and codegen).
+  double link_ms = 0;     ///< Linking it into a shared object (LLD).
+  double load_ms = 0;     ///< Loading that, as an artifact is loaded.
+  /// Loaded from SessionOptions::cache_dir; the other times are then 0 but
+  /// load_ms.
+  bool from_cache = false;
 };
 
 class Session {
@@ -49,7 +62,9 @@ public:
   static absl::StatusOr<std::unique_ptr<Session>>
   Create(GraphDef graph, SessionOptions options = {});
   /// Loads a model: .onnx as ONNX, .pbtxt (text) or .pb (binary) as a
-  /// GraphDef.
+  /// GraphDef, or a compiled artifact (a file that starts with its magic,
+  /// whatever its name), which runs without compiling: its fetches are the
+  /// ones it was compiled with.
   static absl::StatusOr<std::unique_ptr<Session>>
   CreateFromFile(const std::string &path, SessionOptions options = {});
   /// Any model source (graph/source.h).
@@ -82,10 +97,21 @@ public:
 private:
   struct Compiled;
   Session(std::unique_ptr<GraphSource> source, SessionOptions options);
+  absl::StatusOr<std::unique_ptr<Executable>>
+  CompileOrLoad(const std::vector<std::string> &fetches, CompileStats &stats);
+  /// The executable for `fetches` from SessionOptions::cache_dir, or null
+  /// when it is not there; `path` is where it is kept.
+  absl::StatusOr<std::unique_ptr<Executable>>
+  LoadCached(const std::vector<std::string> &fetches, CompileStats &stats,
+             std::string *path);
+  /// Empty when `name` can be fed; otherwise why not.
+  std::string WhyNotFeedable(const std::string &name) const;
   absl::StatusOr<std::shared_ptr<const Compiled>>
   GetOrCompile(const std::vector<std::string> &fetches);
 
-  std::unique_ptr<GraphSource> source_;
+  std::unique_ptr<GraphSource> source_; ///< Null for an artifact.
+  /// A Session from an artifact: its one executable, for its fetches.
+  std::shared_ptr<const Compiled> artifact_;
   SessionOptions options_;
   mutable std::mutex mutex_;
   std::map<std::vector<std::string>, std::shared_ptr<const Compiled>> cache_;

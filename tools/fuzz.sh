@@ -3,7 +3,8 @@
 # undefined), replays each target's regression files, and fuzzes.
 #
 #   tools/fuzz.sh TARGET [SECONDS [LIBFUZZER_FLAG...]]
-#       TARGET is npy, graphdef, onnx or compile. Builds it, replays its
+#       TARGET is npy, graphdef, onnx, compile or artifact. Builds it,
+#       replays its
 #       regressions (any crash fails), then fuzzes its corpus for SECONDS
 #       (default 600), e.g. for a campaign that goes on past findings:
 #         tools/fuzz.sh onnx 1800 -fork=1 -ignore_crashes=1
@@ -23,11 +24,11 @@
 # file in tests/fuzz/regressions/TARGET/ (see docs/fuzzing.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-all_targets=(npy graphdef onnx compile)
+all_targets=(npy graphdef onnx compile artifact)
 jobs=${FUZZ_JOBS:-2}
 
 usage() {
-  echo "usage: tools/fuzz.sh npy|graphdef|onnx|compile [SECONDS [FLAG...]]" >&2
+  echo "usage: tools/fuzz.sh npy|graphdef|onnx|compile|artifact [SECONDS [FLAG...]]" >&2
   echo "       tools/fuzz.sh smoke [SECONDS] | build [TARGET...]" >&2
   exit 2
 }
@@ -35,7 +36,8 @@ usage() {
 build() {
   tools/install_deps.sh clang-19 libclang-rt-19-dev
   bazel build --noshow_progress --ui_event_filters=-info \
-    //graph:graph_proto //ir:kiln_ir //passes:passes_h //session
+    //graph:graph_proto //ir:kiln_ir //passes:passes_h //session \
+    //tools:graph-compile
   local gen
   gen=$(bazel info bazel-bin 2>/dev/null)
   make --no-print-directory -f tests/fuzz/fuzz.mk -j"$jobs" GEN="$gen" \
@@ -59,6 +61,16 @@ seed() {
   case "$target" in
     npy) cp examples/*.npy "$out/" ;;
     graphdef) cp examples/*.pbtxt "$out/" ;;
+    artifact)
+      # Artifacts of the example and of a few ONNX test models.
+      local gc m
+      gc="$(bazel info bazel-bin 2>/dev/null)/tools/graph-compile"
+      "$gc" examples/mlp.pbtxt -o "$out/mlp.kiln" >/dev/null
+      for m in test_gemm_default_matrix_bias test_conv_with_strides_padding \
+        test_softmax_axis_1 test_gather_0; do
+        "$gc" "/usr/share/libonnx-testdata/data/node/$m/model.onnx" \
+          -o "$out/$m.kiln" >/dev/null || true
+      done ;;
     onnx | compile)
       # Debian's ONNX backend test models (libonnx-testdata). The compile
       # target takes the small ones (it skips anything big anyway); the
@@ -134,7 +146,7 @@ fuzz() {
 }
 
 case "${1:-}" in
-  npy | graphdef | onnx | compile)
+  npy | graphdef | onnx | compile | artifact)
     target=$1
     seconds=${2:-600}
     shift $(($# < 2 ? $# : 2))

@@ -6,7 +6,8 @@ set -euo pipefail
 packages=(
   g++ python3
   bazel-bootstrap bazel-rules-java bazel-platforms
-  llvm-19-dev llvm-19-tools libmlir-19-dev mlir-19-tools
+  llvm-19-dev llvm-19-tools libmlir-19-dev mlir-19-tools liblld-19-dev
+  zlib1g-dev libzstd-dev
   libprotobuf-dev protobuf-compiler libabsl-dev
   libgtest-dev libgmock-dev
   libonnx-dev libonnx-testdata

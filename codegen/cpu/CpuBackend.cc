@@ -5,7 +5,8 @@
 //===----------------------------------------------------------------------===//
 #include "codegen/cpu/CpuBackend.h"
 
-#include "codegen/cpu/Jit.h"
+#include "codegen/PipelineOptions.h"
+#include "codegen/cpu/MachineCode.h"
 #include "codegen/cpu/Passes.h"
 
 #include "mlir/Conversion/AffineToStandard/AffineToStandard.h"
@@ -24,6 +25,7 @@
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/PassManager.h"
+#include "runtime/stopwatch.h"
 
 namespace kiln {
 
@@ -67,16 +69,44 @@ void CpuBackend::addKernelPasses(mlir::OpPassManager &pm,
   pm.addPass(mlir::createReconcileUnrealizedCastsPass());
 }
 
-absl::StatusOr<KernelTable>
-CpuBackend::produceKernels(mlir::ModuleOp module,
-                           const LaunchPlan &plan) const {
-  absl::StatusOr<JitModule> jit = JitCompile(module, plan.kernels);
-  if (!jit.ok())
-    return jit.status();
-  KernelTable table;
-  table.kernels = std::move(jit->entries);
-  table.code = std::move(jit->code);
-  return table;
+namespace {
+
+CpuTargetOptions TargetOf(const PipelineOptions &options) {
+  return CpuTargetOptions{options.target_triple, options.target_cpu};
+}
+
+} // namespace
+
+absl::StatusOr<TargetDescription>
+CpuBackend::describeTarget(const PipelineOptions &options) const {
+  return DescribeCpuTarget(TargetOf(options));
+}
+
+absl::StatusOr<TargetCode>
+CpuBackend::produceCode(mlir::ModuleOp module, const LaunchPlan &plan,
+                        const PipelineOptions &options,
+                        const CodeRequest &request) const {
+  std::vector<ObjectData> data;
+  for (const auto &[symbol, bytes] : request.data)
+    data.push_back(ObjectData{symbol, bytes});
+  TargetCode result;
+  Stopwatch watch;
+  absl::StatusOr<std::string> object = EmitObject(
+      module, plan.kernels, request.symbol_prefix, TargetOf(options), data);
+  if (!object.ok())
+    return object.status();
+  result.llvm_ms = watch.Millis();
+  if (request.object) {
+    result.code = *std::move(object);
+    return result;
+  }
+  watch.Restart();
+  absl::StatusOr<std::string> library = LinkSharedObject(*object);
+  if (!library.ok())
+    return library.status();
+  result.link_ms = watch.Millis();
+  result.code = *std::move(library);
+  return result;
 }
 
 } // namespace kiln

@@ -21,8 +21,12 @@ public:
                        const PipelineOptions &options) const override;
   void addKernelPasses(mlir::OpPassManager &pm,
                        const PipelineOptions &options) const override;
-  absl::StatusOr<KernelTable>
-  produceKernels(mlir::ModuleOp module, const LaunchPlan &plan) const override;
+  absl::StatusOr<TargetDescription>
+  describeTarget(const PipelineOptions &options) const override;
+  absl::StatusOr<TargetCode>
+  produceCode(mlir::ModuleOp module, const LaunchPlan &plan,
+              const PipelineOptions &options,
+              const CodeRequest &request) const override;
 };
 
 } // namespace kiln

@@ -5,8 +5,9 @@
 # Kiln's sources a target reaches are compiled here with coverage and
 # ASan/UBSan, one object each, so a rebuild after an edit recompiles only
 # what changed (-MMD). The compile target also links Bazel's own objects of
-# the MLIR lowering, the CPU backend's passes and the JIT (codegen/common's
-# lowering, codegen/cpu's tuning and Jit.cc, codegen/Pipeline.cc): they are
+# the MLIR lowering, the CPU backend's passes and machine code (codegen/
+# common's lowering, codegen/cpu's tuning and MachineCode.cc with LLD,
+# codegen/Pipeline.cc): they are
 # large to compile, not instrumented, and a crash in them still ends the
 # fuzzer with a stack trace.
 GEN ?= bazel-bin
@@ -44,12 +45,17 @@ ONNX := graph/onnx_importer.cc graph/onnx_node.cc graph/onnx_registry.cc \
 
 npy_SRCS := tests/fuzz/npy_fuzzer.cc runtime/npy.cc runtime/tensor.cc
 npy_LIBS := $(ABSL)
+RUNTIME := runtime/artifact.cc runtime/executable.cc runtime/hash.cc \
+  runtime/tensor.cc
+artifact_SRCS := tests/fuzz/artifact_fuzzer.cc $(RUNTIME)
+artifact_LIBS := $(ABSL) -ldl
 graphdef_SRCS := tests/fuzz/graphdef_fuzzer.cc $(GRAPH)
 graphdef_LIBS := $(MLIR) -lprotobuf $(ABSL)
 onnx_SRCS := tests/fuzz/onnx_fuzzer.cc $(ONNX) $(GRAPH)
 onnx_LIBS := $(MLIR) -lonnx -lonnx_proto -lprotobuf $(ABSL)
 compile_SRCS := tests/fuzz/compile_fuzzer.cc $(ONNX) $(GRAPH) \
-  session/session.cc runtime/executable.cc codegen/Compile.cc \
+  session/session.cc runtime/artifact.cc runtime/executable.cc \
+  runtime/hash.cc codegen/Compile.cc \
   codegen/Targets.cc codegen/cpu/CpuBackend.cc \
   passes/FoldConstants.cc passes/Simplify.cc passes/Fuse.cc \
   codegen/common/PlanMemory.cc codegen/common/OutlineKernels.cc \
@@ -61,11 +67,12 @@ compile_BAZEL_OBJS := $(GEN)/codegen/_objs/pipeline/Pipeline.pic.o \
     WindowLowering) \
   $(patsubst %,$(GEN)/codegen/cpu/_objs/tuning/%.pic.o, \
     OrderLoops TileFusions) \
-  $(GEN)/codegen/cpu/_objs/jit/Jit.pic.o
-compile_LIBS := $(compile_BAZEL_OBJS) $(MLIR) -lonnx -lonnx_proto \
-  -lprotobuf $(ABSL)
+  $(GEN)/codegen/cpu/_objs/machine_code/MachineCode.pic.o
+compile_LIBS := $(compile_BAZEL_OBJS) /usr/lib/llvm-19/lib/liblldELF.a \
+  /usr/lib/llvm-19/lib/liblldCommon.a $(MLIR) -lonnx -lonnx_proto \
+  -lprotobuf $(ABSL) -lz -lzstd -ldl
 
-TARGETS := npy graphdef onnx compile
+TARGETS := npy graphdef onnx compile artifact
 objs = $(patsubst %.cc,$(OBJ)/%.o,$($(1)_SRCS))
 
 .PHONY: all $(TARGETS)

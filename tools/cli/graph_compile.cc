@@ -21,7 +21,7 @@
 #include "codegen/Compile.h"
 #include "codegen/TargetBackend.h"
 #include "codegen/common/LaunchPlan.h"
-#include "codegen/cpu/Jit.h"
+#include "codegen/cpu/MachineCode.h"
 #include "graph/importer.h"
 #include "graph/loader.h"
 #include "graph/source.h"
@@ -30,9 +30,12 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
+#include "runtime/artifact.h"
 #include "runtime/npy.h"
 #include "runtime/stopwatch.h"
+#include "runtime/version.h"
 #include "session/session.h"
+#include "tools/cli/cpp_header.h"
 #include "tools/cli/dot.h"
 #include "tools/cli/onnx_test_runner.h"
 #include "llvm/Support/FileSystem.h"
@@ -42,10 +45,16 @@ namespace kiln {
 namespace {
 
 constexpr char kUsage[] = R"(usage: graph-compile MODEL [options]
+       graph-compile MODEL -o model.kiln [options]
+       graph-compile model.kiln --run --feed NAME=FILE.npy...
+       graph-compile MODEL --emit=obj,header --class=NAME -o PREFIX
        graph-compile --check-onnx-test DIR... [--expected-skips FILE] [-O<n>]
 
 Compiles a model (an ONNX .onnx file, or a Kiln GraphDef as .pbtxt text or
-.pb binary) through MLIR and LLVM, and optionally runs it.
+.pb binary) through MLIR and LLVM, and optionally runs it. With -o and no
+--emit it writes an artifact: one file with the machine code, weights,
+launch plan and signature, which graph-compile (given it as MODEL) and
+Session::CreateFromFile run without compiling.
 
 Options:
   --run                   Compile and run the graph, then print each fetched
@@ -73,7 +82,24 @@ Options:
                                     fetches, arena offsets)
                             mlir    the kernels in the LLVM dialect
                             llvm    LLVM IR
-  -o FILE                 Write --emit output to FILE instead of stdout.
+                            obj,header  PREFIX.o, an object with the
+                                    kernels and the weights, and PREFIX.h,
+                                    a C++ class to run it (needs --class
+                                    and -o PREFIX; either alone writes one)
+  -o FILE                 Without --emit: write the compiled artifact to
+                          FILE (by convention model.kiln). With --emit:
+                          write the output to FILE instead of stdout.
+  --class=NAME            With --emit=obj,header: the generated class
+                          (identifiers joined by ::, e.g. ns::MyModel).
+  --target-triple=TRIPLE  Compile for another machine: an LLVM triple such
+                          as aarch64-linux-gnu (default: this machine).
+  --target-cpu=CPU        The CPU to compile for, such as x86-64-v3 or
+                          znver4 (default: this machine's CPU and all its
+                          features; with another triple, a generic CPU).
+  --cache-dir=DIR         Keep compiled artifacts in DIR, keyed by a hash of
+                          the model, the fetches, the options, the target
+                          and Kiln's version; the next compile of the same
+                          model loads instead of compiling.
   -O0, -O1, -O2, -O3      Optimization level (default -O2). The graph
                           passes each level runs, in order:
 {O_LEVELS}                          From -O1 on, canonicalize and cse also clean
@@ -98,7 +124,8 @@ Options:
   --pass-timing           Print the time each pass took to stderr.
   --compile-timing        Print the compile time phase by phase: import,
                           graph passes, lowering to kernels, kernels to the
-                          LLVM dialect, LLVM to machine code.
+                          LLVM dialect, LLVM to machine code, linking and
+                          loading.
   --stats                 Print the number of kiln ops before and after the
                           graph passes, the kernels (fusions and lone ops)
                           they form, and the linalg ops after lowering.
@@ -119,7 +146,11 @@ Options:
                           stay true).
   --differential-plan     With --check-onnx-test: also run every test with
                           --no-memory-reuse and require bit-identical outputs.
+  --version               Print Kiln's version and artifact format version.
   --help                  Show this help.
+
+Given an artifact as MODEL, --run, --feed, --fetch (one of the artifact's),
+--output, --benchmark and --emit=plan apply; compile options do not.
 
 .npy files must be C-ordered little-endian f32, f64, i32, i64 or bool.
 Exit status: 0 success, 1 a problem with the graph or the feeds, 2 bad usage.
@@ -190,6 +221,12 @@ struct Args {
   std::vector<std::string> test_dirs;
   std::string expected_skips;
   bool differential_plan = false;
+  bool emit_obj = false, emit_header = false; ///< --emit=obj,header
+  std::string class_name;
+  std::string cache_dir;
+  bool version = false;
+  /// Options that only mean something when compiling, as given.
+  std::vector<std::string> compile_flags;
 };
 
 /// Splits "NAME=VALUE"; false when there is no '=' or a side is empty.
@@ -250,8 +287,31 @@ std::string ParseArgs(int argc, char **argv, Args *args) {
       return false;
     };
     std::string v, name, file;
+    // Options after which a compiled artifact cannot be the model.
+    static const char *const kCompileOnly[] = {"-O",
+                                               "--disable-pass",
+                                               "--freeze",
+                                               "--stats",
+                                               "--memory-report",
+                                               "--max-fold-bytes",
+                                               "--no-memory-reuse",
+                                               "--target",
+                                               "--class",
+                                               "--cache-dir",
+                                               "--print-ir",
+                                               "--dump-dir",
+                                               "--pass-timing",
+                                               "--compile-timing",
+                                               "-o"};
+    for (const char *flag : kCompileOnly)
+      if (absl::StartsWith(arg, flag)) {
+        args->compile_flags.push_back(arg);
+        break;
+      }
     if (arg == "--help" || arg == "-h") {
       args->help = true;
+    } else if (arg == "--version") {
+      args->version = true;
     } else if (arg == "--check-onnx-test") {
       args->check_onnx_test = true;
     } else if (value("--expected-skips", &v)) {
@@ -283,6 +343,14 @@ std::string ParseArgs(int argc, char **argv, Args *args) {
       args->pipeline.disabled_passes.insert(v);
     } else if (value("--dump-dir", &v)) {
       args->pipeline.dump_dir = v;
+    } else if (value("--target-triple", &v)) {
+      args->pipeline.target_triple = v;
+    } else if (value("--target-cpu", &v)) {
+      args->pipeline.target_cpu = v;
+    } else if (value("--class", &v)) {
+      args->class_name = v;
+    } else if (value("--cache-dir", &v)) {
+      args->cache_dir = v;
     } else if (value("--target", &v)) {
       if (!FindTargetBackend(v))
         return "--target expects one of " +
@@ -310,11 +378,18 @@ std::string ParseArgs(int argc, char **argv, Args *args) {
         return "--output expects NAME=FILE.npy, got '" + v + "'";
       args->outputs[name] = file;
     } else if (value("--emit", &v)) {
-      if (v != "graph" && v != "dot" && v != "linalg" && v != "buffers" &&
-          v != "kernels" && v != "plan" && v != "mlir" && v != "llvm")
+      if (v == "obj" || v == "header" || v == "obj,header" ||
+          v == "header,obj") {
+        args->emit_obj |= v != "header";
+        args->emit_header |= v != "obj";
+        v = "obj,header";
+      } else if (v != "graph" && v != "dot" && v != "linalg" &&
+                 v != "buffers" && v != "kernels" && v != "plan" &&
+                 v != "mlir" && v != "llvm") {
         return "--emit expects graph, dot, linalg, buffers, kernels, plan, "
-               "mlir or llvm, got '" +
+               "mlir, llvm or obj,header, got '" +
                v + "'";
+      }
       if (!args->emit.empty() && args->emit != v)
         return "--emit given twice (" + args->emit + " and " + v + ")";
       args->emit = v;
@@ -331,7 +406,7 @@ std::string ParseArgs(int argc, char **argv, Args *args) {
              "'";
     }
   }
-  if (args->help)
+  if (args->help || args->version)
     return "";
   if (std::string error = CheckPassFlags(args->pipeline); !error.empty())
     return error;
@@ -359,6 +434,17 @@ std::string ParseArgs(int argc, char **argv, Args *args) {
            "with --emit (use --pass-timing)";
   if (!args->outputs.empty() && !args->run)
     return "--output needs --run";
+  if (args->emit == "obj,header") {
+    if (args->class_name.empty())
+      return "--emit=obj,header needs --class=NAME";
+    if (args->output_file.empty())
+      return "--emit=obj,header needs -o PREFIX (it writes PREFIX.o and "
+             "PREFIX.h)";
+  } else if (!args->class_name.empty()) {
+    return "--class needs --emit=obj,header";
+  }
+  if (!args->cache_dir.empty() && !args->emit.empty())
+    return "--cache-dir applies to compiling, not to --emit";
   return PrepareDumpDir(args->pipeline.dump_dir);
 }
 
@@ -535,54 +621,39 @@ int PrintStats(const Args &args, const GraphSource &source, std::ostream &out,
   return 0;
 }
 
-int CompileAndRun(const Args &args, std::unique_ptr<GraphSource> source,
-                  std::ostream &out, std::ostream &err) {
+/// Reads the --feed files; an error names the feed.
+absl::StatusOr<Session::Feeds> ReadFeeds(const Args &args) {
   Session::Feeds feeds;
   for (const auto &[name, file] : args.feeds) {
     absl::StatusOr<Tensor> t = ReadNpy(file);
-    if (!t.ok()) {
-      err << "error: feed '" << name << "': " << t.status().message() << "\n";
-      return 1;
-    }
+    if (!t.ok())
+      return absl::Status(
+          t.status().code(),
+          absl::StrCat("feed '", name, "': ", t.status().message()));
     feeds.emplace_back(name, *std::move(t));
   }
-  std::vector<std::string> fetches = args.fetches;
-  if (fetches.empty())
-    fetches = source->DefaultFetches();
+  return feeds;
+}
+
+/// Runs `session` with the --feed files, prints the fetches (and writes
+/// --output files), then the times; with --benchmark, runs again.
+int RunAndPrint(const Args &args, Session &session,
+                const std::vector<std::string> &fetches,
+                const std::string &prepare_line, std::ostream &out,
+                std::ostream &err) {
+  absl::StatusOr<Session::Feeds> feeds = ReadFeeds(args);
+  if (!feeds.ok()) {
+    return Fail(err, feeds.status());
+  }
   for (const auto &[name, file] : args.outputs) {
     if (std::find(fetches.begin(), fetches.end(), name) == fetches.end()) {
       err << "error: --output names '" << name << "', which is not fetched\n";
       return 2;
     }
   }
-  SessionOptions options;
-  options.pipeline = args.pipeline;
-  Stopwatch watch;
-  absl::StatusOr<std::unique_ptr<Session>> session =
-      Session::Create(std::move(source), options);
-  if (!session.ok()) {
-    return Fail(err, session.status());
-  }
-  // Compile the fetches before the first Run so that the two times are
-  // reported apart.
-  if (absl::Status s = (*session)->Compile(fetches); !s.ok()) {
-    return Fail(err, s);
-  }
-  double compile_ms = watch.Millis();
-  if (args.compile_timing) {
-    CompileStats c = (*session)->last_compile_stats();
-    out << "compile timing: import " << c.import_ms << " ms, graph passes "
-        << c.graph_ms << " ms, lowering to kernels " << c.lowering_ms
-        << " ms, kernels to LLVM dialect " << c.codegen_ms
-        << " ms, LLVM to machine code " << c.jit_ms << " ms\n";
-  }
-  if (!args.run) {
-    out << "compiled " << args.model << " in " << compile_ms << " ms\n";
-    return 0;
-  }
   std::vector<Tensor> outputs;
-  watch.Restart();
-  absl::Status status = (*session)->Run(feeds, fetches, &outputs);
+  Stopwatch watch;
+  absl::Status status = session.Run(*feeds, fetches, &outputs);
   double run_ms = watch.Millis();
   if (!status.ok()) {
     return Fail(err, status);
@@ -597,12 +668,12 @@ int CompileAndRun(const Args &args, std::unique_ptr<GraphSource> source,
       }
     }
   }
-  out << "compile: " << compile_ms << " ms, run: " << run_ms << " ms\n";
+  out << prepare_line << ", run: " << run_ms << " ms\n";
   if (args.benchmark_runs > 0) {
     std::vector<double> times;
     for (int i = 0; i < args.benchmark_runs; ++i) {
       watch.Restart();
-      if (absl::Status s = (*session)->Run(feeds, fetches, &outputs); !s.ok())
+      if (absl::Status s = session.Run(*feeds, fetches, &outputs); !s.ok())
         return Fail(err, s);
       times.push_back(watch.Millis());
     }
@@ -614,6 +685,183 @@ int CompileAndRun(const Args &args, std::unique_ptr<GraphSource> source,
   return 0;
 }
 
+void PrintCompileTiming(const CompileStats &c, std::ostream &out) {
+  if (c.from_cache) {
+    out << "compile timing: loaded from the compilation cache in " << c.load_ms
+        << " ms\n";
+    return;
+  }
+  out << "compile timing: import " << c.import_ms << " ms, graph passes "
+      << c.graph_ms << " ms, lowering to kernels " << c.lowering_ms
+      << " ms, kernels to LLVM dialect " << c.codegen_ms
+      << " ms, LLVM to machine code " << c.llvm_ms << " ms, linking "
+      << c.link_ms << " ms, loading " << c.load_ms << " ms\n";
+}
+
+int CompileAndRun(const Args &args, std::unique_ptr<GraphSource> source,
+                  std::ostream &out, std::ostream &err) {
+  std::vector<std::string> fetches = args.fetches;
+  if (fetches.empty())
+    fetches = source->DefaultFetches();
+  SessionOptions options;
+  options.pipeline = args.pipeline;
+  options.cache_dir = args.cache_dir;
+  Stopwatch watch;
+  absl::StatusOr<std::unique_ptr<Session>> session =
+      Session::Create(std::move(source), options);
+  if (!session.ok()) {
+    return Fail(err, session.status());
+  }
+  // Compile the fetches before the first Run so that the two times are
+  // reported apart.
+  if (absl::Status s = (*session)->Compile(fetches); !s.ok()) {
+    return Fail(err, s);
+  }
+  double compile_ms = watch.Millis();
+  CompileStats stats = (*session)->last_compile_stats();
+  if (args.compile_timing)
+    PrintCompileTiming(stats, out);
+  std::string line = absl::StrCat(
+      stats.from_cache ? "load (compilation cache): " : "compile: ", compile_ms,
+      " ms");
+  if (!args.run) {
+    out << (stats.from_cache ? "loaded " : "compiled ") << args.model << " in "
+        << compile_ms << " ms\n";
+    return 0;
+  }
+  return RunAndPrint(args, **session, fetches, line, out, err);
+}
+
+/// Compiles the model into an artifact file (-o without --emit); with --run,
+/// runs what it wrote.
+int WriteArtifact(const Args &args, const GraphSource &source,
+                  std::ostream &out, std::ostream &err) {
+  Stopwatch watch;
+  absl::StatusOr<ToolGraph> imported = ImportForTool(args, source);
+  if (!imported.ok()) {
+    return Fail(err, imported.status());
+  }
+  CompileStats stats;
+  stats.import_ms = watch.Millis();
+  CompileTimings timings;
+  absl::StatusOr<Artifact> artifact = CompileToArtifact(
+      imported->module(),
+      Signature{imported->graph.feeds, imported->graph.fetches}, args.pipeline,
+      &timings);
+  if (!artifact.ok()) {
+    return Fail(err, artifact.status());
+  }
+  Stopwatch write_watch;
+  if (absl::Status s = WriteArtifactFile(*artifact, args.output_file);
+      !s.ok()) {
+    return Fail(err, s);
+  }
+  double compile_ms = watch.Millis();
+  if (args.compile_timing) {
+    stats.graph_ms = timings.phases.graph_ms;
+    stats.lowering_ms = timings.phases.lowering_ms;
+    stats.codegen_ms = timings.phases.codegen_ms;
+    stats.llvm_ms = timings.llvm_ms;
+    stats.link_ms = timings.link_ms;
+    PrintCompileTiming(stats, out);
+    out << "writing the artifact: " << write_watch.Millis() << " ms\n";
+  }
+  std::vector<std::string> fetches;
+  for (const TensorSpec &spec : artifact->signature.fetches)
+    fetches.push_back(spec.name);
+  if (!args.run) {
+    out << "wrote " << args.output_file << " (for " << artifact->target.triple
+        << ", CPU " << artifact->target.cpu << ") in " << compile_ms << " ms\n";
+    return 0;
+  }
+  // Run what was written, as a user of the artifact would.
+  absl::StatusOr<std::unique_ptr<Session>> session =
+      Session::CreateFromFile(args.output_file);
+  if (!session.ok()) {
+    return Fail(err, session.status());
+  }
+  return RunAndPrint(args, **session, fetches,
+                     absl::StrCat("compile: ", compile_ms, " ms"), out, err);
+}
+
+/// --emit=obj,header: PREFIX.o and PREFIX.h for a program to link.
+int WriteObjectAndHeader(const Args &args, const GraphSource &source,
+                         std::ostream &out, std::ostream &err) {
+  absl::StatusOr<std::string> prefix = SymbolPrefixForClass(args.class_name);
+  if (!prefix.ok()) {
+    err << "graph-compile: " << prefix.status().message() << "\n";
+    return 2;
+  }
+  absl::StatusOr<ToolGraph> imported = ImportForTool(args, source);
+  if (!imported.ok()) {
+    return Fail(err, imported.status());
+  }
+  absl::StatusOr<CompiledObject> compiled =
+      CompileToObject(imported->module(),
+                      Signature{imported->graph.feeds, imported->graph.fetches},
+                      args.pipeline, *prefix);
+  if (!compiled.ok()) {
+    return Fail(err, compiled.status());
+  }
+  auto write = [&](const std::string &path, const std::string &bytes) {
+    std::ofstream file(path, std::ios::binary | std::ios::trunc);
+    file.write(bytes.data(), bytes.size());
+    file.flush();
+    if (!file)
+      err << "error: cannot write " << path << "\n";
+    return static_cast<bool>(file);
+  };
+  if (args.emit_obj && !write(args.output_file + ".o", compiled->object))
+    return 1;
+  if (args.emit_header &&
+      !write(args.output_file + ".h",
+             CppHeader(compiled->artifact, args.class_name,
+                       compiled->artifact_bytes, args.model)))
+    return 1;
+  return 0;
+}
+
+/// MODEL is an artifact: runs it, or prints its plan.
+int UseArtifact(const Args &args, std::ostream &out, std::ostream &err) {
+  if (!args.compile_flags.empty() ||
+      (!args.emit.empty() && args.emit != "plan")) {
+    err << "graph-compile: " << args.model << " is a compiled artifact; "
+        << (args.compile_flags.empty() ? "--emit=" + args.emit
+                                       : args.compile_flags.front())
+        << " applies to compiling a model (an artifact takes --run, --feed, "
+           "--fetch, --output, --benchmark and --emit=plan)\n";
+    return 2;
+  }
+  if (args.emit == "plan") {
+    absl::StatusOr<std::unique_ptr<Executable>> executable =
+        LoadArtifactFile(args.model);
+    if (!executable.ok()) {
+      return Fail(err, executable.status());
+    }
+    out << (*executable)->PlanString();
+    return 0;
+  }
+  Stopwatch watch;
+  absl::StatusOr<std::unique_ptr<Session>> session =
+      Session::CreateFromFile(args.model);
+  if (!session.ok()) {
+    return Fail(err, session.status());
+  }
+  std::vector<std::string> fetches = args.fetches;
+  if (fetches.empty())
+    fetches = (*session)->default_fetches();
+  if (absl::Status s = (*session)->Compile(fetches); !s.ok()) {
+    return Fail(err, s);
+  }
+  double load_ms = watch.Millis();
+  if (!args.run) {
+    out << "loaded " << args.model << " in " << load_ms << " ms\n";
+    return 0;
+  }
+  return RunAndPrint(args, **session, fetches,
+                     absl::StrCat("load: ", load_ms, " ms"), out, err);
+}
+
 } // namespace
 
 int GraphCompileMain(int argc, char **argv, std::ostream &out,
@@ -622,6 +870,11 @@ int GraphCompileMain(int argc, char **argv, std::ostream &out,
   std::string usage_error = ParseArgs(argc, argv, &args);
   if (args.help) {
     out << Usage();
+    return 0;
+  }
+  if (args.version) {
+    out << "graph-compile (Kiln) " << kKilnVersion << ", artifact format "
+        << kArtifactFormatVersion << "\n";
     return 0;
   }
   if (!usage_error.empty()) {
@@ -638,6 +891,8 @@ int GraphCompileMain(int argc, char **argv, std::ostream &out,
     int failed = RunOnnxTests(args.test_dirs, options, out);
     return failed == 0 ? 0 : 1;
   }
+  if (IsArtifactFile(args.model))
+    return UseArtifact(args, out, err);
   absl::StatusOr<std::unique_ptr<GraphSource>> source =
       LoadGraphSource(args.model);
   if (!source.ok()) {
@@ -659,8 +914,12 @@ int GraphCompileMain(int argc, char **argv, std::ostream &out,
     if (code != 0 || (!args.run && args.emit.empty()))
       return code;
   }
+  if (args.emit == "obj,header")
+    return WriteObjectAndHeader(args, **source, out, err);
   if (!args.emit.empty())
     return Emit(args, **source, out, err);
+  if (!args.output_file.empty())
+    return WriteArtifact(args, **source, out, err);
   return CompileAndRun(args, *std::move(source), out, err);
 }
 

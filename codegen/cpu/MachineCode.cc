@@ -1,0 +1,279 @@
+//===- MachineCode.cc - Kernels in the LLVM dialect to machine code -------===//
+//
+// Part of Kiln.
+//
+//===----------------------------------------------------------------------===//
+#include "codegen/cpu/MachineCode.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "lld/Common/Driver.h"
+#include "mlir/ExecutionEngine/OptUtils.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Export.h"
+#include "llvm/IR/Constants.h"
+#include "llvm/IR/IRBuilder.h"
+#include "llvm/IR/LLVMContext.h"
+#include "llvm/IR/LegacyPassManager.h"
+#include "llvm/IR/Module.h"
+#include "llvm/MC/MCSubtargetInfo.h"
+#include "llvm/MC/TargetRegistry.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/Support/raw_ostream.h"
+#include "llvm/Target/TargetMachine.h"
+#include "llvm/TargetParser/Host.h"
+#include "llvm/TargetParser/SubtargetFeature.h"
+#include "llvm/TargetParser/Triple.h"
+
+#include <mutex>
+
+LLD_HAS_DRIVER(elf)
+
+namespace kiln {
+namespace {
+
+void InitializeLlvmOnce() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    // Every target LLVM was built with, for cross-compilation.
+    llvm::InitializeAllTargetInfos();
+    llvm::InitializeAllTargets();
+    llvm::InitializeAllTargetMCs();
+    llvm::InitializeAllAsmPrinters();
+  });
+}
+
+/// The triple, CPU and feature string `options` mean.
+struct ResolvedTarget {
+  std::string triple;
+  std::string cpu;
+  std::string features;
+  const llvm::Target *target = nullptr;
+};
+
+absl::StatusOr<ResolvedTarget> Resolve(const CpuTargetOptions &options) {
+  InitializeLlvmOnce();
+  ResolvedTarget r;
+  const std::string host = llvm::sys::getProcessTriple();
+  r.triple =
+      options.triple.empty() ? host : llvm::Triple::normalize(options.triple);
+  std::string error;
+  r.target = llvm::TargetRegistry::lookupTarget(r.triple, error);
+  if (!r.target)
+    return absl::InvalidArgumentError(
+        absl::StrCat("unknown target triple '", options.triple, "': ", error,
+                     " (llc-19 --version lists the architectures)"));
+  const bool host_arch =
+      llvm::Triple(r.triple).getArch() == llvm::Triple(host).getArch();
+  if (options.cpu.empty() && host_arch) {
+    r.cpu = llvm::sys::getHostCPUName().str();
+    llvm::SubtargetFeatures features;
+    for (const auto &f : llvm::sys::getHostCPUFeatures())
+      features.AddFeature(f.first(), f.second);
+    r.features = features.getString();
+  } else {
+    r.cpu = options.cpu.empty() ? "generic" : options.cpu;
+    std::unique_ptr<llvm::MCSubtargetInfo> info(
+        r.target->createMCSubtargetInfo(r.triple, "", ""));
+    if (!info || !info->isCPUStringValid(r.cpu))
+      return absl::InvalidArgumentError(absl::StrCat(
+          "unknown CPU '", r.cpu, "' for ", r.triple,
+          " (llc-19 -mtriple=", r.triple, " -mcpu=help lists them)"));
+  }
+  return r;
+}
+
+absl::StatusOr<std::unique_ptr<llvm::TargetMachine>>
+MakeTargetMachine(const ResolvedTarget &r) {
+  llvm::TargetOptions options;
+  // Position-independent: the kernels go into a shared object.
+  std::unique_ptr<llvm::TargetMachine> machine(r.target->createTargetMachine(
+      r.triple, r.cpu, r.features, options, llvm::Reloc::PIC_, std::nullopt,
+      llvm::CodeGenOptLevel::Aggressive));
+  if (!machine)
+    return absl::InternalError("no LLVM target machine for " + r.triple);
+  return machine;
+}
+
+/// `kernel`'s entry point `name`: void name(void **args), which loads the
+/// i-th argument from args[i] and calls the kernel.
+void AddPackedEntry(llvm::Function *kernel, const std::string &name) {
+  llvm::LLVMContext &context = kernel->getContext();
+  auto *ptr = llvm::PointerType::getUnqual(context);
+  auto *type =
+      llvm::FunctionType::get(llvm::Type::getVoidTy(context), {ptr}, false);
+  auto *entry = llvm::Function::Create(type, llvm::GlobalValue::ExternalLinkage,
+                                       name, kernel->getParent());
+  llvm::IRBuilder<> b(llvm::BasicBlock::Create(context, "entry", entry));
+  std::vector<llvm::Value *> args;
+  for (llvm::Argument &arg : kernel->args()) {
+    llvm::Value *slot =
+        b.CreateConstGEP1_64(ptr, entry->getArg(0), arg.getArgNo());
+    llvm::Value *address = b.CreateLoad(ptr, slot);
+    args.push_back(b.CreateLoad(arg.getType(), address));
+  }
+  b.CreateCall(kernel, args);
+  b.CreateRetVoid();
+  // Inlined, a kernel's noalias arguments would become scoped alias
+  // metadata on every access, which makes LLVM's instruction scheduling of
+  // large unrolled loops several times slower for no faster code.
+  kernel->addFnAttr(llvm::Attribute::NoInline);
+}
+
+} // namespace
+
+void RegisterLlvmTranslations(mlir::ModuleOp module) {
+  mlir::DialectRegistry registry;
+  mlir::registerBuiltinDialectTranslation(registry);
+  mlir::registerLLVMDialectTranslation(registry);
+  module->getContext()->appendDialectRegistry(registry);
+}
+
+absl::StatusOr<TargetDescription>
+DescribeCpuTarget(const CpuTargetOptions &options) {
+  absl::StatusOr<ResolvedTarget> r = Resolve(options);
+  if (!r.ok())
+    return r.status();
+  TargetDescription description;
+  description.backend = "cpu";
+  description.triple = r->triple;
+  description.cpu = r->cpu;
+  if (llvm::Triple(r->triple).isX86()) {
+    std::unique_ptr<llvm::MCSubtargetInfo> info(
+        r->target->createMCSubtargetInfo(r->triple, r->cpu, r->features));
+    for (const std::string &f : CheckableCpuFeatures())
+      if (info->checkFeatures("+" + f))
+        description.features.push_back(f);
+  }
+  return description;
+}
+
+absl::StatusOr<std::string> EmitObject(mlir::ModuleOp module,
+                                       const std::vector<std::string> &kernels,
+                                       const std::string &symbol_prefix,
+                                       const CpuTargetOptions &target,
+                                       const std::vector<ObjectData> &data) {
+  absl::StatusOr<ResolvedTarget> resolved = Resolve(target);
+  if (!resolved.ok())
+    return resolved.status();
+  absl::StatusOr<std::unique_ptr<llvm::TargetMachine>> machine =
+      MakeTargetMachine(*resolved);
+  if (!machine.ok())
+    return machine.status();
+
+  RegisterLlvmTranslations(module);
+  llvm::LLVMContext context;
+  std::unique_ptr<llvm::Module> llvm_module =
+      mlir::translateModuleToLLVMIR(module, context, "kiln");
+  if (!llvm_module)
+    return absl::InternalError("translation to LLVM IR failed");
+  llvm_module->setTargetTriple(resolved->triple);
+  llvm_module->setDataLayout((*machine)->createDataLayout());
+
+  // Only the entry points and the data are seen from outside: two models'
+  // objects link into one program, and LLVM inlines each kernel into its
+  // entry point.
+  for (llvm::Function &f : *llvm_module)
+    if (!f.isDeclaration())
+      f.setLinkage(llvm::GlobalValue::InternalLinkage);
+  for (llvm::GlobalVariable &g : llvm_module->globals())
+    if (!g.isDeclaration())
+      g.setLinkage(llvm::GlobalValue::InternalLinkage);
+  for (const std::string &name : kernels) {
+    llvm::Function *kernel = llvm_module->getFunction(name);
+    if (!kernel || kernel->isDeclaration())
+      return absl::InternalError("no kernel @" + name + " to emit");
+    AddPackedEntry(kernel, symbol_prefix + name);
+  }
+  for (const ObjectData &d : data) {
+    llvm::Constant *bytes = llvm::ConstantDataArray::getRaw(
+        d.bytes, d.bytes.size(), llvm::Type::getInt8Ty(context));
+    auto *global = new llvm::GlobalVariable(
+        *llvm_module, bytes->getType(), /*isConstant=*/true,
+        llvm::GlobalValue::ExternalLinkage, bytes, d.symbol);
+    global->setAlignment(llvm::Align(64));
+  }
+
+  if (llvm::Error e = mlir::makeOptimizingTransformer(
+          /*optLevel=*/3, /*sizeLevel=*/0, machine->get())(llvm_module.get()))
+    return absl::InternalError("LLVM optimization failed: " +
+                               llvm::toString(std::move(e)));
+  llvm::SmallVector<char, 0> object;
+  llvm::raw_svector_ostream os(object);
+  llvm::legacy::PassManager codegen;
+  if ((*machine)->addPassesToEmitFile(codegen, os, nullptr,
+                                      llvm::CodeGenFileType::ObjectFile))
+    return absl::InternalError("LLVM cannot emit objects for " +
+                               resolved->triple);
+  codegen.run(*llvm_module);
+  return std::string(object.data(), object.size());
+}
+
+absl::StatusOr<std::string> LinkSharedObject(const std::string &object) {
+  // LLD keeps global state while it links: one link at a time.
+  static std::mutex mutex;
+  static bool broken = false; // LLD failed in a way that forbids a rerun.
+  std::lock_guard<std::mutex> lock(mutex);
+  if (broken)
+    return absl::InternalError(
+        "an earlier link failed in a way that keeps LLD from running again "
+        "in this process");
+  llvm::SmallString<128> input, output;
+  int fd;
+  if (std::error_code ec =
+          llvm::sys::fs::createTemporaryFile("kiln-kernels", "o", fd, input))
+    return absl::InternalError("cannot create a temporary file: " +
+                               ec.message());
+  {
+    llvm::raw_fd_ostream os(fd, /*shouldClose=*/true);
+    os << object;
+  }
+  if (std::error_code ec =
+          llvm::sys::fs::createTemporaryFile("kiln-kernels", "so", output)) {
+    llvm::sys::fs::remove(input);
+    return absl::InternalError("cannot create a temporary file: " +
+                               ec.message());
+  }
+  std::vector<const char *> args = {
+      "ld.lld",      "-shared",      "--threads=1", "-z",
+      "noexecstack", "-z",           "now",         "--build-id=none",
+      "-o",          output.c_str(), input.c_str()};
+  std::string messages;
+  llvm::raw_string_ostream out(messages), err(messages);
+  lld::Result result =
+      lld::lldMain(args, out, err, {{lld::Gnu, &lld::elf::link}});
+  llvm::sys::fs::remove(input);
+  broken = !result.canRunAgain;
+  absl::StatusOr<std::string> library;
+  if (result.retCode != 0) {
+    library = absl::InternalError("linking the kernels failed: " + messages);
+  } else if (auto buffer = llvm::MemoryBuffer::getFile(output)) {
+    library = (*buffer)->getBuffer().str();
+  } else {
+    library = absl::InternalError("cannot read the linked kernels: " +
+                                  buffer.getError().message());
+  }
+  llvm::sys::fs::remove(output);
+  return library;
+}
+
+absl::StatusOr<std::string> TranslateToLlvmIr(mlir::ModuleOp module) {
+  InitializeLlvmOnce();
+  RegisterLlvmTranslations(module);
+  llvm::LLVMContext context;
+  std::unique_ptr<llvm::Module> llvm_module =
+      mlir::translateModuleToLLVMIR(module, context, "kiln");
+  if (!llvm_module)
+    return absl::InternalError("translation to LLVM IR failed");
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  llvm_module->print(os, nullptr);
+  return text;
+}
+
+} // namespace kiln
