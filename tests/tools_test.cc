@@ -501,3 +501,119 @@ TEST(GraphCompileTest, ExitCodes) {
 
 } // namespace
 } // namespace kiln
+
+namespace kiln {
+namespace {
+
+TEST(GraphCompileArtifactTest, WritesAndRunsAnArtifact) {
+  std::string out, err, path = TempPath("mlp.kiln");
+  ASSERT_EQ(GraphCompile({"examples/mlp.pbtxt", "-o", path}, &out, &err), 0)
+      << err;
+  EXPECT_THAT(out, HasSubstr("wrote " + path + " (for "));
+  std::string compiled, loaded;
+  ASSERT_EQ(GraphCompile({"examples/mlp.pbtxt", "--run", "--feed",
+                          "x=examples/mlp_x.npy"},
+                         &compiled, &err),
+            0)
+      << err;
+  ASSERT_EQ(GraphCompile({path, "--run", "--feed", "x=examples/mlp_x.npy"},
+                         &loaded, &err),
+            0)
+      << err;
+  EXPECT_THAT(loaded, HasSubstr("load: "));
+  auto first_line = [](const std::string &s) {
+    return s.substr(0, s.find('\n'));
+  };
+  EXPECT_EQ(first_line(loaded), first_line(compiled));
+  EXPECT_THAT(first_line(loaded), HasSubstr("probs: f32[2,3] = [["));
+
+  // -o with --run writes, then runs what it wrote.
+  ASSERT_EQ(GraphCompile({"examples/mlp.pbtxt", "-o", TempPath("b.kiln"),
+                          "--run", "--feed", "x=examples/mlp_x.npy"},
+                         &out, &err),
+            0)
+      << err;
+  EXPECT_EQ(first_line(out), first_line(compiled));
+
+  ASSERT_EQ(GraphCompile({path, "--emit=plan"}, &out, &err), 0) << err;
+  EXPECT_THAT(out, HasSubstr("4 dispatches"));
+  EXPECT_THAT(out, HasSubstr("fetch probs: f32[2,3]"));
+}
+
+TEST(GraphCompileArtifactTest, CompileOptionsDoNotApplyToAnArtifact) {
+  std::string out, err, path = TempPath("opts.kiln");
+  ASSERT_EQ(GraphCompile({"examples/mlp.pbtxt", "-o", path}, &out, &err), 0);
+  for (const char *flag : {"-O3", "--stats", "--emit=llvm", "--freeze=x=a.npy",
+                           "--target-cpu=znver4"}) {
+    EXPECT_EQ(GraphCompile({path, flag}, &out, &err), 2) << flag;
+    EXPECT_THAT(err, HasSubstr("is a compiled artifact"));
+  }
+  // A truncated artifact is named as such.
+  std::ofstream(TempPath("short.kiln"), std::ios::binary) << "KILNMODL....";
+  EXPECT_EQ(GraphCompile({TempPath("short.kiln"), "--run"}, &out, &err), 1);
+  EXPECT_THAT(err, HasSubstr("truncated artifact"));
+}
+
+TEST(GraphCompileArtifactTest, EmitsObjectAndHeader) {
+  std::string out, err, prefix = TempPath("mlp_model");
+  ASSERT_EQ(GraphCompile({"examples/mlp.pbtxt", "--emit=obj,header",
+                          "--class=app::Mlp", "-o", prefix},
+                         &out, &err),
+            0)
+      << err;
+  std::ifstream header(prefix + ".h");
+  std::stringstream text;
+  text << header.rdbuf();
+  EXPECT_THAT(text.str(), HasSubstr("namespace app {"));
+  EXPECT_THAT(text.str(), HasSubstr("class Mlp {"));
+  EXPECT_THAT(text.str(), HasSubstr("feed_x_shape = {2, 4};"));
+  EXPECT_THAT(text.str(), HasSubstr("const float *fetch_probs() const"));
+  std::ifstream object(prefix + ".o", std::ios::binary);
+  char magic[4] = {};
+  object.read(magic, 4);
+  EXPECT_EQ(std::string(magic, 4), "\x7f"
+                                   "ELF");
+
+  EXPECT_EQ(
+      GraphCompile({"examples/mlp.pbtxt", "--emit=obj,header", "-o", prefix},
+                   &out, &err),
+      2);
+  EXPECT_THAT(err, HasSubstr("needs --class=NAME"));
+  EXPECT_EQ(GraphCompile({"examples/mlp.pbtxt", "--emit=obj,header",
+                          "--class=2bad", "-o", prefix},
+                         &out, &err),
+            2);
+  EXPECT_THAT(err, HasSubstr("'2bad' is not a C++ class name"));
+  EXPECT_EQ(GraphCompile({"examples/mlp.pbtxt", "--emit=header", "--class=A"},
+                         &out, &err),
+            2);
+  EXPECT_THAT(err, HasSubstr("needs -o PREFIX"));
+}
+
+TEST(GraphCompileArtifactTest, CacheDirLoadsTheSecondTime) {
+  std::string out, err, dir = TempPath("cli-cache");
+  ASSERT_EQ(GraphCompile(
+                {"examples/mlp.pbtxt", "--cache-dir", dir, "--compile-timing"},
+                &out, &err),
+            0)
+      << err;
+  EXPECT_THAT(out, HasSubstr("compiled examples/mlp.pbtxt"));
+  EXPECT_THAT(out, HasSubstr("LLVM to machine code"));
+  ASSERT_EQ(GraphCompile(
+                {"examples/mlp.pbtxt", "--cache-dir", dir, "--compile-timing"},
+                &out, &err),
+            0)
+      << err;
+  EXPECT_THAT(out, HasSubstr("loaded from the compilation cache"));
+  EXPECT_THAT(out, HasSubstr("loaded examples/mlp.pbtxt"));
+}
+
+TEST(GraphCompileArtifactTest, PrintsItsVersion) {
+  std::string out, err;
+  ASSERT_EQ(GraphCompile({"--version"}, &out, &err), 0);
+  EXPECT_THAT(out, HasSubstr("graph-compile (Kiln) "));
+  EXPECT_THAT(out, HasSubstr("artifact format 1"));
+}
+
+} // namespace
+} // namespace kiln

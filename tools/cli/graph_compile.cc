@@ -445,6 +445,17 @@ std::string ParseArgs(int argc, char **argv, Args *args) {
   }
   if (!args->cache_dir.empty() && !args->emit.empty())
     return "--cache-dir applies to compiling, not to --emit";
+  if (!args->pipeline.target_triple.empty() ||
+      !args->pipeline.target_cpu.empty()) {
+    absl::StatusOr<TargetDescription> target =
+        FindTargetBackend(args->pipeline.target)
+            ->describeTarget(args->pipeline);
+    if (!target.ok())
+      return (absl::StartsWith(target.status().message(), "unknown CPU")
+                  ? "--target-cpu: "
+                  : "--target-triple: ") +
+             std::string(target.status().message());
+  }
   return PrepareDumpDir(args->pipeline.dump_dir);
 }
 
