@@ -470,7 +470,7 @@ absl::StatusOr<Artifact> ReadArtifactFile(const std::string &path) {
   if (size < 0)
     return absl::InvalidArgumentError(
         absl::StrCat("cannot read '", path, "' (a directory?)"));
-  AlignedBytes bytes(static_cast<size_t>(size));
+  AlignedBytes bytes = AlignedBytes::Uninitialized(static_cast<size_t>(size));
   in.seekg(0);
   if (size > 0 && !in.read(reinterpret_cast<char *>(bytes.data()), size))
     return absl::InvalidArgumentError(

@@ -52,15 +52,22 @@ std::string ArgString(const Signature &signature, const ArgRef &a) {
 
 } // namespace
 
-AlignedBytes::AlignedBytes(size_t size) : size_(size) {
+AlignedBytes AlignedBytes::Uninitialized(size_t size) {
+  AlignedBytes bytes;
+  bytes.size_ = size;
   if (size == 0)
-    return;
+    return bytes;
   size_t rounded = (size + 63) / 64 * 64;
   auto *p = static_cast<uint8_t *>(std::aligned_alloc(64, rounded));
   if (!p)
     throw std::bad_alloc();
-  std::memset(p, 0, rounded);
-  data_ = std::shared_ptr<uint8_t>(p, [](uint8_t *q) { std::free(q); });
+  bytes.data_ = std::shared_ptr<uint8_t>(p, [](uint8_t *q) { std::free(q); });
+  return bytes;
+}
+
+AlignedBytes::AlignedBytes(size_t size) : AlignedBytes(Uninitialized(size)) {
+  if (size > 0)
+    std::memset(data_.get(), 0, (size + 63) / 64 * 64);
 }
 
 AlignedBytes::AlignedBytes(std::shared_ptr<uint8_t> data, size_t size)

@@ -31,6 +31,8 @@ public:
   AlignedBytes() = default;
   /// `size` zero bytes.
   explicit AlignedBytes(size_t size);
+  /// `size` bytes left as they are, for the caller to fill.
+  static AlignedBytes Uninitialized(size_t size);
   /// `size` bytes at `data`, which must be 64-byte aligned, kept alive by
   /// `data` (which may alias a larger block: a loaded artifact file).
   AlignedBytes(std::shared_ptr<uint8_t> data, size_t size);

@@ -20,6 +20,7 @@
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
 #include "llvm/MC/MCSubtargetInfo.h"
+#include "llvm/Passes/PassBuilder.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -29,6 +30,7 @@
 #include "llvm/TargetParser/Host.h"
 #include "llvm/TargetParser/SubtargetFeature.h"
 #include "llvm/TargetParser/Triple.h"
+#include "llvm/Transforms/IPO/MergeFunctions.h"
 
 #include <mutex>
 
@@ -125,6 +127,25 @@ void AddPackedEntry(llvm::Function *kernel, const std::string &name) {
   kernel->addFnAttr(llvm::Attribute::NoInline);
 }
 
+/// Merges kernels whose code is the same (a network repeats its layers:
+/// resnet18 has 60 kernels and 32 different ones), before LLVM spends its
+/// time optimizing and compiling each.
+void MergeIdenticalKernels(llvm::Module &module, llvm::TargetMachine *machine) {
+  llvm::PassBuilder builder(machine);
+  llvm::LoopAnalysisManager loops;
+  llvm::FunctionAnalysisManager functions;
+  llvm::CGSCCAnalysisManager sccs;
+  llvm::ModuleAnalysisManager modules;
+  builder.registerModuleAnalyses(modules);
+  builder.registerCGSCCAnalyses(sccs);
+  builder.registerFunctionAnalyses(functions);
+  builder.registerLoopAnalyses(loops);
+  builder.crossRegisterProxies(loops, functions, sccs, modules);
+  llvm::ModulePassManager passes;
+  passes.addPass(llvm::MergeFunctionsPass());
+  passes.run(module, modules);
+}
+
 } // namespace
 
 void RegisterLlvmTranslations(mlir::ModuleOp module) {
@@ -199,6 +220,7 @@ absl::StatusOr<std::string> EmitObject(mlir::ModuleOp module,
     global->setAlignment(llvm::Align(64));
   }
 
+  MergeIdenticalKernels(*llvm_module, machine->get());
   if (llvm::Error e = mlir::makeOptimizingTransformer(
           /*optLevel=*/3, /*sizeLevel=*/0, machine->get())(llvm_module.get()))
     return absl::InternalError("LLVM optimization failed: " +

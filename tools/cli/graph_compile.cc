@@ -696,7 +696,9 @@ int RunAndPrint(const Args &args, Session &session,
   return 0;
 }
 
-void PrintCompileTiming(const CompileStats &c, std::ostream &out) {
+/// The --compile-timing line; `loaded` when the artifact was also loaded.
+void PrintCompileTiming(const CompileStats &c, bool loaded,
+                        std::ostream &out) {
   if (c.from_cache) {
     out << "compile timing: loaded from the compilation cache in " << c.load_ms
         << " ms\n";
@@ -706,7 +708,10 @@ void PrintCompileTiming(const CompileStats &c, std::ostream &out) {
       << c.graph_ms << " ms, lowering to kernels " << c.lowering_ms
       << " ms, kernels to LLVM dialect " << c.codegen_ms
       << " ms, LLVM to machine code " << c.llvm_ms << " ms, linking "
-      << c.link_ms << " ms, loading " << c.load_ms << " ms\n";
+      << c.link_ms << " ms";
+  if (loaded)
+    out << ", loading " << c.load_ms << " ms";
+  out << "\n";
 }
 
 int CompileAndRun(const Args &args, std::unique_ptr<GraphSource> source,
@@ -731,7 +736,7 @@ int CompileAndRun(const Args &args, std::unique_ptr<GraphSource> source,
   double compile_ms = watch.Millis();
   CompileStats stats = (*session)->last_compile_stats();
   if (args.compile_timing)
-    PrintCompileTiming(stats, out);
+    PrintCompileTiming(stats, /*loaded=*/true, out);
   std::string line = absl::StrCat(
       stats.from_cache ? "load (compilation cache): " : "compile: ", compile_ms,
       " ms");
@@ -774,7 +779,7 @@ int WriteArtifact(const Args &args, const GraphSource &source,
     stats.codegen_ms = timings.phases.codegen_ms;
     stats.llvm_ms = timings.llvm_ms;
     stats.link_ms = timings.link_ms;
-    PrintCompileTiming(stats, out);
+    PrintCompileTiming(stats, /*loaded=*/false, out);
     out << "writing the artifact: " << write_watch.Millis() << " ms\n";
   }
   std::vector<std::string> fetches;
