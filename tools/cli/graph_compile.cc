@@ -697,8 +697,7 @@ int RunAndPrint(const Args &args, Session &session,
 }
 
 /// The --compile-timing line; `loaded` when the artifact was also loaded.
-void PrintCompileTiming(const CompileStats &c, bool loaded,
-                        std::ostream &out) {
+void PrintCompileTiming(const CompileStats &c, bool loaded, std::ostream &out) {
   if (c.from_cache) {
     out << "compile timing: loaded from the compilation cache in " << c.load_ms
         << " ms\n";
