@@ -290,6 +290,10 @@ int HostHasFeature(const std::string &feature) {
 #define KILN_FEATURE(llvm_name, gcc_name)                                      \
   if (feature == llvm_name)                                                    \
     return __builtin_cpu_supports(gcc_name) ? 1 : 0;
+  KILN_FEATURE("popcnt", "popcnt")
+  KILN_FEATURE("sse3", "sse3")
+  KILN_FEATURE("ssse3", "ssse3")
+  KILN_FEATURE("sse4.1", "sse4.1")
   KILN_FEATURE("sse4.2", "sse4.2")
   KILN_FEATURE("avx", "avx")
   KILN_FEATURE("avx2", "avx2")
@@ -297,6 +301,15 @@ int HostHasFeature(const std::string &feature) {
   KILN_FEATURE("f16c", "f16c")
   KILN_FEATURE("bmi", "bmi")
   KILN_FEATURE("bmi2", "bmi2")
+  KILN_FEATURE("lzcnt", "lzcnt")
+  KILN_FEATURE("movbe", "movbe")
+  KILN_FEATURE("adx", "adx")
+  KILN_FEATURE("aes", "aes")
+  KILN_FEATURE("pclmul", "pclmul")
+  KILN_FEATURE("sha", "sha")
+  KILN_FEATURE("gfni", "gfni")
+  KILN_FEATURE("vaes", "vaes")
+  KILN_FEATURE("vpclmulqdq", "vpclmulqdq")
   KILN_FEATURE("avx512f", "avx512f")
   KILN_FEATURE("avx512bw", "avx512bw")
   KILN_FEATURE("avx512dq", "avx512dq")
@@ -304,6 +317,13 @@ int HostHasFeature(const std::string &feature) {
   KILN_FEATURE("avx512cd", "avx512cd")
   KILN_FEATURE("avx512vnni", "avx512vnni")
   KILN_FEATURE("avx512bf16", "avx512bf16")
+  KILN_FEATURE("avx512vbmi", "avx512vbmi")
+  KILN_FEATURE("avx512vbmi2", "avx512vbmi2")
+  KILN_FEATURE("avx512ifma", "avx512ifma")
+  KILN_FEATURE("avx512vpopcntdq", "avx512vpopcntdq")
+  KILN_FEATURE("avx512bitalg", "avx512bitalg")
+  KILN_FEATURE("avx512fp16", "avx512fp16")
+  KILN_FEATURE("avxvnni", "avxvnni")
 #undef KILN_FEATURE
 #endif
   return -1;
@@ -333,10 +353,44 @@ struct LoadedCode {
 } // namespace
 
 const std::vector<std::string> &CheckableCpuFeatures() {
+  // Every x86 feature GCC's __builtin_cpu_supports knows that LLVM may
+  // use in generated code (same names in both).
   static const auto *features = new std::vector<std::string>{
-      "sse4.2",   "avx",      "avx2",       "fma",       "f16c",
-      "bmi",      "bmi2",     "avx512f",    "avx512bw",  "avx512dq",
-      "avx512vl", "avx512cd", "avx512vnni", "avx512bf16"};
+      "popcnt",
+      "sse3",
+      "ssse3",
+      "sse4.1",
+      "sse4.2",
+      "avx",
+      "avx2",
+      "fma",
+      "f16c",
+      "bmi",
+      "bmi2",
+      "lzcnt",
+      "movbe",
+      "adx",
+      "aes",
+      "pclmul",
+      "sha",
+      "gfni",
+      "vaes",
+      "vpclmulqdq",
+      "avx512f",
+      "avx512bw",
+      "avx512dq",
+      "avx512vl",
+      "avx512cd",
+      "avx512vnni",
+      "avx512bf16",
+      "avx512vbmi",
+      "avx512vbmi2",
+      "avx512ifma",
+      "avx512vpopcntdq",
+      "avx512bitalg",
+      "avx512fp16",
+      "avxvnni",
+  };
   return *features;
 }
 
