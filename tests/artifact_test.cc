@@ -156,6 +156,28 @@ TEST_F(ArtifactTest, ManyLoadedAtOnceEachRunTheirOwnCode) {
   }
 }
 
+int OpenFileDescriptors() {
+  int n = 0;
+  for (const auto &entry : std::filesystem::directory_iterator("/proc/self/fd"))
+    n += entry.is_symlink() ? 1 : 0;
+  return n;
+}
+
+TEST_F(ArtifactTest, UnloadingReleasesTheCode) {
+  // Each load opens a memory file for the shared object; unloading must
+  // close it (the library is unloaded), or a long-lived process that
+  // loads models would run out of descriptors and memory.
+  auto load_and_drop = [&] {
+    auto e = LoadArtifact(*ParseArtifact(ToBytes(bytes_)));
+    ASSERT_TRUE(e.ok()) << e.status();
+  };
+  load_and_drop();
+  int before = OpenFileDescriptors();
+  for (int i = 0; i < 200; ++i)
+    load_and_drop();
+  EXPECT_EQ(OpenFileDescriptors(), before);
+}
+
 TEST_F(ArtifactTest, RefusesEveryTruncation) {
   for (size_t n = 0; n < bytes_.size(); n += (n < 128 ? 1 : 61)) {
     absl::StatusOr<Artifact> a = ParseArtifact(ToBytes(bytes_.substr(0, n)));
