@@ -28,11 +28,6 @@ std::string TensorSpec::TypeString() const {
 
 namespace {
 
-/// The arena of one run: 64-byte aligned, like the plan's offsets.
-struct ArenaDeleter {
-  void operator()(char *p) const { std::free(p); }
-};
-
 std::string ArgString(const Signature &signature, const ArgRef &a) {
   switch (a.kind) {
   case ArgRef::Kind::kFeed:
@@ -122,18 +117,31 @@ absl::Status Executable::Run(const std::map<std::string, const Tensor *> &feeds,
       return t.status();
     results.push_back(*std::move(t));
   }
-  std::unique_ptr<char, ArenaDeleter> arena;
-  if (plan_.arena_bytes > 0) {
-    size_t bytes = (static_cast<size_t>(plan_.arena_bytes) + 63) / 64 * 64;
-    arena.reset(static_cast<char *>(std::aligned_alloc(64, bytes)));
-    if (!arena)
-      return absl::ResourceExhaustedError(absl::StrCat(
-          "cannot allocate the arena of ", plan_.arena_bytes, " bytes"));
-  }
   std::vector<void *> fetch_data;
   for (Tensor &t : results)
     fetch_data.push_back(t.raw_data());
-  RunOnBuffers(feed_data.data(), fetch_data.data(), arena.get());
+  // An arena from an earlier run, or a new one; given back afterwards.
+  AlignedBytes arena;
+  {
+    std::lock_guard<std::mutex> lock(arenas_mutex_);
+    if (!free_arenas_.empty()) {
+      arena = std::move(free_arenas_.back());
+      free_arenas_.pop_back();
+    }
+  }
+  if (arena.empty() && plan_.arena_bytes > 0) {
+    try {
+      arena = AlignedBytes::Uninitialized(plan_.arena_bytes);
+    } catch (const std::bad_alloc &) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "cannot allocate the arena of ", plan_.arena_bytes, " bytes"));
+    }
+  }
+  RunOnBuffers(feed_data.data(), fetch_data.data(), arena.data());
+  if (!arena.empty()) {
+    std::lock_guard<std::mutex> lock(arenas_mutex_);
+    free_arenas_.push_back(std::move(arena));
+  }
   *fetches = std::move(results);
   return absl::OkStatus();
 }

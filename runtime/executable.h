@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -119,6 +120,8 @@ public:
   /// loaded library, ...).
   Executable(Signature signature, LaunchPlan plan,
              std::vector<KernelFn> kernels, std::shared_ptr<const void> code);
+  Executable(const Executable &) = delete;
+  Executable &operator=(const Executable &) = delete;
 
   const Signature &signature() const { return signature_; }
   const LaunchPlan &plan() const { return plan_; }
@@ -146,6 +149,10 @@ private:
   std::vector<KernelFn> kernels_;
   std::shared_ptr<const void> code_;
   size_t max_args_ = 0; ///< The most buffers a dispatch passes.
+  /// Arenas of finished runs, for the next ones: a fresh allocation of a
+  /// large arena costs a page fault per 4 KiB on every run.
+  mutable std::mutex arenas_mutex_;
+  mutable std::vector<AlignedBytes> free_arenas_;
 };
 
 } // namespace kiln

@@ -1,0 +1,130 @@
+//===- kiln-run.cc - Run an artifact with the runtime alone ---------------===//
+//
+// Part of Kiln. What a deployment ships: this program links only Kiln's
+// runtime (no LLVM, MLIR, protobuf or importers). It loads an artifact
+// written by `graph-compile MODEL -o model.kiln`, runs it on .npy feeds and
+// prints the fetches, the load time and the run times.
+//
+//   kiln-run model.kiln --feed x=x.npy [--output y=y.npy] [--benchmark N]
+//
+// Exit status: 0 success, 1 a problem with the artifact or the feeds,
+// 2 bad usage.
+//
+//===----------------------------------------------------------------------===//
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "runtime/artifact.h"
+#include "runtime/npy.h"
+#include "runtime/stopwatch.h"
+
+namespace {
+
+int Usage(const char *why) {
+  std::fprintf(stderr,
+               "kiln-run: %s\nusage: kiln-run MODEL.kiln [--feed NAME=FILE.npy]"
+               "... [--output NAME=FILE.npy]... [--benchmark N]\n",
+               why);
+  return 2;
+}
+
+int Fail(const absl::Status &s) {
+  std::fprintf(stderr, "error: %s\n", std::string(s.message()).c_str());
+  return 1;
+}
+
+bool Split(const std::string &text, std::string *name, std::string *value) {
+  size_t eq = text.find('=');
+  if (eq == std::string::npos || eq == 0 || eq + 1 == text.size())
+    return false;
+  *name = text.substr(0, eq);
+  *value = text.substr(eq + 1);
+  return true;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  std::string model;
+  std::map<std::string, std::string> feed_files, output_files;
+  int benchmark = 0;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i], name, file;
+    bool has_value = i + 1 < argc;
+    if ((arg == "--feed" || arg == "--output") && has_value) {
+      if (!Split(argv[++i], &name, &file))
+        return Usage((arg + " expects NAME=FILE.npy").c_str());
+      (arg == "--feed" ? feed_files : output_files)[name] = file;
+    } else if (arg == "--benchmark" && has_value) {
+      if (!absl::SimpleAtoi(argv[++i], &benchmark) || benchmark < 1)
+        return Usage("--benchmark expects a positive number of runs");
+    } else if (arg == "--help" || arg == "-h") {
+      Usage("runs a Kiln artifact");
+      return 0;
+    } else if (arg[0] == '-' || !model.empty()) {
+      return Usage(("unexpected argument '" + arg + "'").c_str());
+    } else {
+      model = arg;
+    }
+  }
+  if (model.empty())
+    return Usage("no artifact given");
+
+  kiln::Stopwatch watch;
+  absl::StatusOr<std::unique_ptr<kiln::Executable>> executable =
+      kiln::LoadArtifactFile(model);
+  if (!executable.ok())
+    return Fail(executable.status());
+  double load_ms = watch.Millis();
+
+  std::map<std::string, kiln::Tensor> tensors;
+  std::map<std::string, const kiln::Tensor *> feeds;
+  for (const auto &[name, file] : feed_files) {
+    absl::StatusOr<kiln::Tensor> t = kiln::ReadNpy(file);
+    if (!t.ok())
+      return Fail(absl::Status(t.status().code(),
+                               "feed '" + name +
+                                   "': " + std::string(t.status().message())));
+    feeds[name] = &(tensors[name] = *std::move(t));
+  }
+  const kiln::Signature &signature = (*executable)->signature();
+  for (const auto &[name, file] : feeds)
+    if (std::none_of(signature.feeds.begin(), signature.feeds.end(),
+                     [&](const kiln::TensorSpec &s) { return s.name == name; }))
+      return Fail(absl::InvalidArgumentError("feed '" + name +
+                                             "' names no input of the "
+                                             "artifact"));
+  std::vector<kiln::Tensor> outputs;
+  watch.Restart();
+  if (absl::Status s = (*executable)->Run(feeds, &outputs); !s.ok())
+    return Fail(s);
+  double first_ms = watch.Millis();
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    const std::string &name = signature.fetches[i].name;
+    std::printf("%s: %s = %s\n", name.c_str(), outputs[i].TypeString().c_str(),
+                outputs[i].ValuesString().c_str());
+    auto file = output_files.find(name);
+    if (file != output_files.end())
+      if (absl::Status s = kiln::WriteNpy(file->second, outputs[i]); !s.ok())
+        return Fail(s);
+  }
+  std::printf("load: %g ms, first run: %g ms\n", load_ms, first_ms);
+  if (benchmark > 0) {
+    std::vector<double> times;
+    for (int i = 0; i < benchmark; ++i) {
+      watch.Restart();
+      if (absl::Status s = (*executable)->Run(feeds, &outputs); !s.ok())
+        return Fail(s);
+      times.push_back(watch.Millis());
+    }
+    std::sort(times.begin(), times.end());
+    std::printf("benchmark: %d runs, median %g ms, fastest %g ms\n", benchmark,
+                times[times.size() / 2], times.front());
+  }
+  return 0;
+}
