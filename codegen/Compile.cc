@@ -79,6 +79,20 @@ absl::StatusOr<Artifact> Lower(mlir::ModuleOp module, Signature signature,
   return artifact;
 }
 
+/// Asks `backend` for the code `request` describes, into `artifact.code`.
+absl::Status Produce(const TargetBackend &backend, mlir::ModuleOp module,
+                     const PipelineOptions &options, const CodeRequest &request,
+                     Artifact &artifact, CompileTimings &timings) {
+  absl::StatusOr<TargetCode> code =
+      backend.produceCode(module, artifact.plan, options, request);
+  if (!code.ok())
+    return code.status();
+  timings.llvm_ms = code->llvm_ms;
+  timings.link_ms = code->link_ms;
+  artifact.code = std::move(code->code);
+  return absl::OkStatus();
+}
+
 } // namespace
 
 absl::StatusOr<Artifact> CompileToArtifact(mlir::ModuleOp module,
@@ -95,13 +109,10 @@ absl::StatusOr<Artifact> CompileToArtifact(mlir::ModuleOp module,
     return artifact.status();
   CodeRequest request;
   artifact->symbol_prefix = request.symbol_prefix;
-  absl::StatusOr<TargetCode> code =
-      backend->produceCode(module, artifact->plan, options, request);
-  if (!code.ok())
-    return code.status();
-  timings->llvm_ms = code->llvm_ms;
-  timings->link_ms = code->link_ms;
-  artifact->code = std::move(code->code);
+  if (absl::Status s =
+          Produce(*backend, module, options, request, *artifact, *timings);
+      !s.ok())
+    return s;
   return artifact;
 }
 
@@ -142,12 +153,13 @@ absl::StatusOr<CompiledObject> CompileToObject(mlir::ModuleOp module,
   request.data.emplace_back(symbol_prefix + "artifact",
                             SerializeArtifact(*artifact));
   size_t artifact_bytes = request.data.back().second.size();
-  absl::StatusOr<TargetCode> code =
-      backend->produceCode(module, artifact->plan, options, request);
-  if (!code.ok())
-    return code.status();
-  timings->llvm_ms = code->llvm_ms;
-  return CompiledObject{std::move(code->code), *std::move(artifact),
+  if (absl::Status s =
+          Produce(*backend, module, options, request, *artifact, *timings);
+      !s.ok())
+    return s;
+  std::string object = std::move(artifact->code);
+  artifact->code.clear();
+  return CompiledObject{std::move(object), *std::move(artifact),
                         artifact_bytes};
 }
 

@@ -146,6 +146,18 @@ void MergeIdenticalKernels(llvm::Module &module, llvm::TargetMachine *machine) {
   passes.run(module, modules);
 }
 
+/// `module` (LLVM dialect) as LLVM IR in `context`.
+absl::StatusOr<std::unique_ptr<llvm::Module>>
+Translate(mlir::ModuleOp module, llvm::LLVMContext &context) {
+  InitializeLlvmOnce();
+  RegisterLlvmTranslations(module);
+  std::unique_ptr<llvm::Module> llvm_module =
+      mlir::translateModuleToLLVMIR(module, context, "kiln");
+  if (!llvm_module)
+    return absl::InternalError("translation to LLVM IR failed");
+  return llvm_module;
+}
+
 } // namespace
 
 void RegisterLlvmTranslations(mlir::ModuleOp module) {
@@ -187,12 +199,12 @@ absl::StatusOr<std::string> EmitObject(mlir::ModuleOp module,
   if (!machine.ok())
     return machine.status();
 
-  RegisterLlvmTranslations(module);
   llvm::LLVMContext context;
-  std::unique_ptr<llvm::Module> llvm_module =
-      mlir::translateModuleToLLVMIR(module, context, "kiln");
-  if (!llvm_module)
-    return absl::InternalError("translation to LLVM IR failed");
+  absl::StatusOr<std::unique_ptr<llvm::Module>> translated =
+      Translate(module, context);
+  if (!translated.ok())
+    return translated.status();
+  std::unique_ptr<llvm::Module> llvm_module = *std::move(translated);
   llvm_module->setTargetTriple(resolved->triple);
   llvm_module->setDataLayout((*machine)->createDataLayout());
 
@@ -285,16 +297,14 @@ absl::StatusOr<std::string> LinkSharedObject(const std::string &object) {
 }
 
 absl::StatusOr<std::string> TranslateToLlvmIr(mlir::ModuleOp module) {
-  InitializeLlvmOnce();
-  RegisterLlvmTranslations(module);
   llvm::LLVMContext context;
-  std::unique_ptr<llvm::Module> llvm_module =
-      mlir::translateModuleToLLVMIR(module, context, "kiln");
-  if (!llvm_module)
-    return absl::InternalError("translation to LLVM IR failed");
+  absl::StatusOr<std::unique_ptr<llvm::Module>> llvm_module =
+      Translate(module, context);
+  if (!llvm_module.ok())
+    return llvm_module.status();
   std::string text;
   llvm::raw_string_ostream os(text);
-  llvm_module->print(os, nullptr);
+  (*llvm_module)->print(os, nullptr);
   return text;
 }
 
