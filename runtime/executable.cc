@@ -12,6 +12,7 @@
 #include <new>
 
 #include "absl/strings/str_cat.h"
+#include "runtime/thread_pool.h"
 
 namespace kiln {
 
@@ -27,6 +28,11 @@ std::string TensorSpec::TypeString() const {
 }
 
 namespace {
+
+/// The least bytes a dispatch touches to be split over threads.
+constexpr int64_t kParallelBytes = 32 * 1024;
+
+int64_t Aligned(int64_t bytes) { return (bytes + 63) / 64 * 64; }
 
 std::string ArgString(const Signature &signature, const ArgRef &a) {
   switch (a.kind) {
@@ -87,8 +93,41 @@ Executable::Executable(Signature signature, LaunchPlan plan,
                        std::shared_ptr<const void> code)
     : signature_(std::move(signature)), plan_(std::move(plan)),
       kernels_(std::move(kernels)), code_(std::move(code)) {
-  for (const Dispatch &d : plan_.dispatches)
+  int64_t scratch_end = 0;
+  scratch_begin_ = plan_.arena_bytes;
+  for (const Dispatch &d : plan_.dispatches) {
     max_args_ = std::max(max_args_, d.args.size());
+    int64_t bytes = 0;
+    for (const ArgRef &a : d.args) {
+      if (a.kind == ArgRef::Kind::kFeed)
+        bytes += signature_.feeds[a.index].num_elements() *
+                 DTypeSize(signature_.feeds[a.index].dtype);
+      else if (a.kind == ArgRef::Kind::kFetch)
+        bytes += signature_.fetches[a.index].num_elements() *
+                 DTypeSize(signature_.fetches[a.index].dtype);
+      else
+        bytes += a.bytes;
+      if (a.scratch) {
+        scratch_begin_ = std::min(scratch_begin_, a.offset);
+        scratch_end = std::max(scratch_end, a.offset + a.bytes);
+      }
+    }
+    // Waking a thread costs a few microseconds: worth it for a dispatch
+    // that touches tens of kilobytes, not for a small one.
+    parallel_.push_back(d.grid > 1 && bytes >= kParallelBytes);
+  }
+  scratch_bytes_ = std::max<int64_t>(0, scratch_end - scratch_begin_);
+}
+
+Executable::~Executable() = default;
+
+void Executable::set_thread_pool(std::shared_ptr<ThreadPool> pool) {
+  pool_ = std::move(pool);
+}
+
+int64_t Executable::arena_bytes_with_workers() const {
+  int workers = pool_ ? pool_->size() : 1;
+  return Aligned(plan_.arena_bytes) + (workers - 1) * Aligned(scratch_bytes_);
 }
 
 absl::Status Executable::Run(const std::map<std::string, const Tensor *> &feeds,
@@ -129,9 +168,9 @@ absl::Status Executable::Run(const std::map<std::string, const Tensor *> &feeds,
       free_arenas_.pop_back();
     }
   }
-  if (arena.empty() && plan_.arena_bytes > 0) {
+  if (arena.empty() && arena_bytes_with_workers() > 0) {
     try {
-      arena = AlignedBytes::Uninitialized(plan_.arena_bytes);
+      arena = AlignedBytes::Uninitialized(arena_bytes_with_workers());
     } catch (const std::bad_alloc &) {
       return absl::ResourceExhaustedError(absl::StrCat(
           "cannot allocate the arena of ", plan_.arena_bytes, " bytes"));
@@ -148,13 +187,18 @@ absl::Status Executable::Run(const std::map<std::string, const Tensor *> &feeds,
 
 void Executable::RunOnBuffers(const void *const *feeds, void *const *fetches,
                               void *arena) const {
-  // The pointer array of one call: each buffer's pointer, then the tile
-  // range, and the array of their addresses that the kernel takes. On the
-  // stack, so that a run allocates nothing.
-  size_t slots = max_args_ + 2;
-  void **pointers = static_cast<void **>(alloca(2 * slots * sizeof(void *)));
-  void **args = pointers + slots;
-  for (const Dispatch &d : plan_.dispatches) {
+  const size_t slots = max_args_ + 2;
+  // Calls dispatch `d`'s kernel on tiles [begin, end) as `worker`, whose
+  // scratch buffers are its own copy after the arena (worker 0's are in
+  // it). The pointer array is on the stack: a single-threaded run
+  // allocates nothing.
+  auto call = [&](const Dispatch &d, int worker, int64_t begin, int64_t end) {
+    void **pointers = static_cast<void **>(alloca(2 * slots * sizeof(void *)));
+    void **args = pointers + slots;
+    char *scratch = static_cast<char *>(arena);
+    if (worker > 0)
+      scratch += Aligned(plan_.arena_bytes) +
+                 (worker - 1) * Aligned(scratch_bytes_) - scratch_begin_;
     size_t n = 0;
     for (const ArgRef &a : d.args) {
       void *p = nullptr;
@@ -166,7 +210,7 @@ void Executable::RunOnBuffers(const void *const *feeds, void *const *fetches,
         p = fetches[a.index];
         break;
       case ArgRef::Kind::kArena:
-        p = static_cast<char *>(arena) + a.offset;
+        p = (a.scratch ? scratch : static_cast<char *>(arena)) + a.offset;
         break;
       case ArgRef::Kind::kConstant: // Read only: kernels never write it.
         p = const_cast<uint8_t *>(plan_.constants.data() + a.offset);
@@ -176,11 +220,18 @@ void Executable::RunOnBuffers(const void *const *feeds, void *const *fetches,
       args[n] = &pointers[n];
       ++n;
     }
-    // Single-threaded: one call covers the whole grid.
-    int64_t begin = 0, end = d.grid;
     args[n] = &begin;
     args[n + 1] = &end;
     kernels_[d.kernel](args);
+  };
+  for (size_t i = 0; i < plan_.dispatches.size(); ++i) {
+    const Dispatch &d = plan_.dispatches[i];
+    if (pool_ && pool_->size() > 1 && parallel_[i])
+      pool_->ParallelFor(d.grid, [&](int worker, int64_t begin, int64_t end) {
+        call(d, worker, begin, end);
+      });
+    else
+      call(d, 0, 0, d.grid);
   }
 }
 

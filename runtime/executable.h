@@ -66,6 +66,8 @@ struct Signature {
   std::vector<TensorSpec> fetches;
 };
 
+class ThreadPool;
+
 /// A kernel: machine code called with an array of pointers, the i-th
 /// pointing to its i-th argument. A kernel's arguments are its buffers (for
 /// each, the buffer's base pointer) and then the first and the end tile
@@ -120,6 +122,7 @@ public:
   /// loaded library, ...).
   Executable(Signature signature, LaunchPlan plan,
              std::vector<KernelFn> kernels, std::shared_ptr<const void> code);
+  ~Executable();
   Executable(const Executable &) = delete;
   Executable &operator=(const Executable &) = delete;
 
@@ -141,6 +144,15 @@ public:
   void RunOnBuffers(const void *const *feeds, void *const *fetches,
                     void *arena) const;
 
+  /// Splits each large enough dispatch's grid over `pool`'s threads from
+  /// now on (null: one thread). Call before runs start, not during one.
+  /// Each thread needs its own copy of the plan's scratch buffers, placed
+  /// after the arena: RunOnBuffers' arena must then be
+  /// arena_bytes_with_workers() long.
+  void set_thread_pool(std::shared_ptr<ThreadPool> pool);
+  /// The arena a run needs with the thread pool set.
+  int64_t arena_bytes_with_workers() const;
+
   std::string PlanString() const { return kiln::PlanString(signature_, plan_); }
 
 private:
@@ -153,6 +165,12 @@ private:
   /// large arena costs a page fault per 4 KiB on every run.
   mutable std::mutex arenas_mutex_;
   mutable std::vector<AlignedBytes> free_arenas_;
+  std::shared_ptr<ThreadPool> pool_;
+  /// The bytes that the scratch buffers span in the arena, from
+  /// scratch_begin_; each worker but the first has a copy of them.
+  int64_t scratch_begin_ = 0, scratch_bytes_ = 0;
+  /// Whether a dispatch is worth splitting over threads.
+  std::vector<bool> parallel_;
 };
 
 } // namespace kiln

@@ -22,6 +22,7 @@
 #include "runtime/artifact.h"
 #include "runtime/hash.h"
 #include "runtime/stopwatch.h"
+#include "runtime/thread_pool.h"
 #include "runtime/version.h"
 #include "llvm/Support/FileSystem.h"
 
@@ -32,7 +33,10 @@ struct Session::Compiled {
 };
 
 Session::Session(std::unique_ptr<GraphSource> source, SessionOptions options)
-    : source_(std::move(source)), options_(options) {}
+    : source_(std::move(source)), options_(options) {
+  if (options_.threads > 1)
+    pool_ = std::make_shared<ThreadPool>(options_.threads);
+}
 
 Session::~Session() = default;
 
@@ -45,6 +49,9 @@ absl::StatusOr<std::unique_ptr<Session>>
 Session::Create(std::unique_ptr<GraphSource> source, SessionOptions options) {
   if (!source)
     return absl::InvalidArgumentError("Session::Create: null model source");
+  if (options.threads < 1)
+    return absl::InvalidArgumentError(absl::StrCat(
+        "SessionOptions.threads must be at least 1, got ", options.threads));
   if (options.pipeline.opt_level < 0 || options.pipeline.opt_level > 3)
     return absl::InvalidArgumentError(
         absl::StrCat("SessionOptions.pipeline.opt_level must be 0 to 3, got ",
@@ -70,6 +77,7 @@ Session::Create(std::unique_ptr<GraphSource> source, SessionOptions options) {
     if (!executable.ok())
       return executable.status();
     if (*executable) {
+      (*executable)->set_thread_pool(session->pool_);
       auto compiled = std::make_shared<Compiled>();
       compiled->executable = *std::move(executable);
       session->cache_[fetches] = std::move(compiled);
@@ -112,7 +120,11 @@ Session::CreateFromFile(const std::string &path, SessionOptions options) {
         LoadArtifactFile(path);
     if (!executable.ok())
       return executable.status();
+    if (options.threads < 1)
+      return absl::InvalidArgumentError(absl::StrCat(
+          "SessionOptions.threads must be at least 1, got ", options.threads));
     std::unique_ptr<Session> session(new Session(nullptr, options));
+    (*executable)->set_thread_pool(session->pool_);
     auto compiled = std::make_shared<Compiled>();
     compiled->executable = *std::move(executable);
     session->artifact_ = std::move(compiled);
@@ -290,6 +302,7 @@ Session::GetOrCompile(const std::vector<std::string> &fetches) {
       CompileOrLoad(fetches, stats);
   if (!executable.ok())
     return executable.status();
+  (*executable)->set_thread_pool(pool_);
   auto compiled = std::make_shared<Compiled>();
   compiled->executable = *std::move(executable);
   cache_[fetches] = compiled;

@@ -28,6 +28,7 @@ namespace kiln {
 
 class Executable;
 class GraphSource;
+class ThreadPool;
 
 struct SessionOptions {
   /// How the graph is optimized and lowered: optimization level 0 to 3,
@@ -38,6 +39,9 @@ struct SessionOptions {
   /// version: a later Session of the same model loads instead of
   /// compiling. The folder is created if missing.
   std::string cache_dir;
+  /// Threads a run computes on: each kernel's grid is split over them (the
+  /// calling thread is one). 1 runs on the caller alone.
+  int threads = 1;
 };
 
 /// Timings of the last compilation, for tools and benchmarks.
@@ -112,6 +116,8 @@ private:
   std::unique_ptr<GraphSource> source_; ///< Null for an artifact.
   /// A Session from an artifact: its one executable, for its fetches.
   std::shared_ptr<const Compiled> artifact_;
+  /// Shared by the Session's executables when options_.threads > 1.
+  std::shared_ptr<ThreadPool> pool_;
   SessionOptions options_;
   mutable std::mutex mutex_;
   std::map<std::vector<std::string>, std::shared_ptr<const Compiled>> cache_;

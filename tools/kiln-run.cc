@@ -6,6 +6,7 @@
 // prints the fetches, the load time and the run times.
 //
 //   kiln-run model.kiln --feed x=x.npy [--output y=y.npy] [--benchmark N]
+//            [--threads N]
 //
 // Exit status: 0 success, 1 a problem with the artifact or the feeds,
 // 2 bad usage.
@@ -22,13 +23,15 @@
 #include "runtime/artifact.h"
 #include "runtime/npy.h"
 #include "runtime/stopwatch.h"
+#include "runtime/thread_pool.h"
 
 namespace {
 
 int Usage(const char *why) {
   std::fprintf(stderr,
                "kiln-run: %s\nusage: kiln-run MODEL.kiln [--feed NAME=FILE.npy]"
-               "... [--output NAME=FILE.npy]... [--benchmark N]\n",
+               "... [--output NAME=FILE.npy]... [--benchmark N] [--threads N]"
+               "\n",
                why);
   return 2;
 }
@@ -52,7 +55,7 @@ bool Split(const std::string &text, std::string *name, std::string *value) {
 int main(int argc, char **argv) {
   std::string model;
   std::map<std::string, std::string> feed_files, output_files;
-  int benchmark = 0;
+  int benchmark = 0, threads = 1;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i], name, file;
     bool has_value = i + 1 < argc;
@@ -63,6 +66,9 @@ int main(int argc, char **argv) {
     } else if (arg == "--benchmark" && has_value) {
       if (!absl::SimpleAtoi(argv[++i], &benchmark) || benchmark < 1)
         return Usage("--benchmark expects a positive number of runs");
+    } else if (arg == "--threads" && has_value) {
+      if (!absl::SimpleAtoi(argv[++i], &threads) || threads < 1)
+        return Usage("--threads expects a positive number");
     } else if (arg == "--help" || arg == "-h") {
       Usage("runs a Kiln artifact");
       return 0;
@@ -81,6 +87,8 @@ int main(int argc, char **argv) {
   if (!executable.ok())
     return Fail(executable.status());
   double load_ms = watch.Millis();
+  if (threads > 1)
+    (*executable)->set_thread_pool(std::make_shared<kiln::ThreadPool>(threads));
 
   std::map<std::string, kiln::Tensor> tensors;
   std::map<std::string, const kiln::Tensor *> feeds;

@@ -69,6 +69,8 @@ Options:
                           (repeatable).
   --benchmark=N           Run N more times after the first run (implies
                           --run) and print the median and fastest run times.
+  --threads=N             Run on N threads (default 1): each kernel's grid
+                          is split over them.
   --emit=KIND             Write the IR after the pipeline instead of running:
                             graph   optimized kiln-dialect graph
                             dot     the same as Graphviz DOT, one cluster
@@ -145,7 +147,8 @@ Options:
                           so does a listed test that passes (the list must
                           stay true).
   --differential-plan     With --check-onnx-test: also run every test with
-                          --no-memory-reuse and require bit-identical outputs.
+                          --no-memory-reuse on one thread and require
+                          bit-identical outputs.
   --version               Print Kiln's version and artifact format version.
   --help                  Show this help.
 
@@ -224,6 +227,7 @@ struct Args {
   bool emit_obj = false, emit_header = false; ///< --emit=obj,header
   std::string class_name;
   std::string cache_dir;
+  int threads = 1;
   bool version = false;
   /// Options that only mean something when compiling, as given.
   std::vector<std::string> compile_flags;
@@ -337,6 +341,9 @@ std::string ParseArgs(int argc, char **argv, Args *args) {
           args->benchmark_runs < 1)
         return "--benchmark expects a positive number of runs, got '" + v + "'";
       args->run = true;
+    } else if (value("--threads", &v)) {
+      if (!absl::SimpleAtoi(v, &args->threads) || args->threads < 1)
+        return "--threads expects a positive number, got '" + v + "'";
     } else if (value("--print-ir-after", &v)) {
       args->pipeline.print_ir_after.insert(v);
     } else if (value("--disable-pass", &v)) {
@@ -632,6 +639,13 @@ int PrintStats(const Args &args, const GraphSource &source, std::ostream &out,
   return 0;
 }
 
+/// The Session options that matter for running an artifact.
+SessionOptions RunOptionsOf(const Args &args) {
+  SessionOptions options;
+  options.threads = args.threads;
+  return options;
+}
+
 /// Reads the --feed files; an error names the feed.
 absl::StatusOr<Session::Feeds> ReadFeeds(const Args &args) {
   Session::Feeds feeds;
@@ -721,6 +735,7 @@ int CompileAndRun(const Args &args, std::unique_ptr<GraphSource> source,
   SessionOptions options;
   options.pipeline = args.pipeline;
   options.cache_dir = args.cache_dir;
+  options.threads = args.threads;
   Stopwatch watch;
   absl::StatusOr<std::unique_ptr<Session>> session =
       Session::Create(std::move(source), options);
@@ -791,7 +806,7 @@ int WriteArtifact(const Args &args, const GraphSource &source,
   }
   // Run what was written, as a user of the artifact would.
   absl::StatusOr<std::unique_ptr<Session>> session =
-      Session::CreateFromFile(args.output_file);
+      Session::CreateFromFile(args.output_file, RunOptionsOf(args));
   if (!session.ok()) {
     return Fail(err, session.status());
   }
@@ -858,7 +873,7 @@ int UseArtifact(const Args &args, std::ostream &out, std::ostream &err) {
   }
   Stopwatch watch;
   absl::StatusOr<std::unique_ptr<Session>> session =
-      Session::CreateFromFile(args.model);
+      Session::CreateFromFile(args.model, RunOptionsOf(args));
   if (!session.ok()) {
     return Fail(err, session.status());
   }
@@ -903,6 +918,7 @@ int GraphCompileMain(int argc, char **argv, std::ostream &out,
     options.expected_skips = args.expected_skips;
     options.differential_plan = args.differential_plan;
     options.reuse_memory = args.pipeline.reuse_memory;
+    options.threads = args.threads;
     int failed = RunOnnxTests(args.test_dirs, options, out);
     return failed == 0 ? 0 : 1;
   }

@@ -189,6 +189,7 @@ Result RunOne(const fs::path &dir, const OnnxTestOptions &test_options) {
     SessionOptions options;
     options.pipeline.opt_level = test_options.opt_level;
     options.pipeline.reuse_memory = test_options.reuse_memory;
+    options.threads = test_options.threads;
     if (test_options.differential_plan) {
       // The same graph without memory reuse, from a second copy of the
       // model with the same inputs frozen.
@@ -205,6 +206,7 @@ Result RunOne(const fs::path &dir, const OnnxTestOptions &test_options) {
       }
       SessionOptions unplanned_options = options;
       unplanned_options.pipeline.reuse_memory = false;
+      unplanned_options.threads = 1;
       unplanned = Session::Create(*std::move(copy), unplanned_options);
     }
     session = Session::Create(*std::move(source), options);
@@ -250,7 +252,7 @@ Result RunOne(const fs::path &dir, const OnnxTestOptions &test_options) {
           return {Outcome::kFail,
                   absl::StrCat(set.filename().string(), " output '", outputs[k],
                                "' differs from the run without memory "
-                               "reuse: ",
+                               "reuse on one thread: ",
                                diff)};
     }
     for (size_t k = 0; k < outputs.size(); ++k) {

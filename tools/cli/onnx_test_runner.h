@@ -26,6 +26,10 @@ struct OnnxTestOptions {
   /// Also compile every test without memory reuse and require outputs
   /// bit-identical to the planned ones.
   bool differential_plan = false;
+  /// Threads each run uses (SessionOptions::threads); with
+  /// differential_plan the reference run uses one, so split grids must
+  /// give the same bits.
+  int threads = 1;
 };
 
 /// Runs each folder in `paths` (a test, or a folder of tests), printing one

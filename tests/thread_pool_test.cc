@@ -1,0 +1,75 @@
+//===- thread_pool_test.cc - The runtime's thread pool --------------------===//
+//
+// Part of Kiln.
+//
+//===----------------------------------------------------------------------===//
+#include "runtime/thread_pool.h"
+
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include "gtest/gtest.h"
+
+namespace kiln {
+namespace {
+
+TEST(ThreadPoolTest, EveryIndexOnceInContiguousRanges) {
+  for (int threads : {1, 2, 3, 8}) {
+    ThreadPool pool(threads);
+    EXPECT_EQ(pool.size(), threads);
+    for (int64_t n : {0, 1, 2, 3, 7, 100, 1001}) {
+      std::vector<std::atomic<int>> hits(n);
+      std::atomic<int> calls{0};
+      std::vector<std::atomic<int>> by_worker(threads);
+      pool.ParallelFor(n, [&](int worker, int64_t begin, int64_t end) {
+        ASSERT_GE(worker, 0);
+        ASSERT_LT(worker, threads);
+        ASSERT_LT(begin, end);
+        ++calls;
+        ++by_worker[worker];
+        for (int64_t i = begin; i < end; ++i)
+          ++hits[i];
+      });
+      for (int64_t i = 0; i < n; ++i)
+        EXPECT_EQ(hits[i].load(), 1) << threads << " threads, n " << n;
+      EXPECT_EQ(calls.load(), std::min<int64_t>(n, threads));
+      for (int w = 0; w < threads; ++w)
+        EXPECT_LE(by_worker[w].load(), 1);
+    }
+  }
+}
+
+TEST(ThreadPoolTest, WorkersRunAtOnce) {
+  // Two ranges that each wait for the other: only threads running at the
+  // same time finish.
+  ThreadPool pool(2);
+  std::atomic<int> arrived{0};
+  pool.ParallelFor(2, [&](int, int64_t, int64_t) {
+    ++arrived;
+    while (arrived.load() < 2)
+      std::this_thread::yield();
+  });
+  EXPECT_EQ(arrived.load(), 2);
+}
+
+TEST(ThreadPoolTest, ConcurrentCallersEachFinishTheirLoop) {
+  // Loops from several threads: one at a time uses the workers, the
+  // others run on their caller; every index of every loop runs once.
+  ThreadPool pool(2);
+  constexpr int kCallers = 4, kLoops = 300, kN = 64;
+  std::vector<std::thread> callers;
+  std::atomic<int64_t> total{0};
+  for (int c = 0; c < kCallers; ++c)
+    callers.emplace_back([&] {
+      for (int l = 0; l < kLoops; ++l)
+        pool.ParallelFor(
+            kN, [&](int, int64_t begin, int64_t end) { total += end - begin; });
+    });
+  for (std::thread &t : callers)
+    t.join();
+  EXPECT_EQ(total.load(), int64_t{kCallers} * kLoops * kN);
+}
+
+} // namespace
+} // namespace kiln
