@@ -11,6 +11,7 @@
 
 #include <sys/stat.h>
 
+#include <filesystem>
 #include <map>
 #include <set>
 
@@ -158,7 +159,10 @@ std::string OnnxSource::ModelBytes() const {
           absl::StrAppend(&bytes, "\n", path, " ", st.st_size, " ",
                           st.st_mtim.tv_sec, ".", st.st_mtim.tv_nsec);
       }
-  return absl::StrCat("onnx:", base_dir_, "\n", bytes);
+  // The folder as the file system knows it, however the path was spelled.
+  std::error_code e;
+  std::filesystem::path dir = std::filesystem::weakly_canonical(base_dir_, e);
+  return absl::StrCat("onnx:", e ? base_dir_ : dir.string(), "\n", bytes);
 }
 
 absl::StatusOr<ImportedGraph>

@@ -7,6 +7,7 @@
 
 #include <dlfcn.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -238,11 +239,19 @@ absl::Status ParseMeta(Reader &r, int64_t constants_bytes, Artifact &a) {
       case static_cast<int64_t>(ArgRef::Kind::kFeed):
       case static_cast<int64_t>(ArgRef::Kind::kFetch): {
         arg.kind = static_cast<ArgRef::Kind>(kind);
-        size_t n = arg.kind == ArgRef::Kind::kFeed ? a.signature.feeds.size()
-                                                   : a.signature.fetches.size();
-        if (index < 0 || index >= static_cast<int64_t>(n))
-          r.Fail(
-              absl::StrCat(where, " names feed or fetch ", index, " of ", n));
+        const std::vector<TensorSpec> &specs = arg.kind == ArgRef::Kind::kFeed
+                                                   ? a.signature.feeds
+                                                   : a.signature.fetches;
+        if (index < 0 || index >= static_cast<int64_t>(specs.size())) {
+          r.Fail(absl::StrCat(where, " names feed or fetch ", index, " of ",
+                              specs.size()));
+          break;
+        }
+        const int64_t bytes =
+            specs[index].num_elements() * DTypeSize(specs[index].dtype);
+        if (arg.bytes != bytes)
+          r.Fail(absl::StrCat(where, " takes ", arg.bytes, " bytes of '",
+                              specs[index].name, "', which has ", bytes));
         break;
       }
       case static_cast<int64_t>(ArgRef::Kind::kArena):
@@ -352,6 +361,14 @@ struct LoadedCode {
 
 } // namespace
 
+uint64_t ArtifactChecksum(const uint8_t *file, size_t size) {
+  uint8_t header[kHeaderBytes];
+  std::memcpy(header, file, kHeaderBytes);
+  std::memset(header + kChecksumAt, 0, 8);
+  return Hash64(file + kHeaderBytes, size - kHeaderBytes,
+                Hash64(header, kHeaderBytes));
+}
+
 const std::vector<std::string> &CheckableCpuFeatures() {
   // Every x86 feature GCC's __builtin_cpu_supports knows that LLVM may
   // use in generated code (same names in both).
@@ -440,8 +457,7 @@ std::string SerializeArtifact(const Artifact &artifact) {
   PutU64At(file, kConstantsAt, constants_at);
   PutU64At(file, kConstantsSizeAt, artifact.plan.constants.size());
   const auto *p = reinterpret_cast<const uint8_t *>(file.data());
-  PutU64At(file, kChecksumAt,
-           Hash64(p + kHeaderBytes, file_bytes - kHeaderBytes));
+  PutU64At(file, kChecksumAt, ArtifactChecksum(p, file_bytes));
   return file;
 }
 
@@ -468,7 +484,7 @@ absl::StatusOr<Artifact> ParseArtifact(AlignedBytes bytes) {
   if (file_bytes < n)
     return absl::DataLossError(absl::StrCat(
         "corrupt artifact: ", n, " bytes, its header says ", file_bytes));
-  if (Hash64(p + kHeaderBytes, n - kHeaderBytes) != GetU64At(p, kChecksumAt))
+  if (ArtifactChecksum(p, n) != GetU64At(p, kChecksumAt))
     return absl::DataLossError(
         "corrupt artifact: checksum mismatch (the file was changed or "
         "damaged)");
@@ -478,8 +494,7 @@ absl::StatusOr<Artifact> ParseArtifact(AlignedBytes bytes) {
   uint64_t constants_bytes = GetU64At(p, kConstantsSizeAt);
   uint64_t body = n - kHeaderBytes;
   if (meta_bytes > body || code_bytes > body - meta_bytes ||
-      constants_at % 64 != 0 ||
-      constants_at < kHeaderBytes + meta_bytes + code_bytes ||
+      constants_at != (kHeaderBytes + meta_bytes + code_bytes + 63) / 64 * 64 ||
       constants_at > n || constants_bytes != n - constants_at)
     return absl::DataLossError("corrupt artifact: bad section sizes");
 
@@ -516,6 +531,10 @@ absl::Status WriteArtifactFile(const Artifact &artifact,
 }
 
 absl::StatusOr<Artifact> ReadArtifactFile(const std::string &path) {
+  struct stat st;
+  if (stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode))
+    return absl::InvalidArgumentError(
+        absl::StrCat("'", path, "' is not a file (a directory?)"));
   std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in)
     return absl::NotFoundError(

@@ -9,7 +9,8 @@
 //
 // The file (little-endian, docs/artifact.md):
 //   header   64 bytes: magic "KILNMODL", format version, header size, file
-//            size, checksum, then the offset and size of each section
+//            size, checksum (of the whole file but itself), then the
+//            sizes of meta and code and the offset and size of constants
 //   meta     Kiln's version, the target, the signature, the launch plan
 //   code     the kernels' machine code
 //   constants  the plan's constants region, at a 64-byte aligned offset
@@ -65,6 +66,10 @@ const std::vector<std::string> &CheckableCpuFeatures();
 /// and every feature it needs present. The error names the first that is
 /// missing and what the code was compiled for.
 absl::Status CheckTargetRunsHere(const TargetDescription &target);
+
+/// The checksum an artifact file of `size` bytes (at least the 64 of the
+/// header) records at bytes 24-31: of every byte but those eight.
+uint64_t ArtifactChecksum(const uint8_t *file, size_t size);
 
 /// The artifact as the bytes of a file.
 std::string SerializeArtifact(const Artifact &artifact);

@@ -157,6 +157,18 @@ CompileStats Session::last_compile_stats() const {
 
 namespace {
 
+/// A fetch's name without the ":0" of a node's first output.
+std::string_view FetchName(std::string_view name) {
+  if (name.size() > 2 && name.substr(name.size() - 2) == ":0")
+    name.remove_suffix(2);
+  return name;
+}
+
+/// Whether fetches `a` and `b` name the same tensor.
+bool SameFetch(const std::string &a, const std::string &b) {
+  return FetchName(a) == FetchName(b);
+}
+
 std::string Names(const std::vector<TensorSpec> &specs) {
   std::vector<std::string> names;
   for (const TensorSpec &spec : specs)
@@ -266,10 +278,11 @@ Session::CompileOrLoad(const std::vector<std::string> &fetches,
   stats.codegen_ms = timings.phases.codegen_ms;
   stats.llvm_ms = timings.llvm_ms;
   stats.link_ms = timings.link_ms;
+  // A cache that cannot be written (read-only, full) costs the next start
+  // a compile, not this one its result.
   if (!cached.empty())
     if (absl::Status s = WriteAtomically(*artifact, cached); !s.ok())
-      return absl::Status(s.code(),
-                          absl::StrCat("compilation cache: ", s.message()));
+      stats.cache_warning = absl::StrCat("compilation cache: ", s.message());
   watch.Restart();
   absl::StatusOr<std::unique_ptr<Executable>> executable =
       LoadArtifact(*std::move(artifact));
@@ -283,8 +296,9 @@ Session::GetOrCompile(const std::vector<std::string> &fetches) {
     const std::vector<TensorSpec> &compiled =
         artifact_->executable->signature().fetches;
     for (const std::string &f : fetches)
-      if (std::none_of(compiled.begin(), compiled.end(),
-                       [&](const TensorSpec &s) { return s.name == f; }))
+      if (std::none_of(
+              compiled.begin(), compiled.end(),
+              [&](const TensorSpec &s) { return SameFetch(s.name, f); }))
         return absl::InvalidArgumentError(absl::StrCat(
             "fetch '", f, "' is not one the artifact was compiled for (",
             Names(compiled), "); compile the model with --fetch ", f));
@@ -353,7 +367,7 @@ absl::Status Session::Run(const Feeds &feeds,
   outputs->clear();
   for (const std::string &f : fetches)
     for (size_t i = 0; i < specs.size(); ++i)
-      if (specs[i].name == f) {
+      if (SameFetch(specs[i].name, f)) {
         outputs->push_back(all[i]);
         break;
       }

@@ -57,6 +57,9 @@ struct CompileStats {
   /// Loaded from SessionOptions::cache_dir; the other times are then 0 but
   /// load_ms.
   bool from_cache = false;
+  /// Why the compiled artifact could not be stored in the cache (the run
+  /// goes on without); empty when it was, or when there is no cache.
+  std::string cache_warning;
 };
 
 class Session {

@@ -13,6 +13,7 @@
 
 #include "examples/aot/classifier_model.h"
 #include "graph/loader.h"
+#include "tests/odd_names_model.h"
 #include "tests/test_util.h"
 #include "gtest/gtest.h"
 
@@ -116,6 +117,25 @@ TEST(AotTest, RunsInTheCallersArena) {
     EXPECT_EQ(allocations.load(), 0);
   }
   std::free(arena);
+}
+
+TEST(AotTest, NamesThatClashGetNamesOfTheirOwn) {
+  odd::Names model;
+  ASSERT_TRUE(model.ok()) << model.error();
+  static_assert(odd::Names::feed_x_shape[0] == 2 &&
+                odd::Names::feed_x_shape_2_elements == 2);
+  float a[] = {1.5f, -2}, b[] = {4, 0.5f};
+  for (int i = 0; i < 2; ++i) {
+    model.feed_x()[i] = a[i];         // "x"
+    model.feed_x_shape_2()[i] = b[i]; // "x_shape"
+  }
+  ASSERT_TRUE(model.Run());
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_EQ(model.fetch_out_a()[i], a[i] + b[i]);     // "out.a"
+    EXPECT_EQ(model.fetch_out_a_2()[i], a[i] * b[i]);   // "out/a"
+    EXPECT_EQ(model.fetch_out_a_2_2()[i], a[i] - b[i]); // "out_a_2"
+    EXPECT_EQ(model.fetch_Run()[i], -a[i]);             // "Run"
+  }
 }
 
 } // namespace

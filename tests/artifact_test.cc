@@ -117,6 +117,11 @@ TEST_F(ArtifactTest, SessionOnAnArtifactNamesBadFeedsAndFetches) {
           (*session)->Run({{"features", x_}}, {"relu"}, &outputs).message()),
       HasSubstr("fetch 'relu' is not one the artifact was compiled for "
                 "(probs)"));
+  // "probs:0" is the same tensor as "probs".
+  std::vector<Tensor> by_output;
+  ASSERT_TRUE(
+      (*session)->Run({{"features", x_}}, {"probs:0"}, &by_output).ok());
+  ASSERT_EQ(by_output.size(), 1u);
   Tensor wrong = *Tensor::Allocate(DType::kF32, {2, 16});
   EXPECT_THAT(
       std::string((*session)->Run({{"features", wrong}}, &outputs).message()),
@@ -207,6 +212,28 @@ TEST_F(ArtifactTest, RefusesEveryChangedByte) {
   }
 }
 
+TEST_F(ArtifactTest, RefusesChangedHeaderFields) {
+  // The checksum covers the header too: a section size off by a little
+  // would otherwise pass every other check.
+  for (size_t field : {16, 32, 40, 48, 56}) {
+    std::string changed = bytes_;
+    uint64_t v;
+    std::memcpy(&v, &changed[field], 8);
+    v -= 64;
+    std::memcpy(&changed[field], &v, 8);
+    absl::StatusOr<Artifact> a = ParseArtifact(ToBytes(changed));
+    ASSERT_FALSE(a.ok()) << "field at " << field;
+  }
+}
+
+TEST_F(ArtifactTest, RefusesADirectory) {
+  std::string dir = TempPath("a-directory.kiln");
+  std::filesystem::create_directories(dir);
+  absl::StatusOr<std::unique_ptr<Executable>> e = LoadArtifactFile(dir);
+  ASSERT_FALSE(e.ok());
+  EXPECT_THAT(std::string(e.status().message()), HasSubstr("is not a file"));
+}
+
 TEST_F(ArtifactTest, RefusesAnotherFormatVersion) {
   std::string newer = bytes_;
   newer[8] = 2;
@@ -266,6 +293,9 @@ TEST_F(ArtifactTest, RefusesPlansThatReachOutsideTheirMemory) {
   a = artifact_;
   a.plan.dispatches[0].args[0] = ArgRef{ArgRef::Kind::kFeed, 1};
   refused(a, "names feed or fetch 1 of 1");
+  a = artifact_;
+  a.plan.dispatches.back().args.back() = ArgRef{ArgRef::Kind::kFetch, 0, 0, 8};
+  refused(a, "takes 8 bytes of 'probs', which has 16");
   a = artifact_;
   a.plan.dispatches[0].kernel = 9;
   refused(a, "names kernel 9 of 4");
@@ -332,6 +362,17 @@ TEST(CompilationCacheTest, SecondStartLoadsAndDamagedEntriesAreReplaced) {
   EXPECT_FALSE(third->last_compile_stats().from_cache);
   EXPECT_TRUE(BitIdentical(RunOne(*third, x, "x"), expected));
   EXPECT_TRUE(start(options)->last_compile_stats().from_cache);
+
+  // An entry that cannot be written: the Session works and says why.
+  for (const auto &entry : std::filesystem::directory_iterator(dir)) {
+    std::filesystem::remove(entry.path());
+    std::filesystem::create_directory(entry.path());
+  }
+  std::unique_ptr<Session> unwritable = start(options);
+  EXPECT_FALSE(unwritable->last_compile_stats().from_cache);
+  EXPECT_THAT(unwritable->last_compile_stats().cache_warning,
+              HasSubstr("compilation cache: cannot write"));
+  EXPECT_TRUE(BitIdentical(RunOne(*unwritable, x, "x"), expected));
 
   // A cache folder that cannot be one is an error at Create.
   SessionOptions bad;

@@ -617,3 +617,62 @@ TEST(GraphCompileArtifactTest, PrintsItsVersion) {
 
 } // namespace
 } // namespace kiln
+
+namespace kiln {
+namespace {
+
+TEST(GraphCompileArtifactTest, ClassNamesMustBeUsable) {
+  std::string out, err, prefix = TempPath("cls");
+  for (const char *bad : {"class", "std::Model", "a::__b", "_Upper", "a::"}) {
+    EXPECT_EQ(GraphCompile({"examples/mlp.pbtxt", "--emit=obj,header",
+                            std::string("--class=") + bad, "-o", prefix},
+                           &out, &err),
+              2)
+        << bad;
+    EXPECT_THAT(err, HasSubstr("--class: ")) << bad;
+  }
+  // a::b_c and a_b::c are different classes with different symbols.
+  ASSERT_EQ(GraphCompile({"examples/mlp.pbtxt", "--emit=header",
+                          "--class=a::b_c", "-o", prefix + "1"},
+                         &out, &err),
+            0);
+  ASSERT_EQ(GraphCompile({"examples/mlp.pbtxt", "--emit=header",
+                          "--class=a_b::c", "-o", prefix + "2"},
+                         &out, &err),
+            0);
+  std::stringstream one, two;
+  one << std::ifstream(prefix + "1.h").rdbuf();
+  two << std::ifstream(prefix + "2.h").rdbuf();
+  EXPECT_THAT(one.str(), HasSubstr("kiln_1a_3b_c_artifact"));
+  EXPECT_THAT(two.str(), HasSubstr("kiln_3a_b_1c_artifact"));
+}
+
+TEST(GraphCompileArtifactTest, OutputMistakesAreUsageErrors) {
+  std::string out, err;
+  EXPECT_EQ(GraphCompile({"examples/mlp.pbtxt", "-o"}, &out, &err), 2);
+  EXPECT_THAT(err, HasSubstr("-o needs a value"));
+  EXPECT_EQ(GraphCompile({"examples/mlp.pbtxt", "-o", "examples/mlp.pbtxt"},
+                         &out, &err),
+            2);
+  EXPECT_THAT(err, HasSubstr("would overwrite the model"));
+  EXPECT_EQ(GraphCompile({"examples/mlp.pbtxt", "-o", TempPath("c.kiln"),
+                          "--cache-dir", TempPath("cc")},
+                         &out, &err),
+            2);
+  // -o with --stats writes the artifact too; into a folder it creates.
+  std::string nested = TempPath("new/folder/m.kiln");
+  ASSERT_EQ(
+      GraphCompile({"examples/mlp.pbtxt", "--stats", "-o", nested}, &out, &err),
+      0)
+      << err;
+  EXPECT_THAT(out, HasSubstr("launch plan:"));
+  EXPECT_THAT(out, HasSubstr("wrote " + nested));
+  // An artifact's plan can go to a file.
+  ASSERT_EQ(GraphCompile({nested, "--emit=plan", "-o", TempPath("plan.txt")},
+                         &out, &err),
+            0)
+      << err;
+}
+
+} // namespace
+} // namespace kiln

@@ -57,17 +57,31 @@ int main(int argc, char **argv) {
   std::map<std::string, std::string> feed_files, output_files;
   int benchmark = 0, threads = 1;
   for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i], name, file;
-    bool has_value = i + 1 < argc;
-    if ((arg == "--feed" || arg == "--output") && has_value) {
-      if (!Split(argv[++i], &name, &file))
-        return Usage((arg + " expects NAME=FILE.npy").c_str());
-      (arg == "--feed" ? feed_files : output_files)[name] = file;
-    } else if (arg == "--benchmark" && has_value) {
-      if (!absl::SimpleAtoi(argv[++i], &benchmark) || benchmark < 1)
+    std::string arg = argv[i], name, file, v;
+    // "--flag value" or "--flag=value".
+    auto value = [&](const char *flag) -> bool {
+      std::string f = flag;
+      if (arg.rfind(f + "=", 0) == 0) {
+        v = arg.substr(f.size() + 1);
+        return true;
+      }
+      if (arg == f && i + 1 < argc) {
+        v = argv[++i];
+        return true;
+      }
+      return false;
+    };
+    if (value("--feed") || value("--output")) {
+      bool feed = arg.rfind("--feed", 0) == 0;
+      if (!Split(v, &name, &file))
+        return Usage(feed ? "--feed expects NAME=FILE.npy"
+                          : "--output expects NAME=FILE.npy");
+      (feed ? feed_files : output_files)[name] = file;
+    } else if (value("--benchmark")) {
+      if (!absl::SimpleAtoi(v, &benchmark) || benchmark < 1)
         return Usage("--benchmark expects a positive number of runs");
-    } else if (arg == "--threads" && has_value) {
-      if (!absl::SimpleAtoi(argv[++i], &threads) || threads < 1)
+    } else if (value("--threads")) {
+      if (!absl::SimpleAtoi(v, &threads) || threads < 1)
         return Usage("--threads expects a positive number");
     } else if (arg == "--help" || arg == "-h") {
       Usage("runs a Kiln artifact");
@@ -101,12 +115,29 @@ int main(int argc, char **argv) {
     feeds[name] = &(tensors[name] = *std::move(t));
   }
   const kiln::Signature &signature = (*executable)->signature();
+  auto names = [](const std::vector<kiln::TensorSpec> &specs) {
+    std::string text;
+    for (const kiln::TensorSpec &s : specs)
+      text += (text.empty() ? "" : ", ") + s.name;
+    return text.empty() ? std::string("none") : text;
+  };
+  auto has = [](const std::vector<kiln::TensorSpec> &specs,
+                const std::string &name) {
+    return std::any_of(
+        specs.begin(), specs.end(),
+        [&](const kiln::TensorSpec &s) { return s.name == name; });
+  };
+  for (const auto &[name, file] : output_files)
+    if (!has(signature.fetches, name))
+      return Usage(("--output names '" + name +
+                    "', which is not a fetch of the artifact (its fetches: " +
+                    names(signature.fetches) + ")")
+                       .c_str());
   for (const auto &[name, file] : feeds)
-    if (std::none_of(signature.feeds.begin(), signature.feeds.end(),
-                     [&](const kiln::TensorSpec &s) { return s.name == name; }))
-      return Fail(absl::InvalidArgumentError("feed '" + name +
-                                             "' names no input of the "
-                                             "artifact"));
+    if (!has(signature.feeds, name))
+      return Fail(absl::InvalidArgumentError(
+          "feed '" + name + "' names no input of the artifact (its inputs: " +
+          names(signature.feeds) + ")"));
   std::vector<kiln::Tensor> outputs;
   watch.Restart();
   if (absl::Status s = (*executable)->Run(feeds, &outputs); !s.ok())

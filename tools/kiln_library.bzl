@@ -26,21 +26,29 @@ def kiln_library(
         class_name,
         fetches = [],
         flags = [],
+        data = [],
         **kwargs):
     """Compiles `model` into a cc_library `name` with header `name`.h.
+
+    The code is for the machine that builds, with every feature its CPU
+    has, unless `flags` name another (--target-cpu=x86-64-v3 runs on any
+    x86-64 CPU with AVX2, --target-triple=aarch64-linux-gnu cross-compiles);
+    on a CPU without a feature the code uses, the class's ok() is false.
 
     Args:
       name: the cc_library; also the stem of the generated .h and .o.
       model: the model file (.onnx, .pbtxt or .pb).
       class_name: the generated C++ class, identifiers joined by "::".
       fetches: what to fetch (default: the model's outputs or signature).
-      flags: more graph-compile flags (-O3, --target-cpu=..., --freeze=...).
+      flags: more graph-compile flags (-O3, --target-cpu=..., and
+        --freeze=NAME=$(location file.npy) with the file in `data`).
+      data: files the flags name (external ONNX data, --freeze inputs).
       **kwargs: passed to the cc_library (visibility, testonly, ...).
     """
     graph_compile = Label("//tools:graph-compile")
     native.genrule(
         name = name + "_compile",
-        srcs = [model],
+        srcs = [model] + data,
         outs = [name + ".o", name + ".h"],
         cmd = " ".join([
             "$(location %s)" % graph_compile,

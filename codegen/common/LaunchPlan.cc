@@ -74,12 +74,17 @@ absl::StatusOr<LaunchPlan> ExtractLaunchPlan(ModuleOp module,
     return Internal("no @main");
   // @main's arguments: the feeds and fetches with elements, the arena.
   std::vector<ArgRef> byArgument;
+  auto bytes = [](const TensorSpec &spec) {
+    return spec.num_elements() * DTypeSize(spec.dtype);
+  };
   for (size_t i = 0; i < signature.feeds.size(); ++i)
     if (signature.feeds[i].num_elements() > 0)
-      byArgument.push_back({ArgRef::Kind::kFeed, static_cast<int>(i)});
+      byArgument.push_back({ArgRef::Kind::kFeed, static_cast<int>(i), 0,
+                            bytes(signature.feeds[i])});
   for (size_t i = 0; i < signature.fetches.size(); ++i)
     if (signature.fetches[i].num_elements() > 0)
-      byArgument.push_back({ArgRef::Kind::kFetch, static_cast<int>(i)});
+      byArgument.push_back({ArgRef::Kind::kFetch, static_cast<int>(i), 0,
+                            bytes(signature.fetches[i])});
   if (main.getNumArguments() != byArgument.size() + 1 ||
       !main.getArgAttr(byArgument.size(), KilnDialect::kArenaAttr))
     return Internal("@main takes " + std::to_string(main.getNumArguments()) +

@@ -62,16 +62,27 @@ absl::StatusOr<ResolvedTarget> Resolve(const CpuTargetOptions &options) {
   InitializeLlvmOnce();
   ResolvedTarget r;
   const std::string host = llvm::sys::getProcessTriple();
-  r.triple =
-      options.triple.empty() ? host : llvm::Triple::normalize(options.triple);
+  llvm::Triple triple(
+      options.triple.empty() ? host : llvm::Triple::normalize(options.triple));
+  // Artifacts are ELF shared objects, and the runtime knows these two
+  // architectures. The architecture is spelled as LLVM spells it (amd64
+  // is x86_64), since the loader compares it with the host's.
+  if ((triple.getArch() != llvm::Triple::x86_64 &&
+       triple.getArch() != llvm::Triple::aarch64) ||
+      !triple.isOSBinFormatELF() || triple.isOSWindows() || triple.isOSDarwin())
+    return absl::InvalidArgumentError(absl::StrCat(
+        "unsupported target triple '", options.triple,
+        "': Kiln compiles for x86_64 and aarch64 ELF targets, such as "
+        "x86_64-linux-gnu and aarch64-linux-gnu"));
+  triple.setArch(triple.getArch());
+  r.triple = triple.str();
   std::string error;
   r.target = llvm::TargetRegistry::lookupTarget(r.triple, error);
   if (!r.target)
     return absl::InvalidArgumentError(
         absl::StrCat("unknown target triple '", options.triple, "': ", error,
                      " (llc-19 --version lists the architectures)"));
-  const bool host_arch =
-      llvm::Triple(r.triple).getArch() == llvm::Triple(host).getArch();
+  const bool host_arch = triple.getArch() == llvm::Triple(host).getArch();
   if (options.cpu.empty() && host_arch) {
     r.cpu = llvm::sys::getHostCPUName().str();
     llvm::SubtargetFeatures features;
@@ -86,6 +97,13 @@ absl::StatusOr<ResolvedTarget> Resolve(const CpuTargetOptions &options) {
       return absl::InvalidArgumentError(absl::StrCat(
           "unknown CPU '", r.cpu, "' for ", r.triple,
           " (llc-19 -mtriple=", r.triple, " -mcpu=help lists them)"));
+    std::unique_ptr<llvm::MCSubtargetInfo> cpu(
+        r.target->createMCSubtargetInfo(r.triple, r.cpu, ""));
+    if (triple.getArch() == llvm::Triple::x86_64 &&
+        !cpu->checkFeatures("+64bit"))
+      return absl::InvalidArgumentError(
+          absl::StrCat("unknown CPU '", r.cpu, "' for ", r.triple,
+                       ": it cannot run 64-bit code"));
   }
   return r;
 }

@@ -16,7 +16,6 @@
 #include <string>
 
 #include "runtime/artifact.h"
-#include "runtime/hash.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   kiln::AlignedBytes bytes(size);
@@ -26,7 +25,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size >= 64 && (data[size - 1] & 1) == 0) {
     uint64_t n = size;
     std::memcpy(bytes.data() + 16, &n, 8);
-    uint64_t sum = kiln::Hash64(bytes.data() + 64, size - 64);
+    uint64_t sum = kiln::ArtifactChecksum(bytes.data(), size);
     std::memcpy(bytes.data() + 24, &sum, 8);
   }
   absl::StatusOr<kiln::Artifact> artifact =

@@ -6,6 +6,7 @@
 #include "tools/cli/graph_compile.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -279,6 +280,7 @@ std::string PrepareDumpDir(const std::string &dir) {
 std::string ParseArgs(int argc, char **argv, Args *args) {
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
+    std::string missing_value; // A flag given last, without its value.
     auto value = [&](const std::string &flag, std::string *out) -> bool {
       if (absl::StartsWith(arg, flag + "=")) {
         *out = arg.substr(flag.size() + 1);
@@ -288,6 +290,8 @@ std::string ParseArgs(int argc, char **argv, Args *args) {
         *out = argv[++i];
         return true;
       }
+      if (arg == flag)
+        missing_value = flag;
       return false;
     };
     std::string v, name, file;
@@ -402,6 +406,8 @@ std::string ParseArgs(int argc, char **argv, Args *args) {
       args->emit = v;
     } else if (value("-o", &v)) {
       args->output_file = v;
+    } else if (!missing_value.empty()) {
+      return missing_value + " needs a value";
     } else if (absl::StartsWith(arg, "-")) {
       return "unknown option '" + arg + "'";
     } else if (args->check_onnx_test) {
@@ -442,16 +448,27 @@ std::string ParseArgs(int argc, char **argv, Args *args) {
   if (!args->outputs.empty() && !args->run)
     return "--output needs --run";
   if (args->emit == "obj,header") {
+    std::string emit = args->emit_obj && args->emit_header ? "obj,header"
+                       : args->emit_obj                    ? "obj"
+                                                           : "header";
     if (args->class_name.empty())
-      return "--emit=obj,header needs --class=NAME";
+      return "--emit=" + emit + " needs --class=NAME";
     if (args->output_file.empty())
-      return "--emit=obj,header needs -o PREFIX (it writes PREFIX.o and "
-             "PREFIX.h)";
+      return "--emit=" + emit +
+             " needs -o PREFIX (it writes PREFIX.o and/or PREFIX.h)";
   } else if (!args->class_name.empty()) {
-    return "--class needs --emit=obj,header";
+    return "--class needs --emit=obj, --emit=header or --emit=obj,header";
   }
   if (!args->cache_dir.empty() && !args->emit.empty())
     return "--cache-dir applies to compiling, not to --emit";
+  if (!args->cache_dir.empty() && !args->output_file.empty())
+    return "--cache-dir applies to compiling in process, not to -o (which "
+           "writes the artifact itself)";
+  if (!args->output_file.empty() && !args->model.empty()) {
+    std::error_code e;
+    if (std::filesystem::equivalent(args->output_file, args->model, e))
+      return "-o " + args->output_file + " would overwrite the model";
+  }
   if (!args->pipeline.target_triple.empty() ||
       !args->pipeline.target_cpu.empty()) {
     absl::StatusOr<TargetDescription> target =
@@ -749,6 +766,8 @@ int CompileAndRun(const Args &args, std::unique_ptr<GraphSource> source,
   }
   double compile_ms = watch.Millis();
   CompileStats stats = (*session)->last_compile_stats();
+  if (!stats.cache_warning.empty())
+    err << "warning: " << stats.cache_warning << "\n";
   if (args.compile_timing)
     PrintCompileTiming(stats, /*loaded=*/true, out);
   std::string line = absl::StrCat(
@@ -760,6 +779,14 @@ int CompileAndRun(const Args &args, std::unique_ptr<GraphSource> source,
     return 0;
   }
   return RunAndPrint(args, **session, fetches, line, out, err);
+}
+
+/// Creates the folder `path` is in, if it is missing.
+void CreateParentDirectory(const std::string &path) {
+  std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  std::error_code ignored; // Writing the file reports what went wrong.
+  if (!parent.empty())
+    std::filesystem::create_directories(parent, ignored);
 }
 
 /// Compiles the model into an artifact file (-o without --emit); with --run,
@@ -782,6 +809,7 @@ int WriteArtifact(const Args &args, const GraphSource &source,
     return Fail(err, artifact.status());
   }
   Stopwatch write_watch;
+  CreateParentDirectory(args.output_file);
   if (absl::Status s = WriteArtifactFile(*artifact, args.output_file);
       !s.ok()) {
     return Fail(err, s);
@@ -834,6 +862,7 @@ int WriteObjectAndHeader(const Args &args, const GraphSource &source,
     return Fail(err, compiled.status());
   }
   auto write = [&](const std::string &path, const std::string &bytes) {
+    CreateParentDirectory(path);
     std::ofstream file(path, std::ios::binary | std::ios::trunc);
     file.write(bytes.data(), bytes.size());
     file.flush();
@@ -853,11 +882,14 @@ int WriteObjectAndHeader(const Args &args, const GraphSource &source,
 
 /// MODEL is an artifact: runs it, or prints its plan.
 int UseArtifact(const Args &args, std::ostream &out, std::ostream &err) {
-  if (!args.compile_flags.empty() ||
-      (!args.emit.empty() && args.emit != "plan")) {
+  // -o only writes the plan to a file.
+  std::vector<std::string> flags;
+  for (const std::string &f : args.compile_flags)
+    if (!(args.emit == "plan" && absl::StartsWith(f, "-o")))
+      flags.push_back(f);
+  if (!flags.empty() || (!args.emit.empty() && args.emit != "plan")) {
     err << "graph-compile: " << args.model << " is a compiled artifact; "
-        << (args.compile_flags.empty() ? "--emit=" + args.emit
-                                       : args.compile_flags.front())
+        << (flags.empty() ? "--emit=" + args.emit : flags.front())
         << " applies to compiling a model (an artifact takes --run, --feed, "
            "--fetch, --output, --benchmark and --emit=plan)\n";
     return 2;
@@ -868,7 +900,16 @@ int UseArtifact(const Args &args, std::ostream &out, std::ostream &err) {
     if (!executable.ok()) {
       return Fail(err, executable.status());
     }
-    out << (*executable)->PlanString();
+    if (args.output_file.empty()) {
+      out << (*executable)->PlanString();
+      return 0;
+    }
+    std::ofstream file(args.output_file);
+    file << (*executable)->PlanString();
+    if (!file) {
+      err << "error: cannot write " << args.output_file << "\n";
+      return 1;
+    }
     return 0;
   }
   Stopwatch watch;
@@ -942,7 +983,8 @@ int GraphCompileMain(int argc, char **argv, std::ostream &out,
   }
   if (args.stats || args.memory_report) {
     int code = PrintStats(args, **source, out, err);
-    if (code != 0 || (!args.run && args.emit.empty()))
+    if (code != 0 ||
+        (!args.run && args.emit.empty() && args.output_file.empty()))
       return code;
   }
   if (args.emit == "obj,header")
