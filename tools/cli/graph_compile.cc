@@ -156,7 +156,8 @@ Options:
 Given an artifact as MODEL, --run, --feed, --fetch (one of the artifact's),
 --output, --benchmark and --emit=plan apply; compile options do not.
 
-.npy files must be C-ordered little-endian f32, f64, i32, i64 or bool.
+.npy files must be C-ordered little-endian f16, f32, f64, 8- to 64-bit
+signed or unsigned integers, or bool.
 Exit status: 0 success, 1 a problem with the graph or the feeds, 2 bad usage.
 )";
 
