@@ -58,7 +58,7 @@ public:
                                const PipelineOptions &options) const = 0;
 
   /// Passes that lower the outlined kernels (the module without @main) to
-  /// what produceKernels takes.
+  /// what produceCode takes.
   virtual void addKernelPasses(mlir::OpPassManager &pm,
                                const PipelineOptions &options) const = 0;
 

@@ -5,9 +5,9 @@
 // shapes), a kernel table of machine code, and the launch plan: the arena
 // size and the ordered kernel dispatches, each with its grid and where each
 // buffer comes from (a feed, a fetch, an arena or a constants offset), and
-// the constants region (the weights, read only). How the kernels
-// were produced (LLVM's JIT today) stays behind the kernel table; no MLIR,
-// LLVM or protobuf header is included here.
+// the constants region (the weights, read only). Where the kernels come
+// from (an artifact's shared object, a program's own object) stays behind
+// the kernel table; no MLIR, LLVM or protobuf header is included here.
 //
 //===----------------------------------------------------------------------===//
 #ifndef KILN_RUNTIME_EXECUTABLE_H
@@ -118,8 +118,8 @@ std::string PlanString(const Signature &signature, const LaunchPlan &plan);
 class Executable {
 public:
   /// `kernels` holds the machine code of `plan.kernels`, in order; `code`
-  /// keeps it alive as long as the executable lives (the JIT's engine, a
-  /// loaded library, ...).
+  /// keeps it alive as long as the executable lives (the shared object an
+  /// artifact loaded, ...); null when the code is the program's own.
   Executable(Signature signature, LaunchPlan plan,
              std::vector<KernelFn> kernels, std::shared_ptr<const void> code);
   ~Executable();

@@ -18,8 +18,8 @@
 # Kiln's sources a target reaches are compiled with coverage and sanitizers
 # by tests/fuzz/fuzz.mk into build-fuzz/obj (incrementally); LLVM, MLIR,
 # protobuf, abseil and libonnx come from Debian uninstrumented, and so do
-# the MLIR lowering and the JIT that the compile target links from Bazel's
-# build. Generated sources (graph.pb.*, the .inc files) come from Bazel too.
+# the MLIR lowering and the machine code step (with LLD) that the compile
+# target links from Bazel's build. Generated sources (graph.pb.*, the .inc files) come from Bazel too.
 # Findings land in build-fuzz/TARGET/findings/; each becomes a regression
 # file in tests/fuzz/regressions/TARGET/ (see docs/fuzzing.md).
 set -euo pipefail
