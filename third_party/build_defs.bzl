@@ -1,32 +1,108 @@
-"""Kiln's own rules for generated sources: mlir-tblgen and protoc."""
+"""Kiln's own rules for generated sources: mlir-tblgen and protoc.
+
+They work both when Kiln is the main workspace and when it is an external
+repository (@kiln, see tools/workspace.bzl): include and output paths start
+at the repository's root (`ctx.label.workspace_root`, "" or "external/kiln"),
+and labels of Kiln's own targets are `Label`s, so that they name Kiln's
+repository rather than the one whose BUILD file calls the macro.
+"""
+
+_MLIR_TBLGEN = "/usr/lib/llvm-19/bin/mlir-tblgen"
+_PROTOC = "/usr/bin/protoc"
+
+def _repo_root(ctx):
+    """The execroot-relative root of the rule's repository ("." for main)."""
+    return ctx.label.workspace_root or "."
+
+def _tblgen_impl(ctx):
+    td = ctx.file.td_file
+    args = ctx.actions.args()
+    args.add_all(ctx.attr.flags)
+    args.add("-I", "/usr/lib/llvm-19/include")
+    args.add("-I", td.dirname)
+
+    # `include "ir/Dialect.td"` is relative to the repository's root.
+    args.add("-I", _repo_root(ctx))
+    args.add(td.path)
+    args.add("-o", ctx.outputs.out.path)
+    ctx.actions.run(
+        executable = _MLIR_TBLGEN,
+        arguments = [args],
+        inputs = [td] + ctx.files.td_srcs + ctx.files._mlir_td_files,
+        outputs = [ctx.outputs.out],
+        mnemonic = "MlirTblgen",
+        progress_message = "mlir-tblgen %s" % ctx.outputs.out.short_path,
+    )
+
+_tblgen = rule(
+    implementation = _tblgen_impl,
+    attrs = {
+        "td_file": attr.label(allow_single_file = [".td"], mandatory = True),
+        "td_srcs": attr.label_list(allow_files = [".td"]),
+        "flags": attr.string_list(),
+        "out": attr.output(mandatory = True),
+        "_mlir_td_files": attr.label(default = Label("@llvm//:td_files")),
+    },
+)
 
 def gentbl(name, td_file, td_srcs, tbl_outs):
     """Runs mlir-tblgen-19 on td_file once per (flags, output) in tbl_outs."""
-    srcs = [td_file] + td_srcs + ["@llvm//:td_files"]
     for flags, out in tbl_outs:
-        native.genrule(
-            name = "%s_%s_genrule" % (name, out.replace("/", "_").replace(".", "_")),
-            srcs = srcs,
-            outs = [out],
-            cmd = ("/usr/lib/llvm-19/bin/mlir-tblgen %s -I /usr/lib/llvm-19/include " +
-                   "-I $$(dirname $(location %s)) -I . $(location %s) -o $@") % (flags, td_file, td_file),
+        _tblgen(
+            name = "%s_%s_tblgen" % (name, out.replace("/", "_").replace(".", "_")),
+            td_file = td_file,
+            td_srcs = td_srcs,
+            flags = flags.split(" "),
+            out = out,
         )
     native.filegroup(name = name, srcs = [out for _, out in tbl_outs])
+
+def _protoc_impl(ctx):
+    src = ctx.file.src
+    root = _repo_root(ctx)
+
+    # With the repository's root as the proto path the file is known as
+    # graph/graph.proto wherever Kiln sits, and protoc writes the outputs
+    # next to where Bazel expects them: <bin>/<root>/graph/graph.pb.h.
+    out_dir = ctx.bin_dir.path
+    if ctx.label.workspace_root:
+        out_dir += "/" + ctx.label.workspace_root
+    ctx.actions.run(
+        executable = _PROTOC,
+        arguments = [
+            "--proto_path=" + root,
+            "--cpp_out=" + out_dir,
+            src.path,
+        ],
+        inputs = [src],
+        outputs = [ctx.outputs.pb_h, ctx.outputs.pb_cc],
+        mnemonic = "Protoc",
+        progress_message = "protoc %s" % src.short_path,
+    )
+
+_protoc = rule(
+    implementation = _protoc_impl,
+    attrs = {
+        "src": attr.label(allow_single_file = [".proto"], mandatory = True),
+        "pb_h": attr.output(mandatory = True),
+        "pb_cc": attr.output(mandatory = True),
+    },
+)
 
 def cc_proto(name, src, deps = []):
     """Compiles one .proto with the system protoc into a cc_library."""
     base = src[:-len(".proto")]
-    native.genrule(
+    _protoc(
         name = name + "_genproto",
-        srcs = [src],
-        outs = [base + ".pb.h", base + ".pb.cc"],
-        cmd = "/usr/bin/protoc --cpp_out=$(GENDIR) $(location %s)" % src,
+        src = src,
+        pb_h = base + ".pb.h",
+        pb_cc = base + ".pb.cc",
     )
     native.cc_library(
         name = name,
         srcs = [base + ".pb.cc"],
         hdrs = [base + ".pb.h"],
-        deps = deps + ["//third_party:protobuf"],
+        deps = deps + [Label("//third_party:protobuf")],
         copts = ["-Wno-unused-parameter"],
     )
 
@@ -48,5 +124,5 @@ def pass_declarations(name, prefix):
             "Passes.h",
             "Passes.h.inc",
         ],
-        deps = ["@llvm//:mlir"],
+        deps = [Label("@llvm//:mlir")],
     )
