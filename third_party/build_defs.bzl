@@ -7,6 +7,8 @@ and labels of Kiln's own targets are `Label`s, so that they name Kiln's
 repository rather than the one whose BUILD file calls the macro.
 """
 
+load("@bazel_tools//tools/cpp:toolchain_utils.bzl", "find_cpp_toolchain")
+
 _MLIR_TBLGEN = "/usr/lib/llvm-19/bin/mlir-tblgen"
 _PROTOC = "/usr/bin/protoc"
 
@@ -126,3 +128,60 @@ def pass_declarations(name, prefix):
         ],
         deps = [Label("@llvm//:mlir")],
     )
+
+def _kiln_shared_library_impl(ctx):
+    cc_toolchain = find_cpp_toolchain(ctx)
+    feature_configuration = cc_common.configure_features(
+        ctx = ctx,
+        cc_toolchain = cc_toolchain,
+        requested_features = ctx.features,
+        unsupported_features = ctx.disabled_features,
+    )
+    linking_context = cc_common.merge_cc_infos(
+        cc_infos = [dep[CcInfo] for dep in ctx.attr.deps],
+    ).linking_context
+
+    # Every object of Kiln's own libraries goes in whole: nothing in the
+    # library refers to them, so linking their archives would drop them
+    # (alwayslink ones are linked whole already). Libraries from elsewhere
+    # (LLD's archives) link as usual, and system libraries through their
+    # linkopts.
+    objects = []
+    for linker_input in linking_context.linker_inputs.to_list():
+        if linker_input.owner.workspace_name != ctx.label.workspace_name:
+            continue
+        for library in linker_input.libraries:
+            if not library.alwayslink:
+                objects.extend(library.pic_objects or library.objects)
+    soname = "lib%s.so" % ctx.label.name
+    outputs = cc_common.link(
+        actions = ctx.actions,
+        feature_configuration = feature_configuration,
+        cc_toolchain = cc_toolchain,
+        compilation_outputs = cc_common.create_compilation_outputs(
+            pic_objects = depset(objects),
+        ),
+        linking_contexts = [linking_context],
+        user_link_flags = ["-Wl,-soname," + soname],
+        name = ctx.label.name,
+        output_type = "dynamic_library",
+    )
+    library = outputs.library_to_link
+    return [DefaultInfo(files = depset([
+        library.resolved_symlink_dynamic_library or library.dynamic_library,
+    ]))]
+
+kiln_shared_library = rule(
+    doc = """lib<name>.so holding every object of Kiln's libraries in the
+    transitive closure of `deps`; other libraries (system, LLVM) stay
+    dependencies of it. For builds outside Bazel: tools/install.sh.""",
+    implementation = _kiln_shared_library_impl,
+    attrs = {
+        "deps": attr.label_list(providers = [CcInfo]),
+        "_cc_toolchain": attr.label(
+            default = Label("@bazel_tools//tools/cpp:current_cc_toolchain"),
+        ),
+    },
+    fragments = ["cpp"],
+    toolchains = ["@bazel_tools//tools/cpp:toolchain_type"],
+)
