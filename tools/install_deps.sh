@@ -11,7 +11,7 @@ packages=(
   libprotobuf-dev protobuf-compiler libabsl-dev
   libgtest-dev libgmock-dev
   libonnx-dev libonnx-testdata
-  python3-numpy
+  python3-numpy pkg-config
 )
 packages+=("$@")
 

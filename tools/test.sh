@@ -9,6 +9,10 @@
 #                                        # under a sanitizer (default targets:
 #                                        # the unit and end-to-end tests)
 #
+# A full run (no targets, no sanitizer) also checks Kiln from a project's
+# own build (tools/test_user_builds.sh): examples/external, which uses Kiln
+# as the external repository @kiln, and tools/install.sh with pkg-config.
+#
 # In CI (CI set) a full run also runs the ASan and UBSan passes and
 # tools/fuzz.sh smoke (each fuzz target for a minute).
 set -euo pipefail
@@ -42,6 +46,10 @@ bazel test "${config[@]}" --nocache_test_results --test_summary=short \
   "${targets[@]}" 2>&1 \
   | tee "$log" || status=$?
 
+if [ ${#config[@]} -eq 0 ] && [ $# -eq 0 ]; then
+  tools/test_user_builds.sh 2>&1 | tee -a "$log" || status=$?
+fi
+
 if [ ${#config[@]} -eq 0 ]; then
   for t in onnx_backend:"libonnx-testdata, -O3" \
     onnx_backend_O0:"libonnx-testdata, -O0" \
@@ -52,8 +60,9 @@ if [ ${#config[@]} -eq 0 ]; then
       echo "ONNX backend conformance (${t#*:}): $(tail -1 "$log_file")"
   done
 fi
-passed=$(grep -cE '^//[^ ]+ +PASSED' "$log" || true)
-failed=$(grep -cE '^//[^ ]+ +(FAILED|TIMEOUT|NO STATUS|FAILED TO BUILD)' "$log" || true)
+# Bazel's test summary, and tools/test_user_builds.sh's "<step>: PASSED".
+passed=$(grep -cE '^(//[^ ]+ +|[a-z]+: )PASSED' "$log" || true)
+failed=$(grep -cE '^(//[^ ]+ +(FAILED|TIMEOUT|NO STATUS|FAILED TO BUILD)|[a-z]+: FAILED)' "$log" || true)
 rm -f "$log"
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
   echo "bazel exited with status $status before running every test"
