@@ -1,4 +1,5 @@
-"""Kiln's own rules for generated sources: mlir-tblgen and protoc.
+"""Kiln's own rules: generated sources (mlir-tblgen, protoc) and shared
+libraries for builds outside Bazel (kiln_shared_library).
 
 They work both when Kiln is the main workspace and when it is an external
 repository (@kiln, see tools/workspace.bzl): include and output paths start

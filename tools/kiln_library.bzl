@@ -6,6 +6,8 @@ Like TensorFlow's tf_library: graph-compile runs during the build
 the weights. A program that depends on it links only Kiln's runtime.
 
     load("//tools:kiln_library.bzl", "kiln_library")
+    # From another workspace, with Kiln as @kiln (tools/workspace.bzl):
+    # load("@kiln//tools:kiln_library.bzl", "kiln_library")
 
     kiln_library(
         name = "classifier",
