@@ -125,7 +125,10 @@ for step in "${steps[@]}"; do
   set +e
   (
     set -e
-    "check_$step"
+    case "$step" in
+      external) check_external ;;
+      install) check_install ;;
+    esac
   )
   rc=$?
   set -e
