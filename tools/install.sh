@@ -3,6 +3,8 @@
 # CMake, a plain g++ line) needs to use it:
 #
 #   PREFIX/bin/graph-compile                  the compiler's command line
+#   PREFIX/bin/kiln-run                       runs an artifact file with the
+#                                             runtime alone
 #   PREFIX/lib/libkiln_runtime.so             the runtime: runs AOT classes
 #                                             and artifacts; no LLVM, MLIR
 #                                             or protobuf inside
@@ -18,7 +20,7 @@
 #
 #   tools/install.sh PREFIX [--runtime-only] [BAZEL_BUILD_FLAGS...]
 #   tools/install.sh /usr/local -c opt        # an optimized build
-#   tools/install.sh /opt/kiln --runtime-only # runtime, headers, .pc only
+#   tools/install.sh /opt/kiln --runtime-only # runtime, kiln-run, headers, .pc
 #
 # Without flags it builds as `bazel test //...` does, reusing its outputs.
 # See README.md, "Using Kiln from your own build".
@@ -52,7 +54,7 @@ compiler_headers=(
   session/session.h
 )
 
-targets=(//runtime:kiln_runtime)
+targets=(//runtime:kiln_runtime //tools:kiln-run)
 [ "$runtime_only" -eq 1 ] || targets+=(//session:kiln //tools:graph-compile)
 bazel build --noshow_progress --ui_event_filters=-info "${flags[@]}" \
   "${targets[@]}"
@@ -60,6 +62,7 @@ bin=$(bazel info "${flags[@]}" bazel-bin 2>/dev/null)
 
 install -d "$prefix/lib/pkgconfig" "$prefix/include"
 install -m 755 "$bin/runtime/libkiln_runtime.so" "$prefix/lib/"
+install -D -m 755 "$bin/tools/kiln-run" "$prefix/bin/kiln-run"
 for h in "${runtime_headers[@]}"; do
   install -D -m 644 "$h" "$prefix/include/$h"
 done

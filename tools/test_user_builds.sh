@@ -11,9 +11,9 @@
 #   API must print the same probabilities.
 # install: tools/install.sh into a temporary prefix, then g++ with
 #   pkg-config against it: a class from PREFIX/bin/graph-compile
-#   --emit=obj,header with kiln-runtime, and the Session API with kiln, must
-#   print what `graph-compile --run` prints; every installed header must
-#   compile on its own.
+#   --emit=obj,header with kiln-runtime, the Session API with kiln, and
+#   PREFIX/bin/kiln-run on an artifact must print what `graph-compile --run`
+#   prints; every installed header must compile on its own.
 #
 # Prints "<step>: PASSED" or "<step>: FAILED" per step; exits 1 if any failed.
 set -euo pipefail
@@ -88,6 +88,8 @@ check_install() {
     $(pkg-config --cflags --libs kiln) -Wl,-rpath,"$prefix/lib" \
     -o session_classify
   links_no_compiler classify
+  links_no_compiler "$prefix/bin/kiln-run"
+  "$prefix/bin/graph-compile" "$model" -o classifier.kiln >/dev/null
   for input in "${inputs[@]}"; do
     want=$("$prefix/bin/graph-compile" "$model" --run \
       --feed "features=$input" | probs_of_run)
@@ -95,6 +97,8 @@ check_install() {
     same "class + kiln-runtime:" "$(./classify "$input")" "$want"
     same "Session + kiln:      " "$(./session_classify "$model" "$input")" \
       "$want"
+    same "kiln-run artifact:   " "$("$prefix/bin/kiln-run" classifier.kiln \
+      --feed "features=$input" | probs_of_run)" "$want"
   done
   local h n=0
   for h in $(cd "$prefix/include" && find . -name '*.h' | sort); do
