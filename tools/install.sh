@@ -46,6 +46,7 @@ runtime_headers=(
   runtime/npy.h
   runtime/static_model.h
   runtime/tensor.h
+  runtime/thread_pool.h
 )
 # session/session.h and what it includes, and the GraphDef loader.
 compiler_headers=(
