@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <limits>
@@ -361,12 +362,58 @@ struct LoadedCode {
 
 } // namespace
 
-uint64_t ArtifactChecksum(const uint8_t *file, size_t size) {
+namespace {
+
+/// The checksum of a file whose first `prefix_bytes` (the header, with any
+/// checksum field, then meta, code and padding) are at `prefix` and whose
+/// constants follow at `constants`: the header without its checksum field,
+/// then the rest of the prefix, then the constants, each hash seeding the
+/// next. In two pieces, so that a writer need not copy the weights.
+uint64_t ChecksumOf(const uint8_t *prefix, size_t prefix_bytes,
+                    const uint8_t *constants, size_t constants_bytes) {
   uint8_t header[kHeaderBytes];
-  std::memcpy(header, file, kHeaderBytes);
+  std::memcpy(header, prefix, kHeaderBytes);
   std::memset(header + kChecksumAt, 0, 8);
-  return Hash64(file + kHeaderBytes, size - kHeaderBytes,
-                Hash64(header, kHeaderBytes));
+  uint64_t h = Hash64(header, kHeaderBytes);
+  h = Hash64(prefix + kHeaderBytes, prefix_bytes - kHeaderBytes, h);
+  return Hash64(constants, constants_bytes, h);
+}
+
+/// Everything of the file before the constants, checksum included.
+std::string FilePrefix(const Artifact &artifact) {
+  std::string meta = SerializeMeta(artifact);
+  const uint64_t constants_at =
+      (kHeaderBytes + meta.size() + artifact.code.size() + 63) / 64 * 64;
+  const uint64_t file_bytes = constants_at + artifact.plan.constants.size();
+  std::string file(kHeaderBytes, '\0');
+  file.reserve(constants_at);
+  file += meta;
+  file += artifact.code;
+  file.resize(constants_at, '\0');
+  std::memcpy(&file[0], kMagic, sizeof(kMagic));
+  uint32_t version = kArtifactFormatVersion, header = kHeaderBytes;
+  std::memcpy(&file[kVersionAt], &version, 4);
+  std::memcpy(&file[kHeaderSizeAt], &header, 4);
+  PutU64At(file, kFileSizeAt, file_bytes);
+  PutU64At(file, kMetaSizeAt, meta.size());
+  PutU64At(file, kCodeSizeAt, artifact.code.size());
+  PutU64At(file, kConstantsAt, constants_at);
+  PutU64At(file, kConstantsSizeAt, artifact.plan.constants.size());
+  PutU64At(file, kChecksumAt,
+           ChecksumOf(reinterpret_cast<const uint8_t *>(file.data()),
+                      file.size(), artifact.plan.constants.data(),
+                      artifact.plan.constants.size()));
+  return file;
+}
+
+} // namespace
+
+uint64_t ArtifactChecksum(const uint8_t *file, size_t size) {
+  // Where the constants start, as the header says (kept in bounds: a
+  // wrong value only makes the checksum differ).
+  uint64_t at = GetU64At(file, kConstantsAt);
+  at = std::min<uint64_t>(std::max<uint64_t>(at, kHeaderBytes), size);
+  return ChecksumOf(file, at, file + at, size - at);
 }
 
 const std::vector<std::string> &CheckableCpuFeatures() {
@@ -436,28 +483,9 @@ absl::Status CheckTargetRunsHere(const TargetDescription &target) {
 }
 
 std::string SerializeArtifact(const Artifact &artifact) {
-  std::string meta = SerializeMeta(artifact);
-  const uint64_t constants_at =
-      (kHeaderBytes + meta.size() + artifact.code.size() + 63) / 64 * 64;
-  const uint64_t file_bytes = constants_at + artifact.plan.constants.size();
-  std::string file(kHeaderBytes, '\0');
-  file.reserve(file_bytes);
-  file += meta;
-  file += artifact.code;
-  file.resize(constants_at, '\0');
+  std::string file = FilePrefix(artifact);
   file.append(reinterpret_cast<const char *>(artifact.plan.constants.data()),
               artifact.plan.constants.size());
-  std::memcpy(&file[0], kMagic, sizeof(kMagic));
-  uint32_t version = kArtifactFormatVersion, header = kHeaderBytes;
-  std::memcpy(&file[kVersionAt], &version, 4);
-  std::memcpy(&file[kHeaderSizeAt], &header, 4);
-  PutU64At(file, kFileSizeAt, file_bytes);
-  PutU64At(file, kMetaSizeAt, meta.size());
-  PutU64At(file, kCodeSizeAt, artifact.code.size());
-  PutU64At(file, kConstantsAt, constants_at);
-  PutU64At(file, kConstantsSizeAt, artifact.plan.constants.size());
-  const auto *p = reinterpret_cast<const uint8_t *>(file.data());
-  PutU64At(file, kChecksumAt, ArtifactChecksum(p, file_bytes));
   return file;
 }
 
@@ -522,9 +550,13 @@ bool IsArtifactFile(const std::string &path) {
 
 absl::Status WriteArtifactFile(const Artifact &artifact,
                                const std::string &path) {
-  std::string bytes = SerializeArtifact(artifact);
+  // The weights are written from where they are, not copied first.
+  std::string prefix = FilePrefix(artifact);
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  if (!out || !out.write(bytes.data(), bytes.size()) || !out.flush())
+  if (!out || !out.write(prefix.data(), prefix.size()) ||
+      !out.write(reinterpret_cast<const char *>(artifact.plan.constants.data()),
+                 artifact.plan.constants.size()) ||
+      !out.flush())
     return absl::PermissionDeniedError(
         absl::StrCat("cannot write '", path, "': ", std::strerror(errno)));
   return absl::OkStatus();

@@ -68,7 +68,8 @@ const std::vector<std::string> &CheckableCpuFeatures();
 absl::Status CheckTargetRunsHere(const TargetDescription &target);
 
 /// The checksum an artifact file of `size` bytes (at least the 64 of the
-/// header) records at bytes 24-31: of every byte but those eight.
+/// header) records at bytes 24-31: of every byte but those eight (the
+/// part before the constants, then the constants).
 uint64_t ArtifactChecksum(const uint8_t *file, size_t size);
 
 /// The artifact as the bytes of a file.
