@@ -6,8 +6,8 @@
 #
 #   tools/bench.sh [--iters N] [--threads N] ../shared/bench/models/*.onnx
 #
-# Kiln's kernels run on one thread; ORT gets --threads (default 1) intra-op
-# threads. Inputs follow ../shared/bench's rule (element i is sin(0.001 i)).
+# Both get --threads (default 1): ORT as intra-op threads, Kiln as the
+# threads its kernels' grids are split over. Inputs follow ../shared/bench's rule (element i is sin(0.001 i)).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 iters=20
@@ -26,14 +26,14 @@ source tools/ort_common.sh
 kiln=bazel-bin/tools/graph-compile
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-printf '%-12s %14s %14s %10s\n' model kiln_ms "ort_ms(${threads}t)" kiln/ort
+printf '%-12s %14s %14s %10s\n' model "kiln_ms(${threads}t)" "ort_ms(${threads}t)" kiln/ort
 for model in "$@"; do
   name=$(basename "$model" .onnx)
   read -r input _ _ < <(write_input "$model" "$work/$name.x.npy")
   ort=$(ORT_DIR="$ort_dir" node "$ort_bench" --threads "$threads" --iters "$iters" \
     --input "$work/$name.x.npy" "$model" | sed -n 's/.*median_ms=\([0-9.]*\).*/\1/p')
   kiln_ms=$("$kiln" "$model" --feed "$input=$work/$name.x.npy" \
-    --benchmark "$iters" | sed -n 's/^benchmark: .*median \([0-9.e+-]*\) ms.*/\1/p')
+    --benchmark "$iters" --threads "$threads" | sed -n 's/^benchmark: .*median \([0-9.e+-]*\) ms.*/\1/p')
   ratio=$(/usr/bin/python3 -c "print(f'{$kiln_ms / $ort:.2f}')")
   printf '%-12s %14.3f %14.3f %10s\n' "$name" "$kiln_ms" "$ort" "$ratio"
 done

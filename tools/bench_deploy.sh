@@ -24,6 +24,9 @@ run=bazel-bin/tools/kiln-run
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+# ONNX Runtime's first session in a process also loads and initializes
+# the library: once, untimed, so that each model's figure is its own.
+ORT_DIR="$ort_dir" node "$ort_bench" --threads 1 --iters 1 "$1" >/dev/null
 
 printf '%-11s %9s %9s %9s %10s %10s %13s %8s\n' model compile_s peak_MB \
   size_MB load_ms first_ms load+first_ms ort_ms
