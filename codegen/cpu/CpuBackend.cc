@@ -27,6 +27,9 @@
 #include "mlir/Pass/PassManager.h"
 #include "runtime/stopwatch.h"
 
+#include <algorithm>
+#include <thread>
+
 namespace kiln {
 
 void CpuBackend::addTensorPasses(mlir::OpPassManager &pm,
@@ -91,17 +94,22 @@ CpuBackend::produceCode(mlir::ModuleOp module, const LaunchPlan &plan,
     data.push_back(ObjectData{symbol, bytes});
   TargetCode result;
   Stopwatch watch;
-  absl::StatusOr<std::string> object = EmitObject(
-      module, plan.kernels, request.symbol_prefix, TargetOf(options), data);
-  if (!object.ok())
-    return object.status();
+  // A shared object's kernels compile on every core; an object for a
+  // program is one piece, its symbols local.
+  unsigned partitions =
+      request.object ? 1 : std::max(1u, std::thread::hardware_concurrency());
+  absl::StatusOr<std::vector<std::string>> objects =
+      EmitObjects(module, plan.kernels, request.symbol_prefix,
+                  TargetOf(options), data, partitions);
+  if (!objects.ok())
+    return objects.status();
   result.llvm_ms = watch.Millis();
   if (request.object) {
-    result.code = *std::move(object);
+    result.code = std::move(objects->front());
     return result;
   }
   watch.Restart();
-  absl::StatusOr<std::string> library = LinkSharedObject(*object);
+  absl::StatusOr<std::string> library = LinkSharedObject(*objects);
   if (!library.ok())
     return library.status();
   result.link_ms = watch.Millis();

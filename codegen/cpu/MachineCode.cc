@@ -14,6 +14,8 @@
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Export.h"
+#include "llvm/Bitcode/BitcodeReader.h"
+#include "llvm/Bitcode/BitcodeWriter.h"
 #include "llvm/IR/Constants.h"
 #include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/LLVMContext.h"
@@ -31,8 +33,10 @@
 #include "llvm/TargetParser/SubtargetFeature.h"
 #include "llvm/TargetParser/Triple.h"
 #include "llvm/Transforms/IPO/MergeFunctions.h"
+#include "llvm/Transforms/Utils/SplitModule.h"
 
 #include <mutex>
+#include <thread>
 
 LLD_HAS_DRIVER(elf)
 
@@ -176,6 +180,24 @@ Translate(mlir::ModuleOp module, llvm::LLVMContext &context) {
   return llvm_module;
 }
 
+/// Optimizes `module` at -O3 for `machine` and compiles it to an object.
+absl::StatusOr<std::string> Codegen(llvm::Module &module,
+                                    llvm::TargetMachine &machine,
+                                    const std::string &triple) {
+  if (llvm::Error e = mlir::makeOptimizingTransformer(
+          /*optLevel=*/3, /*sizeLevel=*/0, &machine)(&module))
+    return absl::InternalError("LLVM optimization failed: " +
+                               llvm::toString(std::move(e)));
+  llvm::SmallVector<char, 0> object;
+  llvm::raw_svector_ostream os(object);
+  llvm::legacy::PassManager codegen;
+  if (machine.addPassesToEmitFile(codegen, os, nullptr,
+                                  llvm::CodeGenFileType::ObjectFile))
+    return absl::InternalError("LLVM cannot emit objects for " + triple);
+  codegen.run(module);
+  return std::string(object.data(), object.size());
+}
+
 } // namespace
 
 void RegisterLlvmTranslations(mlir::ModuleOp module) {
@@ -204,11 +226,10 @@ DescribeCpuTarget(const CpuTargetOptions &options) {
   return description;
 }
 
-absl::StatusOr<std::string> EmitObject(mlir::ModuleOp module,
-                                       const std::vector<std::string> &kernels,
-                                       const std::string &symbol_prefix,
-                                       const CpuTargetOptions &target,
-                                       const std::vector<ObjectData> &data) {
+absl::StatusOr<std::vector<std::string>>
+EmitObjects(mlir::ModuleOp module, const std::vector<std::string> &kernels,
+            const std::string &symbol_prefix, const CpuTargetOptions &target,
+            const std::vector<ObjectData> &data, unsigned partitions) {
   absl::StatusOr<ResolvedTarget> resolved = Resolve(target);
   if (!resolved.ok())
     return resolved.status();
@@ -251,22 +272,64 @@ absl::StatusOr<std::string> EmitObject(mlir::ModuleOp module,
   }
 
   MergeIdenticalKernels(*llvm_module, machine->get());
-  if (llvm::Error e = mlir::makeOptimizingTransformer(
-          /*optLevel=*/3, /*sizeLevel=*/0, machine->get())(llvm_module.get()))
-    return absl::InternalError("LLVM optimization failed: " +
-                               llvm::toString(std::move(e)));
-  llvm::SmallVector<char, 0> object;
-  llvm::raw_svector_ostream os(object);
-  llvm::legacy::PassManager codegen;
-  if ((*machine)->addPassesToEmitFile(codegen, os, nullptr,
-                                      llvm::CodeGenFileType::ObjectFile))
-    return absl::InternalError("LLVM cannot emit objects for " +
-                               resolved->triple);
-  codegen.run(*llvm_module);
-  return std::string(object.data(), object.size());
+  if (partitions <= 1 || kernels.size() < 4) {
+    absl::StatusOr<std::string> object =
+        Codegen(*llvm_module, **machine, resolved->triple);
+    if (!object.ok())
+      return object.status();
+    return std::vector<std::string>{*std::move(object)};
+  }
+
+  // LLVM's optimizer and code generator run on one thread per part, each
+  // part in a context of its own (the bitcode carries it across).
+  std::vector<llvm::SmallVector<char, 0>> bitcode;
+  llvm::SplitModule(
+      *llvm_module, partitions,
+      [&](std::unique_ptr<llvm::Module> part) {
+        llvm::SmallVector<char, 0> bytes;
+        llvm::raw_svector_ostream os(bytes);
+        llvm::WriteBitcodeToFile(*part, os);
+        bitcode.push_back(std::move(bytes));
+      },
+      /*PreserveLocals=*/false, /*RoundRobin=*/true);
+  std::vector<absl::StatusOr<std::string>> objects(
+      bitcode.size(), absl::InternalError("not compiled"));
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < bitcode.size(); ++i)
+    threads.emplace_back([&, i] {
+      llvm::LLVMContext part_context;
+      llvm::Expected<std::unique_ptr<llvm::Module>> part =
+          llvm::parseBitcodeFile(
+              llvm::MemoryBufferRef(
+                  llvm::StringRef(bitcode[i].data(), bitcode[i].size()),
+                  "kernels"),
+              part_context);
+      if (!part) {
+        objects[i] = absl::InternalError("LLVM cannot read a module part: " +
+                                         llvm::toString(part.takeError()));
+        return;
+      }
+      absl::StatusOr<std::unique_ptr<llvm::TargetMachine>> part_machine =
+          MakeTargetMachine(*resolved);
+      if (!part_machine.ok()) {
+        objects[i] = part_machine.status();
+        return;
+      }
+      objects[i] = Codegen(**part, **part_machine, resolved->triple);
+    });
+  for (std::thread &t : threads)
+    t.join();
+  std::vector<std::string> result;
+  for (absl::StatusOr<std::string> &object : objects) {
+    if (!object.ok())
+      return object.status();
+    result.push_back(*std::move(object));
+  }
+  return result;
 }
 
-absl::StatusOr<std::string> LinkSharedObject(const std::string &object) {
+absl::StatusOr<std::string>
+LinkSharedObject(const std::vector<std::string> &objects) {
   // LLD keeps global state while it links: one link at a time.
   static std::mutex mutex;
   static bool broken = false; // LLD failed in a way that forbids a rerun.
@@ -275,31 +338,42 @@ absl::StatusOr<std::string> LinkSharedObject(const std::string &object) {
     return absl::InternalError(
         "an earlier link failed in a way that keeps LLD from running again "
         "in this process");
-  llvm::SmallString<128> input, output;
-  int fd;
-  if (std::error_code ec =
-          llvm::sys::fs::createTemporaryFile("kiln-kernels", "o", fd, input))
-    return absl::InternalError("cannot create a temporary file: " +
-                               ec.message());
-  {
+  // LLD reads files: each object goes to a temporary file, removed after.
+  std::vector<std::string> inputs;
+  auto remove_inputs = [&] {
+    for (const std::string &path : inputs)
+      llvm::sys::fs::remove(path);
+  };
+  for (const std::string &object : objects) {
+    llvm::SmallString<128> input;
+    int fd;
+    if (std::error_code ec = llvm::sys::fs::createTemporaryFile(
+            "kiln-kernels", "o", fd, input)) {
+      remove_inputs();
+      return absl::InternalError("cannot create a temporary file: " +
+                                 ec.message());
+    }
+    inputs.push_back(input.str().str());
     llvm::raw_fd_ostream os(fd, /*shouldClose=*/true);
     os << object;
   }
+  llvm::SmallString<128> output;
   if (std::error_code ec =
           llvm::sys::fs::createTemporaryFile("kiln-kernels", "so", output)) {
-    llvm::sys::fs::remove(input);
+    remove_inputs();
     return absl::InternalError("cannot create a temporary file: " +
                                ec.message());
   }
   std::vector<const char *> args = {
-      "ld.lld",      "-shared",      "--threads=1", "-z",
-      "noexecstack", "-z",           "now",         "--build-id=none",
-      "-o",          output.c_str(), input.c_str()};
+      "ld.lld", "-shared", "--threads=1",     "-z", "noexecstack",
+      "-z",     "now",     "--build-id=none", "-o", output.c_str()};
+  for (const std::string &input : inputs)
+    args.push_back(input.c_str());
   std::string messages;
   llvm::raw_string_ostream out(messages), err(messages);
   lld::Result result =
       lld::lldMain(args, out, err, {{lld::Gnu, &lld::elf::link}});
-  llvm::sys::fs::remove(input);
+  remove_inputs();
   broken = !result.canRunAgain;
   absl::StatusOr<std::string> library;
   if (result.retCode != 0) {

@@ -38,29 +38,33 @@ struct CpuTargetOptions {
 absl::StatusOr<TargetDescription>
 DescribeCpuTarget(const CpuTargetOptions &options);
 
-/// What EmitObject puts in the object besides the kernels.
+/// What EmitObjects puts in the object besides the kernels.
 struct ObjectData {
   std::string symbol; ///< A global, read-only, 64-byte aligned.
   std::string bytes;
 };
 
-/// An ELF object for `target` holding, for each of `kernels` (functions of
+/// ELF objects for `target` holding, for each of `kernels` (functions of
 /// `module`, in the LLVM dialect, in the bare-pointer convention), an
 /// entry point `symbol_prefix + name` that takes its arguments packed
-/// (runtime/executable.h's KernelFn), and the `data` symbols. Everything
-/// else in it is local to the object.
-absl::StatusOr<std::string>
-EmitObject(mlir::ModuleOp module, const std::vector<std::string> &kernels,
-           const std::string &symbol_prefix, const CpuTargetOptions &target,
-           const std::vector<ObjectData> &data = {});
+/// (runtime/executable.h's KernelFn), and the `data` symbols. Identical
+/// kernels are merged first. With `partitions` > 1 the kernels are split
+/// into that many objects compiled on as many threads, their other symbols
+/// hidden (for a shared object); with 1, everything but the entry points
+/// and the data is local to the one object (for linking into a program).
+absl::StatusOr<std::vector<std::string>>
+EmitObjects(mlir::ModuleOp module, const std::vector<std::string> &kernels,
+            const std::string &symbol_prefix, const CpuTargetOptions &target,
+            const std::vector<ObjectData> &data = {}, unsigned partitions = 1);
 
-/// Links an object into a shared object with LLD, in process.
-absl::StatusOr<std::string> LinkSharedObject(const std::string &object);
+/// Links objects into a shared object with LLD, in process.
+absl::StatusOr<std::string>
+LinkSharedObject(const std::vector<std::string> &objects);
 
 /// Translates `module` (LLVM dialect) to LLVM IR text.
 absl::StatusOr<std::string> TranslateToLlvmIr(mlir::ModuleOp module);
 
-/// Registers the translations EmitObject and TranslateToLlvmIr need in the
+/// Registers the translations EmitObjects and TranslateToLlvmIr need in the
 /// module's context; call before either.
 void RegisterLlvmTranslations(mlir::ModuleOp module);
 
