@@ -676,3 +676,46 @@ TEST(GraphCompileArtifactTest, OutputMistakesAreUsageErrors) {
 
 } // namespace
 } // namespace kiln
+
+namespace kiln {
+namespace {
+
+TEST(GraphCompileArtifactTest, HeaderNamesAvoidReservedIdentifiers) {
+  // "_Z", "x__y_" and "out.a" become feed_Z, fetch_x_y and fetch_out_a: no
+  // doubled, leading or trailing underscores in what the header declares.
+  std::string out, err, prefix = TempPath("reserved");
+  std::ofstream(TempPath("reserved.pbtxt")) << R"pb(
+version: 1
+node {
+  name: "_Z"
+  op: "Placeholder"
+  attr { key: "dtype" value { type: DT_FLOAT } }
+  attr { key: "shape" value { shape { dim: 2 } } }
+}
+node { name: "x__y_" op: "Relu" input: "_Z" }
+signature { feed: "_Z" fetch: "x__y_" }
+)pb";
+  ASSERT_EQ(GraphCompile({TempPath("reserved.pbtxt"), "--emit=header",
+                          "--class=app::M", "-o", prefix},
+                         &out, &err),
+            0)
+      << err;
+  std::stringstream header;
+  header << std::ifstream(prefix + ".h").rdbuf();
+  EXPECT_THAT(header.str(), HasSubstr("float *feed_Z()"));
+  EXPECT_THAT(header.str(), HasSubstr("const float *fetch_x_y() const"));
+  EXPECT_THAT(header.str(), Not(HasSubstr("feed__")));
+  EXPECT_THAT(header.str(), Not(HasSubstr("x__y()")));
+  EXPECT_THAT(header.str(), Not(HasSubstr("y__shape")));
+  for (const char *bad : {"kiln::X", "a::std::X"}) {
+    EXPECT_EQ(GraphCompile({TempPath("reserved.pbtxt"), "--emit=header",
+                            std::string("--class=") + bad, "-o", prefix},
+                           &out, &err),
+              2)
+        << bad;
+    EXPECT_THAT(err, HasSubstr("which the header's own code refers to"));
+  }
+}
+
+} // namespace
+} // namespace kiln

@@ -91,23 +91,23 @@ std::string CppType(DType dtype) {
   case DType::kBool:
     return "bool";
   case DType::kI8:
-    return "int8_t";
+    return "::std::int8_t";
   case DType::kI16:
-    return "int16_t";
+    return "::std::int16_t";
   case DType::kI32:
-    return "int32_t";
+    return "::std::int32_t";
   case DType::kI64:
-    return "int64_t";
+    return "::std::int64_t";
   case DType::kU8:
-    return "uint8_t";
+    return "::std::uint8_t";
   case DType::kU16:
   case DType::kF16: // The bits of each half.
   case DType::kBF16:
-    return "uint16_t";
+    return "::std::uint16_t";
   case DType::kU32:
-    return "uint32_t";
+    return "::std::uint32_t";
   case DType::kU64:
-    return "uint64_t";
+    return "::std::uint64_t";
   case DType::kInvalid:
     break;
   }
@@ -117,9 +117,16 @@ std::string CppType(DType dtype) {
 /// `name` as part of a C++ identifier: other characters become '_'.
 std::string Sanitize(const std::string &name) {
   std::string s;
-  for (char c : name)
-    s += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
-  return s;
+  for (char c : name) {
+    char d = std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+    // No leading, trailing or doubled underscore: the name follows
+    // "feed_" and precedes "_shape", and "__" is reserved in C++.
+    if (d != '_' || (!s.empty() && s.back() != '_'))
+      s += d;
+  }
+  while (!s.empty() && s.back() == '_')
+    s.pop_back();
+  return s.empty() ? "t" : s;
 }
 
 } // namespace
@@ -132,9 +139,11 @@ absl::StatusOr<std::string> SymbolPrefixForClass(const std::string &name) {
           "--class: '", name,
           "' is not a C++ class name (identifiers joined by ::, none a "
           "keyword or reserved)"));
-  if (parts.size() > 1 && parts[0] == "std")
-    return absl::InvalidArgumentError(
-        absl::StrCat("--class: '", name, "' is in namespace std"));
+  for (const std::string &p : parts)
+    if (p == "std" || p == "kiln")
+      return absl::InvalidArgumentError(
+          absl::StrCat("--class: '", name, "' uses the name '", p,
+                       "', which the header's own code refers to"));
   return Mangle(parts);
 }
 
@@ -170,11 +179,13 @@ std::string CppHeader(const Artifact &artifact, const std::string &class_name,
 
   absl::StrAppend(
       &h, "class ", cls, " {\npublic:\n",
-      "  static constexpr size_t kNumFeeds = ", artifact.signature.feeds.size(),
-      ";\n", "  static constexpr size_t kNumFetches = ",
+      "  static constexpr ::std::size_t kNumFeeds = ",
+      artifact.signature.feeds.size(), ";\n",
+      "  static constexpr ::std::size_t kNumFetches = ",
       artifact.signature.fetches.size(), ";\n",
       "  /// Bytes of the arena a Run works in (64-byte aligned).\n",
-      "  static constexpr int64_t kArenaBytes = ", plan.arena_bytes, ";\n");
+      "  static constexpr ::std::int64_t kArenaBytes = ", plan.arena_bytes,
+      ";\n");
 
   // Every identifier the class declares; a tensor's accessor and its
   // constants take a name none of them has.
@@ -199,10 +210,10 @@ std::string CppHeader(const Artifact &artifact, const std::string &class_name,
       std::string type = CppType(spec.dtype);
       absl::StrAppend(&h, "\n  // ", feed ? "Feed " : "Fetch ", i, ": \"",
                       CommentSafe(spec.name), "\", ", spec.TypeString(), ".\n",
-                      "  static constexpr std::array<int64_t, ",
+                      "  static constexpr ::std::array<::std::int64_t, ",
                       spec.shape.size(), "> ", name, "_shape = {",
                       absl::StrJoin(dims, ", "), "};\n",
-                      "  static constexpr int64_t ", name,
+                      "  static constexpr ::std::int64_t ", name,
                       "_elements = ", spec.num_elements(), ";\n");
       if (feed)
         absl::StrAppend(&h, "  ", type, " *", name, "() { return static_cast<",
@@ -228,17 +239,19 @@ std::string CppHeader(const Artifact &artifact, const std::string &class_name,
       cls, "(void *arena) : model_(", args, ", arena) {}\n\n",
       "  /// False when the model cannot run here; error() says why.\n",
       "  bool ok() const { return model_.ok(); }\n",
-      "  const std::string &error() const { return model_.error(); }\n\n",
+      "  const ::std::string &error() const { return model_.error(); }\n\n",
       "  /// Computes the fetches from the feeds. Allocates nothing; one Run "
       "at\n",
       "  /// a time per object. False when !ok().\n",
       "  bool Run() { return model_.Run(); }\n\n", "private:\n",
-      "  static constexpr size_t kArtifactBytes = ", artifact_bytes, ";\n",
-      "  static constexpr size_t kNumKernels = ", plan.kernels.size(), ";\n",
-      "  static constexpr kiln::KernelFn kKernels[kNumKernels + 1] = {");
+      "  static constexpr ::std::size_t kArtifactBytes = ", artifact_bytes,
+      ";\n",
+      "  static constexpr ::std::size_t kNumKernels = ", plan.kernels.size(),
+      ";\n",
+      "  static constexpr ::kiln::KernelFn kKernels[kNumKernels + 1] = {");
   for (const std::string &k : plan.kernels)
     absl::StrAppend(&h, prefix, k, ", ");
-  absl::StrAppend(&h, "nullptr};\n  kiln::StaticModel model_;\n};\n");
+  absl::StrAppend(&h, "nullptr};\n  ::kiln::StaticModel model_;\n};\n");
   if (!parts.empty())
     absl::StrAppend(&h, "\n");
   for (auto it = parts.rbegin(); it != parts.rend(); ++it)
