@@ -53,7 +53,8 @@ Artifact CompileFile(const std::string &path,
 
 AlignedBytes ToBytes(const std::string &s) {
   AlignedBytes bytes(s.size());
-  std::memcpy(bytes.data(), s.data(), s.size());
+  if (!s.empty()) // An empty AlignedBytes has no data pointer.
+    std::memcpy(bytes.data(), s.data(), s.size());
   return bytes;
 }
 
