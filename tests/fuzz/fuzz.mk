@@ -46,7 +46,7 @@ ONNX := graph/onnx_importer.cc graph/onnx_node.cc graph/onnx_registry.cc \
 npy_SRCS := tests/fuzz/npy_fuzzer.cc runtime/npy.cc runtime/tensor.cc
 npy_LIBS := $(ABSL)
 RUNTIME := runtime/artifact.cc runtime/executable.cc runtime/hash.cc \
-  runtime/tensor.cc
+  runtime/tensor.cc runtime/thread_pool.cc
 artifact_SRCS := tests/fuzz/artifact_fuzzer.cc $(RUNTIME)
 artifact_LIBS := $(ABSL) -ldl
 graphdef_SRCS := tests/fuzz/graphdef_fuzzer.cc $(GRAPH)
@@ -55,7 +55,7 @@ onnx_SRCS := tests/fuzz/onnx_fuzzer.cc $(ONNX) $(GRAPH)
 onnx_LIBS := $(MLIR) -lonnx -lonnx_proto -lprotobuf $(ABSL)
 compile_SRCS := tests/fuzz/compile_fuzzer.cc $(ONNX) $(GRAPH) \
   session/session.cc runtime/artifact.cc runtime/executable.cc \
-  runtime/hash.cc codegen/Compile.cc \
+  runtime/hash.cc runtime/thread_pool.cc codegen/Compile.cc \
   codegen/Targets.cc codegen/cpu/CpuBackend.cc \
   passes/FoldConstants.cc passes/Simplify.cc passes/Fuse.cc \
   codegen/common/PlanMemory.cc codegen/common/OutlineKernels.cc \
