@@ -41,7 +41,7 @@ GRAPH := graph/loader.cc graph/importer.cc graph/op_table.cc \
   gen/graph/graph.pb.cc
 ONNX := graph/onnx_importer.cc graph/onnx_node.cc graph/onnx_registry.cc \
   graph/onnx_tensor.cc graph/onnx_ops_elementwise.cc graph/onnx_ops_nn.cc \
-  graph/onnx_ops_shape.cc graph/source.cc
+  graph/onnx_ops_shape.cc graph/source.cc runtime/hash.cc
 
 npy_SRCS := tests/fuzz/npy_fuzzer.cc runtime/npy.cc runtime/tensor.cc
 npy_LIBS := $(ABSL)
@@ -55,7 +55,7 @@ onnx_SRCS := tests/fuzz/onnx_fuzzer.cc $(ONNX) $(GRAPH)
 onnx_LIBS := $(MLIR) -lonnx -lonnx_proto -lprotobuf $(ABSL)
 compile_SRCS := tests/fuzz/compile_fuzzer.cc $(ONNX) $(GRAPH) \
   session/session.cc runtime/artifact.cc runtime/executable.cc \
-  runtime/hash.cc runtime/thread_pool.cc codegen/Compile.cc \
+  runtime/thread_pool.cc codegen/Compile.cc \
   codegen/Targets.cc codegen/cpu/CpuBackend.cc \
   passes/FoldConstants.cc passes/Simplify.cc passes/Fuse.cc \
   codegen/common/PlanMemory.cc codegen/common/OutlineKernels.cc \
