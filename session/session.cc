@@ -40,6 +40,25 @@ Session::Session(std::unique_ptr<GraphSource> source, SessionOptions options)
 
 Session::~Session() = default;
 
+namespace {
+
+absl::Status CheckThreads(const SessionOptions &options) {
+  if (options.threads < 1)
+    return absl::InvalidArgumentError(absl::StrCat(
+        "SessionOptions.threads must be at least 1, got ", options.threads));
+  return absl::OkStatus();
+}
+
+} // namespace
+
+std::shared_ptr<const Session::Compiled>
+Session::Adopt(std::unique_ptr<Executable> executable) const {
+  executable->set_thread_pool(pool_);
+  auto compiled = std::make_shared<Compiled>();
+  compiled->executable = std::move(executable);
+  return compiled;
+}
+
 absl::StatusOr<std::unique_ptr<Session>>
 Session::Create(GraphDef graph, SessionOptions options) {
   return Create(MakeGraphDefSource(std::move(graph)), options);
@@ -49,9 +68,8 @@ absl::StatusOr<std::unique_ptr<Session>>
 Session::Create(std::unique_ptr<GraphSource> source, SessionOptions options) {
   if (!source)
     return absl::InvalidArgumentError("Session::Create: null model source");
-  if (options.threads < 1)
-    return absl::InvalidArgumentError(absl::StrCat(
-        "SessionOptions.threads must be at least 1, got ", options.threads));
+  if (absl::Status s = CheckThreads(options); !s.ok())
+    return s;
   if (options.pipeline.opt_level < 0 || options.pipeline.opt_level > 3)
     return absl::InvalidArgumentError(
         absl::StrCat("SessionOptions.pipeline.opt_level must be 0 to 3, got ",
@@ -77,10 +95,7 @@ Session::Create(std::unique_ptr<GraphSource> source, SessionOptions options) {
     if (!executable.ok())
       return executable.status();
     if (*executable) {
-      (*executable)->set_thread_pool(session->pool_);
-      auto compiled = std::make_shared<Compiled>();
-      compiled->executable = *std::move(executable);
-      session->cache_[fetches] = std::move(compiled);
+      session->cache_[fetches] = session->Adopt(*std::move(executable));
       session->last_stats_ = stats;
       return session;
     }
@@ -120,14 +135,10 @@ Session::CreateFromFile(const std::string &path, SessionOptions options) {
         LoadArtifactFile(path);
     if (!executable.ok())
       return executable.status();
-    if (options.threads < 1)
-      return absl::InvalidArgumentError(absl::StrCat(
-          "SessionOptions.threads must be at least 1, got ", options.threads));
+    if (absl::Status s = CheckThreads(options); !s.ok())
+      return s;
     std::unique_ptr<Session> session(new Session(nullptr, options));
-    (*executable)->set_thread_pool(session->pool_);
-    auto compiled = std::make_shared<Compiled>();
-    compiled->executable = *std::move(executable);
-    session->artifact_ = std::move(compiled);
+    session->artifact_ = session->Adopt(*std::move(executable));
     session->last_stats_.load_ms = watch.Millis();
     return session;
   }
@@ -316,12 +327,10 @@ Session::GetOrCompile(const std::vector<std::string> &fetches) {
       CompileOrLoad(fetches, stats);
   if (!executable.ok())
     return executable.status();
-  (*executable)->set_thread_pool(pool_);
-  auto compiled = std::make_shared<Compiled>();
-  compiled->executable = *std::move(executable);
+  std::shared_ptr<const Compiled> compiled = Adopt(*std::move(executable));
   cache_[fetches] = compiled;
   last_stats_ = stats;
-  return std::shared_ptr<const Compiled>(compiled);
+  return compiled;
 }
 
 absl::Status Session::Run(const Feeds &feeds, std::vector<Tensor> *outputs) {

@@ -111,6 +111,9 @@ private:
   absl::StatusOr<std::unique_ptr<Executable>>
   LoadCached(const std::vector<std::string> &fetches, CompileStats &stats,
              std::string *path);
+  /// `executable`, running on the Session's threads.
+  std::shared_ptr<const Compiled>
+  Adopt(std::unique_ptr<Executable> executable) const;
   /// Empty when `name` can be fed; otherwise why not.
   std::string WhyNotFeedable(const std::string &name) const;
   absl::StatusOr<std::shared_ptr<const Compiled>>

@@ -239,5 +239,15 @@ TEST(SessionTest, OptimizationLevelsAgree) {
   }
 }
 
+TEST(SessionOptionsTest, ThreadsMustBePositive) {
+  SessionOptions options;
+  options.threads = 0;
+  absl::StatusOr<std::unique_ptr<Session>> s =
+      Session::CreateFromFile("examples/mlp.pbtxt", options);
+  ASSERT_FALSE(s.ok());
+  EXPECT_THAT(std::string(s.status().message()),
+              HasSubstr("SessionOptions.threads must be at least 1, got 0"));
+}
+
 } // namespace
 } // namespace kiln

@@ -719,3 +719,26 @@ signature { feed: "_Z" fetch: "x__y_" }
 
 } // namespace
 } // namespace kiln
+
+namespace kiln {
+namespace {
+
+TEST(GraphCompileArtifactTest, ThreadsMustBePositive) {
+  std::string out, err;
+  EXPECT_EQ(GraphCompile({"examples/mlp.pbtxt", "--threads=0"}, &out, &err), 2);
+  EXPECT_THAT(err, HasSubstr("--threads expects a positive number, got '0'"));
+  // Two threads give the bits one does.
+  std::string one, two;
+  ASSERT_EQ(GraphCompile({"examples/mlp.pbtxt", "--run", "--feed",
+                          "x=examples/mlp_x.npy"},
+                         &one, &err),
+            0);
+  ASSERT_EQ(GraphCompile({"examples/mlp.pbtxt", "--run", "--threads=2",
+                          "--feed", "x=examples/mlp_x.npy"},
+                         &two, &err),
+            0);
+  EXPECT_EQ(one.substr(0, one.find('\n')), two.substr(0, two.find('\n')));
+}
+
+} // namespace
+} // namespace kiln

@@ -35,6 +35,7 @@
 #include "llvm/Transforms/IPO/MergeFunctions.h"
 #include "llvm/Transforms/Utils/SplitModule.h"
 
+#include <algorithm>
 #include <mutex>
 #include <thread>
 
@@ -247,9 +248,8 @@ EmitObjects(mlir::ModuleOp module, const std::vector<std::string> &kernels,
   llvm_module->setTargetTriple(resolved->triple);
   llvm_module->setDataLayout((*machine)->createDataLayout());
 
-  // Only the entry points and the data are seen from outside: two models'
-  // objects link into one program, and LLVM inlines each kernel into its
-  // entry point.
+  // Only the entry points and the data are seen from outside, so that two
+  // models' objects link into one program.
   for (llvm::Function &f : *llvm_module)
     if (!f.isDeclaration())
       f.setLinkage(llvm::GlobalValue::InternalLinkage);
@@ -272,7 +272,10 @@ EmitObjects(mlir::ModuleOp module, const std::vector<std::string> &kernels,
   }
 
   MergeIdenticalKernels(*llvm_module, machine->get());
-  if (partitions <= 1 || kernels.size() < 4) {
+  // At least two kernels a part: a thread for a tiny part costs more than
+  // it saves.
+  partitions = std::min<unsigned>(partitions, kernels.size() / 2);
+  if (partitions <= 1) {
     absl::StatusOr<std::string> object =
         Codegen(*llvm_module, **machine, resolved->triple);
     if (!object.ok())
