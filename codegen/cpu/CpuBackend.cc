@@ -19,6 +19,7 @@
 #include "mlir/Conversion/MemRefToLLVM/MemRefToLLVM.h"
 #include "mlir/Conversion/ReconcileUnrealizedCasts/ReconcileUnrealizedCasts.h"
 #include "mlir/Conversion/SCFToControlFlow/SCFToControlFlow.h"
+#include "mlir/Conversion/VectorToLLVM/ConvertVectorToLLVMPass.h"
 #include "mlir/Dialect/Affine/Passes.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/Passes.h"
@@ -32,6 +33,32 @@
 
 namespace kiln {
 
+namespace {
+
+CpuTargetOptions TargetOf(const PipelineOptions &options) {
+  return CpuTargetOptions{options.target_triple, options.target_cpu};
+}
+
+/// The width in bits and the number of the target's vector registers.
+std::pair<int64_t, int64_t> VectorRegisters(const PipelineOptions &options) {
+  absl::StatusOr<TargetDescription> target =
+      DescribeCpuTarget(TargetOf(options));
+  if (!target.ok())
+    return {128, 16}; // The error is reported where the code is made.
+  auto has = [&](const char *feature) {
+    return llvm::is_contained(target->features, feature);
+  };
+  if (llvm::StringRef(target->triple).starts_with("aarch64"))
+    return {128, 32};
+  if (has("avx512f"))
+    return {512, 32};
+  if (has("avx2") || has("avx"))
+    return {256, 16};
+  return {128, 16};
+}
+
+} // namespace
+
 void CpuBackend::addTensorPasses(mlir::OpPassManager &pm,
                                  const PipelineOptions &options) const {
   pm.addNestedPass<mlir::func::FuncOp>(createCpuTileFusions());
@@ -40,6 +67,13 @@ void CpuBackend::addTensorPasses(mlir::OpPassManager &pm,
 
 void CpuBackend::addKernelPasses(mlir::OpPassManager &pm,
                                  const PipelineOptions &options) const {
+  // Contractions first become register-blocked vector code sized for the
+  // target's vector registers; the rest lowers to scalar loops.
+  CpuVectorizeContractionsOptions vectorize;
+  std::tie(vectorize.vectorBits, vectorize.vectorRegisters) =
+      VectorRegisters(options);
+  pm.addNestedPass<mlir::func::FuncOp>(
+      createCpuVectorizeContractions(vectorize));
   // Affine loops first, so that a load whose address does not change in a
   // loop (a matmul's A[i, k] in its loop over j) moves out of it; a load
   // LLVM cannot hoist keeps the loop from being vectorized. Affine LICM
@@ -58,6 +92,7 @@ void CpuBackend::addKernelPasses(mlir::OpPassManager &pm,
   pm.addPass(mlir::createConvertSCFToCFPass());
   pm.addPass(mlir::memref::createExpandStridedMetadataPass());
   pm.addPass(mlir::createLowerAffinePass());
+  pm.addPass(mlir::createConvertVectorToLLVMPass());
   pm.addPass(mlir::createFinalizeMemRefToLLVMConversionPass());
   pm.addPass(mlir::createConvertMathToLLVMPass());
   pm.addPass(mlir::createConvertMathToLibmPass());
@@ -71,14 +106,6 @@ void CpuBackend::addKernelPasses(mlir::OpPassManager &pm,
   pm.addPass(mlir::createConvertFuncToLLVMPass(func_options));
   pm.addPass(mlir::createReconcileUnrealizedCastsPass());
 }
-
-namespace {
-
-CpuTargetOptions TargetOf(const PipelineOptions &options) {
-  return CpuTargetOptions{options.target_triple, options.target_cpu};
-}
-
-} // namespace
 
 absl::StatusOr<TargetDescription>
 CpuBackend::describeTarget(const PipelineOptions &options) const {

@@ -43,4 +43,38 @@ def CpuOrderLoops : Pass<"kiln-cpu-order-loops", "mlir::func::FuncOp"> {
   let dependentDialects = ["mlir::linalg::LinalgDialect"];
 }
 
+def CpuVectorizeContractions
+    : Pass<"kiln-cpu-vectorize-contractions", "mlir::func::FuncOp"> {
+  let summary = "Register-blocked vector code for contractions on buffers";
+  let description = [{
+    Rewrites each linalg.generic on memrefs that computes
+    `C[...] += A[...] * S[...]` (a matmul, a batched matmul, a
+    convolution, in f32 or f64) where the output's last dimension `j` has
+    unit stride in C and in one input S, which it advances by one element
+    (S[..., j + kw] in a convolution), and does not index the other input
+    A. The output is computed in blocks of MR rows (another parallel
+    dimension, preferably one S does not depend on, so each vector of S
+    serves all MR rows) by NV vectors along `j`, its MR x NV accumulators
+    held in registers across the whole reduction: per reduction step, the
+    vectors of S are loaded, A's scalar for each row broadcast, and MR x NV
+    FMAs issued. Block sizes come from the vector width and register count;
+    the edge columns use masked loads and stores. A `linalg.fill` of C just
+    before the op becomes the accumulators' initial value. Other generics
+    are left to the scalar loop lowering.
+  }];
+  let options = [
+    Option<"vectorBits", "vector-bits", "int64_t", "0",
+           "Width of a vector register in bits (512 for AVX-512, 256 for "
+           "AVX2, 128 for SSE or NEON); 0 leaves contractions alone">,
+    Option<"vectorRegisters", "vector-registers", "int64_t", "32",
+           "Number of vector registers (32 with AVX-512 or NEON, 16 with "
+           "AVX2)">,
+  ];
+  let dependentDialects = ["mlir::affine::AffineDialect",
+                           "mlir::arith::ArithDialect",
+                           "mlir::memref::MemRefDialect",
+                           "mlir::scf::SCFDialect",
+                           "mlir::vector::VectorDialect"];
+}
+
 #endif // KILN_CODEGEN_CPU_PASSES_TD

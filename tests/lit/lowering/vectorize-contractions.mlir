@@ -1,0 +1,126 @@
+// RUN: graph-opt %s --split-input-file --kiln-cpu-vectorize-contractions="vector-bits=512 vector-registers=32" \
+// RUN:   | FileCheck %s
+// RUN: graph-opt %s --split-input-file --kiln-cpu-vectorize-contractions="vector-bits=256 vector-registers=16" \
+// RUN:   | FileCheck %s --check-prefix=AVX2
+
+#a = affine_map<(d0, d1, d2) -> (d0, d1)>
+#b = affine_map<(d0, d1, d2) -> (d1, d2)>
+#c = affine_map<(d0, d1, d2) -> (d0, d2)>
+
+// A 16x40 += 16x8 * 8x40 matmul after a fill with zero: the fill is the
+// accumulators' start. 40 columns are 2 full vectors of 16 and a masked one
+// of 8; 24 accumulators make a block of 8 rows by 3 vectors. The sum over
+// k runs in registers: per step 3 loads of B, 8 broadcasts of A and 24
+// FMAs; C is stored once.
+// CHECK-LABEL: func.func @matmul
+// CHECK-NOT: linalg.fill
+// CHECK: scf.for %[[IB:.*]] = %c0 to %c16 step %c8
+// CHECK: %[[SUM:.*]]:24 = scf.for %[[K:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(
+// CHECK-COUNT-2: vector.load %arg1[%[[K]], %{{.*}}] : memref<8x40xf32>, vector<16xf32>
+// CHECK: %[[MASK:.*]] = arith.constant dense<[true, true, true, true, true, true, true, true, false, false, false, false, false, false, false, false]> : vector<16xi1>
+// CHECK: vector.maskedload %arg1[%[[K]], %{{.*}}], %[[MASK]]
+// CHECK: memref.load %arg0[%[[IB]], %[[K]]]
+// CHECK: vector.broadcast
+// CHECK-COUNT-3: vector.fma
+// CHECK: memref.load %arg0[%{{.*}}, %[[K]]]
+// CHECK: scf.yield
+// CHECK-COUNT-2: vector.store %[[SUM]]#{{.*}}, %arg2[%[[IB]], %{{.*}}] : memref<16x40xf32>, vector<16xf32>
+// CHECK: vector.maskedstore %arg2[%[[IB]], %{{.*}}], %{{.*}}, %[[SUM]]#2
+// CHECK-NOT: linalg.generic
+// For AVX2, vectors of 8 and 12 accumulators: the first 24 columns in
+// blocks of 4 rows by 3 vectors, the last 16 in blocks of 4 rows by 2,
+// no masks.
+// AVX2-LABEL: func.func @matmul
+// AVX2: scf.for %{{.*}} = %c0 to %c16 step %c4
+// AVX2: scf.for %{{.*}} iter_args({{.*}}) -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
+// AVX2: scf.for %{{.*}} = %{{.*}} to %c16{{.*}} step %c4
+// AVX2: scf.for %{{.*}} iter_args({{.*}}) -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
+// AVX2-NOT: vector.maskedload
+func.func @matmul(%a: memref<16x8xf32>, %b: memref<8x40xf32>, %c: memref<16x40xf32>) {
+  %zero = arith.constant 0.0 : f32
+  linalg.fill ins(%zero : f32) outs(%c : memref<16x40xf32>)
+  linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%a, %b : memref<16x8xf32>, memref<8x40xf32>) outs(%c : memref<16x40xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// A stride-1 convolution on one output channel (an NCHW tile): the input
+// is read at [.., oh + kh, ow + kw], so the rows are output rows (the
+// input depends on them: one load per row and vector) and the filter's
+// scalar is loaded and broadcast once per step for all 6 rows x 2 vectors.
+// C starts from its contents (a bias).
+// CHECK-LABEL: func.func @conv_tile
+// AVX2-LABEL: func.func @conv_tile
+// CHECK: vector.load %arg2[{{.*}}] : memref<1x1x6x20xf32>, vector<16xf32>
+// CHECK: vector.maskedload %arg2
+// CHECK: scf.for %[[IC:.*]] = %{{.*}} to %c4{{.*}} step
+// CHECK: scf.for %[[KH:.*]] = %{{.*}} to %c3{{.*}} step
+// CHECK: scf.for %[[KW:.*]] = %{{.*}} to %c3{{.*}} step
+// CHECK: vector.load %arg0[%{{.*}}, %[[IC]], %[[KH]], %[[KW]]] : memref<1x4x8x22xf32>, vector<16xf32>
+// CHECK: vector.maskedload %arg0
+// CHECK-COUNT-5: vector.load %arg0
+// CHECK: memref.load %arg1[%{{.*}}, %[[IC]], %[[KH]], %[[KW]]]
+// CHECK-NOT: memref.load
+// CHECK-COUNT-12: vector.fma
+// CHECK: scf.yield
+#in = affine_map<(n, oc, oh, ic, kh, kw, ow) -> (n, ic, oh + kh, ow + kw)>
+#w = affine_map<(n, oc, oh, ic, kh, kw, ow) -> (oc, ic, kh, kw)>
+#out = affine_map<(n, oc, oh, ic, kh, kw, ow) -> (n, oc, oh, ow)>
+func.func @conv_tile(%x: memref<1x4x8x22xf32>, %w: memref<1x4x3x3xf32>, %y: memref<1x1x6x20xf32>) {
+  linalg.generic {indexing_maps = [#in, #w, #out], iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction", "reduction", "parallel"]}
+      ins(%x, %w : memref<1x4x8x22xf32>, memref<1x4x3x3xf32>) outs(%y : memref<1x1x6x20xf32>) {
+  ^bb0(%i: f32, %f: f32, %acc: f32):
+    %p = arith.mulf %i, %f : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// Left alone: B read transposed (no input is contiguous along the output's
+// columns), a stride-2 convolution's input, and a max instead of a sum.
+// CHECK-LABEL: func.func @not_contractions
+// CHECK-NOT: vector.
+// CHECK-COUNT-3: linalg.generic
+// CHECK-NOT: vector.
+#a = affine_map<(d0, d1, d2) -> (d0, d1)>
+#b = affine_map<(d0, d1, d2) -> (d1, d2)>
+#c = affine_map<(d0, d1, d2) -> (d0, d2)>
+#bt = affine_map<(d0, d1, d2) -> (d2, d1)>
+#in2 = affine_map<(d0, d1, d2) -> (d0, d1 * 2 + d2)>
+#w2 = affine_map<(d0, d1, d2) -> (d2)>
+#out2 = affine_map<(d0, d1, d2) -> (d0, d1)>
+func.func @not_contractions(%a: memref<16x8xf32>, %b: memref<8x40xf32>, %bt: memref<40x8xf32>, %c: memref<16x40xf32>,
+                            %x: memref<4x41xf32>, %w: memref<3xf32>, %y: memref<4x20xf32>) {
+  linalg.generic {indexing_maps = [#a, #bt, #c], iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%a, %bt : memref<16x8xf32>, memref<40x8xf32>) outs(%c : memref<16x40xf32>) {
+  ^bb0(%p0: f32, %p1: f32, %acc: f32):
+    %p = arith.mulf %p0, %p1 : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [#in2, #w2, #out2], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<4x41xf32>, memref<3xf32>) outs(%y : memref<4x20xf32>) {
+  ^bb0(%p0: f32, %p1: f32, %acc: f32):
+    %p = arith.mulf %p0, %p1 : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%a, %b : memref<16x8xf32>, memref<8x40xf32>) outs(%c : memref<16x40xf32>) {
+  ^bb0(%p0: f32, %p1: f32, %acc: f32):
+    %p = arith.mulf %p0, %p1 : f32
+    %s = arith.maximumf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
