@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <alloca.h>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -125,6 +126,25 @@ void Executable::set_thread_pool(std::shared_ptr<ThreadPool> pool) {
   pool_ = std::move(pool);
 }
 
+void Executable::set_profiling(bool on) {
+  dispatch_nanos_.reset();
+  profiled_runs_ = 0;
+  if (on) {
+    dispatch_nanos_ =
+        std::make_unique<std::atomic<int64_t>[]>(plan_.dispatches.size());
+    for (size_t i = 0; i < plan_.dispatches.size(); ++i)
+      dispatch_nanos_[i] = 0;
+  }
+}
+
+std::vector<int64_t> Executable::DispatchNanos() const {
+  std::vector<int64_t> nanos(plan_.dispatches.size(), 0);
+  if (dispatch_nanos_)
+    for (size_t i = 0; i < nanos.size(); ++i)
+      nanos[i] = dispatch_nanos_[i].load();
+  return nanos;
+}
+
 int64_t Executable::arena_bytes_with_workers() const {
   int workers = pool_ ? pool_->size() : 1;
   return Aligned(plan_.arena_bytes) + (workers - 1) * Aligned(scratch_bytes_);
@@ -224,15 +244,26 @@ void Executable::RunOnBuffers(const void *const *feeds, void *const *fetches,
     args[n + 1] = &end;
     kernels_[d.kernel](args);
   };
+  using Clock = std::chrono::steady_clock;
   for (size_t i = 0; i < plan_.dispatches.size(); ++i) {
     const Dispatch &d = plan_.dispatches[i];
+    Clock::time_point start;
+    if (dispatch_nanos_)
+      start = Clock::now();
     if (pool_ && pool_->size() > 1 && parallel_[i])
       pool_->ParallelFor(d.grid, [&](int worker, int64_t begin, int64_t end) {
         call(d, worker, begin, end);
       });
     else
       call(d, 0, 0, d.grid);
+    if (dispatch_nanos_)
+      dispatch_nanos_[i] +=
+          std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() -
+                                                               start)
+              .count();
   }
+  if (dispatch_nanos_)
+    ++profiled_runs_;
 }
 
 } // namespace kiln

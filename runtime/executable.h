@@ -13,6 +13,7 @@
 #ifndef KILN_RUNTIME_EXECUTABLE_H
 #define KILN_RUNTIME_EXECUTABLE_H
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -155,6 +156,14 @@ public:
 
   std::string PlanString() const { return kiln::PlanString(signature_, plan_); }
 
+  /// From now on, times each dispatch of every run (two clock reads per
+  /// dispatch) and adds it to DispatchNanos(). Call before runs start.
+  void set_profiling(bool on);
+  /// With profiling on: per dispatch of the plan, the nanoseconds spent in
+  /// it over all runs since it was turned on, and the number of runs.
+  std::vector<int64_t> DispatchNanos() const;
+  int64_t ProfiledRuns() const { return profiled_runs_.load(); }
+
 private:
   Signature signature_;
   LaunchPlan plan_;
@@ -171,6 +180,9 @@ private:
   int64_t scratch_begin_ = 0, scratch_bytes_ = 0;
   /// Whether a dispatch is worth splitting over threads.
   std::vector<bool> parallel_;
+  /// Per dispatch, with profiling on (else null).
+  std::unique_ptr<std::atomic<int64_t>[]> dispatch_nanos_;
+  mutable std::atomic<int64_t> profiled_runs_{0};
 };
 
 } // namespace kiln

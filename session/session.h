@@ -42,6 +42,8 @@ struct SessionOptions {
   /// Threads a run computes on: each kernel's grid is split over them (the
   /// calling thread is one). 1 runs on the caller alone.
   int threads = 1;
+  /// Times every kernel dispatch of every run, for Session::Profile().
+  bool profile = false;
 };
 
 /// Timings of the last compilation, for tools and benchmarks.
@@ -100,6 +102,11 @@ public:
   std::vector<std::string> default_fetches() const;
   /// Statistics of the most recent compilation.
   CompileStats last_compile_stats() const;
+
+  /// With SessionOptions::profile: a table of the time each kernel took,
+  /// per run, over the runs so far (slowest first, with its share), for
+  /// each compiled fetch list; empty otherwise.
+  std::string Profile() const;
 
 private:
   struct Compiled;

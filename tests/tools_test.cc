@@ -155,6 +155,28 @@ TEST(GraphCompileTest, BenchmarkRunsAgain) {
   EXPECT_THAT(err, HasSubstr("--benchmark expects a positive number"));
 }
 
+TEST(GraphCompileTest, ProfileTimesEachKernel) {
+  std::string out, err;
+  ASSERT_EQ(GraphCompile({"examples/mlp.pbtxt", "--feed",
+                          "x=examples/mlp_x.npy", "--profile",
+                          "--benchmark=2"},
+                         &out, &err),
+            0)
+      << err;
+  // The first run and the two benchmark runs, every dispatch of the plan.
+  EXPECT_THAT(out, HasSubstr("profile of fetches probs: 3 runs"));
+  for (const char *kernel :
+       {"k0_fusion_0_gemm_add_relu", "k1_logits", "k2_probs", "k3_copy"})
+    EXPECT_THAT(out, HasSubstr(kernel));
+  EXPECT_THAT(out, HasSubstr("100.0%         total"));
+  // Without --profile, no table.
+  ASSERT_EQ(GraphCompile({"examples/mlp.pbtxt", "--feed",
+                          "x=examples/mlp_x.npy"},
+                         &out, &err),
+            0);
+  EXPECT_THAT(out, Not(HasSubstr("profile of")));
+}
+
 TEST(GraphCompileTest, EmitsEachStage) {
   std::string out, err;
   ASSERT_EQ(GraphCompile({"examples/mlp.pbtxt", "--emit=graph"}, &out, &err),

@@ -138,6 +138,27 @@ SmallVector<int64_t> chooseTileSizes(linalg::LinalgOp root,
   int64_t innerLimit = std::max<int64_t>(tileElements / 16, 8);
   bool inner = true;
   SmallVector<utils::IteratorType> iterators = root.getIteratorTypesArray();
+  // In a convolution's fusion the outermost tiled loop keeps up to kRows
+  // of its range for itself, so that a tile (NCHW: channels outermost)
+  // spans several output channels: the vectorized convolution then has
+  // rows that share each load of the input (VectorizeContractions.cc).
+  constexpr int64_t kRows = 8;
+  std::optional<int64_t> outermost;
+  auto isConvolution = [](Operation *op) {
+    auto linalgOp = dyn_cast<linalg::LinalgOp>(op);
+    return linalgOp && linalgOp.getNumReductionLoops() > 0 &&
+           llvm::any_of(linalgOp.getIndexingMapsArray(), [](AffineMap map) {
+             return !map.isProjectedPermutation();
+           });
+  };
+  if (isConvolution(root) || llvm::any_of(set, isConvolution))
+    for (int64_t loop = 0; loop < static_cast<int64_t>(ranges.size()); ++loop)
+      if (ranges[loop] > 1 && tileable(root, loop, set)) {
+        outermost = loop;
+        break;
+      }
+  int64_t reserved =
+      outermost ? largestDivisorAtMost(ranges[*outermost], kRows) : 1;
   for (int64_t loop = ranges.size() - 1; loop >= 0; --loop) {
     if (iterators[loop] == utils::IteratorType::reduction)
       continue; // Not an output dimension; never tiled.
@@ -148,6 +169,8 @@ SmallVector<int64_t> chooseTileSizes(linalg::LinalgOp root,
       continue;
     }
     int64_t limit = tileElements / elements;
+    if (outermost && loop != *outermost)
+      limit = std::max<int64_t>(limit / reserved, 1);
     if (innermost)
       limit = std::min(limit, innerLimit);
     int64_t size = largestDivisorAtMost(ranges[loop], limit);

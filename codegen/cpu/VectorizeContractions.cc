@@ -79,16 +79,24 @@ bool unitInnerStride(Value value) {
          strides.back() == 1;
 }
 
-/// Whether `expr` is `d_j + e` with `e` independent of `d_j`.
-bool advancesByOne(AffineExpr expr, unsigned j, unsigned dims) {
+/// The largest stride along j read with shuffles (a stride-2 convolution).
+constexpr int64_t kMaxStride = 2;
+
+/// `s` when `expr` is `s * d_j + e` with `e` independent of `d_j` and
+/// 1 <= s <= kMaxStride; 0 otherwise.
+int64_t strideAlong(AffineExpr expr, unsigned j, unsigned dims) {
   MLIRContext *context = expr.getContext();
   AffineExpr dj = getAffineDimExpr(j, context);
   AffineExpr rest = expr.replace(dj, getAffineConstantExpr(0, context));
   if (rest.isFunctionOfDim(j))
-    return false;
-  auto difference = dyn_cast<AffineConstantExpr>(
-      simplifyAffineExpr(expr - rest - dj, dims, 0));
-  return difference && difference.getValue() == 0;
+    return 0;
+  for (int64_t stride = 1; stride <= kMaxStride; ++stride) {
+    auto difference = dyn_cast<AffineConstantExpr>(
+        simplifyAffineExpr(expr - rest - dj * stride, dims, 0));
+    if (difference && difference.getValue() == 0)
+      return stride;
+  }
+  return 0;
 }
 
 bool mapUsesDim(AffineMap map, unsigned dim) {
@@ -107,6 +115,7 @@ struct Contraction {
   SmallVector<unsigned> outer;      ///< Other parallel dims, range > 1.
   SmallVector<unsigned> reductions; ///< In loop order, range > 1.
   bool sUsesI = false;
+  int64_t sStride = 1; ///< S's elements between consecutive j.
 };
 
 std::optional<Contraction> match(linalg::GenericOp op) {
@@ -152,14 +161,16 @@ std::optional<Contraction> match(linalg::GenericOp op) {
         !unitInnerStride(sOperand->get()))
       continue;
     ArrayRef<AffineExpr> results = sMap.getResults();
-    if (!advancesByOne(results.back(), k.j, dims) ||
-        llvm::any_of(results.drop_back(),
-                     [&](AffineExpr e) { return e.isFunctionOfDim(k.j); }))
+    int64_t stride = strideAlong(results.back(), k.j, dims);
+    if (stride == 0 || llvm::any_of(results.drop_back(), [&](AffineExpr e) {
+          return e.isFunctionOfDim(k.j);
+        }))
       continue;
     k.s = sOperand->get();
     k.a = aOperand->get();
     k.sMap = sMap;
     k.aMap = aMap;
+    k.sStride = stride;
     found = true;
   }
   if (!found)
@@ -287,17 +298,36 @@ private:
     return result;
   }
 
-  Value mask(OpBuilder &b, int64_t width) {
-    SmallVector<bool> bits(lanes_, false);
+  /// The first `width` of `size` lanes (default: a vector's).
+  Value mask(OpBuilder &b, int64_t width, int64_t size = 0) {
+    if (size == 0)
+      size = lanes_;
+    SmallVector<bool> bits(size, false);
     std::fill_n(bits.begin(), width, true);
-    auto type = VectorType::get({lanes_}, b.getI1Type());
+    auto type = VectorType::get({size}, b.getI1Type());
     return b.create<arith::ConstantOp>(loc_,
                                        DenseElementsAttr::get(type, bits));
   }
 
+  /// `width` elements (of a vector) of `memref` at `map`, row `r` and
+  /// column `column`, `stride` apart.
   Value load(OpBuilder &b, Value memref, AffineMap map, int64_t r,
-             int64_t column, int64_t width) {
+             int64_t column, int64_t width, int64_t stride = 1) {
     SmallVector<Value> at = indices(b, map, r, column);
+    if (stride > 1) {
+      // The span the lanes lie in, then every stride-th element of it. The
+      // mask stops at the last element used: nothing past it is read.
+      auto wide =
+          VectorType::get({lanes_ * stride}, vectorType_.getElementType());
+      Value zero = b.create<arith::ConstantOp>(loc_, wide, b.getZeroAttr(wide));
+      Value span = b.create<vector::MaskedLoadOp>(
+          loc_, wide, memref, at,
+          mask(b, (width - 1) * stride + 1, lanes_ * stride), zero);
+      SmallVector<int64_t> picks;
+      for (int64_t l = 0; l < lanes_; ++l)
+        picks.push_back(l * stride);
+      return b.create<vector::ShuffleOp>(loc_, span, span, picks);
+    }
     if (width == lanes_)
       return b.create<vector::LoadOp>(loc_, vectorType_, memref, at);
     Value zero = b.create<arith::ConstantOp>(loc_, vectorType_,
@@ -355,7 +385,8 @@ private:
     for (int64_t r = 0; r < (k_.sUsesI ? rows : 1); ++r) {
       s.emplace_back();
       for (int64_t v = 0; v < nv; ++v)
-        s.back().push_back(load(b, k_.s, k_.sMap, r, v * lanes_, widths[v]));
+        s.back().push_back(
+            load(b, k_.s, k_.sMap, r, v * lanes_, widths[v], k_.sStride));
     }
     SmallVector<Value> result;
     for (int64_t r = 0; r < rows; ++r) {

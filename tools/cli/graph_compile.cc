@@ -72,6 +72,9 @@ Options:
                           --run) and print the median and fastest run times.
   --threads=N             Run on N threads (default 1): each kernel's grid
                           is split over them.
+  --profile               Time every kernel of every run (implies --run) and
+                          print, after the runs, each kernel's time per run
+                          and share, slowest first.
   --emit=KIND             Write the IR after the pipeline instead of running:
                             graph   optimized kiln-dialect graph
                             dot     the same as Graphviz DOT, one cluster
@@ -211,6 +214,7 @@ struct Args {
   std::string model;
   bool run = false;
   int benchmark_runs = 0;
+  bool profile = false;
   std::vector<std::pair<std::string, std::string>> feeds;
   std::vector<std::pair<std::string, std::string>> frozen;
   std::vector<std::string> fetches;
@@ -345,6 +349,9 @@ std::string ParseArgs(int argc, char **argv, Args *args) {
       if (!absl::SimpleAtoi(v, &args->benchmark_runs) ||
           args->benchmark_runs < 1)
         return "--benchmark expects a positive number of runs, got '" + v + "'";
+      args->run = true;
+    } else if (arg == "--profile") {
+      args->profile = true;
       args->run = true;
     } else if (value("--threads", &v)) {
       if (!absl::SimpleAtoi(v, &args->threads) || args->threads < 1)
@@ -661,6 +668,7 @@ int PrintStats(const Args &args, const GraphSource &source, std::ostream &out,
 SessionOptions RunOptionsOf(const Args &args) {
   SessionOptions options;
   options.threads = args.threads;
+  options.profile = args.profile;
   return options;
 }
 
@@ -725,6 +733,7 @@ int RunAndPrint(const Args &args, Session &session,
         << times[times.size() / 2] << " ms, fastest " << times.front()
         << " ms\n";
   }
+  out << session.Profile();
   return 0;
 }
 
@@ -754,6 +763,7 @@ int CompileAndRun(const Args &args, std::unique_ptr<GraphSource> source,
   options.pipeline = args.pipeline;
   options.cache_dir = args.cache_dir;
   options.threads = args.threads;
+  options.profile = args.profile;
   Stopwatch watch;
   absl::StatusOr<std::unique_ptr<Session>> session =
       Session::Create(std::move(source), options);

@@ -78,3 +78,22 @@ func.func @tiled_conv_order(%x: tensor<1x2x6x6xf32>, %w: tensor<4x2x3x3xf32>) ->
   }
   return %0 : tensor<1x4x4x4xf32>
 }
+
+// -----
+
+// A convolution's tile spans several output channels (up to 8: the rows
+// of its vectorized form share each load of the input), then the budget
+// of 16 points goes to the innermost loops: tiles of all 4 channels x 1
+// row x 4 columns, where they would otherwise be 1 channel x 4 x 4.
+// TILED-LABEL: func.func @conv_tile_spans_channels
+// TILED: scf.for %[[H:.*]] = %c0 to %c4 step %c1
+// TILED: tensor.extract_slice %{{.*}}[0, 0, %[[H]], 0] [1, 4, 1, 4] [1, 1, 1, 1] : tensor<1x4x4x4xf32> to tensor<1x4x1x4xf32>
+func.func @conv_tile_spans_channels(%x: tensor<1x2x6x6xf32>, %w: tensor<4x2x3x3xf32>) -> tensor<1x4x4x4xf32> {
+  %0 = kiln.fusion "fusion_0_conv_relu"(%x, %w) : (tensor<1x2x6x6xf32>, tensor<4x2x3x3xf32>) -> tensor<1x4x4x4xf32> {
+  ^bb0(%a: tensor<1x2x6x6xf32>, %b: tensor<4x2x3x3xf32>):
+    %1 = kiln.conv %a, %b : (tensor<1x2x6x6xf32>, tensor<4x2x3x3xf32>) -> tensor<1x4x4x4xf32>
+    %2 = kiln.relu %1 : (tensor<1x4x4x4xf32>) -> tensor<1x4x4x4xf32>
+    kiln.yield %2 : tensor<1x4x4x4xf32>
+  }
+  return %0 : tensor<1x4x4x4xf32>
+}

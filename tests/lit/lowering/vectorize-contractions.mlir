@@ -87,7 +87,7 @@ func.func @conv_tile(%x: memref<1x4x8x22xf32>, %w: memref<1x4x3x3xf32>, %y: memr
 // -----
 
 // Left alone: B read transposed (no input is contiguous along the output's
-// columns), a stride-2 convolution's input, and a max instead of a sum.
+// columns), a stride-3 convolution's input, and a max instead of a sum.
 // CHECK-LABEL: func.func @not_contractions
 // CHECK-NOT: vector.
 // CHECK-COUNT-3: linalg.generic
@@ -96,11 +96,11 @@ func.func @conv_tile(%x: memref<1x4x8x22xf32>, %w: memref<1x4x3x3xf32>, %y: memr
 #b = affine_map<(d0, d1, d2) -> (d1, d2)>
 #c = affine_map<(d0, d1, d2) -> (d0, d2)>
 #bt = affine_map<(d0, d1, d2) -> (d2, d1)>
-#in2 = affine_map<(d0, d1, d2) -> (d0, d1 * 2 + d2)>
+#in2 = affine_map<(d0, d1, d2) -> (d0, d1 * 3 + d2)>
 #w2 = affine_map<(d0, d1, d2) -> (d2)>
 #out2 = affine_map<(d0, d1, d2) -> (d0, d1)>
 func.func @not_contractions(%a: memref<16x8xf32>, %b: memref<8x40xf32>, %bt: memref<40x8xf32>, %c: memref<16x40xf32>,
-                            %x: memref<4x41xf32>, %w: memref<3xf32>, %y: memref<4x20xf32>) {
+                            %x: memref<4x60xf32>, %w: memref<3xf32>, %y: memref<4x20xf32>) {
   linalg.generic {indexing_maps = [#a, #bt, #c], iterator_types = ["parallel", "reduction", "parallel"]}
       ins(%a, %bt : memref<16x8xf32>, memref<40x8xf32>) outs(%c : memref<16x40xf32>) {
   ^bb0(%p0: f32, %p1: f32, %acc: f32):
@@ -109,7 +109,7 @@ func.func @not_contractions(%a: memref<16x8xf32>, %b: memref<8x40xf32>, %bt: mem
     linalg.yield %s : f32
   }
   linalg.generic {indexing_maps = [#in2, #w2, #out2], iterator_types = ["parallel", "parallel", "reduction"]}
-      ins(%x, %w : memref<4x41xf32>, memref<3xf32>) outs(%y : memref<4x20xf32>) {
+      ins(%x, %w : memref<4x60xf32>, memref<3xf32>) outs(%y : memref<4x20xf32>) {
   ^bb0(%p0: f32, %p1: f32, %acc: f32):
     %p = arith.mulf %p0, %p1 : f32
     %s = arith.addf %acc, %p : f32
@@ -120,6 +120,30 @@ func.func @not_contractions(%a: memref<16x8xf32>, %b: memref<8x40xf32>, %bt: mem
   ^bb0(%p0: f32, %p1: f32, %acc: f32):
     %p = arith.mulf %p0, %p1 : f32
     %s = arith.maximumf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// A stride-2 convolution: each vector of the input is every other element
+// of a masked load twice as long, which stops at the last element used
+// (2 * 19 + 1 elements for the 20 outputs of a row: 16 + 4).
+// CHECK-LABEL: func.func @stride_2
+// CHECK: %[[SPAN:.*]] = vector.maskedload %arg0[{{.*}}], %{{.*}}, %{{.*}} : memref<4x41xf32>, vector<32xi1>, vector<32xf32> into vector<32xf32>
+// CHECK: vector.shuffle %[[SPAN]], %[[SPAN]] [0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30] : vector<32xf32>, vector<32xf32>
+// CHECK: arith.constant dense<[true, true, true, true, true, true, true, false, {{.*}}]> : vector<32xi1>
+// CHECK: vector.fma
+#in3 = affine_map<(d0, d1, d2) -> (d0, d1 * 2 + d2)>
+#w3 = affine_map<(d0, d1, d2) -> (d2)>
+#out3 = affine_map<(d0, d1, d2) -> (d0, d1)>
+func.func @stride_2(%x: memref<4x41xf32>, %w: memref<3xf32>, %y: memref<4x20xf32>) {
+  linalg.generic {indexing_maps = [#in3, #w3, #out3], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<4x41xf32>, memref<3xf32>) outs(%y : memref<4x20xf32>) {
+  ^bb0(%p0: f32, %p1: f32, %acc: f32):
+    %p = arith.mulf %p0, %p1 : f32
+    %s = arith.addf %acc, %p : f32
     linalg.yield %s : f32
   }
   return
