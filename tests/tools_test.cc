@@ -319,7 +319,9 @@ TEST(GraphCompileTest, UnknownPassNamesAreUsageErrors) {
   EXPECT_THAT(err, HasSubstr("--print-ir-after: unknown pass 'no-such-pass'; "
                              "the pipeline's passes are kiln-fold-constants, "
                              "kiln-simplify, canonicalize, cse, kiln-fuse, "
-                             "convert-kiln-to-linalg, kiln-cpu-tile-fusions, "
+                             "convert-kiln-to-linalg, "
+                             "kiln-cpu-output-channels-last, "
+                             "kiln-cpu-tile-fusions, "
                              "kiln-cpu-order-loops, kiln-inline-fusions, "
                              "one-shot-bufferize, "));
   EXPECT_THAT(err, HasSubstr("kiln-plan-memory"));

@@ -61,6 +61,7 @@ std::pair<int64_t, int64_t> VectorRegisters(const PipelineOptions &options) {
 
 void CpuBackend::addTensorPasses(mlir::OpPassManager &pm,
                                  const PipelineOptions &options) const {
+  pm.addNestedPass<mlir::func::FuncOp>(createCpuOutputChannelsLast());
   pm.addNestedPass<mlir::func::FuncOp>(createCpuTileFusions());
   pm.addNestedPass<mlir::func::FuncOp>(createCpuOrderLoops());
 }
@@ -74,6 +75,7 @@ void CpuBackend::addKernelPasses(mlir::OpPassManager &pm,
       VectorRegisters(options);
   pm.addNestedPass<mlir::func::FuncOp>(
       createCpuVectorizeContractions(vectorize));
+  pm.addNestedPass<mlir::func::FuncOp>(createCpuApproximateMath());
   // Affine loops first, so that a load whose address does not change in a
   // loop (a matmul's A[i, k] in its loop over j) moves out of it; a load
   // LLVM cannot hoist keeps the loop from being vectorized. Affine LICM

@@ -10,6 +10,25 @@
 
 include "mlir/Pass/PassBase.td"
 
+def CpuOutputChannelsLast
+    : Pass<"kiln-cpu-output-channels-last", "mlir::func::FuncOp"> {
+  let summary = "Store narrow convolutions' constant filters channels last";
+  let description = [{
+    A convolution whose output rows are narrow (fewer than
+    `narrow-width` elements, as in a CNN's last stages: 7x7 maps) gets its
+    constant filter W[O, I, kh, kw] stored as W[I, kh, kw, O] at compile
+    time, so that it is contiguous along the output channels: the
+    vectorized convolution (kiln-cpu-vectorize-contractions) then runs its
+    vectors along the channels, all lanes busy, where along a row of 7 it
+    would leave most of them idle.
+  }];
+  let options = [
+    Option<"narrowWidth", "narrow-width", "int64_t", "8",
+           "Output rows narrower than this take the filter channels last">,
+  ];
+  let dependentDialects = ["mlir::arith::ArithDialect"];
+}
+
 def CpuTileFusions : Pass<"kiln-cpu-tile-fusions", "mlir::func::FuncOp"> {
   let summary = "Tile each fusion's root with its producers in the tile loop";
   let description = [{
@@ -74,6 +93,20 @@ def CpuVectorizeContractions
                            "mlir::arith::ArithDialect",
                            "mlir::memref::MemRefDialect",
                            "mlir::scf::SCFDialect",
+                           "mlir::vector::VectorDialect"];
+}
+
+def CpuApproximateMath : Pass<"kiln-cpu-approximate-math", "mlir::func::FuncOp"> {
+  let summary = "f32 transcendental functions as polynomials LLVM vectorizes";
+  let description = [{
+    Rewrites f32 exp, expm1, log, log1p, log2, tanh, erf, sin, cos, atan,
+    atan2 and cbrt as MLIR's polynomial approximations (arithmetic only,
+    within a few ulp of the correctly rounded result), so that the loops
+    around them (GELU's erf, softmax's exp, tanh, sigmoid) vectorize
+    instead of calling libm for one element at a time. f64 keeps libm.
+  }];
+  let dependentDialects = ["mlir::arith::ArithDialect",
+                           "mlir::math::MathDialect",
                            "mlir::vector::VectorDialect"];
 }
 

@@ -148,3 +148,39 @@ func.func @stride_2(%x: memref<4x41xf32>, %w: memref<3xf32>, %y: memref<4x20xf32
   }
   return
 }
+
+// -----
+
+// A convolution with its filter channels last (kiln-cpu-output-channels-last)
+// and output rows 3 wide: vectors run along the 64 output channels (all
+// lanes busy) where rows would fill 3 of 16 lanes; C is not contiguous
+// along them, so its elements are read and written one by one, once per
+// chunk. The filter's 64 x 3 x 3 steps of 256 bytes would not stay in the
+// cache for the next rows: the input channels go in chunks of 32, the
+// second adding to the partial sums in C.
+// CHECK-LABEL: func.func @channels_last
+// CHECK: memref.load %arg2[{{.*}}] : memref<1x64x3x3xf32>
+// CHECK: vector.insert
+// CHECK: scf.for %[[IC:.*]] = %{{.*}} to %c32{{.*}} step
+// CHECK: vector.load %arg1[%[[IC]], {{.*}}] : memref<64x3x3x64xf32>, vector<16xf32>
+// CHECK: memref.load %arg0[{{.*}}] : memref<1x64x5x5xf32>
+// CHECK: vector.fma
+// CHECK: vector.extract
+// CHECK: memref.store {{.*}} : memref<1x64x3x3xf32>
+// CHECK: scf.for %[[CHUNK:.*]] = %c32{{.*}} to %c64{{.*}} step %c32
+// CHECK: memref.load %arg2
+// CHECK: scf.for %[[IC2:.*]] = %{{.*}} to %c32{{.*}} step
+// CHECK: affine.apply #{{.*}}(%[[CHUNK]], %[[IC2]])
+#in4 = affine_map<(n, oc, oh, ow, ic, kh, kw) -> (n, ic, oh + kh, ow + kw)>
+#w4 = affine_map<(n, oc, oh, ow, ic, kh, kw) -> (ic, kh, kw, oc)>
+#out4 = affine_map<(n, oc, oh, ow, ic, kh, kw) -> (n, oc, oh, ow)>
+func.func @channels_last(%x: memref<1x64x5x5xf32>, %w: memref<64x3x3x64xf32>, %y: memref<1x64x3x3xf32>) {
+  linalg.generic {indexing_maps = [#in4, #w4, #out4], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]}
+      ins(%x, %w : memref<1x64x5x5xf32>, memref<64x3x3x64xf32>) outs(%y : memref<1x64x3x3xf32>) {
+  ^bb0(%i: f32, %f: f32, %acc: f32):
+    %p = arith.mulf %i, %f : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
