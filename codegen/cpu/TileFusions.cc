@@ -246,6 +246,47 @@ void tileFusionRoots(Block &body, int64_t tileElements) {
   cleanUpAfterTiling(rewriter, body.getParentOp());
 }
 
+/// Tiles each contraction or convolution that is a kernel of its own (no
+/// fusion took it, e.g. a convolution whose consumer fused with a
+/// reduction) like a fusion: the last op its node lowered to (Gemm's bias
+/// add, or the convolution) is the root, computed tile by tile with the
+/// node's other ops that produce its operands (the contraction, its bias,
+/// its padding). The kernel is then one loop nest with a grid that the
+/// runtime can split over threads. A node's ops share its location.
+void tileUnfusedContractions(Block &body, int64_t tileElements) {
+  IRRewriter rewriter(body.getParentOp()->getContext());
+  SmallVector<linalg::LinalgOp> roots;
+  std::optional<Location> node;
+  bool contraction = false;
+  linalg::LinalgOp last;
+  auto finishNode = [&] {
+    if (contraction && last)
+      roots.push_back(last);
+    contraction = false;
+    last = nullptr;
+  };
+  for (Operation &op : body) {
+    auto linalgOp = dyn_cast<linalg::LinalgOp>(op);
+    if (!linalgOp || linalgOp->getNumResults() != 1)
+      continue;
+    if (!node || *node != op.getLoc())
+      finishNode();
+    node = op.getLoc();
+    last = linalgOp;
+    contraction |=
+        linalgOp.getNumReductionLoops() > 0 && linalgOp.getNumDpsInputs() >= 2;
+  }
+  finishNode();
+  for (linalg::LinalgOp root : roots) {
+    llvm::SetVector<Operation *> set;
+    for (Operation *op : producersToFuse(root, body))
+      if (op->getLoc() == root->getLoc())
+        set.insert(op);
+    tileWithProducers(rewriter, root, set, tileElements);
+  }
+  cleanUpAfterTiling(rewriter, body.getParentOp());
+}
+
 struct CpuTileFusionsPass
     : public impl::CpuTileFusionsBase<CpuTileFusionsPass> {
   using CpuTileFusionsBase::CpuTileFusionsBase;
@@ -255,6 +296,7 @@ struct CpuTileFusionsPass
     getOperation().walk([&](FusionOp fusion) {
       tileFusionRoots(fusion.getBody().front(), tileElements);
     });
+    tileUnfusedContractions(getOperation().getBody().front(), tileElements);
   }
 };
 

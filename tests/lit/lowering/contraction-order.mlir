@@ -97,3 +97,22 @@ func.func @conv_tile_spans_channels(%x: tensor<1x2x6x6xf32>, %w: tensor<4x2x3x3x
   }
   return %0 : tensor<1x4x4x4xf32>
 }
+
+// -----
+
+// A Gemm no fusion took is tiled like a fusion: the bias add (the last op
+// of the node) is the root, the contraction computed tile by tile in its
+// loop, which becomes the kernel's grid.
+// TILED-LABEL: func.func @unfused_gemm
+// TILED: scf.for
+// TILED: linalg.fill
+// TILED: linalg.generic {{.*}}iterator_types = ["reduction", "parallel", "parallel"]
+// TILED: linalg.generic {{.*}}iterator_types = ["parallel", "parallel"]
+// TILED: tensor.insert_slice
+// TILED: } {kiln.kernel = "{{.*}}", kiln.parallel}
+// TILED-NOT: linalg.generic
+// TILED: return
+func.func @unfused_gemm(%a: tensor<8x4xf32>, %b: tensor<4x8xf32>, %c: tensor<8xf32>) -> tensor<8x8xf32> {
+  %0 = kiln.gemm %a, %b, %c : (tensor<8x4xf32>, tensor<4x8xf32>, tensor<8xf32>) -> tensor<8x8xf32>
+  return %0 : tensor<8x8xf32>
+}
