@@ -22,13 +22,21 @@ using namespace mlir;
 namespace kiln {
 namespace {
 
-bool allFloat(Operation *op) {
-  auto isFloatTensor = [](Type t) {
+/// Whether every operand and result is a ranked tensor of floats, signless
+/// integers or booleans: a comparison, Where, Cast or Not fuses like any
+/// other elementwise op, so attention masks and clips stay in registers.
+/// (Unsigned tensors are left out: a fusion body's arguments do not go
+/// through the conversion to signless types.)
+bool allNumeric(Operation *op) {
+  auto isNumericTensor = [](Type t) {
     auto tensor = dyn_cast<RankedTensorType>(t);
-    return tensor && isa<FloatType>(tensor.getElementType());
+    if (!tensor)
+      return false;
+    Type element = tensor.getElementType();
+    return isa<FloatType>(element) || element.isSignlessInteger();
   };
-  return llvm::all_of(op->getOperandTypes(), isFloatTensor) &&
-         llvm::all_of(op->getResultTypes(), isFloatTensor);
+  return llvm::all_of(op->getOperandTypes(), isNumericTensor) &&
+         llvm::all_of(op->getResultTypes(), isNumericTensor);
 }
 
 /// Most ops in one fusion. Fused loop bodies grow with every op, and
@@ -40,7 +48,7 @@ bool isHero(Operation *op) { return op->hasTrait<KilnFusionHero>(); }
 bool isContraction(Operation *op) { return op->hasTrait<KilnContraction>(); }
 bool fusible(Operation *op) {
   return isa_and_nonnull<KilnDialect>(op->getDialect()) &&
-         (isa<ElementwiseOpInterface>(op) || isHero(op)) && allFloat(op) &&
+         (isa<ElementwiseOpInterface>(op) || isHero(op)) && allNumeric(op) &&
          op->getNumResults() == 1;
 }
 

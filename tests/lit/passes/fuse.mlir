@@ -100,3 +100,25 @@ func.func @not_siblings(%x: tensor<4x8xf32>, %y: tensor<4x8xf32>, %v: tensor<8xf
   %3 = kiln.mul %y, %v : (tensor<4x8xf32>, tensor<8xf32>) -> tensor<4x8xf32>
   return %0, %1, %2, %3 : tensor<4x8xf32>, tensor<4x8xf32>, tensor<8xf32>, tensor<4x8xf32>
 }
+
+// -----
+
+// Comparisons and Where fuse like any elementwise op: the mask never
+// reaches memory. (Unsigned tensors stay out of fusions.)
+// CHECK-LABEL: func.func @mask
+// CHECK: kiln.fusion "fusion_0_less_where_relu"
+// CHECK-NEXT: ^bb0
+// CHECK-NEXT: kiln.less {{.*}} -> tensor<4x8xi1>
+// CHECK-NEXT: kiln.where
+// CHECK-NEXT: kiln.relu
+// CHECK-NEXT: kiln.yield
+// CHECK-NOT: kiln.fusion
+// CHECK: kiln.less {{.*}} : (tensor<4xui8>, tensor<4xui8>) -> tensor<4xi1>
+// CHECK-NEXT: return
+func.func @mask(%x: tensor<4x8xf32>, %y: tensor<4x8xf32>, %u: tensor<4xui8>, %v: tensor<4xui8>) -> (tensor<4x8xf32>, tensor<4xi1>) {
+  %0 = kiln.less %x, %y : (tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<4x8xi1>
+  %1 = kiln.where %0, %x, %y : (tensor<4x8xi1>, tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  %2 = kiln.relu %1 : (tensor<4x8xf32>) -> tensor<4x8xf32>
+  %3 = kiln.less %u, %v : (tensor<4xui8>, tensor<4xui8>) -> tensor<4xi1>
+  return %2, %3 : tensor<4x8xf32>, tensor<4xi1>
+}
