@@ -210,11 +210,14 @@ void BuildPipeline(mlir::OpPassManager &pm, const PipelineOptions &options,
     pm.addPass(mlir::createCSEPass());
     pm.addPass(mlir::createCanonicalizerPass());
   }
-  // Each fetch is copied into the caller's buffer. (hoistStaticAllocs would
-  // write in place, but MLIR 19 crashes with it when a feed is returned.)
+  // Results become the caller's fetch buffers, each computed in place
+  // where it can be, else copied there. (hoistStaticAllocs would do the
+  // former, but MLIR 19 crashes with it when a feed is returned.)
   mlir::bufferization::BufferResultsToOutParamsOpts out_params;
   pm.addPass(
       mlir::bufferization::createBufferResultsToOutParamsPass(out_params));
+  if (options.opt_level >= 1)
+    pm.addNestedPass<mlir::func::FuncOp>(createFetchesInPlace());
   // Every temporary gets its place in one arena, the caller's.
   PlanMemoryOptions planning;
   planning.reuse = options.reuse_memory;

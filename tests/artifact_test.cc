@@ -299,7 +299,7 @@ TEST_F(ArtifactTest, RefusesPlansThatReachOutsideTheirMemory) {
   refused(a, "takes 8 bytes of 'probs', which has 16");
   a = artifact_;
   a.plan.dispatches[0].kernel = 9;
-  refused(a, "names kernel 9 of 4");
+  refused(a, "names kernel 9 of 3");
   a = artifact_;
   a.plan.dispatches[0].grid = -1;
   refused(a, "has grid -1");

@@ -46,6 +46,20 @@ def InlineFusions : Pass<"kiln-inline-fusions", "mlir::func::FuncOp"> {
   }];
 }
 
+def FetchesInPlace : Pass<"kiln-fetches-in-place", "mlir::func::FuncOp"> {
+  let summary = "Compute each fetch in the caller's buffer, not copied there";
+  let description = [{
+    After bufferization each result is an out-parameter filled by a copy
+    from the buffer that computed it (memref.copy or linalg.copy before the
+    return). Where that buffer is a memref.alloc of the same type that
+    nothing uses after the copy, every use of it takes the out-parameter
+    instead and the copy goes: the kernels write the fetch directly, and a
+    run saves a pass over the result. A fed or constant result, or a
+    second fetch of the same buffer, keeps its copy.
+  }];
+  let dependentDialects = ["mlir::memref::MemRefDialect"];
+}
+
 def PlanMemory : Pass<"kiln-plan-memory", "mlir::func::FuncOp"> {
   let summary = "Place every intermediate buffer at an offset in one arena";
   let description = [{
