@@ -12,9 +12,11 @@
 #include <map>
 #include <set>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "graph/build_op.h"
 #include "graph/main_builder.h"
 #include "graph/op_table.h"
@@ -23,6 +25,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
+#include <algorithm>
 
 namespace kiln {
 
@@ -237,9 +240,10 @@ absl::StatusOr<Attribute> ConvertAttr(const AttrValue &value,
 class Importer {
 public:
   Importer(const GraphDef &graph, mlir::MLIRContext &context,
-           const std::map<std::string, Tensor> &frozen)
+           const std::map<std::string, Tensor> &frozen,
+           const std::map<std::string, std::vector<int64_t>> &shapes)
       : graph_(graph), context_(context), main_(context),
-        builder_(main_.builder()), frozen_(frozen) {}
+        builder_(main_.builder()), frozen_(frozen), shapes_(shapes) {}
 
   absl::StatusOr<ImportedGraph> Run(std::vector<std::string> fetches);
 
@@ -265,6 +269,7 @@ private:
   MainBuilder main_;
   mlir::OpBuilder &builder_; ///< main_'s, inserting into @main.
   const std::map<std::string, Tensor> &frozen_;
+  const std::map<std::string, std::vector<int64_t>> &shapes_;
   std::vector<std::string> errors_;
   std::map<std::string, int> index_; ///< node name -> position in graph_
   std::vector<std::vector<InputRef>> inputs_;
@@ -286,10 +291,30 @@ void Importer::CheckPlaceholder(const NodeDef &node) {
   } else {
     std::vector<int64_t> dims(shape->second.shape().dim().begin(),
                               shape->second.shape().dim().end());
+    // -1 is an unknown dimension: the shape the Session was fed (or
+    // graph-compile's --input-shape) gives it.
+    std::vector<int64_t> declared = dims;
+    auto given = shapes_.find(node.name());
+    if (given != shapes_.end()) {
+      bool fits = given->second.size() == dims.size();
+      for (size_t i = 0; fits && i < dims.size(); ++i)
+        fits = dims[i] == -1 || dims[i] == given->second[i];
+      if (!fits)
+        Error(node, absl::StrCat("shape ", ShapeToString(given->second),
+                                 " given for it does not fit its declared "
+                                 "shape ",
+                                 ShapeToString(dims)));
+      dims = given->second;
+    }
+    auto unknown = std::find(dims.begin(), dims.end(), -1);
     absl::StatusOr<int64_t> n = NumElements(dims);
-    if (!n.ok())
+    if (unknown != dims.end())
+      Error(node, UnknownDimensionError(node.name(), declared,
+                                        unknown - dims.begin()));
+    else if (!n.ok())
       Error(node, absl::StrCat("shape ", ShapeToString(dims),
-                               ": every dimension must be static and >= 0"));
+                               ": a dimension is negative (-1 alone means "
+                               "unknown)"));
     else if (!ShapeWithinLimit(dims))
       Error(node, absl::StrCat("shape ", ShapeToString(dims),
                                " is larger than Kiln's limit of 2^32 "
@@ -477,6 +502,8 @@ absl::StatusOr<ImportedGraph> Importer::Run(std::vector<std::string> fetches) {
       const auto &attrs = node.attr();
       std::vector<int64_t> shape(attrs.at("shape").shape().dim().begin(),
                                  attrs.at("shape").shape().dim().end());
+      if (auto given = shapes_.find(node.name()); given != shapes_.end())
+        shape = given->second;
       DType dtype = ProtoDType(attrs.at("dtype").type());
       // Arguments are added in topological order, and so are the feeds.
       values_[i] = main_.AddArgument(
@@ -502,11 +529,45 @@ absl::StatusOr<ImportedGraph> Importer::Run(std::vector<std::string> fetches) {
 
 } // namespace
 
+namespace {
+constexpr char kUnknownDimension[] =
+    " is unknown; Kiln compiles for the shape it is fed";
+} // namespace
+
+std::string UnknownDimensionError(const std::string &input,
+                                  const std::vector<int64_t> &declared,
+                                  size_t dim) {
+  std::vector<std::string> example;
+  for (int64_t d : declared)
+    example.push_back(d >= 0 ? absl::StrCat(d) : "N");
+  return absl::StrCat(
+      "input '", input, "' of shape ", ShapeToString(declared), ": dimension ",
+      dim, kUnknownDimension,
+      " (Session::Run, graph-compile --feed), or give it with graph-compile "
+      "--input-shape ",
+      input, "=", absl::StrJoin(example, "x"));
+}
+
+bool OnlyUnknownDimensions(const absl::Status &status) {
+  if (status.code() != absl::StatusCode::kInvalidArgument)
+    return false;
+  // "invalid graph: N problems:" then one indented line per problem.
+  std::vector<std::string> lines =
+      absl::StrSplit(status.message(), '\n', absl::SkipEmpty());
+  if (lines.size() < 2)
+    return false;
+  for (size_t i = 1; i < lines.size(); ++i)
+    if (!absl::StrContains(lines[i], kUnknownDimension))
+      return false;
+  return true;
+}
+
 absl::StatusOr<ImportedGraph>
 ImportGraphDef(const GraphDef &graph, const std::vector<std::string> &fetches,
                mlir::MLIRContext &context,
-               const std::map<std::string, Tensor> &frozen) {
-  return Importer(graph, context, frozen).Run(fetches);
+               const std::map<std::string, Tensor> &frozen,
+               const std::map<std::string, std::vector<int64_t>> &shapes) {
+  return Importer(graph, context, frozen, shapes).Run(fetches);
 }
 
 mlir::DenseElementsAttr HostTensorToAttr(const Tensor &tensor,

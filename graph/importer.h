@@ -31,10 +31,23 @@ struct ImportedGraph {
 /// means the signature's fetches. Every node is checked, whether the fetches
 /// need it or not, and every problem is reported in one error, one line per
 /// problem, each naming its node.
+/// `frozen` Placeholders become constants; `shapes` gives Placeholders whose
+/// declared shape has unknown (-1) dimensions their full shape.
 absl::StatusOr<ImportedGraph>
 ImportGraphDef(const GraphDef &graph, const std::vector<std::string> &fetches,
                mlir::MLIRContext &context,
-               const std::map<std::string, Tensor> &frozen = {});
+               const std::map<std::string, Tensor> &frozen = {},
+               const std::map<std::string, std::vector<int64_t>> &shapes = {});
+
+/// The error for an input whose dimension `dim` of `declared` is still
+/// unknown at import: it names the input and the dimension and says how
+/// to give it.
+std::string UnknownDimensionError(const std::string &input,
+                                  const std::vector<int64_t> &declared,
+                                  size_t dim);
+/// Whether every problem an import error lists is an unknown dimension (a
+/// model that imports once its shapes are given).
+bool OnlyUnknownDimensions(const absl::Status &status);
 
 /// Registers the dialects the importer creates ops in.
 void LoadImporterDialects(mlir::MLIRContext &context);

@@ -11,6 +11,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -96,6 +97,23 @@ public:
       if (!initializers_.count(v.name()) && !frozen_.count(v.name()))
         names.push_back(v.name());
     return names;
+  }
+  std::vector<InputDeclaration> DeclaredInputs() const override {
+    std::vector<InputDeclaration> inputs;
+    for (const onnx::ValueInfoProto &v : model_.graph().input()) {
+      if (initializers_.count(v.name()) || frozen_.count(v.name()))
+        continue;
+      InputDeclaration input;
+      input.name = v.name();
+      const auto &tt = v.type().tensor_type();
+      input.dtype = DTypeFromOnnx(tt.elem_type());
+      for (const auto &d : tt.shape().dim()) {
+        input.shape.push_back(d.has_dim_value() ? d.dim_value() : -1);
+        input.symbols.push_back(d.has_dim_value() ? "" : d.dim_param());
+      }
+      inputs.push_back(std::move(input));
+    }
+    return inputs;
   }
   std::string ModelBytes() const override;
   std::string WhyNotFeedable(const std::string &name) const override {
@@ -233,21 +251,38 @@ OnnxSource::Import(const std::vector<std::string> &requested,
                        OnnxTypeName(tt.elem_type()), " is not supported"));
       continue;
     }
-    llvm::SmallVector<int64_t> shape;
-    bool dynamic = !tt.has_shape();
-    for (const auto &d : tt.shape().dim()) {
-      if (!d.has_dim_value()) {
-        dynamic = true;
-        break;
+    // Unknown dimensions (dim_param, no dim_value) take the shape the
+    // Session was fed or graph-compile's --input-shape gave.
+    std::vector<int64_t> declared;
+    for (const auto &d : tt.shape().dim())
+      declared.push_back(d.has_dim_value() ? d.dim_value() : -1);
+    if (auto given = shapes_.find(input.name()); given != shapes_.end()) {
+      bool fits = given->second.size() == declared.size();
+      for (size_t i = 0; fits && i < declared.size(); ++i)
+        fits = declared[i] == -1 || declared[i] == given->second[i];
+      if (!fits) {
+        errors.push_back(absl::StrCat("input '", input.name(), "': shape ",
+                                      ShapeToString(given->second),
+                                      " given for it does not fit its "
+                                      "declared shape ",
+                                      ShapeToString(declared)));
+        continue;
       }
-      shape.push_back(d.dim_value());
-    }
-    if (dynamic) {
-      unsupported.push_back(absl::StrCat(
+      declared = given->second;
+    } else if (!tt.has_shape()) {
+      errors.push_back(absl::StrCat(
           "input '", input.name(),
-          "' has a dynamic or unknown shape; Kiln compiles static shapes"));
+          "' declares no shape; give it with graph-compile --input-shape ",
+          input.name(), "=...  (its rank is unknown too)"));
       continue;
     }
+    if (auto unknown = std::find(declared.begin(), declared.end(), -1);
+        unknown != declared.end()) {
+      errors.push_back(UnknownDimensionError(input.name(), declared,
+                                             unknown - declared.begin()));
+      continue;
+    }
+    llvm::SmallVector<int64_t> shape(declared.begin(), declared.end());
     if (!ShapeWithinLimit(shape)) {
       bool negative = llvm::any_of(shape, [](int64_t d) { return d < 0; });
       errors.push_back(absl::StrCat(

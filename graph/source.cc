@@ -5,8 +5,11 @@
 //===----------------------------------------------------------------------===//
 #include "graph/source.h"
 
+#include <algorithm>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "graph/loader.h"
@@ -23,7 +26,7 @@ public:
   absl::StatusOr<ImportedGraph>
   Import(const std::vector<std::string> &fetches,
          mlir::MLIRContext &context) const override {
-    return ImportGraphDef(graph_, fetches, context, frozen_);
+    return ImportGraphDef(graph_, fetches, context, frozen_, shapes_);
   }
   std::vector<std::string> DefaultFetches() const override {
     return {graph_.signature().fetch().begin(),
@@ -41,6 +44,24 @@ public:
       if (node.op() == "Placeholder" && !frozen_.count(node.name()))
         names.push_back(node.name());
     return names;
+  }
+  std::vector<InputDeclaration> DeclaredInputs() const override {
+    std::vector<InputDeclaration> inputs;
+    for (const NodeDef &node : graph_.node()) {
+      if (node.op() != "Placeholder" || frozen_.count(node.name()))
+        continue;
+      InputDeclaration input;
+      input.name = node.name();
+      if (auto dtype = node.attr().find("dtype"); dtype != node.attr().end())
+        input.dtype =
+            static_cast<DType>(static_cast<int>(dtype->second.type()));
+      if (auto shape = node.attr().find("shape"); shape != node.attr().end())
+        input.shape.assign(shape->second.shape().dim().begin(),
+                           shape->second.shape().dim().end());
+      input.symbols.assign(input.shape.size(), "");
+      inputs.push_back(std::move(input));
+    }
+    return inputs;
   }
   std::string ModelBytes() const override {
     std::string bytes;
@@ -69,6 +90,94 @@ private:
 
 } // namespace
 
+bool InputDeclaration::HasUnknownDims() const {
+  return std::find(shape.begin(), shape.end(), -1) != shape.end();
+}
+
+std::string InputDeclaration::TypeString() const {
+  std::vector<std::string> dims;
+  for (size_t i = 0; i < shape.size(); ++i)
+    dims.push_back(shape[i] >= 0 ? absl::StrCat(shape[i])
+                   : i < symbols.size() && !symbols[i].empty() ? symbols[i]
+                                                               : "?");
+  return absl::StrCat(DTypeName(dtype), "[", absl::StrJoin(dims, ","), "]");
+}
+
+absl::Status CheckFeed(const InputDeclaration &input, DType dtype,
+                       const std::vector<int64_t> &shape) {
+  bool fits = dtype == input.dtype && shape.size() == input.shape.size();
+  for (size_t i = 0; fits && i < shape.size(); ++i)
+    fits = input.shape[i] < 0 || input.shape[i] == shape[i];
+  if (fits)
+    return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrCat("feed '", input.name, "': expected ", input.TypeString(),
+                   ", got ", DTypeName(dtype), ShapeToString(shape)));
+}
+
+absl::Status
+CheckSymbols(const std::vector<InputDeclaration> &inputs,
+             const std::map<std::string, std::vector<int64_t>> &shapes) {
+  // Symbol -> (size, the input and dimension that gave it).
+  std::map<std::string, std::pair<int64_t, std::string>> sizes;
+  for (const InputDeclaration &input : inputs) {
+    auto given = shapes.find(input.name);
+    if (given == shapes.end())
+      continue;
+    for (size_t i = 0; i < input.symbols.size() && i < given->second.size();
+         ++i) {
+      if (input.symbols[i].empty())
+        continue;
+      std::string where =
+          absl::StrCat("dimension ", i, " of '", input.name, "'");
+      auto [it, inserted] = sizes.emplace(
+          input.symbols[i], std::make_pair(given->second[i], where));
+      if (!inserted && it->second.first != given->second[i])
+        return absl::InvalidArgumentError(
+            absl::StrCat("feeds disagree on dimension '", input.symbols[i],
+                         "': ", it->second.second, " is ", it->second.first,
+                         ", ", where, " is ", given->second[i]));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status GraphSource::SetInputShape(const std::string &name,
+                                        std::vector<int64_t> shape) {
+  std::vector<InputDeclaration> inputs = DeclaredInputs();
+  auto input =
+      std::find_if(inputs.begin(), inputs.end(),
+                   [&](const InputDeclaration &d) { return d.name == name; });
+  if (input == inputs.end()) {
+    std::string why = WhyNotFeedable(name);
+    return absl::InvalidArgumentError(
+        absl::StrCat("input shape for '", name, "': it ",
+                     why.empty() ? "is no input" : why));
+  }
+  if (absl::Status s = CheckFeed(*input, input->dtype, shape); !s.ok())
+    return absl::InvalidArgumentError(
+        absl::StrCat("input shape for '", name, "': expected ",
+                     input->TypeString(), ", got ", ShapeToString(shape)));
+  for (int64_t d : shape)
+    if (d < 0)
+      return absl::InvalidArgumentError(
+          absl::StrCat("input shape for '", name, "': ", ShapeToString(shape),
+                       " has a negative dimension"));
+  std::map<std::string, std::vector<int64_t>> shapes = shapes_;
+  shapes[name] = shape;
+  if (absl::Status s = CheckSymbols(inputs, shapes); !s.ok())
+    return s;
+  shapes_ = std::move(shapes);
+  return absl::OkStatus();
+}
+
+bool GraphSource::HasUnknownShapes() const {
+  for (const InputDeclaration &input : DeclaredInputs())
+    if (input.HasUnknownDims() && !shapes_.count(input.name))
+      return true;
+  return false;
+}
+
 absl::Status GraphSource::Freeze(const std::string &name, Tensor value) {
   std::string why = WhyNotFeedable(name);
   if (!why.empty())
@@ -81,6 +190,8 @@ absl::Status GraphSource::Freeze(const std::string &name, Tensor value) {
 std::string GraphSource::Fingerprint() const {
   Hasher hasher;
   hasher.Add(ModelBytes());
+  for (const auto &[name, shape] : shapes_)
+    hasher.Add("shape:" + name).Add(ShapeToString(shape));
   for (const auto &[name, tensor] : frozen_) {
     hasher.Add(name).Add(tensor.TypeString());
     hasher.Add(

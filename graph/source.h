@@ -18,6 +18,33 @@
 
 namespace kiln {
 
+/// An input as the model declares it.
+struct InputDeclaration {
+  std::string name;
+  DType dtype = DType::kInvalid;
+  /// -1 for a dimension the model leaves unknown (a Placeholder's -1, an
+  /// ONNX dim_param or missing dim_value): it takes the fed size.
+  std::vector<int64_t> shape;
+  /// Per dimension, its symbolic name ("batch", "unk__12") or "": the
+  /// dimensions that share a name must be fed the same size.
+  std::vector<std::string> symbols;
+
+  bool HasUnknownDims() const;
+  /// "f32[?,128]"; symbolic dimensions by name ("f32[batch,128]").
+  std::string TypeString() const;
+};
+
+/// Whether `shape` of `dtype` can be fed as `input`: same dtype and rank,
+/// and the declared sizes. An InvalidArgument error names the feed.
+absl::Status CheckFeed(const InputDeclaration &input, DType dtype,
+                       const std::vector<int64_t> &shape);
+
+/// Whether the shapes given to `inputs` agree on every named dimension
+/// (two inputs declared [batch, 128] and [batch] fed 3 and 4 do not).
+absl::Status
+CheckSymbols(const std::vector<InputDeclaration> &inputs,
+             const std::map<std::string, std::vector<int64_t>> &shapes);
+
 class GraphSource {
 public:
   virtual ~GraphSource() = default;
@@ -37,6 +64,24 @@ public:
   absl::Status Freeze(const std::string &name, Tensor value);
   /// The inputs that can be fed, in the model's order.
   virtual std::vector<std::string> InputNames() const = 0;
+  /// The same, with their declared types.
+  virtual std::vector<InputDeclaration> DeclaredInputs() const = 0;
+  /// Gives `name`, an input with unknown dimensions, its full shape for
+  /// later imports (the importers then compile that specialization). The
+  /// shape must agree with the declaration and with the shapes given to
+  /// inputs sharing a symbolic dimension.
+  absl::Status SetInputShape(const std::string &name,
+                             std::vector<int64_t> shape);
+  /// The shapes SetInputShape gave; replaced wholesale by SetInputShapes
+  /// (which checks nothing: the Session checks feeds first).
+  const std::map<std::string, std::vector<int64_t>> &input_shapes() const {
+    return shapes_;
+  }
+  void SetInputShapes(std::map<std::string, std::vector<int64_t>> shapes) {
+    shapes_ = std::move(shapes);
+  }
+  /// Whether some feedable input still has a dimension no shape gave.
+  bool HasUnknownShapes() const;
   /// Empty when `name` is an input that can be fed; otherwise why not.
   virtual std::string WhyNotFeedable(const std::string &name) const = 0;
 
@@ -51,6 +96,8 @@ protected:
   virtual std::string ModelBytes() const = 0;
   /// Inputs fixed by Freeze; importers turn them into constants.
   std::map<std::string, Tensor> frozen_;
+  /// Full shapes of inputs declared with unknown dimensions.
+  std::map<std::string, std::vector<int64_t>> shapes_;
 };
 
 std::unique_ptr<GraphSource> MakeGraphDefSource(GraphDef graph);

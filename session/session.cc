@@ -31,6 +31,7 @@ namespace kiln {
 
 struct Session::Compiled {
   std::unique_ptr<Executable> executable;
+  uint64_t order = 0; ///< Its place among the Session's compiles.
 };
 
 Session::Session(std::unique_ptr<GraphSource> source, SessionOptions options)
@@ -52,7 +53,7 @@ absl::Status CheckThreads(const SessionOptions &options) {
 
 } // namespace
 
-std::shared_ptr<const Session::Compiled>
+std::shared_ptr<Session::Compiled>
 Session::Adopt(std::unique_ptr<Executable> executable) const {
   executable->set_thread_pool(pool_);
   executable->set_profiling(options_.profile);
@@ -72,6 +73,11 @@ Session::Create(std::unique_ptr<GraphSource> source, SessionOptions options) {
     return absl::InvalidArgumentError("Session::Create: null model source");
   if (absl::Status s = CheckThreads(options); !s.ok())
     return s;
+  if (options.max_specializations < 1)
+    return absl::InvalidArgumentError(
+        absl::StrCat("SessionOptions.max_specializations must be at least 1, "
+                     "got ",
+                     options.max_specializations));
   if (options.pipeline.opt_level < 0 || options.pipeline.opt_level > 3)
     return absl::InvalidArgumentError(
         absl::StrCat("SessionOptions.pipeline.opt_level must be 0 to 3, got ",
@@ -88,7 +94,8 @@ Session::Create(std::unique_ptr<GraphSource> source, SessionOptions options) {
   std::unique_ptr<Session> session(new Session(std::move(source), options));
   // A model found in the compilation cache was checked when it was
   // compiled.
-  if (!options.cache_dir.empty() && !session->default_fetches().empty()) {
+  if (!options.cache_dir.empty() && !session->default_fetches().empty() &&
+      !session->source_->HasUnknownShapes()) {
     std::vector<std::string> fetches = session->default_fetches();
     CompileStats stats;
     std::string path;
@@ -97,7 +104,7 @@ Session::Create(std::unique_ptr<GraphSource> source, SessionOptions options) {
     if (!executable.ok())
       return executable.status();
     if (*executable) {
-      session->cache_[fetches] = session->Adopt(*std::move(executable));
+      session->cache_[{fetches, ""}] = session->Adopt(*std::move(executable));
       session->last_stats_ = stats;
       return session;
     }
@@ -116,11 +123,12 @@ Session::Create(std::unique_ptr<GraphSource> source, SessionOptions options) {
     }
     absl::StatusOr<ImportedGraph> imported =
         session->source_->Import(fetches, context);
-    if (!imported.ok())
+    // Unknown dimensions are no error: Run compiles for the fed shapes.
+    if (!imported.ok() && !OnlyUnknownDimensions(imported.status()))
       return imported.status();
   }
   std::vector<std::string> fetches = session->source_->DefaultFetches();
-  if (!fetches.empty()) {
+  if (!fetches.empty() && !session->source_->HasUnknownShapes()) {
     absl::StatusOr<std::shared_ptr<const Compiled>> compiled =
         session->GetOrCompile(fetches);
     if (!compiled.ok())
@@ -356,7 +364,8 @@ Session::CompileOrLoad(const std::vector<std::string> &fetches,
 }
 
 absl::StatusOr<std::shared_ptr<const Session::Compiled>>
-Session::GetOrCompile(const std::vector<std::string> &fetches) {
+Session::GetOrCompile(const std::vector<std::string> &fetches,
+                      const Shapes &shapes) {
   if (artifact_) {
     const std::vector<TensorSpec> &compiled =
         artifact_->executable->signature().fetches;
@@ -372,19 +381,80 @@ Session::GetOrCompile(const std::vector<std::string> &fetches) {
   // Compilation holds the lock: concurrent first Runs with the same fetches
   // compile once, and MLIR contexts are not shared between threads.
   std::lock_guard<std::mutex> lock(mutex_);
-  auto it = cache_.find(fetches);
+  std::string key;
+  for (const auto &[name, shape] : shapes)
+    absl::StrAppend(&key, name, "=", absl::StrJoin(shape, "x"), ";");
+  auto it = cache_.find({fetches, key});
   if (it != cache_.end())
     return it->second;
 
+  // The specialization: the source imports with the fed shapes too.
+  Shapes given = source_->input_shapes();
+  Shapes specialized = given;
+  specialized.insert(shapes.begin(), shapes.end());
+  source_->SetInputShapes(specialized);
   CompileStats stats;
   absl::StatusOr<std::unique_ptr<Executable>> executable =
       CompileOrLoad(fetches, stats);
+  source_->SetInputShapes(given);
   if (!executable.ok())
     return executable.status();
-  std::shared_ptr<const Compiled> compiled = Adopt(*std::move(executable));
-  cache_[fetches] = compiled;
+  std::shared_ptr<Compiled> compiled = Adopt(*std::move(executable));
+  compiled->order = ++compiles_;
+  if (!key.empty()) {
+    // Keep at most max_specializations of these fetches: drop the oldest.
+    std::vector<decltype(cache_)::iterator> same;
+    for (auto e = cache_.begin(); e != cache_.end(); ++e)
+      if (e->first.first == fetches && !e->first.second.empty())
+        same.push_back(e);
+    if (static_cast<int>(same.size()) >= options_.max_specializations) {
+      auto oldest = *std::min_element(
+          same.begin(), same.end(), [](const auto &a, const auto &b) {
+            return a->second->order < b->second->order;
+          });
+      cache_.erase(oldest);
+    }
+  }
+  cache_[{fetches, key}] = compiled;
   last_stats_ = stats;
-  return compiled;
+  return std::shared_ptr<const Compiled>(compiled);
+}
+
+absl::StatusOr<Session::Shapes>
+Session::CheckFeeds(const std::map<std::string, const Tensor *> &fed) const {
+  Shapes shapes;
+  if (!source_)
+    return shapes;
+  std::vector<InputDeclaration> inputs = source_->DeclaredInputs();
+  const Shapes &given = source_->input_shapes();
+  for (const InputDeclaration &input : inputs) {
+    auto feed = fed.find(input.name);
+    if (feed == fed.end())
+      continue;
+    // Before any compile: a feed of the wrong type is reported at once.
+    // (The shape of an input declared static is checked by the executable,
+    // where the fetches need it: some models are fed unused inputs of
+    // other shapes, as ONNX Runtime allows.)
+    InputDeclaration expected = input;
+    if (auto g = given.find(input.name); g != given.end())
+      expected.shape = g->second;
+    if (!expected.HasUnknownDims()) {
+      if (feed->second->dtype() != expected.dtype)
+        return CheckFeed(expected, feed->second->dtype(),
+                         feed->second->shape());
+      continue;
+    }
+    if (absl::Status s =
+            CheckFeed(expected, feed->second->dtype(), feed->second->shape());
+        !s.ok())
+      return s;
+    shapes[input.name] = feed->second->shape();
+  }
+  Shapes all = given;
+  all.insert(shapes.begin(), shapes.end());
+  if (absl::Status s = CheckSymbols(inputs, all); !s.ok())
+    return s;
+  return shapes;
 }
 
 absl::Status Session::Run(const Feeds &feeds, std::vector<Tensor> *outputs) {
@@ -415,8 +485,11 @@ absl::Status Session::Run(const Feeds &feeds,
           absl::StrCat("feed '", name, "' is given twice"));
   }
 
+  absl::StatusOr<Shapes> shapes = CheckFeeds(fed);
+  if (!shapes.ok())
+    return shapes.status();
   absl::StatusOr<std::shared_ptr<const Compiled>> compiled =
-      GetOrCompile(fetches);
+      GetOrCompile(fetches, *shapes);
   if (!compiled.ok())
     return compiled.status();
   const Executable &executable = *(*compiled)->executable;

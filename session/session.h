@@ -44,6 +44,11 @@ struct SessionOptions {
   int threads = 1;
   /// Times every kernel dispatch of every run, for Session::Profile().
   bool profile = false;
+  /// A model whose inputs have unknown dimensions (a Placeholder shape
+  /// [-1, 128], an ONNX dim_param) is compiled on the first Run with each
+  /// new set of fed shapes, for those shapes. This many specializations
+  /// are kept per fetch list; the oldest goes first.
+  int max_specializations = 16;
 };
 
 /// Timings of the last compilation, for tools and benchmarks.
@@ -119,12 +124,19 @@ private:
   LoadCached(const std::vector<std::string> &fetches, CompileStats &stats,
              std::string *path);
   /// `executable`, running on the Session's threads.
-  std::shared_ptr<const Compiled>
-  Adopt(std::unique_ptr<Executable> executable) const;
+  std::shared_ptr<Compiled> Adopt(std::unique_ptr<Executable> executable) const;
   /// Empty when `name` can be fed; otherwise why not.
   std::string WhyNotFeedable(const std::string &name) const;
+  using Shapes = std::map<std::string, std::vector<int64_t>>;
+  /// The executable for `fetches`, specialized for `shapes` (the fed
+  /// shapes of inputs with unknown dimensions; empty for a static model).
   absl::StatusOr<std::shared_ptr<const Compiled>>
-  GetOrCompile(const std::vector<std::string> &fetches);
+  GetOrCompile(const std::vector<std::string> &fetches,
+               const Shapes &shapes = {});
+  /// Checks `fed` against the model's declared inputs and returns the
+  /// shapes that specialize it.
+  absl::StatusOr<Shapes>
+  CheckFeeds(const std::map<std::string, const Tensor *> &fed) const;
 
   std::unique_ptr<GraphSource> source_; ///< Null for an artifact.
   /// A Session from an artifact: its one executable, for its fetches.
@@ -133,7 +145,11 @@ private:
   std::shared_ptr<ThreadPool> pool_;
   SessionOptions options_;
   mutable std::mutex mutex_;
-  std::map<std::vector<std::string>, std::shared_ptr<const Compiled>> cache_;
+  /// Keyed by the fetches and the specializing shapes ("a=3x128;...").
+  std::map<std::pair<std::vector<std::string>, std::string>,
+           std::shared_ptr<const Compiled>>
+      cache_;
+  uint64_t compiles_ = 0; ///< Orders the cache's entries by age.
   CompileStats last_stats_;
 };
 

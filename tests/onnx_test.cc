@@ -176,10 +176,10 @@ TEST(OnnxTest, UnknownOpSuggestsTheNearestKnownOne) {
                                 "not supported")));
 }
 
-TEST(OnnxTest, DynamicShapesAndUnsupportedTypesAreNamed) {
+TEST(OnnxTest, UnsupportedInputTypesAreNamed) {
   onnx::ModelProto m = NewModel();
   onnx::GraphProto *g = m.mutable_graph();
-  AddInput(g, "x", onnx::TensorProto::FLOAT, {0, 3}, /*dynamic_first=*/true);
+  AddInput(g, "x", onnx::TensorProto::FLOAT, {2, 3});
   AddInput(g, "h", onnx::TensorProto::STRING, {3});
   AddNode(g, "Relu", {"x"}, {"y"});
   AddNode(g, "Identity", {"h"}, {"z"});
@@ -188,9 +188,58 @@ TEST(OnnxTest, DynamicShapesAndUnsupportedTypesAreNamed) {
   absl::StatusOr<std::unique_ptr<Session>> s = Load(m);
   ASSERT_FALSE(s.ok());
   EXPECT_THAT(std::string(s.status().message()),
-              AllOf(HasSubstr("input 'x' has a dynamic or unknown shape"),
-                    HasSubstr("input 'h': element type STRING is not "
-                              "supported")));
+              HasSubstr("input 'h': element type STRING is not supported"));
+}
+
+// dynamic_axes in torch.onnx.export: the batch is a dim_param. Each new
+// fed shape compiles a specialization; a named dimension must agree across
+// the inputs that share it, and the feeds are checked before compiling.
+TEST(OnnxTest, SymbolicDimensionsTakeTheFedShapes) {
+  onnx::ModelProto m = NewModel();
+  onnx::GraphProto *g = m.mutable_graph();
+  AddInput(g, "x", onnx::TensorProto::FLOAT, {0, 3}, /*dynamic_first=*/true);
+  AddInput(g, "s", onnx::TensorProto::FLOAT, {0, 1}, /*dynamic_first=*/true);
+  AddInitializer(g, "W", {3, 2}, {1, 2, 3, 4, 5, 6});
+  AddNode(g, "MatMul", {"x", "W"}, {"p"});
+  AddNode(g, "Mul", {"p", "s"}, {"y"});
+  AddOutput(g, "y", 2);
+  absl::StatusOr<std::unique_ptr<Session>> s = Load(m);
+  ASSERT_TRUE(s.ok()) << s.status();
+  for (int64_t batch : {1, 3, 64}) {
+    std::vector<float> xs(batch * 3), ss(batch);
+    for (int64_t i = 0; i < batch * 3; ++i)
+      xs[i] = 0.5f * static_cast<float>(i % 7) - 1.0f;
+    for (int64_t i = 0; i < batch; ++i)
+      ss[i] = static_cast<float>(i + 1);
+    std::vector<Tensor> out;
+    ASSERT_TRUE((*s)->Run({{"x", *Tensor::FromVector<float>({batch, 3}, xs)},
+                           {"s", *Tensor::FromVector<float>({batch, 1}, ss)}},
+                          &out)
+                    .ok());
+    ASSERT_EQ(out[0].shape(), (std::vector<int64_t>{batch, 2}));
+    for (int64_t r = 0; r < batch; ++r)
+      for (int64_t c = 0; c < 2; ++c) {
+        double want = 0;
+        for (int64_t k = 0; k < 3; ++k)
+          want += double(xs[r * 3 + k]) * double(1 + k * 2 + c);
+        EXPECT_NEAR(out[0].data<float>()[r * 2 + c], want * ss[r], 1e-4)
+            << "batch " << batch << " row " << r;
+      }
+  }
+  std::vector<Tensor> out;
+  absl::Status disagree = (*s)->Run(
+      {{"x", *Tensor::FromVector<float>({2, 3}, std::vector<float>(6))},
+       {"s", *Tensor::FromVector<float>({3, 1}, std::vector<float>(3))}},
+      &out);
+  EXPECT_THAT(std::string(disagree.message()),
+              HasSubstr("feeds disagree on dimension 'batch': dimension 0 of "
+                        "'x' is 2, dimension 0 of 's' is 3"));
+  absl::Status mistyped = (*s)->Run(
+      {{"x", *Tensor::FromVector<float>({2, 4}, std::vector<float>(8))},
+       {"s", *Tensor::FromVector<float>({2, 1}, std::vector<float>(2))}},
+      &out);
+  EXPECT_THAT(std::string(mistyped.message()),
+              HasSubstr("feed 'x': expected f32[batch,3], got f32[2,4]"));
 }
 
 TEST(OnnxTest, ShapeErrorsNameTheNode) {

@@ -239,6 +239,73 @@ TEST(SessionTest, OptimizationLevelsAgree) {
   }
 }
 
+// The seed's example: a = placeholder(float32, [None, 128]), b =
+// placeholder(float32, [128, 32]), c = matmul(a, b), run with batches of 1,
+// 3 and 64 one after another (each compiled for its shape, then reused),
+// against a float64 reference.
+TEST(SessionTest, UnknownBatchTakesTheFedShape) {
+  absl::StatusOr<std::unique_ptr<Session>> s =
+      Session::CreateFromFile("examples/dynamic_batch.pbtxt");
+  ASSERT_TRUE(s.ok()) << s.status();
+  std::vector<double> bs = testing::RandomValues(128 * 32, 11);
+  Tensor b = *Tensor::FromVector<float>({128, 32}, {bs.begin(), bs.end()});
+  for (int64_t batch : {1, 3, 64, 3, 1}) {
+    std::vector<double> as = testing::RandomValues(batch * 128, batch);
+    Tensor a = *Tensor::FromVector<float>({batch, 128}, {as.begin(), as.end()});
+    RefArray expected{{batch, 32}, {}};
+    for (int64_t i = 0; i < batch; ++i)
+      for (int64_t j = 0; j < 32; ++j) {
+        double sum = 0;
+        for (int64_t k = 0; k < 128; ++k)
+          sum += double(static_cast<float>(as[i * 128 + k])) *
+                 double(static_cast<float>(bs[k * 32 + j]));
+        expected.data.push_back(sum);
+      }
+    std::vector<Tensor> out;
+    absl::Status run = (*s)->Run({{"a", a}, {"b", b}}, {"c"}, &out);
+    ASSERT_TRUE(run.ok()) << run;
+    testing::ExpectClose(out[0], expected);
+  }
+  // A feed that does not fit the declaration fails before any compile,
+  // saying what was expected; an unfed unknown dimension is named.
+  std::vector<Tensor> out;
+  absl::Status wrong = (*s)->Run(
+      {{"a", *Tensor::FromVector<float>({2, 64}, std::vector<float>(128))},
+       {"b", b}},
+      {"c"}, &out);
+  EXPECT_THAT(std::string(wrong.message()),
+              HasSubstr("feed 'a': expected f32[?,128], got f32[2,64]"));
+  absl::Status unfed = (*s)->Run({{"b", b}}, {"c"}, &out);
+  EXPECT_THAT(std::string(unfed.message()),
+              HasSubstr("input 'a' of shape [-1,128]: dimension 0 is unknown"));
+  SessionOptions none;
+  none.max_specializations = 0;
+  EXPECT_THAT(
+      std::string(Session::CreateFromFile("examples/dynamic_batch.pbtxt", none)
+                      .status()
+                      .message()),
+      HasSubstr("max_specializations must be at least 1"));
+}
+
+// With room for one specialization, each new shape replaces the last one,
+// and runs stay correct.
+TEST(SessionTest, SpecializationsAreBounded) {
+  SessionOptions options;
+  options.max_specializations = 1;
+  absl::StatusOr<std::unique_ptr<Session>> s =
+      Session::CreateFromFile("examples/dynamic_batch.pbtxt", options);
+  ASSERT_TRUE(s.ok()) << s.status();
+  Tensor b = *Tensor::FromVector<float>({128, 32}, std::vector<float>(4096, 1));
+  for (int64_t batch : {2, 5, 2}) {
+    Tensor a = *Tensor::FromVector<float>(
+        {batch, 128}, std::vector<float>(batch * 128, 0.5f));
+    std::vector<Tensor> out;
+    ASSERT_TRUE((*s)->Run({{"a", a}, {"b", b}}, {"c"}, &out).ok());
+    ASSERT_EQ(out[0].shape(), (std::vector<int64_t>{batch, 32}));
+    EXPECT_EQ(out[0].data<float>()[batch * 32 - 1], 64.0f);
+  }
+}
+
 TEST(SessionOptionsTest, ThreadsMustBePositive) {
   SessionOptions options;
   options.threads = 0;

@@ -158,8 +158,7 @@ TEST(GraphCompileTest, BenchmarkRunsAgain) {
 TEST(GraphCompileTest, ProfileTimesEachKernel) {
   std::string out, err;
   ASSERT_EQ(GraphCompile({"examples/mlp.pbtxt", "--feed",
-                          "x=examples/mlp_x.npy", "--profile",
-                          "--benchmark=2"},
+                          "x=examples/mlp_x.npy", "--profile", "--benchmark=2"},
                          &out, &err),
             0)
       << err;
@@ -170,11 +169,56 @@ TEST(GraphCompileTest, ProfileTimesEachKernel) {
     EXPECT_THAT(out, HasSubstr(kernel));
   EXPECT_THAT(out, HasSubstr("100.0%         total"));
   // Without --profile, no table.
-  ASSERT_EQ(GraphCompile({"examples/mlp.pbtxt", "--feed",
-                          "x=examples/mlp_x.npy"},
-                         &out, &err),
-            0);
+  ASSERT_EQ(
+      GraphCompile({"examples/mlp.pbtxt", "--feed", "x=examples/mlp_x.npy"},
+                   &out, &err),
+      0);
   EXPECT_THAT(out, Not(HasSubstr("profile of")));
+}
+
+// A model with an unknown batch (examples/dynamic_batch.pbtxt, [-1, 128]):
+// --input-shape gives it, an artifact records it, and without it the error
+// names the input and the dimension and says how to give it.
+TEST(GraphCompileTest, InputShapeFixesUnknownDimensions) {
+  std::string out, err;
+  EXPECT_EQ(
+      GraphCompile({"examples/dynamic_batch.pbtxt", "--emit=plan"}, &out, &err),
+      1);
+  EXPECT_THAT(err, HasSubstr("input 'a' of shape [-1,128]: dimension 0 is "
+                             "unknown"));
+  EXPECT_THAT(err, HasSubstr("--input-shape a=Nx128"));
+  ASSERT_EQ(GraphCompile({"examples/dynamic_batch.pbtxt", "--emit=plan",
+                          "--input-shape", "a=3x128"},
+                         &out, &err),
+            0)
+      << err;
+  EXPECT_THAT(out, HasSubstr("feed a: f32[3,128]"));
+  std::string path = TempPath("dynamic.kiln");
+  ASSERT_EQ(GraphCompile({"examples/dynamic_batch.pbtxt", "-o", path,
+                          "--input-shape=a=5x128"},
+                         &out, &err),
+            0)
+      << err;
+  ASSERT_EQ(GraphCompile({path, "--emit=plan"}, &out, &err), 0) << err;
+  EXPECT_THAT(out, HasSubstr("feed a: f32[5,128]"));
+  EXPECT_THAT(out, HasSubstr("fetch c: f32[5,32]"));
+  // Shapes that do not fit, inputs that are not inputs, and bad syntax.
+  EXPECT_EQ(GraphCompile({"examples/dynamic_batch.pbtxt", "--emit=plan",
+                          "--input-shape", "a=3x64"},
+                         &out, &err),
+            2);
+  EXPECT_THAT(err, HasSubstr("input shape for 'a': expected f32[?,128], got "
+                             "[3,64]"));
+  EXPECT_EQ(GraphCompile({"examples/dynamic_batch.pbtxt", "--emit=plan",
+                          "--input-shape", "c=3x32"},
+                         &out, &err),
+            2);
+  EXPECT_THAT(err, HasSubstr("it names a MatMul node"));
+  EXPECT_EQ(GraphCompile({"examples/dynamic_batch.pbtxt", "--emit=plan",
+                          "--input-shape", "a=3xN"},
+                         &out, &err),
+            2);
+  EXPECT_THAT(err, HasSubstr("--input-shape a: '3xN' is not a shape"));
 }
 
 TEST(GraphCompileTest, EmitsEachStage) {

@@ -19,6 +19,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
 #include "codegen/Compile.h"
 #include "codegen/TargetBackend.h"
 #include "codegen/common/LaunchPlan.h"
@@ -64,6 +65,13 @@ Options:
   --freeze NAME=FILE.npy  Fix input NAME to the tensor in FILE at compile time
                           (repeatable): shapes, axes and the like computed
                           from it become known, as a static compiler needs.
+  --input-shape NAME=DxDx...
+                          The shape of input NAME where the model leaves
+                          dimensions unknown (a Placeholder dimension of
+                          -1, an ONNX dim_param such as "batch"), e.g.
+                          --input-shape x=1x3x224x224 (repeatable). A --feed
+                          file gives its input's shape too; without either,
+                          an unknown dimension is an error naming it.
   --fetch NAME            Fetch node NAME ("node" or "node:0"; repeatable).
                           Default: the fetches in the graph's signature.
   --output NAME=FILE.npy  With --run, write fetched tensor NAME to a .npy file
@@ -217,6 +225,7 @@ struct Args {
   bool profile = false;
   std::vector<std::pair<std::string, std::string>> feeds;
   std::vector<std::pair<std::string, std::string>> frozen;
+  std::vector<std::pair<std::string, std::vector<int64_t>>> input_shapes;
   std::vector<std::string> fetches;
   std::map<std::string, std::string> outputs;
   std::string emit;
@@ -390,6 +399,21 @@ std::string ParseArgs(int argc, char **argv, Args *args) {
       if (!SplitAssignment(v, &name, &file))
         return "--freeze expects NAME=FILE.npy, got '" + v + "'";
       args->frozen.emplace_back(name, file);
+    } else if (value("--input-shape", &v)) {
+      std::string dims;
+      if (!SplitAssignment(v, &name, &dims))
+        return "--input-shape expects NAME=DxDx... (e.g. x=1x3x224x224), "
+               "got '" +
+               v + "'";
+      std::vector<int64_t> shape;
+      for (absl::string_view d : absl::StrSplit(dims, 'x', absl::SkipEmpty())) {
+        int64_t n;
+        if (!absl::SimpleAtoi(d, &n) || n < 0)
+          return "--input-shape " + name + ": '" + dims +
+                 "' is not a shape (sizes >= 0 joined by x)";
+        shape.push_back(n);
+      }
+      args->input_shapes.emplace_back(name, shape);
     } else if (value("--fetch", &v)) {
       args->fetches.push_back(v);
     } else if (value("--output", &v)) {
@@ -990,6 +1014,27 @@ int GraphCompileMain(int argc, char **argv, std::ostream &out,
     }
     if (absl::Status s = (*source)->Freeze(name, *std::move(t)); !s.ok()) {
       return Fail(err, s);
+    }
+  }
+  // Unknown dimensions: from --input-shape, else from the --feed files.
+  for (const auto &[name, shape] : args.input_shapes)
+    if (absl::Status s = (*source)->SetInputShape(name, shape); !s.ok()) {
+      err << "error: --input-shape: " << s.message() << "\n";
+      return 2;
+    }
+  for (const InputDeclaration &input : (*source)->DeclaredInputs()) {
+    if (!input.HasUnknownDims() || (*source)->input_shapes().count(input.name))
+      continue;
+    for (const auto &[name, file] : args.feeds) {
+      if (name != input.name)
+        continue;
+      absl::StatusOr<Tensor> t = ReadNpy(file);
+      if (!t.ok())
+        break; // Reading the feeds reports it.
+      if (absl::Status s = CheckFeed(input, t->dtype(), t->shape()); !s.ok())
+        return Fail(err, s);
+      if (absl::Status s = (*source)->SetInputShape(name, t->shape()); !s.ok())
+        return Fail(err, s);
     }
   }
   if (args.stats || args.memory_report) {
