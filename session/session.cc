@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <set>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -36,8 +37,12 @@ struct Session::Compiled {
 
 Session::Session(std::unique_ptr<GraphSource> source, SessionOptions options)
     : source_(std::move(source)), options_(options) {
-  if (options_.threads > 1)
-    pool_ = std::make_shared<ThreadPool>(options_.threads);
+  int threads =
+      options_.threads > 0
+          ? options_.threads
+          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  if (threads > 1)
+    pool_ = std::make_shared<ThreadPool>(threads);
 }
 
 Session::~Session() = default;
@@ -45,9 +50,11 @@ Session::~Session() = default;
 namespace {
 
 absl::Status CheckThreads(const SessionOptions &options) {
-  if (options.threads < 1)
-    return absl::InvalidArgumentError(absl::StrCat(
-        "SessionOptions.threads must be at least 1, got ", options.threads));
+  if (options.threads < 0)
+    return absl::InvalidArgumentError(
+        absl::StrCat("SessionOptions.threads must be 0 (one per core) or "
+                     "more, got ",
+                     options.threads));
   return absl::OkStatus();
 }
 

@@ -40,8 +40,9 @@ struct SessionOptions {
   /// compiling. The folder is created if missing.
   std::string cache_dir;
   /// Threads a run computes on: each kernel's grid is split over them (the
-  /// calling thread is one). 1 runs on the caller alone.
-  int threads = 1;
+  /// calling thread is one). 1 runs on the caller alone; 0, the default,
+  /// means one per core of this machine.
+  int threads = 0;
   /// Times every kernel dispatch of every run, for Session::Profile().
   bool profile = false;
   /// A model whose inputs have unknown dimensions (a Placeholder shape

@@ -308,12 +308,13 @@ TEST(SessionTest, SpecializationsAreBounded) {
 
 TEST(SessionOptionsTest, ThreadsMustBePositive) {
   SessionOptions options;
-  options.threads = 0;
+  options.threads = -1;
   absl::StatusOr<std::unique_ptr<Session>> s =
       Session::CreateFromFile("examples/mlp.pbtxt", options);
   ASSERT_FALSE(s.ok());
   EXPECT_THAT(std::string(s.status().message()),
-              HasSubstr("SessionOptions.threads must be at least 1, got 0"));
+              HasSubstr("SessionOptions.threads must be 0 (one per core) or "
+                        "more, got -1"));
 }
 
 } // namespace

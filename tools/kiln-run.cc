@@ -17,6 +17,7 @@
 #include <cstring>
 #include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/numbers.h"
@@ -55,7 +56,9 @@ bool Split(const std::string &text, std::string *name, std::string *value) {
 int main(int argc, char **argv) {
   std::string model;
   std::map<std::string, std::string> feed_files, output_files;
-  int benchmark = 0, threads = 1;
+  int benchmark = 0;
+  int threads =
+      static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i], name, file, v;
     // "--flag value" or "--flag=value".

@@ -78,8 +78,8 @@ Options:
                           (repeatable).
   --benchmark=N           Run N more times after the first run (implies
                           --run) and print the median and fastest run times.
-  --threads=N             Run on N threads (default 1): each kernel's grid
-                          is split over them.
+  --threads=N             Run on N threads (default: one per core): each
+                          kernel's grid is split over them.
   --profile               Time every kernel of every run (implies --run) and
                           print, after the runs, each kernel's time per run
                           and share, slowest first.
@@ -242,7 +242,7 @@ struct Args {
   bool emit_obj = false, emit_header = false; ///< --emit=obj,header
   std::string class_name;
   std::string cache_dir;
-  int threads = 1;
+  int threads = 0; ///< One per core.
   bool version = false;
   /// Options that only mean something when compiling, as given.
   std::vector<std::string> compile_flags;
