@@ -536,13 +536,14 @@ constexpr char kUnknownDimension[] =
 
 std::string UnknownDimensionError(const std::string &input,
                                   const std::vector<int64_t> &declared,
-                                  size_t dim) {
+                                  size_t dim, const std::string &symbol) {
   std::vector<std::string> example;
   for (int64_t d : declared)
     example.push_back(d >= 0 ? absl::StrCat(d) : "N");
   return absl::StrCat(
       "input '", input, "' of shape ", ShapeToString(declared), ": dimension ",
-      dim, kUnknownDimension,
+      dim, symbol.empty() ? "" : absl::StrCat(" ('", symbol, "')"),
+      kUnknownDimension,
       " (Session::Run, graph-compile --feed), or give it with graph-compile "
       "--input-shape ",
       input, "=", absl::StrJoin(example, "x"));

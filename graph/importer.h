@@ -44,7 +44,7 @@ ImportGraphDef(const GraphDef &graph, const std::vector<std::string> &fetches,
 /// to give it.
 std::string UnknownDimensionError(const std::string &input,
                                   const std::vector<int64_t> &declared,
-                                  size_t dim);
+                                  size_t dim, const std::string &symbol = "");
 /// Whether every problem an import error lists is an unknown dimension (a
 /// model that imports once its shapes are given).
 bool OnlyUnknownDimensions(const absl::Status &status);

@@ -278,8 +278,9 @@ OnnxSource::Import(const std::vector<std::string> &requested,
     }
     if (auto unknown = std::find(declared.begin(), declared.end(), -1);
         unknown != declared.end()) {
-      errors.push_back(UnknownDimensionError(input.name(), declared,
-                                             unknown - declared.begin()));
+      int dim = unknown - declared.begin();
+      errors.push_back(UnknownDimensionError(input.name(), declared, dim,
+                                             tt.shape().dim(dim).dim_param()));
       continue;
     }
     llvm::SmallVector<int64_t> shape(declared.begin(), declared.end());
