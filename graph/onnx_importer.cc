@@ -296,6 +296,18 @@ OnnxSource::Import(const std::vector<std::string> &requested,
     values[input.name()] = main.AddArgument(
         input.name(), mlir::RankedTensorType::get(shape, elem));
   }
+  // Without an input's shape nothing downstream can be checked; report the
+  // unknown dimensions alone (what depends on them would only add noise,
+  // such as a fetch of that input naming no value).
+  std::vector<std::string> unknown;
+  for (const std::string &e : errors)
+    if (OnlyUnknownDimensions(absl::InvalidArgumentError("problems:\n" + e)))
+      unknown.push_back(e);
+  if (!unknown.empty() && unsupported.empty())
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid ONNX model: ", unknown.size(), " problem",
+                     unknown.size() == 1 ? "" : "s", ":\n  ",
+                     absl::StrJoin(unknown, "\n  ")));
 
   std::set<std::string> madeEarlier; // Outputs of the nodes before node i.
   for (int i = 0; i < graph.node_size(); ++i) {

@@ -174,10 +174,17 @@ LogicalResult ReshapeOp::inferReturnTypes(MLIRContext *,
     if (adaptor.getAllowzero() && known == 0)
       return emitOptionalError(loc, "shape ", shapeStr(adaptor.getShape()),
                                " has both 0 and -1");
-    if (known == 0 ? total != 0 : total % known != 0)
+    // With no elements in the other dimensions the -1 could be anything
+    // (ONNX Runtime and NumPy refuse it too).
+    if (known == 0)
+      return emitOptionalError(loc, "cannot reshape ", shapeStr(t.getShape()),
+                               " to ", shapeStr(adaptor.getShape()),
+                               ": the -1 cannot be inferred when the other "
+                               "dimensions hold 0 elements");
+    if (total % known != 0)
       return emitOptionalError(loc, "cannot reshape ", shapeStr(t.getShape()),
                                " to ", shapeStr(adaptor.getShape()));
-    shape[inferIndex] = known == 0 ? 0 : total / known;
+    shape[inferIndex] = total / known;
   } else if (known != total) {
     return emitOptionalError(loc, "cannot reshape ", shapeStr(t.getShape()),
                              " (", total, " elements) to ",

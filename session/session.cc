@@ -7,6 +7,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <set>
 #include <thread>
@@ -37,6 +38,10 @@ struct Session::Compiled {
 
 Session::Session(std::unique_ptr<GraphSource> source, SessionOptions options)
     : source_(std::move(source)), options_(options) {
+  if (source_) {
+    declared_ = source_->DeclaredInputs();
+    base_shapes_ = source_->input_shapes();
+  }
   int threads =
       options_.threads > 0
           ? options_.threads
@@ -395,15 +400,22 @@ Session::GetOrCompile(const std::vector<std::string> &fetches,
   if (it != cache_.end())
     return it->second;
 
-  // The specialization: the source imports with the fed shapes too.
-  Shapes given = source_->input_shapes();
-  Shapes specialized = given;
+  // The specialization: the source imports with the fed shapes too. An
+  // input with unknown dimensions that was not fed gets size 1 there: if
+  // the fetches need it, Run reports it missing; if not, it drops out.
+  Shapes specialized = base_shapes_;
   specialized.insert(shapes.begin(), shapes.end());
+  for (const InputDeclaration &input : declared_)
+    if (input.HasUnknownDims() && !specialized.count(input.name)) {
+      std::vector<int64_t> ones = input.shape;
+      std::replace(ones.begin(), ones.end(), int64_t{-1}, int64_t{1});
+      specialized[input.name] = ones;
+    }
   source_->SetInputShapes(specialized);
   CompileStats stats;
   absl::StatusOr<std::unique_ptr<Executable>> executable =
       CompileOrLoad(fetches, stats);
-  source_->SetInputShapes(given);
+  source_->SetInputShapes(base_shapes_);
   if (!executable.ok())
     return executable.status();
   std::shared_ptr<Compiled> compiled = Adopt(*std::move(executable));
@@ -432,9 +444,8 @@ Session::CheckFeeds(const std::map<std::string, const Tensor *> &fed) const {
   Shapes shapes;
   if (!source_)
     return shapes;
-  std::vector<InputDeclaration> inputs = source_->DeclaredInputs();
-  const Shapes &given = source_->input_shapes();
-  for (const InputDeclaration &input : inputs) {
+  const Shapes &given = base_shapes_;
+  for (const InputDeclaration &input : declared_) {
     auto feed = fed.find(input.name);
     if (feed == fed.end())
       continue;
@@ -459,7 +470,7 @@ Session::CheckFeeds(const std::map<std::string, const Tensor *> &fed) const {
   }
   Shapes all = given;
   all.insert(shapes.begin(), shapes.end());
-  if (absl::Status s = CheckSymbols(inputs, all); !s.ok())
+  if (absl::Status s = CheckSymbols(declared_, all); !s.ok())
     return s;
   return shapes;
 }
@@ -500,6 +511,15 @@ absl::Status Session::Run(const Feeds &feeds,
   if (!compiled.ok())
     return compiled.status();
   const Executable &executable = *(*compiled)->executable;
+  // An unfed input the fetches need, named with its declared type (for an
+  // input with unknown dimensions the compiled one is made up).
+  for (const TensorSpec &spec : executable.signature().feeds)
+    if (!fed.count(spec.name))
+      for (const InputDeclaration &input : declared_)
+        if (input.name == spec.name && input.HasUnknownDims())
+          return absl::InvalidArgumentError(
+              absl::StrCat("missing feed '", spec.name, "' (",
+                           input.TypeString(), "), which the fetches need"));
   if (!artifact_)
     return executable.Run(fed, outputs);
   // An artifact computes all its fetches; return the ones asked for.

@@ -28,6 +28,7 @@ namespace kiln {
 
 class Executable;
 class GraphSource;
+struct InputDeclaration;
 class ThreadPool;
 
 struct SessionOptions {
@@ -140,6 +141,11 @@ private:
   CheckFeeds(const std::map<std::string, const Tensor *> &fed) const;
 
   std::unique_ptr<GraphSource> source_; ///< Null for an artifact.
+  /// The source's inputs and the shapes given to it before the Session
+  /// was made, read by concurrent Runs: compiles change the source's
+  /// shapes (under mutex_), never these.
+  std::vector<InputDeclaration> declared_;
+  Shapes base_shapes_;
   /// A Session from an artifact: its one executable, for its fetches.
   std::shared_ptr<const Compiled> artifact_;
   /// Shared by the Session's executables when options_.threads > 1.

@@ -234,6 +234,22 @@ TEST(OnnxTest, SymbolicDimensionsTakeTheFedShapes) {
   EXPECT_THAT(std::string(disagree.message()),
               HasSubstr("feeds disagree on dimension 'batch': dimension 0 of "
                         "'x' is 2, dimension 0 of 's' is 3"));
+  // A dynamic input that is also a graph output opens and runs.
+  onnx::ModelProto pass = NewModel();
+  AddInput(pass.mutable_graph(), "v", onnx::TensorProto::FLOAT, {0, 3},
+           /*dynamic_first=*/true);
+  AddNode(pass.mutable_graph(), "Relu", {"v"}, {"r"});
+  AddOutput(pass.mutable_graph(), "r", 2);
+  AddOutput(pass.mutable_graph(), "v", 2);
+  absl::StatusOr<std::unique_ptr<Session>> p = Load(pass);
+  ASSERT_TRUE(p.ok()) << p.status();
+  std::vector<Tensor> both;
+  ASSERT_TRUE((*p)->Run({{"v", *Tensor::FromVector<float>(
+                                   {2, 3}, {1, -2, 3, -4, 5, -6})}},
+                        &both)
+                  .ok());
+  EXPECT_EQ(both[0].data<float>()[1], 0.0f);
+  EXPECT_EQ(both[1].data<float>()[1], -2.0f);
   absl::Status mistyped = (*s)->Run(
       {{"x", *Tensor::FromVector<float>({2, 4}, std::vector<float>(8))},
        {"s", *Tensor::FromVector<float>({2, 1}, std::vector<float>(2))}},

@@ -437,6 +437,19 @@ TEST(OpsTest, ReshapeAndTranspose) {
   Tensor reversed = RunGraph({x}, OpNode("y", "Transpose", {"x"}));
   EXPECT_EQ(reversed.shape(), (std::vector<int64_t>{4, 3, 2}));
   EXPECT_EQ(testing::ToDoubles(reversed)[1], x.ref.data[12]);
+
+  // An empty batch leaves the -1 undetermined: refused, as by ONNX Runtime
+  // and NumPy, not silently [0, 0].
+  absl::StatusOr<std::unique_ptr<Session>> empty = Session::Create(ParseGraph(
+      PlaceholderNode("x", "DT_FLOAT", {0, 3, 4}) +
+      OpNode("y", "Reshape", {"x"},
+             R"(attr { key: "shape" value { list { i: [0, -1] } } })") +
+      "signature { fetch: \"y\" }"));
+  ASSERT_FALSE(empty.ok());
+  EXPECT_THAT(std::string(empty.status().message()),
+              ::testing::HasSubstr(
+                  "the -1 cannot be inferred when the other dimensions "
+                  "hold 0 elements"));
 }
 
 TEST(OpsTest, IntegerArithmetic) {

@@ -184,6 +184,8 @@ TEST(GraphCompileTest, InputShapeFixesUnknownDimensions) {
   EXPECT_EQ(
       GraphCompile({"examples/dynamic_batch.pbtxt", "--emit=plan"}, &out, &err),
       1);
+  EXPECT_THAT(err, HasSubstr("the model leaves input dimensions unknown; "
+                             "give them with --feed or --input-shape"));
   EXPECT_THAT(err, HasSubstr("input 'a' of shape [-1,128]: dimension 0 is "
                              "unknown"));
   EXPECT_THAT(err, HasSubstr("--input-shape a=Nx128"));
@@ -219,6 +221,11 @@ TEST(GraphCompileTest, InputShapeFixesUnknownDimensions) {
                          &out, &err),
             2);
   EXPECT_THAT(err, HasSubstr("--input-shape a: '3xN' is not a shape"));
+  EXPECT_EQ(GraphCompile({"examples/dynamic_batch.pbtxt", "--emit=plan",
+                          "--input-shape", "a=5x"},
+                         &out, &err),
+            2);
+  EXPECT_THAT(err, HasSubstr("--input-shape a: '5x' is not a shape"));
 }
 
 TEST(GraphCompileTest, EmitsEachStage) {

@@ -214,6 +214,14 @@ std::string Usage() {
 
 /// Reports a problem with the user's graph or feeds: exit status 1.
 int Fail(std::ostream &err, const absl::Status &status) {
+  if (OnlyUnknownDimensions(status)) {
+    // Not a broken model: one that needs its input shapes.
+    absl::string_view message = status.message();
+    err << "error: the model leaves input dimensions unknown; give them with "
+           "--feed or --input-shape:"
+        << message.substr(message.find('\n')) << "\n";
+    return 1;
+  }
   err << "error: " << status.message() << "\n";
   return 1;
 }
@@ -406,8 +414,11 @@ std::string ParseArgs(int argc, char **argv, Args *args) {
                "got '" +
                v + "'";
       std::vector<int64_t> shape;
-      for (absl::string_view d : absl::StrSplit(dims, 'x', absl::SkipEmpty())) {
+      // "" is a scalar; otherwise every size is there ("5x" is not).
+      for (absl::string_view d : absl::StrSplit(dims, 'x')) {
         int64_t n;
+        if (dims.empty())
+          break;
         if (!absl::SimpleAtoi(d, &n) || n < 0)
           return "--input-shape " + name + ": '" + dims +
                  "' is not a shape (sizes >= 0 joined by x)";
