@@ -250,13 +250,20 @@ public:
     dims_.assign(k_.ranges.size(), b.getIndexAttr(0));
     first_ = true;
     chunkBase_ = b.getIndexAttr(0);
-    emitOuter(b, 0);
+    // Chunks after the first add to C. When C also holds the start (no
+    // fill folded in), the first chunk is like the others: one loop.
+    int64_t from = chunk_;
+    if (chunk_ > 0 && !init_) {
+      first_ = false;
+      from = 0;
+    } else {
+      emitOuter(b, 0);
+    }
     if (chunk_ == 0)
       return;
-    // The other chunks of the reduction add to C.
     first_ = false;
     unsigned d = k_.reductions.front();
-    b.create<scf::ForOp>(loc_, index(b, chunk_), index(b, k_.ranges[d]),
+    b.create<scf::ForOp>(loc_, index(b, from), index(b, k_.ranges[d]),
                          index(b, chunk_), ValueRange{},
                          [&](OpBuilder &nb, Location, Value iv, ValueRange) {
                            chunkBase_ = iv;
@@ -428,8 +435,13 @@ private:
   Value loadC(OpBuilder &b, int64_t r, int64_t column, int64_t width) {
     if (k_.cContiguous)
       return load(b, k_.c, k_.cMap, r, column, width);
-    Value vector = b.create<arith::ConstantOp>(loc_, vectorType_,
-                                               b.getZeroAttr(vectorType_));
+    Value zero = b.create<arith::ConstantOp>(loc_, vectorType_,
+                                             b.getZeroAttr(vectorType_));
+    if (Value offsets = cOffsets(b))
+      return b.create<vector::GatherOp>(loc_, vectorType_, k_.c,
+                                        indices(b, k_.cMap, r, column), offsets,
+                                        mask(b, width), zero);
+    Value vector = zero;
     for (int64_t l = 0; l < width; ++l) {
       Value x = b.create<memref::LoadOp>(loc_, k_.c,
                                          indices(b, k_.cMap, r, column + l));
@@ -440,18 +452,45 @@ private:
 
   void storeC(OpBuilder &b, Value vector, int64_t r, int64_t column,
               int64_t width) {
+    SmallVector<Value> at = indices(b, k_.cMap, r, column);
     if (!k_.cContiguous) {
+      if (Value offsets = cOffsets(b)) {
+        b.create<vector::ScatterOp>(loc_, k_.c, at, offsets, mask(b, width),
+                                    vector);
+        return;
+      }
       for (int64_t l = 0; l < width; ++l)
         b.create<memref::StoreOp>(loc_,
                                   b.create<vector::ExtractOp>(loc_, vector, l),
                                   k_.c, indices(b, k_.cMap, r, column + l));
       return;
     }
-    SmallVector<Value> at = indices(b, k_.cMap, r, column);
     if (width == lanes_)
       b.create<vector::StoreOp>(loc_, vector, k_.c, at);
     else
       b.create<vector::MaskedStoreOp>(loc_, k_.c, at, mask(b, width), vector);
+  }
+
+  /// When C is not contiguous along j but its stride there is static, the
+  /// element offsets of a vector's lanes from its first (0, s, 2s, ...),
+  /// for one gather or scatter instead of a load or store per lane; null
+  /// otherwise.
+  Value cOffsets(OpBuilder &b) {
+    auto type = cast<MemRefType>(k_.c.getType());
+    SmallVector<int64_t> strides;
+    int64_t offset;
+    std::optional<unsigned> position =
+        k_.cMap.getResultPosition(b.getAffineDimExpr(k_.j));
+    if (!position || failed(getStridesAndOffset(type, strides, offset)) ||
+        ShapedType::isDynamic(strides[*position]) ||
+        (lanes_ - 1) * strides[*position] > INT32_MAX)
+      return nullptr;
+    SmallVector<int32_t> lanes;
+    for (int64_t l = 0; l < lanes_; ++l)
+      lanes.push_back(static_cast<int32_t>(l * strides[*position]));
+    auto offsetsType = VectorType::get({lanes_}, b.getI32Type());
+    return b.create<arith::ConstantOp>(
+        loc_, DenseElementsAttr::get(offsetsType, ArrayRef<int32_t>(lanes)));
   }
 
   SmallVector<Value> emitReductions(OpBuilder &b, size_t level, int64_t rows,

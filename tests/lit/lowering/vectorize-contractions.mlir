@@ -154,23 +154,21 @@ func.func @stride_2(%x: memref<4x41xf32>, %w: memref<3xf32>, %y: memref<4x20xf32
 // A convolution with its filter channels last (kiln-cpu-output-channels-last)
 // and output rows 3 wide: vectors run along the 64 output channels (all
 // lanes busy) where rows would fill 3 of 16 lanes; C is not contiguous
-// along them, so its elements are read and written one by one, once per
-// chunk. The filter's 64 x 3 x 3 steps of 256 bytes would not stay in the
-// cache for the next rows: the input channels go in chunks of 32, the
-// second adding to the partial sums in C.
+// along them (stride 9), so it is gathered and scattered. The filter's
+// 64 x 3 x 3 steps of 256 bytes would not stay in the cache for the next
+// rows: the input channels go in chunks of 32, each adding to the partial
+// sums in C (which holds the start too, so all chunks are one loop).
 // CHECK-LABEL: func.func @channels_last
-// CHECK: memref.load %arg2[{{.*}}] : memref<1x64x3x3xf32>
-// CHECK: vector.insert
+// CHECK: scf.for %[[CHUNK:.*]] = %c0 to %c64 step %c32
+// CHECK: %[[OFFSETS:.*]] = arith.constant dense<[0, 9, 18, 27, 36, 45, 54, 63, 72, 81, 90, 99, 108, 117, 126, 135]> : vector<16xi32>
+// CHECK: vector.gather %arg2[{{.*}}] [%[[OFFSETS]]]
 // CHECK: scf.for %[[IC:.*]] = %{{.*}} to %c32{{.*}} step
-// CHECK: vector.load %arg1[%[[IC]], {{.*}}] : memref<64x3x3x64xf32>, vector<16xf32>
+// CHECK: affine.apply #{{.*}}(%[[CHUNK]], %[[IC]])
+// CHECK: vector.load %arg1[{{.*}}] : memref<64x3x3x64xf32>, vector<16xf32>
 // CHECK: memref.load %arg0[{{.*}}] : memref<1x64x5x5xf32>
 // CHECK: vector.fma
-// CHECK: vector.extract
-// CHECK: memref.store {{.*}} : memref<1x64x3x3xf32>
-// CHECK: scf.for %[[CHUNK:.*]] = %c32{{.*}} to %c64{{.*}} step %c32
-// CHECK: memref.load %arg2
-// CHECK: scf.for %[[IC2:.*]] = %{{.*}} to %c32{{.*}} step
-// CHECK: affine.apply #{{.*}}(%[[CHUNK]], %[[IC2]])
+// CHECK: vector.scatter %arg2[{{.*}}]
+// CHECK-NOT: memref.store
 #in4 = affine_map<(n, oc, oh, ow, ic, kh, kw) -> (n, ic, oh + kh, ow + kw)>
 #w4 = affine_map<(n, oc, oh, ow, ic, kh, kw) -> (ic, kh, kw, oc)>
 #out4 = affine_map<(n, oc, oh, ow, ic, kh, kw) -> (n, oc, oh, ow)>
