@@ -59,14 +59,15 @@ compile_SRCS := tests/fuzz/compile_fuzzer.cc $(ONNX) $(GRAPH) \
   codegen/Targets.cc codegen/cpu/CpuBackend.cc \
   passes/FoldConstants.cc passes/Simplify.cc passes/Fuse.cc \
   codegen/common/PlanMemory.cc codegen/common/OutlineKernels.cc \
-  codegen/common/LaunchPlan.cc
+  codegen/common/LaunchPlan.cc codegen/common/FetchesInPlace.cc
 compile_BAZEL_OBJS := $(GEN)/codegen/_objs/pipeline/Pipeline.pic.o \
   $(patsubst %,$(GEN)/codegen/common/_objs/to_linalg/%.pic.o, \
     ContractionLowering DataMovementLowering ElementwiseLowering \
     InlineFusions KilnToLinalg LoweringUtils ReductionLowering SortLowering \
     WindowLowering) \
   $(patsubst %,$(GEN)/codegen/cpu/_objs/tuning/%.pic.o, \
-    OrderLoops TileFusions) \
+    ApproximateMath OrderLoops OutputChannelsLast TileFusions \
+    VectorizeContractions) \
   $(GEN)/codegen/cpu/_objs/machine_code/MachineCode.pic.o
 compile_LIBS := $(compile_BAZEL_OBJS) /usr/lib/llvm-19/lib/liblldELF.a \
   /usr/lib/llvm-19/lib/liblldCommon.a $(MLIR) -lonnx -lonnx_proto \
