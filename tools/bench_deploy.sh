@@ -3,7 +3,7 @@
 # an artifact (wall time and peak memory of `graph-compile MODEL -o`), the
 # artifact's size, and loading it plus its first run in a fresh kiln-run
 # process (median of --runs), beside ONNX Runtime's session creation plus
-# first run (1 thread); then the runtime library's size. A developer's
+# first run (both on 1 thread); then the runtime library's size. A developer's
 # benchmark, not part of CI (it needs ONNX Runtime from npm).
 #
 #   tools/bench_deploy.sh [--runs N] ../shared/bench/models/*.onnx
@@ -40,7 +40,7 @@ for model in "$@"; do
   : >"$work/load"
   : >"$work/first"
   for _ in $(seq "$runs"); do
-    line=$("$run" "$work/$name.kiln" --feed "$input=$work/$name.x.npy" |
+    line=$("$run" "$work/$name.kiln" --threads 1 --feed "$input=$work/$name.x.npy" |
       sed -n 's/^load: \(.*\) ms, first run: \(.*\) ms$/\1 \2/p')
     echo "${line% *}" >>"$work/load"
     echo "${line#* }" >>"$work/first"
