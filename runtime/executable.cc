@@ -13,6 +13,8 @@
 #include <new>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "runtime/thread_pool.h"
 
 namespace kiln {
@@ -143,6 +145,43 @@ std::vector<int64_t> Executable::DispatchNanos() const {
     for (size_t i = 0; i < nanos.size(); ++i)
       nanos[i] = dispatch_nanos_[i].load();
   return nanos;
+}
+
+std::string Executable::ProfileString() const {
+  if (!dispatch_nanos_)
+    return "";
+  int64_t runs = ProfiledRuns();
+  const LaunchPlan &plan = plan_;
+  std::vector<int64_t> nanos = DispatchNanos();
+  std::vector<std::string> fetches;
+  for (const TensorSpec &spec : signature_.fetches)
+    fetches.push_back(spec.name);
+  std::string text =
+      absl::StrCat("profile of fetches ", absl::StrJoin(fetches, ", "), ": ",
+                   runs, " runs, time per run\n");
+  if (runs == 0)
+    return text;
+  int64_t total = 0;
+  for (int64_t n : nanos)
+    total += n;
+  std::vector<size_t> order(nanos.size());
+  for (size_t i = 0; i < order.size(); ++i)
+    order[i] = i;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return nanos[a] > nanos[b]; });
+  absl::StrAppend(&text, absl::StrFormat("  %10s %6s %6s  %s\n", "ms", "share",
+                                         "grid", "kernel"));
+  for (size_t i : order) {
+    const Dispatch &d = plan.dispatches[i];
+    absl::StrAppend(&text,
+                    absl::StrFormat("  %10.4f %5.1f%% %6d  %s\n",
+                                    nanos[i] / 1e6 / runs,
+                                    total ? 100.0 * nanos[i] / total : 0.0,
+                                    d.grid, plan.kernels[d.kernel]));
+  }
+  absl::StrAppend(&text, absl::StrFormat("  %10.4f %5.1f%%         total\n",
+                                         total / 1e6 / runs, 100.0));
+  return text;
 }
 
 int64_t Executable::arena_bytes_with_workers() const {

@@ -163,6 +163,9 @@ public:
   /// it over all runs since it was turned on, and the number of runs.
   std::vector<int64_t> DispatchNanos() const;
   int64_t ProfiledRuns() const { return profiled_runs_.load(); }
+  /// With profiling on, a table of each dispatch's time per run and share
+  /// over the runs so far, slowest first; empty otherwise.
+  std::string ProfileString() const;
 
 private:
   Signature signature_;

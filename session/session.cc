@@ -188,55 +188,15 @@ CompileStats Session::last_compile_stats() const {
   return last_stats_;
 }
 
-namespace {
-
-/// The profile table of one executable (Session::Profile).
-std::string ProfileTable(const Executable &executable) {
-  int64_t runs = executable.ProfiledRuns();
-  const LaunchPlan &plan = executable.plan();
-  std::vector<int64_t> nanos = executable.DispatchNanos();
-  std::vector<std::string> fetches;
-  for (const TensorSpec &spec : executable.signature().fetches)
-    fetches.push_back(spec.name);
-  std::string text =
-      absl::StrCat("profile of fetches ", absl::StrJoin(fetches, ", "), ": ",
-                   runs, " runs, time per run\n");
-  if (runs == 0)
-    return text;
-  int64_t total = 0;
-  for (int64_t n : nanos)
-    total += n;
-  std::vector<size_t> order(nanos.size());
-  for (size_t i = 0; i < order.size(); ++i)
-    order[i] = i;
-  std::stable_sort(order.begin(), order.end(),
-                   [&](size_t a, size_t b) { return nanos[a] > nanos[b]; });
-  absl::StrAppend(&text, absl::StrFormat("  %10s %6s %6s  %s\n", "ms", "share",
-                                         "grid", "kernel"));
-  for (size_t i : order) {
-    const Dispatch &d = plan.dispatches[i];
-    absl::StrAppend(&text,
-                    absl::StrFormat("  %10.4f %5.1f%% %6d  %s\n",
-                                    nanos[i] / 1e6 / runs,
-                                    total ? 100.0 * nanos[i] / total : 0.0,
-                                    d.grid, plan.kernels[d.kernel]));
-  }
-  absl::StrAppend(&text, absl::StrFormat("  %10.4f %5.1f%%         total\n",
-                                         total / 1e6 / runs, 100.0));
-  return text;
-}
-
-} // namespace
-
 std::string Session::Profile() const {
   if (!options_.profile)
     return "";
   std::lock_guard<std::mutex> lock(mutex_);
   std::string text;
   if (artifact_)
-    text += ProfileTable(*artifact_->executable);
+    text += artifact_->executable->ProfileString();
   for (const auto &[fetches, compiled] : cache_)
-    text += ProfileTable(*compiled->executable);
+    text += compiled->executable->ProfileString();
   return text;
 }
 

@@ -21,6 +21,14 @@ echo "$got"
 echo "$got" | grep -q '^load: .* ms, first run: .* ms$'
 echo "$got" | grep -q '^benchmark: 3 runs, median'
 [ -s "$tmp/probs.npy" ]
+# --profile: a line per kernel of the plan, after the runs.
+prof=$("$run" "$tmp/mlp.kiln" --feed "x=$root/examples/mlp_x.npy" \
+  --benchmark 2 --profile)
+echo "$prof" | grep -q '^profile of fetches probs: 3 runs'
+echo "$prof" | grep -q ' k0_fusion_0_gemm_add_relu$'
+echo "$prof" | grep -q '100.0%         total$'
+"$run" "$tmp/mlp.kiln" --feed "x=$root/examples/mlp_x.npy" |
+  grep -q 'profile of' && exit 1
 
 status=0
 "$run" "$tmp/missing.kiln" 2>"$tmp/err" || status=$?

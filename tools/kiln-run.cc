@@ -6,7 +6,7 @@
 // prints the fetches, the load time and the run times.
 //
 //   kiln-run model.kiln --feed x=x.npy [--output y=y.npy] [--benchmark N]
-//            [--threads N]
+//            [--threads N] [--profile]
 //
 // Exit status: 0 success, 1 a problem with the artifact or the feeds,
 // 2 bad usage.
@@ -31,7 +31,8 @@ namespace {
 int Usage(const char *why) {
   std::fprintf(stderr,
                "kiln-run: %s\nusage: kiln-run MODEL.kiln [--feed NAME=FILE.npy]"
-               "... [--output NAME=FILE.npy]... [--benchmark N] [--threads N]"
+               "... [--output NAME=FILE.npy]... [--benchmark N] [--threads N] "
+               "[--profile]"
                "\n",
                why);
   return 2;
@@ -57,6 +58,7 @@ int main(int argc, char **argv) {
   std::string model;
   std::map<std::string, std::string> feed_files, output_files;
   int benchmark = 0;
+  bool profile = false;
   int threads =
       static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   for (int i = 1; i < argc; ++i) {
@@ -83,6 +85,8 @@ int main(int argc, char **argv) {
     } else if (value("--benchmark")) {
       if (!absl::SimpleAtoi(v, &benchmark) || benchmark < 1)
         return Usage("--benchmark expects a positive number of runs");
+    } else if (arg == "--profile") {
+      profile = true;
     } else if (value("--threads")) {
       if (!absl::SimpleAtoi(v, &threads) || threads < 1)
         return Usage("--threads expects a positive number");
@@ -106,6 +110,7 @@ int main(int argc, char **argv) {
   double load_ms = watch.Millis();
   if (threads > 1)
     (*executable)->set_thread_pool(std::make_shared<kiln::ThreadPool>(threads));
+  (*executable)->set_profiling(profile);
 
   std::map<std::string, kiln::Tensor> tensors;
   std::map<std::string, const kiln::Tensor *> feeds;
@@ -168,5 +173,6 @@ int main(int argc, char **argv) {
     std::printf("benchmark: %d runs, median %g ms, fastest %g ms\n", benchmark,
                 times[times.size() / 2], times.front());
   }
+  std::fputs((*executable)->ProfileString().c_str(), stdout);
   return 0;
 }
