@@ -8,8 +8,10 @@
 //===----------------------------------------------------------------------===//
 #include "absl/strings/str_cat.h"
 #include "graph/onnx_ops.h"
+
 #include "graph/onnx_tensor.h"
 #include "graph/op_table.h"
+#include <limits>
 
 namespace kiln {
 
@@ -219,7 +221,86 @@ FailureOr<Values> convertPRelu(NodeContext &ctx) {
 
 } // namespace
 
+/// Xor of booleans: a != b.
+FailureOr<Values> convertXor(NodeContext &ctx) {
+  FailureOr<Value> same = ctx.build<EqualOp>({ctx.input(0), ctx.input(1)});
+  if (mlir::failed(same))
+    return mlir::failure();
+  return one(ctx.build<NotOp>(*same));
+}
+
+/// IsNaN: x != x.
+FailureOr<Values> convertIsNaN(NodeContext &ctx) {
+  FailureOr<Value> same = ctx.build<EqualOp>({ctx.input(0), ctx.input(0)});
+  if (mlir::failed(same))
+    return mlir::failure();
+  return one(ctx.build<NotOp>(*same));
+}
+
+/// IsInf: x == +inf (detect_positive), x == -inf (detect_negative).
+FailureOr<Values> convertIsInf(NodeContext &ctx) {
+  mlir::Type elem = ctx.type(0).getElementType();
+  if (!mlir::isa<mlir::FloatType>(elem)) {
+    ctx.error("input must be a floating-point tensor");
+    return mlir::failure();
+  }
+  bool positive = ctx.getInt("detect_positive", 1) != 0;
+  bool negative = ctx.getInt("detect_negative", 1) != 0;
+  double inf = std::numeric_limits<double>::infinity();
+  auto is = [&](double v) {
+    return ctx.build<EqualOp>({ctx.input(0), ctx.scalar(elem, v)});
+  };
+  if (positive && negative) {
+    FailureOr<Value> pos = is(inf), neg = is(-inf);
+    if (mlir::failed(pos) || mlir::failed(neg))
+      return mlir::failure();
+    return one(ctx.build<OrOp>({*pos, *neg}));
+  }
+  if (positive || negative)
+    return one(is(positive ? inf : -inf));
+  // Neither: all false (x == +inf and x == -inf).
+  FailureOr<Value> pos = is(inf), neg = is(-inf);
+  if (mlir::failed(pos) || mlir::failed(neg))
+    return mlir::failure();
+  return one(ctx.build<AndOp>({*pos, *neg}));
+}
+
+/// ThresholdedRelu: x > alpha ? x : 0.
+FailureOr<Values> convertThresholdedRelu(NodeContext &ctx) {
+  mlir::Type elem = ctx.type(0).getElementType();
+  Value x = ctx.input(0);
+  FailureOr<Value> above =
+      ctx.build<GreaterOp>({x, ctx.scalar(elem, ctx.getFloat("alpha", 1.0f))});
+  if (mlir::failed(above))
+    return mlir::failure();
+  return one(ctx.build<WhereOp>({*above, x, ctx.scalar(elem, 0)}));
+}
+
+/// Shrink: x < -lambd ? x + bias : x > lambd ? x - bias : 0.
+FailureOr<Values> convertShrink(NodeContext &ctx) {
+  mlir::Type elem = ctx.type(0).getElementType();
+  Value x = ctx.input(0);
+  double lambd = ctx.getFloat("lambd", 0.5f), bias = ctx.getFloat("bias", 0);
+  FailureOr<Value> low = ctx.build<LessOp>({x, ctx.scalar(elem, -lambd)});
+  FailureOr<Value> high = ctx.build<GreaterOp>({x, ctx.scalar(elem, lambd)});
+  FailureOr<Value> plus = ctx.build<AddOp>({x, ctx.scalar(elem, bias)});
+  FailureOr<Value> minus = ctx.build<SubOp>({x, ctx.scalar(elem, bias)});
+  if (mlir::failed(low) || mlir::failed(high) || mlir::failed(plus) ||
+      mlir::failed(minus))
+    return mlir::failure();
+  FailureOr<Value> upper =
+      ctx.build<WhereOp>({*high, *minus, ctx.scalar(elem, 0)});
+  if (mlir::failed(upper))
+    return mlir::failure();
+  return one(ctx.build<WhereOp>({*low, *plus, *upper}));
+}
+
 void RegisterElementwiseOnnxOps(OnnxRegistry &r) {
+  r.onOp("Xor", 7, convertXor, 2, 2);
+  r.onOp("IsNaN", 9, convertIsNaN, 1, 1);
+  r.onOp("IsInf", 10, convertIsInf, 1, 1);
+  r.onOp("ThresholdedRelu", 10, convertThresholdedRelu, 1, 1);
+  r.onOp("Shrink", 9, convertShrink, 1, 1);
   r.onOp("Constant", 1, convertConstant, 0, 0);
   r.onOp("Add", 1, convertLegacyBinary<AddOp>, 2, 2);
   r.onOp("Sub", 1, convertLegacyBinary<SubOp>, 2, 2);

@@ -32,6 +32,70 @@ FailureOr<Values> convertReduce(NodeContext &ctx) {
   return one(ctx.build<OpT>(ctx.input(0), attrs));
 }
 
+/// The reductions ONNX defines as functions of others, built from them:
+/// L1 = sum |x|, L2 = sqrt(sum x^2), SumSquare = sum x^2, LogSum =
+/// log(sum x), LogSumExp = log(sum exp(x - max)) + max (the max taken out
+/// so that exp cannot overflow). Axes as the reduction's opset gives them.
+enum class Composite { kL1, kL2, kSumSquare, kLogSum, kLogSumExp };
+
+template <Composite C, int Since>
+FailureOr<Values> convertCompositeReduce(NodeContext &ctx) {
+  auto axes = axesOf<Since, 18>(ctx);
+  if (mlir::failed(axes))
+    return mlir::failure();
+  auto attrsWith = [&](int64_t keepdims) {
+    llvm::SmallVector<mlir::NamedAttribute> attrs = {
+        named(ctx, "keepdims", i64(ctx, keepdims)),
+        named(ctx, "noop_with_empty_axes",
+              i64(ctx, ctx.getInt("noop_with_empty_axes", 0)))};
+    if (*axes)
+      attrs.push_back(named(ctx, "axes", ints(ctx, **axes)));
+    return attrs;
+  };
+  auto attrs = attrsWith(ctx.getInt("keepdims", 1));
+  Value x = ctx.input(0);
+  auto sumOf = [&](FailureOr<Value> v) -> FailureOr<Value> {
+    if (mlir::failed(v))
+      return mlir::failure();
+    return ctx.build<ReduceSumOp>(*v, attrs);
+  };
+  switch (C) {
+  case Composite::kL1:
+    return one(sumOf(ctx.build<AbsOp>(x)));
+  case Composite::kSumSquare:
+    return one(sumOf(ctx.build<MulOp>({x, x})));
+  case Composite::kL2: {
+    FailureOr<Value> sum = sumOf(ctx.build<MulOp>({x, x}));
+    if (mlir::failed(sum))
+      return mlir::failure();
+    return one(ctx.build<SqrtOp>(*sum));
+  }
+  case Composite::kLogSum: {
+    FailureOr<Value> sum = ctx.build<ReduceSumOp>(x, attrs);
+    if (mlir::failed(sum))
+      return mlir::failure();
+    return one(ctx.build<LogOp>(*sum));
+  }
+  case Composite::kLogSumExp: {
+    FailureOr<Value> peak = ctx.build<ReduceMaxOp>(x, attrsWith(1));
+    if (mlir::failed(peak))
+      return mlir::failure();
+    FailureOr<Value> shifted = ctx.build<SubOp>({x, *peak});
+    if (mlir::failed(shifted))
+      return mlir::failure();
+    FailureOr<Value> sum = sumOf(ctx.build<ExpOp>(*shifted));
+    FailureOr<Value> max = ctx.build<ReduceMaxOp>(x, attrs);
+    if (mlir::failed(sum) || mlir::failed(max))
+      return mlir::failure();
+    FailureOr<Value> log = ctx.build<LogOp>(*sum);
+    if (mlir::failed(log))
+      return mlir::failure();
+    return one(ctx.build<AddOp>({*log, *max}));
+  }
+  }
+  return mlir::failure();
+}
+
 FailureOr<Values> convertCumSum(NodeContext &ctx) {
   FailureOr<llvm::SmallVector<int64_t>> axis = ctx.constantInts(1, "axis");
   if (mlir::failed(axis))
@@ -249,6 +313,22 @@ void RegisterNNOnnxOps(OnnxRegistry &r) {
   r.onOp("ReduceMin", 18, convertReduce<ReduceMinOp, 18, 18>, 1, 2);
   r.onOp("ReduceProd", 1, convertReduce<ReduceProdOp, 1, 18>, 1, 1);
   r.onOp("ReduceProd", 18, convertReduce<ReduceProdOp, 18, 18>, 1, 2);
+  r.onOp("ReduceL1", 1, convertCompositeReduce<Composite::kL1, 1>, 1, 1);
+  r.onOp("ReduceL1", 18, convertCompositeReduce<Composite::kL1, 18>, 1, 2);
+  r.onOp("ReduceL2", 1, convertCompositeReduce<Composite::kL2, 1>, 1, 1);
+  r.onOp("ReduceL2", 18, convertCompositeReduce<Composite::kL2, 18>, 1, 2);
+  r.onOp("ReduceSumSquare", 1, convertCompositeReduce<Composite::kSumSquare, 1>,
+         1, 1);
+  r.onOp("ReduceSumSquare", 18,
+         convertCompositeReduce<Composite::kSumSquare, 18>, 1, 2);
+  r.onOp("ReduceLogSum", 1, convertCompositeReduce<Composite::kLogSum, 1>, 1,
+         1);
+  r.onOp("ReduceLogSum", 18, convertCompositeReduce<Composite::kLogSum, 18>, 1,
+         2);
+  r.onOp("ReduceLogSumExp", 1, convertCompositeReduce<Composite::kLogSumExp, 1>,
+         1, 1);
+  r.onOp("ReduceLogSumExp", 18,
+         convertCompositeReduce<Composite::kLogSumExp, 18>, 1, 2);
   r.onOp("CumSum", 1, convertCumSum, 2, 2);
   r.onOp("Softmax", 1, convertSoftmax<SoftmaxOp, 1>, 1, 1);
   r.onOp("Softmax", 13, convertSoftmax<SoftmaxOp, 13>, 1, 1);
