@@ -221,8 +221,13 @@ FailureOr<Values> convertPRelu(NodeContext &ctx) {
 
 } // namespace
 
-/// Xor of booleans: a != b.
+/// Xor of booleans: a != b (NumPy broadcasting; the legacy `broadcast`
+/// attribute of opsets before 7 is refused).
 FailureOr<Values> convertXor(NodeContext &ctx) {
+  if (ctx.opset() < 7 && ctx.getInt("broadcast", 0) != 0) {
+    ctx.unsupported("the legacy 'broadcast' attribute (opsets before 7)");
+    return mlir::failure();
+  }
   FailureOr<Value> same = ctx.build<EqualOp>({ctx.input(0), ctx.input(1)});
   if (mlir::failed(same))
     return mlir::failure();
@@ -296,11 +301,12 @@ FailureOr<Values> convertShrink(NodeContext &ctx) {
 }
 
 void RegisterElementwiseOnnxOps(OnnxRegistry &r) {
-  r.onOp("Xor", 7, convertXor, 2, 2);
-  r.onOp("IsNaN", 9, convertIsNaN, 1, 1);
-  r.onOp("IsInf", 10, convertIsInf, 1, 1);
-  r.onOp("ThresholdedRelu", 10, convertThresholdedRelu, 1, 1);
-  r.onOp("Shrink", 9, convertShrink, 1, 1);
+  // (Since opset 1: no earlier form of these differs.)
+  r.onOp("Xor", 1, convertXor, 2, 2);
+  r.onOp("IsNaN", 1, convertIsNaN, 1, 1);
+  r.onOp("IsInf", 1, convertIsInf, 1, 1);
+  r.onOp("ThresholdedRelu", 1, convertThresholdedRelu, 1, 1);
+  r.onOp("Shrink", 1, convertShrink, 1, 1);
   r.onOp("Constant", 1, convertConstant, 0, 0);
   r.onOp("Add", 1, convertLegacyBinary<AddOp>, 2, 2);
   r.onOp("Sub", 1, convertLegacyBinary<SubOp>, 2, 2);

@@ -68,18 +68,22 @@ def CpuVectorizeContractions
   let description = [{
     Rewrites each linalg.generic on memrefs that computes
     `C[...] += A[...] * S[...]` (a matmul, a batched matmul, a
-    convolution, in f32 or f64) where the output's last dimension `j` has
-    unit stride in C and in one input S, which it advances by one element
-    (S[..., j + kw] in a convolution), and does not index the other input
-    A. The output is computed in blocks of MR rows (another parallel
-    dimension, preferably one S does not depend on, so each vector of S
-    serves all MR rows) by NV vectors along `j`, its MR x NV accumulators
-    held in registers across the whole reduction: per reduction step, the
-    vectors of S are loaded, A's scalar for each row broadcast, and MR x NV
-    FMAs issued. Block sizes come from the vector width and register count;
-    the edge columns use masked loads and stores. A `linalg.fill` of C just
-    before the op becomes the accumulators' initial value. Other generics
-    are left to the scalar loop lowering.
+    convolution, in f32 or f64) where one input S is read along a parallel
+    dimension `j` contiguously, or every other element (a stride-2
+    convolution: a masked load twice as long and a shuffle), and the other
+    input A does not read `j`. Of several such `j`, the one vectors fill
+    best is taken, then the one C is contiguous along; otherwise C is
+    gathered and scattered (a channels-last convolution). The output is
+    computed in blocks of MR rows (another parallel dimension, preferably
+    one S does not depend on, so each vector of S serves all MR rows) by
+    NV vectors along `j`, its MR x NV accumulators held in registers
+    across the whole reduction: per reduction step, the vectors of S are
+    loaded, A's scalar for each row broadcast, and MR x NV FMAs issued.
+    Block sizes come from the vector width and register count; the edge
+    columns use masked loads and stores; a reduction whose reads of S
+    would not stay in L2 runs in chunks, C holding the partial sums. A
+    `linalg.fill` of C just before the op becomes the accumulators'
+    initial value. Other generics are left to the scalar loop lowering.
   }];
   let options = [
     Option<"vectorBits", "vector-bits", "int64_t", "0",

@@ -7,7 +7,7 @@
 // dialect:
 //
 //   for the other parallel dimensions p:
-//     for each block of NV vectors along j (the output's last dimension):
+//     for each block of NV vectors along j (a parallel dimension, below):
 //       for each block of MR rows along i (another parallel dimension):
 //         acc[MR][NV] = C[p, i.., j..]   (or the fill value)
 //         for the reduction dimensions k (in order):
@@ -16,9 +16,12 @@
 //           acc[r][v] = fma(broadcast(A[.., i + r, ..]), s[v], acc[r][v])
 //         C[p, i.., j..] = acc
 //
-// `S` is the input that `j` advances by one element with unit stride (the
-// right-hand matrix of a matmul, the input of a stride-1 convolution);
-// `A` does not depend on `j` (the left-hand matrix, the filter). Each
+// `S` is the input that `j` advances by one element, or two, with unit
+// stride (the right-hand matrix of a matmul, the input of a stride-1 or
+// stride-2 convolution, a channels-last filter along its output
+// channels); `A` does not depend on `j` (the left-hand matrix, the
+// filter, the image). C is loaded and stored along `j` with vector loads
+// where it is contiguous there, with gathers and scatters otherwise. Each
 // element's sum runs over the reduction in the same order as the scalar
 // loops, so the result does not depend on tile or thread counts.
 //
