@@ -290,18 +290,25 @@ TEST(SessionTest, UnknownBatchTakesTheFedShape) {
 
 // With room for one specialization, each new shape replaces the last one,
 // and runs stay correct.
-TEST(SessionTest, SpecializationsAreBounded) {
+/// examples/dynamic_batch.pbtxt keeping `max` specializations.
+std::unique_ptr<Session> DynamicBatchSession(int max) {
   SessionOptions options;
-  options.max_specializations = 1;
+  options.max_specializations = max;
   absl::StatusOr<std::unique_ptr<Session>> s =
       Session::CreateFromFile("examples/dynamic_batch.pbtxt", options);
-  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_TRUE(s.ok()) << s.status();
+  return s.ok() ? *std::move(s) : nullptr;
+}
+
+TEST(SessionTest, SpecializationsAreBounded) {
+  std::unique_ptr<Session> s = DynamicBatchSession(1);
+  ASSERT_NE(s, nullptr);
   Tensor b = *Tensor::FromVector<float>({128, 32}, std::vector<float>(4096, 1));
   for (int64_t batch : {2, 5, 2}) {
     Tensor a = *Tensor::FromVector<float>(
         {batch, 128}, std::vector<float>(batch * 128, 0.5f));
     std::vector<Tensor> out;
-    ASSERT_TRUE((*s)->Run({{"a", a}, {"b", b}}, {"c"}, &out).ok());
+    ASSERT_TRUE(s->Run({{"a", a}, {"b", b}}, {"c"}, &out).ok());
     ASSERT_EQ(out[0].shape(), (std::vector<int64_t>{batch, 32}));
     EXPECT_EQ(out[0].data<float>()[batch * 32 - 1], 64.0f);
   }
@@ -311,11 +318,8 @@ TEST(SessionTest, SpecializationsAreBounded) {
 // new shapes (two specializations kept, so they keep being replaced): every
 // run succeeds with the right values.
 TEST(SessionTest, ConcurrentRunsWithChangingShapes) {
-  SessionOptions options;
-  options.max_specializations = 2;
-  absl::StatusOr<std::unique_ptr<Session>> s =
-      Session::CreateFromFile("examples/dynamic_batch.pbtxt", options);
-  ASSERT_TRUE(s.ok()) << s.status();
+  std::unique_ptr<Session> s = DynamicBatchSession(2);
+  ASSERT_NE(s, nullptr);
   Tensor b = *Tensor::FromVector<float>({128, 32}, std::vector<float>(4096, 1));
   constexpr int kThreads = 4;
   std::vector<int> failures(kThreads, 0);
@@ -327,7 +331,7 @@ TEST(SessionTest, ConcurrentRunsWithChangingShapes) {
         Tensor a = *Tensor::FromVector<float>(
             {batch, 128}, std::vector<float>(batch * 128, 0.25f));
         std::vector<Tensor> out;
-        absl::Status run = (*s)->Run({{"a", a}, {"b", b}}, {"c"}, &out);
+        absl::Status run = s->Run({{"a", a}, {"b", b}}, {"c"}, &out);
         if (!run.ok() || out[0].shape() != std::vector<int64_t>{batch, 32} ||
             out[0].data<float>()[batch * 32 - 1] != 32.0f)
           ++failures[t];
