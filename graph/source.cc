@@ -171,6 +171,32 @@ absl::Status GraphSource::SetInputShape(const std::string &name,
   return absl::OkStatus();
 }
 
+void GraphSource::FillNamedDimensions() {
+  std::vector<InputDeclaration> inputs = DeclaredInputs();
+  std::map<std::string, int64_t> sizes;
+  for (const InputDeclaration &input : inputs)
+    if (auto given = shapes_.find(input.name); given != shapes_.end())
+      for (size_t i = 0; i < input.symbols.size(); ++i)
+        if (!input.symbols[i].empty() && i < given->second.size())
+          sizes.emplace(input.symbols[i], given->second[i]);
+  for (const InputDeclaration &input : inputs) {
+    if (!input.HasUnknownDims() || shapes_.count(input.name))
+      continue;
+    std::vector<int64_t> shape = input.shape;
+    bool complete = true;
+    for (size_t i = 0; i < shape.size() && complete; ++i)
+      if (shape[i] < 0) {
+        auto size = i < input.symbols.size() ? sizes.find(input.symbols[i])
+                                             : sizes.end();
+        complete = size != sizes.end();
+        if (complete)
+          shape[i] = size->second;
+      }
+    if (complete)
+      shapes_[input.name] = shape;
+  }
+}
+
 bool GraphSource::HasUnknownShapes() const {
   for (const InputDeclaration &input : DeclaredInputs())
     if (input.HasUnknownDims() && !shapes_.count(input.name))

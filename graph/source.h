@@ -82,6 +82,10 @@ public:
   }
   /// Whether some feedable input still has a dimension no shape gave.
   bool HasUnknownShapes() const;
+  /// Gives each input not yet given a shape one, when all its unknown
+  /// dimensions are named and the shapes given so far fix those names
+  /// (x: [batch, 4] given 2x4 makes s: [batch] 2).
+  void FillNamedDimensions();
   /// Empty when `name` is an input that can be fed; otherwise why not.
   virtual std::string WhyNotFeedable(const std::string &name) const = 0;
 

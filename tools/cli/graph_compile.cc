@@ -1048,6 +1048,7 @@ int GraphCompileMain(int argc, char **argv, std::ostream &out,
         return Fail(err, s);
     }
   }
+  (*source)->FillNamedDimensions();
   if (args.stats || args.memory_report) {
     int code = PrintStats(args, **source, out, err);
     if (code != 0 ||
