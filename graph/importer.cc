@@ -296,10 +296,7 @@ void Importer::CheckPlaceholder(const NodeDef &node) {
     std::vector<int64_t> declared = dims;
     auto given = shapes_.find(node.name());
     if (given != shapes_.end()) {
-      bool fits = given->second.size() == dims.size();
-      for (size_t i = 0; fits && i < dims.size(); ++i)
-        fits = dims[i] == -1 || dims[i] == given->second[i];
-      if (!fits)
+      if (!ShapeFits(dims, given->second))
         Error(node, absl::StrCat("shape ", ShapeToString(given->second),
                                  " given for it does not fit its declared "
                                  "shape ",
@@ -549,6 +546,20 @@ std::string UnknownDimensionError(const std::string &input,
       input, "=", absl::StrJoin(example, "x"));
 }
 
+bool IsUnknownDimensionProblem(std::string_view problem) {
+  return problem.find(kUnknownDimension) != std::string_view::npos;
+}
+
+bool ShapeFits(const std::vector<int64_t> &declared,
+               const std::vector<int64_t> &shape) {
+  if (declared.size() != shape.size())
+    return false;
+  for (size_t i = 0; i < shape.size(); ++i)
+    if (declared[i] != -1 && declared[i] != shape[i])
+      return false;
+  return true;
+}
+
 bool OnlyUnknownDimensions(const absl::Status &status) {
   if (status.code() != absl::StatusCode::kInvalidArgument)
     return false;
@@ -558,7 +569,7 @@ bool OnlyUnknownDimensions(const absl::Status &status) {
   if (lines.size() < 2)
     return false;
   for (size_t i = 1; i < lines.size(); ++i)
-    if (!absl::StrContains(lines[i], kUnknownDimension))
+    if (!IsUnknownDimensionProblem(lines[i]))
       return false;
   return true;
 }

@@ -10,6 +10,7 @@
 
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -45,9 +46,15 @@ ImportGraphDef(const GraphDef &graph, const std::vector<std::string> &fetches,
 std::string UnknownDimensionError(const std::string &input,
                                   const std::vector<int64_t> &declared,
                                   size_t dim, const std::string &symbol = "");
+/// Whether one problem line of an import error is UnknownDimensionError's.
+bool IsUnknownDimensionProblem(std::string_view problem);
 /// Whether every problem an import error lists is an unknown dimension (a
 /// model that imports once its shapes are given).
 bool OnlyUnknownDimensions(const absl::Status &status);
+/// Whether `shape` fits `declared`: same rank, and equal sizes wherever
+/// `declared` is not -1 (unknown).
+bool ShapeFits(const std::vector<int64_t> &declared,
+               const std::vector<int64_t> &shape);
 
 /// Registers the dialects the importer creates ops in.
 void LoadImporterDialects(mlir::MLIRContext &context);

@@ -257,10 +257,7 @@ OnnxSource::Import(const std::vector<std::string> &requested,
     for (const auto &d : tt.shape().dim())
       declared.push_back(d.has_dim_value() ? d.dim_value() : -1);
     if (auto given = shapes_.find(input.name()); given != shapes_.end()) {
-      bool fits = given->second.size() == declared.size();
-      for (size_t i = 0; fits && i < declared.size(); ++i)
-        fits = declared[i] == -1 || declared[i] == given->second[i];
-      if (!fits) {
+      if (!ShapeFits(declared, given->second)) {
         errors.push_back(absl::StrCat("input '", input.name(), "': shape ",
                                       ShapeToString(given->second),
                                       " given for it does not fit its "
@@ -301,7 +298,7 @@ OnnxSource::Import(const std::vector<std::string> &requested,
   // such as a fetch of that input naming no value).
   std::vector<std::string> unknown;
   for (const std::string &e : errors)
-    if (OnlyUnknownDimensions(absl::InvalidArgumentError("problems:\n" + e)))
+    if (IsUnknownDimensionProblem(e))
       unknown.push_back(e);
   if (!unknown.empty() && unsupported.empty())
     return absl::InvalidArgumentError(

@@ -105,10 +105,7 @@ std::string InputDeclaration::TypeString() const {
 
 absl::Status CheckFeed(const InputDeclaration &input, DType dtype,
                        const std::vector<int64_t> &shape) {
-  bool fits = dtype == input.dtype && shape.size() == input.shape.size();
-  for (size_t i = 0; fits && i < shape.size(); ++i)
-    fits = input.shape[i] < 0 || input.shape[i] == shape[i];
-  if (fits)
+  if (dtype == input.dtype && ShapeFits(input.shape, shape))
     return absl::OkStatus();
   return absl::InvalidArgumentError(
       absl::StrCat("feed '", input.name, "': expected ", input.TypeString(),

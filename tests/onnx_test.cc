@@ -158,6 +158,38 @@ TEST(OnnxTest, ListsEveryUnsupportedNodeAtOnce) {
                     HasSubstr("node 'Mod_3' (Mod, opset 13)")));
 }
 
+// The function ops built from kiln ops refuse what their forms do not
+// cover, naming the node: IsInf of integers, Xor's pre-opset-7 broadcast.
+TEST(OnnxTest, CompositeOpsNameWhatTheyRefuse) {
+  onnx::ModelProto m = NewModel();
+  onnx::GraphProto *g = m.mutable_graph();
+  AddInput(g, "i", onnx::TensorProto::INT32, {3});
+  AddNode(g, "IsInf", {"i"}, {"y"}, "inf");
+  AddOutput(g, "y", 1, onnx::TensorProto::BOOL);
+  absl::StatusOr<std::unique_ptr<Session>> s = Load(m);
+  ASSERT_FALSE(s.ok());
+  EXPECT_THAT(std::string(s.status().message()),
+              HasSubstr("input must be a floating-point tensor"));
+  EXPECT_THAT(std::string(s.status().message()), HasSubstr("'inf'"));
+
+  onnx::ModelProto legacy = NewModel(6);
+  g = legacy.mutable_graph();
+  AddInput(g, "a", onnx::TensorProto::BOOL, {2, 3});
+  AddInput(g, "b", onnx::TensorProto::BOOL, {3});
+  onnx::NodeProto *x = AddNode(g, "Xor", {"a", "b"}, {"y"}, "xor");
+  onnx::AttributeProto *broadcast = x->add_attribute();
+  broadcast->set_name("broadcast");
+  broadcast->set_type(onnx::AttributeProto::INT);
+  broadcast->set_i(1);
+  AddOutput(g, "y", 2, onnx::TensorProto::BOOL);
+  s = Load(legacy);
+  ASSERT_FALSE(s.ok());
+  EXPECT_THAT(std::string(s.status().message()),
+              AllOf(HasSubstr("'xor'"),
+                    HasSubstr("the legacy 'broadcast' attribute (opsets "
+                              "before 7)")));
+}
+
 TEST(OnnxTest, UnknownOpSuggestsTheNearestKnownOne) {
   // Opset 18, past libonnx's checker, which refuses unknown ops itself.
   onnx::ModelProto m = NewModel(18);
