@@ -78,7 +78,7 @@ void RegisterPipelineDialects(mlir::DialectRegistry &registry) {
 
 std::vector<std::string> GraphPassNames() {
   return {"kiln-fold-constants", "kiln-simplify", "canonicalize", "cse",
-          "kiln-fuse"};
+          "kiln-insert-checks",  "kiln-fuse"};
 }
 
 namespace {
@@ -175,6 +175,10 @@ void BuildPipeline(mlir::OpPassManager &pm, const PipelineOptions &options,
     pm.addPass(mlir::createCanonicalizerPass());
   if (options.opt_level >= 1 && enabled("cse"))
     pm.addPass(mlir::createCSEPass());
+  // Semantics, not optimization: at every level (after folding, so that
+  // only what runs is checked).
+  if (enabled("kiln-insert-checks"))
+    pm.addPass(createInsertChecks());
   if (options.opt_level >= 2 && enabled("kiln-fuse"))
     pm.addNestedPass<mlir::func::FuncOp>(createFuse());
   if (stop_at == Stage::kGraph)

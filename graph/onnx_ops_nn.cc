@@ -111,6 +111,111 @@ FailureOr<Values> convertCumSum(NodeContext &ctx) {
        named(ctx, "reverse", i64(ctx, ctx.getInt("reverse", 0)))}));
 }
 
+/// NegativeLogLikelihoodLoss as ONNX defines it, from kiln ops: loss[n,
+/// d...] = -input[n, target[n, d...], d...] * weight[target], 0 where the
+/// target is ignore_index; then no reduction, the sum, or the mean (the sum
+/// over the sum of the weights taken, when there are weights or an
+/// ignore_index). A target out of [0, C) that is not ignored fails the run
+/// (GatherElements' run-time check).
+FailureOr<Value> negativeLogLikelihood(NodeContext &ctx, Value input,
+                                       Value target, Value weight) {
+  auto inputType = mlir::cast<mlir::RankedTensorType>(input.getType());
+  auto targetType = mlir::cast<mlir::RankedTensorType>(target.getType());
+  std::string reduction = ctx.getString("reduction", "mean");
+  if (reduction != "none" && reduction != "sum" && reduction != "mean") {
+    ctx.error("unknown reduction '" + reduction + "' (none, sum or mean)");
+    return mlir::failure();
+  }
+  if (inputType.getRank() < 2 ||
+      targetType.getRank() != inputType.getRank() - 1) {
+    ctx.error("expects input [N, C, d...] and target [N, d...]");
+    return mlir::failure();
+  }
+  mlir::Type elem = inputType.getElementType();
+  bool ignores = ctx.hasAttr("ignore_index");
+  Value ignored; // bool [N, d...]: the target is ignore_index
+  if (ignores) {
+    FailureOr<Value> eq =
+        ctx.build<EqualOp>({target, ctx.scalar(targetType.getElementType(),
+                                               ctx.getInt("ignore_index", 0))});
+    if (mlir::failed(eq))
+      return mlir::failure();
+    ignored = *eq;
+    FailureOr<Value> safe = ctx.build<WhereOp>(
+        {ignored, ctx.scalar(targetType.getElementType(), 0), target});
+    if (mlir::failed(safe))
+      return mlir::failure();
+    target = *safe;
+  }
+  llvm::SmallVector<int64_t> unsqueezed(targetType.getShape());
+  unsqueezed.insert(unsqueezed.begin() + 1, 1);
+  FailureOr<Value> index = ctx.reshape(target, unsqueezed);
+  if (mlir::failed(index))
+    return mlir::failure();
+  FailureOr<Value> picked = ctx.build<GatherElementsOp>(
+      {input, *index}, {named(ctx, "axis", i64(ctx, 1))});
+  if (mlir::failed(picked))
+    return mlir::failure();
+  FailureOr<Value> flat = ctx.reshape(*picked, targetType.getShape());
+  if (mlir::failed(flat))
+    return mlir::failure();
+  FailureOr<Value> loss = ctx.build<NegOp>(*flat);
+  if (mlir::failed(loss))
+    return mlir::failure();
+  Value weights; // [N, d...], or null for all ones
+  if (weight) {
+    FailureOr<Value> w = ctx.build<GatherOp>({weight, target});
+    if (mlir::failed(w))
+      return mlir::failure();
+    weights = *w;
+  }
+  if (ignores) {
+    FailureOr<Value> w =
+        ctx.build<WhereOp>({ignored, ctx.scalar(elem, 0),
+                            weights ? weights : ctx.scalar(elem, 1)});
+    if (mlir::failed(w))
+      return mlir::failure();
+    weights = *w;
+  }
+  if (weights) {
+    loss = ctx.build<MulOp>({*loss, weights});
+    if (mlir::failed(loss))
+      return mlir::failure();
+  }
+  if (reduction == "none")
+    return loss;
+  llvm::SmallVector<mlir::NamedAttribute> all = {
+      named(ctx, "keepdims", i64(ctx, 0))};
+  if (reduction == "mean" && !weights)
+    return ctx.build<ReduceMeanOp>(*loss, all);
+  FailureOr<Value> sum = ctx.build<ReduceSumOp>(*loss, all);
+  if (reduction == "sum" || mlir::failed(sum))
+    return sum;
+  FailureOr<Value> total = ctx.build<ReduceSumOp>(weights, all);
+  if (mlir::failed(total))
+    return mlir::failure();
+  return ctx.build<DivOp>({*sum, *total});
+}
+
+FailureOr<Values> convertNegativeLogLikelihoodLoss(NodeContext &ctx) {
+  return one(
+      negativeLogLikelihood(ctx, ctx.input(0), ctx.input(1), ctx.input(2)));
+}
+
+/// SoftmaxCrossEntropyLoss: the negative log-likelihood of LogSoftmax along
+/// axis 1; the second output, when asked for, is that LogSoftmax.
+FailureOr<Values> convertSoftmaxCrossEntropyLoss(NodeContext &ctx) {
+  FailureOr<Value> logProb =
+      ctx.build<LogSoftmaxOp>(ctx.input(0), {named(ctx, "axis", i64(ctx, 1))});
+  if (mlir::failed(logProb))
+    return mlir::failure();
+  FailureOr<Value> loss =
+      negativeLogLikelihood(ctx, *logProb, ctx.input(1), ctx.input(2));
+  if (mlir::failed(loss))
+    return mlir::failure();
+  return Values{*loss, *logProb};
+}
+
 /// Before opset 13, Softmax and LogSoftmax flatten the input to 2-D at
 /// `axis` (default 1) and normalize each row.
 template <typename OpT, int Since>
@@ -340,6 +445,9 @@ void RegisterNNOnnxOps(OnnxRegistry &r) {
   r.onOp("GlobalAveragePool", 1, convertGlobalPool<ReduceMeanOp>, 1, 1);
   r.onOp("GlobalMaxPool", 1, convertGlobalPool<ReduceMaxOp>, 1, 1);
   r.onOp("MaxPool", 1, convertMaxPool, 1, 1, {"kernel_shape"});
+  r.onOp("NegativeLogLikelihoodLoss", 1, convertNegativeLogLikelihoodLoss, 2,
+         3);
+  r.onOp("SoftmaxCrossEntropyLoss", 1, convertSoftmaxCrossEntropyLoss, 2, 3);
   r.onOp("TopK", 1, convertTopK<1>, 1, 1, {"k"});
   r.onOp("TopK", 10, convertTopK<10>, 2, 2);
 }

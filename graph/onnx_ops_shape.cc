@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "graph/build_op.h"
 #include "graph/onnx_ops.h"
+#include "graph/onnx_registry.h"
 #include "graph/op_table.h"
 
 namespace kiln {
@@ -405,6 +406,13 @@ void RegisterShapeOnnxOps(OnnxRegistry &r) {
   r.onOp("Expand", 1, convertExpand, 2, 2);
   r.onOp("Tile", 1, convertTile, 2, 2);
   r.onOp("Trilu", 1, convertTrilu, 1, 2);
+  // Scatter (opsets 9 and 10) is ScatterElements under its old name.
+  r.onOp(
+      "Scatter", 1,
+      [](NodeContext &ctx) {
+        return ConvertWithTable(ctx, *LookupOp("ScatterElements"));
+      },
+      3, 3);
 }
 
 namespace onnx_ops {

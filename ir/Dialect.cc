@@ -43,6 +43,18 @@ LogicalResult KilnDialect::verifyOperationAttribute(Operation *op,
       return op->emitError("'kiln.kernel' must be a string");
     return success();
   }
+  if (name == kChecksAttr) {
+    auto messages = dyn_cast<ArrayAttr>(attr.getValue());
+    if (!messages || !llvm::all_of(messages, llvm::IsaPred<StringAttr>))
+      return op->emitError("'kiln.checks' must be an array of strings");
+    auto func = dyn_cast<FunctionOpInterface>(op);
+    if (!func ||
+        messages.size() > func.getNumResults() + func.getNumArguments())
+      return op->emitError("'kiln.checks' belongs on a function with a "
+                           "result (or, after bufferization, an argument) "
+                           "per check");
+    return success();
+  }
   if (name != kArenaBytesAttr && name != kArenaLowerBoundAttr &&
       name != kUnplannedBytesAttr)
     return op->emitError("unknown attribute '") << name << "'";
@@ -144,6 +156,127 @@ LogicalResult GatherOp::verify() {
              << size << " (indices must lie in [" << -size << ", " << size
              << "))";
   }
+  return success();
+}
+
+LogicalResult CheckOp::verify() {
+  size_t n = getLower().size();
+  if (n == 0 || getUpper().size() != n)
+    return emitOpError(
+        "needs lower and upper bounds of one length, at least 1");
+  auto type = getValues().getType();
+  if (n > 1 && (type.getRank() == 0 ||
+                type.getShape().back() != static_cast<int64_t>(n)))
+    return emitOpError("has ") << n
+                               << " bounds, not one per position of the last "
+                                  "axis of its values";
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Run-time rules (RuntimeCheckOpInterface)
+//===----------------------------------------------------------------------===//
+
+/// Indices into an axis of `size`: [-size, size - 1].
+static RuntimeRule axisIndexRule(unsigned operand, int64_t axis, int64_t size) {
+  RuntimeRule rule;
+  rule.operand = operand;
+  rule.lower = {-size};
+  rule.upper = {size - 1};
+  rule.message = ("index {value} is out of range [" + Twine(-size) + ", " +
+                  Twine(size - 1) + "] of axis " + Twine(axis) + " (size " +
+                  Twine(size) + ")")
+                     .str();
+  return rule;
+}
+
+/// Index tuples whose j-th coordinate indexes data's axis first + j.
+static RuntimeRule tupleIndexRule(unsigned operand, RankedTensorType data,
+                                  int64_t first, int64_t k) {
+  RuntimeRule rule;
+  rule.operand = operand;
+  std::string sizes;
+  for (int64_t j = 0; j < k; ++j) {
+    int64_t size = data.getDimSize(first + j);
+    rule.lower.push_back(-size);
+    rule.upper.push_back(size - 1);
+    sizes += (j ? ", " : "") + std::to_string(size);
+  }
+  rule.message =
+      ("index {value} is out of range for its axis (the index "
+       "tuples address axes " +
+       Twine(first) + " to " + Twine(first + k - 1) + " of sizes [" + sizes +
+       "]; each index lies in [-size, "
+       "size - 1])")
+          .str();
+  return rule;
+}
+
+void GatherOp::getRuntimeRules(SmallVectorImpl<RuntimeRule> &rules) {
+  auto data = getData().getType();
+  int64_t axis = normalizeAxis(getAxis(), data.getRank());
+  if (axis >= 0)
+    rules.push_back(axisIndexRule(1, axis, data.getDimSize(axis)));
+}
+
+void GatherElementsOp::getRuntimeRules(SmallVectorImpl<RuntimeRule> &rules) {
+  auto data = getData().getType();
+  int64_t axis = normalizeAxis(getAxis(), data.getRank());
+  if (axis >= 0)
+    rules.push_back(axisIndexRule(1, axis, data.getDimSize(axis)));
+}
+
+void ScatterElementsOp::getRuntimeRules(SmallVectorImpl<RuntimeRule> &rules) {
+  auto data = getData().getType();
+  int64_t axis = normalizeAxis(getAxis(), data.getRank());
+  if (axis >= 0)
+    rules.push_back(axisIndexRule(1, axis, data.getDimSize(axis)));
+}
+
+void GatherNDOp::getRuntimeRules(SmallVectorImpl<RuntimeRule> &rules) {
+  rules.push_back(tupleIndexRule(1, getData().getType(), getBatchDims(),
+                                 getIndices().getType().getShape().back()));
+}
+
+void ScatterNDOp::getRuntimeRules(SmallVectorImpl<RuntimeRule> &rules) {
+  rules.push_back(tupleIndexRule(1, getData().getType(), 0,
+                                 getIndices().getType().getShape().back()));
+}
+
+/// An integer divisor (operand 1) must not be 0.
+static void nonZeroDivisorRule(Value divisor,
+                               SmallVectorImpl<RuntimeRule> &rules) {
+  if (!isa<IntegerType>(getElementTypeOrSelf(divisor.getType())))
+    return;
+  RuntimeRule rule;
+  rule.operand = 1;
+  rule.lower = {0};
+  rule.upper = {0};
+  rule.inside = false;
+  rule.message = "integer division by zero";
+  rules.push_back(std::move(rule));
+}
+
+void DivOp::getRuntimeRules(SmallVectorImpl<RuntimeRule> &rules) {
+  nonZeroDivisorRule(getB(), rules);
+}
+
+void ModOp::getRuntimeRules(SmallVectorImpl<RuntimeRule> &rules) {
+  nonZeroDivisorRule(getB(), rules);
+}
+
+LogicalResult ModOp::verify() {
+  if (getFmod() != 0 && getFmod() != 1)
+    return emitOpError("fmod must be 0 or 1, not ") << getFmod();
+  if (getFmod() == 0 && !isa<IntegerType>(getElementTypeOrSelf(getA())))
+    return emitOpError("fmod = 0 needs integers; floats take fmod = 1");
+  return success();
+}
+
+LogicalResult BitShiftOp::verify() {
+  if (getDirection() != "LEFT" && getDirection() != "RIGHT")
+    return emitOpError("direction must be \"LEFT\" or \"RIGHT\", not \"")
+           << getDirection() << "\"";
   return success();
 }
 

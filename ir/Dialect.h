@@ -6,6 +6,8 @@
 #ifndef KILN_IR_DIALECT_H
 #define KILN_IR_DIALECT_H
 
+#include <string>
+
 #include "mlir/Bytecode/BytecodeOpInterface.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
@@ -50,6 +52,23 @@ mlir::LogicalResult inferArgReduce(std::optional<mlir::Location> loc,
                                    int64_t keepdims,
                                    llvm::SmallVectorImpl<mlir::Type> &inferred);
 } // namespace kiln::detail
+
+namespace kiln {
+/// A rule on the values of one operand, checked when the graph runs
+/// (RuntimeCheckOpInterface). A value v at position p of the operand's last
+/// axis is good when lower[p] <= v <= upper[p] (`inside`), or when it lies
+/// outside that range (not `inside`: a divisor, lower = upper = 0). lower
+/// and upper hold one entry for every position, or one per position of the
+/// last axis (GatherND's index tuples). `message` says what broke, with
+/// "{value}" standing for an offending value: "index {value} is out of
+/// range [-5, 4] of axis 0".
+struct RuntimeRule {
+  unsigned operand = 0;
+  llvm::SmallVector<int64_t, 1> lower, upper;
+  bool inside = true;
+  std::string message;
+};
+} // namespace kiln
 
 #include "ir/KilnInterfaces.h.inc"
 

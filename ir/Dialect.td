@@ -29,8 +29,9 @@ def Kiln_Dialect : Dialect {
   // kiln.kernel (a string, the kernel's name) on the ops that form one kernel
   // (from lowering until outlining); kiln.parallel (unit) on a loop whose
   // iterations are independent (a tile loop); kiln.scratch (unit) on an
-  // arena view that is a tile loop's temporary. Any other kiln.* attribute
-  // is an error.
+  // arena view that is a tile loop's temporary; kiln.checks (an array of
+  // strings) on @main when its last results are kiln.check results, one
+  // message each. Any other kiln.* attribute is an error.
   let hasOperationAttrVerify = 1;
   let hasRegionArgAttrVerify = 1;
   let hasRegionResultAttrVerify = 1;
@@ -45,6 +46,7 @@ def Kiln_Dialect : Dialect {
     static constexpr llvm::StringLiteral kKernelAttr = "kiln.kernel";
     static constexpr llvm::StringLiteral kParallelAttr = "kiln.parallel";
     static constexpr llvm::StringLiteral kScratchAttr = "kiln.scratch";
+    static constexpr llvm::StringLiteral kChecksAttr = "kiln.checks";
   }];
   // Attributes live in the attribute dictionary so that type inference can
   // read them from an OperationState built by the importers.

@@ -116,4 +116,24 @@ def Kiln_IdentityElementOpInterface
   ];
 }
 
+def Kiln_RuntimeCheckOpInterface : OpInterface<"RuntimeCheckOpInterface"> {
+  let cppNamespace = "::kiln";
+  let description = [{
+    An op with operands whose values must obey a rule the types cannot
+    express (an index within its axis, an integer divisor other than 0).
+    kiln-insert-checks (passes/InsertChecks.cc) checks a constant operand
+    at compile time and adds a kiln.check of any other, so that a run that
+    breaks the rule fails with the node named (docs/semantics.md). The
+    op's own lowering must still never read or write out of bounds.
+  }];
+  let methods = [
+    InterfaceMethod<[{
+        Appends the rules the op's operands must obey (RuntimeRule,
+        ir/Dialect.h).
+      }],
+      "void", "getRuntimeRules",
+      (ins "::llvm::SmallVectorImpl<::kiln::RuntimeRule> &":$rules)>,
+  ];
+}
+
 #endif // KILN_INTERFACES_TD

@@ -119,13 +119,41 @@ def Kiln_MulOp : Kiln_BroadcastBinaryOp<"mul", [Commutative, Kiln_IdentityElemen
   let summary = "elementwise A * B with broadcasting";
   let hasFolder = 1;
 }
-def Kiln_DivOp : Kiln_BroadcastBinaryOp<"div", [Kiln_IdentityElement]> {
+def Kiln_DivOp : Kiln_BroadcastBinaryOp<"div", [Kiln_IdentityElement,
+    DeclareOpInterfaceMethods<Kiln_RuntimeCheckOpInterface>]> {
   let summary = "elementwise A / B with broadcasting";
   let description = [{
-    Integer division truncates toward zero, as in ONNX; x / 0 is 0 and
-    INT_MIN / -1 is INT_MIN (docs/semantics.md).
+    Integer division truncates toward zero, as in ONNX, and INT_MIN / -1
+    is INT_MIN. An integer divisor of 0 fails the run (a constant one, the
+    compile); the kernel itself computes x / 0 as 0 and never traps
+    (docs/semantics.md).
   }];
   let hasFolder = 1;
+}
+def Kiln_ModOp : Kiln_BroadcastBinaryOp<"mod", [
+    DeclareOpInterfaceMethods<Kiln_RuntimeCheckOpInterface>]> {
+  let summary = "elementwise remainder of A / B with broadcasting (ONNX Mod)";
+  let description = [{
+    With `fmod = 0` (integers only) the remainder takes the divisor's sign,
+    as Python's %; with `fmod = 1` it takes the dividend's, as C's fmod (the
+    only form for floats). An integer divisor of 0 fails the run, as in
+    Div; INT_MIN mod -1 is 0.
+  }];
+  let arguments = (ins Kiln_Tensor:$A, Kiln_Tensor:$B,
+                   DefaultValuedAttr<I64Attr, "0">:$fmod);
+  let hasVerifier = 1;
+}
+def Kiln_BitShiftOp : Kiln_BroadcastBinaryOp<"bit_shift", [],
+    RankedTensorOf<[UI8, UI16, UI32, UI64]>> {
+  let summary = "elementwise A << B or A >> B on unsigned integers";
+  let description = [{
+    `direction` is "LEFT" or "RIGHT"; a shift by the bit width or more
+    gives 0.
+  }];
+  let arguments = (ins RankedTensorOf<[UI8, UI16, UI32, UI64]>:$A,
+                   RankedTensorOf<[UI8, UI16, UI32, UI64]>:$B,
+                   StrAttr:$direction);
+  let hasVerifier = 1;
 }
 def Kiln_PowOp : Kiln_BroadcastBinaryOp<"pow", [], Kiln_FloatTensor> {
   let summary = "elementwise A ^ B with broadcasting";
@@ -602,19 +630,84 @@ def Kiln_SliceOp : Kiln_Op<"slice"> {
   let hasFolder = 1;
 }
 
-def Kiln_GatherOp : Kiln_Op<"gather"> {
+def Kiln_GatherOp : Kiln_Op<"gather",
+    [DeclareOpInterfaceMethods<Kiln_RuntimeCheckOpInterface>]> {
   let summary = "picks entries of `data` along `axis` at `indices`";
   let description = [{
     The result shape is data.shape[:axis] + indices.shape +
     data.shape[axis+1:]. Negative indices count from the back. Constant
     indices out of range are refused by the verifier; a fed index out of
-    range reads index 0 (docs/semantics.md).
+    range fails the run (the kernel reads index 0 in its place, never out
+    of bounds; docs/semantics.md).
   }];
   let arguments = (ins Kiln_Tensor:$data, Kiln_IndexTensor:$indices,
                    DefaultValuedAttr<I64Attr, "0">:$axis);
   let results = (outs Kiln_Tensor:$output);
   let hasFolder = 1;
   let hasVerifier = 1;
+}
+
+def Kiln_GatherElementsOp : Kiln_Op<"gather_elements",
+    [DeclareOpInterfaceMethods<Kiln_RuntimeCheckOpInterface>]> {
+  let summary = "output[p] = data[p with its `axis` coordinate = indices[p]]";
+  let description = [{
+    ONNX GatherElements: the output has the shape of `indices`, whose
+    dimensions other than `axis` are at most data's. Negative indices count
+    from the back; a fed index out of range fails the run.
+  }];
+  let arguments = (ins Kiln_Tensor:$data, Kiln_IndexTensor:$indices,
+                   DefaultValuedAttr<I64Attr, "0">:$axis);
+  let results = (outs Kiln_Tensor:$output);
+}
+
+def Kiln_GatherNDOp : Kiln_Op<"gather_nd",
+    [DeclareOpInterfaceMethods<Kiln_RuntimeCheckOpInterface>]> {
+  let summary = "gathers slices of `data` at index tuples (ONNX GatherND)";
+  let description = [{
+    The last axis of `indices` (length k) holds coordinates into data's axes
+    batch_dims .. batch_dims + k - 1; the first `batch_dims` axes are shared
+    by data and indices. The output shape is indices.shape[:-1] +
+    data.shape[batch_dims + k:]. Negative coordinates count from the back;
+    a fed one out of range fails the run.
+  }];
+  let arguments = (ins Kiln_Tensor:$data, Kiln_IndexTensor:$indices,
+                   DefaultValuedAttr<I64Attr, "0">:$batch_dims);
+  let results = (outs Kiln_Tensor:$output);
+}
+
+def Kiln_ScatterElementsOp : Kiln_Op<"scatter_elements",
+    [DeclareOpInterfaceMethods<Kiln_RuntimeCheckOpInterface>]> {
+  let summary = "data with updates[p] written at p's `axis` coordinate = indices[p]";
+  let description = [{
+    ONNX ScatterElements (and Scatter): `indices` and `updates` share a
+    shape. `reduction` is "none" (the update replaces the element; of
+    several updates to one element the last in index order wins), "add",
+    "mul", "max" or "min" (each combines with the element). Negative
+    indices count from the back; a fed index out of range fails the run.
+    Each output element looks at every update along the axis: the cost is
+    the output's size times the updates' length along `axis`.
+  }];
+  let arguments = (ins Kiln_Tensor:$data, Kiln_IndexTensor:$indices,
+                   Kiln_Tensor:$updates,
+                   DefaultValuedAttr<I64Attr, "0">:$axis,
+                   DefaultValuedStrAttr<StrAttr, "none">:$reduction);
+  let results = (outs Kiln_Tensor:$output);
+}
+
+def Kiln_ScatterNDOp : Kiln_Op<"scatter_nd",
+    [DeclareOpInterfaceMethods<Kiln_RuntimeCheckOpInterface>]> {
+  let summary = "data with slices of `updates` written at index tuples";
+  let description = [{
+    ONNX ScatterND: the last axis of `indices` (length k) holds coordinates
+    into data's first k axes; updates has the shape indices.shape[:-1] +
+    data.shape[k:]. `reduction` as in ScatterElements. Each output element
+    looks at every index tuple: the cost is the output's size times the
+    number of tuples.
+  }];
+  let arguments = (ins Kiln_Tensor:$data, Kiln_IndexTensor:$indices,
+                   Kiln_Tensor:$updates,
+                   DefaultValuedStrAttr<StrAttr, "none">:$reduction);
+  let results = (outs Kiln_Tensor:$output);
 }
 
 def Kiln_ExpandOp : Kiln_Op<"expand"> {
@@ -647,6 +740,36 @@ def Kiln_TriluOp : Kiln_Op<"trilu"> {
                    DefaultValuedAttr<I64Attr, "1">:$upper,
                    DefaultValuedAttr<I64Attr, "0">:$k);
   let results = (outs Kiln_Tensor:$output);
+}
+
+//===----------------------------------------------------------------------===//
+// Run-time checks
+//===----------------------------------------------------------------------===//
+
+def Kiln_CheckOp : Kiln_Op<"check"> {
+  let summary = "counts the values that break a run-time rule";
+  let description = [{
+    Made by kiln-insert-checks from an op's RuntimeRule: a value v at
+    position p of the last axis is good when lower[p] <= v <= upper[p]
+    (`inside`) or when it lies outside that range (not `inside`); lower
+    and upper hold one entry or one per position of the last axis. The
+    result is [the number of bad values, the largest bad value] (the
+    second is INT64_MIN when none is bad). @main returns it; the runtime
+    reads it after the run and fails the run with `message`, "{value}"
+    replaced by the bad value.
+
+    ```mlir
+    %c = kiln.check %idx {lower = array<i64: -5>, upper = array<i64: 4>,
+        inside = true, message = "node 'g' (Gather): index {value} ..."}
+        : (tensor<3xi64>) -> tensor<2xi64>
+    ```
+  }];
+  let arguments = (ins RankedTensorOf<[I8, I16, I32, I64, UI8, UI16, UI32,
+                                       UI64]>:$values,
+                   DenseI64ArrayAttr:$lower, DenseI64ArrayAttr:$upper,
+                   BoolAttr:$inside, StrAttr:$message);
+  let results = (outs RankedTensorOf<[I64]>:$result);
+  let hasVerifier = 1;
 }
 
 //===----------------------------------------------------------------------===//

@@ -131,6 +131,51 @@ KILN_SCALAR(DivOp) {
   return select(b, loc, isZero, zero,
                 select(b, loc, isMinusOne, negated, quotient));
 }
+/// The remainder of truncating division (fmod = 1, C's fmod and %) or of
+/// floor division (fmod = 0, Python's %: the divisor's sign). x mod 0 is 0
+/// and INT_MIN mod -1 is 0, so that no input traps (the run fails on a
+/// divisor of 0 anyway: kiln-insert-checks).
+KILN_SCALAR(ModOp) {
+  Type t = a[0].getType();
+  if (isFloat(t))
+    return b.create<arith::RemFOp>(loc, a[0], a[1]);
+  Value zero = constant(b, loc, t, 0), one = constant(b, loc, t, 1);
+  Value isZero =
+      b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, a[1], zero);
+  if (computesOnUnsigned()) {
+    Value r =
+        b.create<arith::RemUIOp>(loc, a[0], select(b, loc, isZero, one, a[1]));
+    return select(b, loc, isZero, zero, r);
+  }
+  Value isMinusOne = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq,
+                                             a[1], constant(b, loc, t, -1));
+  Value special = b.create<arith::OrIOp>(loc, isZero, isMinusOne);
+  Value r =
+      b.create<arith::RemSIOp>(loc, a[0], select(b, loc, special, one, a[1]));
+  r = select(b, loc, special, zero, r);
+  if (getFmod() == 1)
+    return r;
+  // Floor: a nonzero remainder whose sign differs from the divisor's moves
+  // by one divisor.
+  Value nonZero =
+      b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ne, r, zero);
+  Value signsDiffer =
+      b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::slt,
+                              b.create<arith::XOrIOp>(loc, r, a[1]), zero);
+  Value adjust = b.create<arith::AndIOp>(loc, nonZero, signsDiffer);
+  return select(b, loc, adjust, b.create<arith::AddIOp>(loc, r, a[1]), r);
+}
+/// A shift by the bit width or more gives 0 (LLVM would make it poison).
+KILN_SCALAR(BitShiftOp) {
+  Type t = a[0].getType();
+  Value width = constant(b, loc, t, t.getIntOrFloatBitWidth());
+  Value tooFar =
+      b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::uge, a[1], width);
+  Value shifted = getDirection() == "LEFT"
+                      ? b.create<arith::ShLIOp>(loc, a[0], a[1]).getResult()
+                      : b.create<arith::ShRUIOp>(loc, a[0], a[1]).getResult();
+  return select(b, loc, tooFar, constant(b, loc, t, 0), shifted);
+}
 KILN_SCALAR(PowOp) { return b.create<math::PowFOp>(loc, a[0], a[1]); }
 KILN_SCALAR(PReluOp) {
   Type t = a[0].getType();

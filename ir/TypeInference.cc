@@ -622,3 +622,144 @@ LogicalResult TriluOp::inferReturnTypes(MLIRContext *,
   inferred.push_back(adaptor.getInput().getType());
   return success();
 }
+
+LogicalResult CheckOp::inferReturnTypes(MLIRContext *context,
+                                        std::optional<Location> loc,
+                                        Adaptor adaptor,
+                                        SmallVectorImpl<Type> &inferred) {
+  if (failed(requireStatic(loc, adaptor.getOperands())))
+    return failure();
+  inferred.push_back(RankedTensorType::get({2}, IntegerType::get(context, 64)));
+  return success();
+}
+
+LogicalResult
+GatherElementsOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+                                   Adaptor adaptor,
+                                   SmallVectorImpl<Type> &inferred) {
+  if (failed(requireStatic(loc, adaptor.getOperands())))
+    return failure();
+  RankedTensorType data = rankedType(adaptor.getData());
+  RankedTensorType indices = rankedType(adaptor.getIndices());
+  if (data.getRank() != indices.getRank() || data.getRank() == 0)
+    return emitOptionalError(loc, "indices have rank ", indices.getRank(),
+                             " but data has rank ", data.getRank(),
+                             " (they must agree, and be at least 1)");
+  int64_t axis = normalizeAxis(adaptor.getAxis(), data.getRank());
+  if (axis < 0)
+    return emitOptionalError(loc, "axis ", adaptor.getAxis(),
+                             " is out of range for rank ", data.getRank());
+  for (int64_t d = 0; d < data.getRank(); ++d)
+    if (d != axis && indices.getDimSize(d) > data.getDimSize(d))
+      return emitOptionalError(loc, "indices ", shapeStr(indices.getShape()),
+                               " are larger than data ",
+                               shapeStr(data.getShape()), " in axis ", d);
+  inferred.push_back(
+      RankedTensorType::get(indices.getShape(), data.getElementType()));
+  return success();
+}
+
+LogicalResult GatherNDOp::inferReturnTypes(MLIRContext *,
+                                           std::optional<Location> loc,
+                                           Adaptor adaptor,
+                                           SmallVectorImpl<Type> &inferred) {
+  if (failed(requireStatic(loc, adaptor.getOperands())))
+    return failure();
+  RankedTensorType data = rankedType(adaptor.getData());
+  RankedTensorType indices = rankedType(adaptor.getIndices());
+  int64_t b = adaptor.getBatchDims();
+  if (indices.getRank() < 1)
+    return emitOptionalError(loc, "indices need rank at least 1");
+  int64_t k = indices.getShape().back();
+  if (b < 0 || b >= std::min(data.getRank(), indices.getRank()))
+    return emitOptionalError(
+        loc, "batch_dims = ", b, " must be less than both ranks (data ",
+        data.getRank(), ", indices ", indices.getRank(), ")");
+  if (k < 1 || k > data.getRank() - b)
+    return emitOptionalError(loc, "index tuples of length ", k,
+                             " do not fit data of rank ", data.getRank(),
+                             " with batch_dims = ", b);
+  for (int64_t d = 0; d < b; ++d)
+    if (data.getDimSize(d) != indices.getDimSize(d))
+      return emitOptionalError(loc, "batch axis ", d, " differs: data ",
+                               shapeStr(data.getShape()), ", indices ",
+                               shapeStr(indices.getShape()));
+  SmallVector<int64_t> shape(indices.getShape().drop_back());
+  shape.append(data.getShape().begin() + b + k, data.getShape().end());
+  inferred.push_back(RankedTensorType::get(shape, data.getElementType()));
+  return success();
+}
+
+/// Scatter's shared checks: updates of data's element type, a known
+/// reduction.
+static LogicalResult verifyScatter(std::optional<Location> loc,
+                                   RankedTensorType data,
+                                   RankedTensorType updates,
+                                   StringRef reduction) {
+  if (data.getElementType() != updates.getElementType())
+    return emitOptionalError(loc, "updates of ", updates.getElementType(),
+                             " into data of ", data.getElementType());
+  if (!llvm::is_contained({"none", "add", "mul", "max", "min"}, reduction))
+    return emitOptionalError(loc, "unknown reduction '", reduction,
+                             "' (none, add, mul, max or min)");
+  return success();
+}
+
+LogicalResult
+ScatterElementsOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+                                    Adaptor adaptor,
+                                    SmallVectorImpl<Type> &inferred) {
+  if (failed(requireStatic(loc, adaptor.getOperands())))
+    return failure();
+  RankedTensorType data = rankedType(adaptor.getData());
+  RankedTensorType indices = rankedType(adaptor.getIndices());
+  RankedTensorType updates = rankedType(adaptor.getUpdates());
+  if (failed(verifyScatter(loc, data, updates, adaptor.getReduction())))
+    return failure();
+  if (indices.getShape() != updates.getShape())
+    return emitOptionalError(loc, "indices ", shapeStr(indices.getShape()),
+                             " and updates ", shapeStr(updates.getShape()),
+                             " differ in shape");
+  if (data.getRank() != indices.getRank() || data.getRank() == 0)
+    return emitOptionalError(loc, "indices have rank ", indices.getRank(),
+                             " but data has rank ", data.getRank(),
+                             " (they must agree, and be at least 1)");
+  int64_t axis = normalizeAxis(adaptor.getAxis(), data.getRank());
+  if (axis < 0)
+    return emitOptionalError(loc, "axis ", adaptor.getAxis(),
+                             " is out of range for rank ", data.getRank());
+  for (int64_t d = 0; d < data.getRank(); ++d)
+    if (d != axis && indices.getDimSize(d) > data.getDimSize(d))
+      return emitOptionalError(loc, "indices ", shapeStr(indices.getShape()),
+                               " are larger than data ",
+                               shapeStr(data.getShape()), " in axis ", d);
+  inferred.push_back(data);
+  return success();
+}
+
+LogicalResult ScatterNDOp::inferReturnTypes(MLIRContext *,
+                                            std::optional<Location> loc,
+                                            Adaptor adaptor,
+                                            SmallVectorImpl<Type> &inferred) {
+  if (failed(requireStatic(loc, adaptor.getOperands())))
+    return failure();
+  RankedTensorType data = rankedType(adaptor.getData());
+  RankedTensorType indices = rankedType(adaptor.getIndices());
+  RankedTensorType updates = rankedType(adaptor.getUpdates());
+  if (failed(verifyScatter(loc, data, updates, adaptor.getReduction())))
+    return failure();
+  if (indices.getRank() < 1)
+    return emitOptionalError(loc, "indices need rank at least 1");
+  int64_t k = indices.getShape().back();
+  if (k < 1 || k > data.getRank())
+    return emitOptionalError(loc, "index tuples of length ", k,
+                             " do not fit data of rank ", data.getRank());
+  SmallVector<int64_t> want(indices.getShape().drop_back());
+  want.append(data.getShape().begin() + k, data.getShape().end());
+  if (updates.getShape() != ArrayRef<int64_t>(want))
+    return emitOptionalError(loc, "updates are ", shapeStr(updates.getShape()),
+                             ", not ", shapeStr(want),
+                             " (indices.shape[:-1] + data.shape[k:])");
+  inferred.push_back(data);
+  return success();
+}

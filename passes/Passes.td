@@ -47,8 +47,22 @@ def Fuse : Pass<"kiln-fuse", "mlir::func::FuncOp"> {
     hero) and every user of theirs is already in the group, so no work is
     duplicated. A contraction (MatMul, Gemm, Conv) takes its elementwise
     consumers (bias, activation) but never its producers; a reduction takes
-    both. Each group of 2 to 64 ops becomes one kiln.fusion. Only
-    floating-point tensors fuse.
+    both. Each group of 2 to 64 ops becomes one kiln.fusion. Tensors of
+    floats, signless integers and booleans fuse; unsigned integers do not.
+  }];
+}
+
+def InsertChecks : Pass<"kiln-insert-checks", "mlir::ModuleOp"> {
+  let summary = "Check indices and integer divisors: at compile time, or at run time";
+  let description = [{
+    Each op declaring RuntimeCheckOpInterface names the rules its operands
+    must obey (Gather's indices within the axis, an integer divisor other
+    than 0). A constant operand that breaks one is an error now, naming the
+    node; any other gets a kiln.check that @main returns after the fetches,
+    its message in @main's `kiln.checks`, and a run that breaks the rule
+    fails with that message (docs/semantics.md). Runs at every -O level;
+    disabling it (--disable-pass) leaves out-of-range indices reading
+    index 0 and x / 0 giving 0.
   }];
 }
 

@@ -181,6 +181,11 @@ std::string SerializeMeta(const Artifact &a) {
       w.Str(arg.type);
     }
   }
+  w.U64(plan.checks.size());
+  for (const RuntimeCheck &check : plan.checks) {
+    w.I64(check.offset);
+    w.Str(check.message);
+  }
   return std::move(w.bytes());
 }
 
@@ -274,6 +279,16 @@ absl::Status ParseMeta(Reader &r, int64_t constants_bytes, Artifact &a) {
       d.args.push_back(std::move(arg));
     }
     plan.dispatches.push_back(std::move(d));
+  }
+  size_t checks = r.error().empty() ? r.Count("the run-time checks") : 0;
+  for (size_t i = 0; i < checks && r.error().empty(); ++i) {
+    RuntimeCheck check;
+    check.offset = r.I64("a check's offset");
+    check.message = r.Str("a check's message");
+    if (!InRange(check.offset, 16, plan.arena_bytes) || check.offset % 8 != 0)
+      r.Fail(absl::StrCat("plan: check ", i, " lies outside the arena of ",
+                          plan.arena_bytes, " bytes or is misaligned"));
+    plan.checks.push_back(std::move(check));
   }
   if (r.error().empty() && !r.done())
     r.Fail("meta has bytes after the launch plan");

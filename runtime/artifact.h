@@ -33,7 +33,7 @@
 namespace kiln {
 
 /// The version of the file format this runtime reads and writes.
-inline constexpr uint32_t kArtifactFormatVersion = 1;
+inline constexpr uint32_t kArtifactFormatVersion = 2;
 /// The extension graph-compile gives artifacts.
 inline constexpr char kArtifactExtension[] = ".kiln";
 

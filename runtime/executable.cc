@@ -88,6 +88,9 @@ std::string PlanString(const Signature &signature, const LaunchPlan &plan) {
       absl::StrAppend(&text, i ? ", " : "", ArgString(signature, d.args[i]));
     absl::StrAppend(&text, ")\n");
   }
+  for (const RuntimeCheck &check : plan.checks)
+    absl::StrAppend(&text, "check arena+", check.offset, ": ", check.message,
+                    "\n");
   return text;
 }
 
@@ -236,11 +239,31 @@ absl::Status Executable::Run(const std::map<std::string, const Tensor *> &feeds,
     }
   }
   RunOnBuffers(feed_data.data(), fetch_data.data(), arena.data());
+  absl::Status checked = CheckRun(arena.data());
   if (!arena.empty()) {
     std::lock_guard<std::mutex> lock(arenas_mutex_);
     free_arenas_.push_back(std::move(arena));
   }
+  if (!checked.ok())
+    return checked;
   *fetches = std::move(results);
+  return absl::OkStatus();
+}
+
+absl::Status Executable::CheckRun(const void *arena) const {
+  for (const RuntimeCheck &check : plan_.checks) {
+    int64_t result[2];
+    std::memcpy(result, static_cast<const char *>(arena) + check.offset,
+                sizeof result);
+    if (result[0] == 0)
+      continue;
+    std::string message = check.message;
+    if (size_t at = message.find("{value}"); at != std::string::npos)
+      message.replace(at, 7, std::to_string(result[1]));
+    if (result[0] > 1)
+      absl::StrAppend(&message, "; ", result[0], " values broke this rule");
+    return absl::InvalidArgumentError(message);
+  }
   return absl::OkStatus();
 }
 

@@ -97,6 +97,16 @@ struct Dispatch {
   std::vector<ArgRef> args;
 };
 
+/// A rule checked while the graph runs (an index within its axis, an
+/// integer divisor other than 0): a kernel writes [the number of values that
+/// broke it, the largest of them] as two int64_t at `offset` in the arena,
+/// and a run where the number is not 0 fails with `message`, "{value}"
+/// replaced by that value.
+struct RuntimeCheck {
+  int64_t offset = 0;
+  std::string message; ///< "node 'g' (Gather): index {value} is out of ..."
+};
+
 /// What a run does, in order, and the memory it needs besides feeds and
 /// fetches.
 struct LaunchPlan {
@@ -108,6 +118,9 @@ struct LaunchPlan {
   /// The read-only constants region (weights), each constant at a 64-byte
   /// aligned offset; kernels read it, never write it.
   AlignedBytes constants;
+  /// Read after each run, in order; their results lie at the end of the
+  /// arena.
+  std::vector<RuntimeCheck> checks;
 };
 
 /// The launch plan, one dispatch a line, after a header with the arena:
@@ -141,9 +154,17 @@ public:
   /// Runs the launch plan on memory the caller provides and checks nothing:
   /// `feeds[i]` and `fetches[i]` point to the data of the signature's i-th
   /// feed and fetch (null for one with no elements), `arena` to
-  /// `plan().arena_bytes` bytes aligned to 64. Allocates nothing.
+  /// `plan().arena_bytes` bytes aligned to 64. Allocates nothing. Then ask
+  /// CheckRun whether the run obeyed the run-time checks: when it did not,
+  /// the fetches hold no meaningful values.
   void RunOnBuffers(const void *const *feeds, void *const *fetches,
                     void *arena) const;
+
+  /// After RunOnBuffers with `arena`: an InvalidArgument error with the
+  /// message of the first run-time check that a value broke ("node 'g'
+  /// (Gather): index 7 is out of range [-5, 4] of axis 0 (size 5)"), or OK.
+  /// Allocates nothing when the run was good.
+  absl::Status CheckRun(const void *arena) const;
 
   /// Splits each large enough dispatch's grid over `pool`'s threads from
   /// now on (null: one thread). Call before runs start, not during one.

@@ -70,6 +70,11 @@ bool StaticModel::Run() {
   if (!executable_)
     return false;
   executable_->RunOnBuffers(feeds_.data(), fetches_.data(), arena_);
+  if (absl::Status checked = executable_->CheckRun(arena_); !checked.ok()) {
+    error_ = std::string(checked.message());
+    return false;
+  }
+  error_.clear();
   return true;
 }
 

@@ -44,7 +44,9 @@ public:
 
   /// Runs the model on the feed buffers into the fetch buffers. No heap
   /// allocation, no locking; one Run at a time per StaticModel (the arena
-  /// is shared). False when !ok().
+  /// is shared). False when !ok(), or when a run-time check failed (an
+  /// index out of range, an integer division by zero): error() then says
+  /// which node and value, and the fetches hold no meaningful values.
   bool Run();
 
 private:

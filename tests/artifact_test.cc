@@ -237,13 +237,13 @@ TEST_F(ArtifactTest, RefusesADirectory) {
 
 TEST_F(ArtifactTest, RefusesAnotherFormatVersion) {
   std::string newer = bytes_;
-  newer[8] = 2;
+  newer[8] = 3;
   absl::StatusOr<Artifact> a = ParseArtifact(ToBytes(newer));
   ASSERT_FALSE(a.ok());
   EXPECT_EQ(a.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(std::string(a.status().message()),
-              HasSubstr("artifact format version 2; this runtime reads "
-                        "version 1"));
+              HasSubstr("artifact format version 3; this runtime reads "
+                        "version 2"));
 }
 
 TEST_F(ArtifactTest, RefusesAnotherMachine) {

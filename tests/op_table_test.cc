@@ -26,6 +26,7 @@ const std::map<std::string, std::string> &NotInTable() {
       {"kiln.fusion", "made by the kiln-fuse pass, not by users"},
       {"kiln.yield", "the terminator of kiln.fusion"},
       {"kiln.dispatch", "the launch plan's kernel call, made by outlining"},
+      {"kiln.check", "a run-time check, made by kiln-insert-checks"},
       {"kiln.max", "ONNX only: its variadic Max converter (graph/onnx_ops*)"},
       {"kiln.min", "ONNX only: its variadic Min converter (graph/onnx_ops*)"},
       {"kiln.topk", "ONNX only: two results, which GraphDef nodes lack"},

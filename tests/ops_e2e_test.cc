@@ -455,12 +455,13 @@ TEST(OpsTest, ReshapeAndTranspose) {
 TEST(OpsTest, IntegerArithmetic) {
   std::vector<int32_t> a = {7, -7, 5, std::numeric_limits<int32_t>::min(),
                             9, 0};
-  std::vector<int32_t> b = {2, 2, 0, -1, -4, 3};
+  std::vector<int32_t> b = {2, 2, 7, -1, -4, 3};
   Input ia{"a", *Tensor::FromVector<int32_t>({6}, a), {}};
   Input ib{"b", *Tensor::FromVector<int32_t>({6}, b), {}};
   Tensor q = RunGraph({ia, ib}, OpNode("y", "Div", {"a", "b"}));
   ASSERT_EQ(q.dtype(), DType::kI32);
-  // Truncating division; x / 0 = 0 and INT_MIN / -1 = INT_MIN, as documented.
+  // Truncating division; INT_MIN / -1 = INT_MIN, as documented (a divisor
+  // of 0 fails the run: checks_test).
   std::vector<int32_t> want = {3,  -3, 0, std::numeric_limits<int32_t>::min(),
                                -2, 0};
   EXPECT_EQ(std::vector<int32_t>(q.data<int32_t>(), q.data<int32_t>() + 6),
@@ -518,6 +519,138 @@ TEST(OpsTest, SoftmaxOfAValueReadAgainAfterIt) {
       }
     }
     testing::ExpectClose(out[0], want, 1e-5, 1e-6);
+  }
+}
+
+} // namespace
+} // namespace kiln
+
+namespace kiln {
+namespace {
+
+std::string IntAttr(const std::string &name, int64_t v) {
+  return absl::StrCat("attr { key: \"", name, "\" value { i: ", v, " } } ");
+}
+std::string StringAttr(const std::string &name, const std::string &v) {
+  return absl::StrCat("attr { key: \"", name, "\" value { s: \"", v, "\" } } ");
+}
+Input IndexInput(const std::string &name, std::vector<int64_t> shape,
+                 std::vector<int64_t> v) {
+  return Input{name, *Tensor::FromVector<int64_t>(shape, v), {}};
+}
+
+/// Gathers and scatters with fed indices (negative ones included) against
+/// loops written here.
+TEST(OpsTest, GatherElementsAndGatherND) {
+  Input data = RandomInput("d", {3, 4}, 11);
+  // GatherElements along axis 1: out[i][j] = d[i][idx[i][j]].
+  Input idx = IndexInput("i", {3, 2}, {0, -1, 2, 3, -4, 1});
+  Tensor y = RunGraph({data, idx}, OpNode("y", "GatherElements", {"d", "i"},
+                                          IntAttr("axis", 1)));
+  ASSERT_EQ(y.TypeString(), "f32[3,2]");
+  const std::vector<int64_t> &iv = {0, -1, 2, 3, -4, 1};
+  for (int r = 0; r < 3; ++r)
+    for (int c = 0; c < 2; ++c) {
+      int64_t k = iv[r * 2 + c];
+      k = k < 0 ? k + 4 : k;
+      EXPECT_EQ(y.data<float>()[r * 2 + c],
+                static_cast<float>(data.ref.data[r * 4 + k]));
+    }
+  // GatherND with batch_dims 1: data [2,3,4], indices [2,2,1] pick rows of
+  // each batch: out[b][t] = data[b][idx[b][t][0]].
+  Input d3 = RandomInput("d", {2, 3, 4}, 12);
+  std::vector<int64_t> tv = {2, -3, 1, -1};
+  Input tuples = IndexInput("i", {2, 2, 1}, tv);
+  Tensor z = RunGraph({d3, tuples}, OpNode("y", "GatherND", {"d", "i"},
+                                           IntAttr("batch_dims", 1)));
+  ASSERT_EQ(z.TypeString(), "f32[2,2,4]");
+  for (int b = 0; b < 2; ++b)
+    for (int t = 0; t < 2; ++t) {
+      int64_t row = tv[b * 2 + t];
+      row = row < 0 ? row + 3 : row;
+      for (int c = 0; c < 4; ++c)
+        EXPECT_EQ(z.data<float>()[(b * 2 + t) * 4 + c],
+                  static_cast<float>(d3.ref.data[(b * 3 + row) * 4 + c]));
+    }
+}
+
+TEST(OpsTest, ScatterElementsAndScatterND) {
+  Input data = RandomInput("d", {3, 4}, 13);
+  Input updates = RandomInput("u", {3, 2}, 14);
+  // Two updates of row 1 land on column 3 (3 and -1): "add" sums both.
+  std::vector<int64_t> iv = {0, 2, 3, -1, -4, 1};
+  Input idx = IndexInput("i", {3, 2}, iv);
+  for (const char *reduction : {"add", "mul", "max", "min"}) {
+    SCOPED_TRACE(reduction);
+    Tensor y = RunGraph(
+        {data, idx, updates},
+        OpNode("y", "ScatterElements", {"d", "i", "u"},
+               IntAttr("axis", 1) + StringAttr("reduction", reduction)));
+    std::vector<double> want = data.ref.data;
+    for (int r = 0; r < 3; ++r)
+      for (int c = 0; c < 2; ++c) {
+        int64_t k = iv[r * 2 + c];
+        k = k < 0 ? k + 4 : k;
+        double &e = want[r * 4 + k];
+        double u = updates.ref.data[r * 2 + c];
+        std::string red = reduction;
+        e = red == "add"   ? float(e + u)
+            : red == "mul" ? float(e * u)
+            : red == "max" ? std::max(e, u)
+                           : std::min(e, u);
+      }
+    testing::ExpectClose(y, RefArray{{3, 4}, want}, 0, 0);
+  }
+  // ScatterND writes rows 2 and 0 of a [4,3] tensor.
+  Input d2 = RandomInput("d", {4, 3}, 15);
+  Input rows = RandomInput("u", {2, 3}, 16);
+  Input at = IndexInput("i", {2, 1}, {2, -4});
+  Tensor z =
+      RunGraph({d2, at, rows}, OpNode("y", "ScatterND", {"d", "i", "u"}));
+  std::vector<double> want = d2.ref.data;
+  for (int c = 0; c < 3; ++c) {
+    want[2 * 3 + c] = rows.ref.data[c];
+    want[0 * 3 + c] = rows.ref.data[3 + c];
+  }
+  testing::ExpectClose(z, RefArray{{4, 3}, want}, 0, 0);
+}
+
+TEST(OpsTest, ModAndBitShift) {
+  std::vector<int32_t> a = {7, -7, 7, -7, std::numeric_limits<int32_t>::min(),
+                            0};
+  std::vector<int32_t> b = {3, 3, -3, -3, -1, 5};
+  Input ia{"a", *Tensor::FromVector<int32_t>({6}, a), {}};
+  Input ib{"b", *Tensor::FromVector<int32_t>({6}, b), {}};
+  Tensor floor = RunGraph({ia, ib}, OpNode("y", "Mod", {"a", "b"}));
+  Tensor trunc =
+      RunGraph({ia, ib}, OpNode("y", "Mod", {"a", "b"}, IntAttr("fmod", 1)));
+  for (int i = 0; i < 6; ++i) {
+    int64_t r = int64_t{a[i]} % b[i]; // C: the dividend's sign
+    EXPECT_EQ(trunc.data<int32_t>()[i], r) << i;
+    if (r != 0 && ((r < 0) != (b[i] < 0)))
+      r += b[i]; // Python: the divisor's sign
+    EXPECT_EQ(floor.data<int32_t>()[i], r) << i;
+  }
+  Input fa = RandomInput("a", {8}, 17, -10, 10);
+  Input fb = RandomInput("b", {8}, 18, 0.5, 3);
+  Tensor f =
+      RunGraph({fa, fb}, OpNode("y", "Mod", {"a", "b"}, IntAttr("fmod", 1)));
+  RefArray want{{8}, {}};
+  for (int i = 0; i < 8; ++i)
+    want.data.push_back(std::fmod(fa.ref.data[i], fb.ref.data[i]));
+  testing::ExpectClose(f, want, 0, 0);
+
+  std::vector<uint8_t> x = {1, 255, 16, 3}, s = {3, 1, 4, 8};
+  Input ux{"a", *Tensor::FromVector<uint8_t>({4}, x), {}};
+  Input us{"b", *Tensor::FromVector<uint8_t>({4}, s), {}};
+  Tensor left = RunGraph({ux, us}, OpNode("y", "BitShift", {"a", "b"},
+                                          StringAttr("direction", "LEFT")));
+  Tensor right = RunGraph({ux, us}, OpNode("y", "BitShift", {"a", "b"},
+                                           StringAttr("direction", "RIGHT")));
+  for (int i = 0; i < 4; ++i) {
+    // A shift by the bit width (8) or more gives 0.
+    EXPECT_EQ(left.data<uint8_t>()[i], s[i] >= 8 ? 0 : uint8_t(x[i] << s[i]));
+    EXPECT_EQ(right.data<uint8_t>()[i], s[i] >= 8 ? 0 : uint8_t(x[i] >> s[i]));
   }
 }
 

@@ -354,7 +354,8 @@ TEST(GraphCompileTest, UnknownPassNamesAreUsageErrors) {
   EXPECT_THAT(err, HasSubstr("--disable-pass: unknown pass 'no-such-pass'; "
                              "the graph passes it accepts are "
                              "kiln-fold-constants, kiln-simplify, "
-                             "canonicalize, cse, kiln-fuse\n"));
+                             "canonicalize, cse, kiln-insert-checks, "
+                             "kiln-fuse\n"));
   // A lowering pass is not a graph pass: it cannot be left out.
   EXPECT_EQ(GraphCompile({"examples/mlp.pbtxt", "--emit=graph",
                           "--disable-pass=convert-kiln-to-linalg"},
@@ -368,7 +369,8 @@ TEST(GraphCompileTest, UnknownPassNamesAreUsageErrors) {
             2);
   EXPECT_THAT(err, HasSubstr("--print-ir-after: unknown pass 'no-such-pass'; "
                              "the pipeline's passes are kiln-fold-constants, "
-                             "kiln-simplify, canonicalize, cse, kiln-fuse, "
+                             "kiln-simplify, canonicalize, cse, "
+                             "kiln-insert-checks, kiln-fuse, "
                              "convert-kiln-to-linalg, "
                              "kiln-cpu-output-channels-last, "
                              "kiln-cpu-tile-fusions, "
@@ -412,7 +414,9 @@ TEST(GraphCompileTest, PassNamesAreWhatThePassManagerPrints) {
   EXPECT_EQ(printed, PipelinePassNames());
   std::vector<std::string> graph = PipelinePassNames(3, Stage::kGraph);
   EXPECT_EQ(graph, GraphPassNames());
-  EXPECT_TRUE(PipelinePassNames(0, Stage::kGraph).empty());
+  // Run-time checks are semantics: inserted at every level.
+  EXPECT_EQ(PipelinePassNames(0, Stage::kGraph),
+            std::vector<std::string>{"kiln-insert-checks"});
 }
 
 TEST(GraphCompileTest, PipelineRefusesUnknownPassNames) {
@@ -432,7 +436,7 @@ TEST(GraphCompileTest, PipelineRefusesUnknownPassNames) {
   EXPECT_THAT(CheckPassNames(options).message(),
               HasSubstr("unknown pass 'lower-affine' to disable; the graph "
                         "passes are kiln-fold-constants, kiln-simplify, "
-                        "canonicalize, cse, kiln-fuse"));
+                        "canonicalize, cse, kiln-insert-checks, kiln-fuse"));
 }
 
 TEST(GraphCompileTest, DumpDirMustBeADirectory) {
@@ -481,8 +485,8 @@ TEST(GraphCompileTest, HelpListsPassesAndLevels) {
     EXPECT_THAT(print_help, HasSubstr(name)) << print_help;
   EXPECT_THAT(print_help, HasSubstr("kiln-plan-memory"));
   // What each level does, and that -O3 does nothing more than -O2.
-  EXPECT_THAT(out, HasSubstr("-O0  none: the graph is lowered as written\n"));
-  EXPECT_THAT(out, HasSubstr("-O1  kiln-fold-constants, canonicalize, cse\n"));
+  EXPECT_THAT(out, HasSubstr("-O0  kiln-insert-checks\n"));
+  EXPECT_THAT(out, HasSubstr("-O1  kiln-fold-constants, canonicalize, cse,\n"));
   EXPECT_THAT(out, HasSubstr("-O2  kiln-fold-constants, kiln-simplify,\n"));
   EXPECT_THAT(out, HasSubstr("-O3  same as -O2 today\n"));
   EXPECT_EQ(PipelinePassNames(3), PipelinePassNames(2));
@@ -686,7 +690,7 @@ TEST(GraphCompileArtifactTest, PrintsItsVersion) {
   std::string out, err;
   ASSERT_EQ(GraphCompile({"--version"}, &out, &err), 0);
   EXPECT_THAT(out, HasSubstr("graph-compile (Kiln) "));
-  EXPECT_THAT(out, HasSubstr("artifact format 1"));
+  EXPECT_THAT(out, HasSubstr("artifact format 2"));
 }
 
 } // namespace

@@ -3,8 +3,9 @@
 // Part of Kiln. Ops that move elements without arithmetic. Where an output
 // element reads one input element at an affine position (Transpose, Slice,
 // Tile, Expand) the position is an indexing map; where the position depends
-// on data or needs a branch (Gather, Pad, Trilu) the body computes it from
-// linalg.index and reads with tensor.extract.
+// needs a branch (Pad, Trilu) the body computes it from linalg.index and
+// reads with tensor.extract. Positions that depend on data (Gather, Scatter)
+// are in IndexedLowering.cc.
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/common/LoweringUtils.h"
@@ -195,56 +196,6 @@ struct SliceLowering : public OpConversionPattern<SliceOp> {
   }
 };
 
-struct GatherLowering : public OpConversionPattern<GatherOp> {
-  using OpConversionPattern::OpConversionPattern;
-  LogicalResult
-  matchAndRewrite(GatherOp op, OpAdaptor adaptor,
-                  ConversionPatternRewriter &rewriter) const override {
-    Location loc = op.getLoc();
-    Value data = adaptor.getData(), indices = adaptor.getIndices();
-    auto dataType = cast<RankedTensorType>(data.getType());
-    auto indicesType = cast<RankedTensorType>(indices.getType());
-    auto outType = resultType(op);
-    int64_t rank = outType.getRank();
-    int64_t axis = normalizeAxis(op.getAxis(), dataType.getRank());
-    int64_t irank = indicesType.getRank();
-    int64_t dim = dataType.getDimSize(axis);
-    MLIRContext *ctx = rewriter.getContext();
-    SmallVector<AffineExpr> indexExprs;
-    for (int64_t i = 0; i < irank; ++i)
-      indexExprs.push_back(getAffineDimExpr(axis + i, ctx));
-    Value result = buildGeneric(
-        rewriter, loc, indices, AffineMap::get(rank, 0, indexExprs, ctx),
-        emptyTensor(rewriter, loc, outType),
-        rewriter.getMultiDimIdentityMap(rank), allParallel(rank),
-        [&](OpBuilder &b, Location l, ValueRange args) {
-          // Negative indices count from the back; out-of-range ones read 0.
-          Value i = b.create<arith::IndexCastOp>(l, b.getIndexType(), args[0]);
-          Value negative = b.create<arith::CmpIOp>(l, arith::CmpIPredicate::slt,
-                                                   i, indexConstant(b, l, 0));
-          i = b.create<arith::SelectOp>(
-              l, negative,
-              b.create<arith::AddIOp>(l, i, indexConstant(b, l, dim)), i);
-          Value inRange = b.create<arith::AndIOp>(
-              l,
-              b.create<arith::CmpIOp>(l, arith::CmpIPredicate::sge, i,
-                                      indexConstant(b, l, 0)),
-              b.create<arith::CmpIOp>(l, arith::CmpIPredicate::slt, i,
-                                      indexConstant(b, l, dim)));
-          i = b.create<arith::SelectOp>(l, inRange, i, indexConstant(b, l, 0));
-          SmallVector<Value> coords;
-          for (int64_t d = 0; d < axis; ++d)
-            coords.push_back(b.create<linalg::IndexOp>(l, d));
-          coords.push_back(i);
-          for (int64_t d = axis + irank; d < rank; ++d)
-            coords.push_back(b.create<linalg::IndexOp>(l, d));
-          return b.create<tensor::ExtractOp>(l, data, coords);
-        });
-    rewriter.replaceOp(op, result);
-    return success();
-  }
-};
-
 struct ExpandLowering : public OpConversionPattern<ExpandOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
@@ -399,9 +350,9 @@ struct TriluLowering : public OpConversionPattern<TriluOp> {
 void populateDataMovementLowering(RewritePatternSet &patterns,
                                   TypeConverter &converter) {
   patterns.add<ConstantLowering, IdentityLowering, ReshapeLowering,
-               TransposeLowering, ConcatLowering, SliceLowering, GatherLowering,
-               ExpandLowering, TileLowering, PadLowering, TriluLowering>(
-      converter, patterns.getContext());
+               TransposeLowering, ConcatLowering, SliceLowering, ExpandLowering,
+               TileLowering, PadLowering, TriluLowering>(converter,
+                                                         patterns.getContext());
 }
 
 } // namespace kiln

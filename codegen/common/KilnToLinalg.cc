@@ -166,6 +166,7 @@ struct ConvertKilnToLinalgPass
     populateWindowLowering(patterns, converter);
     populateSortLowering(patterns, converter);
     populateDataMovementLowering(patterns, converter);
+    populateIndexedLowering(patterns, converter);
     populateFunctionOpInterfaceTypeConversionPattern<func::FuncOp>(patterns,
                                                                    converter);
     populateReturnOpTypeConversionPattern(patterns, converter);

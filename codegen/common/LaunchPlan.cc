@@ -85,13 +85,6 @@ absl::StatusOr<LaunchPlan> ExtractLaunchPlan(ModuleOp module,
     if (signature.fetches[i].num_elements() > 0)
       byArgument.push_back({ArgRef::Kind::kFetch, static_cast<int>(i), 0,
                             bytes(signature.fetches[i])});
-  if (main.getNumArguments() != byArgument.size() + 1 ||
-      !main.getArgAttr(byArgument.size(), KilnDialect::kArenaAttr))
-    return Internal("@main takes " + std::to_string(main.getNumArguments()) +
-                    " arguments, not the " + std::to_string(byArgument.size()) +
-                    " feeds and fetches with elements and the arena");
-  Value arena = main.getArgument(byArgument.size());
-
   LaunchPlan plan;
   auto attr = [&](StringRef name) -> int64_t {
     auto value = main->getAttrOfType<IntegerAttr>(name);
@@ -99,6 +92,31 @@ absl::StatusOr<LaunchPlan> ExtractLaunchPlan(ModuleOp module,
   };
   plan.arena_bytes = attr(KilnDialect::kArenaBytesAttr);
   plan.arena_lower_bound = attr(KilnDialect::kArenaLowerBoundAttr);
+  // Then the run-time checks' results ([count, value], kiln-insert-checks),
+  // which the runtime reads after the run: placed after the arena.
+  if (auto checks = main->getAttrOfType<ArrayAttr>(KilnDialect::kChecksAttr)) {
+    int64_t base = (plan.arena_bytes + 63) / 64 * 64;
+    for (Attribute message : checks) {
+      RuntimeCheck check;
+      check.offset = base + 16 * static_cast<int64_t>(plan.checks.size());
+      check.message = cast<StringAttr>(message).str();
+      ArgRef a;
+      a.kind = ArgRef::Kind::kArena;
+      a.offset = check.offset;
+      a.bytes = 16;
+      a.type = "i64[2]";
+      byArgument.push_back(std::move(a));
+      plan.checks.push_back(std::move(check));
+    }
+    if (!plan.checks.empty())
+      plan.arena_bytes = base + 16 * static_cast<int64_t>(plan.checks.size());
+  }
+  if (main.getNumArguments() != byArgument.size() + 1 ||
+      !main.getArgAttr(byArgument.size(), KilnDialect::kArenaAttr))
+    return Internal("@main takes " + std::to_string(main.getNumArguments()) +
+                    " arguments, not the " + std::to_string(byArgument.size()) +
+                    " feeds, fetches with elements and checks and the arena");
+  Value arena = main.getArgument(byArgument.size());
   llvm::StringMap<int> kernelIndex;
   SymbolTable symbols(module);
   // Each constant global used, once, at a 64-byte aligned offset; the

@@ -22,7 +22,8 @@ namespace kiln {
 
 /// The launch plan of `module`'s @main. Its arguments are, in order, the
 /// feeds of `signature` that have elements, then its fetches that have
-/// elements, then the arena (the calling convention of Compile.h).
+/// elements, then the results of its run-time checks (@main's kiln.checks),
+/// then the arena (the calling convention of Compile.h).
 absl::StatusOr<LaunchPlan> ExtractLaunchPlan(mlir::ModuleOp module,
                                              const Signature &signature);
 

@@ -85,6 +85,8 @@ void populateWindowLowering(mlir::RewritePatternSet &patterns,
 /// TopK (SortLowering.cc).
 void populateSortLowering(mlir::RewritePatternSet &patterns,
                           mlir::TypeConverter &converter);
+void populateIndexedLowering(mlir::RewritePatternSet &patterns,
+                             mlir::TypeConverter &converter);
 void populateDataMovementLowering(mlir::RewritePatternSet &patterns,
                                   mlir::TypeConverter &converter);
 

@@ -1,7 +1,8 @@
 //===- ReductionLowering.cc - Softmax, reductions, CumSum -----------------===//
 //
 // Part of Kiln. Softmax and LogSoftmax, the reductions, the arg-reductions
-// and CumSum reduce (or scan) along axes. One pattern serves every op with
+// and CumSum reduce (or scan) along axes; kiln.check reduces the values it
+// checks to a count. One pattern serves every op with
 // the ReductionOpInterface (ir/Interfaces.td): the op gives its init value
 // and combiner.
 //
@@ -248,14 +249,97 @@ struct CumSumLowering : public OpConversionPattern<CumSumOp> {
   }
 };
 
+/// kiln.check: one generic over [2] x the values' shape, reducing the
+/// values into [count of bad values, largest bad value].
+struct CheckLowering : public OpConversionPattern<CheckOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(CheckOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value values = adaptor.getValues();
+    auto type = cast<RankedTensorType>(values.getType());
+    bool isUnsigned =
+        op.getValues().getType().getElementType().isUnsignedInteger();
+    int64_t rank = type.getRank();
+    MLIRContext *ctx = rewriter.getContext();
+    Type i64 = rewriter.getI64Type();
+    auto outType = RankedTensorType::get({2}, i64);
+    // Both start at INT64_MIN (one fill, no constant to copy); the count
+    // reads it as 0, and the values are never empty (kiln-insert-checks).
+    Value init = filledTensor(
+        rewriter, loc, outType,
+        rewriter.getI64IntegerAttr(std::numeric_limits<int64_t>::min()));
+    SmallVector<AffineExpr> inExprs;
+    for (int64_t i = 0; i < rank; ++i)
+      inExprs.push_back(getAffineDimExpr(i + 1, ctx));
+    SmallVector<IteratorType> iterators(rank + 1, IteratorType::reduction);
+    iterators[0] = IteratorType::parallel;
+    ArrayRef<int64_t> lower = op.getLower(), upper = op.getUpper();
+    bool inside = op.getInside();
+    Value result = buildGeneric(
+        rewriter, loc, values, AffineMap::get(rank + 1, 0, inExprs, ctx), init,
+        AffineMap::get(rank + 1, 0, {getAffineDimExpr(0, ctx)}, ctx), iterators,
+        [&](OpBuilder &b, Location l, ValueRange args) -> Value {
+          Value v = args[0];
+          if (v.getType() != i64)
+            v = isUnsigned ? b.create<arith::ExtUIOp>(l, i64, v).getResult()
+                           : b.create<arith::ExtSIOp>(l, i64, v).getResult();
+          auto bound = [&](ArrayRef<int64_t> bounds) -> Value {
+            Value r = b.create<arith::ConstantIntOp>(l, bounds[0], 64);
+            if (bounds.size() == 1)
+              return r;
+            // One bound per position of the last axis.
+            Value position = b.create<linalg::IndexOp>(l, rank);
+            for (size_t p = 1; p < bounds.size(); ++p) {
+              Value here = b.create<arith::CmpIOp>(
+                  l, arith::CmpIPredicate::eq, position,
+                  b.create<arith::ConstantIndexOp>(l, p));
+              r = b.create<arith::SelectOp>(
+                  l, here, b.create<arith::ConstantIntOp>(l, bounds[p], 64), r);
+            }
+            return r;
+          };
+          Value inRange = b.create<arith::AndIOp>(
+              l,
+              b.create<arith::CmpIOp>(l, arith::CmpIPredicate::sle,
+                                      bound(lower), v),
+              b.create<arith::CmpIOp>(l, arith::CmpIPredicate::sle, v,
+                                      bound(upper)));
+          Value bad =
+              inside ? b.create<arith::XOrIOp>(
+                            l, inRange, b.create<arith::ConstantIntOp>(l, 1, 1))
+                           .getResult()
+                     : inRange;
+          Value minimum = b.create<arith::ConstantIntOp>(
+              l, std::numeric_limits<int64_t>::min(), 64);
+          Value counted = b.create<arith::SelectOp>(
+              l,
+              b.create<arith::CmpIOp>(l, arith::CmpIPredicate::eq, args[1],
+                                      minimum),
+              b.create<arith::ConstantIntOp>(l, 0, 64), args[1]);
+          Value count = b.create<arith::AddIOp>(
+              l, counted, b.create<arith::ExtUIOp>(l, i64, bad));
+          Value largest = b.create<arith::SelectOp>(
+              l, bad, b.create<arith::MaxSIOp>(l, args[1], v), args[1]);
+          Value isCount = b.create<arith::CmpIOp>(
+              l, arith::CmpIPredicate::eq, b.create<linalg::IndexOp>(l, 0),
+              b.create<arith::ConstantIndexOp>(l, 0));
+          return b.create<arith::SelectOp>(l, isCount, count, largest);
+        });
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
 } // namespace
 
 void populateReductionLowering(RewritePatternSet &patterns,
                                TypeConverter &converter) {
-  patterns.add<SoftmaxLowering<SoftmaxOp, false>,
-               SoftmaxLowering<LogSoftmaxOp, true>, ReduceLowering,
-               ArgReduceLowering<ArgMaxOp, true>,
-               ArgReduceLowering<ArgMinOp, false>, CumSumLowering>(
+  patterns.add<
+      SoftmaxLowering<SoftmaxOp, false>, SoftmaxLowering<LogSoftmaxOp, true>,
+      ReduceLowering, ArgReduceLowering<ArgMaxOp, true>,
+      ArgReduceLowering<ArgMinOp, false>, CumSumLowering, CheckLowering>(
       converter, patterns.getContext());
 }
 

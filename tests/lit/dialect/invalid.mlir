@@ -162,3 +162,37 @@ func.func @gather_constant_index_out_of_range(%x: tensor<6x3xf32>) -> tensor<2x3
   %0 = kiln.gather %x, %i : (tensor<6x3xf32>, tensor<2xi64>) -> tensor<2x3xf32>
   return %0 : tensor<2x3xf32>
 }
+
+// -----
+
+func.func @check_bounds(%i: tensor<4x3xi64>) -> tensor<2xi64> {
+  // expected-error@+1 {{has 2 bounds, not one per position of the last axis of its values}}
+  %0 = kiln.check %i {inside = true, lower = array<i64: 0, 0>, upper = array<i64: 1, 1>, message = "m"} : (tensor<4x3xi64>) -> tensor<2xi64>
+  return %0 : tensor<2xi64>
+}
+
+// -----
+
+func.func @mod_float_floor(%a: tensor<3xf32>) -> tensor<3xf32> {
+  // expected-error@+1 {{fmod = 0 needs integers; floats take fmod = 1}}
+  %0 = kiln.mod %a, %a {fmod = 0 : i64} : (tensor<3xf32>, tensor<3xf32>) -> tensor<3xf32>
+  return %0 : tensor<3xf32>
+}
+
+// -----
+
+func.func @scatter_nd_updates(%d: tensor<4x3xf32>, %i: tensor<2x1xi64>, %u: tensor<2x4xf32>) -> tensor<4x3xf32> {
+  // expected-error@+2 {{updates are [2,4], not [2,3] (indices.shape[:-1] + data.shape[k:])}}
+  // expected-error@+1 {{failed to infer returned types}}
+  %0 = kiln.scatter_nd %d, %i, %u : (tensor<4x3xf32>, tensor<2x1xi64>, tensor<2x4xf32>) -> tensor<4x3xf32>
+  return %0 : tensor<4x3xf32>
+}
+
+// -----
+
+func.func @gather_nd_tuple(%d: tensor<4x3xf32>, %i: tensor<2x3xi64>) -> tensor<2xf32> {
+  // expected-error@+2 {{index tuples of length 3 do not fit data of rank 2 with batch_dims = 0}}
+  // expected-error@+1 {{failed to infer returned types}}
+  %0 = kiln.gather_nd %d, %i : (tensor<4x3xf32>, tensor<2x3xi64>) -> tensor<2xf32>
+  return %0 : tensor<2xf32>
+}

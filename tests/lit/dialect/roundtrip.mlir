@@ -65,3 +65,29 @@ func.func @structured(%a: tensor<2x3x4xf32>, %w: tensor<4x5xf32>, %c: tensor<5xf
 func.func @registered_attributes(%x: tensor<2xf32> {kiln.name = "x"}) -> (tensor<2xf32> {kiln.name = "y"}) attributes {kiln.arena_bytes = 128 : i64, kiln.arena_lower_bound = 64 : i64, kiln.unplanned_bytes = 192 : i64} {
   return %x : tensor<2xf32>
 }
+
+// -----
+
+// CHECK-LABEL: func.func @check
+// CHECK: kiln.check %arg0 {inside = false, lower = array<i64: 0>, message = "node 'd' (Div): integer division by zero", upper = array<i64: 0>} : (tensor<3xi32>) -> tensor<2xi64>
+func.func @check(%b: tensor<3xi32>) -> tensor<2xi64> {
+  %0 = kiln.check %b {inside = false, lower = array<i64: 0>, upper = array<i64: 0>, message = "node 'd' (Div): integer division by zero"} : (tensor<3xi32>) -> tensor<2xi64>
+  return %0 : tensor<2xi64>
+}
+
+// CHECK-LABEL: func.func @indexed
+// CHECK: kiln.gather_elements %arg0, %arg1 {axis = 1 : i64}
+// CHECK: kiln.gather_nd %arg0, %arg2 :
+// CHECK: kiln.scatter_elements %arg0, %arg1, %arg3 {axis = 1 : i64, reduction = "add"}
+// CHECK: kiln.scatter_nd %arg0, %arg2, %arg4 {reduction = "max"}
+// CHECK: kiln.mod %arg5, %arg5 :
+// CHECK: kiln.bit_shift %arg6, %arg6 {direction = "LEFT"}
+func.func @indexed(%d: tensor<3x4xf32>, %i: tensor<3x2xi64>, %t: tensor<2x2xi32>, %u: tensor<3x2xf32>, %v: tensor<2xf32>, %m: tensor<3xi32>, %s: tensor<3xui8>) -> (tensor<3x2xf32>, tensor<2xf32>, tensor<3x4xf32>, tensor<3x4xf32>, tensor<3xi32>, tensor<3xui8>) {
+  %0 = kiln.gather_elements %d, %i {axis = 1 : i64} : (tensor<3x4xf32>, tensor<3x2xi64>) -> tensor<3x2xf32>
+  %1 = kiln.gather_nd %d, %t {batch_dims = 0 : i64} : (tensor<3x4xf32>, tensor<2x2xi32>) -> tensor<2xf32>
+  %2 = kiln.scatter_elements %d, %i, %u {axis = 1 : i64, reduction = "add"} : (tensor<3x4xf32>, tensor<3x2xi64>, tensor<3x2xf32>) -> tensor<3x4xf32>
+  %3 = kiln.scatter_nd %d, %t, %v {reduction = "max"} : (tensor<3x4xf32>, tensor<2x2xi32>, tensor<2xf32>) -> tensor<3x4xf32>
+  %4 = kiln.mod %m, %m {fmod = 0 : i64} : (tensor<3xi32>, tensor<3xi32>) -> tensor<3xi32>
+  %5 = kiln.bit_shift %s, %s {direction = "LEFT"} : (tensor<3xui8>, tensor<3xui8>) -> tensor<3xui8>
+  return %0, %1, %2, %3, %4, %5 : tensor<3x2xf32>, tensor<2xf32>, tensor<3x4xf32>, tensor<3x4xf32>, tensor<3xi32>, tensor<3xui8>
+}

@@ -121,3 +121,79 @@ func.func @wrap_pad(%a: tensor<2x3xf32>) -> tensor<2x7xf32> {
   %0 = kiln.pad %a {pads = array<i64: 0, 2, 0, 2>, mode = "wrap"} : (tensor<2x3xf32>) -> tensor<2x7xf32>
   return %0 : tensor<2x7xf32>
 }
+
+// -----
+
+// kiln.check reduces the values into [count, largest bad value], both
+// starting from INT64_MIN (the count reads it as 0); each value is
+// widened to i64 and compared with its bounds.
+// CHECK-LABEL: func.func @check
+// CHECK: %[[MIN:.*]] = arith.constant -9223372036854775808 : i64
+// CHECK: %[[INIT:.*]] = linalg.fill ins(%[[MIN]] : i64) outs(%{{.*}} : tensor<2xi64>)
+// CHECK: linalg.generic
+// CHECK-SAME: iterator_types = ["parallel", "reduction", "reduction"]
+// CHECK-SAME: ins(%arg0 : tensor<4x2xi32>) outs(%[[INIT]] : tensor<2xi64>)
+// CHECK: arith.extsi %{{.*}} : i32 to i64
+// CHECK: arith.cmpi sle
+// CHECK: arith.cmpi sle
+// CHECK: arith.maxsi
+func.func @check(%i: tensor<4x2xi32>) -> tensor<2xi64> {
+  %0 = kiln.check %i {inside = true, lower = array<i64: -5, -3>, upper = array<i64: 4, 2>, message = "m"} : (tensor<4x2xi32>) -> tensor<2xi64>
+  return %0 : tensor<2xi64>
+}
+
+// -----
+
+// GatherElements reads data at the output position with its axis
+// coordinate replaced by the (wrapped) index.
+// CHECK-LABEL: func.func @gather_elements
+// CHECK: linalg.generic
+// CHECK-SAME: iterator_types = ["parallel", "parallel"]
+// CHECK-SAME: ins(%arg1 : tensor<3x2xi64>)
+// CHECK: %[[ROW:.*]] = linalg.index 0
+// CHECK: arith.index_cast
+// CHECK: arith.select
+// CHECK: tensor.extract %arg0[%[[ROW]], %{{.*}}] : tensor<3x4xf32>
+func.func @gather_elements(%d: tensor<3x4xf32>, %i: tensor<3x2xi64>) -> tensor<3x2xf32> {
+  %0 = kiln.gather_elements %d, %i {axis = 1 : i64} : (tensor<3x4xf32>, tensor<3x2xi64>) -> tensor<3x2xf32>
+  return %0 : tensor<3x2xf32>
+}
+
+// -----
+
+// GatherND reads each coordinate of the index tuple, then the data.
+// CHECK-LABEL: func.func @gather_nd
+// CHECK: linalg.generic
+// CHECK-SAME: iterator_types = ["parallel", "parallel"]
+// CHECK: tensor.extract %arg1[%{{.*}}, %c0{{.*}}] : tensor<2x1xi32>
+// CHECK: tensor.extract %arg0[%{{.*}}, %{{.*}}] : tensor<4x3xf32>
+func.func @gather_nd(%d: tensor<4x3xf32>, %i: tensor<2x1xi32>) -> tensor<2x3xf32> {
+  %0 = kiln.gather_nd %d, %i : (tensor<4x3xf32>, tensor<2x1xi32>) -> tensor<2x3xf32>
+  return %0 : tensor<2x3xf32>
+}
+
+// -----
+
+// Scatters iterate over the output and reduce over the updates that can
+// land on each element; the data is the accumulator's start.
+// CHECK-LABEL: func.func @scatter_elements
+// CHECK: linalg.generic
+// CHECK-SAME: iterator_types = ["parallel", "parallel", "reduction"]
+// CHECK-SAME: ins(%arg1 : tensor<3x2xi64>) outs(%arg0 : tensor<3x4xf32>)
+// CHECK: arith.cmpi eq
+// CHECK: %[[U:.*]] = tensor.extract %arg2
+// CHECK: %[[S:.*]] = arith.addf %{{.*}}, %[[U]]
+// CHECK: arith.select %{{.*}}, %[[S]]
+// CHECK-LABEL: func.func @scatter_nd
+// CHECK: linalg.generic
+// CHECK-SAME: iterator_types = ["parallel", "parallel", "reduction"]
+// CHECK-SAME: outs(%arg0 : tensor<4x3xf32>)
+// CHECK: arith.maximumf
+func.func @scatter_elements(%d: tensor<3x4xf32>, %i: tensor<3x2xi64>, %u: tensor<3x2xf32>) -> tensor<3x4xf32> {
+  %0 = kiln.scatter_elements %d, %i, %u {axis = 1 : i64, reduction = "add"} : (tensor<3x4xf32>, tensor<3x2xi64>, tensor<3x2xf32>) -> tensor<3x4xf32>
+  return %0 : tensor<3x4xf32>
+}
+func.func @scatter_nd(%d: tensor<4x3xf32>, %i: tensor<2x1xi64>, %u: tensor<2x3xf32>) -> tensor<4x3xf32> {
+  %0 = kiln.scatter_nd %d, %i, %u {reduction = "max"} : (tensor<4x3xf32>, tensor<2x1xi64>, tensor<2x3xf32>) -> tensor<4x3xf32>
+  return %0 : tensor<4x3xf32>
+}

@@ -1,0 +1,125 @@
+//===- InsertChecks.cc - Run-time checks of indices and divisors ----------===//
+//
+// Part of Kiln. Ops whose operands must obey a rule their types cannot
+// express (an index within its axis, an integer divisor other than 0)
+// declare it (RuntimeCheckOpInterface). A constant operand is checked here,
+// at compile time; any other gets a kiln.check, whose result @main returns
+// after the fetches, with its message in @main's kiln.checks attribute. The
+// runtime reads each result after a run and fails the run with the message
+// of the first check that counted a bad value (runtime/executable.h).
+//
+//===----------------------------------------------------------------------===//
+#include "ir/Diagnostics.h"
+#include "ir/Dialect.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "passes/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Matchers.h"
+#include "llvm/ADT/StringExtras.h"
+
+namespace kiln {
+#define GEN_PASS_DEF_INSERTCHECKS
+#include "passes/Passes.h.inc"
+} // namespace kiln
+
+using namespace mlir;
+
+namespace kiln {
+namespace {
+
+/// "Gather" for kiln.gather, "GatherElements" for kiln.gather_elements,
+/// "GatherND" for kiln.gather_nd: the op as ONNX and the GraphDef name it.
+std::string UserOpType(Operation *op) {
+  SmallVector<StringRef> words;
+  op->getName().stripDialect().split(words, '_');
+  std::string out;
+  for (StringRef word : words)
+    out += word == "nd"
+               ? "ND"
+               : (Twine(llvm::toUpper(word.front())) + word.drop_front()).str();
+  return out;
+}
+
+/// Whether `v` at position `position` of the last axis obeys `rule`.
+bool Obeys(const RuntimeRule &rule, int64_t v, int64_t position) {
+  size_t p = rule.lower.size() == 1 ? 0 : position;
+  bool inRange = rule.lower[p] <= v && v <= rule.upper[p];
+  return inRange == rule.inside;
+}
+
+std::string WithValue(const std::string &message, int64_t value) {
+  std::string out = message;
+  if (size_t at = out.find("{value}"); at != std::string::npos)
+    out.replace(at, 7, std::to_string(value));
+  return out;
+}
+
+struct InsertChecksPass : public impl::InsertChecksBase<InsertChecksPass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    auto main = module.lookupSymbol<func::FuncOp>("main");
+    if (!main || main.isExternal())
+      return;
+    SmallVector<Value> results;
+    SmallVector<Attribute> messages;
+    bool failed = false;
+    main.walk([&](RuntimeCheckOpInterface op) {
+      SmallVector<RuntimeRule> rules;
+      op.getRuntimeRules(rules);
+      for (const RuntimeRule &rule : rules) {
+        Value values = op->getOperand(rule.operand);
+        auto type = cast<RankedTensorType>(values.getType());
+        if (type.getNumElements() == 0)
+          continue;
+        bool isUnsigned = type.getElementType().isUnsignedInteger();
+        DenseIntElementsAttr constant;
+        if (matchPattern(values, m_Constant(&constant))) {
+          int64_t last = type.getRank() ? type.getShape().back() : 1;
+          int64_t i = 0;
+          for (const APInt &element : constant.getValues<APInt>()) {
+            int64_t v = isUnsigned
+                            ? static_cast<int64_t>(element.getZExtValue())
+                            : element.getSExtValue();
+            if (!Obeys(rule, v, i++ % std::max<int64_t>(last, 1))) {
+              op->emitError(WithValue(rule.message, v));
+              failed = true;
+              break;
+            }
+          }
+          continue;
+        }
+        OpBuilder b(op);
+        std::string message = DescribeLocation(op->getLoc()) + " (" +
+                              UserOpType(op) + "): " + rule.message;
+        auto check = b.create<CheckOp>(
+            op->getLoc(), values, b.getDenseI64ArrayAttr(rule.lower),
+            b.getDenseI64ArrayAttr(rule.upper), b.getBoolAttr(rule.inside),
+            b.getStringAttr(message));
+        results.push_back(check.getResult());
+        messages.push_back(b.getStringAttr(message));
+      }
+    });
+    if (failed)
+      return signalPassFailure();
+    if (results.empty())
+      return;
+    auto ret = cast<func::ReturnOp>(main.getBody().front().getTerminator());
+    ret->insertOperands(ret.getNumOperands(), results);
+    SmallVector<Type> resultTypes(main.getResultTypes());
+    for (Value r : results)
+      resultTypes.push_back(r.getType());
+    // The fetches' result attributes stay; the checks' results have none.
+    SmallVector<DictionaryAttr> resultAttrs;
+    main.getAllResultAttrs(resultAttrs);
+    main.setType(
+        FunctionType::get(&getContext(), main.getArgumentTypes(), resultTypes));
+    resultAttrs.resize(resultTypes.size(), DictionaryAttr::get(&getContext()));
+    main.setAllResultAttrs(resultAttrs);
+    main->setAttr(KilnDialect::kChecksAttr,
+                  ArrayAttr::get(&getContext(), messages));
+  }
+};
+
+} // namespace
+} // namespace kiln
