@@ -440,7 +440,8 @@ void Importer::SortTopologically() {
 
 mlir::FailureOr<Value> Importer::BuildNode(const NodeDef &node) {
   const OpSpec &spec = *LookupOp(node.op());
-  mlir::Location loc = mlir::NameLoc::get(builder_.getStringAttr(node.name()));
+  mlir::Location loc =
+      NodeLocation(builder_.getContext(), node.name(), node.op());
   llvm::SmallVector<Value> operands;
   for (const InputRef &ref : inputs_[index_.at(node.name())]) {
     auto it = values_.find(index_.at(ref.node));

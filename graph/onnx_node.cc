@@ -9,6 +9,7 @@
 #include "graph/build_op.h"
 #include "graph/importer.h"
 #include "graph/onnx_tensor.h"
+#include "ir/Diagnostics.h"
 #include "ir/Dialect.h"
 #include "mlir/IR/Matchers.h"
 
@@ -23,7 +24,7 @@ NodeContext::NodeContext(const onnx::NodeProto &node, std::string name,
                          std::vector<std::string> *unsupported,
                          std::vector<std::string> *errors)
     : node_(node), name_(std::move(name)), opset_(opset), builder_(builder),
-      loc_(mlir::NameLoc::get(builder.getStringAttr(name_))),
+      loc_(NodeLocation(builder.getContext(), name_, node.op_type())),
       inputs_(std::move(inputs)), base_dir_(base_dir),
       unsupported_(unsupported), errors_(errors) {}
 
@@ -141,6 +142,22 @@ NodeContext::getInts(const std::string &name) {
   if (!a)
     return std::nullopt;
   return llvm::SmallVector<int64_t>(a->ints().begin(), a->ints().end());
+}
+
+std::optional<std::vector<float>>
+NodeContext::getFloats(const std::string &name) {
+  const onnx::AttributeProto *a = attr(name, onnx::AttributeProto::FLOATS);
+  if (!a)
+    return std::nullopt;
+  return std::vector<float>(a->floats().begin(), a->floats().end());
+}
+
+std::optional<std::vector<std::string>>
+NodeContext::getStrings(const std::string &name) {
+  const onnx::AttributeProto *a = attr(name, onnx::AttributeProto::STRINGS);
+  if (!a)
+    return std::nullopt;
+  return std::vector<std::string>(a->strings().begin(), a->strings().end());
 }
 
 mlir::FailureOr<mlir::DenseElementsAttr>

@@ -69,6 +69,8 @@ public:
   float getFloat(const std::string &name, float fallback);
   std::string getString(const std::string &name, const std::string &fallback);
   std::optional<llvm::SmallVector<int64_t>> getInts(const std::string &name);
+  std::optional<std::vector<float>> getFloats(const std::string &name);
+  std::optional<std::vector<std::string>> getStrings(const std::string &name);
   /// A tensor attribute's value (external data read beside the model);
   /// reports (and fails) when it cannot be decoded, as unsupported for an
   /// element type Kiln lacks and as an error otherwise.

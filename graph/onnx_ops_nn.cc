@@ -5,6 +5,7 @@
 // (decomposed into kiln arithmetic), global and max pooling, and TopK.
 //
 //===----------------------------------------------------------------------===//
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "graph/onnx_ops.h"
 #include "graph/op_table.h"
@@ -116,7 +117,15 @@ FailureOr<Values> convertCumSum(NodeContext &ctx) {
 /// target is ignore_index; then no reduction, the sum, or the mean (the sum
 /// over the sum of the weights taken, when there are weights or an
 /// ignore_index). A target out of [0, C) that is not ignored fails the run
-/// (GatherElements' run-time check).
+/// (kiln.in_range).
+/// "[3,4]".
+std::string ShapeText(mlir::RankedTensorType type) {
+  std::string out = "[";
+  for (int64_t i = 0; i < type.getRank(); ++i)
+    out += (i ? "," : "") + std::to_string(type.getDimSize(i));
+  return out + "]";
+}
+
 FailureOr<Value> negativeLogLikelihood(NodeContext &ctx, Value input,
                                        Value target, Value weight) {
   auto inputType = mlir::cast<mlir::RankedTensorType>(input.getType());
@@ -126,10 +135,26 @@ FailureOr<Value> negativeLogLikelihood(NodeContext &ctx, Value input,
     ctx.error("unknown reduction '" + reduction + "' (none, sum or mean)");
     return mlir::failure();
   }
+  llvm::SmallVector<int64_t> targetShape;
+  if (inputType.getRank() >= 2) {
+    targetShape.assign(inputType.getShape().begin(),
+                       inputType.getShape().end());
+    targetShape.erase(targetShape.begin() + 1);
+  }
   if (inputType.getRank() < 2 ||
-      targetType.getRank() != inputType.getRank() - 1) {
-    ctx.error("expects input [N, C, d...] and target [N, d...]");
+      targetType.getShape() != llvm::ArrayRef<int64_t>(targetShape)) {
+    ctx.error("expects input [N, C, d...] and target [N, d...]; got input " +
+              ShapeText(inputType) + " and target " + ShapeText(targetType));
     return mlir::failure();
+  }
+  const int64_t classes = inputType.getDimSize(1);
+  if (weight) {
+    auto weightType = mlir::cast<mlir::RankedTensorType>(weight.getType());
+    if (weightType.getShape() != llvm::ArrayRef<int64_t>{classes}) {
+      ctx.error("weight must be [" + std::to_string(classes) +
+                "] (one per class), not " + ShapeText(weightType));
+      return mlir::failure();
+    }
   }
   mlir::Type elem = inputType.getElementType();
   bool ignores = ctx.hasAttr("ignore_index");
@@ -147,6 +172,15 @@ FailureOr<Value> negativeLogLikelihood(NodeContext &ctx, Value input,
       return mlir::failure();
     target = *safe;
   }
+  // ONNX wants classes in [0, C) (the GatherElements below would also take
+  // negative ones, counting from the back).
+  FailureOr<Value> checked = ctx.build<InRangeOp>(
+      target, {named(ctx, "lower", i64(ctx, 0)),
+               named(ctx, "upper", i64(ctx, classes - 1)),
+               named(ctx, "what", ctx.builder().getStringAttr("target"))});
+  if (mlir::failed(checked))
+    return mlir::failure();
+  target = *checked;
   llvm::SmallVector<int64_t> unsqueezed(targetType.getShape());
   unsqueezed.insert(unsqueezed.begin() + 1, 1);
   FailureOr<Value> index = ctx.reshape(target, unsqueezed);
@@ -214,6 +248,249 @@ FailureOr<Values> convertSoftmaxCrossEntropyLoss(NodeContext &ctx) {
   if (mlir::failed(loss))
     return mlir::failure();
   return Values{*loss, *logProb};
+}
+
+/// What an RNN, GRU or LSTM activation is called in ONNX (matched without
+/// regard to case, as ONNX Runtime does), its default alpha and beta, and
+/// which of them it reads from activation_alpha / activation_beta.
+struct RecurrentActivation {
+  const char *name;
+  double alpha, beta;
+  bool takesAlpha, takesBeta;
+};
+const RecurrentActivation *FindRecurrentActivation(const std::string &name) {
+  static const RecurrentActivation kAll[] = {
+      {"Relu", 0, 0, false, false},
+      {"Tanh", 0, 0, false, false},
+      {"Sigmoid", 0, 0, false, false},
+      {"Affine", 1, 0, true, true},
+      {"LeakyRelu", 0.01, 0, true, false},
+      {"ThresholdedRelu", 1, 0, true, false},
+      {"ScaledTanh", 1, 1, true, true},
+      {"HardSigmoid", 0.2, 0.5, true, true},
+      {"Elu", 1, 0, true, false},
+      {"Softsign", 0, 0, false, false},
+      {"Softplus", 0, 0, false, false},
+  };
+  for (const RecurrentActivation &a : kAll)
+    if (absl::EqualsIgnoreCase(name, a.name))
+      return &a;
+  return nullptr;
+}
+
+/// ONNX RNN (Gates = 1), GRU (3) and LSTM (4), each direction a
+/// kiln.recurrence: the input projection X W^T + Wb of every time step is
+/// one MatMul (with W constant, its transpose folds), the recurrence a
+/// loop over time. Outputs Y [seq, dirs, batch, H], Y_h and Y_c
+/// [dirs, batch, H] (batch first with layout = 1).
+template <int Gates> FailureOr<Values> convertRecurrent(NodeContext &ctx) {
+  const char *cell = Gates == 1 ? "rnn" : Gates == 3 ? "gru" : "lstm";
+  const size_t functions = Gates == 4 ? 3 : Gates == 3 ? 2 : 1;
+  std::string direction = ctx.getString("direction", "forward");
+  if (direction != "forward" && direction != "reverse" &&
+      direction != "bidirectional") {
+    ctx.error("direction must be forward, reverse or bidirectional, not '" +
+              direction + "'");
+    return mlir::failure();
+  }
+  const int64_t dirs = direction == "bidirectional" ? 2 : 1;
+  const bool batchFirst = ctx.getInt("layout", 0) != 0;
+  Value x = ctx.input(0), w = ctx.input(1), r = ctx.input(2);
+  Value b = ctx.input(3), lens = ctx.input(4), h0 = ctx.input(5);
+  Value c0 = Gates == 4 ? ctx.input(6) : Value();
+  Value p = Gates == 4 ? ctx.input(7) : Value();
+  auto xType = ctx.type(0), wType = ctx.type(1);
+  if (xType.getRank() != 3 || wType.getRank() != 3 ||
+      wType.getDimSize(0) != dirs || wType.getDimSize(1) % Gates != 0) {
+    ctx.error(absl::StrCat("expects X of rank 3 and W [", dirs, ", ", Gates,
+                           "*hidden_size, input_size]"));
+    return mlir::failure();
+  }
+  const int64_t hidden = wType.getDimSize(1) / Gates;
+  if (ctx.hasAttr("hidden_size") && ctx.getInt("hidden_size", 0) != hidden) {
+    ctx.error(absl::StrCat("hidden_size is ", ctx.getInt("hidden_size", 0),
+                           " but W holds ", Gates, " gates of ", hidden));
+    return mlir::failure();
+  }
+  mlir::Type elem = xType.getElementType();
+  auto build = [&](auto op, mlir::ValueRange operands,
+                   llvm::ArrayRef<mlir::NamedAttribute> attrs = {}) {
+    return ctx.build<decltype(op)>(operands, attrs);
+  };
+  auto transpose = [&](Value v, llvm::ArrayRef<int64_t> perm) {
+    return build(TransposeOp(), v, {named(ctx, "perm", ints(ctx, perm))});
+  };
+  // Batch first: X [batch, seq, in], the states [batch, dirs, H].
+  if (batchFirst) {
+    for (Value *v : {&x, &h0, &c0}) {
+      if (!*v)
+        continue;
+      FailureOr<Value> t = transpose(*v, {1, 0, 2});
+      if (mlir::failed(t))
+        return mlir::failure();
+      *v = *t;
+    }
+  }
+  const int64_t batch =
+      mlir::cast<mlir::RankedTensorType>(x.getType()).getDimSize(1);
+  // The activations of each direction, with their alphas and betas.
+  std::vector<std::string> names;
+  if (auto given = ctx.getStrings("activations"))
+    names = *given;
+  else
+    for (int64_t d = 0; d < dirs; ++d)
+      for (const char *n :
+           Gates == 1   ? std::vector<const char *>{"Tanh"}
+           : Gates == 3 ? std::vector<const char *>{"Sigmoid", "Tanh"}
+                        : std::vector<const char *>{"Sigmoid", "Tanh", "Tanh"})
+        names.push_back(n);
+  if (names.size() != functions * dirs) {
+    ctx.error(absl::StrCat("activations lists ", names.size(), " functions; a ",
+                           direction, " ", cell, " takes ", functions * dirs));
+    return mlir::failure();
+  }
+  std::vector<float> alphaList, betaList;
+  if (auto a = ctx.getFloats("activation_alpha"))
+    alphaList = *a;
+  if (auto a = ctx.getFloats("activation_beta"))
+    betaList = *a;
+  size_t nextAlpha = 0, nextBeta = 0;
+  llvm::SmallVector<mlir::Attribute> actNames, alphas, betas;
+  for (const std::string &n : names) {
+    const RecurrentActivation *a = FindRecurrentActivation(n);
+    if (!a) {
+      ctx.unsupported("activation '" + n + "'");
+      return mlir::failure();
+    }
+    double alpha = a->alpha, beta = a->beta;
+    if (a->takesAlpha && nextAlpha < alphaList.size())
+      alpha = alphaList[nextAlpha++];
+    if (a->takesBeta && nextBeta < betaList.size())
+      beta = betaList[nextBeta++];
+    actNames.push_back(ctx.builder().getStringAttr(a->name));
+    alphas.push_back(ctx.builder().getF64FloatAttr(alpha));
+    betas.push_back(ctx.builder().getF64FloatAttr(beta));
+  }
+  auto zeros = [&](llvm::ArrayRef<int64_t> shape) {
+    auto type = mlir::RankedTensorType::get(shape, elem);
+    return ctx.constant(
+        mlir::DenseElementsAttr::get(type, ctx.builder().getZeroAttr(elem)));
+  };
+  // Slice [d] of a per-direction tensor, without that axis; columns
+  // [from, from + size) of its last axis when size > 0.
+  auto direction_slice = [&](Value v, int64_t d, int64_t from = 0,
+                             int64_t size = 0) -> FailureOr<Value> {
+    auto type = mlir::cast<mlir::RankedTensorType>(v.getType());
+    int64_t last = type.getRank() - 1;
+    llvm::SmallVector<int64_t> starts = {d}, ends = {d + 1}, axes = {0};
+    if (size > 0) {
+      starts.push_back(from);
+      ends.push_back(from + size);
+      axes.push_back(last);
+    }
+    FailureOr<Value> s = build(SliceOp(), v,
+                               {named(ctx, "starts", ints(ctx, starts)),
+                                named(ctx, "ends", ints(ctx, ends)),
+                                named(ctx, "axes", ints(ctx, axes))});
+    if (mlir::failed(s))
+      return mlir::failure();
+    llvm::SmallVector<int64_t> shape(
+        mlir::cast<mlir::RankedTensorType>(s->getType())
+            .getShape()
+            .drop_front());
+    return ctx.reshape(*s, shape);
+  };
+  const int64_t gh = Gates * hidden;
+  Values ys, yhs, ycs;
+  for (int64_t d = 0; d < dirs; ++d) {
+    FailureOr<Value> wd = direction_slice(w, d), rd = direction_slice(r, d);
+    if (mlir::failed(wd) || mlir::failed(rd))
+      return mlir::failure();
+    FailureOr<Value> wt = transpose(*wd, {1, 0});
+    if (mlir::failed(wt))
+      return mlir::failure();
+    FailureOr<Value> xw = build(MatMulOp(), {x, *wt});
+    if (mlir::failed(xw))
+      return mlir::failure();
+    Value rb = zeros({gh});
+    if (b) {
+      FailureOr<Value> wb = direction_slice(b, d, 0, gh),
+                       rbd = direction_slice(b, d, gh, gh);
+      if (mlir::failed(wb) || mlir::failed(rbd))
+        return mlir::failure();
+      xw = build(AddOp(), {*xw, *wb});
+      if (mlir::failed(xw))
+        return mlir::failure();
+      rb = *rbd;
+    }
+    auto state = [&](Value given, int64_t size0,
+                     int64_t size1) -> FailureOr<Value> {
+      if (!given)
+        return size1 ? zeros({size0, size1}) : zeros({size0});
+      return direction_slice(given, d);
+    };
+    FailureOr<Value> hd = state(h0, batch, hidden),
+                     cd = state(c0, batch, hidden),
+                     pd = state(p, 3 * hidden, 0);
+    if (mlir::failed(hd) || mlir::failed(cd) || mlir::failed(pd))
+      return mlir::failure();
+    bool reverse = direction == "reverse" || d == 1;
+    llvm::SmallVector<mlir::NamedAttribute> attrs = {
+        named(ctx, "cell", ctx.builder().getStringAttr(cell)),
+        named(ctx, "activations",
+              ctx.builder().getArrayAttr(
+                  llvm::ArrayRef(actNames).slice(d * functions, functions))),
+        named(ctx, "activation_alpha",
+              ctx.builder().getArrayAttr(
+                  llvm::ArrayRef(alphas).slice(d * functions, functions))),
+        named(ctx, "activation_beta",
+              ctx.builder().getArrayAttr(
+                  llvm::ArrayRef(betas).slice(d * functions, functions))),
+        named(ctx, "reverse", ctx.builder().getBoolAttr(reverse)),
+        named(ctx, "input_forget", i64(ctx, ctx.getInt("input_forget", 0))),
+        named(ctx, "linear_before_reset",
+              i64(ctx, ctx.getInt("linear_before_reset", 0)))};
+    if (ctx.hasAttr("clip"))
+      attrs.push_back(named(
+          ctx, "clip", ctx.builder().getF64FloatAttr(ctx.getFloat("clip", 0))));
+    llvm::SmallVector<Value> operands = {*xw, *rd, rb, *hd, *cd, *pd};
+    if (lens)
+      operands.push_back(lens);
+    FailureOr<Values> rec = ctx.buildAll<RecurrenceOp>(operands, attrs);
+    if (mlir::failed(rec))
+      return mlir::failure();
+    int64_t seq = xType.getDimSize(batchFirst ? 1 : 0);
+    FailureOr<Value> y = ctx.reshape((*rec)[0], {seq, 1, batch, hidden});
+    FailureOr<Value> yh = ctx.reshape((*rec)[1], {1, batch, hidden});
+    FailureOr<Value> yc = ctx.reshape((*rec)[2], {1, batch, hidden});
+    if (mlir::failed(y) || mlir::failed(yh) || mlir::failed(yc))
+      return mlir::failure();
+    ys.push_back(*y);
+    yhs.push_back(*yh);
+    ycs.push_back(*yc);
+  }
+  Values outputs;
+  for (auto [parts, axis] :
+       {std::pair{&ys, int64_t{1}}, {&yhs, int64_t{0}}, {&ycs, int64_t{0}}}) {
+    FailureOr<Value> joined =
+        parts->size() == 1
+            ? FailureOr<Value>((*parts)[0])
+            : build(ConcatOp(), *parts, {named(ctx, "axis", i64(ctx, axis))});
+    if (mlir::failed(joined))
+      return mlir::failure();
+    outputs.push_back(*joined);
+  }
+  if (batchFirst) {
+    FailureOr<Value> y = transpose(outputs[0], {2, 0, 1, 3});
+    FailureOr<Value> yh = transpose(outputs[1], {1, 0, 2});
+    FailureOr<Value> yc = transpose(outputs[2], {1, 0, 2});
+    if (mlir::failed(y) || mlir::failed(yh) || mlir::failed(yc))
+      return mlir::failure();
+    outputs = {*y, *yh, *yc};
+  }
+  if (Gates != 4)
+    outputs.pop_back();
+  return outputs;
 }
 
 /// Before opset 13, Softmax and LogSoftmax flatten the input to 2-D at
@@ -448,6 +725,9 @@ void RegisterNNOnnxOps(OnnxRegistry &r) {
   r.onOp("NegativeLogLikelihoodLoss", 1, convertNegativeLogLikelihoodLoss, 2,
          3);
   r.onOp("SoftmaxCrossEntropyLoss", 1, convertSoftmaxCrossEntropyLoss, 2, 3);
+  r.onOp("RNN", 1, convertRecurrent<1>, 3, 6);
+  r.onOp("GRU", 1, convertRecurrent<3>, 3, 6);
+  r.onOp("LSTM", 1, convertRecurrent<4>, 3, 8);
   r.onOp("TopK", 1, convertTopK<1>, 1, 1, {"k"});
   r.onOp("TopK", 10, convertTopK<10>, 2, 2);
 }

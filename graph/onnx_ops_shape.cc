@@ -381,6 +381,25 @@ FailureOr<Values> convertTrilu(NodeContext &ctx) {
                      named(ctx, "k", i64(ctx, k))}));
 }
 
+/// ScatterElements and ScatterND through the table, refusing the
+/// reductions the node's opset does not define.
+template <int Since>
+FailureOr<Values> convertScatterWith(NodeContext &ctx, const char *op) {
+  std::string reduction = ctx.getString("reduction", "none");
+  if (Since < 18 && (reduction == "max" || reduction == "min")) {
+    ctx.error("reduction '" + reduction +
+              "' needs opset 18; this opset knows none, add and mul");
+    return mlir::failure();
+  }
+  return ConvertWithTable(ctx, *LookupOp(op));
+}
+template <int Since> FailureOr<Values> convertScatter(NodeContext &ctx) {
+  return convertScatterWith<Since>(ctx, "ScatterElements");
+}
+template <int Since> FailureOr<Values> convertScatterND(NodeContext &ctx) {
+  return convertScatterWith<Since>(ctx, "ScatterND");
+}
+
 } // namespace
 
 void RegisterShapeOnnxOps(OnnxRegistry &r) {
@@ -406,6 +425,14 @@ void RegisterShapeOnnxOps(OnnxRegistry &r) {
   r.onOp("Expand", 1, convertExpand, 2, 2);
   r.onOp("Tile", 1, convertTile, 2, 2);
   r.onOp("Trilu", 1, convertTrilu, 1, 2);
+  // Opsets 16 and 17 know the reductions none, add and mul; 18 adds max
+  // and min.
+  r.onOp("ScatterElements", 1, convertScatter<1>, 3, 3);
+  r.onOp("ScatterElements", 16, convertScatter<16>, 3, 3);
+  r.onOp("ScatterElements", 18, convertScatter<18>, 3, 3);
+  r.onOp("ScatterND", 1, convertScatterND<1>, 3, 3);
+  r.onOp("ScatterND", 16, convertScatterND<16>, 3, 3);
+  r.onOp("ScatterND", 18, convertScatterND<18>, 3, 3);
   // Scatter (opsets 9 and 10) is ScatterElements under its old name.
   r.onOp(
       "Scatter", 1,

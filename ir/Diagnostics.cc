@@ -23,6 +23,25 @@ std::string NodeName(mlir::Location loc) {
   return "";
 }
 
+mlir::Location NodeLocation(mlir::MLIRContext *context, const std::string &name,
+                            const std::string &op_type) {
+  return mlir::NameLoc::get(
+      mlir::StringAttr::get(context, name),
+      mlir::NameLoc::get(mlir::StringAttr::get(context, op_type)));
+}
+
+std::string NodeOpType(mlir::Location loc) {
+  if (auto name = mlir::dyn_cast<mlir::NameLoc>(loc)) {
+    auto child = mlir::dyn_cast<mlir::NameLoc>(name.getChildLoc());
+    return child ? child.getName().str() : "";
+  }
+  if (auto fused = mlir::dyn_cast<mlir::FusedLoc>(loc))
+    for (mlir::Location inner : fused.getLocations())
+      if (std::string type = NodeOpType(inner); !type.empty())
+        return type;
+  return "";
+}
+
 std::string DescribeLocation(mlir::Location loc) {
   if (auto name = mlir::dyn_cast<mlir::NameLoc>(loc))
     return "node '" + name.getName().str() + "'";
@@ -47,10 +66,14 @@ DiagnosticCollector::DiagnosticCollector(mlir::MLIRContext &context)
             if (diag.getSeverity() != mlir::DiagnosticSeverity::Error)
               return mlir::success();
             std::string line = DescribeLocation(diag.getLocation());
-            if (auto name = mlir::dyn_cast<mlir::NameLoc>(diag.getLocation()))
+            if (auto name = mlir::dyn_cast<mlir::NameLoc>(diag.getLocation())) {
+              std::string type = NodeOpType(name);
               if (auto op = op_types_.find(name.getName().str());
                   op != op_types_.end())
-                line += " (" + op->second + ")";
+                type = op->second;
+              if (!type.empty())
+                line += " (" + type + ")";
+            }
             line += ": " + diag.str();
             for (mlir::Diagnostic &note : diag.getNotes())
               line += " (" + note.str() + ")";

@@ -29,6 +29,16 @@ std::string DescribeLocation(mlir::Location loc);
 /// The node name `loc` holds (the first, in a fused location), or "".
 std::string NodeName(mlir::Location loc);
 
+/// Where the importers place the ops of node `name` of type `op_type`
+/// ("Gather", as the user's graph names it): a NameLoc of the name whose
+/// child is a NameLoc of the op type.
+mlir::Location NodeLocation(mlir::MLIRContext *context, const std::string &name,
+                            const std::string &op_type);
+
+/// The op type NodeLocation recorded in `loc` (the first, in a fused
+/// location), or "".
+std::string NodeOpType(mlir::Location loc);
+
 /// While alive, captures every error (and its notes) emitted in `context`.
 class DiagnosticCollector {
 public:

@@ -153,8 +153,8 @@ LogicalResult GatherOp::verify() {
     if (index < -size || index >= size)
       return emitOpError("index ")
              << index << " is out of range for axis " << axis << " of size "
-             << size << " (indices must lie in [" << -size << ", " << size
-             << "))";
+             << size << " (indices must lie in [" << -size << ", " << size - 1
+             << "])";
   }
   return success();
 }
@@ -173,6 +173,60 @@ LogicalResult CheckOp::verify() {
   return success();
 }
 
+/// The activations an RNN, GRU or LSTM cell may name (ONNX's list).
+static bool isRecurrentActivation(StringRef name) {
+  return llvm::is_contained({"Relu", "Tanh", "Sigmoid", "Affine", "LeakyRelu",
+                             "ThresholdedRelu", "ScaledTanh", "HardSigmoid",
+                             "Elu", "Softsign", "Softplus"},
+                            name);
+}
+
+LogicalResult RecurrenceOp::verify() {
+  StringRef cell = getCell();
+  int64_t gates = cell == "rnn"    ? 1
+                  : cell == "gru"  ? 3
+                  : cell == "lstm" ? 4
+                                   : 0;
+  if (gates == 0)
+    return emitOpError("cell must be \"rnn\", \"gru\" or \"lstm\", not \"")
+           << cell << "\"";
+  size_t functions = cell == "lstm" ? 3 : cell == "gru" ? 2 : 1;
+  if (getActivations().size() != functions ||
+      getActivationAlpha().size() != functions ||
+      getActivationBeta().size() != functions)
+    return emitOpError("a ") << cell << " cell takes " << functions
+                             << " activations, each with an alpha and a beta";
+  for (Attribute a : getActivations())
+    if (!isRecurrentActivation(cast<StringAttr>(a).getValue()))
+      return emitOpError("unknown activation '")
+             << cast<StringAttr>(a).getValue() << "'";
+  auto inputs = getInputs().getType();
+  int64_t seq = inputs.getDimSize(0), batch = inputs.getDimSize(1);
+  int64_t hidden = getRecurrence().getType().getDimSize(1);
+  auto expect = [&](Value v, ArrayRef<int64_t> shape,
+                    StringRef what) -> LogicalResult {
+    auto type = cast<RankedTensorType>(v.getType());
+    if (type.getShape() != shape)
+      return emitOpError() << what << " is " << shapeStr(type.getShape())
+                           << ", not " << shapeStr(shape);
+    if (v != getSequenceLens() &&
+        type.getElementType() != inputs.getElementType())
+      return emitOpError() << what << " has another element type than inputs";
+    return success();
+  };
+  if (failed(expect(getInputs(), {seq, batch, gates * hidden}, "inputs")) ||
+      failed(expect(getRecurrence(), {gates * hidden, hidden}, "recurrence")) ||
+      failed(expect(getBias(), {gates * hidden}, "bias")) ||
+      failed(expect(getInitialH(), {batch, hidden}, "initial_h")) ||
+      failed(expect(getInitialC(), {batch, hidden}, "initial_c")) ||
+      failed(expect(getPeepholes(), {3 * hidden}, "peepholes")))
+    return failure();
+  if (getSequenceLens() &&
+      failed(expect(getSequenceLens(), {batch}, "sequence_lens")))
+    return failure();
+  return success();
+}
+
 //===----------------------------------------------------------------------===//
 // Run-time rules (RuntimeCheckOpInterface)
 //===----------------------------------------------------------------------===//
@@ -183,10 +237,13 @@ static RuntimeRule axisIndexRule(unsigned operand, int64_t axis, int64_t size) {
   rule.operand = operand;
   rule.lower = {-size};
   rule.upper = {size - 1};
-  rule.message = ("index {value} is out of range [" + Twine(-size) + ", " +
-                  Twine(size - 1) + "] of axis " + Twine(axis) + " (size " +
-                  Twine(size) + ")")
-                     .str();
+  rule.message = size == 0 ? ("index {value} is out of range: axis " +
+                              Twine(axis) + " has size 0")
+                                 .str()
+                           : ("index {value} is out of range [" + Twine(-size) +
+                              ", " + Twine(size - 1) + "] of axis " +
+                              Twine(axis) + " (size " + Twine(size) + ")")
+                                 .str();
   return rule;
 }
 
@@ -241,6 +298,30 @@ void GatherNDOp::getRuntimeRules(SmallVectorImpl<RuntimeRule> &rules) {
 void ScatterNDOp::getRuntimeRules(SmallVectorImpl<RuntimeRule> &rules) {
   rules.push_back(tupleIndexRule(1, getData().getType(), 0,
                                  getIndices().getType().getShape().back()));
+}
+
+void InRangeOp::getRuntimeRules(SmallVectorImpl<RuntimeRule> &rules) {
+  RuntimeRule rule;
+  rule.operand = 0;
+  rule.lower = {static_cast<int64_t>(getLower())};
+  rule.upper = {static_cast<int64_t>(getUpper())};
+  rule.message = (getWhat() + " {value} is out of range [" +
+                  Twine(rule.lower[0]) + ", " + Twine(rule.upper[0]) + "]")
+                     .str();
+  rules.push_back(std::move(rule));
+}
+
+void RecurrenceOp::getRuntimeRules(SmallVectorImpl<RuntimeRule> &rules) {
+  if (!getSequenceLens())
+    return;
+  int64_t seq = getInputs().getType().getDimSize(0);
+  RuntimeRule rule;
+  rule.operand = 6; // after the six tensors the cell always takes
+  rule.lower = {0};
+  rule.upper = {seq};
+  rule.message =
+      ("sequence length {value} is out of range [0, " + Twine(seq) + "]").str();
+  rules.push_back(std::move(rule));
 }
 
 /// An integer divisor (operand 1) must not be 0.

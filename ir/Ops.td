@@ -743,8 +743,81 @@ def Kiln_TriluOp : Kiln_Op<"trilu"> {
 }
 
 //===----------------------------------------------------------------------===//
+// Recurrent layers
+//===----------------------------------------------------------------------===//
+
+def Kiln_RecurrenceOp : Kiln_Op<"recurrence",
+    [DeclareOpInterfaceMethods<Kiln_RuntimeCheckOpInterface>]> {
+  let summary = "one direction of an ONNX RNN, GRU or LSTM layer, over time";
+  let description = [{
+    The recurrence once the input projection is done: `inputs` is
+    X W^T + Wb for every time step at once ([seq, batch, G*H], G gates: 1
+    for "rnn", 3 for "gru" (z, r, h), 4 for "lstm" (i, o, f, c)),
+    `recurrence` R ([G*H, H]) and `bias` Rb ([G*H]) as ONNX gives them for
+    one direction, `initial_h` and `initial_c` ([batch, H]; c is read by
+    LSTM only) and `peepholes` ([3H]: i, o, f; LSTM only). Step t (from
+    the last step back with `reverse`) computes the gates from
+    inputs[t] + h R^T + Rb with ONNX's equations, `activations` (f, g, h;
+    one per cell function) with `activation_alpha` and `activation_beta`
+    (one each per activation, filled in by the importer), `clip` applied to
+    every gate's input, `input_forget` (LSTM) and `linear_before_reset`
+    (GRU). With `sequence_lens`, steps at or past a batch entry's length
+    leave its state as it is and output 0 (a length outside [0, seq] fails
+    the run). Results: every step's h
+    ([seq, batch, H]), the last h and the last c ([batch, H]). Lowers to
+    one loop over the steps, each a matrix product and one elementwise
+    kernel (two of each for GRU without linear_before_reset).
+
+    ```mlir
+    %y, %h, %c = kiln.recurrence %xw, %r, %rb, %h0, %c0, %p
+        {cell = "lstm", activations = ["Sigmoid", "Tanh", "Tanh"],
+         activation_alpha = [0.0, 0.0, 0.0], activation_beta = [0.0, 0.0, 0.0]}
+        : (tensor<5x2x12xf32>, tensor<12x3xf32>, tensor<12xf32>,
+           tensor<2x3xf32>, tensor<2x3xf32>, tensor<9xf32>)
+        -> (tensor<5x2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>)
+    ```
+  }];
+  let arguments = (ins Kiln_FloatTensor:$inputs, Kiln_FloatTensor:$recurrence,
+                   Kiln_FloatTensor:$bias, Kiln_FloatTensor:$initial_h,
+                   Kiln_FloatTensor:$initial_c, Kiln_FloatTensor:$peepholes,
+                   Optional<Kiln_IndexTensor>:$sequence_lens,
+                   StrAttr:$cell, StrArrayAttr:$activations,
+                   F64ArrayAttr:$activation_alpha,
+                   F64ArrayAttr:$activation_beta, OptionalAttr<F64Attr>:$clip,
+                   DefaultValuedAttr<BoolAttr, "false">:$reverse,
+                   DefaultValuedAttr<I64Attr, "0">:$input_forget,
+                   DefaultValuedAttr<I64Attr, "0">:$linear_before_reset);
+  let results = (outs Kiln_FloatTensor:$y, Kiln_FloatTensor:$y_h,
+                 Kiln_FloatTensor:$y_c);
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
 // Run-time checks
 //===----------------------------------------------------------------------===//
+
+def Kiln_InRangeOp : Kiln_Op<"in_range",
+    [DeclareOpInterfaceMethods<Kiln_RuntimeCheckOpInterface>]> {
+  let summary = "its operand, whose values must lie in [lower, upper]";
+  let description = [{
+    For converters, where ONNX restricts values more than the ops they
+    build from do: NegativeLogLikelihoodLoss's targets lie in [0, C), where
+    the GatherElements it becomes would take [-C, C). kiln-insert-checks
+    checks it like any rule ("`what` 7 is out of range [0, 3]"); the
+    lowering passes the operand through.
+  }];
+  let arguments = (ins Kiln_IndexTensor:$input, I64Attr:$lower,
+                   I64Attr:$upper, StrAttr:$what);
+  let results = (outs Kiln_IndexTensor:$output);
+  let extraClassDefinition = [{
+    ::llvm::LogicalResult $cppClass::inferReturnTypes(
+        ::mlir::MLIRContext *, std::optional<::mlir::Location> loc,
+        Adaptor adaptor, ::llvm::SmallVectorImpl<::mlir::Type> &inferred) {
+      inferred.push_back(adaptor.getInput().getType());
+      return ::mlir::success();
+    }
+  }];
+}
 
 def Kiln_CheckOp : Kiln_Op<"check"> {
   let summary = "counts the values that break a run-time rule";
@@ -764,8 +837,8 @@ def Kiln_CheckOp : Kiln_Op<"check"> {
         : (tensor<3xi64>) -> tensor<2xi64>
     ```
   }];
-  let arguments = (ins RankedTensorOf<[I8, I16, I32, I64, UI8, UI16, UI32,
-                                       UI64]>:$values,
+  let arguments = (ins RankedTensorOf<[I1, I8, I16, I32, I64, UI8, UI16,
+                                       UI32, UI64]>:$values,
                    DenseI64ArrayAttr:$lower, DenseI64ArrayAttr:$upper,
                    BoolAttr:$inside, StrAttr:$message);
   let results = (outs RankedTensorOf<[I64]>:$result);

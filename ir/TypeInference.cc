@@ -364,7 +364,8 @@ LogicalResult TopKOp::inferReturnTypes(MLIRContext *ctx,
   RankedTensorType t = rankedType(adaptor.getX());
   int64_t axis = normalizeAxis(adaptor.getAxis(), t.getRank());
   if (axis < 0)
-    return emitOptionalError(loc, "axis ", adaptor.getAxis(),
+    return emitOptionalError(loc, "axis ",
+                             static_cast<int64_t>(adaptor.getAxis()),
                              " is out of range for rank ", t.getRank());
   int64_t k = adaptor.getK();
   if (k < 0 || k > t.getDimSize(axis))
@@ -456,7 +457,8 @@ LogicalResult ConcatOp::inferReturnTypes(MLIRContext *,
   RankedTensorType first = rankedType(inputs[0]);
   int64_t axis = normalizeAxis(adaptor.getAxis(), first.getRank());
   if (axis < 0)
-    return emitOptionalError(loc, "axis ", adaptor.getAxis(),
+    return emitOptionalError(loc, "axis ",
+                             static_cast<int64_t>(adaptor.getAxis()),
                              " is out of range for rank ", first.getRank());
   SmallVector<int64_t> shape(first.getShape());
   shape[axis] = 0;
@@ -526,7 +528,8 @@ LogicalResult GatherOp::inferReturnTypes(MLIRContext *,
   RankedTensorType indices = rankedType(adaptor.getIndices());
   int64_t axis = normalizeAxis(adaptor.getAxis(), data.getRank());
   if (axis < 0)
-    return emitOptionalError(loc, "axis ", adaptor.getAxis(),
+    return emitOptionalError(loc, "axis ",
+                             static_cast<int64_t>(adaptor.getAxis()),
                              " is out of range for rank ", data.getRank());
   SmallVector<int64_t> shape(data.getShape().take_front(axis));
   shape.append(indices.getShape().begin(), indices.getShape().end());
@@ -647,7 +650,8 @@ GatherElementsOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
                              " (they must agree, and be at least 1)");
   int64_t axis = normalizeAxis(adaptor.getAxis(), data.getRank());
   if (axis < 0)
-    return emitOptionalError(loc, "axis ", adaptor.getAxis(),
+    return emitOptionalError(loc, "axis ",
+                             static_cast<int64_t>(adaptor.getAxis()),
                              " is out of range for rank ", data.getRank());
   for (int64_t d = 0; d < data.getRank(); ++d)
     if (d != axis && indices.getDimSize(d) > data.getDimSize(d))
@@ -726,7 +730,8 @@ ScatterElementsOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
                              " (they must agree, and be at least 1)");
   int64_t axis = normalizeAxis(adaptor.getAxis(), data.getRank());
   if (axis < 0)
-    return emitOptionalError(loc, "axis ", adaptor.getAxis(),
+    return emitOptionalError(loc, "axis ",
+                             static_cast<int64_t>(adaptor.getAxis()),
                              " is out of range for rank ", data.getRank());
   for (int64_t d = 0; d < data.getRank(); ++d)
     if (d != axis && indices.getDimSize(d) > data.getDimSize(d))
@@ -761,5 +766,28 @@ LogicalResult ScatterNDOp::inferReturnTypes(MLIRContext *,
                              ", not ", shapeStr(want),
                              " (indices.shape[:-1] + data.shape[k:])");
   inferred.push_back(data);
+  return success();
+}
+
+LogicalResult RecurrenceOp::inferReturnTypes(MLIRContext *,
+                                             std::optional<Location> loc,
+                                             Adaptor adaptor,
+                                             SmallVectorImpl<Type> &inferred) {
+  if (failed(requireStatic(loc, adaptor.getOperands())))
+    return failure();
+  RankedTensorType inputs = rankedType(adaptor.getInputs());
+  RankedTensorType r = rankedType(adaptor.getRecurrence());
+  if (inputs.getRank() != 3 || r.getRank() != 2)
+    return emitOptionalError(loc,
+                             "expects inputs [seq, batch, G*H] and "
+                             "recurrence [G*H, H], got ",
+                             shapeStr(inputs.getShape()), " and ",
+                             shapeStr(r.getShape()));
+  int64_t seq = inputs.getDimSize(0), batch = inputs.getDimSize(1);
+  int64_t hidden = r.getDimSize(1);
+  Type elem = inputs.getElementType();
+  inferred.push_back(RankedTensorType::get({seq, batch, hidden}, elem));
+  inferred.push_back(RankedTensorType::get({batch, hidden}, elem));
+  inferred.push_back(RankedTensorType::get({batch, hidden}, elem));
   return success();
 }

@@ -29,7 +29,8 @@ namespace kiln {
 namespace {
 
 /// "Gather" for kiln.gather, "GatherElements" for kiln.gather_elements,
-/// "GatherND" for kiln.gather_nd: the op as ONNX and the GraphDef name it.
+/// "GatherND" for kiln.gather_nd: the op as ONNX and the GraphDef name it,
+/// for ops whose location does not say (NodeOpType).
 std::string UserOpType(Operation *op) {
   SmallVector<StringRef> words;
   op->getName().stripDialect().split(words, '_');
@@ -72,7 +73,8 @@ struct InsertChecksPass : public impl::InsertChecksBase<InsertChecksPass> {
         auto type = cast<RankedTensorType>(values.getType());
         if (type.getNumElements() == 0)
           continue;
-        bool isUnsigned = type.getElementType().isUnsignedInteger();
+        bool isUnsigned = type.getElementType().isUnsignedInteger() ||
+                          type.getElementType().isInteger(1);
         DenseIntElementsAttr constant;
         if (matchPattern(values, m_Constant(&constant))) {
           int64_t last = type.getRank() ? type.getShape().back() : 1;
@@ -82,7 +84,8 @@ struct InsertChecksPass : public impl::InsertChecksBase<InsertChecksPass> {
                             ? static_cast<int64_t>(element.getZExtValue())
                             : element.getSExtValue();
             if (!Obeys(rule, v, i++ % std::max<int64_t>(last, 1))) {
-              op->emitError(WithValue(rule.message, v));
+              // At the node, not the op: no IR in the message.
+              mlir::emitError(op->getLoc(), WithValue(rule.message, v));
               failed = true;
               break;
             }
@@ -90,8 +93,10 @@ struct InsertChecksPass : public impl::InsertChecksBase<InsertChecksPass> {
           continue;
         }
         OpBuilder b(op);
+        std::string opType = NodeOpType(op->getLoc());
         std::string message = DescribeLocation(op->getLoc()) + " (" +
-                              UserOpType(op) + "): " + rule.message;
+                              (opType.empty() ? UserOpType(op) : opType) +
+                              "): " + rule.message;
         auto check = b.create<CheckOp>(
             op->getLoc(), values, b.getDenseI64ArrayAttr(rule.lower),
             b.getDenseI64ArrayAttr(rule.upper), b.getBoolAttr(rule.inside),

@@ -196,7 +196,7 @@ TEST(ChecksTest, ConstantDivisorOfZeroIsACompileError) {
       {{"a", *Tensor::FromVector<int32_t>({3}, {1, 2, 3})}}, {"q"}, &out);
   EXPECT_FALSE(s.ok());
   EXPECT_THAT(std::string(s.message()),
-              HasSubstr("node 'q': integer division by zero"));
+              HasSubstr("node 'q' (Div): integer division by zero"));
 }
 
 TEST(ChecksTest, DisablingThePassLeavesTheDocumentedFallback) {

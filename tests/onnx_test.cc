@@ -844,3 +844,65 @@ TEST(OnnxRegistryTest, EveryOpHasOrderedFormsAndTheTableIsCovered) {
 
 } // namespace
 } // namespace kiln
+
+namespace kiln {
+namespace {
+
+// Values ONNX restricts more than the ops Kiln builds from: a loss target
+// outside [0, C) (GatherElements alone would count -1 from the back) and
+// an LSTM sequence length outside [0, seq] fail the run, naming the node
+// by its ONNX op type; good runs after them are unaffected.
+TEST(OnnxTest, LossTargetsAndSequenceLengthsAreCheckedAtRunTime) {
+  onnx::ModelProto m = NewModel();
+  onnx::GraphProto *g = m.mutable_graph();
+  AddInput(g, "x", onnx::TensorProto::FLOAT, {3, 4});
+  AddInput(g, "t", onnx::TensorProto::INT64, {3});
+  AddNode(g, "NegativeLogLikelihoodLoss", {"x", "t"}, {"y"}, "nll");
+  AddOutput(g, "y", 0);
+  // A scalar: a shape with no dimensions.
+  g->mutable_output(0)->mutable_type()->mutable_tensor_type()->mutable_shape();
+  absl::StatusOr<std::unique_ptr<Session>> s = Load(m);
+  ASSERT_TRUE(s.ok()) << s.status();
+  Tensor x = *Tensor::FromVector<float>({3, 4}, std::vector<float>(12, 0.5f));
+  std::vector<Tensor> out;
+  absl::Status run = (*s)->Run(
+      {{"x", x}, {"t", *Tensor::FromVector<int64_t>({3}, {0, -1, 1})}}, &out);
+  EXPECT_EQ(std::string(run.message()),
+            "node 'nll' (NegativeLogLikelihoodLoss): target -1 is out of "
+            "range [0, 3]");
+  ASSERT_TRUE(
+      (*s)->Run({{"x", x}, {"t", *Tensor::FromVector<int64_t>({3}, {0, 3, 1})}},
+                &out)
+          .ok());
+  EXPECT_FLOAT_EQ(out[0].data<float>()[0], -0.5f); // the mean of -x[n, t[n]]
+
+  onnx::ModelProto l = NewModel(14);
+  g = l.mutable_graph();
+  AddInput(g, "x", onnx::TensorProto::FLOAT, {5, 2, 3});
+  AddInput(g, "lens", onnx::TensorProto::INT32, {2});
+  AddInitializer(g, "W", {1, 8, 3}, std::vector<float>(24, 0.1f));
+  AddInitializer(g, "R", {1, 8, 2}, std::vector<float>(16, -0.2f));
+  onnx::NodeProto *lstm =
+      AddNode(g, "LSTM", {"x", "W", "R", "", "lens"}, {"y"}, "lstm");
+  AddAttr(lstm, "hidden_size", onnx::AttributeProto::INT)->set_i(2);
+  AddOutput(g, "y", 4);
+  s = Load(l);
+  ASSERT_TRUE(s.ok()) << s.status();
+  Tensor xs = *Tensor::FromVector<float>({5, 2, 3}, std::vector<float>(30, 1));
+  run = (*s)->Run(
+      {{"x", xs}, {"lens", *Tensor::FromVector<int32_t>({2}, {5, 9})}}, &out);
+  EXPECT_EQ(std::string(run.message()),
+            "node 'lstm' (LSTM): sequence length 9 is out of range [0, 5]");
+  ASSERT_TRUE((*s)->Run({{"x", xs},
+                         {"lens", *Tensor::FromVector<int32_t>({2}, {5, 2})}},
+                        &out)
+                  .ok());
+  ASSERT_EQ(out[0].TypeString(), "f32[5,1,2,2]");
+  // Entry 1 stops after 2 steps: its outputs from step 2 on are 0.
+  for (int t = 0; t < 5; ++t)
+    for (int j = 0; j < 2; ++j)
+      EXPECT_EQ(out[0].data<float>()[(t * 2 + 1) * 2 + j] == 0.0f, t >= 2) << t;
+}
+
+} // namespace
+} // namespace kiln

@@ -87,6 +87,18 @@ struct IdentityLowering : public OpConversionPattern<IdentityOp> {
   }
 };
 
+/// The run-time check was taken out by kiln-insert-checks; the value
+/// passes through.
+struct InRangeLowering : public OpConversionPattern<InRangeOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(InRangeOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    rewriter.replaceOp(op, adaptor.getInput());
+    return success();
+  }
+};
+
 struct ReshapeLowering : public OpConversionPattern<ReshapeOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
@@ -349,10 +361,11 @@ struct TriluLowering : public OpConversionPattern<TriluOp> {
 
 void populateDataMovementLowering(RewritePatternSet &patterns,
                                   TypeConverter &converter) {
-  patterns.add<ConstantLowering, IdentityLowering, ReshapeLowering,
-               TransposeLowering, ConcatLowering, SliceLowering, ExpandLowering,
-               TileLowering, PadLowering, TriluLowering>(converter,
-                                                         patterns.getContext());
+  patterns
+      .add<ConstantLowering, IdentityLowering, InRangeLowering, ReshapeLowering,
+           TransposeLowering, ConcatLowering, SliceLowering, ExpandLowering,
+           TileLowering, PadLowering, TriluLowering>(converter,
+                                                     patterns.getContext());
 }
 
 } // namespace kiln

@@ -14,6 +14,7 @@
 #include "mlir/Dialect/Func/Transforms/FuncConversions.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
@@ -149,15 +150,16 @@ struct ConvertKilnToLinalgPass
     ConversionTarget target(*ctx);
     target.addIllegalDialect<KilnDialect>();
     target.addLegalDialect<arith::ArithDialect, linalg::LinalgDialect,
-                           math::MathDialect, tensor::TensorDialect>();
+                           math::MathDialect, scf::SCFDialect,
+                           tensor::TensorDialect>();
     target.addDynamicallyLegalOp<func::FuncOp>([&](func::FuncOp f) {
       return converter.isSignatureLegal(f.getFunctionType());
     });
     target.addDynamicallyLegalOp<func::ReturnOp>([&](func::ReturnOp r) {
       return converter.isLegal(r.getOperandTypes());
     });
-    // Fusions stay until their bodies are lowered; only floats fuse, so
-    // their types need no conversion.
+    // Fusions stay until their bodies are lowered; unsigned integers do
+    // not fuse, so their types need no conversion.
     target.addLegalOp<FusionOp, YieldOp>();
     RewritePatternSet patterns(ctx);
     populateElementwiseLowering(patterns, converter);
@@ -167,6 +169,7 @@ struct ConvertKilnToLinalgPass
     populateSortLowering(patterns, converter);
     populateDataMovementLowering(patterns, converter);
     populateIndexedLowering(patterns, converter);
+    populateRecurrenceLowering(patterns, converter);
     populateFunctionOpInterfaceTypeConversionPattern<func::FuncOp>(patterns,
                                                                    converter);
     populateReturnOpTypeConversionPattern(patterns, converter);

@@ -87,6 +87,8 @@ void populateSortLowering(mlir::RewritePatternSet &patterns,
                           mlir::TypeConverter &converter);
 void populateIndexedLowering(mlir::RewritePatternSet &patterns,
                              mlir::TypeConverter &converter);
+void populateRecurrenceLowering(mlir::RewritePatternSet &patterns,
+                                mlir::TypeConverter &converter);
 void populateDataMovementLowering(mlir::RewritePatternSet &patterns,
                                   mlir::TypeConverter &converter);
 

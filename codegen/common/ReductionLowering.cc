@@ -259,8 +259,9 @@ struct CheckLowering : public OpConversionPattern<CheckOp> {
     Location loc = op.getLoc();
     Value values = adaptor.getValues();
     auto type = cast<RankedTensorType>(values.getType());
-    bool isUnsigned =
-        op.getValues().getType().getElementType().isUnsignedInteger();
+    // Bools are 0 or 1, not 0 or -1.
+    Type valueType = op.getValues().getType().getElementType();
+    bool isUnsigned = valueType.isUnsignedInteger() || valueType.isInteger(1);
     int64_t rank = type.getRank();
     MLIRContext *ctx = rewriter.getContext();
     Type i64 = rewriter.getI64Type();

@@ -158,7 +158,7 @@ func.func @dispatch_no_kernel(%x: memref<8xf32>) {
 
 func.func @gather_constant_index_out_of_range(%x: tensor<6x3xf32>) -> tensor<2x3xf32> {
   %i = kiln.constant dense<[-6, 6]> : tensor<2xi64>
-  // expected-error @+1 {{'kiln.gather' op index 6 is out of range for axis 0 of size 6 (indices must lie in [-6, 6))}}
+  // expected-error @+1 {{'kiln.gather' op index 6 is out of range for axis 0 of size 6 (indices must lie in [-6, 5])}}
   %0 = kiln.gather %x, %i : (tensor<6x3xf32>, tensor<2xi64>) -> tensor<2x3xf32>
   return %0 : tensor<2x3xf32>
 }
@@ -195,4 +195,20 @@ func.func @gather_nd_tuple(%d: tensor<4x3xf32>, %i: tensor<2x3xi64>) -> tensor<2
   // expected-error@+1 {{failed to infer returned types}}
   %0 = kiln.gather_nd %d, %i : (tensor<4x3xf32>, tensor<2x3xi64>) -> tensor<2xf32>
   return %0 : tensor<2xf32>
+}
+
+// -----
+
+func.func @recurrence_cell(%x: tensor<5x2x9xf32>, %r: tensor<9x3xf32>, %b: tensor<9xf32>, %h: tensor<2x3xf32>, %p: tensor<9xf32>) -> tensor<5x2x3xf32> {
+  // expected-error@+1 {{cell must be "rnn", "gru" or "lstm", not "elman"}}
+  %y, %yh, %yc = kiln.recurrence %x, %r, %b, %h, %h, %p {cell = "elman", activations = ["Tanh"], activation_alpha = [0.0], activation_beta = [0.0]} : (tensor<5x2x9xf32>, tensor<9x3xf32>, tensor<9xf32>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<9xf32>) -> (tensor<5x2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>)
+  return %y : tensor<5x2x3xf32>
+}
+
+// -----
+
+func.func @recurrence_gates(%x: tensor<5x2x9xf32>, %r: tensor<9x3xf32>, %b: tensor<9xf32>, %h: tensor<2x3xf32>, %p: tensor<9xf32>) -> tensor<5x2x3xf32> {
+  // expected-error@+1 {{inputs is [5,2,9], not [5,2,12]}}
+  %y, %yh, %yc = kiln.recurrence %x, %r, %b, %h, %h, %p {cell = "lstm", activations = ["Sigmoid", "Tanh", "Tanh"], activation_alpha = [0.0, 0.0, 0.0], activation_beta = [0.0, 0.0, 0.0]} : (tensor<5x2x9xf32>, tensor<9x3xf32>, tensor<9xf32>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<9xf32>) -> (tensor<5x2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>)
+  return %y : tensor<5x2x3xf32>
 }

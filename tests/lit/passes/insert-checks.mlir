@@ -66,3 +66,17 @@ func.func @main(%d: tensor<4x3xf32>, %i: tensor<5x2xi64>) -> tensor<5xf32> {
   %0 = kiln.gather_nd %d, %i : (tensor<4x3xf32>, tensor<5x2xi64>) -> tensor<5xf32> loc("n")
   return %0 : tensor<5xf32>
 }
+
+// -----
+
+// kiln.in_range (from converters) gets its check like any other rule;
+// a constant in range needs none.
+// CHECK-LABEL: func.func @main
+// CHECK: kiln.check %arg0 {inside = true, lower = array<i64: 0>, message = "node 't' (NegativeLogLikelihoodLoss): target {value} is out of range [0, 3]", upper = array<i64: 3>}
+// CHECK-NOT: kiln.check
+func.func @main(%t: tensor<3xi64>) -> (tensor<3xi64>, tensor<2xi64>) {
+  %0 = kiln.in_range %t {lower = 0 : i64, upper = 3 : i64, what = "target"} : (tensor<3xi64>) -> tensor<3xi64> loc("t"("NegativeLogLikelihoodLoss"))
+  %c = kiln.constant dense<[1, 2]> : tensor<2xi64>
+  %1 = kiln.in_range %c {lower = 0 : i64, upper = 3 : i64, what = "target"} : (tensor<2xi64>) -> tensor<2xi64>
+  return %0, %1 : tensor<3xi64>, tensor<2xi64>
+}
