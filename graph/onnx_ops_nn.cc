@@ -453,7 +453,11 @@ template <int Gates> FailureOr<Values> convertRecurrent(NodeContext &ctx) {
     if (ctx.hasAttr("clip"))
       attrs.push_back(named(
           ctx, "clip", ctx.builder().getF64FloatAttr(ctx.getFloat("clip", 0))));
-    llvm::SmallVector<Value> operands = {*xw, *rd, rb, *hd, *cd, *pd};
+    // R^T: the recurrence reads it along its rows (a constant R folds).
+    FailureOr<Value> rt = transpose(*rd, {1, 0});
+    if (mlir::failed(rt))
+      return mlir::failure();
+    llvm::SmallVector<Value> operands = {*xw, *rt, rb, *hd, *cd, *pd};
     if (lens)
       operands.push_back(lens);
     FailureOr<Values> rec = ctx.buildAll<RecurrenceOp>(operands, attrs);

@@ -202,7 +202,7 @@ LogicalResult RecurrenceOp::verify() {
              << cast<StringAttr>(a).getValue() << "'";
   auto inputs = getInputs().getType();
   int64_t seq = inputs.getDimSize(0), batch = inputs.getDimSize(1);
-  int64_t hidden = getRecurrence().getType().getDimSize(1);
+  int64_t hidden = getRecurrence().getType().getDimSize(0);
   auto expect = [&](Value v, ArrayRef<int64_t> shape,
                     StringRef what) -> LogicalResult {
     auto type = cast<RankedTensorType>(v.getType());
@@ -215,7 +215,7 @@ LogicalResult RecurrenceOp::verify() {
     return success();
   };
   if (failed(expect(getInputs(), {seq, batch, gates * hidden}, "inputs")) ||
-      failed(expect(getRecurrence(), {gates * hidden, hidden}, "recurrence")) ||
+      failed(expect(getRecurrence(), {hidden, gates * hidden}, "recurrence")) ||
       failed(expect(getBias(), {gates * hidden}, "bias")) ||
       failed(expect(getInitialH(), {batch, hidden}, "initial_h")) ||
       failed(expect(getInitialC(), {batch, hidden}, "initial_c")) ||

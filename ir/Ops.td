@@ -753,8 +753,8 @@ def Kiln_RecurrenceOp : Kiln_Op<"recurrence",
     The recurrence once the input projection is done: `inputs` is
     X W^T + Wb for every time step at once ([seq, batch, G*H], G gates: 1
     for "rnn", 3 for "gru" (z, r, h), 4 for "lstm" (i, o, f, c)),
-    `recurrence` R ([G*H, H]) and `bias` Rb ([G*H]) as ONNX gives them for
-    one direction, `initial_h` and `initial_c` ([batch, H]; c is read by
+    `recurrence` R^T ([H, G*H]: ONNX's R of one direction transposed, so
+    that h R^T reads it along its rows) and `bias` Rb ([G*H]), `initial_h` and `initial_c` ([batch, H]; c is read by
     LSTM only) and `peepholes` ([3H]: i, o, f; LSTM only). Step t (from
     the last step back with `reverse`) computes the gates from
     inputs[t] + h R^T + Rb with ONNX's equations, `activations` (f, g, h;
@@ -769,10 +769,10 @@ def Kiln_RecurrenceOp : Kiln_Op<"recurrence",
     kernel (two of each for GRU without linear_before_reset).
 
     ```mlir
-    %y, %h, %c = kiln.recurrence %xw, %r, %rb, %h0, %c0, %p
+    %y, %h, %c = kiln.recurrence %xw, %rt, %rb, %h0, %c0, %p
         {cell = "lstm", activations = ["Sigmoid", "Tanh", "Tanh"],
          activation_alpha = [0.0, 0.0, 0.0], activation_beta = [0.0, 0.0, 0.0]}
-        : (tensor<5x2x12xf32>, tensor<12x3xf32>, tensor<12xf32>,
+        : (tensor<5x2x12xf32>, tensor<3x12xf32>, tensor<12xf32>,
            tensor<2x3xf32>, tensor<2x3xf32>, tensor<9xf32>)
         -> (tensor<5x2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>)
     ```

@@ -780,11 +780,11 @@ LogicalResult RecurrenceOp::inferReturnTypes(MLIRContext *,
   if (inputs.getRank() != 3 || r.getRank() != 2)
     return emitOptionalError(loc,
                              "expects inputs [seq, batch, G*H] and "
-                             "recurrence [G*H, H], got ",
+                             "recurrence [H, G*H], got ",
                              shapeStr(inputs.getShape()), " and ",
                              shapeStr(r.getShape()));
   int64_t seq = inputs.getDimSize(0), batch = inputs.getDimSize(1);
-  int64_t hidden = r.getDimSize(1);
+  int64_t hidden = r.getDimSize(0);
   Type elem = inputs.getElementType();
   inferred.push_back(RankedTensorType::get({seq, batch, hidden}, elem));
   inferred.push_back(RankedTensorType::get({batch, hidden}, elem));

@@ -3,7 +3,8 @@
 // Part of Kiln. kiln.recurrence becomes one scf.for over the time steps,
 // never unrolled: the input projection of every step was one matrix
 // product before it (graph/onnx_ops_nn.cc), so each step computes h R^T
-// (a contraction the backend vectorizes like any other) and one
+// (a contraction the backend vectorizes like any other, R^T given as
+// [H, G*H] so that it is read along its rows) and one
 // elementwise generic that applies the cell's equations and writes the
 // new state over the old one and the step's output into its slice of y.
 // GRU without linear_before_reset needs (r * h) R_h^T: one more
@@ -77,10 +78,11 @@ Value activate(OpBuilder &b, Location loc, StringRef name, double alpha,
              b.create<math::Log1pOp>(loc, b.create<math::ExpOp>(loc, negAbs)));
 }
 
-/// out[b, j] = sum_k a[b, k] * r[j + rowOffset, k]: a [batch, K] times
-/// rows rowOffset .. rowOffset + columns of r, transposed.
-Value productWithRows(OpBuilder &b, Location loc, Value a, Value r,
-                      int64_t rowOffset, int64_t columns) {
+/// out[b, j] = sum_k a[b, k] * rt[k, j + offset]: a [batch, K] times
+/// columns offset .. offset + columns of rt ([K, G*H], R transposed, so
+/// that the backend's microkernel reads it along j).
+Value productWithColumns(OpBuilder &b, Location loc, Value a, Value rt,
+                         int64_t offset, int64_t columns) {
   auto aType = cast<RankedTensorType>(a.getType());
   MLIRContext *ctx = b.getContext();
   AffineExpr bi = getAffineDimExpr(0, ctx), j = getAffineDimExpr(1, ctx),
@@ -89,17 +91,17 @@ Value productWithRows(OpBuilder &b, Location loc, Value a, Value r,
   Value zero = filledTensor(
       b, loc, RankedTensorType::get({aType.getDimSize(0), columns}, elem),
       zeroAttr(b, elem));
-  auto rType = cast<RankedTensorType>(r.getType());
-  if (rType.getDimSize(0) != columns)
-    r = b.create<tensor::ExtractSliceOp>(
-        loc, RankedTensorType::get({columns, rType.getDimSize(1)}, elem), r,
-        ArrayRef<OpFoldResult>{b.getIndexAttr(rowOffset), b.getIndexAttr(0)},
-        ArrayRef<OpFoldResult>{b.getIndexAttr(columns),
-                               b.getIndexAttr(rType.getDimSize(1))},
+  auto rType = cast<RankedTensorType>(rt.getType());
+  if (rType.getDimSize(1) != columns)
+    rt = b.create<tensor::ExtractSliceOp>(
+        loc, RankedTensorType::get({rType.getDimSize(0), columns}, elem), rt,
+        ArrayRef<OpFoldResult>{b.getIndexAttr(0), b.getIndexAttr(offset)},
+        ArrayRef<OpFoldResult>{b.getIndexAttr(rType.getDimSize(0)),
+                               b.getIndexAttr(columns)},
         ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
   return buildGeneric(
-      b, loc, {a, r},
-      {AffineMap::get(3, 0, {bi, k}, ctx), AffineMap::get(3, 0, {j, k}, ctx)},
+      b, loc, {a, rt},
+      {AffineMap::get(3, 0, {bi, k}, ctx), AffineMap::get(3, 0, {k, j}, ctx)},
       zero, AffineMap::get(3, 0, {bi, j}, ctx),
       {IteratorType::parallel, IteratorType::parallel, IteratorType::reduction},
       [](OpBuilder &nb, Location l, ValueRange args) -> Value {
@@ -182,7 +184,7 @@ struct RecurrenceLowering : public OpConversionPattern<RecurrenceOp> {
               b.getIndexAttr(1), b.getIndexAttr(batch), b.getIndexAttr(hidden)};
           Value ySlice = b.create<tensor::ExtractSliceOp>(
               l, stateType, y, offsets, ySizes, strides);
-          Value hr = productWithRows(b, l, h, r, 0, gates * hidden);
+          Value hr = productWithColumns(b, l, h, r, 0, gates * hidden);
 
           // The step's inputs: x, h R^T and Rb at each gate's columns, then
           // what the cell needs besides.
@@ -242,7 +244,7 @@ struct RecurrenceLowering : public OpConversionPattern<RecurrenceOp> {
                   return nb.create<arith::MulFOp>(nl, act(0, nb, nl, pre),
                                                   args[3]);
                 });
-            ins.push_back(productWithRows(b, l, rh, r, 2 * hidden, hidden));
+            ins.push_back(productWithColumns(b, l, rh, r, 2 * hidden, hidden));
             maps.push_back(identity);
           }
           SmallVector<AffineMap> allMaps = maps;

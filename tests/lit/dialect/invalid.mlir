@@ -199,16 +199,16 @@ func.func @gather_nd_tuple(%d: tensor<4x3xf32>, %i: tensor<2x3xi64>) -> tensor<2
 
 // -----
 
-func.func @recurrence_cell(%x: tensor<5x2x9xf32>, %r: tensor<9x3xf32>, %b: tensor<9xf32>, %h: tensor<2x3xf32>, %p: tensor<9xf32>) -> tensor<5x2x3xf32> {
+func.func @recurrence_cell(%x: tensor<5x2x9xf32>, %r: tensor<3x9xf32>, %b: tensor<9xf32>, %h: tensor<2x3xf32>, %p: tensor<9xf32>) -> tensor<5x2x3xf32> {
   // expected-error@+1 {{cell must be "rnn", "gru" or "lstm", not "elman"}}
-  %y, %yh, %yc = kiln.recurrence %x, %r, %b, %h, %h, %p {cell = "elman", activations = ["Tanh"], activation_alpha = [0.0], activation_beta = [0.0]} : (tensor<5x2x9xf32>, tensor<9x3xf32>, tensor<9xf32>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<9xf32>) -> (tensor<5x2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>)
+  %y, %yh, %yc = kiln.recurrence %x, %r, %b, %h, %h, %p {cell = "elman", activations = ["Tanh"], activation_alpha = [0.0], activation_beta = [0.0]} : (tensor<5x2x9xf32>, tensor<3x9xf32>, tensor<9xf32>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<9xf32>) -> (tensor<5x2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>)
   return %y : tensor<5x2x3xf32>
 }
 
 // -----
 
-func.func @recurrence_gates(%x: tensor<5x2x9xf32>, %r: tensor<9x3xf32>, %b: tensor<9xf32>, %h: tensor<2x3xf32>, %p: tensor<9xf32>) -> tensor<5x2x3xf32> {
+func.func @recurrence_gates(%x: tensor<5x2x9xf32>, %r: tensor<3x9xf32>, %b: tensor<9xf32>, %h: tensor<2x3xf32>, %p: tensor<9xf32>) -> tensor<5x2x3xf32> {
   // expected-error@+1 {{inputs is [5,2,9], not [5,2,12]}}
-  %y, %yh, %yc = kiln.recurrence %x, %r, %b, %h, %h, %p {cell = "lstm", activations = ["Sigmoid", "Tanh", "Tanh"], activation_alpha = [0.0, 0.0, 0.0], activation_beta = [0.0, 0.0, 0.0]} : (tensor<5x2x9xf32>, tensor<9x3xf32>, tensor<9xf32>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<9xf32>) -> (tensor<5x2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>)
+  %y, %yh, %yc = kiln.recurrence %x, %r, %b, %h, %h, %p {cell = "lstm", activations = ["Sigmoid", "Tanh", "Tanh"], activation_alpha = [0.0, 0.0, 0.0], activation_beta = [0.0, 0.0, 0.0]} : (tensor<5x2x9xf32>, tensor<3x9xf32>, tensor<9xf32>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<9xf32>) -> (tensor<5x2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>)
   return %y : tensor<5x2x3xf32>
 }

@@ -94,7 +94,7 @@ func.func @indexed(%d: tensor<3x4xf32>, %i: tensor<3x2xi64>, %t: tensor<2x2xi32>
 
 // CHECK-LABEL: func.func @recurrence
 // CHECK: kiln.recurrence %arg0, %arg1, %arg2, %arg3, %arg3, %arg4, %arg5 {activation_alpha = [0.000000e+00, 0.000000e+00], activation_beta = [0.000000e+00, 0.000000e+00], activations = ["Sigmoid", "Tanh"], cell = "gru", clip = 2.000000e+00 : f64, reverse = true}
-func.func @recurrence(%x: tensor<5x2x9xf32>, %r: tensor<9x3xf32>, %b: tensor<9xf32>, %h: tensor<2x3xf32>, %p: tensor<9xf32>, %l: tensor<2xi32>) -> tensor<5x2x3xf32> {
-  %y, %yh, %yc = kiln.recurrence %x, %r, %b, %h, %h, %p, %l {cell = "gru", activations = ["Sigmoid", "Tanh"], activation_alpha = [0.0, 0.0], activation_beta = [0.0, 0.0], clip = 2.0 : f64, reverse = true} : (tensor<5x2x9xf32>, tensor<9x3xf32>, tensor<9xf32>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<9xf32>, tensor<2xi32>) -> (tensor<5x2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>)
+func.func @recurrence(%x: tensor<5x2x9xf32>, %r: tensor<3x9xf32>, %b: tensor<9xf32>, %h: tensor<2x3xf32>, %p: tensor<9xf32>, %l: tensor<2xi32>) -> tensor<5x2x3xf32> {
+  %y, %yh, %yc = kiln.recurrence %x, %r, %b, %h, %h, %p, %l {cell = "gru", activations = ["Sigmoid", "Tanh"], activation_alpha = [0.0, 0.0], activation_beta = [0.0, 0.0], clip = 2.0 : f64, reverse = true} : (tensor<5x2x9xf32>, tensor<3x9xf32>, tensor<9xf32>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<9xf32>, tensor<2xi32>) -> (tensor<5x2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>)
   return %y : tensor<5x2x3xf32>
 }
