@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "graph/onnx_ops.h"
 #include "graph/op_table.h"
+#include "mlir/IR/Matchers.h"
 
 namespace kiln {
 
@@ -333,6 +334,64 @@ template <int Gates> FailureOr<Values> convertRecurrent(NodeContext &ctx) {
   }
   const int64_t batch =
       mlir::cast<mlir::RankedTensorType>(x.getType()).getDimSize(1);
+  if (ctx.getInt("layout", 0) != 0 && ctx.getInt("layout", 0) != 1) {
+    ctx.error(
+        absl::StrCat("layout must be 0 or 1, not ", ctx.getInt("layout", 0)));
+    return mlir::failure();
+  }
+  if (ctx.hasAttr("clip") && !(ctx.getFloat("clip", 0) > 0)) {
+    ctx.error(
+        absl::StrCat("clip must be positive, not ", ctx.getFloat("clip", 0)));
+    return mlir::failure();
+  }
+  // Each optional input's shape, named as ONNX names it.
+  auto expectShape = [&](Value v, const char *what,
+                         llvm::ArrayRef<int64_t> shape,
+                         const char *meaning) -> bool {
+    if (!v)
+      return true;
+    auto type = mlir::cast<mlir::RankedTensorType>(v.getType());
+    if (type.getShape() == shape)
+      return true;
+    auto text = [](llvm::ArrayRef<int64_t> dims) {
+      std::string out = "[";
+      for (size_t i = 0; i < dims.size(); ++i)
+        out += (i ? ", " : "") + std::to_string(dims[i]);
+      return out + "]";
+    };
+    ctx.error(absl::StrCat(what, " must be ", text(shape), " (", meaning,
+                           "), not ", text(type.getShape())));
+    return false;
+  };
+  const int64_t inputSize = wType.getDimSize(2);
+  const char *stateMeaning = batchFirst ? "batch, directions, hidden_size"
+                                        : "directions, batch, hidden_size";
+  llvm::SmallVector<int64_t> stateShape = {dirs, batch, hidden};
+  if (batchFirst)
+    stateShape = {batch, dirs, hidden};
+  int64_t xInput =
+      mlir::cast<mlir::RankedTensorType>(x.getType()).getDimSize(2);
+  if (xInput != inputSize) {
+    ctx.error(absl::StrCat("X has input size ", xInput, " but W expects ",
+                           inputSize));
+    return mlir::failure();
+  }
+  if (!expectShape(r, "R", {dirs, Gates * hidden, hidden},
+                   "directions, gates x hidden_size, hidden_size") ||
+      !expectShape(b, "B", {dirs, 2 * Gates * hidden},
+                   "directions, 2 x gates x hidden_size") ||
+      !expectShape(ctx.input(5), "initial_h", stateShape, stateMeaning) ||
+      !expectShape(Gates == 4 ? ctx.input(6) : Value(), "initial_c", stateShape,
+                   stateMeaning) ||
+      !expectShape(p, "P", {dirs, 3 * hidden}, "directions, 3 x hidden_size") ||
+      !expectShape(lens, "sequence_lens", {batch}, "batch"))
+    return mlir::failure();
+  if (lens && !mlir::isa<mlir::IntegerType>(
+                  mlir::cast<mlir::RankedTensorType>(lens.getType())
+                      .getElementType())) {
+    ctx.error("sequence_lens must hold integers");
+    return mlir::failure();
+  }
   // The activations of each direction, with their alphas and betas.
   std::vector<std::string> names;
   if (auto given = ctx.getStrings("activations"))
@@ -382,6 +441,20 @@ template <int Gates> FailureOr<Values> convertRecurrent(NodeContext &ctx) {
                              int64_t size = 0) -> FailureOr<Value> {
     auto type = mlir::cast<mlir::RankedTensorType>(v.getType());
     int64_t last = type.getRank() - 1;
+    // A constant's direction is a contiguous block of its bytes: cut it
+    // here, whatever its size (a Slice folds only small tensors).
+    mlir::DenseElementsAttr constant;
+    if (size == 0 && mlir::matchPattern(v, mlir::m_Constant(&constant)) &&
+        !type.getElementType().isInteger(1)) {
+      auto sliceType = mlir::RankedTensorType::get(type.getShape().drop_front(),
+                                                   type.getElementType());
+      if (constant.isSplat())
+        return ctx.constant(constant.resizeSplat(sliceType));
+      llvm::ArrayRef<char> raw = constant.getRawData();
+      size_t bytes = raw.size() / type.getDimSize(0);
+      return ctx.constant(mlir::DenseElementsAttr::getFromRawBuffer(
+          sliceType, raw.slice(d * bytes, bytes)));
+    }
     llvm::SmallVector<int64_t> starts = {d}, ends = {d + 1}, axes = {0};
     if (size > 0) {
       starts.push_back(from);
@@ -495,6 +568,59 @@ template <int Gates> FailureOr<Values> convertRecurrent(NodeContext &ctx) {
   if (Gates != 4)
     outputs.pop_back();
   return outputs;
+}
+
+/// Hardmax: 1 where the first maximum along the axis is, 0 elsewhere;
+/// before opset 13 along the input flattened to 2-D at `axis` (default 1),
+/// as Softmax.
+template <int Since> FailureOr<Values> convertHardmax(NodeContext &ctx) {
+  auto t = ctx.type(0);
+  Value x = ctx.input(0);
+  int64_t axis = ctx.getInt("axis", Since >= 13 ? -1 : 1);
+  int64_t rank = t.getRank();
+  if (normalizeAxis(axis, std::max<int64_t>(rank, 1)) < 0) {
+    ctx.error(absl::StrCat("axis ", axis, " is out of range for rank ", rank));
+    return mlir::failure();
+  }
+  if constexpr (Since < 13) {
+    axis = normalizeAxis(axis, rank);
+    int64_t rows = 1, cols = 1;
+    for (int64_t d = 0; d < rank; ++d)
+      (d < axis ? rows : cols) *= t.getDimSize(d);
+    FailureOr<Value> flat = ctx.reshape(x, {rows, cols});
+    if (mlir::failed(flat))
+      return mlir::failure();
+    x = *flat;
+    axis = 1;
+    rank = 2;
+  }
+  axis = normalizeAxis(axis, rank);
+  auto xType = mlir::cast<mlir::RankedTensorType>(x.getType());
+  FailureOr<Value> arg =
+      ctx.build<ArgMaxOp>(x, {named(ctx, "axis", i64(ctx, axis)),
+                              named(ctx, "keepdims", i64(ctx, 1)),
+                              named(ctx, "select_last_index", i64(ctx, 0))});
+  int64_t n = xType.getDimSize(axis);
+  std::vector<int64_t> positions(n);
+  for (int64_t i = 0; i < n; ++i)
+    positions[i] = i;
+  llvm::SmallVector<int64_t> rangeShape(rank, 1);
+  rangeShape[axis] = n;
+  if (mlir::failed(arg))
+    return mlir::failure();
+  FailureOr<Value> range =
+      ctx.reshape(int64Constant(ctx, positions, {n}), rangeShape);
+  if (mlir::failed(range))
+    return mlir::failure();
+  FailureOr<Value> hot = ctx.build<EqualOp>({*arg, *range});
+  if (mlir::failed(hot))
+    return mlir::failure();
+  mlir::Type elem = xType.getElementType();
+  FailureOr<Value> y =
+      ctx.build<WhereOp>({*hot, ctx.scalar(elem, 1), ctx.scalar(elem, 0)});
+  if (mlir::failed(y) || Since >= 13)
+    return one(y);
+  return one(ctx.reshape(*y, t.getShape()));
 }
 
 /// Before opset 13, Softmax and LogSoftmax flatten the input to 2-D at
@@ -732,6 +858,8 @@ void RegisterNNOnnxOps(OnnxRegistry &r) {
   r.onOp("RNN", 1, convertRecurrent<1>, 3, 6);
   r.onOp("GRU", 1, convertRecurrent<3>, 3, 6);
   r.onOp("LSTM", 1, convertRecurrent<4>, 3, 8);
+  r.onOp("Hardmax", 1, convertHardmax<1>, 1, 1);
+  r.onOp("Hardmax", 13, convertHardmax<13>, 1, 1);
   r.onOp("TopK", 1, convertTopK<1>, 1, 1, {"k"});
   r.onOp("TopK", 10, convertTopK<10>, 2, 2);
 }

@@ -13,6 +13,7 @@
 #include "graph/build_op.h"
 #include "graph/onnx_ops.h"
 #include "graph/onnx_registry.h"
+#include "graph/onnx_tensor.h"
 #include "graph/op_table.h"
 
 namespace kiln {
@@ -381,6 +382,155 @@ FailureOr<Values> convertTrilu(NodeContext &ctx) {
                      named(ctx, "k", i64(ctx, k))}));
 }
 
+/// Reshape, transpose, reshape: the data movement of DepthToSpace and
+/// SpaceToDepth.
+FailureOr<Values> shuffle(NodeContext &ctx, llvm::ArrayRef<int64_t> split,
+                          llvm::ArrayRef<int64_t> perm,
+                          llvm::ArrayRef<int64_t> shape) {
+  FailureOr<Value> r = ctx.reshape(ctx.input(0), split);
+  if (mlir::failed(r))
+    return mlir::failure();
+  FailureOr<Value> t =
+      ctx.build<TransposeOp>(*r, {named(ctx, "perm", ints(ctx, perm))});
+  if (mlir::failed(t))
+    return mlir::failure();
+  return one(ctx.reshape(*t, shape));
+}
+
+/// DepthToSpace (DCR or CRD order) and SpaceToDepth on [N, C, H, W].
+template <bool ToSpace> FailureOr<Values> convertDepthSpace(NodeContext &ctx) {
+  auto t = ctx.type(0);
+  int64_t b = ctx.getInt("blocksize", 0);
+  if (t.getRank() != 4 || b < 1) {
+    ctx.error("expects input [N, C, H, W] and a blocksize of at least 1");
+    return mlir::failure();
+  }
+  int64_t n = t.getDimSize(0), c = t.getDimSize(1), h = t.getDimSize(2),
+          w = t.getDimSize(3);
+  if constexpr (ToSpace) {
+    if (c % (b * b) != 0) {
+      ctx.error(absl::StrCat("channels (", c, ") are not a multiple of ",
+                             "blocksize^2 (", b * b, ")"));
+      return mlir::failure();
+    }
+    std::string mode = ctx.getString("mode", "DCR");
+    if (mode == "DCR")
+      return shuffle(ctx, {n, b, b, c / (b * b), h, w}, {0, 3, 4, 1, 5, 2},
+                     {n, c / (b * b), h * b, w * b});
+    if (mode == "CRD")
+      return shuffle(ctx, {n, c / (b * b), b, b, h, w}, {0, 1, 4, 2, 5, 3},
+                     {n, c / (b * b), h * b, w * b});
+    ctx.error("mode must be DCR or CRD, not '" + mode + "'");
+    return mlir::failure();
+  } else {
+    if (h % b != 0 || w % b != 0) {
+      ctx.error(absl::StrCat("height and width (", h, ", ", w,
+                             ") are not multiples of blocksize ", b));
+      return mlir::failure();
+    }
+    return shuffle(ctx, {n, c, h / b, b, w / b, b}, {0, 3, 5, 1, 2, 4},
+                   {n, c * b * b, h / b, w / b});
+  }
+}
+
+/// EyeLike: ones on diagonal k of a matrix of the input's shape, in
+/// `dtype` (default the input's).
+FailureOr<Values> convertEyeLike(NodeContext &ctx) {
+  auto t = ctx.type(0);
+  if (t.getRank() != 2) {
+    ctx.error("expects a 2-D input");
+    return mlir::failure();
+  }
+  mlir::Type elem = t.getElementType();
+  if (ctx.hasAttr("dtype")) {
+    int64_t dtype = ctx.getInt("dtype", 0);
+    elem = OnnxElementType(static_cast<int>(dtype), ctx.context());
+    if (!elem) {
+      ctx.unsupported(absl::StrCat("element type ",
+                                   OnnxTypeName(static_cast<int>(dtype)),
+                                   " is not supported"));
+      return mlir::failure();
+    }
+  }
+  int64_t k = ctx.getInt("k", 0), rows = t.getDimSize(0),
+          cols = t.getDimSize(1);
+  std::vector<double> ones(rows * cols, 0.0);
+  for (int64_t i = 0; i < rows; ++i)
+    if (i + k >= 0 && i + k < cols)
+      ones[i * cols + i + k] = 1.0;
+  FailureOr<Value> eye = ctx.reshape(
+      int64Constant(ctx, std::vector<int64_t>(ones.begin(), ones.end()),
+                    {rows * cols}),
+      {rows, cols});
+  if (mlir::failed(eye))
+    return mlir::failure();
+  return one(
+      ctx.build<CastOp>(*eye, {named(ctx, "to", mlir::TypeAttr::get(elem))}));
+}
+
+/// OneHot: along a new axis of length depth, values[1] where the (wrapped)
+/// index is, values[0] elsewhere; an index out of [-depth, depth) gives a
+/// row of values[0], as ONNX says.
+FailureOr<Values> convertOneHot(NodeContext &ctx) {
+  FailureOr<double> depthValue = ctx.constantScalar(1, "depth");
+  if (mlir::failed(depthValue))
+    return mlir::failure();
+  int64_t depth = static_cast<int64_t>(*depthValue);
+  auto idxType = ctx.type(0), valuesType = ctx.type(2);
+  if (depth < 1 || valuesType.getNumElements() != 2) {
+    ctx.error("expects depth >= 1 and values [off, on]");
+    return mlir::failure();
+  }
+  int64_t rank = idxType.getRank() + 1;
+  int64_t axis = normalizeAxis(ctx.getInt("axis", -1), rank);
+  if (axis < 0) {
+    ctx.error(absl::StrCat("axis ", ctx.getInt("axis", -1),
+                           " is out of range for rank ", rank));
+    return mlir::failure();
+  }
+  auto i64Type = ctx.builder().getIntegerType(64);
+  FailureOr<Value> idx = ctx.build<CastOp>(
+      ctx.input(0), {named(ctx, "to", mlir::TypeAttr::get(i64Type))});
+  if (mlir::failed(idx))
+    return mlir::failure();
+  FailureOr<Value> negative = ctx.build<LessOp>({*idx, ctx.scalar(i64Type, 0)});
+  FailureOr<Value> shifted =
+      ctx.build<AddOp>({*idx, ctx.scalar(i64Type, depth)});
+  if (mlir::failed(negative) || mlir::failed(shifted))
+    return mlir::failure();
+  idx = ctx.build<WhereOp>({*negative, *shifted, *idx});
+  if (mlir::failed(idx))
+    return mlir::failure();
+  llvm::SmallVector<int64_t> expanded(idxType.getShape());
+  expanded.insert(expanded.begin() + axis, 1);
+  FailureOr<Value> column = ctx.reshape(*idx, expanded);
+  llvm::SmallVector<int64_t> rangeShape(rank, 1);
+  rangeShape[axis] = depth;
+  std::vector<int64_t> positions(depth);
+  for (int64_t i = 0; i < depth; ++i)
+    positions[i] = i;
+  FailureOr<Value> range =
+      ctx.reshape(int64Constant(ctx, positions, {depth}), rangeShape);
+  if (mlir::failed(column) || mlir::failed(range))
+    return mlir::failure();
+  FailureOr<Value> hot = ctx.build<EqualOp>({*column, *range});
+  FailureOr<Value> flat = ctx.reshape(ctx.input(2), {2});
+  if (mlir::failed(hot) || mlir::failed(flat))
+    return mlir::failure();
+  auto pick = [&](int64_t i) -> FailureOr<Value> {
+    FailureOr<Value> v =
+        ctx.build<SliceOp>(*flat, {named(ctx, "starts", ints(ctx, {i})),
+                                   named(ctx, "ends", ints(ctx, {i + 1}))});
+    if (mlir::failed(v))
+      return mlir::failure();
+    return ctx.reshape(*v, {});
+  };
+  FailureOr<Value> off = pick(0), on = pick(1);
+  if (mlir::failed(off) || mlir::failed(on))
+    return mlir::failure();
+  return one(ctx.build<WhereOp>({*hot, *on, *off}));
+}
+
 /// ScatterElements and ScatterND through the table, refusing the
 /// reductions the node's opset does not define.
 template <int Since>
@@ -433,6 +583,10 @@ void RegisterShapeOnnxOps(OnnxRegistry &r) {
   r.onOp("ScatterND", 1, convertScatterND<1>, 3, 3);
   r.onOp("ScatterND", 16, convertScatterND<16>, 3, 3);
   r.onOp("ScatterND", 18, convertScatterND<18>, 3, 3);
+  r.onOp("DepthToSpace", 1, convertDepthSpace<true>, 1, 1, {"blocksize"});
+  r.onOp("SpaceToDepth", 1, convertDepthSpace<false>, 1, 1, {"blocksize"});
+  r.onOp("EyeLike", 1, convertEyeLike, 1, 1);
+  r.onOp("OneHot", 1, convertOneHot, 3, 3);
   // Scatter (opsets 9 and 10) is ScatterElements under its old name.
   r.onOp(
       "Scatter", 1,

@@ -178,6 +178,12 @@ def Kiln_EqualOp : Kiln_CompareOp<"equal", [Commutative]> {
 }
 def Kiln_LessOp : Kiln_CompareOp<"less"> { let summary = "A < B"; }
 def Kiln_GreaterOp : Kiln_CompareOp<"greater"> { let summary = "A > B"; }
+def Kiln_LessOrEqualOp : Kiln_CompareOp<"less_or_equal"> {
+  let summary = "A <= B (false where either is NaN)";
+}
+def Kiln_GreaterOrEqualOp : Kiln_CompareOp<"greater_or_equal"> {
+  let summary = "A >= B (false where either is NaN)";
+}
 
 def Kiln_WhereOp : Kiln_Op<"where", [Kiln_Elementwise]> {
   let summary = "condition ? X : Y, all three broadcast together";
@@ -257,6 +263,27 @@ def Kiln_SinOp : Kiln_UnaryOp<"sin", Kiln_FloatTensor> { let summary = "sine"; }
 def Kiln_TanOp : Kiln_UnaryOp<"tan", Kiln_FloatTensor> { let summary = "tangent"; }
 def Kiln_AtanOp : Kiln_UnaryOp<"atan", Kiln_FloatTensor> {
   let summary = "arctangent";
+}
+def Kiln_SinhOp : Kiln_UnaryOp<"sinh", Kiln_FloatTensor> {
+  let summary = "hyperbolic sine";
+}
+def Kiln_CoshOp : Kiln_UnaryOp<"cosh", Kiln_FloatTensor> {
+  let summary = "hyperbolic cosine";
+}
+def Kiln_AsinOp : Kiln_UnaryOp<"asin", Kiln_FloatTensor> {
+  let summary = "arcsine";
+}
+def Kiln_AcosOp : Kiln_UnaryOp<"acos", Kiln_FloatTensor> {
+  let summary = "arccosine";
+}
+def Kiln_AsinhOp : Kiln_UnaryOp<"asinh", Kiln_FloatTensor> {
+  let summary = "inverse hyperbolic sine";
+}
+def Kiln_AcoshOp : Kiln_UnaryOp<"acosh", Kiln_FloatTensor> {
+  let summary = "inverse hyperbolic cosine";
+}
+def Kiln_AtanhOp : Kiln_UnaryOp<"atanh", Kiln_FloatTensor> {
+  let summary = "inverse hyperbolic tangent";
 }
 def Kiln_SoftplusOp : Kiln_UnaryOp<"softplus", Kiln_FloatTensor> {
   let summary = "log(exp(x) + 1)";

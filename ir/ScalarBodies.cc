@@ -90,6 +90,13 @@ KILN_MATH_SCALAR(CosOp, math::CosOp)
 KILN_MATH_SCALAR(SinOp, math::SinOp)
 KILN_MATH_SCALAR(TanOp, math::TanOp)
 KILN_MATH_SCALAR(AtanOp, math::AtanOp)
+KILN_MATH_SCALAR(SinhOp, math::SinhOp)
+KILN_MATH_SCALAR(CoshOp, math::CoshOp)
+KILN_MATH_SCALAR(AsinOp, math::AsinOp)
+KILN_MATH_SCALAR(AcosOp, math::AcosOp)
+KILN_MATH_SCALAR(AsinhOp, math::AsinhOp)
+KILN_MATH_SCALAR(AcoshOp, math::AcoshOp)
+KILN_MATH_SCALAR(AtanhOp, math::AtanhOp)
 #undef KILN_MATH_SCALAR
 
 KILN_SCALAR(AddOp) { return addValues(b, loc, a[0], a[1]); }
@@ -206,6 +213,14 @@ KILN_SCALAR(LessOp) {
 KILN_SCALAR(GreaterOp) {
   return compare(b, loc, a, computesOnUnsigned(), arith::CmpFPredicate::OGT,
                  arith::CmpIPredicate::sgt, arith::CmpIPredicate::ugt);
+}
+KILN_SCALAR(LessOrEqualOp) {
+  return compare(b, loc, a, computesOnUnsigned(), arith::CmpFPredicate::OLE,
+                 arith::CmpIPredicate::sle, arith::CmpIPredicate::ule);
+}
+KILN_SCALAR(GreaterOrEqualOp) {
+  return compare(b, loc, a, computesOnUnsigned(), arith::CmpFPredicate::OGE,
+                 arith::CmpIPredicate::sge, arith::CmpIPredicate::uge);
 }
 
 KILN_SCALAR(WhereOp) { return select(b, loc, a[0], a[1], a[2]); }

@@ -636,6 +636,28 @@ LogicalResult CheckOp::inferReturnTypes(MLIRContext *context,
   return success();
 }
 
+/// GatherElements' and ScatterElements' indices: data's rank (at least 1),
+/// a valid axis, and no larger than data off the axis.
+static LogicalResult verifyElementIndices(std::optional<Location> loc,
+                                          RankedTensorType data,
+                                          RankedTensorType indices,
+                                          int64_t axisAttr) {
+  if (data.getRank() != indices.getRank() || data.getRank() == 0)
+    return emitOptionalError(loc, "indices have rank ", indices.getRank(),
+                             " but data has rank ", data.getRank(),
+                             " (they must agree, and be at least 1)");
+  int64_t axis = normalizeAxis(axisAttr, data.getRank());
+  if (axis < 0)
+    return emitOptionalError(loc, "axis ", axisAttr,
+                             " is out of range for rank ", data.getRank());
+  for (int64_t d = 0; d < data.getRank(); ++d)
+    if (d != axis && indices.getDimSize(d) > data.getDimSize(d))
+      return emitOptionalError(loc, "indices ", shapeStr(indices.getShape()),
+                               " are larger than data ",
+                               shapeStr(data.getShape()), " in axis ", d);
+  return success();
+}
+
 LogicalResult
 GatherElementsOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
                                    Adaptor adaptor,
@@ -644,20 +666,9 @@ GatherElementsOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
     return failure();
   RankedTensorType data = rankedType(adaptor.getData());
   RankedTensorType indices = rankedType(adaptor.getIndices());
-  if (data.getRank() != indices.getRank() || data.getRank() == 0)
-    return emitOptionalError(loc, "indices have rank ", indices.getRank(),
-                             " but data has rank ", data.getRank(),
-                             " (they must agree, and be at least 1)");
-  int64_t axis = normalizeAxis(adaptor.getAxis(), data.getRank());
-  if (axis < 0)
-    return emitOptionalError(loc, "axis ",
-                             static_cast<int64_t>(adaptor.getAxis()),
-                             " is out of range for rank ", data.getRank());
-  for (int64_t d = 0; d < data.getRank(); ++d)
-    if (d != axis && indices.getDimSize(d) > data.getDimSize(d))
-      return emitOptionalError(loc, "indices ", shapeStr(indices.getShape()),
-                               " are larger than data ",
-                               shapeStr(data.getShape()), " in axis ", d);
+  if (failed(verifyElementIndices(loc, data, indices,
+                                  static_cast<int64_t>(adaptor.getAxis()))))
+    return failure();
   inferred.push_back(
       RankedTensorType::get(indices.getShape(), data.getElementType()));
   return success();
@@ -724,20 +735,9 @@ ScatterElementsOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
     return emitOptionalError(loc, "indices ", shapeStr(indices.getShape()),
                              " and updates ", shapeStr(updates.getShape()),
                              " differ in shape");
-  if (data.getRank() != indices.getRank() || data.getRank() == 0)
-    return emitOptionalError(loc, "indices have rank ", indices.getRank(),
-                             " but data has rank ", data.getRank(),
-                             " (they must agree, and be at least 1)");
-  int64_t axis = normalizeAxis(adaptor.getAxis(), data.getRank());
-  if (axis < 0)
-    return emitOptionalError(loc, "axis ",
-                             static_cast<int64_t>(adaptor.getAxis()),
-                             " is out of range for rank ", data.getRank());
-  for (int64_t d = 0; d < data.getRank(); ++d)
-    if (d != axis && indices.getDimSize(d) > data.getDimSize(d))
-      return emitOptionalError(loc, "indices ", shapeStr(indices.getShape()),
-                               " are larger than data ",
-                               shapeStr(data.getShape()), " in axis ", d);
+  if (failed(verifyElementIndices(loc, data, indices,
+                                  static_cast<int64_t>(adaptor.getAxis()))))
+    return failure();
   inferred.push_back(data);
   return success();
 }

@@ -9,6 +9,8 @@
 // of the first check that counted a bad value (runtime/executable.h).
 //
 //===----------------------------------------------------------------------===//
+#include <set>
+
 #include "ir/Diagnostics.h"
 #include "ir/Dialect.h"
 #include "mlir/IR/BuiltinOps.h"
@@ -49,6 +51,24 @@ bool Obeys(const RuntimeRule &rule, int64_t v, int64_t position) {
   return inRange == rule.inside;
 }
 
+/// Whether `values` already passed a kiln.in_range (through reshapes) that
+/// implies `rule`: a converter's stricter rule makes the op's own one
+/// redundant (NegativeLogLikelihoodLoss's targets in [0, C) before its
+/// GatherElements, which takes [-C, C)).
+bool ImpliedByInRange(Value values, const RuntimeRule &rule) {
+  while (auto reshape = values.getDefiningOp<ReshapeOp>())
+    values = reshape.getData();
+  auto range = values.getDefiningOp<InRangeOp>();
+  if (!range || !rule.inside)
+    return false;
+  int64_t lower = static_cast<int64_t>(range.getLower()),
+          upper = static_cast<int64_t>(range.getUpper());
+  for (size_t p = 0; p < rule.lower.size(); ++p)
+    if (lower < rule.lower[p] || upper > rule.upper[p])
+      return false;
+  return true;
+}
+
 std::string WithValue(const std::string &message, int64_t value) {
   std::string out = message;
   if (size_t at = out.find("{value}"); at != std::string::npos)
@@ -64,6 +84,9 @@ struct InsertChecksPass : public impl::InsertChecksBase<InsertChecksPass> {
       return;
     SmallVector<Value> results;
     SmallVector<Attribute> messages;
+    // One check per value and message: a bidirectional layer's directions
+    // share their sequence lengths.
+    std::set<std::pair<const void *, std::string>> made;
     bool failed = false;
     main.walk([&](RuntimeCheckOpInterface op) {
       SmallVector<RuntimeRule> rules;
@@ -92,11 +115,15 @@ struct InsertChecksPass : public impl::InsertChecksBase<InsertChecksPass> {
           }
           continue;
         }
+        if (ImpliedByInRange(values, rule))
+          continue;
         OpBuilder b(op);
         std::string opType = NodeOpType(op->getLoc());
         std::string message = DescribeLocation(op->getLoc()) + " (" +
                               (opType.empty() ? UserOpType(op) : opType) +
                               "): " + rule.message;
+        if (!made.insert({values.getAsOpaquePointer(), message}).second)
+          continue;
         auto check = b.create<CheckOp>(
             op->getLoc(), values, b.getDenseI64ArrayAttr(rule.lower),
             b.getDenseI64ArrayAttr(rule.upper), b.getBoolAttr(rule.inside),

@@ -144,7 +144,7 @@ TEST(OnnxTest, ListsEveryUnsupportedNodeAtOnce) {
   onnx::GraphProto *g = m.mutable_graph();
   AddInput(g, "x", onnx::TensorProto::FLOAT, {4});
   AddNode(g, "Relu", {"x"}, {"a"});
-  AddNode(g, "Hardmax", {"a"}, {"b"}, "hard");
+  AddNode(g, "GlobalLpPool", {"a"}, {"b"}, "lp");
   AddNode(g, "Relu", {"b"}, {"c"});
   AddNode(g, "Det", {"c"}, {"y"});
   AddOutput(g, "y", 1);
@@ -153,8 +153,8 @@ TEST(OnnxTest, ListsEveryUnsupportedNodeAtOnce) {
   EXPECT_EQ(s.status().code(), absl::StatusCode::kUnimplemented);
   EXPECT_THAT(std::string(s.status().message()),
               AllOf(HasSubstr("2 nodes cannot be compiled"),
-                    HasSubstr("node 'hard' (Hardmax, opset 13): operator not "
-                              "supported"),
+                    HasSubstr("node 'lp' (GlobalLpPool, opset 13): operator "
+                              "not supported"),
                     HasSubstr("node 'Det_3' (Det, opset 13)")));
 }
 
@@ -902,6 +902,46 @@ TEST(OnnxTest, LossTargetsAndSequenceLengthsAreCheckedAtRunTime) {
   for (int t = 0; t < 5; ++t)
     for (int j = 0; j < 2; ++j)
       EXPECT_EQ(out[0].data<float>()[(t * 2 + 1) * 2 + j] == 0.0f, t >= 2) << t;
+}
+
+} // namespace
+} // namespace kiln
+
+namespace kiln {
+namespace {
+
+// Malformed recurrent layers are refused naming the input and the shape
+// ONNX wants (they were read partly, or reported through internal ops).
+TEST(OnnxTest, RecurrentInputsOfTheWrongShapeAreNamed) {
+  struct Case {
+    std::vector<int64_t> r, b;
+    std::string error;
+  };
+  for (const Case &c : std::vector<Case>{
+           {{2, 8, 2},
+            {},
+            "R must be [1, 8, 2] (directions, gates x hidden_size, "
+            "hidden_size), not [2, 8, 2]"},
+           {{1, 8, 2},
+            {1, 20},
+            "B must be [1, 16] (directions, 2 x gates x "
+            "hidden_size), not [1, 20]"}}) {
+    onnx::ModelProto m = NewModel(14);
+    onnx::GraphProto *g = m.mutable_graph();
+    AddInput(g, "x", onnx::TensorProto::FLOAT, {5, 2, 3});
+    AddInitializer(g, "W", {1, 8, 3}, std::vector<float>(24, 0.1f));
+    int64_t rn = c.r[0] * c.r[1] * c.r[2];
+    AddInitializer(g, "R", c.r, std::vector<float>(rn, 0.1f));
+    std::vector<std::string> inputs = {"x", "W", "R"};
+    if (!c.b.empty()) {
+      AddInitializer(g, "B", c.b, std::vector<float>(c.b[0] * c.b[1], 0.f));
+      inputs.push_back("B");
+    }
+    onnx::NodeProto *lstm = AddNode(g, "LSTM", inputs, {"y"}, "lstm");
+    AddAttr(lstm, "hidden_size", onnx::AttributeProto::INT)->set_i(2);
+    AddOutput(g, "y", 4);
+    EXPECT_THAT(LoadError(m), HasSubstr("node 'lstm' (LSTM): " + c.error));
+  }
 }
 
 } // namespace

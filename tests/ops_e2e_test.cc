@@ -140,6 +140,8 @@ TEST(OpsTest, TranscendentalsMatchFloat64) {
     return in;
   };
   Input x = input(-20, 20), pos = input(0.001, 20);
+  Input small = input(-10, 10), unit = input(-0.999, 0.999),
+        aboveOne = input(1.001, 20);
   struct Case {
     const char *op;
     const Input &in;
@@ -154,6 +156,13 @@ TEST(OpsTest, TranscendentalsMatchFloat64) {
       {"Sin", x, [](double v) { return std::sin(v); }},
       {"Cos", x, [](double v) { return std::cos(v); }},
       {"Atan", x, [](double v) { return std::atan(v); }},
+      {"Sinh", small, [](double v) { return std::sinh(v); }},
+      {"Cosh", small, [](double v) { return std::cosh(v); }},
+      {"Asin", unit, [](double v) { return std::asin(v); }},
+      {"Acos", unit, [](double v) { return std::acos(v); }},
+      {"Asinh", x, [](double v) { return std::asinh(v); }},
+      {"Acosh", aboveOne, [](double v) { return std::acosh(v); }},
+      {"Atanh", unit, [](double v) { return std::atanh(v); }},
   };
   for (const Case &c : cases) {
     SCOPED_TRACE(c.op);

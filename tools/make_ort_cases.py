@@ -34,6 +34,9 @@ CASES = [
      dict(B=1, P=1)),
     ("lstm_input_forget", "LSTM", 4, 2, 3, 3, 1, dict(input_forget=1),
      dict(B=1, P=1)),
+    # A clip below the cell state: it bounds the gates, not h(C).
+    ("lstm_clip_below_cell", "LSTM", 4, 2, 3, 3, 2,
+     dict(direction="bidirectional", clip=0.3), dict(B=1, h0=1, c0=1)),
     ("gru_linear_before_reset_bidirectional", "GRU", 4, 2, 3, 5, 2,
      dict(direction="bidirectional", linear_before_reset=1),
      dict(B=1, h0=1)),

@@ -138,8 +138,10 @@ struct RecurrenceLowering : public OpConversionPattern<RecurrenceOp> {
       alphas.push_back(cast<FloatAttr>(alpha).getValueAsDouble());
       betas.push_back(cast<FloatAttr>(beta).getValueAsDouble());
     }
-    auto act = [&](int i, OpBuilder &b, Location l, Value x) {
-      if (clip) {
+    // `clip` bounds the gates' inputs, not the cell state LSTM's h() reads.
+    auto act = [&](int i, OpBuilder &b, Location l, Value x,
+                   bool clipped = true) {
+      if (clip && clipped) {
         Value c = scalarConstant(b, l, elem, *clip);
         x = b.create<arith::MinimumFOp>(
             l,
@@ -286,7 +288,7 @@ struct RecurrenceLowering : public OpConversionPattern<RecurrenceOp> {
                   Value g = act(1, nb, nl, gate(3));
                   cNew = add(mul(f, cOld), mul(i, g));
                   Value o = act(0, nb, nl, add(gate(1), mul(po, cNew)));
-                  hNew = mul(o, act(2, nb, nl, cNew));
+                  hNew = mul(o, act(2, nb, nl, cNew, /*clipped=*/false));
                 } else if (gru) {
                   // Gates z, r, h.
                   Value z = act(0, nb, nl, gate(0));

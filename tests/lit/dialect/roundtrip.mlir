@@ -98,3 +98,16 @@ func.func @recurrence(%x: tensor<5x2x9xf32>, %r: tensor<3x9xf32>, %b: tensor<9xf
   %y, %yh, %yc = kiln.recurrence %x, %r, %b, %h, %h, %p, %l {cell = "gru", activations = ["Sigmoid", "Tanh"], activation_alpha = [0.0, 0.0], activation_beta = [0.0, 0.0], clip = 2.0 : f64, reverse = true} : (tensor<5x2x9xf32>, tensor<3x9xf32>, tensor<9xf32>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<9xf32>, tensor<2xi32>) -> (tensor<5x2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>)
   return %y : tensor<5x2x3xf32>
 }
+
+// CHECK-LABEL: func.func @more_elementwise
+// CHECK: kiln.sinh
+// CHECK: kiln.acosh
+// CHECK: kiln.less_or_equal
+// CHECK: kiln.greater_or_equal
+func.func @more_elementwise(%x: tensor<3xf32>, %i: tensor<3xi32>) -> (tensor<3xf32>, tensor<3xf32>, tensor<3xi1>, tensor<3xi1>) {
+  %0 = kiln.sinh %x : (tensor<3xf32>) -> tensor<3xf32>
+  %1 = kiln.acosh %x : (tensor<3xf32>) -> tensor<3xf32>
+  %2 = kiln.less_or_equal %i, %i : (tensor<3xi32>, tensor<3xi32>) -> tensor<3xi1>
+  %3 = kiln.greater_or_equal %x, %x : (tensor<3xf32>, tensor<3xf32>) -> tensor<3xi1>
+  return %0, %1, %2, %3 : tensor<3xf32>, tensor<3xf32>, tensor<3xi1>, tensor<3xi1>
+}

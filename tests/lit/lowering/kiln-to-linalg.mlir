@@ -112,6 +112,27 @@ func.func @int_div(%a: tensor<4xi32>, %b: tensor<4xi32>) -> tensor<4xi32> {
   return %0 : tensor<4xi32>
 }
 
+// Mod's floor form moves a remainder whose sign differs from the divisor's
+// by one divisor; BitShift gives 0 past the bit width; LessOrEqual is an
+// ordered compare (false for NaN); the inverse hyperbolic functions are
+// math ops (libm after lowering).
+// CHECK-LABEL: func.func @more_scalar_bodies
+func.func @more_scalar_bodies(%a: tensor<4xi32>, %b: tensor<4xi32>, %u: tensor<4xui8>, %x: tensor<4xf32>) -> (tensor<4xi32>, tensor<4xui8>, tensor<4xi1>, tensor<4xf32>) {
+  // CHECK: %[[R:.*]] = arith.remsi
+  // CHECK: arith.xori %{{.*}}, %{{.*}} : i32
+  // CHECK: %[[UP:.*]] = arith.addi %{{.*}}, %{{.*}} : i32
+  // CHECK: arith.select %{{.*}}, %[[UP]], %{{.*}} : i32
+  %0 = kiln.mod %a, %b : (tensor<4xi32>, tensor<4xi32>) -> tensor<4xi32>
+  // CHECK: arith.cmpi uge, %{{.*}}, %c8_i8
+  // CHECK: arith.shli
+  %1 = kiln.bit_shift %u, %u {direction = "LEFT"} : (tensor<4xui8>, tensor<4xui8>) -> tensor<4xui8>
+  // CHECK: arith.cmpf ole
+  %2 = kiln.less_or_equal %x, %x : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xi1>
+  // CHECK: math.atanh
+  %3 = kiln.atanh %x : (tensor<4xf32>) -> tensor<4xf32>
+  return %0, %1, %2, %3 : tensor<4xi32>, tensor<4xui8>, tensor<4xi1>, tensor<4xf32>
+}
+
 // CHECK-LABEL: func.func @data_movement
 // CHECK-SAME: %[[X:.*]]: tensor<2x3xf32>
 func.func @data_movement(%x: tensor<2x3xf32>) -> (tensor<3x2xf32>, tensor<6xf32>, tensor<2x3xf32>) {
