@@ -306,90 +306,148 @@ OnnxSource::Import(const std::vector<std::string> &requested,
                      unknown.size() == 1 ? "" : "s", ":\n  ",
                      absl::StrJoin(unknown, "\n  ")));
 
-  std::set<std::string> madeEarlier; // Outputs of the nodes before node i.
-  for (int i = 0; i < graph.node_size(); ++i) {
-    if (i > 0)
-      for (const std::string &o : graph.node(i - 1).output())
-        madeEarlier.insert(o);
-    const onnx::NodeProto &node = graph.node(i);
-    std::string name = node.name().empty()
-                           ? absl::StrCat(node.op_type(), "_", i)
-                           : node.name();
-    llvm::SmallVector<Value> inputs;
-    bool missing = false;
-    for (const std::string &in : node.input()) {
-      if (in.empty()) {
-        inputs.push_back(Value());
+  // The nodes of `g`, into `values`; If's branches (subgraphs) recurse,
+  // seeing the enclosing graphs' values.
+  using Values = llvm::SmallVector<Value>;
+  std::function<void(const onnx::GraphProto &, std::map<std::string, Value> &)>
+      importNodes;
+  auto importSubgraph = [&](const onnx::GraphProto &sub,
+                            const std::map<std::string, Value> &outer)
+      -> mlir::FailureOr<Values> {
+    std::map<std::string, Value> scoped = outer;
+    size_t problems = errors.size() + unsupported.size();
+    for (const onnx::TensorProto &t : sub.initializer()) {
+      absl::StatusOr<mlir::DenseElementsAttr> attr =
+          OnnxTensorToAttr(t, base_dir_, context);
+      if (!attr.ok()) {
+        errors.push_back(absl::StrCat("initializer '", t.name(),
+                                      "' of subgraph '", sub.name(),
+                                      "': ", attr.status().message()));
         continue;
       }
-      auto it = values.find(in);
-      if (it == values.end()) {
-        missing = true;
-        // Values that exist but failed earlier were reported there.
-        if (!producedByNode.count(in) && !graphInputs.count(in) &&
-            !initializers_.count(in))
-          errors.push_back(absl::StrCat("node '", name, "' (", node.op_type(),
-                                        "): input '", in,
-                                        "' names no value of the graph"));
-        else if (producedByNode.count(in) && !madeEarlier.count(in))
-          errors.push_back(absl::StrCat(
-              "node '", name, "' (", node.op_type(), "): input '", in,
-              "' is made by a later node (ONNX nodes must be in "
-              "topological order)"));
-        break;
+      scoped[t.name()] = main.AddConstant(t.name(), *attr);
+    }
+    importNodes(sub, scoped);
+    if (errors.size() + unsupported.size() > problems)
+      return mlir::failure();
+    Values outputs;
+    for (const onnx::ValueInfoProto &o : sub.output()) {
+      auto it = scoped.find(o.name());
+      if (it == scoped.end()) {
+        errors.push_back(absl::StrCat("subgraph '", sub.name(), "': output '",
+                                      o.name(), "' names no value"));
+        return mlir::failure();
       }
-      inputs.push_back(it->second);
+      outputs.push_back(it->second);
     }
-    if (missing)
-      continue; // An earlier problem (or a dangling input, reported below).
-    NodeContext ctx(node, name, opset_, builder, inputs, base_dir_,
-                    &unsupported, &errors);
-    diagnostics.SetOpType(name, node.op_type());
-    const OnnxOpEntry *entry = OnnxOps().lookup(node.op_type(), opset_);
-    if (!entry) {
-      ctx.unsupported(
-          absl::StrCat("Kiln converts this operator from opset ",
-                       OnnxOps().forms(node.op_type()).front().since_version));
-      continue;
-    }
-    if (std::string why = CheckAgainstSchema(node, inputs, opset_);
-        !why.empty()) {
-      ctx.error(why);
-      continue;
-    }
-    size_t diagnosed = diagnostics.errors().size();
-    mlir::FailureOr<llvm::SmallVector<Value>> outputs = entry->convert(ctx);
-    // Every failure names its node; one that did not would let the import
-    // go on without the node's outputs.
-    if (mlir::failed(outputs) && !ctx.reported() &&
-        diagnostics.errors().size() == diagnosed)
-      ctx.error("cannot be converted");
-    // A converter may go on past a reported problem (a mistyped attribute
-    // read through a getter yields its fallback); its results are dropped.
-    if (mlir::failed(outputs) || ctx.reported())
-      continue;
-    for (int k = 0; k < node.output_size(); ++k) {
-      const std::string &out = node.output(k);
-      if (out.empty())
-        continue;
-      if (k >= static_cast<int>(outputs->size())) {
+    return outputs;
+  };
+  importNodes = [&](const onnx::GraphProto &g,
+                    std::map<std::string, Value> &values) {
+    std::set<std::string> producedByNode, graphInputs, inits;
+    for (const onnx::NodeProto &n : g.node())
+      for (const std::string &o : n.output())
+        producedByNode.insert(o);
+    for (const onnx::ValueInfoProto &input : g.input())
+      graphInputs.insert(input.name());
+    for (const onnx::TensorProto &t : g.initializer())
+      inits.insert(t.name());
+    std::set<std::string> madeEarlier; // Outputs of the nodes before node i.
+    for (int i = 0; i < g.node_size(); ++i) {
+      if (i > 0)
+        for (const std::string &o : g.node(i - 1).output())
+          madeEarlier.insert(o);
+      const onnx::NodeProto &node = g.node(i);
+      std::string name = node.name().empty()
+                             ? absl::StrCat(node.op_type(), "_", i)
+                             : node.name();
+      llvm::SmallVector<Value> inputs;
+      bool missing = false;
+      for (const std::string &in : node.input()) {
+        if (in.empty()) {
+          inputs.push_back(Value());
+          continue;
+        }
+        auto it = values.find(in);
+        if (it == values.end()) {
+          missing = true;
+          // Values that exist but failed earlier were reported there.
+          if (!producedByNode.count(in) && !graphInputs.count(in) &&
+              !inits.count(in))
+            errors.push_back(absl::StrCat("node '", name, "' (", node.op_type(),
+                                          "): input '", in,
+                                          "' names no value of the graph"));
+          else if (producedByNode.count(in) && !madeEarlier.count(in))
+            errors.push_back(absl::StrCat(
+                "node '", name, "' (", node.op_type(), "): input '", in,
+                "' is made by a later node (ONNX nodes must be in "
+                "topological order)"));
+          break;
+        }
+        inputs.push_back(it->second);
+      }
+      if (missing)
+        continue; // An earlier problem (or a dangling input, reported below).
+      NodeContext ctx(node, name, opset_, builder, inputs, base_dir_,
+                      &unsupported, &errors);
+      ctx.setSubgraphImporter(
+          [&](const onnx::GraphProto &sub) -> mlir::FailureOr<Values> {
+            return importSubgraph(sub, values);
+          });
+      diagnostics.SetOpType(name, node.op_type());
+      const OnnxOpEntry *entry = OnnxOps().lookup(node.op_type(), opset_);
+      if (!entry) {
+        // The main graph's unknown ops were reported up front; a
+        // subgraph's are found here.
+        const std::vector<OnnxOpEntry> &forms = OnnxOps().forms(node.op_type());
         ctx.unsupported(
-            absl::StrCat("output ", k, " ('", out, "') is not supported"));
+            forms.empty()
+                ? absl::StrCat("operator not supported",
+                               OpSuggestion(node.op_type()))
+                : absl::StrCat("Kiln converts this operator from opset ",
+                               forms.front().since_version));
         continue;
       }
-      Value v = (*outputs)[k];
-      values[out] = v;
-      // Cross-check Kiln's inference against ONNX's where ONNX knows.
-      auto known = inferred_.find(out);
-      if (known != inferred_.end()) {
-        std::string want = KnownType(*known->second);
-        if (!want.empty() && want != TypeOf(v.getType()))
-          errors.push_back(absl::StrCat(
-              "node '", name, "' (", node.op_type(), "): output '", out,
-              "' is ", TypeOf(v.getType()), " but ONNX expects ", want));
+      if (std::string why = CheckAgainstSchema(node, inputs, opset_);
+          !why.empty()) {
+        ctx.error(why);
+        continue;
+      }
+      size_t diagnosed = diagnostics.errors().size();
+      mlir::FailureOr<llvm::SmallVector<Value>> outputs = entry->convert(ctx);
+      // Every failure names its node; one that did not would let the import
+      // go on without the node's outputs.
+      if (mlir::failed(outputs) && !ctx.reported() &&
+          diagnostics.errors().size() == diagnosed)
+        ctx.error("cannot be converted");
+      // A converter may go on past a reported problem (a mistyped attribute
+      // read through a getter yields its fallback); its results are dropped.
+      if (mlir::failed(outputs) || ctx.reported())
+        continue;
+      for (int k = 0; k < node.output_size(); ++k) {
+        const std::string &out = node.output(k);
+        if (out.empty())
+          continue;
+        if (k >= static_cast<int>(outputs->size())) {
+          ctx.unsupported(
+              absl::StrCat("output ", k, " ('", out, "') is not supported"));
+          continue;
+        }
+        Value v = (*outputs)[k];
+        values[out] = v;
+        // Cross-check Kiln's inference against ONNX's where ONNX knows.
+        auto known = inferred_.find(out);
+        if (known != inferred_.end()) {
+          std::string want = KnownType(*known->second);
+          if (!want.empty() && want != TypeOf(v.getType()))
+            errors.push_back(absl::StrCat(
+                "node '", name, "' (", node.op_type(), "): output '", out,
+                "' is ", TypeOf(v.getType()), " but ONNX expects ", want));
+        }
       }
     }
-  }
+  };
+  importNodes(graph, values);
   for (const std::string &e : diagnostics.errors())
     errors.push_back(e);
   llvm::SmallVector<Value> results;

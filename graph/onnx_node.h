@@ -9,6 +9,7 @@
 #ifndef KILN_GRAPH_ONNX_NODE_H
 #define KILN_GRAPH_ONNX_NODE_H
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -107,6 +108,23 @@ public:
   /// A scalar-shaped (rank 0) constant of element type `elem`.
   mlir::Value scalar(mlir::Type elem, double value);
 
+  /// Imports the nodes of `graph` (a subgraph attribute: an If's branch)
+  /// where this node is, seeing the values of the enclosing graphs, and
+  /// returns its outputs; failure after its nodes reported why. Set by
+  /// the importer.
+  using SubgraphImporter =
+      std::function<mlir::FailureOr<llvm::SmallVector<mlir::Value>>(
+          const onnx::GraphProto &graph)>;
+  void setSubgraphImporter(SubgraphImporter importer) {
+    subgraphs_ = std::move(importer);
+  }
+  mlir::FailureOr<llvm::SmallVector<mlir::Value>>
+  importSubgraph(const onnx::GraphProto &graph) {
+    if (!subgraphs_)
+      return mlir::failure();
+    return subgraphs_(graph);
+  }
+
   /// Something Kiln does not support (skippable); an error in the model.
   void unsupported(const std::string &what);
   void error(const std::string &what);
@@ -125,6 +143,7 @@ private:
   const std::string &base_dir_;
   std::vector<std::string> *unsupported_;
   std::vector<std::string> *errors_;
+  SubgraphImporter subgraphs_;
   bool reported_ = false;
 };
 

@@ -26,6 +26,8 @@ void RegisterElementwiseOnnxOps(OnnxRegistry &registry);
 void RegisterShapeOnnxOps(OnnxRegistry &registry);
 /// Reductions, normalizations, softmax, pooling, TopK (onnx_ops_nn.cc).
 void RegisterNNOnnxOps(OnnxRegistry &registry);
+/// Control flow (onnx_ops_control.cc): If.
+void RegisterControlOnnxOps(OnnxRegistry &registry);
 
 namespace onnx_ops {
 

@@ -148,6 +148,7 @@ const OnnxRegistry &OnnxOps() {
     RegisterElementwiseOnnxOps(*r);
     RegisterShapeOnnxOps(*r);
     RegisterNNOnnxOps(*r);
+    RegisterControlOnnxOps(*r);
     // Every other op of the table converts as the table says.
     for (const std::string &op : SupportedOps())
       if (LookupOp(op) && r->forms(op).empty())

@@ -27,6 +27,67 @@ using namespace kiln::detail;
 
 namespace {
 
+/// The element of `in` that element `index` of a broadcast result of shape
+/// `out` reads.
+int64_t broadcastSource(ArrayRef<int64_t> out, ShapedType in, int64_t index) {
+  int64_t offset = out.size() - in.getRank(), result = 0, stride = 1;
+  for (int64_t d = out.size() - 1; d >= 0; --d) {
+    int64_t coord = index % out[d];
+    index /= out[d];
+    if (d < offset)
+      continue;
+    int64_t dim = in.getDimSize(d - offset);
+    result += (dim == 1 ? 0 : coord) * stride;
+    stride *= dim;
+  }
+  return result;
+}
+
+/// Constant-folds a broadcasting comparison (a bool result) on constants
+/// of up to 2^16 result elements: what an If's condition computed from
+/// frozen inputs needs (sample_rate == 16000).
+OpFoldResult foldCompare(
+    ArrayRef<Attribute> operands, Type resultType,
+    function_ref<bool(const APFloat &, const APFloat &)> floatFn,
+    function_ref<bool(const APInt &, const APInt &, bool isUnsigned)> intFn) {
+  if (operands.size() != 2 || !operands[0] || !operands[1])
+    return {};
+  auto lhs = dyn_cast<DenseElementsAttr>(operands[0]);
+  auto rhs = dyn_cast<DenseElementsAttr>(operands[1]);
+  auto outType = dyn_cast<RankedTensorType>(resultType);
+  if (!lhs || !rhs || !outType || !outType.hasStaticShape() ||
+      outType.getNumElements() > (1 << 16))
+    return {};
+  Type elem = lhs.getType().getElementType();
+  int64_t n = outType.getNumElements();
+  SmallVector<bool> values;
+  if (isa<FloatType>(elem)) {
+    SmallVector<APFloat> a(lhs.getValues<APFloat>()),
+        b(rhs.getValues<APFloat>());
+    for (int64_t i = 0; i < n; ++i)
+      values.push_back(floatFn(
+          a[lhs.isSplat()
+                ? 0
+                : broadcastSource(outType.getShape(), lhs.getType(), i)],
+          b[rhs.isSplat()
+                ? 0
+                : broadcastSource(outType.getShape(), rhs.getType(), i)]));
+  } else {
+    bool isUnsigned = elem.isUnsignedInteger() || elem.isInteger(1);
+    SmallVector<APInt> a(lhs.getValues<APInt>()), b(rhs.getValues<APInt>());
+    for (int64_t i = 0; i < n; ++i)
+      values.push_back(
+          intFn(a[lhs.isSplat()
+                      ? 0
+                      : broadcastSource(outType.getShape(), lhs.getType(), i)],
+                b[rhs.isSplat()
+                      ? 0
+                      : broadcastSource(outType.getShape(), rhs.getType(), i)],
+                isUnsigned));
+  }
+  return DenseElementsAttr::get(outType, ArrayRef<bool>(values));
+}
+
 /// Constant-folds a broadcasting binary op on constants (up to 2^16
 /// result elements, the shape arithmetic exporters emit).
 OpFoldResult
@@ -44,20 +105,8 @@ foldBinary(ArrayRef<Attribute> operands, Type resultType,
   Type elem = lhs.getType().getElementType();
   if (elem.isInteger(1) || (!isa<FloatType>(elem) && !intFn))
     return {};
-  ArrayRef<int64_t> out = outType.getShape();
-  // The element of `in` that output element `index` reads.
   auto source = [&](ShapedType in, int64_t index) {
-    int64_t offset = out.size() - in.getRank(), result = 0, stride = 1;
-    for (int64_t d = out.size() - 1; d >= 0; --d) {
-      int64_t coord = index % out[d];
-      index /= out[d];
-      if (d < offset)
-        continue;
-      int64_t dim = in.getDimSize(d - offset);
-      result += (dim == 1 ? 0 : coord) * stride;
-      stride *= dim;
-    }
-    return result;
+    return broadcastSource(outType.getShape(), in, index);
   };
   int64_t n = outType.getNumElements();
   if (isa<FloatType>(elem)) {
@@ -159,6 +208,58 @@ bool DivOp::isIdentityElement(DenseElementsAttr constant, unsigned side) {
 //===----------------------------------------------------------------------===//
 
 OpFoldResult ConstantOp::fold(FoldAdaptor) { return getValue(); }
+
+// Comparisons: ordered for floats (NaN compares false, != aside).
+OpFoldResult EqualOp::fold(FoldAdaptor adaptor) {
+  return foldCompare(
+      adaptor.getOperands(), getType(),
+      [](const APFloat &a, const APFloat &b) {
+        return a.compare(b) == APFloat::cmpEqual;
+      },
+      [](const APInt &a, const APInt &b, bool) { return a == b; });
+}
+OpFoldResult LessOp::fold(FoldAdaptor adaptor) {
+  return foldCompare(
+      adaptor.getOperands(), getType(),
+      [](const APFloat &a, const APFloat &b) {
+        return a.compare(b) == APFloat::cmpLessThan;
+      },
+      [](const APInt &a, const APInt &b, bool u) {
+        return u ? a.ult(b) : a.slt(b);
+      });
+}
+OpFoldResult GreaterOp::fold(FoldAdaptor adaptor) {
+  return foldCompare(
+      adaptor.getOperands(), getType(),
+      [](const APFloat &a, const APFloat &b) {
+        return a.compare(b) == APFloat::cmpGreaterThan;
+      },
+      [](const APInt &a, const APInt &b, bool u) {
+        return u ? a.ugt(b) : a.sgt(b);
+      });
+}
+OpFoldResult LessOrEqualOp::fold(FoldAdaptor adaptor) {
+  return foldCompare(
+      adaptor.getOperands(), getType(),
+      [](const APFloat &a, const APFloat &b) {
+        APFloat::cmpResult r = a.compare(b);
+        return r == APFloat::cmpLessThan || r == APFloat::cmpEqual;
+      },
+      [](const APInt &a, const APInt &b, bool u) {
+        return u ? a.ule(b) : a.sle(b);
+      });
+}
+OpFoldResult GreaterOrEqualOp::fold(FoldAdaptor adaptor) {
+  return foldCompare(
+      adaptor.getOperands(), getType(),
+      [](const APFloat &a, const APFloat &b) {
+        APFloat::cmpResult r = a.compare(b);
+        return r == APFloat::cmpGreaterThan || r == APFloat::cmpEqual;
+      },
+      [](const APInt &a, const APInt &b, bool u) {
+        return u ? a.uge(b) : a.sge(b);
+      });
+}
 
 OpFoldResult AddOp::fold(FoldAdaptor adaptor) {
   return foldBinary(

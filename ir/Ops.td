@@ -92,6 +92,7 @@ class Kiln_CompareOp<string mnemonic, list<Trait> traits = []>
     : Kiln_Op<mnemonic, !listconcat(traits, [Kiln_Elementwise])> {
   let arguments = (ins Kiln_Tensor:$A, Kiln_Tensor:$B);
   let results = (outs Kiln_BoolTensor:$C);
+  let hasFolder = 1;
   let extraClassDefinition = [{
     ::llvm::LogicalResult $cppClass::inferReturnTypes(
         ::mlir::MLIRContext *, std::optional<::mlir::Location> loc,

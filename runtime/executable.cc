@@ -262,7 +262,7 @@ absl::Status Executable::CheckRun(const void *arena) const {
       message.replace(at, 7, std::to_string(result[1]));
     if (result[0] > 1)
       absl::StrAppend(&message, "; ", result[0], " values broke this rule");
-    return absl::InvalidArgumentError(message);
+    return absl::OutOfRangeError(message);
   }
   return absl::OkStatus();
 }

@@ -160,9 +160,11 @@ public:
   void RunOnBuffers(const void *const *feeds, void *const *fetches,
                     void *arena) const;
 
-  /// After RunOnBuffers with `arena`: an InvalidArgument error with the
-  /// message of the first run-time check that a value broke ("node 'g'
-  /// (Gather): index 7 is out of range [-5, 4] of axis 0 (size 5)"), or OK.
+  /// After RunOnBuffers with `arena`: an OutOfRange error (a value the
+  /// graph computed or was fed broke a rule; a mistyped feed is
+  /// InvalidArgument) with the message of the first run-time check that a
+  /// value broke ("node 'g' (Gather): index 7 is out of range [-5, 4] of
+  /// axis 0 (size 5)"), or OK.
   /// Allocates nothing when the run was good.
   absl::Status CheckRun(const void *arena) const;
 

@@ -62,7 +62,7 @@ TEST(ChecksTest, GatherIndexOutOfRangeFailsTheRun) {
       ASSERT_TRUE(session.ok()) << session.status();
       std::vector<Tensor> out;
       absl::Status s = RunGather(**session, Indices({0, 7, -6, 2}), &out);
-      EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+      EXPECT_EQ(s.code(), absl::StatusCode::kOutOfRange);
       EXPECT_EQ(std::string(s.message()),
                 "node 'g' (Gather): index 7 is out of range [-5, 4] of axis 0 "
                 "(size 5); 2 values broke this rule");

@@ -111,3 +111,22 @@ func.func @fold_relu_keeps_nan() -> tensor<3xf32> {
   %0 = kiln.relu %a : (tensor<3xf32>) -> tensor<3xf32>
   return %0 : tensor<3xf32>
 }
+
+// Comparisons of constants fold (an If's condition from frozen inputs);
+// NaN compares false, so NaN <= NaN, 1 <= 1 is [false, true] as 16000 <
+// 16000, 8000 < 16000 is.
+// CHECK-LABEL: func.func @fold_compare
+// CHECK-DAG: %[[EQ:.*]] = kiln.constant dense<[true, false]> : tensor<2xi1>
+// CHECK-DAG: %[[LT:.*]] = kiln.constant dense<[false, true]> : tensor<2xi1>
+// CHECK-NOT: kiln.equal
+// CHECK-NOT: kiln.less
+// CHECK: return %[[EQ]], %[[LT]], %[[LT]]
+func.func @fold_compare() -> (tensor<2xi1>, tensor<2xi1>, tensor<2xi1>) {
+  %a = kiln.constant dense<[16000, 8000]> : tensor<2xi64>
+  %b = kiln.constant dense<16000> : tensor<i64>
+  %0 = kiln.equal %a, %b : (tensor<2xi64>, tensor<i64>) -> tensor<2xi1>
+  %1 = kiln.less %a, %b : (tensor<2xi64>, tensor<i64>) -> tensor<2xi1>
+  %n = kiln.constant dense<[0x7FC00000, 1.0]> : tensor<2xf32>
+  %2 = kiln.less_or_equal %n, %n : (tensor<2xf32>, tensor<2xf32>) -> tensor<2xi1>
+  return %0, %1, %2 : tensor<2xi1>, tensor<2xi1>, tensor<2xi1>
+}
