@@ -321,19 +321,7 @@ template <int Gates> FailureOr<Values> convertRecurrent(NodeContext &ctx) {
   auto transpose = [&](Value v, llvm::ArrayRef<int64_t> perm) {
     return build(TransposeOp(), v, {named(ctx, "perm", ints(ctx, perm))});
   };
-  // Batch first: X [batch, seq, in], the states [batch, dirs, H].
-  if (batchFirst) {
-    for (Value *v : {&x, &h0, &c0}) {
-      if (!*v)
-        continue;
-      FailureOr<Value> t = transpose(*v, {1, 0, 2});
-      if (mlir::failed(t))
-        return mlir::failure();
-      *v = *t;
-    }
-  }
-  const int64_t batch =
-      mlir::cast<mlir::RankedTensorType>(x.getType()).getDimSize(1);
+  const int64_t batch = xType.getDimSize(batchFirst ? 0 : 1);
   if (ctx.getInt("layout", 0) != 0 && ctx.getInt("layout", 0) != 1) {
     ctx.error(
         absl::StrCat("layout must be 0 or 1, not ", ctx.getInt("layout", 0)));
@@ -391,6 +379,17 @@ template <int Gates> FailureOr<Values> convertRecurrent(NodeContext &ctx) {
                       .getElementType())) {
     ctx.error("sequence_lens must hold integers");
     return mlir::failure();
+  }
+  // Batch first: X [batch, seq, in], the states [batch, dirs, H].
+  if (batchFirst) {
+    for (Value *v : {&x, &h0, &c0}) {
+      if (!*v)
+        continue;
+      FailureOr<Value> t = transpose(*v, {1, 0, 2});
+      if (mlir::failed(t))
+        return mlir::failure();
+      *v = *t;
+    }
   }
   // The activations of each direction, with their alphas and betas.
   std::vector<std::string> names;
