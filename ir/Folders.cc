@@ -8,6 +8,7 @@
 #include "ir/Dialect.h"
 #include "ir/OpsInternal.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/Matchers.h"
@@ -45,11 +46,13 @@ int64_t broadcastSource(ArrayRef<int64_t> out, ShapedType in, int64_t index) {
 
 /// Constant-folds a broadcasting comparison (a bool result) on constants
 /// of up to 2^16 result elements: what an If's condition computed from
-/// frozen inputs needs (sample_rate == 16000).
-OpFoldResult foldCompare(
-    ArrayRef<Attribute> operands, Type resultType,
-    function_ref<bool(const APFloat &, const APFloat &)> floatFn,
-    function_ref<bool(const APInt &, const APInt &, bool isUnsigned)> intFn) {
+/// frozen inputs needs (sample_rate == 16000). The predicates are the ones
+/// the op's scalar body uses (ScalarBodies.cc), so folding and running
+/// agree: ordered for floats, signed or unsigned for integers.
+OpFoldResult foldCompare(ArrayRef<Attribute> operands, Type resultType,
+                         arith::CmpFPredicate floatPredicate,
+                         arith::CmpIPredicate signedPredicate,
+                         arith::CmpIPredicate unsignedPredicate) {
   if (operands.size() != 2 || !operands[0] || !operands[1])
     return {};
   auto lhs = dyn_cast<DenseElementsAttr>(operands[0]);
@@ -58,6 +61,10 @@ OpFoldResult foldCompare(
   if (!lhs || !rhs || !outType || !outType.hasStaticShape() ||
       outType.getNumElements() > (1 << 16))
     return {};
+  auto at = [&](DenseElementsAttr v, int64_t i) {
+    return v.isSplat() ? 0
+                       : broadcastSource(outType.getShape(), v.getType(), i);
+  };
   Type elem = lhs.getType().getElementType();
   int64_t n = outType.getNumElements();
   SmallVector<bool> values;
@@ -65,25 +72,16 @@ OpFoldResult foldCompare(
     SmallVector<APFloat> a(lhs.getValues<APFloat>()),
         b(rhs.getValues<APFloat>());
     for (int64_t i = 0; i < n; ++i)
-      values.push_back(floatFn(
-          a[lhs.isSplat()
-                ? 0
-                : broadcastSource(outType.getShape(), lhs.getType(), i)],
-          b[rhs.isSplat()
-                ? 0
-                : broadcastSource(outType.getShape(), rhs.getType(), i)]));
+      values.push_back(arith::applyCmpPredicate(floatPredicate, a[at(lhs, i)],
+                                                b[at(rhs, i)]));
   } else {
-    bool isUnsigned = elem.isUnsignedInteger() || elem.isInteger(1);
+    arith::CmpIPredicate predicate =
+        elem.isUnsignedInteger() || elem.isInteger(1) ? unsignedPredicate
+                                                      : signedPredicate;
     SmallVector<APInt> a(lhs.getValues<APInt>()), b(rhs.getValues<APInt>());
     for (int64_t i = 0; i < n; ++i)
       values.push_back(
-          intFn(a[lhs.isSplat()
-                      ? 0
-                      : broadcastSource(outType.getShape(), lhs.getType(), i)],
-                b[rhs.isSplat()
-                      ? 0
-                      : broadcastSource(outType.getShape(), rhs.getType(), i)],
-                isUnsigned));
+          arith::applyCmpPredicate(predicate, a[at(lhs, i)], b[at(rhs, i)]));
   }
   return DenseElementsAttr::get(outType, ArrayRef<bool>(values));
 }
@@ -209,56 +207,31 @@ bool DivOp::isIdentityElement(DenseElementsAttr constant, unsigned side) {
 
 OpFoldResult ConstantOp::fold(FoldAdaptor) { return getValue(); }
 
-// Comparisons: ordered for floats (NaN compares false, != aside).
+// Comparisons: ordered for floats (NaN compares false).
 OpFoldResult EqualOp::fold(FoldAdaptor adaptor) {
-  return foldCompare(
-      adaptor.getOperands(), getType(),
-      [](const APFloat &a, const APFloat &b) {
-        return a.compare(b) == APFloat::cmpEqual;
-      },
-      [](const APInt &a, const APInt &b, bool) { return a == b; });
+  return foldCompare(adaptor.getOperands(), getType(),
+                     arith::CmpFPredicate::OEQ, arith::CmpIPredicate::eq,
+                     arith::CmpIPredicate::eq);
 }
 OpFoldResult LessOp::fold(FoldAdaptor adaptor) {
-  return foldCompare(
-      adaptor.getOperands(), getType(),
-      [](const APFloat &a, const APFloat &b) {
-        return a.compare(b) == APFloat::cmpLessThan;
-      },
-      [](const APInt &a, const APInt &b, bool u) {
-        return u ? a.ult(b) : a.slt(b);
-      });
+  return foldCompare(adaptor.getOperands(), getType(),
+                     arith::CmpFPredicate::OLT, arith::CmpIPredicate::slt,
+                     arith::CmpIPredicate::ult);
 }
 OpFoldResult GreaterOp::fold(FoldAdaptor adaptor) {
-  return foldCompare(
-      adaptor.getOperands(), getType(),
-      [](const APFloat &a, const APFloat &b) {
-        return a.compare(b) == APFloat::cmpGreaterThan;
-      },
-      [](const APInt &a, const APInt &b, bool u) {
-        return u ? a.ugt(b) : a.sgt(b);
-      });
+  return foldCompare(adaptor.getOperands(), getType(),
+                     arith::CmpFPredicate::OGT, arith::CmpIPredicate::sgt,
+                     arith::CmpIPredicate::ugt);
 }
 OpFoldResult LessOrEqualOp::fold(FoldAdaptor adaptor) {
-  return foldCompare(
-      adaptor.getOperands(), getType(),
-      [](const APFloat &a, const APFloat &b) {
-        APFloat::cmpResult r = a.compare(b);
-        return r == APFloat::cmpLessThan || r == APFloat::cmpEqual;
-      },
-      [](const APInt &a, const APInt &b, bool u) {
-        return u ? a.ule(b) : a.sle(b);
-      });
+  return foldCompare(adaptor.getOperands(), getType(),
+                     arith::CmpFPredicate::OLE, arith::CmpIPredicate::sle,
+                     arith::CmpIPredicate::ule);
 }
 OpFoldResult GreaterOrEqualOp::fold(FoldAdaptor adaptor) {
-  return foldCompare(
-      adaptor.getOperands(), getType(),
-      [](const APFloat &a, const APFloat &b) {
-        APFloat::cmpResult r = a.compare(b);
-        return r == APFloat::cmpGreaterThan || r == APFloat::cmpEqual;
-      },
-      [](const APInt &a, const APInt &b, bool u) {
-        return u ? a.uge(b) : a.sge(b);
-      });
+  return foldCompare(adaptor.getOperands(), getType(),
+                     arith::CmpFPredicate::OGE, arith::CmpIPredicate::sge,
+                     arith::CmpIPredicate::uge);
 }
 
 OpFoldResult AddOp::fold(FoldAdaptor adaptor) {

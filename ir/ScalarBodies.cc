@@ -112,58 +112,60 @@ KILN_SCALAR(SubOp) {
     return b.create<arith::SubFOp>(loc, a[0], a[1]);
   return b.create<arith::SubIOp>(loc, a[0], a[1]);
 }
+/// An integer divisor with 0 (and, when signed, -1: INT_MIN / -1 traps)
+/// replaced by 1, so that no division traps; the flags say where (isMinusOne
+/// is null for unsigned divisors).
+namespace {
+struct SafeDivisor {
+  Value divisor, isZero, isMinusOne;
+};
+SafeDivisor safeDivisor(OpBuilder &b, Location loc, Value d, bool isUnsigned) {
+  Type t = d.getType();
+  Value isZero = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, d,
+                                         constant(b, loc, t, 0));
+  if (isUnsigned)
+    return {select(b, loc, isZero, constant(b, loc, t, 1), d), isZero, {}};
+  Value isMinusOne = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, d,
+                                             constant(b, loc, t, -1));
+  Value special = b.create<arith::OrIOp>(loc, isZero, isMinusOne);
+  return {select(b, loc, special, constant(b, loc, t, 1), d), isZero,
+          isMinusOne};
+}
+} // namespace
+
 /// Integer division truncates; x / 0 is 0 and INT_MIN / -1 wraps to
 /// INT_MIN, so that no input traps (docs/semantics.md).
 KILN_SCALAR(DivOp) {
   Type t = a[0].getType();
   if (isFloat(t))
     return b.create<arith::DivFOp>(loc, a[0], a[1]);
-  Value zero = constant(b, loc, t, 0), one = constant(b, loc, t, 1);
-  if (computesOnUnsigned()) {
-    Value isZero =
-        b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, a[1], zero);
-    Value quotient =
-        b.create<arith::DivUIOp>(loc, a[0], select(b, loc, isZero, one, a[1]));
-    return select(b, loc, isZero, zero, quotient);
-  }
-  Value minusOne = constant(b, loc, t, -1);
-  Value isZero =
-      b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, a[1], zero);
-  Value isMinusOne =
-      b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, a[1], minusOne);
-  Value special = b.create<arith::OrIOp>(loc, isZero, isMinusOne);
-  Value safeDivisor = select(b, loc, special, one, a[1]);
-  Value quotient = b.create<arith::DivSIOp>(loc, a[0], safeDivisor);
+  Value zero = constant(b, loc, t, 0);
+  SafeDivisor d = safeDivisor(b, loc, a[1], computesOnUnsigned());
+  if (computesOnUnsigned())
+    return select(b, loc, d.isZero, zero,
+                  b.create<arith::DivUIOp>(loc, a[0], d.divisor));
+  Value quotient = b.create<arith::DivSIOp>(loc, a[0], d.divisor);
   Value negated = b.create<arith::SubIOp>(loc, zero, a[0]);
-  return select(b, loc, isZero, zero,
-                select(b, loc, isMinusOne, negated, quotient));
+  return select(b, loc, d.isZero, zero,
+                select(b, loc, d.isMinusOne, negated, quotient));
 }
 /// The remainder of truncating division (fmod = 1, C's fmod and %) or of
 /// floor division (fmod = 0, Python's %: the divisor's sign). x mod 0 is 0
 /// and INT_MIN mod -1 is 0, so that no input traps (the run fails on a
-/// divisor of 0 anyway: kiln-insert-checks).
+/// divisor of 0 anyway: kiln-insert-checks): both divide by 1 instead.
 KILN_SCALAR(ModOp) {
   Type t = a[0].getType();
   if (isFloat(t))
     return b.create<arith::RemFOp>(loc, a[0], a[1]);
-  Value zero = constant(b, loc, t, 0), one = constant(b, loc, t, 1);
-  Value isZero =
-      b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, a[1], zero);
-  if (computesOnUnsigned()) {
-    Value r =
-        b.create<arith::RemUIOp>(loc, a[0], select(b, loc, isZero, one, a[1]));
-    return select(b, loc, isZero, zero, r);
-  }
-  Value isMinusOne = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq,
-                                             a[1], constant(b, loc, t, -1));
-  Value special = b.create<arith::OrIOp>(loc, isZero, isMinusOne);
-  Value r =
-      b.create<arith::RemSIOp>(loc, a[0], select(b, loc, special, one, a[1]));
-  r = select(b, loc, special, zero, r);
+  SafeDivisor d = safeDivisor(b, loc, a[1], computesOnUnsigned());
+  if (computesOnUnsigned())
+    return b.create<arith::RemUIOp>(loc, a[0], d.divisor);
+  Value r = b.create<arith::RemSIOp>(loc, a[0], d.divisor);
   if (getFmod() == 1)
     return r;
   // Floor: a nonzero remainder whose sign differs from the divisor's moves
   // by one divisor.
+  Value zero = constant(b, loc, t, 0);
   Value nonZero =
       b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ne, r, zero);
   Value signsDiffer =

@@ -946,3 +946,43 @@ TEST(OnnxTest, RecurrentInputsOfTheWrongShapeAreNamed) {
 
 } // namespace
 } // namespace kiln
+
+namespace kiln {
+namespace {
+
+// A loss whose target or weight does not fit its input is refused when the
+// model loads, naming the node and both shapes.
+TEST(OnnxTest, LossShapesAreChecked) {
+  struct Case {
+    std::vector<int64_t> target, weight;
+    std::string error;
+  };
+  for (const Case &c : std::vector<Case>{
+           {{2},
+            {},
+            "expects input [N, C, d...] and target [N, d...]; got "
+            "input [3,4] and target [2]"},
+           {{3}, {3}, "weight must be [4] (one per class), not [3]"}}) {
+    onnx::ModelProto m = NewModel();
+    onnx::GraphProto *g = m.mutable_graph();
+    AddInput(g, "x", onnx::TensorProto::FLOAT, {3, 4});
+    AddInput(g, "t", onnx::TensorProto::INT64, c.target);
+    std::vector<std::string> inputs = {"x", "t"};
+    if (!c.weight.empty()) {
+      AddInitializer(g, "w", c.weight, std::vector<float>(c.weight[0], 1.f));
+      inputs.push_back("w");
+    }
+    AddNode(g, "NegativeLogLikelihoodLoss", inputs, {"y"}, "nll");
+    AddOutput(g, "y", 0);
+    g->mutable_output(0)
+        ->mutable_type()
+        ->mutable_tensor_type()
+        ->mutable_shape();
+    EXPECT_THAT(
+        LoadError(m),
+        HasSubstr("node 'nll' (NegativeLogLikelihoodLoss): " + c.error));
+  }
+}
+
+} // namespace
+} // namespace kiln
