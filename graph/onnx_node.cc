@@ -5,6 +5,8 @@
 //===----------------------------------------------------------------------===//
 #include "graph/onnx_node.h"
 
+#include <cmath>
+
 #include "absl/strings/str_cat.h"
 #include "graph/build_op.h"
 #include "graph/importer.h"
@@ -12,6 +14,8 @@
 #include "ir/Diagnostics.h"
 #include "ir/Dialect.h"
 #include "mlir/IR/Matchers.h"
+#include "llvm/ADT/APFloat.h"
+#include "llvm/ADT/APSInt.h"
 
 namespace kiln {
 
@@ -87,6 +91,40 @@ mlir::FailureOr<double> NodeContext::constantScalar(size_t i,
   }
   error(absl::StrCat(what, " (input ", i, ") must be a number"));
   return mlir::failure();
+}
+
+mlir::FailureOr<std::optional<std::vector<double>>>
+NodeContext::constantDoubles(size_t i, const char *what) {
+  if (!input(i))
+    return std::optional<std::vector<double>>();
+  std::optional<mlir::DenseElementsAttr> attr = constantInput(i);
+  if (!attr) {
+    unsupported(absl::StrCat(what, " (input ", i,
+                             ") must be a constant known at compile time"));
+    return mlir::failure();
+  }
+  if (attr->getNumElements() == 0)
+    return std::optional<std::vector<double>>();
+  mlir::Type elem = attr->getElementType();
+  std::vector<double> values;
+  if (mlir::isa<mlir::FloatType>(elem)) {
+    for (const llvm::APFloat &v : attr->getValues<llvm::APFloat>()) {
+      llvm::APFloat d = v;
+      bool lost = false;
+      d.convert(llvm::APFloat::IEEEdouble(), llvm::APFloat::rmNearestTiesToEven,
+                &lost);
+      values.push_back(d.convertToDouble());
+    }
+  } else if (mlir::isa<mlir::IntegerType>(elem)) {
+    for (const llvm::APInt &v : attr->getValues<llvm::APInt>())
+      values.push_back(elem.isUnsignedInteger() || elem.isInteger(1)
+                           ? double(v.getZExtValue())
+                           : double(v.getSExtValue()));
+  } else {
+    error(absl::StrCat(what, " (input ", i, ") must hold numbers"));
+    return mlir::failure();
+  }
+  return std::optional<std::vector<double>>(std::move(values));
 }
 
 std::string OnnxAttrTypeName(int type) {
@@ -207,12 +245,38 @@ Value NodeContext::constant(mlir::DenseElementsAttr value) {
   return builder_.create<ConstantOp>(loc_, value.getType(), value);
 }
 
+/// `value` converted to an integer of `type`'s width and signedness: truncated
+/// toward zero and saturated at the type's range (NaN becomes 0), so a float
+/// attribute applied to an integer tensor (Shrink's lambd, ThresholdedRelu's
+/// alpha) never overflows the conversion.
+static llvm::APInt SaturatingInteger(mlir::IntegerType type, double value) {
+  unsigned width = type.getWidth();
+  bool isUnsigned = type.isUnsigned() || width == 1;
+  llvm::APSInt result(width, isUnsigned);
+  if (std::isnan(value))
+    return result;
+  double lo = isUnsigned ? 0.0 : -std::ldexp(1.0, width - 1);
+  double hi = std::ldexp(1.0, isUnsigned ? width : width - 1);
+  if (value <= lo)
+    return isUnsigned ? llvm::APInt::getMinValue(width)
+                      : llvm::APInt::getSignedMinValue(width);
+  if (value >= hi)
+    return isUnsigned ? llvm::APInt::getMaxValue(width)
+                      : llvm::APInt::getSignedMaxValue(width);
+  bool exact = false;
+  llvm::APFloat(value).convertToInteger(result, llvm::APFloat::rmTowardZero,
+                                        &exact);
+  return result;
+}
+
 Value NodeContext::scalar(mlir::Type elem, double value) {
   auto type = mlir::RankedTensorType::get({}, elem);
-  mlir::Attribute v = mlir::isa<mlir::FloatType>(elem)
-                          ? mlir::Attribute(builder_.getFloatAttr(elem, value))
-                          : mlir::Attribute(builder_.getIntegerAttr(
-                                elem, static_cast<int64_t>(value)));
+  mlir::Attribute v =
+      mlir::isa<mlir::FloatType>(elem)
+          ? mlir::Attribute(builder_.getFloatAttr(elem, value))
+          : mlir::Attribute(builder_.getIntegerAttr(
+                elem,
+                SaturatingInteger(mlir::cast<mlir::IntegerType>(elem), value)));
   return constant(mlir::DenseElementsAttr::get(type, v));
 }
 

@@ -56,6 +56,11 @@ public:
   /// float type); reports (and fails) when it is not a constant holding
   /// exactly one number, naming `what` it stands for.
   mlir::FailureOr<double> constantScalar(size_t i, const char *what);
+  /// Input `i` as doubles (any integer or float type); nullopt when the
+  /// input is absent or an empty tensor (how ONNX leaves an optional input
+  /// out). Reports (and fails) when it is not a constant.
+  mlir::FailureOr<std::optional<std::vector<double>>>
+  constantDoubles(size_t i, const char *what);
 
   /// Whether the node has attribute `name`, whatever its type.
   bool hasAttr(const std::string &name) const;

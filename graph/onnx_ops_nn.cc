@@ -577,6 +577,10 @@ template <int Since> FailureOr<Values> convertHardmax(NodeContext &ctx) {
   Value x = ctx.input(0);
   int64_t axis = ctx.getInt("axis", Since >= 13 ? -1 : 1);
   int64_t rank = t.getRank();
+  if (Since >= 13 && rank == 0) {
+    ctx.error("expects an input of rank 1 or more, not a scalar");
+    return mlir::failure();
+  }
   if (normalizeAxis(axis, std::max<int64_t>(rank, 1)) < 0) {
     ctx.error(absl::StrCat("axis ", axis, " is out of range for rank ", rank));
     return mlir::failure();
