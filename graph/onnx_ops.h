@@ -28,6 +28,8 @@ void RegisterShapeOnnxOps(OnnxRegistry &registry);
 void RegisterNNOnnxOps(OnnxRegistry &registry);
 /// Control flow (onnx_ops_control.cc): If.
 void RegisterControlOnnxOps(OnnxRegistry &registry);
+/// Resize and Upsample (onnx_ops_resize.cc).
+void RegisterResizeOnnxOps(OnnxRegistry &registry);
 
 namespace onnx_ops {
 

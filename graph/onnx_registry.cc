@@ -149,6 +149,7 @@ const OnnxRegistry &OnnxOps() {
     RegisterShapeOnnxOps(*r);
     RegisterNNOnnxOps(*r);
     RegisterControlOnnxOps(*r);
+    RegisterResizeOnnxOps(*r);
     // Every other op of the table converts as the table says.
     for (const std::string &op : SupportedOps())
       if (LookupOp(op) && r->forms(op).empty())

@@ -172,13 +172,15 @@ Result RunOne(const fs::path &dir, const OnnxTestOptions &test_options) {
       if (!values.ok())
         return {OutcomeOf(values.status()),
                 std::string(values.status().message())};
-      // First integer inputs (shapes, axes), then also scalars (Clip
-      // bounds, Range limits, pad values).
+      // First integer inputs (shapes, axes), then also scalars and short
+      // vectors (Clip bounds, Range limits, pad values, Resize's scales
+      // and roi).
       for (size_t k = 0; k < values->size(); ++k) {
         DType d = (*values)[k].dtype();
         bool integer = d == DType::kI64 || d == DType::kI32;
-        bool scalar = (*values)[k].shape().empty();
-        if (!integer && !(attempt == 2 && scalar))
+        const std::vector<int64_t> &shape = (*values)[k].shape();
+        bool small = shape.empty() || (shape.size() == 1 && shape[0] <= 16);
+        if (!integer && !(attempt == 2 && small))
           continue;
         if (absl::Status s = (*source)->Freeze(inputs[k], (*values)[k]);
             !s.ok())

@@ -1,0 +1,454 @@
+//===- onnx_ops_resize.cc - ONNX Resize and Upsample ----------------------===//
+//
+// Part of Kiln. Resize (opsets 10 to 19) and Upsample, built from kiln ops.
+//
+// Every mode ONNX defines (nearest, linear, cubic) is separable: the N-D
+// resize is a 1-D interpolation along each resized axis in turn. Since
+// shapes are static, the scales or sizes are constants, and so is each
+// axis's sampling pattern: output position j of an axis reads input
+// positions idx_k[j] with weights w_k[j] (k < 1, 2 or 4 taps). So an axis
+// becomes, per tap, a Gather of constant indices times a constant weight
+// vector, summed; positions that fall outside a tf_crop_and_resize box are
+// replaced by the extrapolation value with a Where on a constant mask. The
+// taps and weights follow the ONNX reference implementation (neighbours
+// clamped to the edge, exclude_outside renormalizing the rest), computed
+// in double and rounded once to the element type.
+//
+//===----------------------------------------------------------------------===//
+#include <cmath>
+
+#include "absl/strings/str_cat.h"
+#include "graph/onnx_ops.h"
+
+namespace kiln {
+
+using mlir::FailureOr;
+using mlir::Value;
+using namespace onnx_ops;
+
+namespace {
+
+/// How one axis is resampled: output position j is the sum over taps k of
+/// weight[k][j] * input[index[k][j]], or the extrapolation value where
+/// outside[j].
+struct AxisSampling {
+  std::vector<std::vector<int64_t>> index;
+  std::vector<std::vector<double>> weight;
+  std::vector<bool> outside;
+
+  /// Whether output j is input j for every j (nothing to do on this axis).
+  bool isIdentity(int64_t in) const {
+    if (index.size() != 1 || static_cast<int64_t>(index[0].size()) != in)
+      return false;
+    for (int64_t j = 0; j < in; ++j)
+      if (index[0][j] != j || weight[0][j] != 1.0 || outside[j])
+        return false;
+    return true;
+  }
+};
+
+/// The attributes of one Resize node that shape every axis's sampling.
+struct ResizeOptions {
+  std::string mode = "nearest";         // nearest, linear, cubic
+  std::string transform = "half_pixel"; // coordinate_transformation_mode
+  std::string nearest = "round_prefer_floor";
+  double cubicA = -0.75;
+  bool excludeOutside = false;
+  /// Before opset 11 (Resize-10, Upsample): asymmetric coordinates, and
+  /// nearest takes floor when upsampling and ceil when downsampling, as
+  /// ONNX Runtime does for those opsets.
+  bool legacy = false;
+};
+
+/// The input coordinate output position `x` maps to; sets `outside` for a
+/// tf_crop_and_resize position outside the input.
+double sourceCoordinate(const ResizeOptions &o, double x, int64_t in,
+                        int64_t outInt, double scale, double roiStart,
+                        double roiEnd, bool &outside) {
+  double out = scale * static_cast<double>(in); // ONNX's float width
+  const std::string &t = o.transform;
+  outside = false;
+  if (o.legacy || t == "asymmetric")
+    return x / scale;
+  if (t == "half_pixel")
+    return (x + 0.5) / scale - 0.5;
+  if (t == "half_pixel_symmetric") {
+    double adjustment = static_cast<double>(outInt) / out;
+    double offset = static_cast<double>(in) / 2 * (1 - adjustment);
+    return offset + (x + 0.5) / scale - 0.5;
+  }
+  if (t == "pytorch_half_pixel")
+    return outInt > 1 ? (x + 0.5) / scale - 0.5 : 0.0;
+  if (t == "align_corners")
+    return out == 1 ? 0.0 : x * static_cast<double>(in - 1) / (out - 1);
+  if (t == "tf_half_pixel_for_nn")
+    return (x + 0.5) / scale;
+  // tf_crop_and_resize.
+  double span = static_cast<double>(in - 1);
+  double v = out == 1 ? (roiEnd - roiStart) * span / 2
+                      : x * (roiEnd - roiStart) * span / (out - 1);
+  v += roiStart * span;
+  outside = v < 0 || v > span;
+  return v;
+}
+
+/// The interpolation coefficients of the taps around a coordinate whose
+/// distance past floor() is `ratio` (in (0, 1], 1 on an input position).
+std::vector<double> coefficients(const ResizeOptions &o, double ratio) {
+  if (o.mode == "linear")
+    return {1 - ratio, ratio};
+  if (o.mode == "cubic") {
+    double a = o.cubicA, r = ratio, s = 1 - ratio;
+    return {((a * (r + 1) - 5 * a) * (r + 1) + 8 * a) * (r + 1) - 4 * a,
+            ((a + 2) * r - (a + 3)) * r * r + 1,
+            ((a + 2) * s - (a + 3)) * s * s + 1,
+            ((a * (s + 1) - 5 * a) * (s + 1) + 8 * a) * (s + 1) - 4 * a};
+  }
+  // nearest: which of the two neighbours floor(x), floor(x) + 1.
+  if (ratio == 1)
+    return {0, 1};
+  bool right = o.nearest == "round_prefer_floor"  ? ratio > 0.5
+               : o.nearest == "round_prefer_ceil" ? ratio >= 0.5
+               : o.nearest == "floor"             ? false
+                                                  : true; // ceil
+  return {right ? 0.0 : 1.0, right ? 1.0 : 0.0};
+}
+
+AxisSampling sampleAxis(const ResizeOptions &o, int64_t in, int64_t out,
+                        double scale, double roiStart, double roiEnd) {
+  AxisSampling s;
+  s.outside.assign(out, false);
+  auto clampIndex = [&](int64_t i) {
+    return std::min<int64_t>(std::max<int64_t>(i, 0), in - 1);
+  };
+  if (o.legacy && o.mode == "nearest") {
+    s.index.assign(1, std::vector<int64_t>(out));
+    s.weight.assign(1, std::vector<double>(out, 1.0));
+    for (int64_t j = 0; j < out; ++j) {
+      double x = static_cast<double>(j) / scale;
+      s.index[0][j] = clampIndex(
+          static_cast<int64_t>(scale < 1 ? std::ceil(x) : std::floor(x)));
+    }
+    return s;
+  }
+  size_t taps = o.mode == "cubic" ? 4 : 2;
+  std::vector<std::vector<int64_t>> index(taps, std::vector<int64_t>(out));
+  std::vector<std::vector<double>> weight(taps, std::vector<double>(out));
+  for (int64_t j = 0; j < out; ++j) {
+    bool outside = false;
+    double x = sourceCoordinate(o, static_cast<double>(j), in, out, scale,
+                                roiStart, roiEnd, outside);
+    s.outside[j] = outside;
+    double base = std::floor(x);
+    double ratio = x == base ? 1.0 : x - base;
+    std::vector<double> c = coefficients(o, ratio);
+    // The taps sit at floor(x) - taps/2 + 1 ... floor(x) + taps/2, or one
+    // lower when x is an input position (ratio 1), as the reference picks
+    // the nearest `taps` positions, preferring the lower on a tie.
+    int64_t first = static_cast<int64_t>(base) -
+                    static_cast<int64_t>(taps) / 2 + (ratio == 1 ? 0 : 1);
+    double kept = 0;
+    for (size_t k = 0; k < taps; ++k) {
+      int64_t at = first + static_cast<int64_t>(k);
+      if (o.excludeOutside && o.mode != "nearest" && (at < 0 || at >= in))
+        c[k] = 0;
+      kept += c[k];
+    }
+    for (size_t k = 0; k < taps; ++k) {
+      index[k][j] = clampIndex(first + static_cast<int64_t>(k));
+      weight[k][j] = o.excludeOutside && o.mode != "nearest" && kept != 0
+                         ? c[k] / kept
+                         : c[k];
+    }
+  }
+  // Nearest keeps one tap: the neighbour whose coefficient is 1.
+  if (o.mode == "nearest") {
+    s.index.assign(1, std::vector<int64_t>(out));
+    s.weight.assign(1, std::vector<double>(out, 1.0));
+    for (int64_t j = 0; j < out; ++j)
+      s.index[0][j] = weight[1][j] == 1.0 ? index[1][j] : index[0][j];
+    return s;
+  }
+  // Taps whose weights are all zero read nothing.
+  for (size_t k = 0; k < taps; ++k) {
+    bool used = false;
+    for (int64_t j = 0; j < out && !used; ++j)
+      used = weight[k][j] != 0;
+    if (!used)
+      continue;
+    s.index.push_back(std::move(index[k]));
+    s.weight.push_back(std::move(weight[k]));
+  }
+  if (s.index.empty()) { // every weight zero: one tap of zeros
+    s.index.push_back(std::vector<int64_t>(out, 0));
+    s.weight.push_back(std::vector<double>(out, 0.0));
+  }
+  return s;
+}
+
+/// A constant of element type `elem` (a float type) and shape `shape`.
+Value floatConstant(NodeContext &ctx, mlir::Type elem,
+                    llvm::ArrayRef<double> values,
+                    llvm::ArrayRef<int64_t> shape) {
+  auto floatType = mlir::cast<mlir::FloatType>(elem);
+  llvm::SmallVector<llvm::APFloat> elems;
+  for (double v : values) {
+    llvm::APFloat f(v);
+    bool lost = false;
+    f.convert(floatType.getFloatSemantics(), llvm::APFloat::rmNearestTiesToEven,
+              &lost);
+    elems.push_back(f);
+  }
+  auto type = mlir::RankedTensorType::get(shape, elem);
+  return ctx.constant(mlir::DenseElementsAttr::get(type, elems));
+}
+
+/// Resamples `x` along `axis` as `s` says.
+FailureOr<Value> resampleAxis(NodeContext &ctx, Value x, int64_t axis,
+                              const AxisSampling &s, double extrapolation) {
+  auto type = mlir::cast<mlir::RankedTensorType>(x.getType());
+  mlir::Type elem = type.getElementType();
+  int64_t out = static_cast<int64_t>(s.outside.size());
+  llvm::SmallVector<int64_t> along(type.getRank(), 1);
+  along[axis] = out;
+  Value sum;
+  for (size_t k = 0; k < s.index.size(); ++k) {
+    FailureOr<Value> g =
+        ctx.build<GatherOp>({x, int64Constant(ctx, s.index[k], {out})},
+                            {named(ctx, "axis", i64(ctx, axis))});
+    if (mlir::failed(g))
+      return mlir::failure();
+    Value term = *g;
+    bool ones = llvm::all_of(s.weight[k], [](double w) { return w == 1.0; });
+    if (!ones) {
+      FailureOr<Value> m = ctx.build<MulOp>(
+          {term, floatConstant(ctx, elem, s.weight[k], along)});
+      if (mlir::failed(m))
+        return mlir::failure();
+      term = *m;
+    }
+    if (!sum) {
+      sum = term;
+      continue;
+    }
+    FailureOr<Value> added = ctx.build<AddOp>({sum, term});
+    if (mlir::failed(added))
+      return mlir::failure();
+    sum = *added;
+  }
+  if (llvm::none_of(s.outside, [](bool b) { return b; }))
+    return sum;
+  std::vector<int64_t> mask(s.outside.begin(), s.outside.end());
+  FailureOr<Value> outsideMask = ctx.build<CastOp>(
+      int64Constant(ctx, mask, along),
+      {named(ctx, "to", mlir::TypeAttr::get(ctx.builder().getI1Type()))});
+  if (mlir::failed(outsideMask))
+    return mlir::failure();
+  return ctx.build<WhereOp>(
+      {*outsideMask, ctx.scalar(elem, extrapolation), sum});
+}
+
+bool oneOf(const std::string &v, std::initializer_list<const char *> names) {
+  for (const char *n : names)
+    if (v == n)
+      return true;
+  return false;
+}
+
+/// Resize of opset `Since` (10, 11, 13, 18, 19) and Upsample (`Since` 7 or
+/// 9, scales as an attribute or input 1).
+template <int Since, bool IsUpsample = false>
+FailureOr<Values> convertResize(NodeContext &ctx) {
+  auto t = ctx.type(0);
+  int64_t rank = t.getRank();
+  ResizeOptions o;
+  o.mode = ctx.getString("mode", "nearest");
+  o.legacy = IsUpsample || Since < 11;
+  if (o.mode == "bilinear" && IsUpsample) // Upsample-7's old spelling
+    o.mode = "linear";
+  if (!oneOf(o.mode, {"nearest", "linear", "cubic"}) ||
+      (o.legacy && o.mode == "cubic")) {
+    ctx.error("mode must be " +
+              std::string(o.legacy ? "nearest or linear"
+                                   : "nearest, linear "
+                                     "or cubic") +
+              ", not '" + o.mode + "'");
+    return mlir::failure();
+  }
+  double extrapolation = 0;
+  if (!o.legacy) {
+    o.transform = ctx.getString("coordinate_transformation_mode", "half_pixel");
+    o.nearest = ctx.getString("nearest_mode", "round_prefer_floor");
+    o.cubicA = ctx.getFloat("cubic_coeff_a", -0.75f);
+    o.excludeOutside = ctx.getInt("exclude_outside", 0) != 0;
+    extrapolation = ctx.getFloat("extrapolation_value", 0.0f);
+    bool symmetric = Since >= 19 && o.transform == "half_pixel_symmetric";
+    if (!symmetric &&
+        !oneOf(o.transform,
+               {"half_pixel", "pytorch_half_pixel", "align_corners",
+                "asymmetric", "tf_half_pixel_for_nn", "tf_crop_and_resize"})) {
+      ctx.error("coordinate_transformation_mode '" + o.transform +
+                "' is not one opset " + std::to_string(ctx.opset()) +
+                " defines");
+      return mlir::failure();
+    }
+    if (!oneOf(o.nearest,
+               {"round_prefer_floor", "round_prefer_ceil", "floor", "ceil"})) {
+      ctx.error("nearest_mode must be round_prefer_floor, round_prefer_ceil, "
+                "floor or ceil, not '" +
+                o.nearest + "'");
+      return mlir::failure();
+    }
+  }
+  if (Since >= 18 && ctx.getInt("antialias", 0) != 0) {
+    ctx.unsupported("antialias is not supported yet");
+    return mlir::failure();
+  }
+  if (ctx.reported())
+    return mlir::failure();
+
+  // The axes resized (opset 18), and the scales or sizes along them.
+  llvm::SmallVector<int64_t> axes;
+  if (Since >= 18 && ctx.hasAttr("axes")) {
+    for (int64_t a : *ctx.getInts("axes")) {
+      int64_t n = normalizeAxis(a, rank);
+      if (n < 0 || llvm::is_contained(axes, n)) {
+        ctx.error(absl::StrCat("axes: ", a,
+                               n < 0 ? " is out of range for rank "
+                                     : " is repeated for rank ",
+                               rank));
+        return mlir::failure();
+      }
+      axes.push_back(n);
+    }
+  } else {
+    for (int64_t a = 0; a < rank; ++a)
+      axes.push_back(a);
+  }
+  std::optional<std::vector<double>> scales, sizes, roi;
+  if constexpr (IsUpsample && Since < 9) {
+    std::optional<std::vector<float>> s = ctx.getFloats("scales");
+    if (!s) {
+      ctx.error("needs the scales attribute");
+      return mlir::failure();
+    }
+    scales = std::vector<double>(s->begin(), s->end());
+  } else {
+    size_t scalesInput = o.legacy ? 1 : 2;
+    auto s = ctx.constantDoubles(scalesInput, "scales");
+    if (mlir::failed(s))
+      return mlir::failure();
+    scales = *s;
+    if (!o.legacy) {
+      auto z = ctx.constantDoubles(3, "sizes");
+      if (mlir::failed(z))
+        return mlir::failure();
+      sizes = *z;
+    }
+    if (o.transform == "tf_crop_and_resize") { // roi matters only there
+      auto r = ctx.constantDoubles(1, "roi");
+      if (mlir::failed(r))
+        return mlir::failure();
+      roi = *r;
+    }
+  }
+  size_t n = axes.size();
+  if (scales.has_value() == sizes.has_value()) {
+    ctx.error(scales ? "takes scales or sizes, not both"
+                     : "needs scales or sizes (a non-empty constant)");
+    return mlir::failure();
+  }
+  const std::vector<double> &given = scales ? *scales : *sizes;
+  if (given.size() != n) {
+    ctx.error(absl::StrCat(scales ? "scales" : "sizes", " has ", given.size(),
+                           " values; the input has ", n, " axes to resize"));
+    return mlir::failure();
+  }
+  if (o.transform == "tf_crop_and_resize" && (!roi || roi->size() != 2 * n)) {
+    ctx.error(absl::StrCat("tf_crop_and_resize needs roi with ", 2 * n,
+                           " values (starts, then ends)"));
+    return mlir::failure();
+  }
+
+  // The output length and the scale of each resized axis.
+  std::vector<double> scale(n);
+  std::vector<int64_t> outLen(n);
+  std::string policy =
+      Since >= 18 ? ctx.getString("keep_aspect_ratio_policy", "stretch")
+                  : "stretch";
+  if (!oneOf(policy, {"stretch", "not_larger", "not_smaller"})) {
+    ctx.error("keep_aspect_ratio_policy must be stretch, not_larger or "
+              "not_smaller, not '" +
+              policy + "'");
+    return mlir::failure();
+  }
+  double common = policy == "not_larger" ? INFINITY : 0;
+  for (size_t i = 0; i < n; ++i) {
+    int64_t in = t.getDimSize(axes[i]);
+    double v = given[i];
+    if (!(v > 0) || !std::isfinite(v) || (sizes && v != std::floor(v))) {
+      ctx.error(absl::StrCat(scales ? "scales" : "sizes", "[", i, "] is ", v,
+                             ": must be ",
+                             scales ? "a positive number"
+                                    : "a positive "
+                                      "integer"));
+      return mlir::failure();
+    }
+    if (scales) {
+      scale[i] = v;
+      double len = std::floor(static_cast<double>(in) * v);
+      if (len < 1 || len > static_cast<double>(int64_t{1} << 40)) {
+        ctx.error(absl::StrCat("scales[", i, "] = ", v, " makes axis ", axes[i],
+                               " (length ", in, ") ",
+                               len < 1 ? "empty" : "too long"));
+        return mlir::failure();
+      }
+      outLen[i] = static_cast<int64_t>(len);
+    } else {
+      scale[i] = v / static_cast<double>(in);
+      outLen[i] = static_cast<int64_t>(v);
+      common = policy == "not_larger" ? std::min(common, scale[i])
+                                      : std::max(common, scale[i]);
+    }
+  }
+  if (sizes && policy != "stretch") {
+    for (size_t i = 0; i < n; ++i) {
+      scale[i] = common;
+      outLen[i] = static_cast<int64_t>(
+          std::round(common * static_cast<double>(t.getDimSize(axes[i]))));
+    }
+  }
+  if (!mlir::isa<mlir::FloatType>(t.getElementType()) && o.mode != "nearest") {
+    ctx.unsupported("mode '" + o.mode +
+                    "' on a tensor of integers is not supported yet");
+    return mlir::failure();
+  }
+
+  Value x = ctx.input(0);
+  for (size_t i = 0; i < n; ++i) {
+    int64_t in = t.getDimSize(axes[i]);
+    double start = roi ? (*roi)[i] : 0, end = roi ? (*roi)[n + i] : 1;
+    AxisSampling s = sampleAxis(o, in, outLen[i], scale[i], start, end);
+    if (s.isIdentity(in))
+      continue;
+    FailureOr<Value> r = resampleAxis(ctx, x, axes[i], s, extrapolation);
+    if (mlir::failed(r))
+      return mlir::failure();
+    x = *r;
+  }
+  return Values{x};
+}
+
+} // namespace
+
+void RegisterResizeOnnxOps(OnnxRegistry &r) {
+  r.onOp("Upsample", 7, convertResize<7, true>, 1, 1, {"scales"});
+  r.onOp("Upsample", 9, convertResize<9, true>, 2, 2);
+  r.onOp("Resize", 10, convertResize<10>, 2, 2);
+  r.onOp("Resize", 11, convertResize<11>, 1, 4);
+  r.onOp("Resize", 13, convertResize<13>, 1, 4);
+  r.onOp("Resize", 18, convertResize<18>, 1, 4);
+  r.onOp("Resize", 19, convertResize<19>, 1, 4);
+}
+
+} // namespace kiln
