@@ -30,6 +30,9 @@ void RegisterNNOnnxOps(OnnxRegistry &registry);
 void RegisterControlOnnxOps(OnnxRegistry &registry);
 /// Resize and Upsample (onnx_ops_resize.cc).
 void RegisterResizeOnnxOps(OnnxRegistry &registry);
+/// QuantizeLinear, DequantizeLinear and the integer and QLinear products
+/// (onnx_ops_quant.cc).
+void RegisterQuantOnnxOps(OnnxRegistry &registry);
 
 namespace onnx_ops {
 

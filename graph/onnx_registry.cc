@@ -150,6 +150,7 @@ const OnnxRegistry &OnnxOps() {
     RegisterNNOnnxOps(*r);
     RegisterControlOnnxOps(*r);
     RegisterResizeOnnxOps(*r);
+    RegisterQuantOnnxOps(*r);
     // Every other op of the table converts as the table says.
     for (const std::string &op : SupportedOps())
       if (LookupOp(op) && r->forms(op).empty())
@@ -227,6 +228,19 @@ ConvertWithTable(NodeContext &ctx, const OpSpec &spec,
   for (size_t i = 0; i < ctx.numInputs(); ++i)
     if (ctx.input(i))
       operands.push_back(ctx.input(i));
+  mlir::FailureOr<llvm::SmallVector<mlir::NamedAttribute>> attrs =
+      TableAttributes(ctx, spec, ignored);
+  if (mlir::failed(attrs))
+    return mlir::failure();
+  mlir::FailureOr<Value> v = ctx.buildNamed(spec.kiln_op, operands, *attrs);
+  if (mlir::failed(v))
+    return mlir::failure();
+  return llvm::SmallVector<Value>{*v};
+}
+
+mlir::FailureOr<llvm::SmallVector<mlir::NamedAttribute>>
+TableAttributes(NodeContext &ctx, const OpSpec &spec,
+                llvm::ArrayRef<llvm::StringRef> ignored) {
   llvm::SmallVector<mlir::NamedAttribute> attrs;
   for (const onnx::AttributeProto &a : ctx.node().attribute()) {
     // Attributes of old opsets that numpy broadcasting and static shapes
@@ -270,10 +284,7 @@ ConvertWithTable(NodeContext &ctx, const OpSpec &spec,
       attrs.push_back(ctx.builder().getNamedAttr(s.name, *attr));
     }
   }
-  mlir::FailureOr<Value> v = ctx.buildNamed(spec.kiln_op, operands, attrs);
-  if (mlir::failed(v))
-    return mlir::failure();
-  return llvm::SmallVector<Value>{*v};
+  return attrs;
 }
 
 } // namespace kiln

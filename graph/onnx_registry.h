@@ -81,6 +81,13 @@ const OnnxRegistry &OnnxOps();
 mlir::FailureOr<llvm::SmallVector<mlir::Value>>
 ConvertWithTable(NodeContext &ctx, const OpSpec &spec,
                  llvm::ArrayRef<llvm::StringRef> ignored = {});
+/// The kiln attributes ConvertWithTable gives the node: its own, checked
+/// against `spec`, and the schema's defaults for the rest. For converters
+/// that build the table's op from operands of their own (ConvInteger
+/// builds kiln.conv from zero-point-shifted inputs).
+mlir::FailureOr<llvm::SmallVector<mlir::NamedAttribute>>
+TableAttributes(NodeContext &ctx, const OpSpec &spec,
+                llvm::ArrayRef<llvm::StringRef> ignored = {});
 
 /// Why `node` does not fit ONNX's schema for it (how many inputs there
 /// are, a required one left out as "", a required attribute missing, an

@@ -19,6 +19,9 @@ def Kiln_ElementType : AnyTypeOf<[F16, BF16, F32, F64, I8, I16, I32, I64, UI8,
 def Kiln_Tensor : RankedTensorOf<[F16, BF16, F32, F64, I8, I16, I32, I64, UI8,
                                   UI16, UI32, UI64, I1]>;
 def Kiln_FloatTensor : RankedTensorOf<[F16, BF16, F32, F64]>;
+/// Tensors that add and multiply: every element type but bool.
+def Kiln_NumericTensor : RankedTensorOf<[F16, BF16, F32, F64, I8, I16, I32,
+                                         I64, UI8, UI16, UI32, UI64]>;
 def Kiln_BoolTensor : RankedTensorOf<[I1]>;
 def Kiln_IndexTensor : RankedTensorOf<[I32, I64]>;
 
@@ -520,24 +523,25 @@ def Kiln_ArgMinOp : Kiln_ArgOp<"argmin", "minimum">;
 def Kiln_ConvOp : Kiln_Op<"conv", [Kiln_FusionHero, Kiln_Contraction]> {
   let summary = "N-D convolution with groups, strides, dilations and pads";
   let description = [{
-    X is [N, C, spatial...], W is [M, C/group, kernel...], B is [M]. `pads`
-    lists the begin pads of each spatial axis, then the end pads; `auto_pad`
-    (SAME_UPPER, SAME_LOWER, VALID) computes them instead.
+    X is [N, C, spatial...], W is [M, C/group, kernel...], B is [M], all of
+    one element type (integers too: ConvInteger and QLinearConv accumulate
+    in i32). `pads` lists the begin pads of each spatial axis, then the end
+    pads; `auto_pad` (SAME_UPPER, SAME_LOWER, VALID) computes them instead.
 
     ```mlir
     %y = kiln.conv %x, %w {pads = array<i64: 1, 1, 1, 1>}
         : (tensor<1x3x8x8xf32>, tensor<4x3x3x3xf32>) -> tensor<1x4x8x8xf32>
     ```
   }];
-  let arguments = (ins Kiln_FloatTensor:$X, Kiln_FloatTensor:$W,
-                   Optional<Kiln_FloatTensor>:$B,
+  let arguments = (ins Kiln_NumericTensor:$X, Kiln_NumericTensor:$W,
+                   Optional<Kiln_NumericTensor>:$B,
                    DefaultValuedStrAttr<StrAttr, "NOTSET">:$auto_pad,
                    OptionalAttr<DenseI64ArrayAttr>:$dilations,
                    DefaultValuedAttr<I64Attr, "1">:$group,
                    OptionalAttr<DenseI64ArrayAttr>:$kernel_shape,
                    OptionalAttr<DenseI64ArrayAttr>:$pads,
                    OptionalAttr<DenseI64ArrayAttr>:$strides);
-  let results = (outs Kiln_FloatTensor:$Y);
+  let results = (outs Kiln_NumericTensor:$Y);
 }
 
 def Kiln_ConvTransposeOp : Kiln_Op<"conv_transpose"> {

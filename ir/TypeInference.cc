@@ -397,16 +397,19 @@ LogicalResult ConvOp::inferReturnTypes(MLIRContext *,
   if (x.getRank() < 3 || w.getRank() != x.getRank())
     return emitOptionalError(loc, "Conv expects X [N, C, spatial...] and W "
                                   "[M, C/group, kernel...] of the same rank");
+  Value b = adaptor.getB();
+  if (w.getElementType() != x.getElementType() ||
+      (b && rankedType(b).getElementType() != x.getElementType()))
+    return emitOptionalError(loc, "X, W and B must have one element type");
   int64_t group = adaptor.getGroup();
   if (group < 1 || x.getDimSize(1) % group || w.getDimSize(0) % group ||
       x.getDimSize(1) / group != w.getDimSize(1))
     return emitOptionalError(loc, "channels do not match: X has ",
                              x.getDimSize(1), ", W expects ", w.getDimSize(1),
                              " per group, group = ", group);
-  if (Value b = adaptor.getB())
-    if (rankedType(b).getRank() != 1 ||
-        rankedType(b).getDimSize(0) != w.getDimSize(0))
-      return emitOptionalError(loc, "B must be [", w.getDimSize(0), "]");
+  if (b && (rankedType(b).getRank() != 1 ||
+            rankedType(b).getDimSize(0) != w.getDimSize(0)))
+    return emitOptionalError(loc, "B must be [", w.getDimSize(0), "]");
   ArrayRef<int64_t> kernel = w.getShape().drop_front(2);
   if (auto k = adaptor.getKernelShape(); k && ArrayRef<int64_t>(*k) != kernel)
     return emitOptionalError(loc, "kernel_shape does not match W");

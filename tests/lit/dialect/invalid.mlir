@@ -212,3 +212,20 @@ func.func @recurrence_gates(%x: tensor<5x2x9xf32>, %r: tensor<3x9xf32>, %b: tens
   %y, %yh, %yc = kiln.recurrence %x, %r, %b, %h, %h, %p {cell = "lstm", activations = ["Sigmoid", "Tanh", "Tanh"], activation_alpha = [0.0, 0.0, 0.0], activation_beta = [0.0, 0.0, 0.0]} : (tensor<5x2x9xf32>, tensor<3x9xf32>, tensor<9xf32>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<9xf32>) -> (tensor<5x2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>)
   return %y : tensor<5x2x3xf32>
 }
+
+// -----
+
+func.func @conv_mixed_types(%x: tensor<1x1x4x4xi32>, %w: tensor<2x1x3x3xf32>) -> tensor<1x2x2x2xi32> {
+  // expected-error@+2 {{X, W and B must have one element type}}
+  // expected-error@+1 {{failed to infer returned types}}
+  %0 = kiln.conv %x, %w : (tensor<1x1x4x4xi32>, tensor<2x1x3x3xf32>) -> tensor<1x2x2x2xi32>
+  return %0 : tensor<1x2x2x2xi32>
+}
+
+// -----
+
+func.func @conv_bool(%x: tensor<1x1x4x4xi1>, %w: tensor<2x1x3x3xi1>) -> tensor<1x2x2x2xi1> {
+  // expected-error@+1 {{operand #0 must be ranked tensor of}}
+  %0 = kiln.conv %x, %w : (tensor<1x1x4x4xi1>, tensor<2x1x3x3xi1>) -> tensor<1x2x2x2xi1>
+  return %0 : tensor<1x2x2x2xi1>
+}
