@@ -125,16 +125,6 @@ FailureOr<Values> convertVariadic(NodeContext &ctx) {
   return Values{acc};
 }
 
-/// Rounding to bfloat16 is where ONNX versions disagree (the test data of
-/// ONNX 1.12 truncates, later ONNX rounds to nearest even), so Kiln does
-/// not offer it yet.
-bool refuseCastToBfloat16(NodeContext &ctx, mlir::Type to) {
-  if (!to.isBF16())
-    return false;
-  ctx.unsupported("casting to bfloat16 is not supported yet");
-  return true;
-}
-
 FailureOr<Values> convertCast(NodeContext &ctx) {
   const Attr *to = ctx.attr("to", Attr::INT);
   if (!to) {
@@ -149,15 +139,11 @@ FailureOr<Values> convertCast(NodeContext &ctx) {
                                  " is not supported"));
     return mlir::failure();
   }
-  if (refuseCastToBfloat16(ctx, type))
-    return mlir::failure();
   return one(ctx.build<CastOp>(ctx.input(0),
                                {named(ctx, "to", mlir::TypeAttr::get(type))}));
 }
 
 FailureOr<Values> convertCastLike(NodeContext &ctx) {
-  if (refuseCastToBfloat16(ctx, ctx.type(1).getElementType()))
-    return mlir::failure();
   return one(ctx.build<CastOp>(
       ctx.input(0),
       {named(ctx, "to", mlir::TypeAttr::get(ctx.type(1).getElementType()))}));
