@@ -256,6 +256,30 @@ FailureOr<Values> convertIsInf(NodeContext &ctx) {
   return one(ctx.build<AndOp>({*pos, *neg}));
 }
 
+/// Celu: max(0, x) + min(0, alpha * (exp(x / alpha) - 1)).
+FailureOr<Values> convertCelu(NodeContext &ctx) {
+  mlir::Type elem = ctx.type(0).getElementType();
+  double alpha = ctx.getFloat("alpha", 1.0f);
+  if (alpha == 0) {
+    ctx.error("alpha must not be 0");
+    return mlir::failure();
+  }
+  Value x = ctx.input(0), zero = ctx.scalar(elem, 0);
+  FailureOr<Value> e = ctx.build<DivOp>({x, ctx.scalar(elem, alpha)});
+  if (mlir::succeeded(e))
+    e = ctx.build<ExpOp>(*e);
+  if (mlir::succeeded(e))
+    e = ctx.build<SubOp>({*e, ctx.scalar(elem, 1)});
+  if (mlir::succeeded(e))
+    e = ctx.build<MulOp>({*e, ctx.scalar(elem, alpha)});
+  if (mlir::succeeded(e))
+    e = ctx.build<MinOp>({*e, zero});
+  FailureOr<Value> positive = ctx.build<MaxOp>({x, zero});
+  if (mlir::failed(e) || mlir::failed(positive))
+    return mlir::failure();
+  return one(ctx.build<AddOp>({*positive, *e}));
+}
+
 /// ThresholdedRelu: x > alpha ? x : 0.
 FailureOr<Values> convertThresholdedRelu(NodeContext &ctx) {
   mlir::Type elem = ctx.type(0).getElementType();
@@ -292,6 +316,7 @@ void RegisterElementwiseOnnxOps(OnnxRegistry &r) {
   r.onOp("IsNaN", 1, convertIsNaN, 1, 1);
   r.onOp("IsInf", 1, convertIsInf, 1, 1);
   r.onOp("ThresholdedRelu", 1, convertThresholdedRelu, 1, 1);
+  r.onOp("Celu", 12, convertCelu, 1, 1);
   r.onOp("Shrink", 1, convertShrink, 1, 1);
   r.onOp("Constant", 1, convertConstant, 0, 0);
   r.onOp("Add", 1, convertLegacyBinary<AddOp>, 2, 2);

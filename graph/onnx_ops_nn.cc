@@ -815,6 +815,93 @@ template <int Since> FailureOr<Values> convertTopK(NodeContext &ctx) {
                      named(ctx, "sorted", i64(ctx, ctx.getInt("sorted", 1)))});
 }
 
+/// LRN: x / (bias + alpha / size * sum of x^2 over the channels
+/// [c - floor((size - 1) / 2), c + ceil((size - 1) / 2)])^beta; the sum is
+/// taken over shifted slices of the squares, zero-padded along C.
+FailureOr<Values> convertLRN(NodeContext &ctx) {
+  auto t = ctx.type(0);
+  int64_t size = ctx.getInt("size", 0);
+  if (t.getRank() < 3 || size < 1) {
+    ctx.error("expects X [N, C, spatial...] and a size of at least 1");
+    return mlir::failure();
+  }
+  mlir::Type elem = t.getElementType();
+  int64_t rank = t.getRank(), channels = t.getDimSize(1);
+  Value x = ctx.input(0);
+  FailureOr<Value> square = ctx.build<MulOp>({x, x});
+  if (mlir::failed(square))
+    return mlir::failure();
+  llvm::SmallVector<int64_t> pads(2 * rank, 0);
+  pads[1] = (size - 1) / 2;
+  pads[rank + 1] = size - 1 - pads[1];
+  FailureOr<Value> padded =
+      ctx.build<PadOp>(*square, {named(ctx, "pads", ints(ctx, pads))});
+  if (mlir::failed(padded))
+    return mlir::failure();
+  Value sum;
+  for (int64_t k = 0; k < size; ++k) {
+    FailureOr<Value> window = ctx.build<SliceOp>(
+        *padded, {named(ctx, "starts", ints(ctx, {k})),
+                  named(ctx, "ends", ints(ctx, {k + channels})),
+                  named(ctx, "axes", ints(ctx, {1}))});
+    if (mlir::failed(window))
+      return mlir::failure();
+    FailureOr<Value> next =
+        sum ? ctx.build<AddOp>({sum, *window}) : FailureOr<Value>(*window);
+    if (mlir::failed(next))
+      return mlir::failure();
+    sum = *next;
+  }
+  double alpha = ctx.getFloat("alpha", 1e-4f),
+         beta = ctx.getFloat("beta", 0.75f), bias = ctx.getFloat("bias", 1.0f);
+  FailureOr<Value> d = ctx.build<MulOp>(
+      {sum, ctx.scalar(elem, alpha / static_cast<double>(size))});
+  if (mlir::succeeded(d))
+    d = ctx.build<AddOp>({*d, ctx.scalar(elem, bias)});
+  if (mlir::succeeded(d))
+    d = ctx.build<PowOp>({*d, ctx.scalar(elem, beta)});
+  if (mlir::failed(d))
+    return mlir::failure();
+  return one(ctx.build<DivOp>({x, *d}));
+}
+
+/// MeanVarianceNormalization, as ONNX's function body computes it:
+/// (x - E[x]) / (sqrt(E[x^2] - E[x]^2) + 1e-9), over `axes` (default
+/// [0, 2, 3]).
+FailureOr<Values> convertMeanVarianceNormalization(NodeContext &ctx) {
+  auto t = ctx.type(0);
+  llvm::SmallVector<int64_t> axes = {0, 2, 3};
+  if (std::optional<llvm::SmallVector<int64_t>> given = ctx.getInts("axes"))
+    axes = *given;
+  for (int64_t a : axes)
+    if (normalizeAxis(a, t.getRank()) < 0) {
+      ctx.error(
+          absl::StrCat("axis ", a, " is out of range for rank ", t.getRank()));
+      return mlir::failure();
+    }
+  mlir::Type elem = t.getElementType();
+  Value x = ctx.input(0);
+  llvm::SmallVector<mlir::NamedAttribute> attrs = {
+      named(ctx, "axes", ints(ctx, axes)), named(ctx, "keepdims", i64(ctx, 1))};
+  FailureOr<Value> mean = ctx.build<ReduceMeanOp>(x, attrs);
+  FailureOr<Value> square = ctx.build<MulOp>({x, x});
+  if (mlir::failed(mean) || mlir::failed(square))
+    return mlir::failure();
+  FailureOr<Value> meanOfSquares = ctx.build<ReduceMeanOp>(*square, attrs);
+  FailureOr<Value> squaredMean = ctx.build<MulOp>({*mean, *mean});
+  if (mlir::failed(meanOfSquares) || mlir::failed(squaredMean))
+    return mlir::failure();
+  FailureOr<Value> std = ctx.build<SubOp>({*meanOfSquares, *squaredMean});
+  if (mlir::succeeded(std))
+    std = ctx.build<SqrtOp>(*std);
+  if (mlir::succeeded(std))
+    std = ctx.build<AddOp>({*std, ctx.scalar(elem, 1e-9)});
+  FailureOr<Value> centered = ctx.build<SubOp>({x, *mean});
+  if (mlir::failed(std) || mlir::failed(centered))
+    return mlir::failure();
+  return one(ctx.build<DivOp>({*centered, *std}));
+}
+
 } // namespace
 
 void RegisterNNOnnxOps(OnnxRegistry &r) {
@@ -852,6 +939,9 @@ void RegisterNNOnnxOps(OnnxRegistry &r) {
   r.onOp("BatchNormalization", 1, convertBatchNorm, 5, 5);
   r.onOp("InstanceNormalization", 1, convertInstanceNorm, 3, 3);
   r.onOp("LayerNormalization", 1, convertLayerNorm, 2, 3);
+  r.onOp("LRN", 1, convertLRN, 1, 1, {"size"});
+  r.onOp("MeanVarianceNormalization", 1, convertMeanVarianceNormalization, 1,
+         1);
   r.onOp("GlobalAveragePool", 1, convertGlobalPool<ReduceMeanOp>, 1, 1);
   r.onOp("GlobalMaxPool", 1, convertGlobalPool<ReduceMaxOp>, 1, 1);
   r.onOp("MaxPool", 1, convertMaxPool, 1, 1, {"kernel_shape"});

@@ -531,6 +531,74 @@ FailureOr<Values> convertOneHot(NodeContext &ctx) {
   return one(ctx.build<WhereOp>({*hot, *on, *off}));
 }
 
+/// ReverseSequence: batch b's first sequence_lens[b] steps along
+/// time_axis reversed, the rest kept: a GatherElements along the time
+/// axis at t < L[b] ? L[b] - 1 - t : t. A length outside [0, T] fails the
+/// run.
+FailureOr<Values> convertReverseSequence(NodeContext &ctx) {
+  auto t = ctx.type(0), lensType = ctx.type(1);
+  int64_t rank = t.getRank();
+  int64_t timeAxis = normalizeAxis(ctx.getInt("time_axis", 0), rank);
+  int64_t batchAxis = normalizeAxis(ctx.getInt("batch_axis", 1), rank);
+  if (rank < 2 || timeAxis < 0 || batchAxis < 0 || timeAxis > 1 ||
+      batchAxis > 1 || timeAxis == batchAxis) {
+    ctx.error("expects a tensor of rank 2 or more and time_axis, batch_axis "
+              "0 and 1 (either way round)");
+    return mlir::failure();
+  }
+  int64_t steps = t.getDimSize(timeAxis), batch = t.getDimSize(batchAxis);
+  if (lensType.getRank() != 1 || lensType.getDimSize(0) != batch) {
+    ctx.error(absl::StrCat("sequence_lens must hold ", batch,
+                           " lengths, one per batch entry"));
+    return mlir::failure();
+  }
+  auto i64Type = ctx.builder().getIntegerType(64);
+  FailureOr<Value> lens = ctx.input(1);
+  if (lensType.getElementType() != i64Type)
+    lens = ctx.build<CastOp>(
+        ctx.input(1), {named(ctx, "to", mlir::TypeAttr::get(i64Type))});
+  if (mlir::succeeded(lens))
+    lens = ctx.build<InRangeOp>(
+        *lens,
+        {named(ctx, "lower", i64(ctx, 0)), named(ctx, "upper", i64(ctx, steps)),
+         named(ctx, "what", ctx.builder().getStringAttr("sequence length"))});
+  if (mlir::failed(lens))
+    return mlir::failure();
+  // L along the batch axis, t along the time axis, both of rank 2.
+  llvm::SmallVector<int64_t> lensShape = {1, 1}, stepShape = {1, 1};
+  lensShape[batchAxis] = batch;
+  stepShape[timeAxis] = steps;
+  std::vector<int64_t> positions(steps);
+  for (int64_t i = 0; i < steps; ++i)
+    positions[i] = i;
+  FailureOr<Value> l = ctx.reshape(*lens, lensShape);
+  FailureOr<Value> step =
+      ctx.reshape(int64Constant(ctx, positions, {steps}), stepShape);
+  if (mlir::failed(l) || mlir::failed(step))
+    return mlir::failure();
+  FailureOr<Value> inside = ctx.build<LessOp>({*step, *l});
+  FailureOr<Value> mirrored = ctx.build<SubOp>({*l, *step});
+  if (mlir::succeeded(mirrored))
+    mirrored = ctx.build<SubOp>({*mirrored, ctx.scalar(i64Type, 1)});
+  if (mlir::failed(inside) || mlir::failed(mirrored))
+    return mlir::failure();
+  FailureOr<Value> index = ctx.build<WhereOp>({*inside, *mirrored, *step});
+  if (mlir::failed(index))
+    return mlir::failure();
+  // [T, B] (or [B, T]) -> the input's shape, broadcast over the rest.
+  llvm::SmallVector<int64_t> expanded(t.getShape().take_front(2));
+  expanded.append(rank - 2, 1);
+  FailureOr<Value> shaped = ctx.reshape(*index, expanded);
+  if (mlir::failed(shaped))
+    return mlir::failure();
+  FailureOr<Value> full = ctx.build<ExpandOp>(
+      *shaped, {named(ctx, "shape", ints(ctx, t.getShape()))});
+  if (mlir::failed(full))
+    return mlir::failure();
+  return one(ctx.build<GatherElementsOp>(
+      {ctx.input(0), *full}, {named(ctx, "axis", i64(ctx, timeAxis))}));
+}
+
 /// ScatterElements and ScatterND through the table, refusing the
 /// reductions the node's opset does not define.
 template <int Since>
@@ -587,6 +655,7 @@ void RegisterShapeOnnxOps(OnnxRegistry &r) {
   r.onOp("SpaceToDepth", 1, convertDepthSpace<false>, 1, 1, {"blocksize"});
   r.onOp("EyeLike", 1, convertEyeLike, 1, 1);
   r.onOp("OneHot", 1, convertOneHot, 3, 3);
+  r.onOp("ReverseSequence", 10, convertReverseSequence, 2, 2);
   // Scatter (opsets 9 and 10) is ScatterElements under its old name.
   r.onOp(
       "Scatter", 1,
