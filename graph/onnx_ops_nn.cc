@@ -784,13 +784,154 @@ template <typename OpT> FailureOr<Values> convertGlobalPool(NodeContext &ctx) {
                                     named(ctx, "keepdims", i64(ctx, 1))}));
 }
 
-FailureOr<Values> convertMaxPool(NodeContext &ctx) {
-  if (ctx.node().output_size() > 1 && !ctx.node().output(1).empty()) {
-    ctx.unsupported("the Indices output is not supported");
+/// A bool constant of `shape`.
+Value boolConstant(NodeContext &ctx, llvm::ArrayRef<bool> values,
+                   llvm::ArrayRef<int64_t> shape) {
+  auto type = mlir::RankedTensorType::get(shape, ctx.builder().getI1Type());
+  return ctx.constant(mlir::DenseElementsAttr::get(type, values));
+}
+
+/// MaxPool's Indices output: for each window, the flat index into X
+/// (over N, C and the spatial axes; the spatial part row-major, or
+/// column-major with storage_order 1) of the first position, in the
+/// window's scan order, that holds the pooled maximum `y`. Built per kernel
+/// offset: the strided slice of X under that offset is compared with `y`,
+/// and the first match (among positions inside X) wins.
+FailureOr<Value> maxPoolIndices(NodeContext &ctx, Value y) {
+  auto t = ctx.type(0);
+  int64_t rank = t.getRank(), spatial = rank - 2;
+  llvm::ArrayRef<int64_t> in = t.getShape().drop_front(2);
+  std::optional<llvm::SmallVector<int64_t>> kernel =
+      ctx.getInts("kernel_shape");
+  std::optional<llvm::SmallVector<int64_t>> strides = ctx.getInts("strides"),
+                                            dilations =
+                                                ctx.getInts("dilations"),
+                                            pads = ctx.getInts("pads");
+  auto opt = [](const std::optional<llvm::SmallVector<int64_t>> &v)
+      -> std::optional<llvm::ArrayRef<int64_t>> {
+    if (!v)
+      return std::nullopt;
+    return llvm::ArrayRef<int64_t>(*v);
+  };
+  if (!kernel)
+    return mlir::failure(); // reported by the table conversion
+  mlir::FailureOr<WindowGeometry> g = computeWindows(
+      ctx.loc(), in, *kernel, opt(strides), opt(dilations), opt(pads),
+      ctx.getString("auto_pad", "NOTSET"), ctx.getInt("ceil_mode", 0) != 0);
+  if (mlir::failed(g))
     return mlir::failure();
+  bool columnMajor = ctx.getInt("storage_order", 0) != 0;
+  // The flat spatial index of a position, in storage order.
+  llvm::SmallVector<int64_t> stride(spatial, 1);
+  for (int64_t i = 0; i < spatial; ++i)
+    for (int64_t j = 0; j < spatial; ++j)
+      if (columnMajor ? j < i : j > i)
+        stride[i] *= in[j];
+  int64_t outCount = 1, kernelCount = 1, inCount = 1;
+  for (int64_t i = 0; i < spatial; ++i) {
+    outCount *= g->output[i];
+    kernelCount *= g->kernel[i];
+    inCount *= in[i];
   }
+  // Pad X so that every window's slice lies inside; what the padding
+  // holds does not matter, since only positions inside X may match.
+  llvm::SmallVector<int64_t> padding(2 * rank, 0);
+  for (int64_t i = 0; i < spatial; ++i) {
+    int64_t reach = (g->output[i] - 1) * g->strides[i] +
+                    (g->kernel[i] - 1) * g->dilations[i] + 1;
+    padding[2 + i] = g->padBegin[i];
+    padding[rank + 2 + i] =
+        std::max<int64_t>(reach - in[i] - g->padBegin[i], 0);
+  }
+  FailureOr<Value> x =
+      ctx.build<PadOp>(ctx.input(0), {named(ctx, "pads", ints(ctx, padding))});
+  if (mlir::failed(x))
+    return mlir::failure();
+  llvm::SmallVector<int64_t> outShape = {1, 1};
+  outShape.append(g->output.begin(), g->output.end());
+  llvm::SmallVector<int64_t> axes;
+  for (int64_t i = 0; i < spatial; ++i)
+    axes.push_back(2 + i);
+  auto i64Type = ctx.builder().getIntegerType(64);
+  Value index = ctx.scalar(i64Type, 0);
+  Value found = boolConstant(ctx, {false}, {});
+  for (int64_t k = 0; k < kernelCount; ++k) {
+    // Kernel offset k, the last axis fastest.
+    llvm::SmallVector<int64_t> offset(spatial);
+    for (int64_t i = spatial - 1, rest = k; i >= 0; --i) {
+      offset[i] = rest % g->kernel[i];
+      rest /= g->kernel[i];
+    }
+    llvm::SmallVector<bool> valid(outCount);
+    std::vector<int64_t> position(outCount);
+    bool any = false;
+    for (int64_t o = 0; o < outCount; ++o) {
+      bool inside = true;
+      int64_t flat = 0;
+      for (int64_t i = spatial - 1, rest = o; i >= 0; --i) {
+        int64_t oi = rest % g->output[i];
+        rest /= g->output[i];
+        int64_t p =
+            oi * g->strides[i] + offset[i] * g->dilations[i] - g->padBegin[i];
+        inside = inside && p >= 0 && p < in[i];
+        flat += p * stride[i];
+      }
+      valid[o] = inside;
+      position[o] = inside ? flat : 0;
+      any = any || inside;
+    }
+    if (!any)
+      continue;
+    llvm::SmallVector<int64_t> starts, ends;
+    for (int64_t i = 0; i < spatial; ++i) {
+      starts.push_back(offset[i] * g->dilations[i]);
+      ends.push_back(starts.back() + (g->output[i] - 1) * g->strides[i] + 1);
+    }
+    FailureOr<Value> window =
+        ctx.build<SliceOp>(*x, {named(ctx, "starts", ints(ctx, starts)),
+                                named(ctx, "ends", ints(ctx, ends)),
+                                named(ctx, "axes", ints(ctx, axes)),
+                                named(ctx, "steps", ints(ctx, g->strides))});
+    if (mlir::failed(window))
+      return mlir::failure();
+    FailureOr<Value> hit = ctx.build<EqualOp>({*window, y});
+    if (mlir::succeeded(hit))
+      hit = ctx.build<AndOp>({*hit, boolConstant(ctx, valid, outShape)});
+    FailureOr<Value> fresh = ctx.build<NotOp>(found);
+    if (mlir::succeeded(hit) && mlir::succeeded(fresh))
+      hit = ctx.build<AndOp>({*hit, *fresh});
+    if (mlir::failed(hit))
+      return mlir::failure();
+    FailureOr<Value> next = ctx.build<WhereOp>(
+        {*hit, int64Constant(ctx, position, outShape), index});
+    FailureOr<Value> seen = ctx.build<OrOp>({found, *hit});
+    if (mlir::failed(next) || mlir::failed(seen))
+      return mlir::failure();
+    index = *next;
+    found = *seen;
+  }
+  // Plus (n * C + c) times the spatial size.
+  int64_t n = t.getDimSize(0), c = t.getDimSize(1);
+  std::vector<int64_t> base(n * c);
+  for (int64_t i = 0; i < n * c; ++i)
+    base[i] = i * inCount;
+  llvm::SmallVector<int64_t> baseShape = {n, c};
+  baseShape.append(spatial, 1);
+  return ctx.build<AddOp>({index, int64Constant(ctx, base, baseShape)});
+}
+
+FailureOr<Values> convertMaxPool(NodeContext &ctx) {
   // storage_order only affects Indices.
-  return ConvertWithTable(ctx, *LookupOp("MaxPool"), {"storage_order"});
+  FailureOr<Values> y =
+      ConvertWithTable(ctx, *LookupOp("MaxPool"), {"storage_order"});
+  if (mlir::failed(y) || ctx.node().output_size() < 2 ||
+      ctx.node().output(1).empty())
+    return y;
+  FailureOr<Value> indices = maxPoolIndices(ctx, (*y)[0]);
+  if (mlir::failed(indices))
+    return mlir::failure();
+  y->push_back(*indices);
+  return y;
 }
 
 /// Opset 10 moved `k` from an attribute to an input.

@@ -1,12 +1,14 @@
 #!/usr/bin/python3
-"""Writes the recurrent-layer test cases of tests/conformance/ort_cases.
+"""Writes the test cases of tests/conformance/ort_cases.
 
 Each case is an ONNX backend test folder (model.onnx, test_data_set_0 with
 input_0.pb and output_k.pb) whose expected outputs come from ONNX Runtime,
 not from Kiln: RNN, GRU and LSTM with the options the Debian test data does
 not cover (bidirectional, reverse, sequence_lens, clip, activations with
 alpha and beta, linear_before_reset, input_forget, peepholes, initial
-states). Run by tools/make_ort_cases.sh, which has ONNX Runtime:
+states); MaxPool's Indices (ties, padding, ceil_mode, dilations, 1-D and
+3-D, both storage orders); Resize as exporters write it. Run by
+tools/make_ort_cases.sh, which has ONNX Runtime:
 
   python3 tools/make_ort_cases.py models DIR      # models and inputs
   python3 tools/make_ort_cases.py assemble DIR OUT  # after ORT ran
@@ -48,6 +50,101 @@ CASES = [
     ("rnn_relu_reverse", "RNN", 5, 2, 3, 4, 1,
      dict(direction="reverse", activations=["Relu"]), dict(B=1, h0=1)),
 ]
+
+
+def maxpool(shape, **attrs):
+    """MaxPool with Indices on an input of small integers (many ties)."""
+    def build(rng):
+        node = h.make_node("MaxPool", ["X"], ["Y", "I"], **attrs)
+        return [node], [], shape, [("Y", T.FLOAT), ("I", T.INT64)], \
+            rng.integers(-3, 4, shape).astype(np.float32)
+    return build
+
+
+def resize(shape, scales=None, sizes=None, **attrs):
+    def build(rng):
+        inits, ins = [], ["X", ""]
+        if scales is not None:
+            inits.append(nh.from_array(np.array(scales, np.float32), "S"))
+            ins.append("S")
+        else:
+            inits.append(nh.from_array(np.array(sizes, np.int64), "Z"))
+            ins += ["", "Z"]
+        node = h.make_node("Resize", ins, ["Y"], **attrs)
+        return [node], inits, shape, [("Y", T.FLOAT)], \
+            rng.uniform(-2, 2, shape).astype(np.float32)
+    return build
+
+
+# name, builder(rng) -> (nodes, initializers, input shape, [(output,
+# element type)], input). Integer outputs reach ONNX Runtime's runner
+# (float32 only) through a Cast, and come back exactly (indices < 2^24).
+GRAPH_CASES = [
+    ("maxpool_indices_2d_ties_ceil", maxpool(
+        [2, 3, 7, 6], kernel_shape=[3, 3], strides=[2, 2],
+        pads=[1, 1, 1, 1], ceil_mode=1)),
+    ("maxpool_indices_2d_dilated", maxpool(
+        [1, 2, 8, 8], kernel_shape=[2, 3], dilations=[2, 2], pads=[0, 1, 1, 2])),
+    ("maxpool_indices_3d_column_major", maxpool(
+        [1, 2, 4, 5, 6], kernel_shape=[2, 2, 3], strides=[1, 2, 2],
+        storage_order=1)),
+    ("maxpool_indices_1d_same_upper", maxpool(
+        [2, 2, 9], kernel_shape=[4], strides=[2], auto_pad="SAME_UPPER")),
+    # torch.nn.Upsample(scale_factor=2) exports nearest, asymmetric, floor.
+    ("resize_nearest_torch_2x", resize(
+        [1, 3, 5, 7], scales=[1, 1, 2, 2], mode="nearest",
+        coordinate_transformation_mode="asymmetric", nearest_mode="floor")),
+    # F.interpolate(bilinear, align_corners=True) to a smaller size.
+    ("resize_linear_align_corners_down", resize(
+        [1, 2, 9, 7], sizes=[1, 2, 4, 5], mode="linear",
+        coordinate_transformation_mode="align_corners")),
+    # F.interpolate(bicubic) upscaling by 1.7: half_pixel, a = -0.75.
+    ("resize_cubic_half_pixel_up", resize(
+        [1, 2, 5, 6], scales=[1, 1, 1.7, 1.7], mode="cubic",
+        cubic_coeff_a=-0.75)),
+    ("resize_linear_pytorch_half_pixel_to_one", resize(
+        [1, 1, 6, 5], sizes=[1, 1, 1, 3], mode="linear",
+        coordinate_transformation_mode="pytorch_half_pixel")),
+    ("resize_cubic_exclude_outside_down", resize(
+        [1, 1, 8, 8], scales=[1, 1, 0.6, 0.6], mode="cubic",
+        cubic_coeff_a=-0.5, exclude_outside=1)),
+    ("resize_nearest_round_prefer_ceil_half_pixel", resize(
+        [1, 2, 4, 5], scales=[1, 1, 1.5, 2.5], mode="nearest",
+        nearest_mode="round_prefer_ceil")),
+]
+
+
+def graph_case_model(name, build, first):
+    """The case's model with output `first` listed first; for ONNX
+    Runtime's runner, `first` is cast to float when it is an integer."""
+    nodes, inits, shape, outs, _ = build(np.random.default_rng(0))
+    types = dict(outs)
+    order = [first] + [o for o, _ in outs if o != first]
+    declared = []
+    for o in order:
+        declared.append(h.make_tensor_value_info(o, types[o], None))
+    graph = h.make_graph(nodes, name,
+                         [h.make_tensor_value_info("X", T.FLOAT, shape)],
+                         declared, inits)
+    model = h.make_model(graph, opset_imports=[h.make_opsetid("", 13)])
+    model.ir_version = 7
+    # Shapes as ONNX infers them, so that the checker accepts the outputs.
+    model = onnx.shape_inference.infer_shapes(model)
+    return model
+
+
+def for_ort(model, first, elem):
+    if elem == T.FLOAT:
+        return model
+    m = onnx.ModelProto()
+    m.CopyFrom(model)
+    m.graph.node.append(h.make_node("Cast", [first], [first + "_f"],
+                                    to=T.FLOAT))
+    out = m.graph.output[0]
+    shape = [d.dim_value for d in out.type.tensor_type.shape.dim]
+    m.graph.output.insert(0, h.make_tensor_value_info(first + "_f", T.FLOAT,
+                                                      shape))
+    return m
 
 
 def outputs_of(op):
@@ -124,5 +221,33 @@ def main():
                     f.write(nh.from_array(y, o).SerializeToString())
 
 
+def main_graph_cases():
+    mode, work = sys.argv[1], sys.argv[2]
+    for name, build in GRAPH_CASES:
+        _, _, _, outs, x = build(np.random.default_rng(zlib.crc32(name.encode())))
+        if mode == "models":
+            for o, elem in outs:
+                model = graph_case_model(name, build, o)
+                onnx.save(for_ort(model, o, elem),
+                          os.path.join(work, f"{name}.{o}.onnx"))
+            np.save(os.path.join(work, f"{name}.x.npy"), x)
+            continue
+        out = os.path.join(sys.argv[3], name)
+        data = os.path.join(out, "test_data_set_0")
+        os.makedirs(data, exist_ok=True)
+        onnx.save(graph_case_model(name, build, outs[0][0]),
+                  os.path.join(out, "model.onnx"))
+        with open(os.path.join(data, "input_0.pb"), "wb") as f:
+            f.write(nh.from_array(np.load(os.path.join(work, f"{name}.x.npy")),
+                                  "X").SerializeToString())
+        for k, (o, elem) in enumerate(outs):
+            y = np.load(os.path.join(work, f"{name}.{o}.ort.npy"))
+            if elem == T.INT64:
+                y = y.astype(np.int64)
+            with open(os.path.join(data, f"output_{k}.pb"), "wb") as f:
+                f.write(nh.from_array(y, o).SerializeToString())
+
+
 if __name__ == "__main__":
+    main_graph_cases()
     main()
