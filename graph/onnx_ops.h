@@ -33,6 +33,9 @@ void RegisterResizeOnnxOps(OnnxRegistry &registry);
 /// QuantizeLinear, DequantizeLinear and the integer and QLinear products
 /// (onnx_ops_quant.cc).
 void RegisterQuantOnnxOps(OnnxRegistry &registry);
+/// DFT, STFT, the window functions and MelWeightMatrix
+/// (onnx_ops_signal.cc).
+void RegisterSignalOnnxOps(OnnxRegistry &registry);
 
 namespace onnx_ops {
 

@@ -151,6 +151,7 @@ const OnnxRegistry &OnnxOps() {
     RegisterControlOnnxOps(*r);
     RegisterResizeOnnxOps(*r);
     RegisterQuantOnnxOps(*r);
+    RegisterSignalOnnxOps(*r);
     // Every other op of the table converts as the table says.
     for (const std::string &op : SupportedOps())
       if (LookupOp(op) && r->forms(op).empty())

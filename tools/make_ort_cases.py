@@ -76,6 +76,38 @@ def resize(shape, scales=None, sizes=None, **attrs):
     return build
 
 
+def dft(shape, length=None, **attrs):
+    def build(rng):
+        inits, ins = [], ["X"]
+        if length is not None:
+            inits.append(nh.from_array(np.array(length, np.int64), "L"))
+            ins.append("L")
+        node = h.make_node("DFT", ins, ["Y"], **attrs)
+        return [node], inits, shape, [("Y", T.FLOAT)], \
+            rng.uniform(-1, 1, shape).astype(np.float32)
+    return build
+
+
+def stft(shape, step, frame_length, window=False, **attrs):
+    def build(rng):
+        inits = [nh.from_array(np.array(step, np.int64), "S")]
+        ins = ["X", "S"]
+        if window:
+            n = np.arange(frame_length)
+            inits.append(nh.from_array(
+                (0.5 - 0.5 * np.cos(2 * np.pi * n / frame_length))
+                .astype(np.float32), "W"))
+            ins.append("W")
+        else:
+            ins.append("")
+            inits.append(nh.from_array(np.array(frame_length, np.int64), "F"))
+            ins.append("F")
+        node = h.make_node("STFT", ins, ["Y"], **attrs)
+        return [node], inits, shape, [("Y", T.FLOAT)], \
+            rng.uniform(-1, 1, shape).astype(np.float32)
+    return build
+
+
 # name, builder(rng) -> (nodes, initializers, input shape, [(output,
 # element type)], input). Integer outputs reach ONNX Runtime's runner
 # (float32 only) through a Cast, and come back exactly (indices < 2^24).
@@ -108,6 +140,14 @@ GRAPH_CASES = [
     ("resize_cubic_exclude_outside_down", resize(
         [1, 1, 8, 8], scales=[1, 1, 0.6, 0.6], mode="cubic",
         cubic_coeff_a=-0.5, exclude_outside=1)),
+    # DFT: a real signal zero-padded to 12, onesided; a complex one cut to
+    # 5 along axis 2; an inverse of odd length.
+    ("dft_real_padded_onesided", dft([2, 9, 3, 1], length=12, axis=1,
+                                     onesided=1)),
+    ("dft_complex_cut_axis2", dft([1, 3, 7, 2], length=5, axis=2)),
+    ("dft_inverse_odd", dft([2, 7, 2], axis=1, inverse=1)),
+    ("stft_hann_window", stft([2, 100, 1], 10, 16, window=True)),
+    ("stft_complex_two_sided", stft([1, 40, 2], 6, 8, onesided=0)),
     ("resize_nearest_round_prefer_ceil_half_pixel", resize(
         [1, 2, 4, 5], scales=[1, 1, 1.5, 2.5], mode="nearest",
         nearest_mode="round_prefer_ceil")),
@@ -126,8 +166,9 @@ def graph_case_model(name, build, first):
     graph = h.make_graph(nodes, name,
                          [h.make_tensor_value_info("X", T.FLOAT, shape)],
                          declared, inits)
-    model = h.make_model(graph, opset_imports=[h.make_opsetid("", 13)])
-    model.ir_version = 7
+    opset = 17 if any(n.op_type in ("DFT", "STFT") for n in nodes) else 13
+    model = h.make_model(graph, opset_imports=[h.make_opsetid("", opset)])
+    model.ir_version = 8
     # Shapes as ONNX infers them, so that the checker accepts the outputs.
     model = onnx.shape_inference.infer_shapes(model)
     return model
@@ -235,8 +276,7 @@ def main_graph_cases():
         out = os.path.join(sys.argv[3], name)
         data = os.path.join(out, "test_data_set_0")
         os.makedirs(data, exist_ok=True)
-        onnx.save(graph_case_model(name, build, outs[0][0]),
-                  os.path.join(out, "model.onnx"))
+        model = graph_case_model(name, build, outs[0][0])
         with open(os.path.join(data, "input_0.pb"), "wb") as f:
             f.write(nh.from_array(np.load(os.path.join(work, f"{name}.x.npy")),
                                   "X").SerializeToString())
@@ -246,6 +286,13 @@ def main_graph_cases():
                 y = y.astype(np.int64)
             with open(os.path.join(data, f"output_{k}.pb"), "wb") as f:
                 f.write(nh.from_array(y, o).SerializeToString())
+            # The shape ONNX Runtime computed (ONNX 1.12's inference gets
+            # STFT with a window wrong).
+            declared = model.graph.output[k].type.tensor_type.shape
+            del declared.dim[:]
+            for d in y.shape:
+                declared.dim.add().dim_value = d
+        onnx.save(model, os.path.join(out, "model.onnx"))
 
 
 if __name__ == "__main__":

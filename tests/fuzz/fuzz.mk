@@ -42,7 +42,7 @@ GRAPH := graph/loader.cc graph/importer.cc graph/op_table.cc \
 ONNX := graph/onnx_importer.cc graph/onnx_node.cc graph/onnx_registry.cc \
   graph/onnx_tensor.cc graph/onnx_ops_elementwise.cc graph/onnx_ops_nn.cc \
   graph/onnx_ops_control.cc graph/onnx_ops_resize.cc \
-  graph/onnx_ops_quant.cc \
+  graph/onnx_ops_quant.cc graph/onnx_ops_signal.cc \
   graph/onnx_ops_shape.cc graph/source.cc runtime/hash.cc
 
 npy_SRCS := tests/fuzz/npy_fuzzer.cc runtime/npy.cc runtime/tensor.cc
