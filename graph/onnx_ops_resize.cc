@@ -1,6 +1,7 @@
-//===- onnx_ops_resize.cc - ONNX Resize and Upsample ----------------------===//
+//===- onnx_ops_resize.cc - ONNX Resize, Upsample, GridSample -------------===//
 //
-// Part of Kiln. Resize (opsets 10 to 19) and Upsample, built from kiln ops.
+// Part of Kiln. Resize (opsets 10 to 19), Upsample and GridSample, built
+// from kiln ops.
 //
 // Every mode ONNX defines (nearest, linear, cubic) is separable: the N-D
 // resize is a 1-D interpolation along each resized axis in turn. Since
@@ -13,6 +14,12 @@
 // taps and weights follow the ONNX reference implementation (neighbours
 // clamped to the edge, exclude_outside renormalizing the rest), computed
 // in double and rounded once to the element type.
+//
+// GridSample's sampling points are data (the grid), so its taps are
+// computed at run time: elementwise ops on the grid give each tap's pixel
+// index (after the padding mode's clamping or reflection) and weight, and
+// one GatherND per tap (1 nearest, 4 bilinear, 16 bicubic) reads the
+// pixels of every channel at once from X laid out as [N, H*W, C].
 //
 //===----------------------------------------------------------------------===//
 #include <cmath>
@@ -439,6 +446,213 @@ FailureOr<Values> convertResize(NodeContext &ctx) {
   return Values{x};
 }
 
+/// Builds the ops of a converter whose every step can fail (reported
+/// through the NodeContext): a failed step yields a null Value, and so does
+/// every step with a null operand, so that a chain is checked once, at its
+/// end.
+class Chain {
+public:
+  Chain(NodeContext &ctx, mlir::Type elem) : ctx_(ctx), elem_(elem) {}
+
+  template <typename OpT>
+  Value op(llvm::ArrayRef<Value> operands,
+           llvm::ArrayRef<mlir::NamedAttribute> attrs = {}) {
+    for (Value v : operands)
+      if (!v)
+        return Value();
+    FailureOr<Value> r = ctx_.build<OpT>(mlir::ValueRange(operands), attrs);
+    return mlir::succeeded(r) ? *r : Value();
+  }
+  Value add(Value a, Value b) { return op<AddOp>({a, b}); }
+  Value sub(Value a, Value b) { return op<SubOp>({a, b}); }
+  Value mul(Value a, Value b) { return op<MulOp>({a, b}); }
+  Value div(Value a, Value b) { return op<DivOp>({a, b}); }
+  Value where(Value c, Value a, Value b) { return op<WhereOp>({c, a, b}); }
+  Value floor(Value a) { return op<FloorOp>({a}); }
+  /// A scalar of the chain's float type.
+  Value f(double v) { return ctx_.scalar(elem_, v); }
+  Value clamp(Value a, double lo, double hi) {
+    return op<ClipOp>({a}, {named(ctx_, "min", b().getF64FloatAttr(lo)),
+                            named(ctx_, "max", b().getF64FloatAttr(hi))});
+  }
+  Value cast(Value a, mlir::Type to) {
+    return op<CastOp>({a}, {named(ctx_, "to", mlir::TypeAttr::get(to))});
+  }
+  Value reshape(Value a, llvm::ArrayRef<int64_t> shape) {
+    if (!a)
+      return a;
+    FailureOr<Value> r = ctx_.reshape(a, shape);
+    return mlir::succeeded(r) ? *r : Value();
+  }
+  mlir::OpBuilder &b() { return ctx_.builder(); }
+
+private:
+  NodeContext &ctx_;
+  mlir::Type elem_;
+};
+
+/// ONNX Runtime's reflection of a coordinate into [lo, hi].
+Value reflect(Chain &c, Value x, double lo, double hi) {
+  double range = hi - lo;
+  if (range <= 0)
+    return c.clamp(x, lo, hi);
+  Value below = c.op<LessOp>({x, c.f(lo)});
+  Value above = c.op<GreaterOp>({x, c.f(hi)});
+  Value d = c.where(below, c.sub(c.f(lo), x),
+                    c.where(above, c.sub(x, c.f(hi)), c.f(0)));
+  Value n = c.floor(c.div(d, c.f(range)));
+  Value r = c.sub(d, c.mul(n, c.f(range)));
+  Value half = c.mul(n, c.f(0.5));
+  Value odd = c.op<NotOp>({c.op<EqualOp>({c.floor(half), half})});
+  Value fromLo = c.add(c.f(lo), r), fromHi = c.sub(c.f(hi), r);
+  return c.where(below, c.where(odd, fromHi, fromLo),
+                 c.where(above, c.where(odd, fromLo, fromHi), x));
+}
+
+/// GridSample on [N, C, H, W] with a grid [N, Ho, Wo, 2] of (x, y) in
+/// [-1, 1]: modes nearest, bilinear and bicubic (opset 20: linear, cubic),
+/// padding zeros, border and reflection, as ONNX Runtime computes them.
+template <int Since> FailureOr<Values> convertGridSample(NodeContext &ctx) {
+  auto xType = ctx.type(0), gType = ctx.type(1);
+  if (xType.getRank() != 4 || gType.getRank() != 4 ||
+      gType.getDimSize(3) != 2 || gType.getDimSize(0) != xType.getDimSize(0)) {
+    ctx.error("expects X [N, C, H, W] and grid [N, H_out, W_out, 2]");
+    return mlir::failure();
+  }
+  mlir::Type elem = xType.getElementType();
+  if (!mlir::isa<mlir::FloatType>(elem) || gType.getElementType() != elem) {
+    ctx.error("X and grid must be floating-point tensors of one type");
+    return mlir::failure();
+  }
+  std::string mode = ctx.getString("mode", Since >= 20 ? "linear" : "bilinear");
+  std::string padding = ctx.getString("padding_mode", "zeros");
+  bool alignCorners = ctx.getInt("align_corners", 0) != 0;
+  int taps = mode == "nearest"                               ? 1
+             : mode == (Since >= 20 ? "linear" : "bilinear") ? 2
+             : mode == (Since >= 20 ? "cubic" : "bicubic")   ? 4
+                                                             : 0;
+  if (taps == 0) {
+    ctx.error("mode must be nearest, " +
+              std::string(Since >= 20 ? "linear or cubic"
+                                      : "bilinear or "
+                                        "bicubic") +
+              ", not '" + mode + "'");
+    return mlir::failure();
+  }
+  if (padding != "zeros" && padding != "border" && padding != "reflection") {
+    ctx.error("padding_mode must be zeros, border or reflection, not '" +
+              padding + "'");
+    return mlir::failure();
+  }
+  if (ctx.reported())
+    return mlir::failure();
+  int64_t n = xType.getDimSize(0), channels = xType.getDimSize(1),
+          h = xType.getDimSize(2), w = xType.getDimSize(3),
+          ho = gType.getDimSize(1), wo = gType.getDimSize(2);
+  Chain c(ctx, elem);
+  auto i64Type = c.b().getIntegerType(64);
+  auto coordinate = [&](int64_t k) {
+    return c.reshape(
+        c.op<SliceOp>({ctx.input(1)}, {named(ctx, "starts", ints(ctx, {k})),
+                                       named(ctx, "ends", ints(ctx, {k + 1})),
+                                       named(ctx, "axes", ints(ctx, {3}))}),
+        {n, ho * wo});
+  };
+  // Pixel coordinates, then the padding mode's handling of points outside.
+  auto pixel = [&](Value g, int64_t size, double &lo, double &hi) {
+    Value v =
+        alignCorners
+            ? c.mul(c.add(g, c.f(1)), c.f(0.5 * double(size - 1)))
+            : c.mul(c.sub(c.mul(c.add(g, c.f(1)), c.f(double(size))), c.f(1)),
+                    c.f(0.5));
+    lo = alignCorners ? 0 : -0.5;
+    hi = alignCorners ? double(size - 1) : double(size) - 0.5;
+    if (taps == 1)
+      v = c.op<RoundOp>({v});
+    if (padding == "border")
+      v = c.clamp(v, 0, double(size - 1));
+    else if (padding == "reflection")
+      v = reflect(c, v, lo, hi);
+    return v;
+  };
+  double xlo, xhi, ylo, yhi;
+  Value x = pixel(coordinate(0), w, xlo, xhi);
+  Value y = pixel(coordinate(1), h, ylo, yhi);
+  // Each tap along one axis: its integer position (as a float) and weight.
+  auto axisTaps = [&](Value v) {
+    std::vector<std::pair<Value, Value>> t;
+    if (taps == 1) {
+      t.push_back({v, Value()});
+      return t;
+    }
+    Value base = c.floor(v);
+    Value frac = c.sub(v, base);
+    if (taps == 2) {
+      t.push_back({base, c.sub(c.f(1), frac)});
+      t.push_back({c.add(base, c.f(1)), frac});
+      return t;
+    }
+    // Cubic, a = -0.75, on the distances 1 + frac, frac, 1 - frac, 2 - frac.
+    const double a = -0.75;
+    Value s = c.sub(c.f(1), frac);
+    auto outer = [&](Value d) { // |d| in [1, 2]
+      return c.sub(c.mul(c.add(c.mul(c.sub(c.mul(c.f(a), d), c.f(5 * a)), d),
+                               c.f(8 * a)),
+                         d),
+                   c.f(4 * a));
+    };
+    auto inner = [&](Value d) { // |d| in [0, 1]
+      return c.add(c.mul(c.mul(c.sub(c.mul(c.f(a + 2), d), c.f(a + 3)), d), d),
+                   c.f(1));
+    };
+    t.push_back({c.sub(base, c.f(1)), outer(c.add(frac, c.f(1)))});
+    t.push_back({base, inner(frac)});
+    t.push_back({c.add(base, c.f(1)), inner(s)});
+    t.push_back({c.add(base, c.f(2)), outer(c.add(s, c.f(1)))});
+    return t;
+  };
+  std::vector<std::pair<Value, Value>> xs = axisTaps(x), ys = axisTaps(y);
+  // X as [N, H*W, C], read at index r * W + col for every channel.
+  Value data = c.reshape(
+      c.op<TransposeOp>({ctx.input(0)},
+                        {named(ctx, "perm", ints(ctx, {0, 2, 3, 1}))}),
+      {n, h * w, channels});
+  Value sum;
+  for (auto &[row, wy] : ys)
+    for (auto &[col, wx] : xs) {
+      Value weight = wy && wx ? c.mul(wy, wx) : wy ? wy : wx;
+      Value r = row, k = col;
+      if (padding == "zeros") {
+        Value inside = c.op<AndOp>(
+            {c.op<AndOp>({c.op<GreaterOrEqualOp>({k, c.f(0)}),
+                          c.op<LessOrEqualOp>({k, c.f(double(w - 1))})}),
+             c.op<AndOp>({c.op<GreaterOrEqualOp>({r, c.f(0)}),
+                          c.op<LessOrEqualOp>({r, c.f(double(h - 1))})})});
+        Value mask = c.cast(inside, elem);
+        weight = weight ? c.mul(weight, mask) : mask;
+      } else if (padding == "reflection" && taps != 1) {
+        k = reflect(c, k, xlo, xhi);
+        r = reflect(c, r, ylo, yhi);
+      }
+      // Always inside, whatever the mode: out-of-range points read pixel
+      // 0 with weight 0.
+      k = c.cast(c.clamp(k, 0, double(w - 1)), i64Type);
+      r = c.cast(c.clamp(r, 0, double(h - 1)), i64Type);
+      Value index = c.reshape(c.add(c.mul(r, ctx.scalar(i64Type, w)), k),
+                              {n, ho * wo, 1});
+      Value picked = c.op<GatherNDOp>({data, index},
+                                      {named(ctx, "batch_dims", i64(ctx, 1))});
+      Value term =
+          weight ? c.mul(picked, c.reshape(weight, {n, ho * wo, 1})) : picked;
+      sum = sum ? c.add(sum, term) : term;
+    }
+  Value out = c.op<TransposeOp>({c.reshape(sum, {n, ho, wo, channels})},
+                                {named(ctx, "perm", ints(ctx, {0, 3, 1, 2}))});
+  if (!out)
+    return mlir::failure();
+  return Values{out};
+}
+
 } // namespace
 
 void RegisterResizeOnnxOps(OnnxRegistry &r) {
@@ -449,6 +663,8 @@ void RegisterResizeOnnxOps(OnnxRegistry &r) {
   r.onOp("Resize", 13, convertResize<13>, 1, 4);
   r.onOp("Resize", 18, convertResize<18>, 1, 4);
   r.onOp("Resize", 19, convertResize<19>, 1, 4);
+  r.onOp("GridSample", 16, convertGridSample<16>, 2, 2);
+  r.onOp("GridSample", 20, convertGridSample<20>, 2, 2);
 }
 
 } // namespace kiln

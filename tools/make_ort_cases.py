@@ -108,6 +108,27 @@ def stft(shape, step, frame_length, window=False, **attrs):
     return build
 
 
+def grid_sample(image, out, ties=False, **attrs):
+    """GridSample with the grid fed (so that the sampling runs at run time)
+    and the image a constant; points reach past the borders."""
+    def build(rng):
+        img = nh.from_array(
+            np.random.default_rng(1).uniform(-1, 1, image).astype(np.float32),
+            "I")
+        shape = [image[0], out[0], out[1], 2]
+        if ties:
+            # x = (m - 1) / 2 for g = m / W - 1 (align_corners 0): every
+            # other point exactly halfway between pixels, a rounding tie
+            # (exact in float32 for power-of-two sizes).
+            g = rng.integers(-2, 2 * max(image[2:]) + 2, shape) \
+                / np.array([image[3], image[2]]) - 1
+        else:
+            g = rng.uniform(-1.6, 1.6, shape)
+        node = h.make_node("GridSample", ["I", "X"], ["Y"], **attrs)
+        return [node], [img], shape, [("Y", T.FLOAT)], g.astype(np.float32)
+    return build
+
+
 # name, builder(rng) -> (nodes, initializers, input shape, [(output,
 # element type)], input). Integer outputs reach ONNX Runtime's runner
 # (float32 only) through a Cast, and come back exactly (indices < 2^24).
@@ -148,6 +169,19 @@ GRAPH_CASES = [
     ("dft_inverse_odd", dft([2, 7, 2], axis=1, inverse=1)),
     ("stft_hann_window", stft([2, 100, 1], 10, 16, window=True)),
     ("stft_complex_two_sided", stft([1, 40, 2], 6, 8, onesided=0)),
+    ("gridsample_bicubic_reflection", grid_sample(
+        [2, 3, 5, 6], [4, 7], mode="bicubic", padding_mode="reflection")),
+    ("gridsample_bicubic_zeros_align", grid_sample(
+        [1, 2, 6, 5], [5, 5], mode="bicubic", align_corners=1)),
+    ("gridsample_bilinear_border_align", grid_sample(
+        [1, 2, 4, 7], [6, 3], mode="bilinear", padding_mode="border",
+        align_corners=1)),
+    ("gridsample_bilinear_reflection", grid_sample(
+        [2, 1, 5, 5], [4, 4], mode="bilinear", padding_mode="reflection")),
+    ("gridsample_nearest_ties_zeros", grid_sample(
+        [1, 2, 4, 8], [5, 6], ties=True, mode="nearest")),
+    ("gridsample_nearest_reflection", grid_sample(
+        [1, 1, 5, 4], [6, 6], mode="nearest", padding_mode="reflection")),
     ("resize_nearest_round_prefer_ceil_half_pixel", resize(
         [1, 2, 4, 5], scales=[1, 1, 1.5, 2.5], mode="nearest",
         nearest_mode="round_prefer_ceil")),
@@ -166,7 +200,8 @@ def graph_case_model(name, build, first):
     graph = h.make_graph(nodes, name,
                          [h.make_tensor_value_info("X", T.FLOAT, shape)],
                          declared, inits)
-    opset = 17 if any(n.op_type in ("DFT", "STFT") for n in nodes) else 13
+    opset = 17 if any(n.op_type in ("DFT", "STFT", "GridSample")
+                      for n in nodes) else 13
     model = h.make_model(graph, opset_imports=[h.make_opsetid("", opset)])
     model.ir_version = 8
     # Shapes as ONNX infers them, so that the checker accepts the outputs.
