@@ -311,11 +311,20 @@ OnnxSource::Import(const std::vector<std::string> &requested,
   using Values = llvm::SmallVector<Value>;
   std::function<void(const onnx::GraphProto &, std::map<std::string, Value> &)>
       importNodes;
-  auto importSubgraph = [&](const onnx::GraphProto &sub,
-                            const std::map<std::string, Value> &outer)
-      -> mlir::FailureOr<Values> {
+  auto importSubgraph =
+      [&](const onnx::GraphProto &sub,
+          const std::map<std::string, Value> &outer,
+          llvm::ArrayRef<Value> inputs) -> mlir::FailureOr<Values> {
     std::map<std::string, Value> scoped = outer;
     size_t problems = errors.size() + unsupported.size();
+    if (static_cast<size_t>(sub.input_size()) != inputs.size()) {
+      errors.push_back(absl::StrCat("subgraph '", sub.name(), "' takes ",
+                                    sub.input_size(), " inputs; its node ",
+                                    "gives it ", inputs.size()));
+      return mlir::failure();
+    }
+    for (auto [input, value] : llvm::zip(sub.input(), inputs))
+      scoped[input.name()] = value;
     for (const onnx::TensorProto &t : sub.initializer()) {
       absl::StatusOr<mlir::DenseElementsAttr> attr =
           OnnxTensorToAttr(t, base_dir_, context);
@@ -391,8 +400,9 @@ OnnxSource::Import(const std::vector<std::string> &requested,
       NodeContext ctx(node, name, opset_, builder, inputs, base_dir_,
                       &unsupported, &errors);
       ctx.setSubgraphImporter(
-          [&](const onnx::GraphProto &sub) -> mlir::FailureOr<Values> {
-            return importSubgraph(sub, values);
+          [&](const onnx::GraphProto &sub,
+              llvm::ArrayRef<Value> inputs) -> mlir::FailureOr<Values> {
+            return importSubgraph(sub, values, inputs);
           });
       diagnostics.SetOpType(name, node.op_type());
       const OnnxOpEntry *entry = OnnxOps().lookup(node.op_type(), opset_);

@@ -113,21 +113,23 @@ public:
   /// A scalar-shaped (rank 0) constant of element type `elem`.
   mlir::Value scalar(mlir::Type elem, double value);
 
-  /// Imports the nodes of `graph` (a subgraph attribute: an If's branch)
-  /// where this node is, seeing the values of the enclosing graphs, and
-  /// returns its outputs; failure after its nodes reported why. Set by
-  /// the importer.
+  /// Imports the nodes of `graph` (a subgraph attribute: an If's branch,
+  /// a Loop's or Scan's body) at the builder's insertion point, its inputs
+  /// bound to `inputs` (one per graph input), seeing the values of the
+  /// enclosing graphs, and returns its outputs; failure after its nodes
+  /// reported why. Set by the importer.
   using SubgraphImporter =
       std::function<mlir::FailureOr<llvm::SmallVector<mlir::Value>>(
-          const onnx::GraphProto &graph)>;
+          const onnx::GraphProto &graph, llvm::ArrayRef<mlir::Value> inputs)>;
   void setSubgraphImporter(SubgraphImporter importer) {
     subgraphs_ = std::move(importer);
   }
   mlir::FailureOr<llvm::SmallVector<mlir::Value>>
-  importSubgraph(const onnx::GraphProto &graph) {
+  importSubgraph(const onnx::GraphProto &graph,
+                 llvm::ArrayRef<mlir::Value> inputs = {}) {
     if (!subgraphs_)
       return mlir::failure();
-    return subgraphs_(graph);
+    return subgraphs_(graph, inputs);
   }
 
   /// Something Kiln does not support (skippable); an error in the model.

@@ -1,14 +1,25 @@
 //===- onnx_ops_control.cc - ONNX control flow ----------------------------===//
 //
-// Part of Kiln. If, when its condition is known at compile time (a
-// constant, or computed from inputs frozen with graph-compile --freeze or
-// GraphSource::Freeze): the branch taken is imported in the If's place,
-// the other never is. A condition known only at run time is not supported
-// yet (docs/onnx.md).
+// Part of Kiln. If, Loop and Scan.
+//
+// An If whose condition is known at compile time (a constant, or computed
+// from inputs frozen with graph-compile --freeze or GraphSource::Freeze)
+// imports the branch taken in the If's place; the other never is. On a
+// condition known only at run time it becomes a kiln.if whose regions hold
+// the two branches. Loop (with a trip count known at compile time) and
+// Scan become a kiln.loop: its body is the Loop's body, or, for a Scan,
+// the body reading each scan input's slice for the iteration (a Gather
+// at the iteration number) and stacking its scan outputs. Each body is
+// imported into a block of its own, detached until the op that holds it
+// is built, since the op's result types are known only then.
 //
 //===----------------------------------------------------------------------===//
 #include "absl/strings/str_cat.h"
+#include "graph/importer.h"
 #include "graph/onnx_ops.h"
+#include "graph/op_table.h"
+#include "mlir/IR/Matchers.h"
+#include "runtime/tensor.h"
 
 namespace kiln {
 
@@ -19,16 +30,137 @@ namespace {
 
 using Attr = onnx::AttributeProto;
 
-FailureOr<Values> convertIf(NodeContext &ctx) {
-  std::optional<mlir::DenseElementsAttr> cond = ctx.constantInput(0);
-  if (!cond) {
-    ctx.unsupported(
-        "its condition is computed at run time; Kiln compiles an If whose "
-        "condition is known at compile time: a constant, or computed from "
-        "inputs frozen with graph-compile --freeze NAME=FILE.npy "
-        "(GraphSource::Freeze)");
+using mlir::Value;
+
+mlir::RankedTensorType typeOf(mlir::Value v) {
+  return mlir::cast<mlir::RankedTensorType>(v.getType());
+}
+
+/// "f32[2,3]".
+std::string TypeString(mlir::Type type) {
+  auto t = mlir::cast<mlir::RankedTensorType>(type);
+  return DTypeName(MlirToDType(t.getElementType())) +
+         ShapeToString({t.getShape().begin(), t.getShape().end()});
+}
+
+/// Element types a control-flow op carries: signless (kiln.if and
+/// kiln.loop results are not converted when unsigned integers become
+/// signless).
+bool carriable(NodeContext &ctx, mlir::Value v, const std::string &what) {
+  mlir::Type elem = typeOf(v).getElementType();
+  if (elem.isUnsignedInteger() || !typeOf(v).hasStaticShape()) {
+    ctx.unsupported(absl::StrCat(what, " is ", TypeString(v.getType()),
+                                 ": control flow carries static shapes of "
+                                 "float, signed integer and bool types"));
+    return false;
+  }
+  return true;
+}
+
+/// Imports `graph` into a new detached block with arguments of
+/// `argTypes` bound to its inputs; the block and the outputs, or failure.
+FailureOr<std::pair<mlir::Block *, Values>>
+importBody(NodeContext &ctx, const onnx::GraphProto &graph,
+           mlir::TypeRange argTypes,
+           llvm::function_ref<FailureOr<Values>(mlir::Block *)> inputs) {
+  auto *block = new mlir::Block();
+  for (mlir::Type t : argTypes)
+    block->addArgument(t, ctx.loc());
+  mlir::OpBuilder::InsertionGuard guard(ctx.builder());
+  ctx.builder().setInsertionPointToStart(block);
+  FailureOr<Values> bound = inputs(block);
+  FailureOr<Values> outputs = mlir::failed(bound)
+                                  ? FailureOr<Values>(mlir::failure())
+                                  : ctx.importSubgraph(graph, *bound);
+  if (mlir::failed(outputs)) {
+    block->dropAllDefinedValueUses();
+    delete block;
     return mlir::failure();
   }
+  return std::make_pair(block, *outputs);
+}
+
+/// Ends `block` with a kiln.yield of `values`.
+void yieldFrom(NodeContext &ctx, mlir::Block *block, mlir::ValueRange values) {
+  mlir::OpBuilder::InsertionGuard guard(ctx.builder());
+  ctx.builder().setInsertionPointToEnd(block);
+  ctx.builder().create<YieldOp>(ctx.loc(), values);
+}
+
+/// An If on a condition known only at run time: a kiln.if.
+FailureOr<Values> convertRuntimeIf(NodeContext &ctx) {
+  if (typeOf(ctx.input(0)).getNumElements() != 1 ||
+      !typeOf(ctx.input(0)).getElementType().isInteger(1)) {
+    ctx.error("the condition must hold one bool");
+    return mlir::failure();
+  }
+  FailureOr<Value> cond = ctx.input(0);
+  if (typeOf(*cond).getRank() != 0)
+    cond = ctx.reshape(ctx.input(0), {});
+  if (mlir::failed(cond))
+    return mlir::failure();
+  std::pair<mlir::Block *, Values> branches[2];
+  const char *names[2] = {"then_branch", "else_branch"};
+  for (int i = 0; i < 2; ++i) {
+    const Attr *graph = ctx.attr(names[i], Attr::GRAPH);
+    if (!graph) {
+      if (!ctx.reported())
+        ctx.error(absl::StrCat("missing attribute '", names[i], "'"));
+      return mlir::failure();
+    }
+    auto body = importBody(ctx, graph->g(), {}, [](mlir::Block *) {
+      return FailureOr<Values>(Values{});
+    });
+    if (mlir::failed(body)) {
+      ctx.unsupported(absl::StrCat("its ", names[i], " cannot be compiled"));
+      return mlir::failure();
+    }
+    branches[i] = *body;
+  }
+  auto cleanup = [&] {
+    for (auto &b : branches) {
+      b.first->dropAllDefinedValueUses();
+      delete b.first;
+    }
+  };
+  Values &thenOut = branches[0].second, &elseOut = branches[1].second;
+  if (thenOut.size() != static_cast<size_t>(ctx.node().output_size()) ||
+      elseOut.size() != thenOut.size()) {
+    ctx.error(absl::StrCat("its branches have ", thenOut.size(), " and ",
+                           elseOut.size(), " outputs; the If has ",
+                           ctx.node().output_size()));
+    cleanup();
+    return mlir::failure();
+  }
+  llvm::SmallVector<mlir::Type> types;
+  for (size_t k = 0; k < thenOut.size(); ++k) {
+    if (thenOut[k].getType() != elseOut[k].getType()) {
+      ctx.unsupported(absl::StrCat(
+          "output ", k, " is ", TypeString(thenOut[k].getType()),
+          " in then_branch and ", TypeString(elseOut[k].getType()),
+          " in else_branch: Kiln compiles static shapes, so both branches "
+          "must give one type"));
+      cleanup();
+      return mlir::failure();
+    }
+    if (!carriable(ctx, thenOut[k], absl::StrCat("output ", k))) {
+      cleanup();
+      return mlir::failure();
+    }
+    types.push_back(thenOut[k].getType());
+  }
+  for (auto &b : branches)
+    yieldFrom(ctx, b.first, b.second);
+  auto op = ctx.builder().create<IfOp>(ctx.loc(), types, *cond);
+  op.getThenRegion().push_back(branches[0].first);
+  op.getElseRegion().push_back(branches[1].first);
+  return Values(op.getResults());
+}
+
+FailureOr<Values> convertIf(NodeContext &ctx) {
+  std::optional<mlir::DenseElementsAttr> cond = ctx.constantInput(0);
+  if (!cond)
+    return convertRuntimeIf(ctx);
   if (cond->getNumElements() != 1 || !cond->getElementType().isInteger(1)) {
     ctx.error("the condition must hold one bool");
     return mlir::failure();
@@ -55,11 +187,317 @@ FailureOr<Values> convertIf(NodeContext &ctx) {
   return outputs;
 }
 
+/// A constant bool tensor<i1>.
+Value constantBool(NodeContext &ctx, bool v) {
+  auto type = mlir::RankedTensorType::get({}, ctx.builder().getI1Type());
+  return ctx.constant(mlir::DenseElementsAttr::get(type, v));
+}
+
+bool isConstantTrue(Value v) {
+  mlir::DenseElementsAttr attr;
+  return mlir::matchPattern(v, mlir::m_Constant(&attr)) &&
+         attr.getNumElements() == 1 && attr.getElementType().isInteger(1) &&
+         *attr.getValues<bool>().begin();
+}
+
+/// The kiln.loop of a Loop or Scan whose body (already imported into
+/// `block`, arguments iteration, condition, carried) gave `condOut`,
+/// `carriedOut` and `scanOut`; checks what the body gave and yields it.
+FailureOr<LoopOp> buildLoop(NodeContext &ctx, mlir::Block *block, int64_t trips,
+                            Value cond, mlir::ValueRange inits, Value condOut,
+                            mlir::ValueRange carriedOut,
+                            mlir::ValueRange scanOut, bool mayStop) {
+  auto fail = [&]() -> FailureOr<LoopOp> {
+    block->dropAllDefinedValueUses();
+    delete block;
+    return mlir::failure();
+  };
+  llvm::SmallVector<mlir::Type> types;
+  for (size_t k = 0; k < inits.size(); ++k) {
+    if (carriedOut[k].getType() != inits[k].getType()) {
+      ctx.unsupported(absl::StrCat(
+          "loop-carried value ", k, " goes in as ",
+          TypeString(inits[k].getType()), " and comes out of the body as ",
+          TypeString(carriedOut[k].getType()),
+          ": Kiln compiles static shapes, so it must keep its type"));
+      return fail();
+    }
+    types.push_back(inits[k].getType());
+  }
+  if (!scanOut.empty() && mayStop) {
+    ctx.unsupported("its scan outputs would have as many entries as the loop "
+                    "runs iterations, which its condition decides at run "
+                    "time; Kiln compiles static shapes (a Loop whose "
+                    "condition stays true can have scan outputs)");
+    return fail();
+  }
+  for (auto [k, v] : llvm::enumerate(scanOut)) {
+    if (!carriable(ctx, v, absl::StrCat("scan output ", k)))
+      return fail();
+    llvm::SmallVector<int64_t> shape = {trips};
+    shape.append(typeOf(v).getShape().begin(), typeOf(v).getShape().end());
+    types.push_back(
+        mlir::RankedTensorType::get(shape, typeOf(v).getElementType()));
+  }
+  llvm::SmallVector<Value> yielded = {condOut};
+  yielded.append(carriedOut.begin(), carriedOut.end());
+  yielded.append(scanOut.begin(), scanOut.end());
+  yieldFrom(ctx, block, yielded);
+  auto op = ctx.builder().create<LoopOp>(
+      ctx.loc(), types, cond, inits, ctx.builder().getI64IntegerAttr(trips));
+  op.getBody().push_back(block);
+  return op;
+}
+
+/// Loop with a trip count M known at compile time; the condition may be
+/// computed at run time.
+FailureOr<Values> convertLoop(NodeContext &ctx) {
+  if (!ctx.input(0)) {
+    ctx.unsupported("a Loop without a trip count M (ended only by its "
+                    "condition) is not supported yet");
+    return mlir::failure();
+  }
+  FailureOr<double> m = ctx.constantScalar(0, "M (the trip count)");
+  if (mlir::failed(m))
+    return mlir::failure();
+  if (*m < 0 || *m > static_cast<double>(int64_t{1} << 31)) {
+    ctx.error(absl::StrCat("the trip count M is ", *m));
+    return mlir::failure();
+  }
+  int64_t trips = static_cast<int64_t>(*m);
+  Value cond = constantBool(ctx, true);
+  bool mayStop = false;
+  if (ctx.input(1)) {
+    if (typeOf(ctx.input(1)).getNumElements() != 1 ||
+        !typeOf(ctx.input(1)).getElementType().isInteger(1)) {
+      ctx.error("the condition must hold one bool");
+      return mlir::failure();
+    }
+    cond = ctx.input(1);
+    if (typeOf(cond).getRank() != 0) {
+      FailureOr<Value> c = ctx.reshape(cond, {});
+      if (mlir::failed(c))
+        return mlir::failure();
+      cond = *c;
+    }
+    mayStop = !isConstantTrue(cond);
+  }
+  Values inits;
+  for (size_t i = 2; i < ctx.numInputs(); ++i) {
+    if (!ctx.input(i) ||
+        !carriable(ctx, ctx.input(i), absl::StrCat("input ", i)))
+      return mlir::failure();
+    inits.push_back(ctx.input(i));
+  }
+  const Attr *graph = ctx.attr("body", Attr::GRAPH);
+  if (!graph)
+    return mlir::failure();
+  auto &b = ctx.builder();
+  llvm::SmallVector<mlir::Type> argTypes = {
+      mlir::RankedTensorType::get({}, b.getI64Type()),
+      mlir::RankedTensorType::get({}, b.getI1Type())};
+  for (Value v : inits)
+    argTypes.push_back(v.getType());
+  auto body = importBody(ctx, graph->g(), argTypes, [](mlir::Block *block) {
+    return FailureOr<Values>(Values(block->getArguments()));
+  });
+  if (mlir::failed(body)) {
+    ctx.unsupported("its body cannot be compiled");
+    return mlir::failure();
+  }
+  auto [block, outs] = *body;
+  if (outs.size() < 1 + inits.size()) {
+    block->dropAllDefinedValueUses();
+    delete block;
+    ctx.error(absl::StrCat("its body gives ", outs.size(), " outputs; it ",
+                           "must give the condition and the ", inits.size(),
+                           " carried values"));
+    return mlir::failure();
+  }
+  Value condOut = outs[0];
+  if (typeOf(condOut).getNumElements() != 1 ||
+      !typeOf(condOut).getElementType().isInteger(1)) {
+    block->dropAllDefinedValueUses();
+    delete block;
+    ctx.error("its body's first output must be the condition, one bool");
+    return mlir::failure();
+  }
+  if (typeOf(condOut).getRank() != 0) {
+    mlir::OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToEnd(block);
+    FailureOr<Value> c = ctx.reshape(condOut, {});
+    if (mlir::failed(c))
+      return mlir::failure();
+    condOut = *c;
+  }
+  // The condition stays as it came in when the body passes it through.
+  Value passed = condOut;
+  while (auto copy = passed.getDefiningOp<IdentityOp>())
+    passed = copy.getX();
+  mayStop =
+      mayStop || !(isConstantTrue(condOut) || passed == block->getArgument(1));
+  mlir::ValueRange all(outs);
+  FailureOr<LoopOp> loop = buildLoop(ctx, block, trips, cond, inits, condOut,
+                                     all.slice(1, inits.size()),
+                                     all.drop_front(1 + inits.size()), mayStop);
+  if (mlir::failed(loop))
+    return mlir::failure();
+  return Values(loop->getResults());
+}
+
+/// Scan (opset 9 on): a kiln.loop over the scan axis, the body reading
+/// each scan input's slice at the iteration (from the back when reversed)
+/// and its scan outputs stacked, reversed and moved to their axes after.
+FailureOr<Values> convertScan(NodeContext &ctx) {
+  int64_t scans = ctx.getInt("num_scan_inputs", 0);
+  int64_t n = static_cast<int64_t>(ctx.numInputs());
+  if (scans < 1 || scans > n) {
+    ctx.error(absl::StrCat("num_scan_inputs is ", scans, "; the node has ", n,
+                           " inputs"));
+    return mlir::failure();
+  }
+  int64_t states = n - scans;
+  auto list = [&](const char *name, int64_t count) {
+    std::optional<llvm::SmallVector<int64_t>> v = ctx.getInts(name);
+    return v ? *v : llvm::SmallVector<int64_t>(count, 0);
+  };
+  llvm::SmallVector<int64_t> inAxes = list("scan_input_axes", scans),
+                             inDirs = list("scan_input_directions", scans);
+  if (static_cast<int64_t>(inAxes.size()) != scans ||
+      static_cast<int64_t>(inDirs.size()) != scans) {
+    ctx.error("scan_input_axes and scan_input_directions need one value per "
+              "scan input");
+    return mlir::failure();
+  }
+  Values inits;
+  for (int64_t i = 0; i < states; ++i) {
+    if (!carriable(ctx, ctx.input(i), absl::StrCat("state ", i)))
+      return mlir::failure();
+    inits.push_back(ctx.input(i));
+  }
+  int64_t trips = -1;
+  for (int64_t j = 0; j < scans; ++j) {
+    auto t = typeOf(ctx.input(states + j));
+    int64_t axis = normalizeAxis(inAxes[j], t.getRank());
+    if (axis < 0) {
+      ctx.error(absl::StrCat("scan input ", j, ": axis ", inAxes[j],
+                             " is out of range for rank ", t.getRank()));
+      return mlir::failure();
+    }
+    inAxes[j] = axis;
+    if (trips >= 0 && t.getDimSize(axis) != trips) {
+      ctx.error(absl::StrCat("scan input ", j, " has ", t.getDimSize(axis),
+                             " entries along its axis; the first has ", trips));
+      return mlir::failure();
+    }
+    trips = t.getDimSize(axis);
+  }
+  const Attr *graph = ctx.attr("body", Attr::GRAPH);
+  if (!graph)
+    return mlir::failure();
+  auto &b = ctx.builder();
+  auto i64Type = b.getI64Type();
+  llvm::SmallVector<mlir::Type> argTypes = {
+      mlir::RankedTensorType::get({}, i64Type),
+      mlir::RankedTensorType::get({}, b.getI1Type())};
+  for (Value v : inits)
+    argTypes.push_back(v.getType());
+  auto body = importBody(
+      ctx, graph->g(), argTypes, [&](mlir::Block *block) -> FailureOr<Values> {
+        Values bound(block->getArguments().drop_front(2));
+        Value iteration = block->getArgument(0);
+        for (int64_t j = 0; j < scans; ++j) {
+          Value at = iteration;
+          if (inDirs[j] != 0) {
+            FailureOr<Value> back = ctx.build<SubOp>(
+                {ctx.scalar(i64Type, static_cast<double>(trips - 1)),
+                 iteration});
+            if (mlir::failed(back))
+              return mlir::failure();
+            at = *back;
+          }
+          FailureOr<Value> slice =
+              ctx.build<GatherOp>({ctx.input(states + j), at},
+                                  {named(ctx, "axis", i64(ctx, inAxes[j]))});
+          if (mlir::failed(slice))
+            return mlir::failure();
+          bound.push_back(*slice);
+        }
+        return bound;
+      });
+  if (mlir::failed(body)) {
+    ctx.unsupported("its body cannot be compiled");
+    return mlir::failure();
+  }
+  auto [block, outs] = *body;
+  if (static_cast<int64_t>(outs.size()) < states) {
+    block->dropAllDefinedValueUses();
+    delete block;
+    ctx.error(absl::StrCat("its body gives ", outs.size(), " outputs; it ",
+                           "must give the ", states, " states first"));
+    return mlir::failure();
+  }
+  mlir::ValueRange all(outs);
+  int64_t outputs = static_cast<int64_t>(outs.size()) - states;
+  llvm::SmallVector<int64_t> outAxes = list("scan_output_axes", outputs),
+                             outDirs = list("scan_output_directions", outputs);
+  if (static_cast<int64_t>(outAxes.size()) != outputs ||
+      static_cast<int64_t>(outDirs.size()) != outputs) {
+    block->dropAllDefinedValueUses();
+    delete block;
+    ctx.error("scan_output_axes and scan_output_directions need one value "
+              "per scan output");
+    return mlir::failure();
+  }
+  FailureOr<LoopOp> loop = buildLoop(
+      ctx, block, trips, constantBool(ctx, true), inits, block->getArgument(1),
+      all.take_front(states), all.drop_front(states), /*mayStop=*/false);
+  if (mlir::failed(loop))
+    return mlir::failure();
+  Values results(loop->getResults().take_front(states));
+  for (int64_t k = 0; k < outputs; ++k) {
+    Value v = loop->getResult(states + k);
+    auto t = typeOf(v);
+    if (outDirs[k] != 0) {
+      std::vector<int64_t> reversed(trips);
+      for (int64_t i = 0; i < trips; ++i)
+        reversed[i] = trips - 1 - i;
+      FailureOr<Value> r =
+          ctx.build<GatherOp>({v, int64Constant(ctx, reversed, {trips})},
+                              {named(ctx, "axis", i64(ctx, 0))});
+      if (mlir::failed(r))
+        return mlir::failure();
+      v = *r;
+    }
+    int64_t axis = normalizeAxis(outAxes[k], t.getRank());
+    if (axis < 0) {
+      ctx.error(absl::StrCat("scan output ", k, ": axis ", outAxes[k],
+                             " is out of range for rank ", t.getRank()));
+      return mlir::failure();
+    }
+    if (axis != 0) {
+      llvm::SmallVector<int64_t> perm;
+      for (int64_t d = 1; d < t.getRank(); ++d)
+        perm.push_back(d);
+      perm.insert(perm.begin() + axis, 0);
+      FailureOr<Value> moved =
+          ctx.build<TransposeOp>(v, {named(ctx, "perm", ints(ctx, perm))});
+      if (mlir::failed(moved))
+        return mlir::failure();
+      v = *moved;
+    }
+    results.push_back(v);
+  }
+  return results;
+}
+
 } // namespace
 
 void RegisterControlOnnxOps(OnnxRegistry &r) {
   //       op type  since  converter   inputs  required attributes
   r.onOp("If", 1, convertIf, 1, 1, {"then_branch", "else_branch"});
+  r.onOp("Loop", 1, convertLoop, 2, kVariadic, {"body"});
+  r.onOp("Scan", 9, convertScan, 1, kVariadic, {"body", "num_scan_inputs"});
 }
 
 } // namespace kiln

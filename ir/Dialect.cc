@@ -137,6 +137,68 @@ LogicalResult FusionOp::verify() {
   return success();
 }
 
+LogicalResult IfOp::verify() {
+  for (Region *region : {&getThenRegion(), &getElseRegion()}) {
+    auto yield = dyn_cast<YieldOp>(region->front().getTerminator());
+    if (!yield)
+      return emitOpError("regions must end in kiln.yield");
+    if (TypeRange(yield.getValues()) != getResultTypes())
+      return emitOpError("a branch yields types that differ from the "
+                         "results'");
+  }
+  if (getCond().getType().getNumElements() != 1)
+    return emitOpError("the condition must hold one bool");
+  return success();
+}
+
+LogicalResult LoopOp::verify() {
+  Block &body = getBody().front();
+  size_t carried = getInits().size();
+  if (body.getNumArguments() != 2 + carried)
+    return emitOpError("body takes the iteration number, the condition and ")
+           << carried << " carried values, not " << body.getNumArguments()
+           << " arguments";
+  auto scalar = [](Type t, Type elem) {
+    auto r = dyn_cast<RankedTensorType>(t);
+    return r && r.getRank() == 0 && r.getElementType() == elem;
+  };
+  Builder b(getContext());
+  if (!scalar(body.getArgument(0).getType(), b.getI64Type()) ||
+      !scalar(body.getArgument(1).getType(), b.getI1Type()))
+    return emitOpError("body's first arguments must be tensor<i64> and "
+                       "tensor<i1>");
+  if (getTripCount() < 0)
+    return emitOpError("trip count must not be negative");
+  auto yield = dyn_cast<YieldOp>(body.getTerminator());
+  if (!yield || yield.getValues().size() < 1 + carried)
+    return emitOpError("body must yield the condition and the carried "
+                       "values");
+  if (!scalar(yield.getValues()[0].getType(), b.getI1Type()))
+    return emitOpError("body must yield the condition first, a tensor<i1>");
+  size_t scans = yield.getValues().size() - 1 - carried;
+  if (getNumResults() != carried + scans)
+    return emitOpError("has ")
+           << getNumResults() << " results; expected " << carried + scans;
+  for (size_t i = 0; i < carried; ++i) {
+    Type t = getInits()[i].getType();
+    if (body.getArgument(2 + i).getType() != t ||
+        yield.getValues()[1 + i].getType() != t || getResult(i).getType() != t)
+      return emitOpError("carried value ")
+             << i << " must keep its type " << t << " through the body";
+  }
+  for (size_t k = 0; k < scans; ++k) {
+    auto per =
+        cast<RankedTensorType>(yield.getValues()[1 + carried + k].getType());
+    SmallVector<int64_t> shape = {getTripCount()};
+    shape.append(per.getShape().begin(), per.getShape().end());
+    if (getResult(carried + k).getType() !=
+        RankedTensorType::get(shape, per.getElementType()))
+      return emitOpError("scan output ")
+             << k << " must stack the body's " << per << " values";
+  }
+  return success();
+}
+
 LogicalResult GatherOp::verify() {
   // Constant indices are checked here, where the user's node is named;
   // fed ones can only be checked at run time.

@@ -328,6 +328,21 @@ OpFoldResult SqrtOp::fold(FoldAdaptor adaptor) {
   return foldUnaryFloat(adaptor.getX(), [](double x) { return std::sqrt(x); });
 }
 
+// Exact in double for every float type; Round rounds half to even, as
+// the kernel's roundeven does.
+OpFoldResult FloorOp::fold(FoldAdaptor adaptor) {
+  return foldUnaryFloat(adaptor.getX(), [](double x) { return std::floor(x); });
+}
+
+OpFoldResult CeilOp::fold(FoldAdaptor adaptor) {
+  return foldUnaryFloat(adaptor.getX(), [](double x) { return std::ceil(x); });
+}
+
+OpFoldResult RoundOp::fold(FoldAdaptor adaptor) {
+  return foldUnaryFloat(adaptor.getX(),
+                        [](double x) { return std::nearbyint(x); });
+}
+
 OpFoldResult IdentityOp::fold(FoldAdaptor) { return getX(); }
 
 OpFoldResult ReshapeOp::fold(FoldAdaptor adaptor) {

@@ -252,12 +252,15 @@ def Kiln_ErfOp : Kiln_UnaryOp<"erf", Kiln_FloatTensor> {
 }
 def Kiln_FloorOp : Kiln_UnaryOp<"floor", Kiln_FloatTensor> {
   let summary = "round down";
+  let hasFolder = 1;
 }
 def Kiln_CeilOp : Kiln_UnaryOp<"ceil", Kiln_FloatTensor> {
   let summary = "round up";
+  let hasFolder = 1;
 }
 def Kiln_RoundOp : Kiln_UnaryOp<"round", Kiln_FloatTensor> {
   let summary = "round half to even";
+  let hasFolder = 1;
 }
 def Kiln_ReciprocalOp : Kiln_UnaryOp<"reciprocal", Kiln_FloatTensor> {
   let summary = "1 / x";
@@ -910,9 +913,63 @@ def Kiln_FusionOp : Op<Kiln_Dialect, "fusion",
   let hasVerifier = 1;
 }
 
+//===----------------------------------------------------------------------===//
+// Control flow
+//===----------------------------------------------------------------------===//
+
+def Kiln_IfOp : Op<Kiln_Dialect, "if",
+                   [RecursiveMemoryEffects, NoRegionArguments]> {
+  let summary = "runs one of two regions, as a bool known at run time says";
+  let description = [{
+    ONNX If on a condition computed at run time (one known at compile time
+    is resolved by the importer). Each region computes the results from the
+    values around it and yields them; both yield the result types, static
+    shapes included. The whole op becomes one kernel, in which only the
+    branch taken runs (scf.if); run-time checks of ops inside are not made
+    (docs/semantics.md).
+
+    ```mlir
+    %y = "kiln.if"(%c) ({
+      %a = kiln.add %x, %x : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+      kiln.yield %a : tensor<4xf32>
+    }, {
+      kiln.yield %x : tensor<4xf32>
+    }) : (tensor<i1>) -> tensor<4xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_BoolTensor:$cond);
+  let results = (outs Variadic<AnyRankedTensor>:$results);
+  let regions = (region SizedRegion<1>:$thenRegion,
+                        SizedRegion<1>:$elseRegion);
+  let hasVerifier = 1;
+}
+
+def Kiln_LoopOp : Op<Kiln_Dialect, "loop", [RecursiveMemoryEffects]> {
+  let summary = "ONNX Loop with a trip count known at compile time";
+  let description = [{
+    Runs `body` up to `trip_count` times while the condition holds. The
+    body's block arguments are the iteration number (tensor<i64>), the
+    condition (tensor<i1>) and the loop-carried values (`inits` on entry);
+    it yields the next condition, the next carried values (of the same
+    types) and the values of this iteration's scan outputs. The results are
+    the final carried values, then each scan output's values of every
+    iteration stacked along a new first axis of length `trip_count` (only
+    when the condition cannot turn false: the importer checks). Once the
+    condition is false the carried values stay as they are. Lowered to one
+    scf.for in one kernel, never unrolled; run-time checks of ops inside are
+    not made (docs/semantics.md). ONNX Scan becomes a kiln.loop too.
+  }];
+  let arguments = (ins Kiln_BoolTensor:$cond,
+                   Variadic<AnyRankedTensor>:$inits, I64Attr:$trip_count);
+  let results = (outs Variadic<AnyRankedTensor>:$results);
+  let regions = (region SizedRegion<1>:$body);
+  let hasVerifier = 1;
+}
+
 def Kiln_YieldOp : Op<Kiln_Dialect, "yield",
-                      [Pure, Terminator, HasParent<"FusionOp">]> {
-  let summary = "the results of a kiln.fusion";
+                      [Pure, Terminator,
+                       ParentOneOf<["FusionOp", "IfOp", "LoopOp"]>]> {
+  let summary = "the results of a kiln.fusion, kiln.if or kiln.loop region";
   let arguments = (ins Variadic<AnyRankedTensor>:$values);
   let assemblyFormat = "$values attr-dict `:` type($values)";
   let builders = [OpBuilder<(ins), [{ }]>];

@@ -89,6 +89,11 @@ struct InsertChecksPass : public impl::InsertChecksBase<InsertChecksPass> {
     std::set<std::pair<const void *, std::string>> made;
     bool failed = false;
     main.walk([&](RuntimeCheckOpInterface op) {
+      // Inside a kiln.if or kiln.loop a check's result could not reach
+      // @main's return: those ops' rules are not checked (their kernels
+      // still never read or write out of bounds).
+      if (op->getParentOfType<IfOp>() || op->getParentOfType<LoopOp>())
+        return;
       SmallVector<RuntimeRule> rules;
       op.getRuntimeRules(rules);
       for (const RuntimeRule &rule : rules) {

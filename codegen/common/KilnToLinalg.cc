@@ -170,6 +170,7 @@ struct ConvertKilnToLinalgPass
     populateDataMovementLowering(patterns, converter);
     populateIndexedLowering(patterns, converter);
     populateRecurrenceLowering(patterns, converter);
+    populateControlFlowLowering(patterns, converter);
     populateFunctionOpInterfaceTypeConversionPattern<func::FuncOp>(patterns,
                                                                    converter);
     populateReturnOpTypeConversionPattern(patterns, converter);

@@ -146,10 +146,15 @@ LogicalResult Outliner::resolve(Value v, llvm::SetVector<Value> &roots,
     return success();
   }
   Operation *def = v.getDefiningOp();
-  if (!def || !isFree(*def))
-    return user->emitError("kernel reads a value that is neither a buffer "
-                           "of the plan nor a constant: ")
-           << v;
+  if (!def || !isFree(*def)) {
+    // Located, not printed: `user` may sit in a kernel being built.
+    std::string what = def ? def->getName().getStringRef().str()
+                           : std::string("a block argument");
+    return mlir::emitError(user->getLoc())
+           << "kernel reads a value that is neither a buffer of the plan "
+              "nor a constant (made by "
+           << what << ")";
+  }
   if (!clones.insert(def).second)
     return success();
   for (Value operand : def->getOperands())
@@ -357,11 +362,21 @@ struct OutlineKernelsPass
       if (main.getArgAttr(i, KilnDialect::kArenaAttr))
         arena = main.getArgument(i);
 
-    // A bufferized loop's results are its iteration arguments' buffers.
-    for (Operation &op : body)
+    // A bufferized loop's results are its iteration arguments' buffers; a
+    // bufferized if's are the buffers both its branches yield (kiln.if's
+    // lowering writes them in place).
+    for (Operation &op : body) {
       if (auto loop = dyn_cast<scf::ForOp>(op))
         for (OpResult r : loop->getResults())
           r.replaceAllUsesWith(loop.getTiedLoopInit(r)->get());
+      if (auto branch = dyn_cast<scf::IfOp>(op); branch && branch.elseBlock())
+        for (OpResult r : branch->getResults()) {
+          Value a = branch.thenYield().getOperand(r.getResultNumber());
+          Value b = branch.elseYield().getOperand(r.getResultNumber());
+          if (a == b && a.getParentBlock() == &body)
+            r.replaceAllUsesWith(a);
+        }
+    }
 
     // Kernels: runs of computing ops with one kiln.kernel name; an op
     // without one is a kernel of its own.
@@ -375,8 +390,22 @@ struct OutlineKernelsPass
                      "only use buffers of the arena");
         return signalPassFailure();
       }
+      // A scalar read of a buffer (an scf.if's condition) belongs to the
+      // kernel of the op right after it that uses it.
+      if (auto load = dyn_cast<memref::LoadOp>(op);
+          load && load->hasOneUse() &&
+          load->getNextNode() == *load->getUsers().begin() &&
+          isa<scf::IfOp>(load->getNextNode())) {
+        groups.emplace_back();
+        groups.back().push_back(&op);
+        current = StringAttr();
+        continue;
+      }
       auto name = op.getAttrOfType<StringAttr>(KilnDialect::kKernelAttr);
-      if (groups.empty() || !name || name != current)
+      bool joinsLoad = !groups.empty() && groups.back().size() == 1 &&
+                       isa<memref::LoadOp>(groups.back().front()) &&
+                       groups.back().front()->getNextNode() == &op;
+      if (!joinsLoad && (groups.empty() || !name || name != current))
         groups.emplace_back();
       groups.back().push_back(&op);
       current = name;

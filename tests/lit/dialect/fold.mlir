@@ -130,3 +130,20 @@ func.func @fold_compare() -> (tensor<2xi1>, tensor<2xi1>, tensor<2xi1>) {
   %2 = kiln.less_or_equal %n, %n : (tensor<2xf32>, tensor<2xf32>) -> tensor<2xi1>
   return %0, %1, %2 : tensor<2xi1>, tensor<2xi1>, tensor<2xi1>
 }
+
+// Floor, Ceil and Round (half to even) fold: a Loop's trip count computed
+// as ceil((limit - start) / delta) is then known at import.
+// CHECK-LABEL: func.func @fold_rounding
+func.func @fold_rounding() -> (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) {
+  %a = kiln.constant dense<[2.5, -2.5, 3.5, 0.2]> : tensor<4xf32>
+  %0 = kiln.floor %a : (tensor<4xf32>) -> tensor<4xf32>
+  %1 = kiln.ceil %a : (tensor<4xf32>) -> tensor<4xf32>
+  %2 = kiln.round %a : (tensor<4xf32>) -> tensor<4xf32>
+  // CHECK-DAG: kiln.constant dense<[2.000000e+00, -3.000000e+00, 3.000000e+00, 0.000000e+00]>
+  // CHECK-DAG: kiln.constant dense<[3.000000e+00, -2.000000e+00, 4.000000e+00, 1.000000e+00]>
+  // CHECK-DAG: kiln.constant dense<[2.000000e+00, -2.000000e+00, 4.000000e+00, 0.000000e+00]>
+  // CHECK-NOT: kiln.floor
+  // CHECK-NOT: kiln.ceil
+  // CHECK-NOT: kiln.round
+  return %0, %1, %2 : tensor<4xf32>, tensor<4xf32>, tensor<4xf32>
+}

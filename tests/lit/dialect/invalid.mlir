@@ -229,3 +229,28 @@ func.func @conv_bool(%x: tensor<1x1x4x4xi1>, %w: tensor<2x1x3x3xi1>) -> tensor<1
   %0 = kiln.conv %x, %w : (tensor<1x1x4x4xi1>, tensor<2x1x3x3xi1>) -> tensor<1x2x2x2xi1>
   return %0 : tensor<1x2x2x2xi1>
 }
+
+// -----
+
+func.func @loop_changes_type(%x: tensor<2xf32>, %c: tensor<i1>) -> tensor<2xf32> {
+  // expected-error@+1 {{carried value 0 must keep its type 'tensor<2xf32>' through the body}}
+  %r = "kiln.loop"(%c, %x) ({
+  ^bb0(%i: tensor<i64>, %k: tensor<i1>, %v: tensor<2xf32>):
+    %d = kiln.concat %v, %v {axis = 0 : i64} : (tensor<2xf32>, tensor<2xf32>) -> tensor<4xf32>
+    kiln.yield %k, %d : tensor<i1>, tensor<4xf32>
+  }) {trip_count = 3 : i64} : (tensor<i1>, tensor<2xf32>) -> tensor<2xf32>
+  return %r : tensor<2xf32>
+}
+
+// -----
+
+func.func @if_branches_differ(%x: tensor<2xf32>, %c: tensor<i1>) -> tensor<2xf32> {
+  // expected-error@+1 {{a branch yields types that differ from the results'}}
+  %r = "kiln.if"(%c) ({
+    kiln.yield %x : tensor<2xf32>
+  }, {
+    %d = kiln.concat %x, %x {axis = 0 : i64} : (tensor<2xf32>, tensor<2xf32>) -> tensor<4xf32>
+    kiln.yield %d : tensor<4xf32>
+  }) : (tensor<i1>) -> tensor<2xf32>
+  return %r : tensor<2xf32>
+}
