@@ -259,6 +259,10 @@ FailureOr<Values> convertIsInf(NodeContext &ctx) {
 /// Celu: max(0, x) + min(0, alpha * (exp(x / alpha) - 1)).
 FailureOr<Values> convertCelu(NodeContext &ctx) {
   mlir::Type elem = ctx.type(0).getElementType();
+  if (!mlir::isa<mlir::FloatType>(elem)) {
+    ctx.error("input must be a floating-point tensor");
+    return mlir::failure();
+  }
   double alpha = ctx.getFloat("alpha", 1.0f);
   if (alpha == 0) {
     ctx.error("alpha must not be 0");

@@ -855,6 +855,16 @@ FailureOr<Value> maxPoolIndices(NodeContext &ctx, Value y) {
   auto i64Type = ctx.builder().getIntegerType(64);
   Value index = ctx.scalar(i64Type, 0);
   Value found = boolConstant(ctx, {false}, {});
+  bool isNaNable = mlir::isa<mlir::FloatType>(t.getElementType());
+  Value yNaN;
+  if (isNaNable) {
+    FailureOr<Value> same = ctx.build<EqualOp>({y, y});
+    if (mlir::succeeded(same))
+      same = ctx.build<NotOp>(*same);
+    if (mlir::failed(same))
+      return mlir::failure();
+    yNaN = *same;
+  }
   for (int64_t k = 0; k < kernelCount; ++k) {
     // Kernel offset k, the last axis fastest.
     llvm::SmallVector<int64_t> offset(spatial);
@@ -895,6 +905,19 @@ FailureOr<Value> maxPoolIndices(NodeContext &ctx, Value y) {
     if (mlir::failed(window))
       return mlir::failure();
     FailureOr<Value> hit = ctx.build<EqualOp>({*window, y});
+    if (mlir::succeeded(hit) && isNaNable) {
+      // The pooled maximum is NaN where the window holds one: the first
+      // NaN is its position.
+      FailureOr<Value> windowNaN = ctx.build<EqualOp>({*window, *window});
+      if (mlir::succeeded(windowNaN))
+        windowNaN = ctx.build<NotOp>(*windowNaN);
+      if (mlir::succeeded(windowNaN))
+        windowNaN = ctx.build<AndOp>({*windowNaN, yNaN});
+      if (mlir::succeeded(windowNaN))
+        hit = ctx.build<OrOp>({*hit, *windowNaN});
+      else
+        return mlir::failure();
+    }
     if (mlir::succeeded(hit))
       hit = ctx.build<AndOp>({*hit, boolConstant(ctx, valid, outShape)});
     FailureOr<Value> fresh = ctx.build<NotOp>(found);

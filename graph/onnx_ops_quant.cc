@@ -112,6 +112,19 @@ FailureOr<Value> quantize(NodeContext &ctx, Value x, Value scale,
   return roundAndSaturate(ctx, *q, zeroPoint, elem);
 }
 
+/// Whether the zero point (input `i`, when given) is of an 8-bit integer
+/// type, as the integer and QLinear ops require; reports when not.
+bool eightBitZeroPoint(NodeContext &ctx, size_t i, const char *what) {
+  if (!ctx.input(i))
+    return true;
+  mlir::Type elem = ctx.type(i).getElementType();
+  if (elem.isInteger(8) && !elem.isInteger(1))
+    return true;
+  ctx.error(absl::StrCat(what, " must be int8 or uint8, got ",
+                         DTypeName(MlirToDType(elem))));
+  return false;
+}
+
 /// q - zeroPoint in i32 (zeroPoint may be null).
 FailureOr<Value> shifted(NodeContext &ctx, Value q, Value zeroPoint) {
   auto i32 = ctx.builder().getIntegerType(32);
@@ -161,6 +174,10 @@ FailureOr<Values> convertQuantizeLinear(NodeContext &ctx) {
       mlir::IntegerType::get(&ctx.context(), 8, mlir::IntegerType::Unsigned);
   if (ctx.input(2)) {
     elem = ctx.type(2).getElementType();
+    if (ctx.type(2).getShape() != ctx.type(1).getShape()) {
+      ctx.error("y_zero_point must have y_scale's shape");
+      return mlir::failure();
+    }
     FailureOr<Value> z = perAxis(ctx, ctx.input(2), xType.getRank(), *axis,
                                  length, "y_zero_point");
     if (mlir::failed(z))
@@ -261,6 +278,14 @@ FailureOr<Value> matmulZeroPoint(NodeContext &ctx, size_t i, bool rows,
                                  int64_t length, const char *what) {
   if (!ctx.input(i))
     return Value();
+  // N-D products may give one zero point per row of each matrix of the
+  // batch ([D..., M, 1] for A) or per column ([D..., 1, N] for B): they
+  // broadcast as they are.
+  auto t = typeOf(ctx.input(i));
+  if (t.getRank() >= 2 &&
+      t.getDimSize(t.getRank() - 1) == (rows ? 1 : length) &&
+      t.getDimSize(t.getRank() - 2) == (rows ? length : 1))
+    return ctx.input(i);
   return perAxis(ctx, ctx.input(i), rows ? 2 : 1, 0, length, what);
 }
 
@@ -330,10 +355,16 @@ FailureOr<Value> integerConv(NodeContext &ctx, size_t x, size_t xZp, size_t w,
 }
 
 FailureOr<Values> convertMatMulInteger(NodeContext &ctx) {
+  if (!eightBitZeroPoint(ctx, 2, "a_zero_point") ||
+      !eightBitZeroPoint(ctx, 3, "b_zero_point"))
+    return mlir::failure();
   return one(integerMatMul(ctx, 0, 2, 1, 3));
 }
 
 FailureOr<Values> convertConvInteger(NodeContext &ctx) {
+  if (!eightBitZeroPoint(ctx, 2, "x_zero_point") ||
+      !eightBitZeroPoint(ctx, 3, "w_zero_point"))
+    return mlir::failure();
   return one(integerConv(ctx, 0, 2, 1, 3, Value()));
 }
 
@@ -355,6 +386,10 @@ FailureOr<Value> requantize(NodeContext &ctx, Value acc, Value sa, Value sb,
 
 /// QLinearMatMul(a, a_scale, a_zp, b, b_scale, b_zp, y_scale, y_zp).
 FailureOr<Values> convertQLinearMatMul(NodeContext &ctx) {
+  if (!eightBitZeroPoint(ctx, 2, "a_zero_point") ||
+      !eightBitZeroPoint(ctx, 5, "b_zero_point") ||
+      !eightBitZeroPoint(ctx, 7, "y_zero_point"))
+    return mlir::failure();
   auto aType = ctx.type(0), bType = ctx.type(3);
   FailureOr<Value> acc = integerMatMul(ctx, 0, 2, 3, 5);
   if (mlir::failed(acc))
@@ -374,6 +409,10 @@ FailureOr<Values> convertQLinearMatMul(NodeContext &ctx) {
 
 /// QLinearConv(x, x_scale, x_zp, w, w_scale, w_zp, y_scale, y_zp, B).
 FailureOr<Values> convertQLinearConv(NodeContext &ctx) {
+  if (!eightBitZeroPoint(ctx, 2, "x_zero_point") ||
+      !eightBitZeroPoint(ctx, 5, "w_zero_point") ||
+      !eightBitZeroPoint(ctx, 7, "y_zero_point"))
+    return mlir::failure();
   auto xType = ctx.type(0), wType = ctx.type(3);
   FailureOr<Value> acc = integerConv(ctx, 0, 2, 3, 5, ctx.input(8));
   if (mlir::failed(acc))

@@ -360,6 +360,18 @@ FailureOr<Values> convertResize(NodeContext &ctx) {
     }
   }
   size_t n = axes.size();
+  auto elemOf = [&](size_t i) {
+    return ctx.input(i) ? ctx.type(i).getElementType() : mlir::Type();
+  };
+  if (!(IsUpsample && Since < 9) && scales && elemOf(o.legacy ? 1 : 2) &&
+      !mlir::isa<mlir::FloatType>(elemOf(o.legacy ? 1 : 2))) {
+    ctx.error("scales must be floating-point numbers");
+    return mlir::failure();
+  }
+  if (sizes && !elemOf(3).isSignlessInteger(64)) {
+    ctx.error("sizes must be int64");
+    return mlir::failure();
+  }
   if (scales.has_value() == sizes.has_value()) {
     ctx.error(scales ? "takes scales or sizes, not both"
                      : "needs scales or sizes (a non-empty constant)");
@@ -399,6 +411,11 @@ FailureOr<Values> convertResize(NodeContext &ctx) {
                              scales ? "a positive number"
                                     : "a positive "
                                       "integer"));
+      return mlir::failure();
+    }
+    if (scales && IsUpsample && v < 1) {
+      ctx.error(absl::StrCat("scales[", i, "] is ", v,
+                             ": Upsample takes scales of at least 1"));
       return mlir::failure();
     }
     if (scales) {

@@ -70,6 +70,14 @@ LogicalResult inferPool(std::optional<Location> loc, Adaptor adaptor,
                           adaptor.getAutoPad(), adaptor.getCeilMode() != 0);
   if (failed(g))
     return failure();
+  // A window wholly in the padding would pool nothing (ONNX Runtime
+  // refuses these too).
+  for (size_t i = 0; i < g->kernel.size(); ++i)
+    if (g->padBegin[i] >= g->kernel[i] || g->padEnd[i] >= g->kernel[i])
+      return emitOptionalError(loc, "pads (", g->padBegin[i], ", ",
+                               g->padEnd[i], ") of spatial axis ", i,
+                               " must be smaller than the kernel (",
+                               g->kernel[i], ")");
   SmallVector<int64_t> shape = {x.getDimSize(0), x.getDimSize(1)};
   shape.append(g->output);
   inferred.push_back(RankedTensorType::get(shape, x.getElementType()));
