@@ -70,6 +70,7 @@ namespace {
 struct InputRef {
   std::string node;
   int output = 0;
+  bool outer = false; ///< A node of an enclosing graph (in a subgraph).
 };
 
 /// Parses "node" or "node:k".
@@ -237,17 +238,120 @@ absl::StatusOr<Attribute> ConvertAttr(const AttrValue &value,
   return mistyped();
 }
 
+/// "f32[2,3]".
+std::string TypeString(mlir::Type type) {
+  auto t = mlir::cast<mlir::RankedTensorType>(type);
+  return DTypeName(MlirToDType(t.getElementType())) +
+         ShapeToString({t.getShape().begin(), t.getShape().end()});
+}
+
+/// The names a graph's nodes (and its subgraphs', recursively) read that
+/// no node of the graph defines: what it captures from enclosing graphs.
+std::set<std::string> FreeNames(const GraphDef &graph) {
+  std::set<std::string> defined, free;
+  for (const NodeDef &n : graph.node())
+    defined.insert(n.name());
+  for (const NodeDef &n : graph.node()) {
+    for (const std::string &text : n.input()) {
+      InputRef ref;
+      if (ParseInputRef(text, &ref) && !defined.count(ref.node))
+        free.insert(ref.node);
+    }
+    for (const auto &[name, value] : n.attr())
+      if (value.has_graph())
+        for (const std::string &f : FreeNames(value.graph()))
+          if (!defined.count(f))
+            free.insert(f);
+  }
+  return free;
+}
+
+/// The subgraph attributes of a control-flow op.
+std::vector<std::string> SubgraphAttrs(const std::string &op) {
+  if (op == "If")
+    return {"then_branch", "else_branch"};
+  if (op == "While")
+    return {"cond", "body"};
+  return {};
+}
+
 class Importer {
 public:
   Importer(const GraphDef &graph, mlir::MLIRContext &context,
            const std::map<std::string, Tensor> &frozen,
            const std::map<std::string, std::vector<int64_t>> &shapes)
-      : graph_(graph), context_(context), main_(context),
-        builder_(main_.builder()), frozen_(frozen), shapes_(shapes) {}
+      : graph_(graph), context_(context),
+        owned_main_(std::make_unique<MainBuilder>(context)),
+        main_(*owned_main_), builder_(main_.builder()), frozen_(frozen),
+        shapes_(shapes) {}
+  /// A subgraph of `outer`: an If's branch, a While's cond or body. Its
+  /// nodes may read `outer`'s (and its enclosing graphs') nodes.
+  Importer(const GraphDef &graph, Importer &outer)
+      : graph_(graph), context_(outer.context_), main_(outer.main_),
+        builder_(outer.builder_), frozen_(NoTensors()), shapes_(NoShapes()),
+        outer_(&outer), diagnostics_(outer.diagnostics_) {}
 
   absl::StatusOr<ImportedGraph> Run(std::vector<std::string> fetches);
+  /// Imports a subgraph at the builder's insertion point, its Placeholders
+  /// (in signature.feed order) bound to `feeds`; its fetches' values, or
+  /// failure with the problems in errors().
+  mlir::FailureOr<llvm::SmallVector<Value>> RunSubgraph(mlir::ValueRange feeds);
+  const std::vector<std::string> &errors() const { return errors_; }
 
 private:
+  static const std::map<std::string, Tensor> &NoTensors() {
+    static const auto *none = new std::map<std::string, Tensor>;
+    return *none;
+  }
+  static const std::map<std::string, std::vector<int64_t>> &NoShapes() {
+    static const auto *none = new std::map<std::string, std::vector<int64_t>>;
+    return *none;
+  }
+  /// Whether `name` is a node of an enclosing graph.
+  bool OuterKnows(const std::string &name) const {
+    for (const Importer *o = outer_; o; o = o->outer_)
+      if (o->index_.count(name))
+        return true;
+    return false;
+  }
+  /// How many outputs `node` has: a control-flow op's as many as its
+  /// branches or loop values, others one.
+  static int NumOutputs(const NodeDef &node) {
+    if (node.op() == "If") {
+      auto branch = node.attr().find("then_branch");
+      return branch != node.attr().end() && branch->second.has_graph()
+                 ? branch->second.graph().signature().fetch_size()
+                 : 1;
+    }
+    if (node.op() == "While")
+      return node.input_size();
+    return 1;
+  }
+  /// The value of output `ref.output` of node `ref.node`, looked up in this
+  /// graph or (for an outer reference) the enclosing ones; null when its
+  /// node failed (and was reported).
+  Value ValueOf(const InputRef &ref) const {
+    const Importer *where = this;
+    if (ref.outer)
+      for (where = outer_; where && !where->index_.count(ref.node);)
+        where = where->outer_;
+    if (!where)
+      return Value();
+    auto it = where->values_.find(where->index_.at(ref.node));
+    if (it == where->values_.end() ||
+        ref.output >= static_cast<int>(it->second.size()))
+      return Value();
+    return it->second[ref.output];
+  }
+  void CheckControlFlow(const NodeDef &node);
+  mlir::FailureOr<llvm::SmallVector<Value>>
+  BuildControlFlow(const NodeDef &node, llvm::ArrayRef<Value> operands);
+  /// Imports subgraph `attr` of `node` into the builder's insertion point
+  /// with `feeds`; its problems become this graph's, prefixed by where.
+  mlir::FailureOr<llvm::SmallVector<Value>>
+  ImportSubgraph(const NodeDef &node, const std::string &attr,
+                 mlir::ValueRange feeds);
+
   void Error(const NodeDef &node, const std::string &message) {
     errors_.push_back(
         absl::StrCat("node '", node.name(), "' (", node.op(), "): ", message));
@@ -256,7 +360,7 @@ private:
   void CheckPlaceholder(const NodeDef &node);
   void CheckAttributes(const NodeDef &node, const OpSpec &spec);
   void SortTopologically();
-  mlir::FailureOr<Value> BuildNode(const NodeDef &node);
+  mlir::FailureOr<llvm::SmallVector<Value>> BuildNode(const NodeDef &node);
   absl::Status ErrorStatus() const {
     return absl::InvalidArgumentError(
         absl::StrCat("invalid graph: ", errors_.size(), " problem",
@@ -266,15 +370,21 @@ private:
 
   const GraphDef &graph_;
   mlir::MLIRContext &context_;
-  MainBuilder main_;
+  std::unique_ptr<MainBuilder> owned_main_; ///< The top-level graph's.
+  MainBuilder &main_;
   mlir::OpBuilder &builder_; ///< main_'s, inserting into @main.
   const std::map<std::string, Tensor> &frozen_;
   const std::map<std::string, std::vector<int64_t>> &shapes_;
+  Importer *outer_ = nullptr; ///< The enclosing graph's, in a subgraph.
+  DiagnosticCollector *diagnostics_ = nullptr;
   std::vector<std::string> errors_;
   std::map<std::string, int> index_; ///< node name -> position in graph_
   std::vector<std::vector<InputRef>> inputs_;
+  /// Enclosing-graph nodes a control-flow node's subgraphs read, which
+  /// must be built before it.
+  std::vector<std::vector<int>> captures_;
   std::vector<int> order_; ///< topological order of node positions
-  std::map<int, Value> values_;
+  std::map<int, llvm::SmallVector<Value>> values_; ///< node -> its outputs
 };
 
 void Importer::CheckPlaceholder(const NodeDef &node) {
@@ -360,6 +470,8 @@ void Importer::CheckStructure() {
     const NodeDef &node = graph_.node(i);
     if (node.op() == "Placeholder") {
       CheckPlaceholder(node);
+    } else if (!SubgraphAttrs(node.op()).empty()) {
+      CheckControlFlow(node);
     } else if (const OpSpec *spec = LookupOp(node.op())) {
       if (node.input_size() < spec->min_inputs ||
           node.input_size() > spec->max_inputs)
@@ -386,17 +498,40 @@ void Importer::CheckStructure() {
         continue;
       }
       if (!index_.count(ref.node)) {
+        if (OuterKnows(ref.node)) {
+          ref.outer = true;
+          inputs_[i].push_back(ref);
+          continue;
+        }
         Error(node, absl::StrCat("input '", text, "' names no node"));
         continue;
       }
-      if (ref.output != 0) {
-        Error(node, absl::StrCat("input '", text, "': node '", ref.node,
-                                 "' has only output 0"));
+      int outputs = NumOutputs(graph_.node(index_.at(ref.node)));
+      if (ref.output >= outputs) {
+        Error(node,
+              absl::StrCat("input '", text, "': node '", ref.node, "' has ",
+                           outputs == 1 ? std::string("only output 0")
+                                        : absl::StrCat(outputs, " outputs")));
         continue;
       }
       inputs_[i].push_back(ref);
     }
   }
+  // What control-flow nodes' subgraphs read from this graph.
+  captures_.assign(graph_.node_size(), {});
+  for (int i = 0; i < graph_.node_size(); ++i)
+    for (const std::string &attr : SubgraphAttrs(graph_.node(i).op())) {
+      auto found = graph_.node(i).attr().find(attr);
+      if (found == graph_.node(i).attr().end() || !found->second.has_graph())
+        continue;
+      for (const std::string &name : FreeNames(found->second.graph())) {
+        if (index_.count(name))
+          captures_[i].push_back(index_.at(name));
+        else if (!OuterKnows(name))
+          Error(graph_.node(i), absl::StrCat("its ", attr, " reads '", name,
+                                             "', which names no node"));
+      }
+    }
   if (!unknown_ops.empty()) {
     std::set<std::string> unique(unknown_ops.begin(), unknown_ops.end());
     errors_.push_back(absl::StrCat(
@@ -411,7 +546,13 @@ void Importer::SortTopologically() {
   std::vector<std::vector<int>> users(n);
   for (int i = 0; i < n; ++i) {
     for (const InputRef &ref : inputs_[i]) {
+      if (ref.outer)
+        continue;
       int producer = index_.at(ref.node);
+      ++pending[i];
+      users[producer].push_back(i);
+    }
+    for (int producer : captures_[i]) {
       ++pending[i];
       users[producer].push_back(i);
     }
@@ -438,17 +579,20 @@ void Importer::SortTopologically() {
                                  absl::StrJoin(in_cycle, ", ")));
 }
 
-mlir::FailureOr<Value> Importer::BuildNode(const NodeDef &node) {
-  const OpSpec &spec = *LookupOp(node.op());
+mlir::FailureOr<llvm::SmallVector<Value>>
+Importer::BuildNode(const NodeDef &node) {
   mlir::Location loc =
       NodeLocation(builder_.getContext(), node.name(), node.op());
   llvm::SmallVector<Value> operands;
   for (const InputRef &ref : inputs_[index_.at(node.name())]) {
-    auto it = values_.find(index_.at(ref.node));
-    if (it == values_.end())
+    Value v = ValueOf(ref);
+    if (!v)
       return mlir::failure(); // The producer failed and was reported.
-    operands.push_back(it->second);
+    operands.push_back(v);
   }
+  if (!SubgraphAttrs(node.op()).empty())
+    return BuildControlFlow(node, operands);
+  const OpSpec &spec = *LookupOp(node.op());
   llvm::SmallVector<mlir::NamedAttribute> attrs;
   for (const AttrSpec &a : spec.attrs) {
     auto found = node.attr().find(a.name);
@@ -460,7 +604,7 @@ mlir::FailureOr<Value> Importer::BuildNode(const NodeDef &node) {
       BuildOpByName(builder_, loc, spec.kiln_op, operands, attrs);
   if (mlir::failed(results))
     return mlir::failure();
-  return (*results)[0];
+  return llvm::SmallVector<Value>{(*results)[0]};
 }
 
 absl::StatusOr<ImportedGraph> Importer::Run(std::vector<std::string> fetches) {
@@ -476,9 +620,9 @@ absl::StatusOr<ImportedGraph> Importer::Run(std::vector<std::string> fetches) {
     InputRef ref;
     if (!ParseInputRef(f, &ref) || !index_.count(ref.node))
       errors_.push_back(absl::StrCat("fetch '", f, "' names no node"));
-    else if (ref.output != 0)
+    else if (ref.output >= NumOutputs(graph_.node(index_.at(ref.node))))
       errors_.push_back(absl::StrCat("fetch '", f, "': node '", ref.node,
-                                     "' has only output 0"));
+                                     "' has no output ", ref.output));
     else
       fetch_refs.push_back(ref);
   }
@@ -488,12 +632,13 @@ absl::StatusOr<ImportedGraph> Importer::Run(std::vector<std::string> fetches) {
     return ErrorStatus();
 
   DiagnosticCollector diagnostics(context_);
+  diagnostics_ = &diagnostics;
   for (int i : order_) {
     const NodeDef &node = graph_.node(i);
     diagnostics.SetOpType(node.name(), node.op());
     if (node.op() == "Placeholder" && frozen_.count(node.name())) {
-      values_[i] = main_.AddConstant(
-          node.name(), HostTensorToAttr(frozen_.at(node.name()), context_));
+      values_[i] = {main_.AddConstant(
+          node.name(), HostTensorToAttr(frozen_.at(node.name()), context_))};
       continue;
     }
     if (node.op() == "Placeholder") {
@@ -504,15 +649,16 @@ absl::StatusOr<ImportedGraph> Importer::Run(std::vector<std::string> fetches) {
         shape = given->second;
       DType dtype = ProtoDType(attrs.at("dtype").type());
       // Arguments are added in topological order, and so are the feeds.
-      values_[i] = main_.AddArgument(
+      values_[i] = {main_.AddArgument(
           node.name(),
-          mlir::RankedTensorType::get(shape, DTypeToMlir(dtype, context_)));
+          mlir::RankedTensorType::get(shape, DTypeToMlir(dtype, context_)))};
       continue;
     }
-    mlir::FailureOr<Value> value = BuildNode(node);
+    mlir::FailureOr<llvm::SmallVector<Value>> value = BuildNode(node);
     if (mlir::succeeded(value))
       values_[i] = *value;
   }
+  diagnostics_ = nullptr;
   for (const std::string &e : diagnostics.errors())
     errors_.push_back(e);
   if (!errors_.empty())
@@ -521,8 +667,275 @@ absl::StatusOr<ImportedGraph> Importer::Run(std::vector<std::string> fetches) {
   // Results are the fetches; MainBuilder drops what they do not need.
   llvm::SmallVector<Value> results;
   for (const InputRef &ref : fetch_refs)
-    results.push_back(values_.at(index_.at(ref.node)));
+    results.push_back(ValueOf(ref));
   return main_.Finish(results, fetches, diagnostics);
+}
+
+mlir::FailureOr<llvm::SmallVector<Value>>
+Importer::RunSubgraph(mlir::ValueRange feeds) {
+  CheckStructure();
+  const SignatureDef &sig = graph_.signature();
+  if (sig.feed_size() != static_cast<int>(feeds.size()))
+    errors_.push_back(absl::StrCat("its signature names ", sig.feed_size(),
+                                   " feeds; it takes ", feeds.size()));
+  std::map<std::string, Value> bound;
+  for (int k = 0; k < sig.feed_size() && k < static_cast<int>(feeds.size());
+       ++k) {
+    auto it = index_.find(sig.feed(k));
+    if (it == index_.end() || graph_.node(it->second).op() != "Placeholder")
+      errors_.push_back(
+          absl::StrCat("feed '", sig.feed(k), "' names no Placeholder"));
+    else
+      bound[sig.feed(k)] = feeds[k];
+  }
+  std::vector<InputRef> fetch_refs;
+  for (const std::string &f : sig.fetch()) {
+    InputRef ref;
+    if (!ParseInputRef(f, &ref) || !index_.count(ref.node) ||
+        ref.output >= NumOutputs(graph_.node(index_.at(ref.node))))
+      errors_.push_back(absl::StrCat("fetch '", f,
+                                     "' names no output of a "
+                                     "node of it"));
+    else
+      fetch_refs.push_back(ref);
+  }
+  if (sig.fetch_size() == 0)
+    errors_.push_back("its signature names no fetches");
+  if (errors_.empty())
+    SortTopologically();
+  if (!errors_.empty())
+    return mlir::failure();
+  for (int i : order_) {
+    const NodeDef &node = graph_.node(i);
+    if (diagnostics_)
+      diagnostics_->SetOpType(node.name(), node.op());
+    if (node.op() == "Placeholder") {
+      auto it = bound.find(node.name());
+      if (it == bound.end()) {
+        Error(node, "a Placeholder of a subgraph must be one of its "
+                    "signature's feeds");
+        continue;
+      }
+      const auto &attrs = node.attr();
+      std::vector<int64_t> shape(attrs.at("shape").shape().dim().begin(),
+                                 attrs.at("shape").shape().dim().end());
+      auto want = mlir::RankedTensorType::get(
+          shape, DTypeToMlir(ProtoDType(attrs.at("dtype").type()), context_));
+      if (it->second.getType() != want) {
+        Error(node, absl::StrCat("declared ", TypeString(want), " but given ",
+                                 TypeString(it->second.getType())));
+        continue;
+      }
+      values_[i] = {it->second};
+      continue;
+    }
+    mlir::FailureOr<llvm::SmallVector<Value>> value = BuildNode(node);
+    if (mlir::succeeded(value))
+      values_[i] = *value;
+  }
+  llvm::SmallVector<Value> results;
+  for (const InputRef &ref : fetch_refs) {
+    Value v = ValueOf(ref);
+    if (!v)
+      return mlir::failure();
+    results.push_back(v);
+  }
+  if (!errors_.empty())
+    return mlir::failure();
+  return results;
+}
+
+void Importer::CheckControlFlow(const NodeDef &node) {
+  for (const std::string &attr : SubgraphAttrs(node.op())) {
+    auto found = node.attr().find(attr);
+    if (found == node.attr().end() || !found->second.has_graph())
+      Error(node, absl::StrCat("needs attribute '", attr, "', a graph"));
+  }
+  for (const auto &[name, value] : node.attr()) {
+    std::vector<std::string> known = SubgraphAttrs(node.op());
+    if (node.op() == "While")
+      known.push_back("max_iterations");
+    if (std::find(known.begin(), known.end(), name) == known.end())
+      Error(node, absl::StrCat("unknown attribute '", name, "'"));
+  }
+  if (node.op() == "If" && node.input_size() != 1)
+    Error(node, absl::StrCat("takes 1 input (the condition), got ",
+                             node.input_size()));
+  if (node.op() == "While") {
+    auto max = node.attr().find("max_iterations");
+    if (max == node.attr().end() || !max->second.has_i() || max->second.i() < 0)
+      Error(node, "needs 'max_iterations', an int of at least 0: Kiln "
+                  "compiles loops with a trip count known at compile time");
+    if (node.input_size() == 0)
+      Error(node, "takes the loop values as inputs, at least one");
+  }
+}
+
+mlir::FailureOr<llvm::SmallVector<Value>>
+Importer::ImportSubgraph(const NodeDef &node, const std::string &attr,
+                         mlir::ValueRange feeds) {
+  Importer child(node.attr().at(attr).graph(), *this);
+  mlir::FailureOr<llvm::SmallVector<Value>> outs = child.RunSubgraph(feeds);
+  for (const std::string &e : child.errors())
+    Error(node, absl::StrCat("in ", attr, ": ", e));
+  if (mlir::failed(outs) && child.errors().empty())
+    Error(node, absl::StrCat("its ", attr, " cannot be built"));
+  return outs;
+}
+
+/// A tensor<i1> from a one-element bool tensor; null when it is not one.
+Value AsCondition(mlir::OpBuilder &b, mlir::Location loc, Value v) {
+  auto t = mlir::cast<mlir::RankedTensorType>(v.getType());
+  if (t.getNumElements() != 1 || !t.getElementType().isInteger(1))
+    return Value();
+  if (t.getRank() == 0)
+    return v;
+  mlir::FailureOr<llvm::SmallVector<Value>> r =
+      BuildOpByName(b, loc, ReshapeOp::getOperationName(), {v},
+                    {b.getNamedAttr("shape", b.getDenseI64ArrayAttr({})),
+                     b.getNamedAttr("allowzero", b.getI64IntegerAttr(1))});
+  return mlir::succeeded(r) ? (*r)[0] : Value();
+}
+
+mlir::FailureOr<llvm::SmallVector<Value>>
+Importer::BuildControlFlow(const NodeDef &node,
+                           llvm::ArrayRef<Value> operands) {
+  mlir::Location loc =
+      NodeLocation(builder_.getContext(), node.name(), node.op());
+  // A detached block with `types` arguments, filled by `fill`.
+  auto inBlock = [&](mlir::TypeRange types, auto fill) -> mlir::Block * {
+    auto *block = new mlir::Block();
+    for (mlir::Type t : types)
+      block->addArgument(t, loc);
+    mlir::OpBuilder::InsertionGuard guard(builder_);
+    builder_.setInsertionPointToStart(block);
+    if (mlir::failed(fill(block))) {
+      block->dropAllDefinedValueUses();
+      delete block;
+      return nullptr;
+    }
+    return block;
+  };
+  if (node.op() == "If") {
+    Value cond = AsCondition(builder_, loc, operands[0]);
+    if (!cond) {
+      Error(node, "the condition must hold one bool");
+      return mlir::failure();
+    }
+    llvm::SmallVector<Value> outs[2];
+    mlir::Block *blocks[2];
+    const char *attrs[2] = {"then_branch", "else_branch"};
+    for (int k = 0; k < 2; ++k) {
+      blocks[k] = inBlock({}, [&](mlir::Block *block) -> mlir::LogicalResult {
+        mlir::FailureOr<llvm::SmallVector<Value>> o =
+            ImportSubgraph(node, attrs[k], {});
+        if (mlir::failed(o))
+          return mlir::failure();
+        outs[k] = *o;
+        return mlir::success();
+      });
+      if (!blocks[k]) {
+        if (k == 1) {
+          blocks[0]->dropAllDefinedValueUses();
+          delete blocks[0];
+        }
+        return mlir::failure();
+      }
+    }
+    llvm::SmallVector<mlir::Type> types;
+    std::string problem;
+    if (outs[0].size() != outs[1].size())
+      problem = absl::StrCat("its branches give ", outs[0].size(), " and ",
+                             outs[1].size(), " values");
+    for (size_t k = 0; problem.empty() && k < outs[0].size(); ++k) {
+      if (outs[0][k].getType() != outs[1][k].getType())
+        problem = absl::StrCat(
+            "output ", k, " is ", TypeString(outs[0][k].getType()),
+            " in then_branch but ", TypeString(outs[1][k].getType()),
+            " in else_branch; both must give one type");
+      types.push_back(outs[0][k].getType());
+    }
+    if (!problem.empty()) {
+      Error(node, problem);
+      for (mlir::Block *b : blocks) {
+        b->dropAllDefinedValueUses();
+        delete b;
+      }
+      return mlir::failure();
+    }
+    for (int k = 0; k < 2; ++k) {
+      mlir::OpBuilder::InsertionGuard guard(builder_);
+      builder_.setInsertionPointToEnd(blocks[k]);
+      builder_.create<YieldOp>(loc, outs[k]);
+    }
+    auto op = builder_.create<IfOp>(loc, types, cond);
+    op.getThenRegion().push_back(blocks[0]);
+    op.getElseRegion().push_back(blocks[1]);
+    return llvm::SmallVector<Value>(op.getResults());
+  }
+  // While: cond(v) before the first iteration; each iteration v = body(v),
+  // then cond(v) for the next.
+  llvm::SmallVector<mlir::Type> types;
+  for (Value v : operands)
+    types.push_back(v.getType());
+  mlir::FailureOr<llvm::SmallVector<Value>> first =
+      ImportSubgraph(node, "cond", operands);
+  if (mlir::failed(first))
+    return mlir::failure();
+  Value cond0 =
+      first->size() == 1 ? AsCondition(builder_, loc, (*first)[0]) : Value();
+  if (!cond0) {
+    Error(node, "its cond must fetch one bool");
+    return mlir::failure();
+  }
+  auto &b = builder_;
+  llvm::SmallVector<mlir::Type> argTypes = {
+      mlir::RankedTensorType::get({}, b.getI64Type()),
+      mlir::RankedTensorType::get({}, b.getI1Type())};
+  argTypes.append(types);
+  mlir::Block *block =
+      inBlock(argTypes, [&](mlir::Block *block) -> mlir::LogicalResult {
+        mlir::FailureOr<llvm::SmallVector<Value>> next =
+            ImportSubgraph(node, "body", block->getArguments().drop_front(2));
+        if (mlir::failed(next))
+          return mlir::failure();
+        if (next->size() != operands.size()) {
+          Error(node, absl::StrCat("its body fetches ", next->size(),
+                                   " values; the loop has ", operands.size()));
+          return mlir::failure();
+        }
+        for (size_t k = 0; k < next->size(); ++k)
+          if ((*next)[k].getType() != types[k]) {
+            Error(node, absl::StrCat("loop value ", k, " goes in as ",
+                                     TypeString(types[k]),
+                                     " and comes out of the body as ",
+                                     TypeString((*next)[k].getType()),
+                                     ": it must keep its type"));
+            return mlir::failure();
+          }
+        mlir::FailureOr<llvm::SmallVector<Value>> again =
+            ImportSubgraph(node, "cond", *next);
+        if (mlir::failed(again))
+          return mlir::failure();
+        Value cond = again->size() == 1
+                         ? AsCondition(builder_, loc, (*again)[0])
+                         : Value();
+        if (!cond) {
+          Error(node, "its cond must fetch one bool");
+          return mlir::failure();
+        }
+        llvm::SmallVector<Value> yielded = {cond};
+        yielded.append(next->begin(), next->end());
+        builder_.create<YieldOp>(loc, yielded);
+        return mlir::success();
+      });
+  if (!block)
+    return mlir::failure();
+  auto op = builder_.create<LoopOp>(
+      loc, types, cond0, operands,
+      b.getI64IntegerAttr(node.attr().at("max_iterations").i()));
+  op.getBody().push_back(block);
+  return llvm::SmallVector<Value>(op.getResults());
 }
 
 } // namespace

@@ -24,7 +24,9 @@ namespace {
 const std::map<std::string, std::string> &NotInTable() {
   static const auto *ops = new std::map<std::string, std::string>{
       {"kiln.fusion", "made by the kiln-fuse pass, not by users"},
-      {"kiln.yield", "the terminator of kiln.fusion"},
+      {"kiln.yield", "the terminator of kiln.fusion, kiln.if, kiln.loop"},
+      {"kiln.if", "GraphDef If and ONNX If, with subgraphs (importers)"},
+      {"kiln.loop", "GraphDef While, ONNX Loop and Scan, with subgraphs"},
       {"kiln.dispatch", "the launch plan's kernel call, made by outlining"},
       {"kiln.check", "a run-time check, made by kiln-insert-checks"},
       {"kiln.in_range", "made by ONNX converters (loss targets)"},
