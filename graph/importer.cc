@@ -620,9 +620,12 @@ absl::StatusOr<ImportedGraph> Importer::Run(std::vector<std::string> fetches) {
     InputRef ref;
     if (!ParseInputRef(f, &ref) || !index_.count(ref.node))
       errors_.push_back(absl::StrCat("fetch '", f, "' names no node"));
-    else if (ref.output >= NumOutputs(graph_.node(index_.at(ref.node))))
-      errors_.push_back(absl::StrCat("fetch '", f, "': node '", ref.node,
-                                     "' has no output ", ref.output));
+    else if (int outputs = NumOutputs(graph_.node(index_.at(ref.node)));
+             ref.output >= outputs)
+      errors_.push_back(
+          absl::StrCat("fetch '", f, "': node '", ref.node, "' has ",
+                       outputs == 1 ? std::string("only output 0")
+                                    : absl::StrCat(outputs, " outputs")));
     else
       fetch_refs.push_back(ref);
   }

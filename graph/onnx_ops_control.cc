@@ -227,8 +227,10 @@ FailureOr<LoopOp> buildLoop(NodeContext &ctx, mlir::Block *block, int64_t trips,
   if (!scanOut.empty() && mayStop) {
     ctx.unsupported("its scan outputs would have as many entries as the loop "
                     "runs iterations, which its condition decides at run "
-                    "time; Kiln compiles static shapes (a Loop whose "
-                    "condition stays true can have scan outputs)");
+                    "time; Kiln compiles static shapes: a Loop can have scan "
+                    "outputs when its condition is known at compile time to "
+                    "stay true (a constant, or an input frozen with "
+                    "--freeze, passed through by the body)");
     return fail();
   }
   for (auto [k, v] : llvm::enumerate(scanOut)) {
@@ -260,11 +262,12 @@ FailureOr<Values> convertLoop(NodeContext &ctx) {
   FailureOr<double> m = ctx.constantScalar(0, "M (the trip count)");
   if (mlir::failed(m))
     return mlir::failure();
-  if (*m < 0 || *m > static_cast<double>(int64_t{1} << 31)) {
-    ctx.error(absl::StrCat("the trip count M is ", *m));
+  if (*m > static_cast<double>(int64_t{1} << 31)) {
+    ctx.error(absl::StrCat("the trip count M is ", *m, ", above 2^31"));
     return mlir::failure();
   }
-  int64_t trips = static_cast<int64_t>(*m);
+  // A negative trip count runs no iteration (as ONNX Runtime does).
+  int64_t trips = std::max<int64_t>(0, static_cast<int64_t>(*m));
   Value cond = constantBool(ctx, true);
   bool mayStop = false;
   if (ctx.input(1)) {
@@ -369,6 +372,17 @@ FailureOr<Values> convertScan(NodeContext &ctx) {
               "scan input");
     return mlir::failure();
   }
+  auto directions = [&](llvm::ArrayRef<int64_t> dirs, const char *name) {
+    for (int64_t d : dirs)
+      if (d != 0 && d != 1) {
+        ctx.error(
+            absl::StrCat(name, " holds ", d, "; 0 is forward, 1 is reverse"));
+        return false;
+      }
+    return true;
+  };
+  if (!directions(inDirs, "scan_input_directions"))
+    return mlir::failure();
   Values inits;
   for (int64_t i = 0; i < states; ++i) {
     if (!carriable(ctx, ctx.input(i), absl::StrCat("state ", i)))
@@ -449,6 +463,11 @@ FailureOr<Values> convertScan(NodeContext &ctx) {
               "per scan output");
     return mlir::failure();
   }
+  if (!directions(outDirs, "scan_output_directions")) {
+    block->dropAllDefinedValueUses();
+    delete block;
+    return mlir::failure();
+  }
   FailureOr<LoopOp> loop = buildLoop(
       ctx, block, trips, constantBool(ctx, true), inits, block->getArgument(1),
       all.take_front(states), all.drop_front(states), /*mayStop=*/false);
@@ -497,6 +516,14 @@ void RegisterControlOnnxOps(OnnxRegistry &r) {
   //       op type  since  converter   inputs  required attributes
   r.onOp("If", 1, convertIf, 1, 1, {"then_branch", "else_branch"});
   r.onOp("Loop", 1, convertLoop, 2, kVariadic, {"body"});
+  // Scan-8 had a batch axis and sequence lengths, which opset 9 dropped.
+  r.onOp("Scan", 1,
+         [](NodeContext &ctx) -> FailureOr<Values> {
+           ctx.unsupported("Scan-8's form (a batch axis and sequence_lens) is "
+                           "not supported yet; opset 9's is");
+           return mlir::failure();
+         },
+         1, kVariadic, {"body", "num_scan_inputs"});
   r.onOp("Scan", 9, convertScan, 1, kVariadic, {"body", "num_scan_inputs"});
 }
 

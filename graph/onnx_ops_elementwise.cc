@@ -320,7 +320,7 @@ void RegisterElementwiseOnnxOps(OnnxRegistry &r) {
   r.onOp("IsNaN", 1, convertIsNaN, 1, 1);
   r.onOp("IsInf", 1, convertIsInf, 1, 1);
   r.onOp("ThresholdedRelu", 1, convertThresholdedRelu, 1, 1);
-  r.onOp("Celu", 12, convertCelu, 1, 1);
+  r.onOp("Celu", 1, convertCelu, 1, 1);
   r.onOp("Shrink", 1, convertShrink, 1, 1);
   r.onOp("Constant", 1, convertConstant, 0, 0);
   r.onOp("Add", 1, convertLegacyBinary<AddOp>, 2, 2);

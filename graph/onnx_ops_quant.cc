@@ -432,13 +432,13 @@ FailureOr<Values> convertQLinearConv(NodeContext &ctx) {
 } // namespace
 
 void RegisterQuantOnnxOps(OnnxRegistry &r) {
-  r.onOp("QuantizeLinear", 10, convertQuantizeLinear, 2, 3);
-  r.onOp("DequantizeLinear", 10, convertDequantizeLinear, 2, 3);
-  r.onOp("DynamicQuantizeLinear", 11, convertDynamicQuantizeLinear, 1, 1);
-  r.onOp("MatMulInteger", 10, convertMatMulInteger, 2, 4);
-  r.onOp("ConvInteger", 10, convertConvInteger, 2, 4);
-  r.onOp("QLinearMatMul", 10, convertQLinearMatMul, 8, 8);
-  r.onOp("QLinearConv", 10, convertQLinearConv, 8, 9);
+  r.onOp("QuantizeLinear", 1, convertQuantizeLinear, 2, 3);
+  r.onOp("DequantizeLinear", 1, convertDequantizeLinear, 2, 3);
+  r.onOp("DynamicQuantizeLinear", 1, convertDynamicQuantizeLinear, 1, 1);
+  r.onOp("MatMulInteger", 1, convertMatMulInteger, 2, 4);
+  r.onOp("ConvInteger", 1, convertConvInteger, 2, 4);
+  r.onOp("QLinearMatMul", 1, convertQLinearMatMul, 8, 8);
+  r.onOp("QLinearConv", 1, convertQLinearConv, 8, 9);
 }
 
 } // namespace kiln

@@ -673,14 +673,14 @@ template <int Since> FailureOr<Values> convertGridSample(NodeContext &ctx) {
 } // namespace
 
 void RegisterResizeOnnxOps(OnnxRegistry &r) {
-  r.onOp("Upsample", 7, convertResize<7, true>, 1, 1, {"scales"});
+  r.onOp("Upsample", 1, convertResize<7, true>, 1, 1, {"scales"});
   r.onOp("Upsample", 9, convertResize<9, true>, 2, 2);
-  r.onOp("Resize", 10, convertResize<10>, 2, 2);
+  r.onOp("Resize", 1, convertResize<10>, 2, 2);
   r.onOp("Resize", 11, convertResize<11>, 1, 4);
   r.onOp("Resize", 13, convertResize<13>, 1, 4);
   r.onOp("Resize", 18, convertResize<18>, 1, 4);
   r.onOp("Resize", 19, convertResize<19>, 1, 4);
-  r.onOp("GridSample", 16, convertGridSample<16>, 2, 2);
+  r.onOp("GridSample", 1, convertGridSample<16>, 2, 2);
   r.onOp("GridSample", 20, convertGridSample<20>, 2, 2);
 }
 

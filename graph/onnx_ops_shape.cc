@@ -15,6 +15,7 @@
 #include "graph/onnx_registry.h"
 #include "graph/onnx_tensor.h"
 #include "graph/op_table.h"
+#include "mlir/IR/Matchers.h"
 
 namespace kiln {
 
@@ -276,7 +277,79 @@ template <int Since> FailureOr<Values> convertSplit(NodeContext &ctx) {
 }
 
 /// Opset 10 moved starts, ends, axes and steps to inputs.
+/// `v` without the reshapes in front of it (Unsqueeze and Squeeze of a
+/// scalar).
+Value throughReshapes(Value v) {
+  while (auto r = v.getDefiningOp<ReshapeOp>())
+    v = r.getData();
+  return v;
+}
+
+/// A Slice along one axis whose start is computed at run time and whose
+/// end is that start plus a constant k (x[i : i + k], as exported loop
+/// bodies write it): a Gather of the k positions from the start. The
+/// output has k entries along the axis, so the start must leave room for
+/// them (a Gather out of range fails the run, outside loop bodies).
+FailureOr<Values> sliceAtRuntimeStart(NodeContext &ctx) {
+  auto refuse = [&]() -> FailureOr<Values> {
+    ctx.unsupported("starts and ends computed at run time make the output's "
+                    "shape known only then; Kiln compiles static shapes: "
+                    "starts and ends must be known at compile time "
+                    "(constants, or inputs frozen with --freeze), or give a "
+                    "slice of constant length (ends = starts + k along one "
+                    "axis)");
+    return mlir::failure();
+  };
+  auto startType = ctx.type(1);
+  if (startType.getNumElements() != 1 || ctx.constantInput(1))
+    return refuse();
+  Value start = throughReshapes(ctx.input(1));
+  auto add = throughReshapes(ctx.input(2)).getDefiningOp<AddOp>();
+  if (!add)
+    return refuse();
+  Value other;
+  if (throughReshapes(add.getA()) == start)
+    other = add.getB();
+  else if (throughReshapes(add.getB()) == start)
+    other = add.getA();
+  mlir::DenseElementsAttr k;
+  if (!other || !mlir::matchPattern(other, mlir::m_Constant(&k)) ||
+      k.getNumElements() != 1 || !k.getElementType().isInteger(64))
+    return refuse();
+  int64_t length = (*k.getValues<llvm::APInt>().begin()).getSExtValue();
+  int64_t axis = 0;
+  if (ctx.input(3)) {
+    FailureOr<llvm::SmallVector<int64_t>> axes = ctx.constantInts(3, "axes");
+    if (mlir::failed(axes) || axes->size() != 1)
+      return mlir::failure();
+    axis = normalizeAxis((*axes)[0], ctx.type(0).getRank());
+  }
+  if (ctx.input(4)) {
+    FailureOr<llvm::SmallVector<int64_t>> steps = ctx.constantInts(4, "steps");
+    if (mlir::failed(steps) || *steps != llvm::SmallVector<int64_t>{1})
+      return refuse();
+  }
+  if (axis < 0 || length < 1 || !startType.getElementType().isInteger(64))
+    return refuse();
+  std::vector<int64_t> offsets(length);
+  for (int64_t i = 0; i < length; ++i)
+    offsets[i] = i;
+  FailureOr<Value> first = ctx.reshape(ctx.input(1), {});
+  FailureOr<Value> positions =
+      mlir::succeeded(first)
+          ? ctx.build<AddOp>({*first, int64Constant(ctx, offsets, {length})})
+          : first;
+  if (mlir::failed(positions))
+    return mlir::failure();
+  return one(ctx.build<GatherOp>({ctx.input(0), *positions},
+                                 {named(ctx, "axis", i64(ctx, axis))}));
+}
+
 template <int Since> FailureOr<Values> convertSlice(NodeContext &ctx) {
+  if constexpr (Since >= 10) {
+    if (!ctx.constantInput(1) || !ctx.constantInput(2))
+      return sliceAtRuntimeStart(ctx);
+  }
   llvm::SmallVector<mlir::NamedAttribute> attrs;
   const char *names[] = {"starts", "ends", "axes", "steps"};
   for (size_t i = 0; i < 4; ++i) {
@@ -555,8 +628,8 @@ FailureOr<Values> convertReverseSequence(NodeContext &ctx) {
   auto i64Type = ctx.builder().getIntegerType(64);
   FailureOr<Value> lens = ctx.input(1);
   if (lensType.getElementType() != i64Type)
-    lens = ctx.build<CastOp>(
-        ctx.input(1), {named(ctx, "to", mlir::TypeAttr::get(i64Type))});
+    lens = ctx.build<CastOp>(ctx.input(1),
+                             {named(ctx, "to", mlir::TypeAttr::get(i64Type))});
   if (mlir::succeeded(lens))
     lens = ctx.build<InRangeOp>(
         *lens,
@@ -655,7 +728,7 @@ void RegisterShapeOnnxOps(OnnxRegistry &r) {
   r.onOp("SpaceToDepth", 1, convertDepthSpace<false>, 1, 1, {"blocksize"});
   r.onOp("EyeLike", 1, convertEyeLike, 1, 1);
   r.onOp("OneHot", 1, convertOneHot, 3, 3);
-  r.onOp("ReverseSequence", 10, convertReverseSequence, 2, 2);
+  r.onOp("ReverseSequence", 1, convertReverseSequence, 2, 2);
   // Scatter (opsets 9 and 10) is ScatterElements under its old name.
   r.onOp(
       "Scatter", 1,

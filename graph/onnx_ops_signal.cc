@@ -382,12 +382,12 @@ FailureOr<Values> convertSTFT(NodeContext &ctx) {
 } // namespace
 
 void RegisterSignalOnnxOps(OnnxRegistry &r) {
-  r.onOp("HannWindow", 17, convertWindow<0>, 1, 1);
-  r.onOp("HammingWindow", 17, convertWindow<1>, 1, 1);
-  r.onOp("BlackmanWindow", 17, convertWindow<2>, 1, 1);
-  r.onOp("MelWeightMatrix", 17, convertMelWeightMatrix, 5, 5);
-  r.onOp("DFT", 17, convertDFT, 1, 2);
-  r.onOp("STFT", 17, convertSTFT, 2, 4);
+  r.onOp("HannWindow", 1, convertWindow<0>, 1, 1);
+  r.onOp("HammingWindow", 1, convertWindow<1>, 1, 1);
+  r.onOp("BlackmanWindow", 1, convertWindow<2>, 1, 1);
+  r.onOp("MelWeightMatrix", 1, convertMelWeightMatrix, 5, 5);
+  r.onOp("DFT", 1, convertDFT, 1, 2);
+  r.onOp("STFT", 1, convertSTFT, 2, 4);
 }
 
 } // namespace kiln

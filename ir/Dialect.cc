@@ -189,7 +189,7 @@ LogicalResult LoopOp::verify() {
   for (size_t k = 0; k < scans; ++k) {
     auto per =
         cast<RankedTensorType>(yield.getValues()[1 + carried + k].getType());
-    SmallVector<int64_t> shape = {getTripCount()};
+    SmallVector<int64_t> shape = {static_cast<int64_t>(getTripCount())};
     shape.append(per.getShape().begin(), per.getShape().end());
     if (getResult(carried + k).getType() !=
         RankedTensorType::get(shape, per.getElementType()))

@@ -369,7 +369,8 @@ TEST(OnnxTest, FuzzerFindingsAreRefusedCleanly) {
     const char *file, *message;
   } cases[] = {
       {"convinteger-rank-mismatch.onnx",
-       "node 'ConvInteger_0' (ConvInteger, opset 10): operator not supported"},
+       "node 'ConvInteger_0' (ConvInteger): Conv expects X [N, C, "
+       "spatial...] and W [M, C/group, kernel...] of the same rank"},
       {"gemm-scalar-input.onnx", "node 'Gemm_1' (Gemm): Gemm operands A and B "
                                  "must be 2-D, got [] and [3,4]"},
       {"gemm-constant-scalar.onnx", "node 'Gemm_1' (Gemm): Gemm operands A and "

@@ -20,6 +20,7 @@
 #include "ir/Dialect.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 
@@ -27,6 +28,14 @@ using namespace mlir;
 
 namespace kiln {
 namespace {
+
+/// A new tensor of `type` to write into: an alloc_tensor, which CSE does
+/// not merge with another (two identical tensor.empty ops would become one
+/// destination for two results).
+Value freshTensor(OpBuilder &b, Location loc, Type type) {
+  return b.create<bufferization::AllocTensorOp>(
+      loc, cast<RankedTensorType>(type), ValueRange{});
+}
 
 Value extractScalar(OpBuilder &b, Location loc, Value tensor) {
   return b.create<tensor::ExtractOp>(loc, tensor, ValueRange{});
@@ -40,7 +49,7 @@ struct IfLowering : public OpConversionPattern<IfOp> {
     Location loc = op.getLoc();
     SmallVector<Value> dests;
     for (Type t : op.getResultTypes())
-      dests.push_back(emptyTensor(rewriter, loc, cast<RankedTensorType>(t)));
+      dests.push_back(freshTensor(rewriter, loc, t));
     Value cond = extractScalar(rewriter, loc, adaptor.getCond());
     auto ifOp = rewriter.create<scf::IfOp>(loc, op.getResultTypes(), cond,
                                            /*addThenBlock=*/false,
@@ -76,9 +85,8 @@ struct LoopLowering : public OpConversionPattern<LoopOp> {
     SmallVector<Value> inits = {adaptor.getCond()};
     llvm::append_range(inits, adaptor.getInits());
     for (size_t k = 0; k < scans; ++k)
-      inits.push_back(emptyTensor(
-          rewriter, loc,
-          cast<RankedTensorType>(op.getResult(carried + k).getType())));
+      inits.push_back(
+          freshTensor(rewriter, loc, op.getResult(carried + k).getType()));
     auto index = [&](int64_t v) {
       return rewriter.create<arith::ConstantIndexOp>(loc, v).getResult();
     };

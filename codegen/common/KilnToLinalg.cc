@@ -152,6 +152,8 @@ struct ConvertKilnToLinalgPass
     target.addLegalDialect<arith::ArithDialect, linalg::LinalgDialect,
                            math::MathDialect, scf::SCFDialect,
                            tensor::TensorDialect>();
+    // Control flow's distinct destinations (ControlFlowLowering.cc).
+    target.addLegalOp<bufferization::AllocTensorOp>();
     target.addDynamicallyLegalOp<func::FuncOp>([&](func::FuncOp f) {
       return converter.isSignatureLegal(f.getFunctionType());
     });

@@ -378,10 +378,28 @@ struct OutlineKernelsPass
         }
     }
 
+    // An if's condition is loaded in its kernel: a load that CSE shared
+    // between several ifs is loaded again right before each (no write came
+    // between, or CSE would not have shared it).
+    for (Operation &op : llvm::make_early_inc_range(body)) {
+      auto load = dyn_cast<memref::LoadOp>(op);
+      if (!load || load->hasOneUse() || load->use_empty() ||
+          !llvm::all_of(load->getUsers(), [&](Operation *u) {
+            return isa<scf::IfOp>(u) && u->getBlock() == &body;
+          }))
+        continue;
+      for (OpOperand &use : llvm::make_early_inc_range(load->getUses())) {
+        OpBuilder b(use.getOwner());
+        use.set(b.clone(*load)->getResult(0));
+      }
+      load->erase();
+    }
+
     // Kernels: runs of computing ops with one kiln.kernel name; an op
     // without one is a kernel of its own.
     SmallVector<SmallVector<Operation *>> groups;
     StringAttr current;
+    Operation *joinsNext = nullptr; ///< The scf.if a load's group awaits.
     for (Operation &op : body) {
       if (isFree(op) || op.hasTrait<OpTrait::IsTerminator>())
         continue;
@@ -391,21 +409,28 @@ struct OutlineKernelsPass
         return signalPassFailure();
       }
       // A scalar read of a buffer (an scf.if's condition) belongs to the
-      // kernel of the op right after it that uses it.
+      // kernel of the op that uses it, when only free ops stand between.
       if (auto load = dyn_cast<memref::LoadOp>(op);
           load && load->hasOneUse() &&
-          load->getNextNode() == *load->getUsers().begin() &&
-          isa<scf::IfOp>(load->getNextNode())) {
-        groups.emplace_back();
-        groups.back().push_back(&op);
-        current = StringAttr();
-        continue;
+          isa<scf::IfOp>(*load->getUsers().begin()) &&
+          (*load->getUsers().begin())->getBlock() == &body) {
+        Operation *user = *load->getUsers().begin();
+        bool adjacent = true;
+        for (Operation *o = load->getNextNode(); o && o != user;
+             o = o->getNextNode())
+          adjacent = adjacent && isFree(*o);
+        if (adjacent) {
+          groups.emplace_back();
+          groups.back().push_back(&op);
+          joinsNext = user;
+          current = StringAttr();
+          continue;
+        }
       }
       auto name = op.getAttrOfType<StringAttr>(KilnDialect::kKernelAttr);
-      bool joinsLoad = !groups.empty() && groups.back().size() == 1 &&
-                       isa<memref::LoadOp>(groups.back().front()) &&
-                       groups.back().front()->getNextNode() == &op;
-      if (!joinsLoad && (groups.empty() || !name || name != current))
+      bool joins = joinsNext == &op;
+      joinsNext = nullptr;
+      if (!joins && (groups.empty() || !name || name != current))
         groups.emplace_back();
       groups.back().push_back(&op);
       current = name;

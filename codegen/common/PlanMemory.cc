@@ -14,6 +14,8 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Interfaces/CallInterfaces.h"
 #include "mlir/Interfaces/ControlFlowInterfaces.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
@@ -314,6 +316,12 @@ struct PlanMemoryPass : public impl::PlanMemoryBase<PlanMemoryPass> {
           for (Value r : user->getResults())
             if (isa<BaseMemRefType>(r.getType()))
               worklist.push_back(r);
+          // A buffer a region yields lives on as its op's result (an
+          // scf.if's branches write their results in place).
+          if (isa<scf::YieldOp>(user) && user->getParentOp() &&
+              use.getOperandNumber() < user->getParentOp()->getNumResults())
+            worklist.push_back(
+                user->getParentOp()->getResult(use.getOperandNumber()));
         }
       }
       buffers.push_back(b);

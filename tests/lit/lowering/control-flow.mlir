@@ -1,9 +1,10 @@
 // RUN: graph-opt %s --split-input-file --convert-kiln-to-linalg | FileCheck %s
 
 // kiln.if: an scf.if whose branches copy their results into one
-// destination made before it, so that both yield the same buffer.
+// destination made before it, so that both yield the same buffer (an
+// alloc_tensor: CSE would merge two identical tensor.empty ops).
 // CHECK-LABEL: func.func @branch
-// CHECK: %[[DEST:.*]] = tensor.empty() : tensor<4xf32>
+// CHECK: %[[DEST:.*]] = bufferization.alloc_tensor() : tensor<4xf32>
 // CHECK: %[[C:.*]] = tensor.extract %arg1[] : tensor<i1>
 // CHECK: scf.if %[[C]] -> (tensor<4xf32>) {
 // CHECK: %[[A:.*]] = linalg.generic
@@ -31,7 +32,7 @@ func.func @branch(%x: tensor<4xf32>, %c: tensor<i1>) -> tensor<4xf32> {
 // condition held) into a temporary, the scan value inserted into its row,
 // then the choice copied over the old value in place.
 // CHECK-LABEL: func.func @loop
-// CHECK: %[[STACK:.*]] = tensor.empty() : tensor<6x2xf32>
+// CHECK: %[[STACK:.*]] = bufferization.alloc_tensor() : tensor<6x2xf32>
 // CHECK: scf.for %[[IV:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[CT:.*]] = %arg1, %[[X:.*]] = %arg0, %[[S:.*]] = %[[STACK]])
 // CHECK: %[[C:.*]] = tensor.extract %[[CT]][] : tensor<i1>
 // CHECK: %[[I:.*]] = arith.index_cast %[[IV]] : index to i64

@@ -57,6 +57,82 @@ save("scan_back",
      [vi("init", f32, [3]), vi("x", f32, [5, 3])],
      [vi("total", f32, [3]), vi("sums", f32, [3, 5])])
 
+# A Loop sliding a window of 2 columns along x: x[:, i : i + 2], the
+# start computed from the iteration number (a Gather at run time).
+win_body = h.make_graph(
+    [h.make_node("Unsqueeze", ["i", "zero_axis"], ["start"]),
+     h.make_node("Add", ["start", "two"], ["end"]),
+     h.make_node("Slice", ["x", "start", "end", "one_axis"], ["window"]),
+     h.make_node("Add", ["acc_in", "window"], ["acc_out"]),
+     h.make_node("Identity", ["c_in"], ["c_out"]),
+     h.make_node("Identity", ["window"], ["each"])],
+    "slide", [vi("i", T.INT64, []), vi("c_in", T.BOOL, []),
+              vi("acc_in", f32, [2, 2])],
+    [vi("c_out", T.BOOL, []), vi("acc_out", f32, [2, 2]),
+     vi("each", f32, [2, 2])],
+    [nh.from_array(np.array([0], np.int64), "zero_axis"),
+     nh.from_array(np.array([2], np.int64), "two"),
+     nh.from_array(np.array([1], np.int64), "one_axis")])
+save("loop_windows",
+     [h.make_node("Loop", ["M", "", "acc0"], ["acc", "windows"],
+                  body=win_body, name="slide")],
+     [vi("x", f32, [2, 5])],
+     [vi("acc", f32, [2, 2]), vi("windows", f32, [4, 2, 2])],
+     [nh.from_array(np.array(4, np.int64), "M"),
+      nh.from_array(np.zeros((2, 2), np.float32), "acc0")])
+xw = np.arange(10, dtype=np.float32).reshape(2, 5)
+np.save(f"{out}/cf_xw.npy", xw)
+wins = [xw[:, i:i + 2] for i in range(4)]
+print("acc", sum(wins).tolist(), "windows", np.array(wins).tolist())
+
+# Nesting under a run-time If: an If of two outputs; a Loop in a branch;
+# a Scan in a branch (each one kernel, the inner loop inside the if).
+B = T.BOOL
+then2 = h.make_graph([h.make_node("Neg", ["xn"], ["t"]),
+                      h.make_node("Abs", ["xn"], ["t2"])], "then", [],
+                     [vi("t", f32, [2, 3]), vi("t2", f32, [2, 3])])
+else2 = h.make_graph([h.make_node("Abs", ["xn"], ["e"]),
+                      h.make_node("Neg", ["xn"], ["e2"])], "else", [],
+                     [vi("e", f32, [2, 3]), vi("e2", f32, [2, 3])])
+add_body = h.make_graph(
+    [h.make_node("Add", ["v", "xn"], ["v2"]),
+     h.make_node("Identity", ["lc"], ["lc2"])], "add",
+    [vi("li", T.INT64, []), vi("lc", B, []), vi("v", f32, [2, 3])],
+    [vi("lc2", B, []), vi("v2", f32, [2, 3])])
+loop_then = h.make_graph(
+    [h.make_node("Loop", ["M4", "", "xn"], ["l"], body=add_body)], "loop_then",
+    [], [vi("l", f32, [2, 3])])
+neg_else = h.make_graph([h.make_node("Neg", ["xn"], ["n"])], "neg_else", [],
+                        [vi("n", f32, [2, 3])])
+sum_body = h.make_graph([h.make_node("Add", ["s", "r"], ["s2"])], "sum",
+                        [vi("s", f32, [3]), vi("r", f32, [3])],
+                        [vi("s2", f32, [3])])
+scan_then = h.make_graph(
+    [h.make_node("Scan", ["v0", "xn"], ["st"], body=sum_body,
+                 num_scan_inputs=1)], "scan_then", [], [vi("st", f32, [3])])
+neg_v = h.make_graph([h.make_node("Neg", ["v0"], ["nv"])], "neg_v", [],
+                     [vi("nv", f32, [3])])
+save("nested",
+     [h.make_node("If", ["c"], ["y0", "y1"], then_branch=then2,
+                  else_branch=else2, name="two"),
+      h.make_node("If", ["c"], ["y2"], then_branch=loop_then,
+                  else_branch=neg_else, name="with_loop"),
+      h.make_node("If", ["c"], ["y3"], then_branch=scan_then,
+                  else_branch=neg_v, name="with_scan")],
+     [vi("c", B, []), vi("xn", f32, [2, 3]), vi("v0", f32, [3])],
+     [vi("y0", f32, [2, 3]), vi("y1", f32, [2, 3]), vi("y2", f32, [2, 3]),
+      vi("y3", f32, [3])],
+     [nh.from_array(np.array(4, np.int64), "M4")])
+xn = np.arange(6, dtype=np.float32).reshape(2, 3) - 2
+np.save(f"{out}/cf_xn.npy", xn)
+np.save(f"{out}/cf_v0.npy", np.ones(3, np.float32))
+np.save(f"{out}/cf_true.npy", np.array(True))
+np.save(f"{out}/cf_false.npy", np.array(False))
+print("true: y0", (-xn).tolist(), "y1", abs(xn).tolist(), "y2",
+      (5 * xn).tolist(), "y3", (1 + xn.sum(0)).tolist())
+print("false: y0", abs(xn).tolist(), "y1", (-xn).tolist(), "y2",
+      (-xn).tolist(), "y3", [-1.0, -1.0, -1.0])
+
 x = np.array([8, 4, 2, 6], np.float32)
 np.save(f"{out}/cf_x.npy", x)
 np.save(f"{out}/cf_limit3.npy", np.array(3, np.float32))
