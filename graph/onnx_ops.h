@@ -69,6 +69,12 @@ inline mlir::Value int64Constant(NodeContext &ctx,
   return ctx.constant(mlir::DenseElementsAttr::get(type, values));
 }
 
+/// A constant of float type `elem` and `shape` from doubles, each rounded
+/// once to `elem`.
+mlir::Value floatConstant(NodeContext &ctx, mlir::Type elem,
+                          llvm::ArrayRef<double> values,
+                          llvm::ArrayRef<int64_t> shape);
+
 /// [C] -> [C, 1, ...] so that it broadcasts over [N, C, spatial...];
 /// reports when `rank` < 2.
 mlir::FailureOr<mlir::Value> perChannel(NodeContext &ctx, mlir::Value v,

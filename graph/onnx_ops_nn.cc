@@ -1123,6 +1123,22 @@ void RegisterNNOnnxOps(OnnxRegistry &r) {
 
 namespace onnx_ops {
 
+Value floatConstant(NodeContext &ctx, mlir::Type elem,
+                    llvm::ArrayRef<double> values,
+                    llvm::ArrayRef<int64_t> shape) {
+  auto floatType = mlir::cast<mlir::FloatType>(elem);
+  llvm::SmallVector<llvm::APFloat> elems;
+  for (double v : values) {
+    llvm::APFloat f(v);
+    bool lost = false;
+    f.convert(floatType.getFloatSemantics(), llvm::APFloat::rmNearestTiesToEven,
+              &lost);
+    elems.push_back(f);
+  }
+  return ctx.constant(mlir::DenseElementsAttr::get(
+      mlir::RankedTensorType::get(shape, elem), elems));
+}
+
 /// [C] -> [C, 1, ...] so that it broadcasts over [N, C, spatial...].
 FailureOr<Value> perChannel(NodeContext &ctx, Value v, int64_t rank) {
   if (rank < 2) {

@@ -151,12 +151,16 @@ FailureOr<int64_t> quantAxis(NodeContext &ctx, int64_t rank) {
   return rank == 0 ? int64_t{-1} : n;
 }
 
-FailureOr<Values> convertQuantizeLinear(NodeContext &ctx) {
+/// QuantizeLinear's and DequantizeLinear's scale (input 1) and zero point
+/// (input 2, null when absent), shaped to broadcast against x (input 0):
+/// per tensor, or per index of `axis`.
+struct ScaleAndZeroPoint {
+  Value scale, zeroPoint;
+};
+FailureOr<ScaleAndZeroPoint> scaleAndZeroPoint(NodeContext &ctx,
+                                               const char *scaleName,
+                                               const char *zeroPointName) {
   auto xType = ctx.type(0);
-  if (!mlir::isa<mlir::FloatType>(xType.getElementType())) {
-    ctx.error("x must be a floating-point tensor");
-    return mlir::failure();
-  }
   if (ctx.getInt("block_size", 0) != 0) {
     ctx.unsupported("blocked quantization (block_size) is not supported yet");
     return mlir::failure();
@@ -165,11 +169,28 @@ FailureOr<Values> convertQuantizeLinear(NodeContext &ctx) {
   if (mlir::failed(axis))
     return mlir::failure();
   int64_t length = *axis < 0 ? 1 : xType.getDimSize(*axis);
+  ScaleAndZeroPoint result;
   FailureOr<Value> scale =
-      perAxis(ctx, ctx.input(1), xType.getRank(), *axis, length, "y_scale");
+      perAxis(ctx, ctx.input(1), xType.getRank(), *axis, length, scaleName);
   if (mlir::failed(scale))
     return mlir::failure();
-  Value zp;
+  result.scale = *scale;
+  if (ctx.input(2)) {
+    FailureOr<Value> z = perAxis(ctx, ctx.input(2), xType.getRank(), *axis,
+                                 length, zeroPointName);
+    if (mlir::failed(z))
+      return mlir::failure();
+    result.zeroPoint = *z;
+  }
+  return result;
+}
+
+FailureOr<Values> convertQuantizeLinear(NodeContext &ctx) {
+  auto xType = ctx.type(0);
+  if (!mlir::isa<mlir::FloatType>(xType.getElementType())) {
+    ctx.error("x must be a floating-point tensor");
+    return mlir::failure();
+  }
   mlir::Type elem =
       mlir::IntegerType::get(&ctx.context(), 8, mlir::IntegerType::Unsigned);
   if (ctx.input(2)) {
@@ -178,24 +199,18 @@ FailureOr<Values> convertQuantizeLinear(NodeContext &ctx) {
       ctx.error("y_zero_point must have y_scale's shape");
       return mlir::failure();
     }
-    FailureOr<Value> z = perAxis(ctx, ctx.input(2), xType.getRank(), *axis,
-                                 length, "y_zero_point");
-    if (mlir::failed(z))
-      return mlir::failure();
-    zp = *z;
   }
-  FailureOr<Value> s = castTo(ctx, *scale, xType.getElementType());
+  FailureOr<ScaleAndZeroPoint> params =
+      scaleAndZeroPoint(ctx, "y_scale", "y_zero_point");
+  if (mlir::failed(params))
+    return mlir::failure();
+  FailureOr<Value> s = castTo(ctx, params->scale, xType.getElementType());
   if (mlir::failed(s))
     return mlir::failure();
-  return one(quantize(ctx, ctx.input(0), *s, zp, elem));
+  return one(quantize(ctx, ctx.input(0), *s, params->zeroPoint, elem));
 }
-
 FailureOr<Values> convertDequantizeLinear(NodeContext &ctx) {
   auto xType = ctx.type(0);
-  if (ctx.getInt("block_size", 0) != 0) {
-    ctx.unsupported("blocked quantization (block_size) is not supported yet");
-    return mlir::failure();
-  }
   if (xType.getElementType().isSignlessInteger(32) && ctx.input(2)) {
     ctx.error("an int32 x takes no x_zero_point");
     return mlir::failure();
@@ -203,29 +218,19 @@ FailureOr<Values> convertDequantizeLinear(NodeContext &ctx) {
   if (!xType.getElementType().isSignlessInteger(32) &&
       mlir::failed(quantizedRange(ctx, xType.getElementType(), "x")))
     return mlir::failure();
-  FailureOr<int64_t> axis = quantAxis(ctx, xType.getRank());
-  if (mlir::failed(axis))
+  FailureOr<ScaleAndZeroPoint> params =
+      scaleAndZeroPoint(ctx, "x_scale", "x_zero_point");
+  if (mlir::failed(params))
     return mlir::failure();
-  int64_t length = *axis < 0 ? 1 : xType.getDimSize(*axis);
-  FailureOr<Value> scale =
-      perAxis(ctx, ctx.input(1), xType.getRank(), *axis, length, "x_scale");
-  if (mlir::failed(scale))
-    return mlir::failure();
-  mlir::Type fp = typeOf(*scale).getElementType();
+  mlir::Type fp = typeOf(params->scale).getElementType();
   FailureOr<Value> x = castTo(ctx, ctx.input(0), fp);
+  if (mlir::succeeded(x) && params->zeroPoint) {
+    FailureOr<Value> zp = castTo(ctx, params->zeroPoint, fp);
+    x = mlir::succeeded(zp) ? ctx.build<SubOp>({*x, *zp}) : zp;
+  }
   if (mlir::failed(x))
     return mlir::failure();
-  if (ctx.input(2)) {
-    FailureOr<Value> zp = perAxis(ctx, ctx.input(2), xType.getRank(), *axis,
-                                  length, "x_zero_point");
-    if (mlir::succeeded(zp))
-      zp = castTo(ctx, *zp, fp);
-    if (mlir::succeeded(zp))
-      x = ctx.build<SubOp>({*x, *zp});
-    if (mlir::failed(zp) || mlir::failed(x))
-      return mlir::failure();
-  }
-  return one(ctx.build<MulOp>({*x, *scale}));
+  return one(ctx.build<MulOp>({*x, params->scale}));
 }
 
 /// DynamicQuantizeLinear: uint8 with the scale and zero point that map

@@ -193,23 +193,6 @@ AxisSampling sampleAxis(const ResizeOptions &o, int64_t in, int64_t out,
   return s;
 }
 
-/// A constant of element type `elem` (a float type) and shape `shape`.
-Value floatConstant(NodeContext &ctx, mlir::Type elem,
-                    llvm::ArrayRef<double> values,
-                    llvm::ArrayRef<int64_t> shape) {
-  auto floatType = mlir::cast<mlir::FloatType>(elem);
-  llvm::SmallVector<llvm::APFloat> elems;
-  for (double v : values) {
-    llvm::APFloat f(v);
-    bool lost = false;
-    f.convert(floatType.getFloatSemantics(), llvm::APFloat::rmNearestTiesToEven,
-              &lost);
-    elems.push_back(f);
-  }
-  auto type = mlir::RankedTensorType::get(shape, elem);
-  return ctx.constant(mlir::DenseElementsAttr::get(type, elems));
-}
-
 /// Resamples `x` along `axis` as `s` says.
 FailureOr<Value> resampleAxis(NodeContext &ctx, Value x, int64_t axis,
                               const AxisSampling &s, double extrapolation) {

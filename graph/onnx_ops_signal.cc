@@ -35,23 +35,6 @@ mlir::RankedTensorType typeOf(Value v) {
   return mlir::cast<mlir::RankedTensorType>(v.getType());
 }
 
-/// A constant of `elem` (a float type) and `shape` from doubles.
-Value floatConstant(NodeContext &ctx, mlir::Type elem,
-                    llvm::ArrayRef<double> values,
-                    llvm::ArrayRef<int64_t> shape) {
-  auto floatType = mlir::cast<mlir::FloatType>(elem);
-  llvm::SmallVector<llvm::APFloat> elems;
-  for (double v : values) {
-    llvm::APFloat f(v);
-    bool lost = false;
-    f.convert(floatType.getFloatSemantics(), llvm::APFloat::rmNearestTiesToEven,
-              &lost);
-    elems.push_back(f);
-  }
-  return ctx.constant(mlir::DenseElementsAttr::get(
-      mlir::RankedTensorType::get(shape, elem), elems));
-}
-
 /// `values` as a constant of the node's output_datatype (default float).
 FailureOr<Value> outputConstant(NodeContext &ctx, llvm::ArrayRef<double> values,
                                 llvm::ArrayRef<int64_t> shape) {
