@@ -299,8 +299,11 @@ FailureOr<Values> convertResize(NodeContext &ctx) {
 
   // The axes resized (opset 18), and the scales or sizes along them.
   llvm::SmallVector<int64_t> axes;
-  if (Since >= 18 && ctx.hasAttr("axes")) {
-    for (int64_t a : *ctx.getInts("axes")) {
+  std::optional<llvm::SmallVector<int64_t>> givenAxes;
+  if (Since >= 18)
+    givenAxes = ctx.getInts("axes");
+  if (givenAxes) {
+    for (int64_t a : *givenAxes) {
       int64_t n = normalizeAxis(a, rank);
       if (n < 0 || llvm::is_contained(axes, n)) {
         ctx.error(absl::StrCat("axes: ", a,
