@@ -65,7 +65,7 @@ compile_SRCS := tests/fuzz/compile_fuzzer.cc $(ONNX) $(GRAPH) \
   codegen/common/LaunchPlan.cc codegen/common/FetchesInPlace.cc
 compile_BAZEL_OBJS := $(GEN)/codegen/_objs/pipeline/Pipeline.pic.o \
   $(patsubst %,$(GEN)/codegen/common/_objs/to_linalg/%.pic.o, \
-    ContractionLowering DataMovementLowering ElementwiseLowering IndexedLowering RecurrenceLowering \
+    ContractionLowering ControlFlowLowering DataMovementLowering ElementwiseLowering IndexedLowering RecurrenceLowering \
     InlineFusions KilnToLinalg LoweringUtils ReductionLowering SortLowering \
     WindowLowering) \
   $(patsubst %,$(GEN)/codegen/cpu/_objs/tuning/%.pic.o, \
