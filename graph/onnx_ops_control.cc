@@ -99,13 +99,22 @@ FailureOr<Values> convertRuntimeIf(NodeContext &ctx) {
     cond = ctx.reshape(ctx.input(0), {});
   if (mlir::failed(cond))
     return mlir::failure();
-  std::pair<mlir::Block *, Values> branches[2];
+  std::pair<mlir::Block *, Values> branches[2] = {{nullptr, {}}, {nullptr, {}}};
+  auto cleanup = [&] {
+    for (auto &b : branches)
+      if (b.first) {
+        b.first->dropAllDefinedValueUses();
+        delete b.first;
+        b.first = nullptr;
+      }
+  };
   const char *names[2] = {"then_branch", "else_branch"};
   for (int i = 0; i < 2; ++i) {
     const Attr *graph = ctx.attr(names[i], Attr::GRAPH);
     if (!graph) {
       if (!ctx.reported())
         ctx.error(absl::StrCat("missing attribute '", names[i], "'"));
+      cleanup();
       return mlir::failure();
     }
     auto body = importBody(ctx, graph->g(), {}, [](mlir::Block *) {
@@ -113,16 +122,11 @@ FailureOr<Values> convertRuntimeIf(NodeContext &ctx) {
     });
     if (mlir::failed(body)) {
       ctx.unsupported(absl::StrCat("its ", names[i], " cannot be compiled"));
+      cleanup();
       return mlir::failure();
     }
     branches[i] = *body;
   }
-  auto cleanup = [&] {
-    for (auto &b : branches) {
-      b.first->dropAllDefinedValueUses();
-      delete b.first;
-    }
-  };
   Values &thenOut = branches[0].second, &elseOut = branches[1].second;
   if (thenOut.size() != static_cast<size_t>(ctx.node().output_size()) ||
       elseOut.size() != thenOut.size()) {
@@ -329,8 +333,11 @@ FailureOr<Values> convertLoop(NodeContext &ctx) {
     mlir::OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToEnd(block);
     FailureOr<Value> c = ctx.reshape(condOut, {});
-    if (mlir::failed(c))
+    if (mlir::failed(c)) {
+      block->dropAllDefinedValueUses();
+      delete block;
       return mlir::failure();
+    }
     condOut = *c;
   }
   // The condition stays as it came in when the body passes it through.
