@@ -65,6 +65,12 @@ DType MlirToDType(mlir::Type type) {
   return DType::kInvalid;
 }
 
+std::string TypeString(mlir::Type type) {
+  auto t = mlir::cast<mlir::RankedTensorType>(type);
+  return DTypeName(MlirToDType(t.getElementType())) +
+         ShapeToString({t.getShape().begin(), t.getShape().end()});
+}
+
 namespace {
 
 struct InputRef {
@@ -236,13 +242,6 @@ absl::StatusOr<Attribute> ConvertAttr(const AttrValue &value,
   }
   }
   return mistyped();
-}
-
-/// "f32[2,3]".
-std::string TypeString(mlir::Type type) {
-  auto t = mlir::cast<mlir::RankedTensorType>(type);
-  return DTypeName(MlirToDType(t.getElementType())) +
-         ShapeToString({t.getShape().begin(), t.getShape().end()});
 }
 
 /// The names a graph's nodes (and its subgraphs', recursively) read that

@@ -66,6 +66,8 @@ mlir::DenseElementsAttr HostTensorToAttr(const Tensor &tensor,
 /// Maps Kiln's element types to MLIR types and back.
 mlir::Type DTypeToMlir(DType dtype, mlir::MLIRContext &context);
 DType MlirToDType(mlir::Type type);
+/// A ranked tensor type as errors print it: "f32[2,3]".
+std::string TypeString(mlir::Type type);
 
 } // namespace kiln
 

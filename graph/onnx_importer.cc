@@ -152,12 +152,6 @@ std::string KnownType(const onnx::ValueInfoProto &info) {
   return DTypeName(dtype) + ShapeToString(shape);
 }
 
-std::string TypeOf(mlir::Type type) {
-  auto t = mlir::cast<mlir::RankedTensorType>(type);
-  return DTypeName(MlirToDType(t.getElementType())) +
-         ShapeToString({t.getShape().begin(), t.getShape().end()});
-}
-
 std::string OnnxSource::ModelBytes() const {
   std::string bytes;
   {
@@ -449,10 +443,10 @@ OnnxSource::Import(const std::vector<std::string> &requested,
         auto known = inferred_.find(out);
         if (known != inferred_.end()) {
           std::string want = KnownType(*known->second);
-          if (!want.empty() && want != TypeOf(v.getType()))
+          if (!want.empty() && want != TypeString(v.getType()))
             errors.push_back(absl::StrCat(
                 "node '", name, "' (", node.op_type(), "): output '", out,
-                "' is ", TypeOf(v.getType()), " but ONNX expects ", want));
+                "' is ", TypeString(v.getType()), " but ONNX expects ", want));
         }
       }
     }
@@ -470,10 +464,10 @@ OnnxSource::Import(const std::vector<std::string> &requested,
       auto declared = inferred_.find(f);
       if (declared != inferred_.end() && !producedByNode.count(f)) {
         std::string want = KnownType(*declared->second);
-        if (!want.empty() && want != TypeOf(it->second.getType()))
+        if (!want.empty() && want != TypeString(it->second.getType()))
           errors.push_back(absl::StrCat("output '", f, "' is declared ", want,
                                         " but is ",
-                                        TypeOf(it->second.getType())));
+                                        TypeString(it->second.getType())));
       }
       continue;
     }

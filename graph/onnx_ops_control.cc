@@ -36,13 +36,6 @@ mlir::RankedTensorType typeOf(mlir::Value v) {
   return mlir::cast<mlir::RankedTensorType>(v.getType());
 }
 
-/// "f32[2,3]".
-std::string TypeString(mlir::Type type) {
-  auto t = mlir::cast<mlir::RankedTensorType>(type);
-  return DTypeName(MlirToDType(t.getElementType())) +
-         ShapeToString({t.getShape().begin(), t.getShape().end()});
-}
-
 /// Element types a control-flow op carries: signless (kiln.if and
 /// kiln.loop results are not converted when unsigned integers become
 /// signless).
