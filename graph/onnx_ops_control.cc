@@ -348,50 +348,39 @@ FailureOr<Values> convertLoop(NodeContext &ctx) {
   return Values(loop->getResults());
 }
 
-/// Scan (opset 9 on): a kiln.loop over the scan axis, the body reading
-/// each scan input's slice at the iteration (from the back when reversed)
-/// and its scan outputs stacked, reversed and moved to their axes after.
-FailureOr<Values> convertScan(NodeContext &ctx) {
-  int64_t scans = ctx.getInt("num_scan_inputs", 0);
-  int64_t n = static_cast<int64_t>(ctx.numInputs());
-  if (scans < 1 || scans > n) {
-    ctx.error(absl::StrCat("num_scan_inputs is ", scans, "; the node has ", n,
-                           " inputs"));
-    return mlir::failure();
-  }
-  int64_t states = n - scans;
+/// Whether each of a Scan's directions is 0 (forward) or 1 (reverse);
+/// reports the first that is not.
+bool validDirections(NodeContext &ctx, llvm::ArrayRef<int64_t> dirs,
+                     const char *name) {
+  for (int64_t d : dirs)
+    if (d != 0 && d != 1) {
+      ctx.error(
+          absl::StrCat(name, " holds ", d, "; 0 is forward, 1 is reverse"));
+      return false;
+    }
+  return true;
+}
+
+/// The scan of `scanInputs` (along `inAxes`, reversed where `inDirs` is 1)
+/// carrying `inits`: a kiln.loop over the scan axis, the body reading each
+/// scan input's slice at the iteration (from the back when reversed) and
+/// its scan outputs stacked, reversed and moved to their axes after.
+FailureOr<Values> buildScan(NodeContext &ctx, const Values &inits,
+                            const Values &scanInputs,
+                            llvm::SmallVector<int64_t> inAxes,
+                            llvm::ArrayRef<int64_t> inDirs) {
+  int64_t states = static_cast<int64_t>(inits.size());
+  int64_t scans = static_cast<int64_t>(scanInputs.size());
   auto list = [&](const char *name, int64_t count) {
     std::optional<llvm::SmallVector<int64_t>> v = ctx.getInts(name);
     return v ? *v : llvm::SmallVector<int64_t>(count, 0);
   };
-  llvm::SmallVector<int64_t> inAxes = list("scan_input_axes", scans),
-                             inDirs = list("scan_input_directions", scans);
-  if (static_cast<int64_t>(inAxes.size()) != scans ||
-      static_cast<int64_t>(inDirs.size()) != scans) {
-    ctx.error("scan_input_axes and scan_input_directions need one value per "
-              "scan input");
-    return mlir::failure();
-  }
-  auto directions = [&](llvm::ArrayRef<int64_t> dirs, const char *name) {
-    for (int64_t d : dirs)
-      if (d != 0 && d != 1) {
-        ctx.error(
-            absl::StrCat(name, " holds ", d, "; 0 is forward, 1 is reverse"));
-        return false;
-      }
-    return true;
-  };
-  if (!directions(inDirs, "scan_input_directions"))
-    return mlir::failure();
-  Values inits;
-  for (int64_t i = 0; i < states; ++i) {
-    if (!carriable(ctx, ctx.input(i), absl::StrCat("state ", i)))
+  for (int64_t i = 0; i < states; ++i)
+    if (!carriable(ctx, inits[i], absl::StrCat("state ", i)))
       return mlir::failure();
-    inits.push_back(ctx.input(i));
-  }
   int64_t trips = -1;
   for (int64_t j = 0; j < scans; ++j) {
-    auto t = typeOf(ctx.input(states + j));
+    auto t = typeOf(scanInputs[j]);
     int64_t axis = normalizeAxis(inAxes[j], t.getRank());
     if (axis < 0) {
       ctx.error(absl::StrCat("scan input ", j, ": axis ", inAxes[j],
@@ -430,9 +419,8 @@ FailureOr<Values> convertScan(NodeContext &ctx) {
               return mlir::failure();
             at = *back;
           }
-          FailureOr<Value> slice =
-              ctx.build<GatherOp>({ctx.input(states + j), at},
-                                  {named(ctx, "axis", i64(ctx, inAxes[j]))});
+          FailureOr<Value> slice = ctx.build<GatherOp>(
+              {scanInputs[j], at}, {named(ctx, "axis", i64(ctx, inAxes[j]))});
           if (mlir::failed(slice))
             return mlir::failure();
           bound.push_back(*slice);
@@ -463,7 +451,7 @@ FailureOr<Values> convertScan(NodeContext &ctx) {
               "per scan output");
     return mlir::failure();
   }
-  if (!directions(outDirs, "scan_output_directions")) {
+  if (!validDirections(ctx, outDirs, "scan_output_directions")) {
     block->dropAllDefinedValueUses();
     delete block;
     return mlir::failure();
@@ -510,6 +498,144 @@ FailureOr<Values> convertScan(NodeContext &ctx) {
   return results;
 }
 
+/// The form of Scan's inputs: `states` leading states, then the scan
+/// inputs; reports a num_scan_inputs the node cannot have.
+FailureOr<int64_t> scanStates(NodeContext &ctx, int64_t first) {
+  int64_t scans = ctx.getInt("num_scan_inputs", 0);
+  int64_t n = static_cast<int64_t>(ctx.numInputs()) - first;
+  if (scans < 1 || scans > n) {
+    ctx.error(absl::StrCat("num_scan_inputs is ", scans, "; the node has ", n,
+                           " state and scan inputs"));
+    return mlir::failure();
+  }
+  return n - scans;
+}
+
+/// One value per scan input from the list attribute `name` (zeros when
+/// absent), its values 0 or 1 when `isDirection`.
+FailureOr<llvm::SmallVector<int64_t>> perScanInput(NodeContext &ctx,
+                                                   const char *name,
+                                                   int64_t scans,
+                                                   bool isDirection) {
+  std::optional<llvm::SmallVector<int64_t>> v = ctx.getInts(name);
+  llvm::SmallVector<int64_t> values =
+      v ? *v : llvm::SmallVector<int64_t>(scans, 0);
+  if (static_cast<int64_t>(values.size()) != scans) {
+    ctx.error(absl::StrCat(name, " needs one value per scan input (", scans,
+                           "); it has ", values.size()));
+    return mlir::failure();
+  }
+  if (isDirection && !validDirections(ctx, values, name))
+    return mlir::failure();
+  return values;
+}
+
+/// Scan (opset 9 on): the scan inputs along their scan_input_axes.
+FailureOr<Values> convertScan(NodeContext &ctx) {
+  FailureOr<int64_t> states = scanStates(ctx, 0);
+  if (mlir::failed(states))
+    return mlir::failure();
+  int64_t scans = static_cast<int64_t>(ctx.numInputs()) - *states;
+  FailureOr<llvm::SmallVector<int64_t>> axes =
+      perScanInput(ctx, "scan_input_axes", scans, false);
+  FailureOr<llvm::SmallVector<int64_t>> dirs =
+      perScanInput(ctx, "scan_input_directions", scans, true);
+  if (mlir::failed(axes) || mlir::failed(dirs))
+    return mlir::failure();
+  Values inits, scanInputs;
+  for (int64_t i = 0; i < *states; ++i)
+    inits.push_back(ctx.input(i));
+  for (int64_t j = 0; j < scans; ++j)
+    scanInputs.push_back(ctx.input(*states + j));
+  return buildScan(ctx, inits, scanInputs, *axes, *dirs);
+}
+
+/// Scan-8: states and scan inputs have a leading batch axis (the scan
+/// axis is 1), and the body sees one batch entry. Each entry becomes a
+/// scan of its own, and their results are stacked along the batch axis.
+/// Sequence lengths shorter than the scan axis are refused.
+FailureOr<Values> convertScan8(NodeContext &ctx) {
+  FailureOr<int64_t> states = scanStates(ctx, 1);
+  if (mlir::failed(states))
+    return mlir::failure();
+  int64_t scans = static_cast<int64_t>(ctx.numInputs()) - 1 - *states;
+  FailureOr<llvm::SmallVector<int64_t>> dirs =
+      perScanInput(ctx, "directions", scans, true);
+  if (mlir::failed(dirs))
+    return mlir::failure();
+  Values all;
+  for (size_t i = 1; i < ctx.numInputs(); ++i)
+    all.push_back(ctx.input(i));
+  int64_t batch = -1, length = -1;
+  for (auto [i, v] : llvm::enumerate(all)) {
+    auto t = typeOf(v);
+    bool scan = static_cast<int64_t>(i) >= *states;
+    if (t.getRank() < (scan ? 2 : 1) ||
+        (batch >= 0 && t.getDimSize(0) != batch) ||
+        (scan && length >= 0 && t.getDimSize(1) != length)) {
+      ctx.error(absl::StrCat(
+          scan ? "scan input " : "state ", scan ? i - *states : i, " is ",
+          TypeString(v.getType()),
+          ": Scan-8 takes [batch, ...] states and [batch, sequence, ...] "
+          "scan inputs, the same batch and sequence for all"));
+      return mlir::failure();
+    }
+    batch = t.getDimSize(0);
+    if (scan)
+      length = t.getDimSize(1);
+  }
+  if (Value lens = ctx.input(0)) {
+    mlir::DenseIntElementsAttr given;
+    if (!mlir::matchPattern(lens, mlir::m_Constant(&given)) ||
+        llvm::any_of(given.getValues<llvm::APInt>(), [&](const llvm::APInt &n) {
+          return n.getSExtValue() != length;
+        })) {
+      ctx.unsupported(absl::StrCat(
+          "sequence_lens other than the full length (", length,
+          ") of every batch entry is not supported (Scan-8's per-entry "
+          "lengths; opset 9's Scan has none)"));
+      return mlir::failure();
+    }
+  }
+  llvm::SmallVector<Values> perEntry;
+  for (int64_t e = 0; e < batch; ++e) {
+    Values inits, scanInputs;
+    for (auto [i, v] : llvm::enumerate(all)) {
+      FailureOr<Value> entry = ctx.build<GatherOp>(
+          {v, int64Constant(ctx, {e}, {})}, {named(ctx, "axis", i64(ctx, 0))});
+      if (mlir::failed(entry))
+        return mlir::failure();
+      (static_cast<int64_t>(i) < *states ? inits : scanInputs)
+          .push_back(*entry);
+    }
+    FailureOr<Values> results = buildScan(
+        ctx, inits, scanInputs, llvm::SmallVector<int64_t>(scans, 0), *dirs);
+    if (mlir::failed(results))
+      return mlir::failure();
+    perEntry.push_back(*results);
+  }
+  Values stacked;
+  for (size_t k = 0; k < perEntry.front().size(); ++k) {
+    Values parts;
+    for (const Values &entry : perEntry) {
+      llvm::SmallVector<int64_t> shape = {1};
+      llvm::append_range(shape, typeOf(entry[k]).getShape());
+      FailureOr<Value> part = ctx.reshape(entry[k], shape);
+      if (mlir::failed(part))
+        return mlir::failure();
+      parts.push_back(*part);
+    }
+    FailureOr<Value> joined =
+        parts.size() == 1
+            ? FailureOr<Value>(parts.front())
+            : ctx.build<ConcatOp>(parts, {named(ctx, "axis", i64(ctx, 0))});
+    if (mlir::failed(joined))
+      return mlir::failure();
+    stacked.push_back(*joined);
+  }
+  return stacked;
+}
+
 } // namespace
 
 void RegisterControlOnnxOps(OnnxRegistry &r) {
@@ -517,13 +643,7 @@ void RegisterControlOnnxOps(OnnxRegistry &r) {
   r.onOp("If", 1, convertIf, 1, 1, {"then_branch", "else_branch"});
   r.onOp("Loop", 1, convertLoop, 2, kVariadic, {"body"});
   // Scan-8 had a batch axis and sequence lengths, which opset 9 dropped.
-  r.onOp("Scan", 1,
-         [](NodeContext &ctx) -> FailureOr<Values> {
-           ctx.unsupported("Scan-8's form (a batch axis and sequence_lens) is "
-                           "not supported yet; opset 9's is");
-           return mlir::failure();
-         },
-         1, kVariadic, {"body", "num_scan_inputs"});
+  r.onOp("Scan", 1, convertScan8, 2, kVariadic, {"body", "num_scan_inputs"});
   r.onOp("Scan", 9, convertScan, 1, kVariadic, {"body", "num_scan_inputs"});
 }
 

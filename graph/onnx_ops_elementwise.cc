@@ -155,8 +155,20 @@ FailureOr<Values> convertDropout(NodeContext &ctx) {
     if (mlir::failed(training))
       return mlir::failure();
     if (*training != 0) {
-      ctx.unsupported("training mode is not supported");
-      return mlir::failure();
+      // Training mode drops a random fraction `ratio` (input 1, default
+      // 0.5) of the elements; only a ratio of 0 keeps them all.
+      FailureOr<double> ratio = ctx.input(1) ? ctx.constantScalar(1, "ratio")
+                                             : FailureOr<double>(0.5);
+      if (mlir::failed(ratio))
+        return mlir::failure();
+      if (*ratio != 0) {
+        ctx.unsupported(absl::StrCat(
+            "training mode with ratio ", *ratio,
+            " draws a random mask (random generators are outside Kiln's "
+            "targets); in inference (training_mode = 0) Dropout is the "
+            "identity"));
+        return mlir::failure();
+      }
     }
   }
   FailureOr<Value> y = ctx.build<IdentityOp>(ctx.input(0));

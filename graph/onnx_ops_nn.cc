@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "graph/importer.h"
 #include "graph/onnx_ops.h"
 #include "graph/op_table.h"
 #include "mlir/IR/Matchers.h"
@@ -678,9 +679,22 @@ FailureOr<Value> normalize(NodeContext &ctx, Value x, Value mean, Value var,
   return y;
 }
 
-FailureOr<Values> convertBatchNorm(NodeContext &ctx) {
-  if (ctx.getInt("training_mode", 0) != 0 || ctx.node().output_size() > 1) {
-    ctx.unsupported("training mode is not supported");
+/// BatchNormalization. In training mode (training_mode = 1 from opset 14,
+/// more than one output before) Y is normalized with the batch's own mean
+/// and (population) variance, and the running mean and variance come out
+/// updated with `momentum`.
+template <int Since> FailureOr<Values> convertBatchNorm(NodeContext &ctx) {
+  int outputs = ctx.node().output_size();
+  bool training =
+      Since >= 14 ? ctx.getInt("training_mode", 0) != 0 : outputs > 1;
+  if (outputs > 3) {
+    ctx.unsupported("saved_mean and saved_var (training internals of "
+                    "opsets before 14) are not supported");
+    return mlir::failure();
+  }
+  if (!training && outputs > 1) {
+    ctx.error("running_mean and running_var are outputs of training mode "
+              "only (training_mode = 1)");
     return mlir::failure();
   }
   int64_t rank = ctx.type(0).getRank();
@@ -695,8 +709,55 @@ FailureOr<Values> convertBatchNorm(NodeContext &ctx) {
       return mlir::failure();
     params.push_back(*p);
   }
-  return one(normalize(ctx, ctx.input(0), params[2], params[3], params[0],
-                       params[1], ctx.getFloat("epsilon", 1e-5f)));
+  double epsilon = ctx.getFloat("epsilon", 1e-5f);
+  if (!training)
+    return one(normalize(ctx, ctx.input(0), params[2], params[3], params[0],
+                         params[1], epsilon));
+  Value x = ctx.input(0);
+  mlir::Type elem = ctx.type(0).getElementType();
+  llvm::SmallVector<int64_t> axes = {0};
+  for (int64_t d = 2; d < rank; ++d)
+    axes.push_back(d);
+  llvm::SmallVector<mlir::NamedAttribute> attrs = {
+      named(ctx, "axes", ints(ctx, axes)), named(ctx, "keepdims", i64(ctx, 1))};
+  FailureOr<Value> mean = ctx.build<ReduceMeanOp>(x, attrs);
+  if (mlir::failed(mean))
+    return mlir::failure();
+  FailureOr<Value> centered = ctx.build<SubOp>({x, *mean});
+  FailureOr<Value> square = mlir::failed(centered)
+                                ? FailureOr<Value>(mlir::failure())
+                                : ctx.build<MulOp>({*centered, *centered});
+  FailureOr<Value> var = mlir::failed(square)
+                             ? FailureOr<Value>(mlir::failure())
+                             : ctx.build<ReduceMeanOp>(*square, attrs);
+  if (mlir::failed(var))
+    return mlir::failure();
+  FailureOr<Value> y =
+      normalize(ctx, x, *mean, *var, params[0], params[1], epsilon);
+  if (mlir::failed(y))
+    return mlir::failure();
+  Values results = {*y};
+  // running = given * momentum + batch * (1 - momentum), shaped [C].
+  double momentum = ctx.getFloat("momentum", 0.9f);
+  int64_t channels = ctx.type(0).getDimSize(1);
+  for (auto [given, batch] :
+       {std::pair{ctx.input(3), *mean}, std::pair{ctx.input(4), *var}}) {
+    if (static_cast<int>(results.size()) == outputs)
+      break;
+    FailureOr<Value> flat = ctx.reshape(batch, {channels});
+    FailureOr<Value> kept =
+        ctx.build<MulOp>({given, ctx.scalar(elem, momentum)});
+    if (mlir::failed(flat) || mlir::failed(kept))
+      return mlir::failure();
+    FailureOr<Value> added =
+        ctx.build<MulOp>({*flat, ctx.scalar(elem, 1.0 - momentum)});
+    if (mlir::succeeded(added))
+      added = ctx.build<AddOp>({*kept, *added});
+    if (mlir::failed(added))
+      return mlir::failure();
+    results.push_back(*added);
+  }
+  return results;
 }
 
 /// Mean and variance of `x` over `axes`, kept as size-1 dims.
@@ -979,6 +1040,74 @@ template <int Since> FailureOr<Values> convertTopK(NodeContext &ctx) {
                      named(ctx, "sorted", i64(ctx, ctx.getInt("sorted", 1)))});
 }
 
+/// MaxUnpool: zeros of the output's shape with each X element written at
+/// its flat index (MaxPool's Indices: into the whole tensor, row-major).
+/// The output's spatial size is output_shape (input 2, a constant) when
+/// given, else (in - 1) * stride + kernel - pads on each spatial axis.
+FailureOr<Values> convertMaxUnpool(NodeContext &ctx) {
+  auto t = ctx.type(0);
+  int64_t rank = t.getRank(), spatial = rank - 2;
+  std::optional<llvm::SmallVector<int64_t>> kernel =
+      ctx.getInts("kernel_shape");
+  llvm::SmallVector<int64_t> strides(spatial, 1), pads(2 * spatial, 0);
+  if (auto given = ctx.getInts("strides"))
+    strides = *given;
+  if (auto given = ctx.getInts("pads"))
+    pads = *given;
+  if (rank < 3 || !kernel || static_cast<int64_t>(kernel->size()) != spatial ||
+      static_cast<int64_t>(strides.size()) != spatial ||
+      static_cast<int64_t>(pads.size()) != 2 * spatial) {
+    ctx.error("expects X [N, C, spatial...] and kernel_shape, strides and "
+              "pads (begins, then ends) for each spatial axis");
+    return mlir::failure();
+  }
+  if (ctx.type(1).getShape() != t.getShape()) {
+    ctx.error(absl::StrCat("I is ", TypeString(ctx.type(1)),
+                           "; it must have X's shape ", TypeString(t)));
+    return mlir::failure();
+  }
+  llvm::SmallVector<int64_t> shape = {t.getDimSize(0), t.getDimSize(1)};
+  FailureOr<std::optional<std::vector<double>>> given =
+      ctx.constantDoubles(2, "output_shape");
+  if (mlir::failed(given))
+    return mlir::failure();
+  if (*given) {
+    if (static_cast<int64_t>((*given)->size()) != rank ||
+        (**given)[0] != static_cast<double>(shape[0]) ||
+        (**given)[1] != static_cast<double>(shape[1])) {
+      ctx.error(absl::StrCat("output_shape must have ", rank,
+                             " entries and keep X's N and C"));
+      return mlir::failure();
+    }
+    for (int64_t d = 0; d < spatial; ++d)
+      shape.push_back(static_cast<int64_t>((**given)[2 + d]));
+  } else {
+    for (int64_t d = 0; d < spatial; ++d)
+      shape.push_back((t.getDimSize(2 + d) - 1) * strides[d] + (*kernel)[d] -
+                      pads[d] - pads[spatial + d]);
+  }
+  int64_t total = 1;
+  for (int64_t n : shape) {
+    if (n < 1) {
+      ctx.error("the output would have a dimension smaller than 1");
+      return mlir::failure();
+    }
+    total *= n;
+  }
+  auto zerosType = mlir::RankedTensorType::get({total}, t.getElementType());
+  Value zeros = ctx.constant(mlir::DenseElementsAttr::get(
+      zerosType, ctx.builder().getZeroAttr(t.getElementType())));
+  FailureOr<Value> values = ctx.reshape(ctx.input(0), {t.getNumElements()});
+  FailureOr<Value> at = ctx.reshape(ctx.input(1), {t.getNumElements()});
+  if (mlir::failed(values) || mlir::failed(at))
+    return mlir::failure();
+  FailureOr<Value> flat = ctx.build<ScatterElementsOp>(
+      {zeros, *at, *values}, {named(ctx, "axis", i64(ctx, 0))});
+  if (mlir::failed(flat))
+    return mlir::failure();
+  return one(ctx.reshape(*flat, shape));
+}
+
 /// LRN: x / (bias + alpha / size * sum of x^2 over the channels
 /// [c - floor((size - 1) / 2), c + ceil((size - 1) / 2)])^beta; the sum is
 /// taken over shifted slices of the squares, zero-padded along C.
@@ -1100,7 +1229,8 @@ void RegisterNNOnnxOps(OnnxRegistry &r) {
   r.onOp("Softmax", 13, convertSoftmax<SoftmaxOp, 13>, 1, 1);
   r.onOp("LogSoftmax", 1, convertSoftmax<LogSoftmaxOp, 1>, 1, 1);
   r.onOp("LogSoftmax", 13, convertSoftmax<LogSoftmaxOp, 13>, 1, 1);
-  r.onOp("BatchNormalization", 1, convertBatchNorm, 5, 5);
+  r.onOp("BatchNormalization", 1, convertBatchNorm<1>, 5, 5);
+  r.onOp("BatchNormalization", 14, convertBatchNorm<14>, 5, 5);
   r.onOp("InstanceNormalization", 1, convertInstanceNorm, 3, 3);
   r.onOp("LayerNormalization", 1, convertLayerNorm, 2, 3);
   r.onOp("LRN", 1, convertLRN, 1, 1, {"size"});
@@ -1109,6 +1239,7 @@ void RegisterNNOnnxOps(OnnxRegistry &r) {
   r.onOp("GlobalAveragePool", 1, convertGlobalPool<ReduceMeanOp>, 1, 1);
   r.onOp("GlobalMaxPool", 1, convertGlobalPool<ReduceMaxOp>, 1, 1);
   r.onOp("MaxPool", 1, convertMaxPool, 1, 1, {"kernel_shape"});
+  r.onOp("MaxUnpool", 1, convertMaxUnpool, 2, 3, {"kernel_shape"});
   r.onOp("NegativeLogLikelihoodLoss", 1, convertNegativeLogLikelihoodLoss, 2,
          3);
   r.onOp("SoftmaxCrossEntropyLoss", 1, convertSoftmaxCrossEntropyLoss, 2, 3);

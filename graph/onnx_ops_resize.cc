@@ -24,8 +24,11 @@
 //===----------------------------------------------------------------------===//
 #include <cmath>
 
+#include <limits>
+
 #include "absl/strings/str_cat.h"
 #include "graph/onnx_ops.h"
+#include "mlir/IR/Matchers.h"
 
 namespace kiln {
 
@@ -656,6 +659,216 @@ template <int Since> FailureOr<Values> convertGridSample(NodeContext &ctx) {
   return Values{out};
 }
 
+/// RoiAlign (opsets 10 and 16) as ONNX Runtime computes it: each output
+/// bin of a region averages (or takes the largest of) a grid of bilinear
+/// samples. Every sample's four taps are gathered from X viewed as
+/// [N * H * W, C] at b * H * W + y * W + x, with weights that are 0 for a
+/// sample outside [-1, H] x [-1, W]. In max mode each tap's weighted value
+/// competes on its own, as in ONNX Runtime. An adaptive sampling_ratio (0)
+/// samples ceil(bin size) points per bin, which the regions decide: the
+/// rois must then be known at compile time.
+template <int Since> FailureOr<Values> convertRoiAlign(NodeContext &ctx) {
+  auto xType = ctx.type(0), rType = ctx.type(1), bType = ctx.type(2);
+  if (xType.getRank() != 4 || rType.getRank() != 2 ||
+      rType.getDimSize(1) != 4 || bType.getRank() != 1 ||
+      bType.getDimSize(0) != rType.getDimSize(0)) {
+    ctx.error("expects X [N, C, H, W], rois [R, 4] and batch_indices [R]");
+    return mlir::failure();
+  }
+  mlir::Type elem = xType.getElementType();
+  if (!mlir::isa<mlir::FloatType>(elem) || rType.getElementType() != elem) {
+    ctx.error("X and rois must be floating-point tensors of one type");
+    return mlir::failure();
+  }
+  std::string mode = ctx.getString("mode", "avg");
+  std::string transform =
+      ctx.getString("coordinate_transformation_mode",
+                    Since >= 16 ? "half_pixel" : "output_half_pixel");
+  int64_t oh = ctx.getInt("output_height", 1),
+          ow = ctx.getInt("output_width", 1);
+  int64_t ratio = ctx.getInt("sampling_ratio", 0);
+  double scale = ctx.getFloat("spatial_scale", 1.0f);
+  if (mode != "avg" && mode != "max") {
+    ctx.error("mode must be avg or max, not '" + mode + "'");
+    return mlir::failure();
+  }
+  if (transform != "half_pixel" && transform != "output_half_pixel") {
+    ctx.error("coordinate_transformation_mode must be half_pixel or "
+              "output_half_pixel, not '" +
+              transform + "'");
+    return mlir::failure();
+  }
+  if (oh < 1 || ow < 1 || ratio < 0) {
+    ctx.error("output_height and output_width must be at least 1 and "
+              "sampling_ratio at least 0");
+    return mlir::failure();
+  }
+  if (ctx.reported())
+    return mlir::failure();
+  bool aligned = transform == "half_pixel";
+  double offset = aligned ? 0.5 : 0.0;
+  int64_t n = xType.getDimSize(0), channels = xType.getDimSize(1),
+          h = xType.getDimSize(2), w = xType.getDimSize(3),
+          rois = rType.getDimSize(0);
+  // The region's start and size along one axis, [R, 1] each, from the
+  // rois' columns `lo` and `lo + 2` (x1, y1, x2, y2).
+  Chain c(ctx, elem);
+  auto column = [&](int64_t k) {
+    return c.op<SliceOp>({ctx.input(1)},
+                         {named(ctx, "starts", ints(ctx, {k})),
+                          named(ctx, "ends", ints(ctx, {k + 1})),
+                          named(ctx, "axes", ints(ctx, {1}))});
+  };
+  auto region = [&](int64_t lo) {
+    Value start = c.sub(c.mul(column(lo), c.f(scale)), c.f(offset));
+    Value size =
+        c.sub(c.sub(c.mul(column(lo + 2), c.f(scale)), c.f(offset)), start);
+    if (!aligned)
+      size = c.op<MaxOp>({size, c.f(1)});
+    return std::make_pair(start, size);
+  };
+  auto [startY, sizeY] = region(1);
+  auto [startX, sizeX] = region(0);
+  // Samples per bin along each axis: sampling_ratio, or per region
+  // ceil(size / bins) (a constant [R, 1], from the constant rois), the
+  // slots being the largest of these.
+  std::optional<std::vector<double>> boxes;
+  if (ratio == 0 && ctx.constantInput(1)) {
+    FailureOr<std::optional<std::vector<double>>> given =
+        ctx.constantDoubles(1, "rois");
+    if (mlir::failed(given))
+      return mlir::failure();
+    boxes = *given;
+  }
+  if (ratio == 0 && !boxes) {
+    ctx.unsupported("sampling_ratio 0 (adaptive) takes as many samples as "
+                    "each region's size asks, which is known only when the "
+                    "rois are (a constant, or frozen with --freeze); give "
+                    "sampling_ratio > 0");
+    return mlir::failure();
+  }
+  auto samples = [&](int64_t lo, int64_t bins, int64_t &slots) -> Value {
+    if (ratio > 0) {
+      slots = ratio;
+      return Value();
+    }
+    std::vector<double> counts;
+    slots = 1;
+    for (int64_t r = 0; r < rois; ++r) {
+      double start = (*boxes)[4 * r + lo] * scale - offset;
+      double size = (*boxes)[4 * r + lo + 2] * scale - offset - start;
+      if (!aligned)
+        size = std::max(size, 1.0);
+      double count = std::max(std::ceil(size / double(bins)), 0.0);
+      counts.push_back(count);
+      slots = std::max(slots, static_cast<int64_t>(count));
+    }
+    return floatConstant(ctx, elem, counts, {rois, 1});
+  };
+  int64_t slotsY = 0, slotsX = 0;
+  Value countY = samples(1, oh, slotsY), countX = samples(0, ow, slotsX);
+  // Sample p = bin * slots + i along one axis, [R, bins * slots]: its
+  // coordinate, the two taps (as i64) and their weights, 0 outside
+  // [-1, size] and for slots past the region's own count.
+  auto i64Type = c.b().getIntegerType(64);
+  struct Taps {
+    Value lo, hi, wlo, whi;
+    Value slot; // [R, bins * slots]: the slot is one of the region's
+                // samples (adaptive sampling only)
+  };
+  auto taps = [&](Value start, Value size, Value count, int64_t bins,
+                  int64_t slots, int64_t extent) {
+    std::vector<double> bin, at;
+    for (int64_t k = 0; k < bins * slots; ++k) {
+      bin.push_back(double(k / slots));
+      at.push_back(double(k % slots) + 0.5);
+    }
+    Value binIndex = floatConstant(ctx, elem, bin, {1, bins * slots});
+    Value slotCenter = floatConstant(ctx, elem, at, {1, bins * slots});
+    Value binSize = c.div(size, c.f(double(bins)));
+    Value perSample = count ? c.div(binSize, c.op<MaxOp>({count, c.f(1)}))
+                            : c.div(binSize, c.f(double(slots)));
+    Value v = c.add(c.add(start, c.mul(binIndex, binSize)),
+                    c.mul(slotCenter, perSample));
+    Value inside = c.op<AndOp>({c.op<GreaterOrEqualOp>({v, c.f(-1)}),
+                                c.op<LessOrEqualOp>({v, c.f(double(extent))})});
+    Value weight = c.cast(inside, elem);
+    Value slot;
+    if (count) {
+      slot = c.op<LessOp>({slotCenter, count});
+      weight = c.mul(weight, c.cast(slot, elem));
+    }
+    Value clamped = c.clamp(v, 0, double(extent - 1));
+    Value lo = c.floor(clamped);
+    Value frac = c.sub(clamped, lo);
+    Value hi = c.clamp(c.add(lo, c.f(1)), 0, double(extent - 1));
+    return Taps{c.cast(lo, i64Type), c.cast(hi, i64Type),
+                c.mul(c.sub(c.f(1), frac), weight), c.mul(frac, weight), slot};
+  };
+  int64_t py = oh * slotsY, px = ow * slotsX;
+  Taps ty = taps(startY, sizeY, countY, oh, slotsY, h);
+  Taps tx = taps(startX, sizeX, countX, ow, slotsX, w);
+  // ONNX Runtime reads batch_indices unchecked; Kiln fails the run on one
+  // outside [0, N).
+  FailureOr<Value> batch = ctx.build<InRangeOp>(
+      ctx.input(2),
+      {named(ctx, "lower", i64(ctx, 0)), named(ctx, "upper", i64(ctx, n - 1)),
+       named(ctx, "what", c.b().getStringAttr("batch index"))});
+  if (mlir::failed(batch))
+    return mlir::failure();
+  Value base = c.reshape(
+      c.mul(c.cast(*batch, i64Type), ctx.scalar(i64Type, double(h * w))),
+      {rois, 1, 1});
+  Value data = c.reshape(
+      c.op<TransposeOp>({ctx.input(0)},
+                        {named(ctx, "perm", ints(ctx, {0, 2, 3, 1}))}),
+      {n * h * w, channels});
+  Value result;
+  for (auto [row, wy] : {std::pair{ty.lo, ty.wlo}, std::pair{ty.hi, ty.whi}})
+    for (auto [col, wx] :
+         {std::pair{tx.lo, tx.wlo}, std::pair{tx.hi, tx.whi}}) {
+      Value index = c.add(
+          c.add(base, c.reshape(c.mul(row, ctx.scalar(i64Type, double(w))),
+                                {rois, py, 1})),
+          c.reshape(col, {rois, 1, px}));
+      Value picked =
+          c.op<GatherNDOp>({data, c.reshape(index, {rois, py, px, 1})});
+      Value weight = c.mul(c.reshape(wy, {rois, py, 1, 1}),
+                           c.reshape(wx, {rois, 1, px, 1}));
+      Value term = c.mul(picked, weight);
+      result = !result         ? term
+               : mode == "avg" ? c.add(result, term)
+                               : c.op<MaxOp>({result, term});
+    }
+  result = c.reshape(result, {rois, oh, slotsY, ow, slotsX, channels});
+  if (mode == "max" && ty.slot) {
+    // Slots past a region's count take no part in the maximum.
+    Value exists =
+        c.op<AndOp>({c.reshape(ty.slot, {rois, oh, slotsY, 1, 1, 1}),
+                     c.reshape(tx.slot, {rois, 1, 1, ow, slotsX, 1})});
+    result =
+        c.where(exists, result, c.f(-std::numeric_limits<double>::infinity()));
+  }
+  llvm::SmallVector<mlir::NamedAttribute> pool = {
+      named(ctx, "axes", ints(ctx, {2, 4})),
+      named(ctx, "keepdims", i64(ctx, 0))};
+  if (mode == "avg") {
+    result = c.op<ReduceSumOp>({result}, pool);
+    Value count = countY && countX
+                      ? c.reshape(c.op<MaxOp>({c.mul(countY, countX), c.f(1)}),
+                                  {rois, 1, 1, 1})
+                      : c.f(double(slotsY * slotsX));
+    result = c.div(result, count);
+  } else {
+    result = c.op<ReduceMaxOp>({result}, pool);
+  }
+  result = c.op<TransposeOp>({result},
+                             {named(ctx, "perm", ints(ctx, {0, 3, 1, 2}))});
+  if (!result)
+    return mlir::failure();
+  return Values{result};
+}
+
 } // namespace
 
 void RegisterResizeOnnxOps(OnnxRegistry &r) {
@@ -667,6 +880,8 @@ void RegisterResizeOnnxOps(OnnxRegistry &r) {
   r.onOp("Resize", 18, convertResize<18>, 1, 4);
   r.onOp("Resize", 19, convertResize<19>, 1, 4);
   r.onOp("GridSample", 1, convertGridSample<16>, 2, 2);
+  r.onOp("RoiAlign", 1, convertRoiAlign<10>, 3, 3);
+  r.onOp("RoiAlign", 16, convertRoiAlign<16>, 3, 3);
   r.onOp("GridSample", 20, convertGridSample<20>, 2, 2);
 }
 

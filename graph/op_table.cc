@@ -144,6 +144,7 @@ const std::vector<OpSpec> &Table() {
        {{"axis", AttrKind::kInt, true},
         {"exclusive", AttrKind::kInt, false},
         {"reverse", AttrKind::kInt, false}}},
+      {"Det", "kiln.det", 1, 1, {}},
       {"ReduceSum", "kiln.reduce_sum", 1, 1, kReduceAttrs},
       {"ReduceMean", "kiln.reduce_mean", 1, 1, kReduceAttrs},
       {"ReduceMax", "kiln.reduce_max", 1, 1, kReduceAttrs},

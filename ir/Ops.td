@@ -483,6 +483,21 @@ def Kiln_ReduceMaxOp : Kiln_ReduceOp<"reduce_max", "maximum">;
 def Kiln_ReduceMinOp : Kiln_ReduceOp<"reduce_min", "minimum">;
 def Kiln_ReduceProdOp : Kiln_ReduceOp<"reduce_prod", "product">;
 
+def Kiln_DetOp : Kiln_Op<"det"> {
+  let summary = "determinant of each square matrix in the last two axes";
+  let description = [{
+    ONNX Det: X is [..., M, M], the result [...]. Computed by Gaussian
+    elimination with partial pivoting (the largest magnitude in each
+    column), as LAPACK's getrf does, in X's element type.
+
+    ```mlir
+    %d = kiln.det %x : (tensor<3x4x4xf32>) -> tensor<3xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_FloatTensor:$X);
+  let results = (outs Kiln_FloatTensor:$Y);
+}
+
 def Kiln_TopKOp : Kiln_Op<"topk"> {
   let summary = "the k largest (or smallest) entries along an axis, sorted";
   let description = [{

@@ -378,6 +378,24 @@ LogicalResult TopKOp::inferReturnTypes(MLIRContext *ctx,
   return success();
 }
 
+LogicalResult DetOp::inferReturnTypes(MLIRContext *,
+                                      std::optional<Location> loc,
+                                      Adaptor adaptor,
+                                      SmallVectorImpl<Type> &inferred) {
+  if (failed(requireStatic(loc, adaptor.getOperands())))
+    return failure();
+  RankedTensorType t = rankedType(adaptor.getX());
+  int64_t rank = t.getRank();
+  if (rank < 2 || t.getDimSize(rank - 1) != t.getDimSize(rank - 2))
+    return emitOptionalError(loc,
+                             "Det expects square matrices [..., M, M]; "
+                             "the input is ",
+                             t);
+  inferred.push_back(
+      RankedTensorType::get(t.getShape().drop_back(2), t.getElementType()));
+  return success();
+}
+
 LogicalResult CumSumOp::inferReturnTypes(MLIRContext *,
                                          std::optional<Location> loc,
                                          Adaptor adaptor,

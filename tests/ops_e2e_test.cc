@@ -6,6 +6,7 @@
 // float64 reference computed here.
 //
 //===----------------------------------------------------------------------===//
+#include <algorithm>
 #include <cmath>
 #include <functional>
 #include <limits>
@@ -622,6 +623,51 @@ TEST(OpsTest, ScatterElementsAndScatterND) {
     want[0 * 3 + c] = rows.ref.data[3 + c];
   }
   testing::ExpectClose(z, RefArray{{4, 3}, want}, 0, 0);
+}
+
+/// det of the n x n matrix at `a` by the Leibniz formula (a sum over all
+/// permutations): another algorithm than Kiln's elimination.
+double LeibnizDet(const double *a, int n) {
+  std::vector<int> perm(n);
+  for (int i = 0; i < n; ++i)
+    perm[i] = i;
+  double det = 0;
+  do {
+    int inversions = 0;
+    for (int i = 0; i < n; ++i)
+      for (int j = i + 1; j < n; ++j)
+        inversions += perm[i] > perm[j];
+    double term = inversions % 2 ? -1 : 1;
+    for (int i = 0; i < n; ++i)
+      term *= a[i * n + perm[i]];
+    det += term;
+  } while (std::next_permutation(perm.begin(), perm.end()));
+  return det;
+}
+
+TEST(OpsTest, DetMatchesTheLeibnizFormula) {
+  // Random 5x5 matrices in a [2, 3] batch; one with a zero pivot at the
+  // start (elimination must pick another row), one singular (two equal
+  // rows), one a cyclic row shift of the identity (det 1).
+  const int n = 5;
+  Input m = RandomInput("m", {2, 3, n, n}, 17);
+  std::vector<float> values(m.ref.data.begin(), m.ref.data.end());
+  values[n * n] = 0;
+  for (int j = 0; j < n; ++j)
+    values[2 * n * n + 3 * n + j] = values[2 * n * n + 1 * n + j];
+  std::fill(values.begin() + 3 * n * n, values.begin() + 4 * n * n, 0.0f);
+  for (int i = 0; i < n; ++i)
+    values[3 * n * n + i * n + (i + 2) % n] = 1;
+  m.tensor = *Tensor::FromVector<float>({2, 3, n, n}, values);
+  m.ref.data.assign(values.begin(), values.end());
+  Tensor y = RunGraph({m}, OpNode("y", "Det", {"m"}));
+  ASSERT_EQ(y.TypeString(), "f32[2,3]");
+  RefArray want{{2, 3}, {}};
+  for (int b = 0; b < 6; ++b)
+    want.data.push_back(LeibnizDet(m.ref.data.data() + b * n * n, n));
+  EXPECT_NEAR(want.data[2], 0, 1e-9);
+  EXPECT_EQ(want.data[3], 1); // an even cyclic shift of 5 rows
+  testing::ExpectClose(y, want, 1e-5, 1e-4);
 }
 
 TEST(OpsTest, ModAndBitShift) {

@@ -1,13 +1,13 @@
 //===- IndexedLowering.cc - Gathers and scatters --------------------------===//
 //
 // Part of Kiln. Ops that read or write at positions the data decides:
-// Gather, GatherElements, GatherND, ScatterElements, ScatterND. Each is one
-// linalg.generic whose body computes the position from linalg.index and the
-// indices, and reads with tensor.extract. An index out of range never
-// reaches memory: a gather reads index 0 in its place, a scatter skips it
-// (kiln-insert-checks fails such a run). Scatters iterate over the output
-// and reduce over the updates that could land on each element, so that the
-// output is written once per element, in parallel.
+// Gather, GatherElements, GatherND, ScatterElements, ScatterND. A gather is
+// one linalg.generic whose body computes the position from linalg.index and
+// the indices, and reads with tensor.extract. A scatter starts from the
+// data and visits each update once, in order (a loop nest over the updates
+// writing in place): its cost is the data's copy plus one step per update.
+// An index out of range never reaches memory: a gather reads index 0 in
+// its place, a scatter skips it (kiln-insert-checks fails such a run).
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/common/LoweringUtils.h"
@@ -15,6 +15,7 @@
 #include "ir/ScalarBuilders.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 
 using namespace mlir;
@@ -169,69 +170,65 @@ struct GatherNDLowering : public OpConversionPattern<GatherNDOp> {
   }
 };
 
+/// Visits every update position in order (a nest of scf.for over
+/// `shape`, never parallel), threading the output tensor; `body` gives the
+/// output position the update at `u` lands on and whether it lands at all.
+/// A landing update is combined with the element there; one that does not
+/// writes the element at position 0 back unchanged, so that no branch is
+/// needed. Updates land in index order, so of several at one element the
+/// last wins, as ONNX's "none" reduction asks.
+Value scatterLoop(OpBuilder &b, Location loc, Value data, Value updates,
+                  StringRef reduction, bool isUnsigned,
+                  function_ref<std::pair<SmallVector<Value>, Value>(
+                      OpBuilder &, Location, ValueRange)>
+                      body) {
+  auto updatesType = cast<RankedTensorType>(updates.getType());
+  SmallVector<Value> lbs, ubs, steps;
+  for (int64_t n : updatesType.getShape()) {
+    lbs.push_back(indexConstant(b, loc, 0));
+    ubs.push_back(indexConstant(b, loc, n));
+    steps.push_back(indexConstant(b, loc, 1));
+  }
+  scf::LoopNest nest = scf::buildLoopNest(
+      b, loc, lbs, ubs, steps, ValueRange{data},
+      [&](OpBuilder &nb, Location l, ValueRange u,
+          ValueRange acc) -> scf::ValueVector {
+        auto [at, lands] = body(nb, l, u);
+        Value element = nb.create<tensor::ExtractOp>(l, acc[0], at);
+        Value update = nb.create<tensor::ExtractOp>(l, updates, u);
+        Value value = nb.create<arith::SelectOp>(
+            l, lands,
+            combineScatter(nb, l, reduction, element, update, isUnsigned),
+            element);
+        return {nb.create<tensor::InsertOp>(l, value, acc[0], at)};
+      });
+  return nest.results.front();
+}
+
 struct ScatterElementsLowering : public OpConversionPattern<ScatterElementsOp> {
   using OpConversionPattern::OpConversionPattern;
-  /// Over (output position p, m along the axis): the update at p with its
-  /// axis coordinate m lands on p when its index is p's axis coordinate.
+  /// The update at position u lands at u with its axis coordinate replaced
+  /// by indices[u].
   LogicalResult
   matchAndRewrite(ScatterElementsOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
-    Location loc = op.getLoc();
-    Value indices = adaptor.getIndices(), updates = adaptor.getUpdates();
+    Value indices = adaptor.getIndices();
     auto outType = resultType(op);
-    auto indicesType = cast<RankedTensorType>(indices.getType());
-    int64_t rank = outType.getRank();
-    int64_t axis = normalizeAxis(op.getAxis(), rank);
+    int64_t axis = normalizeAxis(op.getAxis(), outType.getRank());
     int64_t dim = outType.getDimSize(axis);
-    bool isUnsigned = isUnsignedInt(op.getData().getType());
-    StringRef reduction = op.getReduction();
-    if (indicesType.getNumElements() == 0) {
+    if (cast<RankedTensorType>(indices.getType()).getNumElements() == 0) {
       rewriter.replaceOp(op, adaptor.getData());
       return success();
     }
-    SmallVector<IteratorType> iterators(rank, IteratorType::parallel);
-    iterators.push_back(IteratorType::reduction);
-    // The indices, read at [0, ..., m, ..., 0], give the loop over m its
-    // bounds; the body reads them where it needs.
-    MLIRContext *ctx = rewriter.getContext();
-    SmallVector<AffineExpr> alongAxis(rank, getAffineConstantExpr(0, ctx));
-    alongAxis[axis] = getAffineDimExpr(rank, ctx);
-    Value result = buildGeneric(
-        rewriter, loc, indices, AffineMap::get(rank + 1, 0, alongAxis, ctx),
-        adaptor.getData(),
-        AffineMap::getMultiDimIdentityMap(rank + 1, ctx).getMajorSubMap(rank),
-        iterators, [&](OpBuilder &b, Location l, ValueRange args) -> Value {
-          Value m = b.create<linalg::IndexOp>(l, rank);
-          SmallVector<Value> at = loopIndices(b, l, 0, rank);
-          Value target = at[axis];
-          at[axis] = m;
-          // Indices may be smaller than data off the axis: positions past
-          // them take no update.
-          Value within = b.create<arith::ConstantIntOp>(l, 1, 1);
-          for (int64_t d = 0; d < rank; ++d) {
-            if (d == axis || indicesType.getDimSize(d) == outType.getDimSize(d))
-              continue;
-            Value inside = b.create<arith::CmpIOp>(
-                l, arith::CmpIPredicate::ult, at[d],
-                indexConstant(b, l, indicesType.getDimSize(d)));
-            within = b.create<arith::AndIOp>(l, within, inside);
-            at[d] = b.create<arith::SelectOp>(l, inside, at[d],
-                                              indexConstant(b, l, 0));
-          }
+    Value result = scatterLoop(
+        rewriter, op.getLoc(), adaptor.getData(), adaptor.getUpdates(),
+        op.getReduction(), isUnsignedInt(op.getData().getType()),
+        [&](OpBuilder &b, Location l, ValueRange u) {
+          SmallVector<Value> at(u.begin(), u.end());
           Value inRange;
-          Value position = axisPosition(
-              b, l, b.create<tensor::ExtractOp>(l, indices, at), dim, &inRange);
-          Value match = b.create<arith::AndIOp>(
-              l, within,
-              b.create<arith::AndIOp>(
-                  l, inRange,
-                  b.create<arith::CmpIOp>(l, arith::CmpIPredicate::eq, position,
-                                          target)));
-          Value update = b.create<tensor::ExtractOp>(l, updates, at);
-          return b.create<arith::SelectOp>(
-              l, match,
-              combineScatter(b, l, reduction, args[1], update, isUnsigned),
-              args[1]);
+          at[axis] = axisPosition(
+              b, l, b.create<tensor::ExtractOp>(l, indices, u), dim, &inRange);
+          return std::make_pair(at, inRange);
         });
     rewriter.replaceOp(op, result);
     return success();
@@ -240,63 +237,41 @@ struct ScatterElementsLowering : public OpConversionPattern<ScatterElementsOp> {
 
 struct ScatterNDLowering : public OpConversionPattern<ScatterNDOp> {
   using OpConversionPattern::OpConversionPattern;
-  /// Over (output position p, tuple t): the slice of update t lands on p
-  /// when p's first k coordinates are tuple t.
+  /// The update at (tuple t, slice position s) lands at (indices[t], s).
   LogicalResult
   matchAndRewrite(ScatterNDOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
-    Location loc = op.getLoc();
-    Value indices = adaptor.getIndices(), updates = adaptor.getUpdates();
+    Value indices = adaptor.getIndices();
     auto outType = resultType(op);
     auto indicesType = cast<RankedTensorType>(indices.getType());
-    int64_t rank = outType.getRank();
     int64_t tupleRank = indicesType.getRank() - 1;
     int64_t k = indicesType.getShape().back();
-    bool isUnsigned = isUnsignedInt(op.getData().getType());
-    StringRef reduction = op.getReduction();
     if (indicesType.getNumElements() == 0) {
       rewriter.replaceOp(op, adaptor.getData());
       return success();
     }
-    SmallVector<IteratorType> iterators(rank, IteratorType::parallel);
-    iterators.append(tupleRank, IteratorType::reduction);
-    // The indices, read at [t, 0], give the loops over tuples t their
-    // bounds; the body reads every coordinate where it needs.
-    MLIRContext *ctx = rewriter.getContext();
-    SmallVector<AffineExpr> tupleExprs;
-    for (int64_t d = 0; d < tupleRank; ++d)
-      tupleExprs.push_back(getAffineDimExpr(rank + d, ctx));
-    tupleExprs.push_back(getAffineConstantExpr(0, ctx));
-    Value result = buildGeneric(
-        rewriter, loc, indices,
-        AffineMap::get(rank + tupleRank, 0, tupleExprs, ctx), adaptor.getData(),
-        AffineMap::getMultiDimIdentityMap(rank + tupleRank, ctx)
-            .getMajorSubMap(rank),
-        iterators, [&](OpBuilder &b, Location l, ValueRange args) -> Value {
-          SmallVector<Value> p = loopIndices(b, l, 0, rank);
-          SmallVector<Value> tuple = loopIndices(b, l, rank, tupleRank);
-          Value match = b.create<arith::ConstantIntOp>(l, 1, 1);
+    Value result = scatterLoop(
+        rewriter, op.getLoc(), adaptor.getData(), adaptor.getUpdates(),
+        op.getReduction(), isUnsignedInt(op.getData().getType()),
+        [&](OpBuilder &b, Location l, ValueRange u) {
+          SmallVector<Value> at;
+          Value lands = b.create<arith::ConstantIntOp>(l, 1, 1);
           for (int64_t j = 0; j < k; ++j) {
-            SmallVector<Value> at = tuple;
-            at.push_back(indexConstant(b, l, j));
+            SmallVector<Value> coordinate(u.take_front(tupleRank));
+            coordinate.push_back(indexConstant(b, l, j));
             Value inRange;
-            Value position =
-                axisPosition(b, l, b.create<tensor::ExtractOp>(l, indices, at),
-                             outType.getDimSize(j), &inRange);
-            match = b.create<arith::AndIOp>(
-                l, match,
-                b.create<arith::AndIOp>(
-                    l, inRange,
-                    b.create<arith::CmpIOp>(l, arith::CmpIPredicate::eq,
-                                            position, p[j])));
+            at.push_back(axisPosition(
+                b, l, b.create<tensor::ExtractOp>(l, indices, coordinate),
+                outType.getDimSize(j), &inRange));
+            lands = b.create<arith::AndIOp>(l, lands, inRange);
           }
-          SmallVector<Value> at = tuple;
-          at.append(p.begin() + k, p.end());
-          Value update = b.create<tensor::ExtractOp>(l, updates, at);
-          return b.create<arith::SelectOp>(
-              l, match,
-              combineScatter(b, l, reduction, args[1], update, isUnsigned),
-              args[1]);
+          llvm::append_range(at, u.drop_front(tupleRank));
+          // A tuple with one coordinate out of range lands nowhere: all of
+          // its coordinates go to 0 so that the element written back is
+          // the one read.
+          for (Value &c : at)
+            c = b.create<arith::SelectOp>(l, lands, c, indexConstant(b, l, 0));
+          return std::make_pair(at, lands);
         });
     rewriter.replaceOp(op, result);
     return success();

@@ -169,6 +169,7 @@ struct ConvertKilnToLinalgPass
     populateReductionLowering(patterns, converter);
     populateWindowLowering(patterns, converter);
     populateSortLowering(patterns, converter);
+    populateLinearAlgebraLowering(patterns, converter);
     populateDataMovementLowering(patterns, converter);
     populateIndexedLowering(patterns, converter);
     populateRecurrenceLowering(patterns, converter);

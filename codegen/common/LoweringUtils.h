@@ -91,6 +91,9 @@ void populateRecurrenceLowering(mlir::RewritePatternSet &patterns,
                                 mlir::TypeConverter &converter);
 void populateDataMovementLowering(mlir::RewritePatternSet &patterns,
                                   mlir::TypeConverter &converter);
+/// Det (LinearAlgebraLowering.cc).
+void populateLinearAlgebraLowering(mlir::RewritePatternSet &patterns,
+                                   mlir::TypeConverter &converter);
 /// kiln.if and kiln.loop to scf.if and scf.for (ControlFlowLowering.cc).
 void populateControlFlowLowering(mlir::RewritePatternSet &patterns,
                                  mlir::TypeConverter &converter);

@@ -66,7 +66,7 @@ compile_SRCS := tests/fuzz/compile_fuzzer.cc $(ONNX) $(GRAPH) \
 compile_BAZEL_OBJS := $(GEN)/codegen/_objs/pipeline/Pipeline.pic.o \
   $(patsubst %,$(GEN)/codegen/common/_objs/to_linalg/%.pic.o, \
     ContractionLowering ControlFlowLowering DataMovementLowering ElementwiseLowering IndexedLowering RecurrenceLowering \
-    InlineFusions KilnToLinalg LoweringUtils ReductionLowering SortLowering \
+    InlineFusions KilnToLinalg LinearAlgebraLowering LoweringUtils ReductionLowering SortLowering \
     WindowLowering) \
   $(patsubst %,$(GEN)/codegen/cpu/_objs/tuning/%.pic.o, \
     ApproximateMath OrderLoops OutputChannelsLast TileFusions \

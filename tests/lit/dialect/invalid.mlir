@@ -254,3 +254,12 @@ func.func @if_branches_differ(%x: tensor<2xf32>, %c: tensor<i1>) -> tensor<2xf32
   }) : (tensor<i1>) -> tensor<2xf32>
   return %r : tensor<2xf32>
 }
+
+// -----
+
+func.func @det_not_square(%a: tensor<2x3x4xf32>) -> tensor<2xf32> {
+  // expected-error@+2 {{Det expects square matrices [..., M, M]; the input is 'tensor<2x3x4xf32>'}}
+  // expected-error@+1 {{failed to infer returned types}}
+  %0 = kiln.det %a : (tensor<2x3x4xf32>) -> tensor<2xf32>
+  return %0 : tensor<2xf32>
+}

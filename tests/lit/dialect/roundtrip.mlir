@@ -111,3 +111,10 @@ func.func @more_elementwise(%x: tensor<3xf32>, %i: tensor<3xi32>) -> (tensor<3xf
   %3 = kiln.greater_or_equal %x, %x : (tensor<3xf32>, tensor<3xf32>) -> tensor<3xi1>
   return %0, %1, %2, %3 : tensor<3xf32>, tensor<3xf32>, tensor<3xi1>, tensor<3xi1>
 }
+
+// CHECK-LABEL: func.func @det
+func.func @det(%a: tensor<2x3x3xf64>) -> tensor<2xf64> {
+  // CHECK: kiln.det %arg0 : (tensor<2x3x3xf64>) -> tensor<2xf64>
+  %0 = kiln.det %a : (tensor<2x3x3xf64>) -> tensor<2xf64>
+  return %0 : tensor<2xf64>
+}

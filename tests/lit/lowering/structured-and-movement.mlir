@@ -174,21 +174,29 @@ func.func @gather_nd(%d: tensor<4x3xf32>, %i: tensor<2x1xi32>) -> tensor<2x3xf32
 
 // -----
 
-// Scatters iterate over the output and reduce over the updates that can
-// land on each element; the data is the accumulator's start.
+// Scatters start from the data and visit each update once, in order: a
+// loop nest over the updates threading the output, one extract and one
+// insert at the computed position (an index out of range writes back the
+// element read).
 // CHECK-LABEL: func.func @scatter_elements
-// CHECK: linalg.generic
-// CHECK-SAME: iterator_types = ["parallel", "parallel", "reduction"]
-// CHECK-SAME: ins(%arg1 : tensor<3x2xi64>) outs(%arg0 : tensor<3x4xf32>)
-// CHECK: arith.cmpi eq
-// CHECK: %[[U:.*]] = tensor.extract %arg2
-// CHECK: %[[S:.*]] = arith.addf %{{.*}}, %[[U]]
-// CHECK: arith.select %{{.*}}, %[[S]]
+// CHECK: scf.for %[[I:.*]] = {{.*}} iter_args(%[[A:.*]] = %arg0)
+// CHECK: scf.for %[[J:.*]] = {{.*}} iter_args(%[[B:.*]] = %[[A]])
+// CHECK: tensor.extract %arg1[%[[I]], %[[J]]]
+// CHECK: %[[IN:.*]] = arith.andi
+// CHECK: %[[AT:.*]] = arith.select %[[IN]]
+// CHECK: %[[E:.*]] = tensor.extract %[[B]][%[[I]], %[[AT]]]
+// CHECK: %[[U:.*]] = tensor.extract %arg2[%[[I]], %[[J]]]
+// CHECK: %[[S:.*]] = arith.addf %[[E]], %[[U]]
+// CHECK: %[[V:.*]] = arith.select %[[IN]], %[[S]], %[[E]]
+// CHECK: tensor.insert %[[V]] into %[[B]][%[[I]], %[[AT]]]
+// CHECK-NOT: linalg.generic
 // CHECK-LABEL: func.func @scatter_nd
-// CHECK: linalg.generic
-// CHECK-SAME: iterator_types = ["parallel", "parallel", "reduction"]
-// CHECK-SAME: outs(%arg0 : tensor<4x3xf32>)
+// CHECK: scf.for %[[T:.*]] = {{.*}} iter_args(%[[A:.*]] = %arg0)
+// CHECK: scf.for %[[S:.*]] = {{.*}} iter_args(%[[B:.*]] = %[[A]])
+// CHECK: tensor.extract %arg1[%[[T]], %{{.*}}]
 // CHECK: arith.maximumf
+// CHECK: tensor.insert
+// CHECK-NOT: linalg.generic
 func.func @scatter_elements(%d: tensor<3x4xf32>, %i: tensor<3x2xi64>, %u: tensor<3x2xf32>) -> tensor<3x4xf32> {
   %0 = kiln.scatter_elements %d, %i, %u {axis = 1 : i64, reduction = "add"} : (tensor<3x4xf32>, tensor<3x2xi64>, tensor<3x2xf32>) -> tensor<3x4xf32>
   return %0 : tensor<3x4xf32>
@@ -206,4 +214,33 @@ func.func @scatter_nd(%d: tensor<4x3xf32>, %i: tensor<2x1xi64>, %u: tensor<2x3xf
 func.func @in_range(%t: tensor<3xi64>) -> tensor<3xi64> {
   %0 = kiln.in_range %t {lower = 0 : i64, upper = 3 : i64, what = "target"} : (tensor<3xi64>) -> tensor<3xi64>
   return %0 : tensor<3xi64>
+}
+
+// -----
+
+// Det: one loop over the columns carrying the matrices, the used rows and
+// the determinant. Each step copies column k out, picks the pivot (a
+// reduction over the rows: the first unused row of largest magnitude),
+// copies the pivot row out, eliminates in place, multiplies the pivot in
+// (negated for each used row below it) and marks the pivot row used.
+// CHECK-LABEL: func.func @det
+// CHECK: %[[ONE:.*]] = linalg.fill ins(%cst : f32) outs(%{{.*}} : tensor<2xf32>)
+// CHECK: %[[R:.*]]:3 = scf.for %[[K:.*]] = %c0 to %c3 step %c1 iter_args(%[[A:.*]] = %arg0, %[[U:.*]] = %{{.*}}, %[[D:.*]] = %[[ONE]])
+// CHECK: tensor.extract_slice %[[A]][0, 0, %[[K]]] [2, 3, 1]
+// CHECK: %[[P:.*]]:2 = linalg.generic {{.*}} iterator_types = ["parallel", "reduction"]
+// CHECK: math.absf
+// CHECK: arith.cmpf ogt
+// CHECK: %[[ROW:.*]] = linalg.generic
+// CHECK: tensor.extract %[[A]]
+// CHECK: %[[E:.*]] = linalg.generic {{.*}} outs(%[[A]] : tensor<2x3x3xf32>)
+// CHECK: arith.divf
+// CHECK: arith.cmpi ugt
+// CHECK: %[[ND:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "reduction"]{{.*}} outs(%[[D]] : tensor<2xf32>)
+// CHECK: arith.negf
+// CHECK: %[[NU:.*]] = linalg.generic {{.*}} outs(%[[U]] : tensor<2x3xi1>)
+// CHECK: scf.yield %[[E]], %[[NU]], %[[ND]]
+// CHECK: return %[[R]]#2
+func.func @det(%x: tensor<2x3x3xf32>) -> tensor<2xf32> {
+  %0 = kiln.det %x : (tensor<2x3x3xf32>) -> tensor<2xf32>
+  return %0 : tensor<2xf32>
 }
