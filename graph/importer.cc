@@ -765,9 +765,10 @@ void Importer::CheckControlFlow(const NodeDef &node) {
                              node.input_size()));
   if (node.op() == "While") {
     auto max = node.attr().find("max_iterations");
-    if (max == node.attr().end() || !max->second.has_i() || max->second.i() < 0)
-      Error(node, "needs 'max_iterations', an int of at least 0: Kiln "
-                  "compiles loops with a trip count known at compile time");
+    if (max != node.attr().end() &&
+        (!max->second.has_i() || max->second.i() < 0))
+      Error(node, "'max_iterations' must be an int of at least 0 (or left "
+                  "out: the loop runs while cond holds)");
     if (node.input_size() == 0)
       Error(node, "takes the loop values as inputs, at least one");
   }
@@ -935,7 +936,9 @@ Importer::BuildControlFlow(const NodeDef &node,
     return mlir::failure();
   auto op = builder_.create<LoopOp>(
       loc, types, cond0, operands,
-      b.getI64IntegerAttr(node.attr().at("max_iterations").i()));
+      b.getI64IntegerAttr(node.attr().contains("max_iterations")
+                              ? node.attr().at("max_iterations").i()
+                              : -1));
   op.getBody().push_back(block);
   return llvm::SmallVector<Value>(op.getResults());
 }

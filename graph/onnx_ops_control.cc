@@ -251,22 +251,43 @@ FailureOr<LoopOp> buildLoop(NodeContext &ctx, mlir::Block *block, int64_t trips,
 /// Loop with a trip count M known at compile time; the condition may be
 /// computed at run time.
 FailureOr<Values> convertLoop(NodeContext &ctx) {
-  if (!ctx.input(0)) {
-    ctx.unsupported("a Loop without a trip count M (ended only by its "
-                    "condition) is not supported yet");
+  // The trip count: known at compile time (an scf.for), or known only at
+  // run time (then part of the condition), or absent (-1 both ways: the
+  // loop runs while its condition holds).
+  int64_t trips = -1;
+  Value runTimeTrips;
+  if (Value m = ctx.input(0)) {
+    if (typeOf(m).getNumElements() != 1 ||
+        !typeOf(m).getElementType().isInteger(64)) {
+      ctx.error("the trip count M must hold one int64");
+      return mlir::failure();
+    }
+    if (ctx.constantInput(0)) {
+      FailureOr<double> given = ctx.constantScalar(0, "M (the trip count)");
+      if (mlir::failed(given))
+        return mlir::failure();
+      if (*given > static_cast<double>(int64_t{1} << 31)) {
+        ctx.error(absl::StrCat("the trip count M is ", *given, ", above 2^31"));
+        return mlir::failure();
+      }
+      // A negative trip count runs no iteration (as ONNX Runtime does).
+      trips = std::max<int64_t>(0, static_cast<int64_t>(*given));
+    } else {
+      runTimeTrips = m;
+      if (typeOf(m).getRank() != 0) {
+        FailureOr<Value> scalar = ctx.reshape(m, {});
+        if (mlir::failed(scalar))
+          return mlir::failure();
+        runTimeTrips = *scalar;
+      }
+    }
+  } else if (!ctx.input(1)) {
+    ctx.error("has neither a trip count M nor a condition: it would run "
+              "forever");
     return mlir::failure();
   }
-  FailureOr<double> m = ctx.constantScalar(0, "M (the trip count)");
-  if (mlir::failed(m))
-    return mlir::failure();
-  if (*m > static_cast<double>(int64_t{1} << 31)) {
-    ctx.error(absl::StrCat("the trip count M is ", *m, ", above 2^31"));
-    return mlir::failure();
-  }
-  // A negative trip count runs no iteration (as ONNX Runtime does).
-  int64_t trips = std::max<int64_t>(0, static_cast<int64_t>(*m));
   Value cond = constantBool(ctx, true);
-  bool mayStop = false;
+  bool mayStop = trips < 0;
   if (ctx.input(1)) {
     if (typeOf(ctx.input(1)).getNumElements() != 1 ||
         !typeOf(ctx.input(1)).getElementType().isInteger(1)) {
@@ -280,8 +301,23 @@ FailureOr<Values> convertLoop(NodeContext &ctx) {
         return mlir::failure();
       cond = *c;
     }
-    mayStop = !isConstantTrue(cond);
+    mayStop = mayStop || !isConstantTrue(cond);
   }
+  auto &b = ctx.builder();
+  auto i64Type = b.getI64Type();
+  // A trip count known at run time: the loop runs while i < M too.
+  auto withinTrips = [&](Value c, Value i) -> FailureOr<Value> {
+    if (!runTimeTrips)
+      return c;
+    FailureOr<Value> below = ctx.build<LessOp>({i, runTimeTrips});
+    if (mlir::failed(below))
+      return mlir::failure();
+    return ctx.build<AndOp>({c, *below});
+  };
+  FailureOr<Value> first = withinTrips(cond, ctx.scalar(i64Type, 0));
+  if (mlir::failed(first))
+    return mlir::failure();
+  cond = *first;
   Values inits;
   for (size_t i = 2; i < ctx.numInputs(); ++i) {
     if (!ctx.input(i) ||
@@ -292,9 +328,8 @@ FailureOr<Values> convertLoop(NodeContext &ctx) {
   const Attr *graph = ctx.attr("body", Attr::GRAPH);
   if (!graph)
     return mlir::failure();
-  auto &b = ctx.builder();
   llvm::SmallVector<mlir::Type> argTypes = {
-      mlir::RankedTensorType::get({}, b.getI64Type()),
+      mlir::RankedTensorType::get({}, i64Type),
       mlir::RankedTensorType::get({}, b.getI1Type())};
   for (Value v : inits)
     argTypes.push_back(v.getType());
@@ -326,6 +361,21 @@ FailureOr<Values> convertLoop(NodeContext &ctx) {
     mlir::OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToEnd(block);
     FailureOr<Value> c = ctx.reshape(condOut, {});
+    if (mlir::failed(c)) {
+      block->dropAllDefinedValueUses();
+      delete block;
+      return mlir::failure();
+    }
+    condOut = *c;
+  }
+  if (runTimeTrips) {
+    mlir::OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToEnd(block);
+    FailureOr<Value> nextIteration =
+        ctx.build<AddOp>({block->getArgument(0), ctx.scalar(i64Type, 1)});
+    FailureOr<Value> c = mlir::failed(nextIteration)
+                             ? FailureOr<Value>(mlir::failure())
+                             : withinTrips(condOut, *nextIteration);
     if (mlir::failed(c)) {
       block->dropAllDefinedValueUses();
       delete block;

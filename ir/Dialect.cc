@@ -167,8 +167,10 @@ LogicalResult LoopOp::verify() {
       !scalar(body.getArgument(1).getType(), b.getI1Type()))
     return emitOpError("body's first arguments must be tensor<i64> and "
                        "tensor<i1>");
-  if (getTripCount() < 0)
-    return emitOpError("trip count must not be negative");
+  // I64Attr's getter reads the bits as unsigned.
+  int64_t trips = static_cast<int64_t>(getTripCount());
+  if (trips < -1)
+    return emitOpError("trip count must be -1 (none) or at least 0");
   auto yield = dyn_cast<YieldOp>(body.getTerminator());
   if (!yield || yield.getValues().size() < 1 + carried)
     return emitOpError("body must yield the condition and the carried "
@@ -176,6 +178,8 @@ LogicalResult LoopOp::verify() {
   if (!scalar(yield.getValues()[0].getType(), b.getI1Type()))
     return emitOpError("body must yield the condition first, a tensor<i1>");
   size_t scans = yield.getValues().size() - 1 - carried;
+  if (scans > 0 && trips < 0)
+    return emitOpError("scan outputs need a trip count");
   if (getNumResults() != carried + scans)
     return emitOpError("has ")
            << getNumResults() << " results; expected " << carried + scans;

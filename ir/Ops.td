@@ -960,19 +960,22 @@ def Kiln_IfOp : Op<Kiln_Dialect, "if",
 }
 
 def Kiln_LoopOp : Op<Kiln_Dialect, "loop", [RecursiveMemoryEffects]> {
-  let summary = "ONNX Loop with a trip count known at compile time";
+  let summary = "ONNX Loop: up to a trip count, or while a condition holds";
   let description = [{
-    Runs `body` up to `trip_count` times while the condition holds. The
-    body's block arguments are the iteration number (tensor<i64>), the
-    condition (tensor<i1>) and the loop-carried values (`inits` on entry);
-    it yields the next condition, the next carried values (of the same
-    types) and the values of this iteration's scan outputs. The results are
-    the final carried values, then each scan output's values of every
-    iteration stacked along a new first axis of length `trip_count` (only
-    when the condition cannot turn false: the importer checks). Once the
-    condition is false the carried values stay as they are. Lowered to one
-    scf.for in one kernel, never unrolled; run-time checks of ops inside are
-    not made (docs/semantics.md). ONNX Scan becomes a kiln.loop too.
+    Runs `body` up to `trip_count` times while the condition holds, or,
+    with `trip_count` = -1, for as long as it holds. The body's block
+    arguments are the iteration number (tensor<i64>), the condition
+    (tensor<i1>) and the loop-carried values (`inits` on entry); it yields
+    the next condition, the next carried values (of the same types) and
+    the values of this iteration's scan outputs. The results are the final
+    carried values, then each scan output's values of every iteration
+    stacked along a new first axis of length `trip_count` (only when the
+    condition cannot turn false: the importer checks; never with
+    `trip_count` = -1). Once the condition is false the carried values stay
+    as they are. Lowered to one scf.for (scf.while for -1) in one kernel,
+    never unrolled; run-time checks of ops inside are not made
+    (docs/semantics.md). ONNX Scan becomes a kiln.loop too; a trip count
+    known only at run time is part of the condition.
   }];
   let arguments = (ins Kiln_BoolTensor:$cond,
                    Variadic<AnyRankedTensor>:$inits, I64Attr:$trip_count);

@@ -362,13 +362,18 @@ struct OutlineKernelsPass
       if (main.getArgAttr(i, KilnDialect::kArenaAttr))
         arena = main.getArgument(i);
 
-    // A bufferized loop's results are its iteration arguments' buffers; a
+    // A bufferized loop's results are its iteration arguments' buffers (an
+    // scf.while forwards them unchanged to its body); a
     // bufferized if's are the buffers both its branches yield (kiln.if's
     // lowering writes them in place).
     for (Operation &op : body) {
       if (auto loop = dyn_cast<scf::ForOp>(op))
         for (OpResult r : loop->getResults())
           r.replaceAllUsesWith(loop.getTiedLoopInit(r)->get());
+      if (auto loop = dyn_cast<scf::WhileOp>(op))
+        for (OpResult r : loop->getResults())
+          if (isa<BaseMemRefType>(r.getType()))
+            r.replaceAllUsesWith(loop.getInits()[r.getResultNumber()]);
       if (auto branch = dyn_cast<scf::IfOp>(op); branch && branch.elseBlock())
         for (OpResult r : branch->getResults()) {
           Value a = branch.thenYield().getOperand(r.getResultNumber());

@@ -244,6 +244,28 @@ func.func @loop_changes_type(%x: tensor<2xf32>, %c: tensor<i1>) -> tensor<2xf32>
 
 // -----
 
+func.func @while_with_scan(%x: tensor<2xf32>, %c: tensor<i1>) -> (tensor<2xf32>, tensor<3x2xf32>) {
+  // expected-error@+1 {{scan outputs need a trip count}}
+  %r:2 = "kiln.loop"(%c, %x) ({
+  ^bb0(%i: tensor<i64>, %k: tensor<i1>, %v: tensor<2xf32>):
+    kiln.yield %k, %v, %v : tensor<i1>, tensor<2xf32>, tensor<2xf32>
+  }) {trip_count = -1 : i64} : (tensor<i1>, tensor<2xf32>) -> (tensor<2xf32>, tensor<3x2xf32>)
+  return %r#0, %r#1 : tensor<2xf32>, tensor<3x2xf32>
+}
+
+// -----
+
+func.func @loop_negative_trips(%x: tensor<2xf32>, %c: tensor<i1>) -> tensor<2xf32> {
+  // expected-error@+1 {{trip count must be -1 (none) or at least 0}}
+  %r = "kiln.loop"(%c, %x) ({
+  ^bb0(%i: tensor<i64>, %k: tensor<i1>, %v: tensor<2xf32>):
+    kiln.yield %k, %v : tensor<i1>, tensor<2xf32>
+  }) {trip_count = -2 : i64} : (tensor<i1>, tensor<2xf32>) -> tensor<2xf32>
+  return %r : tensor<2xf32>
+}
+
+// -----
+
 func.func @if_branches_differ(%x: tensor<2xf32>, %c: tensor<i1>) -> tensor<2xf32> {
   // expected-error@+1 {{a branch yields types that differ from the results'}}
   %r = "kiln.if"(%c) ({

@@ -54,3 +54,36 @@ func.func @loop(%x: tensor<2xf32>, %c: tensor<i1>) -> (tensor<2xf32>, tensor<6x2
   }) {trip_count = 6 : i64} : (tensor<i1>, tensor<2xf32>) -> (tensor<2xf32>, tensor<6x2xf32>)
   return %r#0, %r#1 : tensor<2xf32>, tensor<6x2xf32>
 }
+
+// -----
+
+// kiln.loop without a trip count (-1): one scf.while carrying the
+// condition as a tensor<i1>, the iteration number and the carried value;
+// the before region reads the condition, the after region runs the body,
+// writes the new condition in place and copies the carried value over
+// the old.
+// CHECK-LABEL: func.func @while
+// CHECK: %[[R:.*]]:3 = scf.while (%[[CT:.*]] = %arg1, %[[IV:.*]] = %c0, %[[X:.*]] = %arg0)
+// CHECK: %[[C:.*]] = tensor.extract %[[CT]][] : tensor<i1>
+// CHECK: scf.condition(%[[C]]) %[[CT]], %[[IV]], %[[X]]
+// CHECK: } do {
+// CHECK: ^bb0(%[[CT2:.*]]: tensor<i1>, %[[IV2:.*]]: index, %[[X2:.*]]: tensor<2xf32>):
+// CHECK: arith.index_cast %[[IV2]] : index to i64
+// CHECK: %[[NEW:.*]] = linalg.generic
+// CHECK: arith.mulf
+// CHECK: arith.cmpf ogt
+// CHECK: %[[CNEXT:.*]] = tensor.insert %{{.*}} into %[[CT2]][]
+// CHECK: %[[XNEXT:.*]] = linalg.copy ins(%{{.*}} : tensor<2xf32>) outs(%[[X2]] : tensor<2xf32>)
+// CHECK: %[[INEXT:.*]] = arith.addi %[[IV2]], %c1
+// CHECK: scf.yield %[[CNEXT]], %[[INEXT]], %[[XNEXT]]
+// CHECK: return %[[R]]#2
+func.func @while(%x: tensor<2xf32>, %c: tensor<i1>, %limit: tensor<f32>) -> tensor<2xf32> {
+  %r = "kiln.loop"(%c, %x) ({
+  ^bb0(%i: tensor<i64>, %k: tensor<i1>, %v: tensor<2xf32>):
+    %d = kiln.mul %v, %v : (tensor<2xf32>, tensor<2xf32>) -> tensor<2xf32>
+    %s = kiln.reduce_sum %d {keepdims = 0 : i64} : (tensor<2xf32>) -> tensor<f32>
+    %g = kiln.greater %s, %limit : (tensor<f32>, tensor<f32>) -> tensor<i1>
+    kiln.yield %g, %d : tensor<i1>, tensor<2xf32>
+  }) {trip_count = -1 : i64} : (tensor<i1>, tensor<2xf32>) -> tensor<2xf32>
+  return %r : tensor<2xf32>
+}

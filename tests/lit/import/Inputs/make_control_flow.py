@@ -42,6 +42,25 @@ save("loop_until",
      [nh.from_array(np.array(10, np.int64), "M"),
       nh.from_array(np.array(0, np.int64), "zero")])
 
+# The same Loop without a trip count (it runs while its condition holds:
+# an scf.while), and with one fed at run time (part of the condition).
+save("loop_while",
+     [h.make_node("ReduceSum", ["x"], ["s0"], keepdims=0),
+      h.make_node("Greater", ["s0", "limit"], ["c0"]),
+      h.make_node("Loop", ["", "c0", "x", "zero"], ["y", "count"],
+                  body=body, name="halve")],
+     [vi("x", f32, [4]), vi("limit", f32, [])],
+     [vi("y", f32, [4]), vi("count", T.INT64, [])],
+     [nh.from_array(np.array(0, np.int64), "zero")])
+save("loop_fed_trips",
+     [h.make_node("ReduceSum", ["x"], ["s0"], keepdims=0),
+      h.make_node("Greater", ["s0", "limit"], ["c0"]),
+      h.make_node("Loop", ["M", "c0", "x", "zero"], ["y", "count"],
+                  body=body, name="halve")],
+     [vi("x", f32, [4]), vi("limit", f32, []), vi("M", T.INT64, [])],
+     [vi("y", f32, [4]), vi("count", T.INT64, [])],
+     [nh.from_array(np.array(0, np.int64), "zero")])
+
 # A Scan over the rows of x, backwards, carrying a running sum and
 # stacking it along axis 1, reversed back.
 scan_body = h.make_graph(
@@ -143,6 +162,17 @@ for name, limit in (("3", 3.0), ("100", 100.0), ("0", 0.0)):
     while n < 10 and y.sum() > limit:
         y, n = y * 0.5, n + 1
     print(f"limit {name}: y", y.tolist(), "count", n)
+for m in (2, 5, -1):
+    np.save(f"{out}/cf_m{m}.npy", np.array(m, np.int64))
+# Without a trip count, halved (in float32) until the sum is at most the
+# limit: with limit 0, until every element underflows to 0.
+for name, limit, trips in (("3", 3.0, None), ("0", 0.0, None),
+                           ("3, M 2", 3.0, 2), ("3, M 5", 3.0, 5),
+                           ("3, M -1", 3.0, -1)):
+    y, n = x.copy(), 0
+    while (trips is None or n < trips) and y.sum(dtype=np.float32) > limit:
+        y, n = y * np.float32(0.5), n + 1
+    print(f"while, limit {name}: y", y.tolist(), "count", n)
 
 rows = np.arange(15, dtype=np.float32).reshape(5, 3)
 init = np.array([100, 200, 300], np.float32)
