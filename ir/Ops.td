@@ -940,8 +940,8 @@ def Kiln_IfOp : Op<Kiln_Dialect, "if",
     is resolved by the importer). Each region computes the results from the
     values around it and yields them; both yield the result types, static
     shapes included. The whole op becomes one kernel, in which only the
-    branch taken runs (scf.if); run-time checks of ops inside are not made
-    (docs/semantics.md).
+    branch taken runs (scf.if); kiln-insert-checks gives it one more result
+    per run-time check inside (docs/semantics.md).
 
     ```mlir
     %y = "kiln.if"(%c) ({
@@ -973,8 +973,8 @@ def Kiln_LoopOp : Op<Kiln_Dialect, "loop", [RecursiveMemoryEffects]> {
     condition cannot turn false: the importer checks; never with
     `trip_count` = -1). Once the condition is false the carried values stay
     as they are. Lowered to one scf.for (scf.while for -1) in one kernel,
-    never unrolled; run-time checks of ops inside are not made
-    (docs/semantics.md). ONNX Scan becomes a kiln.loop too; a trip count
+    never unrolled; kiln-insert-checks gives it one more carried value per
+    run-time check inside (docs/semantics.md). ONNX Scan becomes a kiln.loop too; a trip count
     known only at run time is part of the condition.
   }];
   let arguments = (ins Kiln_BoolTensor:$cond,

@@ -9,6 +9,9 @@
 // of the first check that counted a bad value (runtime/executable.h).
 //
 //===----------------------------------------------------------------------===//
+#include <cstdlib>
+#include <limits>
+#include <optional>
 #include <set>
 
 #include "ir/Diagnostics.h"
@@ -69,11 +72,121 @@ bool ImpliedByInRange(Value values, const RuntimeRule &rule) {
   return true;
 }
 
+/// The range [lo, hi] every element of `v` lies in, where it follows
+/// from how v is made: a scalar constant, the iteration number of a
+/// kiln.loop with a trip count ([0, trips - 1]), sums and differences of
+/// such, through reshapes. What Scan's slices and `x[i]` in a loop body
+/// read is in range by construction, so their gathers need no check.
+std::optional<std::pair<int64_t, int64_t>> KnownRange(Value v, int depth = 0) {
+  if (depth > 8)
+    return std::nullopt;
+  while (auto reshape = v.getDefiningOp<ReshapeOp>())
+    v = reshape.getData();
+  DenseIntElementsAttr constant;
+  if (matchPattern(v, m_Constant(&constant)) && constant.isSplat() &&
+      !constant.getElementType().isUnsignedInteger() &&
+      constant.getElementType().getIntOrFloatBitWidth() <= 64) {
+    int64_t c = constant.getSplatValue<APInt>().getSExtValue();
+    return std::make_pair(c, c);
+  }
+  if (auto arg = dyn_cast<BlockArgument>(v)) {
+    auto loop = dyn_cast_or_null<LoopOp>(arg.getOwner()->getParentOp());
+    int64_t trips = loop ? static_cast<int64_t>(loop.getTripCount()) : -1;
+    if (loop && arg.getArgNumber() == 0 && trips >= 1)
+      return std::make_pair(int64_t{0}, trips - 1);
+    return std::nullopt;
+  }
+  Operation *def = v.getDefiningOp();
+  if (!def || !isa<AddOp, SubOp>(def))
+    return std::nullopt;
+  auto a = KnownRange(def->getOperand(0), depth + 1);
+  auto b = KnownRange(def->getOperand(1), depth + 1);
+  constexpr int64_t kLimit = int64_t{1} << 40; // far from overflow
+  if (!a || !b || std::abs(a->first) > kLimit || std::abs(a->second) > kLimit ||
+      std::abs(b->first) > kLimit || std::abs(b->second) > kLimit)
+    return std::nullopt;
+  if (isa<AddOp>(def))
+    return std::make_pair(a->first + b->first, a->second + b->second);
+  return std::make_pair(a->first - b->second, a->second - b->first);
+}
+
 std::string WithValue(const std::string &message, int64_t value) {
   std::string out = message;
   if (size_t at = out.find("{value}"); at != std::string::npos)
     out.replace(at, 7, std::to_string(value));
   return out;
+}
+
+/// [0, INT64_MIN]: what a kiln.check gives when nothing is bad.
+Value NothingBad(OpBuilder &b, Location loc) {
+  auto type = RankedTensorType::get({2}, b.getI64Type());
+  auto value = DenseElementsAttr::get(
+      type, ArrayRef<int64_t>{0, std::numeric_limits<int64_t>::min()});
+  return b.create<ConstantOp>(loc, type, value);
+}
+
+/// Two check results as one: the counts added, the larger bad value.
+Value CombineChecks(OpBuilder &b, Location loc, Value a, Value c) {
+  Value sum = b.create<AddOp>(loc, ValueRange{a, c});
+  Value larger = b.create<MaxOp>(loc, ValueRange{a, c});
+  auto maskType = RankedTensorType::get({2}, b.getI1Type());
+  Value countFirst = b.create<ConstantOp>(
+      loc, maskType,
+      DenseElementsAttr::get(maskType, ArrayRef<bool>{true, false}));
+  return b.create<WhereOp>(loc, ValueRange{countFirst, sum, larger});
+}
+
+/// `loop` rebuilt with one more carried value that accumulates `check`
+/// (made in its body) over the iterations; returns the accumulated result.
+/// The lowering keeps a carried value once the condition is false, so
+/// iterations that do not run count nothing.
+Value ThreadOutOfLoop(LoopOp loop, Value check) {
+  OpBuilder b(loop);
+  Location loc = loop.getLoc();
+  size_t carried = loop.getInits().size();
+  SmallVector<Value> inits(loop.getInits());
+  inits.push_back(NothingBad(b, loc));
+  SmallVector<Type> types(loop.getResultTypes());
+  types.insert(types.begin() + carried, check.getType());
+  auto rebuilt = b.create<LoopOp>(loc, types, loop.getCond(), inits,
+                                  loop.getTripCountAttr());
+  rebuilt.getBody().takeBody(loop.getBody());
+  Block &body = rebuilt.getBody().front();
+  BlockArgument sofar = body.insertArgument(2 + carried, check.getType(), loc);
+  auto yield = cast<YieldOp>(body.getTerminator());
+  OpBuilder yb(yield);
+  yield->insertOperands(1 + carried,
+                        CombineChecks(yb, check.getLoc(), sofar, check));
+  for (OpResult r : loop->getResults())
+    r.replaceAllUsesWith(rebuilt.getResult(r.getResultNumber() < carried
+                                               ? r.getResultNumber()
+                                               : r.getResultNumber() + 1));
+  loop.erase();
+  return rebuilt.getResult(carried);
+}
+
+/// `branch` rebuilt with one more result: `check` from the region that
+/// made it, nothing bad from the other.
+Value ThreadOutOfIf(IfOp branch, Value check) {
+  OpBuilder b(branch);
+  SmallVector<Type> types(branch.getResultTypes());
+  types.push_back(check.getType());
+  auto rebuilt = b.create<IfOp>(branch.getLoc(), types, branch.getCond());
+  for (auto [from, to] :
+       {std::pair{&branch.getThenRegion(), &rebuilt.getThenRegion()},
+        std::pair{&branch.getElseRegion(), &rebuilt.getElseRegion()}}) {
+    to->takeBody(*from);
+    auto yield = cast<YieldOp>(to->front().getTerminator());
+    OpBuilder yb(yield);
+    yield->insertOperands(yield->getNumOperands(),
+                          check.getParentRegion() == to
+                              ? check
+                              : NothingBad(yb, branch.getLoc()));
+  }
+  for (OpResult r : branch->getResults())
+    r.replaceAllUsesWith(rebuilt.getResult(r.getResultNumber()));
+  branch.erase();
+  return rebuilt.getResults().back();
 }
 
 struct InsertChecksPass : public impl::InsertChecksBase<InsertChecksPass> {
@@ -89,11 +202,6 @@ struct InsertChecksPass : public impl::InsertChecksBase<InsertChecksPass> {
     std::set<std::pair<const void *, std::string>> made;
     bool failed = false;
     main.walk([&](RuntimeCheckOpInterface op) {
-      // Inside a kiln.if or kiln.loop a check's result could not reach
-      // @main's return: those ops' rules are not checked (their kernels
-      // still never read or write out of bounds).
-      if (op->getParentOfType<IfOp>() || op->getParentOfType<LoopOp>())
-        return;
       SmallVector<RuntimeRule> rules;
       op.getRuntimeRules(rules);
       for (const RuntimeRule &rule : rules) {
@@ -122,6 +230,10 @@ struct InsertChecksPass : public impl::InsertChecksBase<InsertChecksPass> {
         }
         if (ImpliedByInRange(values, rule))
           continue;
+        if (auto known = KnownRange(values);
+            known && rule.inside && rule.lower.size() == 1 &&
+            rule.lower[0] <= known->first && known->second <= rule.upper[0])
+          continue;
         OpBuilder b(op);
         std::string opType = NodeOpType(op->getLoc());
         std::string message = DescribeLocation(op->getLoc()) + " (" +
@@ -141,6 +253,19 @@ struct InsertChecksPass : public impl::InsertChecksBase<InsertChecksPass> {
       return signalPassFailure();
     if (results.empty())
       return;
+    // A check inside a kiln.if or kiln.loop reaches @main's return as a
+    // result of each op around it.
+    Region &top = main.getBody();
+    for (Value &r : results)
+      while (r.getParentRegion() != &top) {
+        Operation *around = r.getParentRegion()->getParentOp();
+        if (auto loop = dyn_cast<LoopOp>(around))
+          r = ThreadOutOfLoop(loop, r);
+        else if (auto branch = dyn_cast<IfOp>(around))
+          r = ThreadOutOfIf(branch, r);
+        else
+          break; // Not made by this pass's walk (no such op holds checks).
+      }
     auto ret = cast<func::ReturnOp>(main.getBody().front().getTerminator());
     ret->insertOperands(ret.getNumOperands(), results);
     SmallVector<Type> resultTypes(main.getResultTypes());

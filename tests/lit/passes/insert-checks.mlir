@@ -80,3 +80,52 @@ func.func @main(%t: tensor<3xi64>) -> (tensor<3xi64>, tensor<2xi64>) {
   %1 = kiln.in_range %c {lower = 0 : i64, upper = 3 : i64, what = "target"} : (tensor<2xi64>) -> tensor<2xi64>
   return %0, %1 : tensor<3xi64>, tensor<2xi64>
 }
+
+// -----
+
+// Inside control flow: a kiln.loop carries its body's check (counts added,
+// the larger bad value kept) as one more value; a kiln.if yields its
+// branch's check as one more result, nothing bad ([0, INT64_MIN]) from the
+// other. A gather at the loop's iteration number (0 to 5 of a size-6
+// axis) is in range by construction and gets no check.
+// CHECK-LABEL: func.func @main
+// CHECK-SAME: kiln.checks = ["node 'in_loop' (Gather): {{.*}}", "node 'in_if' (Gather): {{.*}}"]
+// CHECK: %[[NONE:.*]] = kiln.constant dense<[0, -9223372036854775808]> : tensor<2xi64>
+// CHECK: %[[L:.*]]:2 = "kiln.loop"(%{{.*}}, %{{.*}}, %[[NONE]]) ({
+// CHECK: ^bb0(%[[IT:.*]]: tensor<i64>, %[[K:.*]]: tensor<i1>, %[[V:.*]]: tensor<f32>, %[[SOFAR:.*]]: tensor<2xi64>):
+// CHECK-NOT: kiln.check %[[IT]]
+// CHECK: kiln.gather %arg0, %[[IT]]
+// CHECK: %[[AT:.*]] = kiln.add %[[IT]], %arg1
+// CHECK: %[[C:.*]] = kiln.check %[[AT]] {{.*}}node 'in_loop'
+// CHECK: %[[SUM:.*]] = kiln.add %[[SOFAR]], %[[C]]
+// CHECK: %[[MAX:.*]] = kiln.max %[[SOFAR]], %[[C]]
+// CHECK: %[[NEXT:.*]] = kiln.where %{{.*}}, %[[SUM]], %[[MAX]]
+// CHECK: kiln.yield %[[K]], %{{.*}}, %[[NEXT]]
+// CHECK: }) {trip_count = 6 : i64}
+// CHECK: %[[IF:.*]]:2 = "kiln.if"(%arg2) ({
+// CHECK: %[[CI:.*]] = kiln.check %arg1 {{.*}}node 'in_if'
+// CHECK: kiln.yield %{{.*}}, %[[CI]]
+// CHECK: }, {
+// CHECK: %[[N2:.*]] = kiln.constant dense<[0, -9223372036854775808]>
+// CHECK: kiln.yield %{{.*}}, %[[N2]]
+// CHECK: return %[[L]]#0, %[[IF]]#0, %[[L]]#1, %[[IF]]#1
+func.func @main(%x: tensor<6xf32>, %off: tensor<i64>, %c: tensor<i1>) -> (tensor<f32>, tensor<f32>) {
+  %t = kiln.constant dense<true> : tensor<i1>
+  %z = kiln.constant dense<0.0> : tensor<f32>
+  %r = "kiln.loop"(%t, %z) ({
+  ^bb0(%i: tensor<i64>, %k: tensor<i1>, %v: tensor<f32>):
+    %a = kiln.gather %x, %i : (tensor<6xf32>, tensor<i64>) -> tensor<f32> loc("safe")
+    %j = kiln.add %i, %off : (tensor<i64>, tensor<i64>) -> tensor<i64>
+    %b = kiln.gather %x, %j : (tensor<6xf32>, tensor<i64>) -> tensor<f32> loc("in_loop")
+    %s = kiln.add %a, %b : (tensor<f32>, tensor<f32>) -> tensor<f32>
+    %n = kiln.add %v, %s : (tensor<f32>, tensor<f32>) -> tensor<f32>
+    kiln.yield %k, %n : tensor<i1>, tensor<f32>
+  }) {trip_count = 6 : i64} : (tensor<i1>, tensor<f32>) -> tensor<f32>
+  %y = "kiln.if"(%c) ({
+    %g = kiln.gather %x, %off : (tensor<6xf32>, tensor<i64>) -> tensor<f32> loc("in_if")
+    kiln.yield %g : tensor<f32>
+  }, {
+    kiln.yield %z : tensor<f32>
+  }) : (tensor<i1>) -> tensor<f32>
+  return %r, %y : tensor<f32>, tensor<f32>
+}

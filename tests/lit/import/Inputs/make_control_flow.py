@@ -61,6 +61,40 @@ save("loop_fed_trips",
      [vi("y", f32, [4]), vi("count", T.INT64, [])],
      [nh.from_array(np.array(0, np.int64), "zero")])
 
+# Run-time checks inside control flow: a Loop of 4 iterations gathering
+# x[i + offset] (offset fed), summed; an If whose then branch gathers
+# x[at] (at fed).
+check_body = h.make_graph(
+    [h.make_node("Add", ["i", "offset"], ["k"]),
+     h.make_node("Gather", ["x", "k"], ["picked"], name="pick_in_loop"),
+     h.make_node("Add", ["acc_in", "picked"], ["acc_out"]),
+     h.make_node("Identity", ["c_in"], ["c_out"])],
+    "gather_loop", [vi("i", T.INT64, []), vi("c_in", T.BOOL, []),
+                    vi("acc_in", f32, [])],
+    [vi("c_out", T.BOOL, []), vi("acc_out", f32, [])])
+then_pick = h.make_graph(
+    [h.make_node("Gather", ["x", "at"], ["chosen"], name="pick_in_if")],
+    "then", [], [vi("chosen", f32, [])])
+else_zero = h.make_graph(
+    [h.make_node("Constant", [], ["none"],
+                 value=nh.from_array(np.array(0, np.float32)))],
+    "else", [], [vi("none", f32, [])])
+save("checked_control_flow",
+     [h.make_node("Loop", ["four", "", "zero_f"], ["total"], body=check_body,
+                  name="sum_loop"),
+      h.make_node("If", ["c"], ["single"], then_branch=then_pick,
+                  else_branch=else_zero, name="maybe")],
+     [vi("x", f32, [6]), vi("offset", T.INT64, []), vi("at", T.INT64, []),
+      vi("c", T.BOOL, [])],
+     [vi("total", f32, []), vi("single", f32, [])],
+     [nh.from_array(np.array(4, np.int64), "four"),
+      nh.from_array(np.array(0, np.float32), "zero_f")])
+x6 = np.arange(1, 7, dtype=np.float32) * 10
+np.save(f"{out}/ck_x.npy", x6)
+for v in (1, 3, -2, 7):
+    np.save(f"{out}/ck_{v}.npy", np.array(v, np.int64))
+print("checked: offset 1, at -2:", x6[1:5].sum(), x6[-2])
+
 # A Scan over the rows of x, backwards, carrying a running sum and
 # stacking it along axis 1, reversed back.
 scan_body = h.make_graph(
