@@ -47,7 +47,43 @@ using mlir::Value;
 namespace {
 
 /// "; did you mean 'Relu'?" for an op type near one Kiln converts, or "".
+/// Why an operator outside Kiln's targets is refused (docs/onnx.md lists
+/// them); empty for any other.
+std::string OutOfScope(const std::string &op_type) {
+  static const auto *reasons = new std::map<std::string, std::string>([] {
+    std::map<std::string, std::string> m;
+    auto add = [&](std::initializer_list<const char *> ops,
+                   const char *reason) {
+      for (const char *op : ops)
+        m[op] = reason;
+    };
+    add({"NonZero", "NonMaxSuppression", "Unique", "Compress"},
+        "its output's shape depends on the values of its inputs, and Kiln "
+        "compiles static shapes: every buffer is planned before the run");
+    add({"Gradient", "Adam", "Adagrad", "Momentum"},
+        "a training-only operator; Kiln compiles inference");
+    add({"StringNormalizer", "TfIdfVectorizer", "RegexFullMatch",
+         "StringConcat", "StringSplit"},
+        "it works on strings, which Kiln does not compute with");
+    add({"SequenceAt", "SequenceConstruct", "SequenceEmpty", "SequenceErase",
+         "SequenceInsert", "SequenceLength", "SequenceMap", "SplitToSequence",
+         "ConcatFromSequence", "Optional", "OptionalGetElement",
+         "OptionalHasElement"},
+        "it works on sequence or optional values; Kiln's values are tensors");
+    add({"RandomNormal", "RandomNormalLike", "RandomUniform",
+         "RandomUniformLike", "Multinomial", "Bernoulli"},
+        "it draws random numbers");
+    return m;
+  }());
+  auto found = reasons->find(op_type);
+  return found == reasons->end() ? "" : found->second;
+}
+
+/// What follows "operator not supported": why (for an operator outside
+/// Kiln's targets) or the nearest supported name.
 std::string OpSuggestion(const std::string &op_type) {
+  if (std::string why = OutOfScope(op_type); !why.empty())
+    return absl::StrCat(" (outside Kiln's targets: ", why, ")");
   std::string near = SuggestOp(op_type, OnnxOps().opTypes());
   return near.empty() ? "" : absl::StrCat("; did you mean '", near, "'?");
 }
@@ -241,8 +277,15 @@ OnnxSource::Import(const std::vector<std::string> &requested,
     mlir::Type elem = OnnxElementType(tt.elem_type(), context);
     if (!input.type().has_tensor_type() || !elem) {
       unsupported.push_back(
-          absl::StrCat("input '", input.name(), "': element type ",
-                       OnnxTypeName(tt.elem_type()), " is not supported"));
+          input.type().has_sequence_type() || input.type().has_optional_type()
+              ? absl::StrCat("input '", input.name(), "' is ",
+                             input.type().has_sequence_type() ? "a sequence"
+                                                              : "an optional",
+                             ", not a tensor (outside Kiln's targets: its "
+                             "values are tensors)")
+              : absl::StrCat("input '", input.name(), "': element type ",
+                             OnnxTypeName(tt.elem_type()),
+                             " is not supported"));
       continue;
     }
     // Unknown dimensions (dim_param, no dim_value) take the shape the
