@@ -36,15 +36,12 @@ mlir::RankedTensorType typeOf(mlir::Value v) {
   return mlir::cast<mlir::RankedTensorType>(v.getType());
 }
 
-/// Element types a control-flow op carries: signless (kiln.if and
-/// kiln.loop results are not converted when unsigned integers become
-/// signless).
+/// Whether control flow can carry `v`: a static shape (Kiln plans every
+/// buffer before the run), of any element type.
 bool carriable(NodeContext &ctx, mlir::Value v, const std::string &what) {
-  mlir::Type elem = typeOf(v).getElementType();
-  if (elem.isUnsignedInteger() || !typeOf(v).hasStaticShape()) {
+  if (!typeOf(v).hasStaticShape()) {
     ctx.unsupported(absl::StrCat(what, " is ", TypeString(v.getType()),
-                                 ": control flow carries static shapes of "
-                                 "float, signed integer and bool types"));
+                                 ": control flow carries static shapes"));
     return false;
   }
   return true;

@@ -48,11 +48,15 @@ struct IfLowering : public OpConversionPattern<IfOp> {
   matchAndRewrite(IfOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
+    // Unsigned integer results become signless, like every tensor here.
+    SmallVector<Type> types;
+    if (failed(getTypeConverter()->convertTypes(op.getResultTypes(), types)))
+      return failure();
     SmallVector<Value> dests;
-    for (Type t : op.getResultTypes())
+    for (Type t : types)
       dests.push_back(freshTensor(rewriter, loc, t));
     Value cond = extractScalar(rewriter, loc, adaptor.getCond());
-    auto ifOp = rewriter.create<scf::IfOp>(loc, op.getResultTypes(), cond,
+    auto ifOp = rewriter.create<scf::IfOp>(loc, types, cond,
                                            /*addThenBlock=*/false,
                                            /*addElseBlock=*/false);
     for (auto [from, to] :
@@ -64,7 +68,9 @@ struct IfLowering : public OpConversionPattern<IfOp> {
       SmallVector<Value> copies;
       for (auto [v, dest] : llvm::zip(yield.getValues(), dests))
         copies.push_back(
-            rewriter.create<linalg::CopyOp>(loc, v, dest).getResult(0));
+            rewriter
+                .create<linalg::CopyOp>(loc, rewriter.getRemappedValue(v), dest)
+                .getResult(0));
       rewriter.create<scf::YieldOp>(loc, copies);
       rewriter.eraseOp(yield);
     }
@@ -90,7 +96,10 @@ endIteration(ConversionPatternRewriter &rewriter, Location loc, YieldOp yield,
              Value condTensor,
              function_ref<SmallVector<Value>(ValueRange)> scans) {
   rewriter.setInsertionPoint(yield);
-  ValueRange values = yield.getValues();
+  // The body's values in their converted (signless) types.
+  SmallVector<Value> values;
+  for (Value v : yield.getValues())
+    values.push_back(rewriter.getRemappedValue(v));
   Value stillTrue = rewriter.create<arith::AndIOp>(
       loc, cond, extractScalar(rewriter, loc, values[0]));
   SmallVector<Value> next = {rewriter.create<tensor::InsertOp>(
@@ -109,7 +118,7 @@ endIteration(ConversionPatternRewriter &rewriter, Location loc, YieldOp yield,
                        return b.create<arith::SelectOp>(l, cond, a[0], a[1]);
                      }));
   }
-  SmallVector<Value> stored = scans(values.drop_front(1 + carried));
+  SmallVector<Value> stored = scans(ValueRange(values).drop_front(1 + carried));
   for (size_t k = 0; k < carried; ++k)
     next.push_back(rewriter
                        .create<linalg::CopyOp>(
@@ -143,8 +152,9 @@ struct LoopLowering : public OpConversionPattern<LoopOp> {
     SmallVector<Value> inits = {adaptor.getCond()};
     llvm::append_range(inits, adaptor.getInits());
     for (size_t k = 0; k < scans; ++k)
-      inits.push_back(
-          freshTensor(rewriter, loc, op.getResult(carried + k).getType()));
+      inits.push_back(freshTensor(rewriter, loc,
+                                  getTypeConverter()->convertType(
+                                      op.getResult(carried + k).getType())));
     auto index = [&](int64_t v) {
       return rewriter.create<arith::ConstantIndexOp>(loc, v).getResult();
     };
@@ -157,9 +167,12 @@ struct LoopLowering : public OpConversionPattern<LoopOp> {
     SmallVector<Value> args = {iterationTensor(rewriter, loc, iv), condTensor};
     for (size_t k = 0; k < carried; ++k)
       args.push_back(body->getArgument(2 + k));
-    Block &kilnBody = op.getBody().front();
-    auto yield = cast<YieldOp>(kilnBody.getTerminator());
-    rewriter.mergeBlocks(&kilnBody, body, args);
+    FailureOr<Block *> kilnBody =
+        rewriter.convertRegionTypes(&op.getBody(), *getTypeConverter());
+    if (failed(kilnBody))
+      return failure();
+    auto yield = cast<YieldOp>((*kilnBody)->getTerminator());
+    rewriter.mergeBlocks(*kilnBody, body, args);
     // Scan values into row `iv` of their stacked outputs.
     auto stack = [&](ValueRange scanValues) {
       SmallVector<Value> stored;
@@ -216,9 +229,12 @@ struct LoopLowering : public OpConversionPattern<LoopOp> {
     SmallVector<Value> args = {iterationTensor(rewriter, loc, iv), condTensor};
     for (size_t k = 0; k < carried; ++k)
       args.push_back(after->getArgument(2 + k));
-    Block &kilnBody = op.getBody().front();
-    auto yield = cast<YieldOp>(kilnBody.getTerminator());
-    rewriter.mergeBlocks(&kilnBody, after, args);
+    FailureOr<Block *> kilnBody =
+        rewriter.convertRegionTypes(&op.getBody(), *getTypeConverter());
+    if (failed(kilnBody))
+      return failure();
+    auto yield = cast<YieldOp>((*kilnBody)->getTerminator());
+    rewriter.mergeBlocks(*kilnBody, after, args);
     SmallVector<Value> next =
         endIteration(rewriter, loc, yield, after, 2, carried, cond, condTensor,
                      [](ValueRange) { return SmallVector<Value>(); });

@@ -177,7 +177,8 @@ struct ConvertKilnToLinalgPass
     populateFunctionOpInterfaceTypeConversionPattern<func::FuncOp>(patterns,
                                                                    converter);
     populateReturnOpTypeConversionPattern(patterns, converter);
-    if (failed(applyPartialConversion(func, target, std::move(patterns))))
+    if (failed(applyPartialConversion(func, target, std::move(patterns))) ||
+        failed(foldSignlessCasts(func)))
       return signalPassFailure();
     fuseFusionBodies(func);
   }

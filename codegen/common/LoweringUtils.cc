@@ -20,6 +20,43 @@ RankedTensorType resultType(Operation *op, unsigned i) {
 
 SignlessTypeConverter::SignlessTypeConverter() {
   addConversion([](Type t) { return signless(t); });
+  // Where a value crosses from an op converted to one not yet converted
+  // (a kiln.loop's body, moved into its scf.for before the ops in it are
+  // lowered), a cast stands between; the pass folds each pair of them
+  // away once every op is converted (foldSignlessCasts).
+  auto cast = [](OpBuilder &b, Type type, ValueRange inputs,
+                 Location loc) -> std::optional<Value> {
+    if (inputs.size() != 1)
+      return std::nullopt;
+    return b.create<UnrealizedConversionCastOp>(loc, type, inputs).getResult(0);
+  };
+  addSourceMaterialization(cast);
+  addTargetMaterialization(cast);
+}
+
+LogicalResult foldSignlessCasts(Operation *root) {
+  SmallVector<UnrealizedConversionCastOp> casts;
+  root->walk([&](UnrealizedConversionCastOp op) { casts.push_back(op); });
+  // A cast of a cast back to the first one's input type is that input.
+  for (UnrealizedConversionCastOp op : casts) {
+    if (op.getNumOperands() != 1 || op.getNumResults() != 1)
+      continue;
+    auto inner = op.getOperand(0).getDefiningOp<UnrealizedConversionCastOp>();
+    if (inner && inner.getNumOperands() == 1 &&
+        inner.getOperand(0).getType() == op.getResult(0).getType())
+      op.getResult(0).replaceAllUsesWith(inner.getOperand(0));
+  }
+  bool left = false;
+  for (UnrealizedConversionCastOp op : llvm::reverse(casts)) {
+    if (op->use_empty())
+      op->erase();
+    else
+      left = true;
+  }
+  if (left)
+    return root->emitError("an unsigned integer value was left unconverted "
+                           "to its signless form");
+  return success();
 }
 
 Value emptyTensor(OpBuilder &b, Location loc, RankedTensorType type) {

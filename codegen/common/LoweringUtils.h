@@ -35,6 +35,10 @@ class SignlessTypeConverter : public mlir::TypeConverter {
 public:
   SignlessTypeConverter();
 };
+/// Folds the pairs of casts SignlessTypeConverter's materializations left
+/// (signless to unsigned and back) once every op is converted; fails if
+/// any other cast is left.
+mlir::LogicalResult foldSignlessCasts(mlir::Operation *root);
 
 mlir::Value emptyTensor(mlir::OpBuilder &b, mlir::Location loc,
                         mlir::RankedTensorType type);

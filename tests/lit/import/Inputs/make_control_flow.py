@@ -95,6 +95,42 @@ for v in (1, 3, -2, 7):
     np.save(f"{out}/ck_{v}.npy", np.array(v, np.int64))
 print("checked: offset 1, at -2:", x6[1:5].sum(), x6[-2])
 
+# Unsigned values through control flow: a uint8 vector halved while its
+# largest element is above 10 (unsigned division and comparison: 200 is
+# not -56), then an If adding or subtracting it (wrapping around).
+u8 = T.UINT8
+u8_body = h.make_graph(
+    [h.make_node("Div", ["v_in", "two_u8"], ["v_out"]),
+     h.make_node("ReduceMax", ["v_out"], ["top"], keepdims=0),
+     h.make_node("Greater", ["top", "ten_u8"], ["c_out"])],
+    "halve_u8", [vi("i", T.INT64, []), vi("c_in", T.BOOL, []),
+                 vi("v_in", u8, [3])],
+    [vi("c_out", T.BOOL, []), vi("v_out", u8, [3])],
+    [nh.from_array(np.array(2, np.uint8), "two_u8"),
+     nh.from_array(np.array(10, np.uint8), "ten_u8")])
+save("u8_control_flow",
+     [h.make_node("Loop", ["", "go", "v"], ["halved"], body=u8_body,
+                  name="halve_u8"),
+      h.make_node("If", ["c"], ["mixed"],
+                  then_branch=h.make_graph(
+                      [h.make_node("Add", ["v", "halved"], ["sum"])],
+                      "add", [], [vi("sum", u8, [3])]),
+                  else_branch=h.make_graph(
+                      [h.make_node("Sub", ["halved", "v"], ["diff"])],
+                      "sub", [], [vi("diff", u8, [3])]))],
+     [vi("v", u8, [3]), vi("c", T.BOOL, [])],
+     [vi("halved", u8, [3]), vi("mixed", u8, [3])],
+     [nh.from_array(np.array(True), "go")])
+v8 = np.array([200, 90, 255], np.uint8)
+np.save(f"{out}/u8_v.npy", v8)
+w = v8.copy()
+while True:
+    w = w // 2
+    if w.max() <= 10:
+        break
+print("u8: halved", w.tolist(), "true", (v8 + w).tolist(), "false",
+      (w - v8).tolist())
+
 # A Scan over the rows of x, backwards, carrying a running sum and
 # stacking it along axis 1, reversed back.
 scan_body = h.make_graph(
