@@ -679,6 +679,26 @@ FailureOr<Value> normalize(NodeContext &ctx, Value x, Value mean, Value var,
   return y;
 }
 
+/// Mean and variance of `x` over `axes`, kept as size-1 dims.
+FailureOr<std::pair<Value, Value>> moments(NodeContext &ctx, Value x,
+                                           llvm::ArrayRef<int64_t> axes) {
+  llvm::SmallVector<mlir::NamedAttribute> attrs = {
+      named(ctx, "axes", ints(ctx, axes)), named(ctx, "keepdims", i64(ctx, 1))};
+  FailureOr<Value> mean = ctx.build<ReduceMeanOp>(x, attrs);
+  if (mlir::failed(mean))
+    return mlir::failure();
+  FailureOr<Value> centered = ctx.build<SubOp>({x, *mean});
+  if (mlir::failed(centered))
+    return mlir::failure();
+  FailureOr<Value> square = ctx.build<MulOp>({*centered, *centered});
+  if (mlir::failed(square))
+    return mlir::failure();
+  FailureOr<Value> var = ctx.build<ReduceMeanOp>(*square, attrs);
+  if (mlir::failed(var))
+    return mlir::failure();
+  return std::make_pair(*mean, *var);
+}
+
 /// BatchNormalization. In training mode (training_mode = 1 from opset 14,
 /// more than one output before) Y is normalized with the batch's own mean
 /// and (population) variance, and the running mean and variance come out
@@ -718,22 +738,12 @@ template <int Since> FailureOr<Values> convertBatchNorm(NodeContext &ctx) {
   llvm::SmallVector<int64_t> axes = {0};
   for (int64_t d = 2; d < rank; ++d)
     axes.push_back(d);
-  llvm::SmallVector<mlir::NamedAttribute> attrs = {
-      named(ctx, "axes", ints(ctx, axes)), named(ctx, "keepdims", i64(ctx, 1))};
-  FailureOr<Value> mean = ctx.build<ReduceMeanOp>(x, attrs);
-  if (mlir::failed(mean))
+  FailureOr<std::pair<Value, Value>> stats = moments(ctx, x, axes);
+  if (mlir::failed(stats))
     return mlir::failure();
-  FailureOr<Value> centered = ctx.build<SubOp>({x, *mean});
-  FailureOr<Value> square = mlir::failed(centered)
-                                ? FailureOr<Value>(mlir::failure())
-                                : ctx.build<MulOp>({*centered, *centered});
-  FailureOr<Value> var = mlir::failed(square)
-                             ? FailureOr<Value>(mlir::failure())
-                             : ctx.build<ReduceMeanOp>(*square, attrs);
-  if (mlir::failed(var))
-    return mlir::failure();
+  auto [mean, var] = *stats;
   FailureOr<Value> y =
-      normalize(ctx, x, *mean, *var, params[0], params[1], epsilon);
+      normalize(ctx, x, mean, var, params[0], params[1], epsilon);
   if (mlir::failed(y))
     return mlir::failure();
   Values results = {*y};
@@ -741,7 +751,7 @@ template <int Since> FailureOr<Values> convertBatchNorm(NodeContext &ctx) {
   double momentum = ctx.getFloat("momentum", 0.9f);
   int64_t channels = ctx.type(0).getDimSize(1);
   for (auto [given, batch] :
-       {std::pair{ctx.input(3), *mean}, std::pair{ctx.input(4), *var}}) {
+       {std::pair{ctx.input(3), mean}, std::pair{ctx.input(4), var}}) {
     if (static_cast<int>(results.size()) == outputs)
       break;
     FailureOr<Value> flat = ctx.reshape(batch, {channels});
@@ -758,26 +768,6 @@ template <int Since> FailureOr<Values> convertBatchNorm(NodeContext &ctx) {
     results.push_back(*added);
   }
   return results;
-}
-
-/// Mean and variance of `x` over `axes`, kept as size-1 dims.
-FailureOr<std::pair<Value, Value>> moments(NodeContext &ctx, Value x,
-                                           llvm::ArrayRef<int64_t> axes) {
-  llvm::SmallVector<mlir::NamedAttribute> attrs = {
-      named(ctx, "axes", ints(ctx, axes)), named(ctx, "keepdims", i64(ctx, 1))};
-  FailureOr<Value> mean = ctx.build<ReduceMeanOp>(x, attrs);
-  if (mlir::failed(mean))
-    return mlir::failure();
-  FailureOr<Value> centered = ctx.build<SubOp>({x, *mean});
-  if (mlir::failed(centered))
-    return mlir::failure();
-  FailureOr<Value> square = ctx.build<MulOp>({*centered, *centered});
-  if (mlir::failed(square))
-    return mlir::failure();
-  FailureOr<Value> var = ctx.build<ReduceMeanOp>(*square, attrs);
-  if (mlir::failed(var))
-    return mlir::failure();
-  return std::make_pair(*mean, *var);
 }
 
 FailureOr<Values> convertInstanceNorm(NodeContext &ctx) {

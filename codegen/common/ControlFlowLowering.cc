@@ -135,6 +135,28 @@ Value iterationTensor(OpBuilder &b, Location loc, Value iv) {
       ValueRange{b.create<arith::IndexCastOp>(loc, b.getI64Type(), iv)});
 }
 
+/// Moves kiln.loop `op`'s body (its arguments converted to signless types)
+/// into `block` of the scf loop, whose arguments from 2 on are the carried
+/// values: the body reads the iteration number `iv` as a tensor<i64>, the
+/// condition `condTensor` and those. Returns the body's kiln.yield, now
+/// at the end of `block`.
+FailureOr<YieldOp> moveBody(ConversionPatternRewriter &rewriter,
+                            const TypeConverter &converter, LoopOp op,
+                            Block *block, Value iv, Value condTensor,
+                            size_t carried) {
+  SmallVector<Value> args = {iterationTensor(rewriter, op.getLoc(), iv),
+                             condTensor};
+  for (size_t k = 0; k < carried; ++k)
+    args.push_back(block->getArgument(2 + k));
+  FailureOr<Block *> body =
+      rewriter.convertRegionTypes(&op.getBody(), converter);
+  if (failed(body))
+    return failure();
+  auto yield = cast<YieldOp>((*body)->getTerminator());
+  rewriter.mergeBlocks(*body, block, args);
+  return yield;
+}
+
 struct LoopLowering : public OpConversionPattern<LoopOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
@@ -164,15 +186,10 @@ struct LoopLowering : public OpConversionPattern<LoopOp> {
     rewriter.setInsertionPointToStart(body);
     Value iv = body->getArgument(0), condTensor = body->getArgument(1);
     Value cond = extractScalar(rewriter, loc, condTensor);
-    SmallVector<Value> args = {iterationTensor(rewriter, loc, iv), condTensor};
-    for (size_t k = 0; k < carried; ++k)
-      args.push_back(body->getArgument(2 + k));
-    FailureOr<Block *> kilnBody =
-        rewriter.convertRegionTypes(&op.getBody(), *getTypeConverter());
-    if (failed(kilnBody))
+    FailureOr<YieldOp> yield = moveBody(rewriter, *getTypeConverter(), op, body,
+                                        iv, condTensor, carried);
+    if (failed(yield))
       return failure();
-    auto yield = cast<YieldOp>((*kilnBody)->getTerminator());
-    rewriter.mergeBlocks(*kilnBody, body, args);
     // Scan values into row `iv` of their stacked outputs.
     auto stack = [&](ValueRange scanValues) {
       SmallVector<Value> stored;
@@ -192,10 +209,10 @@ struct LoopLowering : public OpConversionPattern<LoopOp> {
       }
       return stored;
     };
-    SmallVector<Value> next = endIteration(rewriter, loc, yield, body, 2,
+    SmallVector<Value> next = endIteration(rewriter, loc, *yield, body, 2,
                                            carried, cond, condTensor, stack);
     rewriter.create<scf::YieldOp>(loc, next);
-    rewriter.eraseOp(yield);
+    rewriter.eraseOp(*yield);
     rewriter.replaceOp(op, loop.getResults().drop_front());
     return success();
   }
@@ -226,23 +243,18 @@ struct LoopLowering : public OpConversionPattern<LoopOp> {
     Value condTensor = after->getArgument(0), iv = after->getArgument(1);
     // The body runs only while the condition holds.
     Value cond = rewriter.create<arith::ConstantIntOp>(loc, 1, 1);
-    SmallVector<Value> args = {iterationTensor(rewriter, loc, iv), condTensor};
-    for (size_t k = 0; k < carried; ++k)
-      args.push_back(after->getArgument(2 + k));
-    FailureOr<Block *> kilnBody =
-        rewriter.convertRegionTypes(&op.getBody(), *getTypeConverter());
-    if (failed(kilnBody))
+    FailureOr<YieldOp> yield = moveBody(rewriter, *getTypeConverter(), op,
+                                        after, iv, condTensor, carried);
+    if (failed(yield))
       return failure();
-    auto yield = cast<YieldOp>((*kilnBody)->getTerminator());
-    rewriter.mergeBlocks(*kilnBody, after, args);
     SmallVector<Value> next =
-        endIteration(rewriter, loc, yield, after, 2, carried, cond, condTensor,
+        endIteration(rewriter, loc, *yield, after, 2, carried, cond, condTensor,
                      [](ValueRange) { return SmallVector<Value>(); });
     next.insert(next.begin() + 1,
                 rewriter.create<arith::AddIOp>(
                     loc, iv, rewriter.create<arith::ConstantIndexOp>(loc, 1)));
     rewriter.create<scf::YieldOp>(loc, next);
-    rewriter.eraseOp(yield);
+    rewriter.eraseOp(*yield);
     SmallVector<Value> results(loop.getResults().drop_front(2));
     rewriter.replaceOp(op, results);
     return success();
