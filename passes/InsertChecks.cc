@@ -136,11 +136,22 @@ Value CombineChecks(OpBuilder &b, Location loc, Value a, Value c) {
   return b.create<WhereOp>(loc, ValueRange{countFirst, sum, larger});
 }
 
+/// Replaces `from` (a result of an op about to be erased) with `to`, in
+/// its uses and among the `checks` @main will return (a check already
+/// threaded out of this op).
+void Replace(Value from, Value to, SmallVectorImpl<Value> &checks) {
+  from.replaceAllUsesWith(to);
+  for (Value &c : checks)
+    if (c == from)
+      c = to;
+}
+
 /// `loop` rebuilt with one more carried value that accumulates `check`
 /// (made in its body) over the iterations; returns the accumulated result.
 /// The lowering keeps a carried value once the condition is false, so
 /// iterations that do not run count nothing.
-Value ThreadOutOfLoop(LoopOp loop, Value check) {
+Value ThreadOutOfLoop(LoopOp loop, Value check,
+                      SmallVectorImpl<Value> &checks) {
   OpBuilder b(loop);
   Location loc = loop.getLoc();
   size_t carried = loop.getInits().size();
@@ -158,16 +169,18 @@ Value ThreadOutOfLoop(LoopOp loop, Value check) {
   yield->insertOperands(1 + carried,
                         CombineChecks(yb, check.getLoc(), sofar, check));
   for (OpResult r : loop->getResults())
-    r.replaceAllUsesWith(rebuilt.getResult(r.getResultNumber() < carried
-                                               ? r.getResultNumber()
-                                               : r.getResultNumber() + 1));
+    Replace(r,
+            rebuilt.getResult(r.getResultNumber() < carried
+                                  ? r.getResultNumber()
+                                  : r.getResultNumber() + 1),
+            checks);
   loop.erase();
   return rebuilt.getResult(carried);
 }
 
 /// `branch` rebuilt with one more result: `check` from the region that
 /// made it, nothing bad from the other.
-Value ThreadOutOfIf(IfOp branch, Value check) {
+Value ThreadOutOfIf(IfOp branch, Value check, SmallVectorImpl<Value> &checks) {
   OpBuilder b(branch);
   SmallVector<Type> types(branch.getResultTypes());
   types.push_back(check.getType());
@@ -184,7 +197,7 @@ Value ThreadOutOfIf(IfOp branch, Value check) {
                               : NothingBad(yb, branch.getLoc()));
   }
   for (OpResult r : branch->getResults())
-    r.replaceAllUsesWith(rebuilt.getResult(r.getResultNumber()));
+    Replace(r, rebuilt.getResult(r.getResultNumber()), checks);
   branch.erase();
   return rebuilt.getResults().back();
 }
@@ -256,13 +269,15 @@ struct InsertChecksPass : public impl::InsertChecksBase<InsertChecksPass> {
     // A check inside a kiln.if or kiln.loop reaches @main's return as a
     // result of each op around it.
     Region &top = main.getBody();
-    for (Value &r : results)
-      while (r.getParentRegion() != &top) {
+    // Rebuilding an op replaces the checks already threaded out of it.
+    for (size_t i = 0; i < results.size(); ++i)
+      while (results[i].getParentRegion() != &top) {
+        Value r = results[i];
         Operation *around = r.getParentRegion()->getParentOp();
         if (auto loop = dyn_cast<LoopOp>(around))
-          r = ThreadOutOfLoop(loop, r);
+          results[i] = ThreadOutOfLoop(loop, r, results);
         else if (auto branch = dyn_cast<IfOp>(around))
-          r = ThreadOutOfIf(branch, r);
+          results[i] = ThreadOutOfIf(branch, r, results);
         else
           break; // Not made by this pass's walk (no such op holds checks).
       }

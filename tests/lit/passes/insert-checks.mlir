@@ -129,3 +129,38 @@ func.func @main(%x: tensor<6xf32>, %off: tensor<i64>, %c: tensor<i1>) -> (tensor
   }) : (tensor<i1>) -> tensor<f32>
   return %r, %y : tensor<f32>, tensor<f32>
 }
+
+// -----
+
+// Several checks in one region: each is threaded out on its own (the loop
+// rebuilt once per check, the checks already out of it kept), and both
+// branches of an If may hold checks.
+// CHECK-LABEL: func.func @main
+// CHECK-SAME: kiln.checks = ["node 'first' (Gather): {{.*}}", "node 'second' (Gather): {{.*}}", "node 'then' (Gather): {{.*}}", "node 'else' (Gather): {{.*}}"]
+// CHECK: %[[L:.*]]:3 = "kiln.loop"
+// CHECK: ^bb0(%{{.*}}: tensor<i64>, %{{.*}}: tensor<i1>, %{{.*}}: tensor<f32>, %[[S1:.*]]: tensor<2xi64>, %[[S2:.*]]: tensor<2xi64>):
+// CHECK: %[[IF:.*]]:3 = "kiln.if"
+// CHECK: return %[[L]]#0, %[[IF]]#0, %[[L]]#1, %[[L]]#2, %[[IF]]#1, %[[IF]]#2
+func.func @main(%x: tensor<6xf32>, %off: tensor<i64>, %c: tensor<i1>) -> (tensor<f32>, tensor<f32>) {
+  %t = kiln.constant dense<true> : tensor<i1>
+  %z = kiln.constant dense<0.0> : tensor<f32>
+  %r = "kiln.loop"(%t, %z) ({
+  ^bb0(%i: tensor<i64>, %k: tensor<i1>, %v: tensor<f32>):
+    %j = kiln.add %i, %off : (tensor<i64>, tensor<i64>) -> tensor<i64>
+    %a = kiln.gather %x, %j : (tensor<6xf32>, tensor<i64>) -> tensor<f32> loc("first")
+    %m = kiln.sub %off, %i : (tensor<i64>, tensor<i64>) -> tensor<i64>
+    %b = kiln.gather %x, %m : (tensor<6xf32>, tensor<i64>) -> tensor<f32> loc("second")
+    %s = kiln.add %a, %b : (tensor<f32>, tensor<f32>) -> tensor<f32>
+    %n = kiln.add %v, %s : (tensor<f32>, tensor<f32>) -> tensor<f32>
+    kiln.yield %k, %n : tensor<i1>, tensor<f32>
+  }) {trip_count = 6 : i64} : (tensor<i1>, tensor<f32>) -> tensor<f32>
+  %y = "kiln.if"(%c) ({
+    %g = kiln.gather %x, %off : (tensor<6xf32>, tensor<i64>) -> tensor<f32> loc("then")
+    kiln.yield %g : tensor<f32>
+  }, {
+    %w = kiln.neg %off : (tensor<i64>) -> tensor<i64>
+    %h = kiln.gather %x, %w : (tensor<6xf32>, tensor<i64>) -> tensor<f32> loc("else")
+    kiln.yield %h : tensor<f32>
+  }) : (tensor<i1>) -> tensor<f32>
+  return %r, %y : tensor<f32>, tensor<f32>
+}
