@@ -414,7 +414,11 @@ void Importer::CheckPlaceholder(const NodeDef &node) {
     }
     auto unknown = std::find(dims.begin(), dims.end(), -1);
     absl::StatusOr<int64_t> n = NumElements(dims);
-    if (unknown != dims.end())
+    // A subgraph's Placeholder takes the shape of the value bound to it
+    // (RunSubgraph checks the two agree): -1 is any size there.
+    if (outer_ && llvm::all_of(dims, [](int64_t d) { return d >= -1; }))
+      ;
+    else if (unknown != dims.end())
       Error(node, UnknownDimensionError(node.name(), declared,
                                         unknown - dims.begin()));
     else if (!n.ok())
@@ -721,11 +725,21 @@ Importer::RunSubgraph(mlir::ValueRange feeds) {
       const auto &attrs = node.attr();
       std::vector<int64_t> shape(attrs.at("shape").shape().dim().begin(),
                                  attrs.at("shape").shape().dim().end());
-      auto want = mlir::RankedTensorType::get(
-          shape, DTypeToMlir(ProtoDType(attrs.at("dtype").type()), context_));
-      if (it->second.getType() != want) {
-        Error(node, absl::StrCat("declared ", TypeString(want), " but given ",
-                                 TypeString(it->second.getType())));
+      mlir::Type elem =
+          DTypeToMlir(ProtoDType(attrs.at("dtype").type()), context_);
+      auto given = mlir::cast<mlir::RankedTensorType>(it->second.getType());
+      // -1 takes the given value's size.
+      std::vector<int64_t> fitted = shape;
+      bool fits = given.getElementType() == elem &&
+                  given.getRank() == static_cast<int64_t>(shape.size());
+      for (size_t d = 0; fits && d < shape.size(); ++d) {
+        fits = shape[d] == -1 || shape[d] == given.getDimSize(d);
+        fitted[d] = given.getDimSize(d);
+      }
+      if (!fits) {
+        Error(node, absl::StrCat("declared ", DTypeName(MlirToDType(elem)),
+                                 ShapeToString(shape), " but given ",
+                                 TypeString(given)));
         continue;
       }
       values_[i] = {it->second};

@@ -487,9 +487,10 @@ OnnxSource::Import(const std::vector<std::string> &requested,
         if (known != inferred_.end()) {
           std::string want = KnownType(*known->second);
           if (!want.empty() && want != TypeString(v.getType()))
-            errors.push_back(absl::StrCat(
-                "node '", name, "' (", node.op_type(), "): output '", out,
-                "' is ", TypeString(v.getType()), " but ONNX expects ", want));
+            errors.push_back(absl::StrCat("node '", name, "' (", node.op_type(),
+                                          "): output '", out, "' is ",
+                                          TypeString(v.getType()),
+                                          " but the model declares it ", want));
         }
       }
     }

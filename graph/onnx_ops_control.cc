@@ -220,11 +220,13 @@ FailureOr<LoopOp> buildLoop(NodeContext &ctx, mlir::Block *block, int64_t trips,
   }
   if (!scanOut.empty() && mayStop) {
     ctx.unsupported("its scan outputs would have as many entries as the loop "
-                    "runs iterations, which its condition decides at run "
-                    "time; Kiln compiles static shapes: a Loop can have scan "
-                    "outputs when its condition is known at compile time to "
-                    "stay true (a constant, or an input frozen with "
-                    "--freeze, passed through by the body)");
+                    "runs iterations, which is decided at run time (by its "
+                    "condition, or by a trip count not known at compile "
+                    "time); Kiln compiles static shapes: a Loop can have "
+                    "scan outputs when its trip count is known at compile "
+                    "time (a constant, or an input frozen with --freeze) "
+                    "and its condition stays true (a constant, or passed "
+                    "through by the body)");
     return fail();
   }
   for (auto [k, v] : llvm::enumerate(scanOut)) {
@@ -259,14 +261,15 @@ FailureOr<Values> convertLoop(NodeContext &ctx) {
       ctx.error("the trip count M must hold one int64");
       return mlir::failure();
     }
-    if (ctx.constantInput(0)) {
-      FailureOr<double> given = ctx.constantScalar(0, "M (the trip count)");
-      if (mlir::failed(given))
-        return mlir::failure();
-      if (*given > static_cast<double>(int64_t{1} << 31)) {
-        ctx.error(absl::StrCat("the trip count M is ", *given, ", above 2^31"));
-        return mlir::failure();
-      }
+    FailureOr<double> given = ctx.constantInput(0)
+                                  ? ctx.constantScalar(0, "M (the trip count)")
+                                  : FailureOr<double>(-1.0);
+    if (mlir::failed(given))
+      return mlir::failure();
+    // A huge constant M (INT64_MAX with a condition: how exporters write a
+    // while loop) bounds the loop like one known only at run time.
+    if (ctx.constantInput(0) &&
+        *given <= static_cast<double>(int64_t{1} << 31)) {
       // A negative trip count runs no iteration (as ONNX Runtime does).
       trips = std::max<int64_t>(0, static_cast<int64_t>(*given));
     } else {
@@ -281,6 +284,14 @@ FailureOr<Values> convertLoop(NodeContext &ctx) {
   } else if (!ctx.input(1)) {
     ctx.error("has neither a trip count M nor a condition: it would run "
               "forever");
+    return mlir::failure();
+  }
+  if (runTimeTrips && ctx.constantInput(0) && !ctx.input(1)) {
+    FailureOr<llvm::SmallVector<int64_t>> m = ctx.constantInts(0, "M");
+    if (mlir::succeeded(m))
+      ctx.error(absl::StrCat("the trip count M is ", m->front(),
+                             " and there is no condition to end the loop "
+                             "sooner"));
     return mlir::failure();
   }
   Value cond = constantBool(ctx, true);
@@ -598,8 +609,8 @@ FailureOr<Values> convertScan(NodeContext &ctx) {
 }
 
 /// Scan-8: states and scan inputs have a leading batch axis (the scan
-/// axis is 1), and the body sees one batch entry. Each entry becomes a
-/// scan of its own, and their results are stacked along the batch axis.
+/// axis is 1), and the body sees one batch entry: a loop over the entries
+/// around the entry's scan, stacking their results along the batch axis.
 /// Sequence lengths shorter than the scan axis are refused.
 FailureOr<Values> convertScan8(NodeContext &ctx) {
   FailureOr<int64_t> states = scanStates(ctx, 1);
@@ -631,9 +642,12 @@ FailureOr<Values> convertScan8(NodeContext &ctx) {
     if (scan)
       length = t.getDimSize(1);
   }
+  Value go = constantBool(ctx, true);
+  // Kiln scans every entry whole: sequence_lens must be the full length,
+  // checked now when constant and when the graph runs otherwise.
   if (Value lens = ctx.input(0)) {
     mlir::DenseIntElementsAttr given;
-    if (!mlir::matchPattern(lens, mlir::m_Constant(&given)) ||
+    if (mlir::matchPattern(lens, mlir::m_Constant(&given)) &&
         llvm::any_of(given.getValues<llvm::APInt>(), [&](const llvm::APInt &n) {
           return n.getSExtValue() != length;
         })) {
@@ -643,44 +657,61 @@ FailureOr<Values> convertScan8(NodeContext &ctx) {
           "lengths; opset 9's Scan has none)"));
       return mlir::failure();
     }
+    FailureOr<Value> checked = ctx.build<InRangeOp>(
+        lens, {named(ctx, "lower", i64(ctx, length)),
+               named(ctx, "upper", i64(ctx, length)),
+               named(ctx, "what",
+                     ctx.builder().getStringAttr(
+                         "sequence length (Kiln scans whole sequences)"))});
+    if (mlir::failed(checked))
+      return mlir::failure();
+    // The entries are scanned when their lengths are whole (which the
+    // check makes sure of): the loop's condition reads the checked lengths.
+    FailureOr<Value> shortest =
+        ctx.build<ReduceMinOp>(*checked, {named(ctx, "keepdims", i64(ctx, 0))});
+    FailureOr<Value> whole =
+        mlir::failed(shortest)
+            ? FailureOr<Value>(mlir::failure())
+            : ctx.build<EqualOp>(
+                  {*shortest, ctx.scalar(typeOf(*shortest).getElementType(),
+                                         static_cast<double>(length))});
+    if (mlir::failed(whole))
+      return mlir::failure();
+    go = *whole;
   }
-  llvm::SmallVector<Values> perEntry;
-  for (int64_t e = 0; e < batch; ++e) {
+  // One kiln.loop over the batch entries, its body the entry's scan (a
+  // kiln.loop of its own) and its scan outputs the entry's results.
+  auto &b = ctx.builder();
+  auto *block = new mlir::Block();
+  block->addArgument(mlir::RankedTensorType::get({}, b.getI64Type()),
+                     ctx.loc());
+  block->addArgument(mlir::RankedTensorType::get({}, b.getI1Type()), ctx.loc());
+  FailureOr<Values> results = [&]() -> FailureOr<Values> {
+    mlir::OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(block);
     Values inits, scanInputs;
     for (auto [i, v] : llvm::enumerate(all)) {
       FailureOr<Value> entry = ctx.build<GatherOp>(
-          {v, int64Constant(ctx, {e}, {})}, {named(ctx, "axis", i64(ctx, 0))});
+          {v, block->getArgument(0)}, {named(ctx, "axis", i64(ctx, 0))});
       if (mlir::failed(entry))
         return mlir::failure();
       (static_cast<int64_t>(i) < *states ? inits : scanInputs)
           .push_back(*entry);
     }
-    FailureOr<Values> results = buildScan(
-        ctx, inits, scanInputs, llvm::SmallVector<int64_t>(scans, 0), *dirs);
-    if (mlir::failed(results))
-      return mlir::failure();
-    perEntry.push_back(*results);
+    return buildScan(ctx, inits, scanInputs,
+                     llvm::SmallVector<int64_t>(scans, 0), *dirs);
+  }();
+  if (mlir::failed(results)) {
+    block->dropAllDefinedValueUses();
+    delete block;
+    return mlir::failure();
   }
-  Values stacked;
-  for (size_t k = 0; k < perEntry.front().size(); ++k) {
-    Values parts;
-    for (const Values &entry : perEntry) {
-      llvm::SmallVector<int64_t> shape = {1};
-      llvm::append_range(shape, typeOf(entry[k]).getShape());
-      FailureOr<Value> part = ctx.reshape(entry[k], shape);
-      if (mlir::failed(part))
-        return mlir::failure();
-      parts.push_back(*part);
-    }
-    FailureOr<Value> joined =
-        parts.size() == 1
-            ? FailureOr<Value>(parts.front())
-            : ctx.build<ConcatOp>(parts, {named(ctx, "axis", i64(ctx, 0))});
-    if (mlir::failed(joined))
-      return mlir::failure();
-    stacked.push_back(*joined);
-  }
-  return stacked;
+  FailureOr<LoopOp> loop =
+      buildLoop(ctx, block, batch, go, {}, block->getArgument(1), {}, *results,
+                /*mayStop=*/false);
+  if (mlir::failed(loop))
+    return mlir::failure();
+  return Values(loop->getResults());
 }
 
 } // namespace

@@ -149,7 +149,9 @@ FailureOr<Values> convertCastLike(NodeContext &ctx) {
       {named(ctx, "to", mlir::TypeAttr::get(ctx.type(1).getElementType()))}));
 }
 
-FailureOr<Values> convertDropout(NodeContext &ctx) {
+/// Dropout: in inference the identity, with a mask of all kept; the mask
+/// is bool from opset 10, of the input's type (ones) before.
+template <int Since> FailureOr<Values> convertDropout(NodeContext &ctx) {
   if (ctx.input(2)) {
     FailureOr<double> training = ctx.constantScalar(2, "training_mode");
     if (mlir::failed(training))
@@ -174,7 +176,13 @@ FailureOr<Values> convertDropout(NodeContext &ctx) {
   FailureOr<Value> y = ctx.build<IdentityOp>(ctx.input(0));
   if (mlir::failed(y))
     return mlir::failure();
-  // In inference the mask is all true.
+  // In inference the mask is all true (all ones before opset 10).
+  mlir::Type elem = ctx.type(0).getElementType();
+  if constexpr (Since < 10) {
+    auto maskType = mlir::RankedTensorType::get(ctx.type(0).getShape(), elem);
+    return Values{*y, ctx.constant(mlir::DenseElementsAttr::get(
+                          maskType, ctx.builder().getOneAttr(elem)))};
+  }
   auto maskType = mlir::RankedTensorType::get(ctx.type(0).getShape(),
                                               ctx.builder().getI1Type());
   return Values{*y, ctx.constant(mlir::DenseElementsAttr::get(maskType, true))};
@@ -349,7 +357,8 @@ void RegisterElementwiseOnnxOps(OnnxRegistry &r) {
   r.onOp("Min", 1, convertVariadic<MinOp>, 1, kVariadic);
   r.onOp("Cast", 1, convertCast, 1, 1, {"to"});
   r.onOp("CastLike", 1, convertCastLike, 2, 2);
-  r.onOp("Dropout", 1, convertDropout, 1, 3);
+  r.onOp("Dropout", 1, convertDropout<1>, 1, 3);
+  r.onOp("Dropout", 10, convertDropout<10>, 1, 3);
   r.onOp("Pow", 1, convertPow, 2, 2);
   r.onOp("PRelu", 1, convertPRelu, 2, 2);
 }

@@ -1088,7 +1088,14 @@ FailureOr<Values> convertMaxUnpool(NodeContext &ctx) {
   Value zeros = ctx.constant(mlir::DenseElementsAttr::get(
       zerosType, ctx.builder().getZeroAttr(t.getElementType())));
   FailureOr<Value> values = ctx.reshape(ctx.input(0), {t.getNumElements()});
-  FailureOr<Value> at = ctx.reshape(ctx.input(1), {t.getNumElements()});
+  // MaxPool's indices are positions in [0, total); ONNX Runtime refuses
+  // others (the ScatterElements alone would take negative ones too).
+  FailureOr<Value> at = ctx.build<InRangeOp>(
+      ctx.input(1), {named(ctx, "lower", i64(ctx, 0)),
+                     named(ctx, "upper", i64(ctx, total - 1)),
+                     named(ctx, "what", ctx.builder().getStringAttr("index"))});
+  if (mlir::succeeded(at))
+    at = ctx.reshape(*at, {t.getNumElements()});
   if (mlir::failed(values) || mlir::failed(at))
     return mlir::failure();
   FailureOr<Value> flat = ctx.build<ScatterElementsOp>(

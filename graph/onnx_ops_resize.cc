@@ -713,11 +713,37 @@ template <int Since> FailureOr<Values> convertRoiAlign(NodeContext &ctx) {
   // The region's start and size along one axis, [R, 1] each, from the
   // rois' columns `lo` and `lo + 2` (x1, y1, x2, y2).
   Chain c(ctx, elem);
+  // rois must be finite (as ONNX Runtime requires): a NaN or infinite
+  // value fails the run; the count of them, checked to be 0, stands in
+  // for them, so that no NaN reaches an index.
+  auto i64Type = c.b().getIntegerType(64);
+  Value boxesIn = ctx.input(1);
+  if (!ctx.constantInput(1)) {
+    Value finite = c.op<EqualOp>({c.sub(boxesIn, boxesIn), c.f(0)});
+    Value count = c.op<ReduceSumOp>({c.cast(c.op<NotOp>({finite}), i64Type)},
+                                    {named(ctx, "keepdims", i64(ctx, 0))});
+    Value checked = c.op<InRangeOp>(
+        {count},
+        {named(ctx, "lower", i64(ctx, 0)), named(ctx, "upper", i64(ctx, 0)),
+         named(ctx, "what",
+               c.b().getStringAttr("the number of NaN or infinite "
+                                   "rois values"))});
+    boxesIn = c.where(finite, boxesIn, c.cast(checked, elem));
+  } else {
+    FailureOr<std::optional<std::vector<double>>> given =
+        ctx.constantDoubles(1, "rois");
+    if (mlir::failed(given))
+      return mlir::failure();
+    if (*given &&
+        llvm::any_of(**given, [](double v) { return !std::isfinite(v); })) {
+      ctx.error("rois must be finite; the constant rois hold NaN or infinity");
+      return mlir::failure();
+    }
+  }
   auto column = [&](int64_t k) {
-    return c.op<SliceOp>({ctx.input(1)},
-                         {named(ctx, "starts", ints(ctx, {k})),
-                          named(ctx, "ends", ints(ctx, {k + 1})),
-                          named(ctx, "axes", ints(ctx, {1}))});
+    return c.op<SliceOp>({boxesIn}, {named(ctx, "starts", ints(ctx, {k})),
+                                     named(ctx, "ends", ints(ctx, {k + 1})),
+                                     named(ctx, "axes", ints(ctx, {1}))});
   };
   auto region = [&](int64_t lo) {
     Value start = c.sub(c.mul(column(lo), c.f(scale)), c.f(offset));
@@ -770,7 +796,6 @@ template <int Since> FailureOr<Values> convertRoiAlign(NodeContext &ctx) {
   // Sample p = bin * slots + i along one axis, [R, bins * slots]: its
   // coordinate, the two taps (as i64) and their weights, 0 outside
   // [-1, size] and for slots past the region's own count.
-  auto i64Type = c.b().getIntegerType(64);
   struct Taps {
     Value lo, hi, wlo, whi;
     Value slot; // [R, bins * slots]: the slot is one of the region's

@@ -139,6 +139,33 @@ TEST(OnnxTest, GemmReluSoftmaxMatchesFloat64) {
   testing::ExpectClose(out[0], expected, 1e-5, 1e-6);
 }
 
+// Dropout's mask is of the input's type (ones) before opset 10, bool from
+// opset 10 on; in inference the output is the input.
+TEST(OnnxTest, DropoutMaskTypeFollowsTheOpset) {
+  for (int opset : {7, 13}) {
+    SCOPED_TRACE(opset);
+    onnx::ModelProto m = NewModel(opset);
+    onnx::GraphProto *g = m.mutable_graph();
+    AddInput(g, "x", onnx::TensorProto::FLOAT, {2, 2});
+    AddNode(g, "Dropout", {"x"}, {"y", "mask"});
+    AddOutput(g, "y", 2);
+    AddOutput(g, "mask", 2,
+              opset < 10 ? onnx::TensorProto::FLOAT : onnx::TensorProto::BOOL);
+    absl::StatusOr<std::unique_ptr<Session>> s = Load(m);
+    ASSERT_TRUE(s.ok()) << s.status();
+    std::vector<Tensor> out;
+    Tensor x = *Tensor::FromVector<float>({2, 2}, {1, -2, 3, -4});
+    ASSERT_TRUE((*s)->Run({{"x", x}}, &out).ok());
+    ASSERT_EQ(out.size(), 2u);
+    EXPECT_EQ(out[0].data<float>()[3], -4.0f);
+    EXPECT_EQ(out[1].TypeString(), opset < 10 ? "f32[2,2]" : "bool[2,2]");
+    if (opset < 10)
+      EXPECT_EQ(out[1].data<float>()[2], 1.0f);
+    else
+      EXPECT_TRUE(out[1].data<bool>()[2]);
+  }
+}
+
 TEST(OnnxTest, ListsEveryUnsupportedNodeAtOnce) {
   onnx::ModelProto m = NewModel();
   onnx::GraphProto *g = m.mutable_graph();

@@ -79,6 +79,10 @@ for name, v in [("ra_X", X), ("ra_rois", rois), ("ra_bi", bi), ("ra_u", u),
                 ("s8_seq", seq)]:
     np.save(f"{out}/{name}.npy", v)
 np.save(f"{out}/ra_badbi.npy", np.array([1, 2, 0], np.int64))
+nan_rois = rois.copy()
+nan_rois[1, 2] = np.inf
+nan_rois[2, 0] = np.nan
+np.save(f"{out}/ra_nanrois.npy", nan_rois)
 
 
 def roi_align(X, rois, bi, oh, ow, ratio, scale, aligned, mode):
