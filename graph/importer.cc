@@ -537,9 +537,13 @@ void Importer::CheckStructure() {
     }
   if (!unknown_ops.empty()) {
     std::set<std::string> unique(unknown_ops.begin(), unknown_ops.end());
-    errors_.push_back(absl::StrCat(
-        "unknown ops: ", absl::StrJoin(unique, ", "),
-        " (Kiln knows: ", absl::StrJoin(SupportedOps(), ", "), ")"));
+    // The table's ops and the importer's own control flow.
+    std::vector<std::string> known = SupportedOps();
+    known.insert(known.end(), {"If", "While"});
+    std::sort(known.begin(), known.end());
+    errors_.push_back(absl::StrCat("unknown ops: ", absl::StrJoin(unique, ", "),
+                                   " (Kiln knows: ", absl::StrJoin(known, ", "),
+                                   ")"));
   }
 }
 
