@@ -6,10 +6,12 @@
 // from inputs frozen with graph-compile --freeze or GraphSource::Freeze)
 // imports the branch taken in the If's place; the other never is. On a
 // condition known only at run time it becomes a kiln.if whose regions hold
-// the two branches. Loop (with a trip count known at compile time) and
-// Scan become a kiln.loop: its body is the Loop's body, or, for a Scan,
-// the body reading each scan input's slice for the iteration (a Gather
-// at the iteration number) and stacking its scan outputs. Each body is
+// the two branches. Loop and Scan become a kiln.loop (of trip count -1
+// for a Loop whose M is not known at compile time: an scf.while): its
+// body is the Loop's body, or, for a Scan, the body reading each scan
+// input's slice for the iteration (a Gather at the iteration number) and
+// stacking its scan outputs. Scan-8 nests that loop in one over its
+// batch entries. Each body is
 // imported into a block of its own, detached until the op that holds it
 // is built, since the op's result types are known only then.
 //
@@ -247,8 +249,9 @@ FailureOr<LoopOp> buildLoop(NodeContext &ctx, mlir::Block *block, int64_t trips,
   return op;
 }
 
-/// Loop with a trip count M known at compile time; the condition may be
-/// computed at run time.
+/// Loop: a kiln.loop with M as its trip count when M is known at compile
+/// time (up to 2^31), or without one (-1) otherwise, M then joining the
+/// condition; the condition may be computed at run time.
 FailureOr<Values> convertLoop(NodeContext &ctx) {
   // The trip count: known at compile time (an scf.for), or known only at
   // run time (then part of the condition), or absent (-1 both ways: the
