@@ -149,7 +149,8 @@ void Replace(Value from, Value to, SmallVectorImpl<Value> &checks) {
 /// `loop` rebuilt with one more carried value that accumulates `check`
 /// (made in its body) over the iterations; returns the accumulated result.
 /// The lowering keeps a carried value once the condition is false, so
-/// iterations that do not run count nothing.
+/// iterations that do not run count nothing; the condition turns false
+/// once a bad value is counted.
 Value ThreadOutOfLoop(LoopOp loop, Value check,
                       SmallVectorImpl<Value> &checks) {
   OpBuilder b(loop);
@@ -166,8 +167,20 @@ Value ThreadOutOfLoop(LoopOp loop, Value check,
   BlockArgument sofar = body.insertArgument(2 + carried, check.getType(), loc);
   auto yield = cast<YieldOp>(body.getTerminator());
   OpBuilder yb(yield);
-  yield->insertOperands(1 + carried,
-                        CombineChecks(yb, check.getLoc(), sofar, check));
+  Value next = CombineChecks(yb, check.getLoc(), sofar, check);
+  yield->insertOperands(1 + carried, next);
+  // The loop stops at the first iteration that counted a bad value (the run
+  // then fails): an index read as 0 in its place must not keep a loop
+  // ended by its condition running forever.
+  auto i64 = RankedTensorType::get({}, yb.getI64Type());
+  Value first = yb.create<ConstantOp>(
+      loc, i64, DenseElementsAttr::get(i64, ArrayRef<int64_t>{0}));
+  Value count = yb.create<GatherOp>(loc, ValueRange{next, first},
+                                    ArrayRef<NamedAttribute>{yb.getNamedAttr(
+                                        "axis", yb.getI64IntegerAttr(0))});
+  Value none = yb.create<EqualOp>(loc, ValueRange{count, first});
+  yield->setOperand(
+      0, yb.create<AndOp>(loc, ValueRange{yield->getOperand(0), none}));
   for (OpResult r : loop->getResults())
     Replace(r,
             rebuilt.getResult(r.getResultNumber() < carried

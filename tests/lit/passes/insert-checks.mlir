@@ -84,7 +84,8 @@ func.func @main(%t: tensor<3xi64>) -> (tensor<3xi64>, tensor<2xi64>) {
 // -----
 
 // Inside control flow: a kiln.loop carries its body's check (counts added,
-// the larger bad value kept) as one more value; a kiln.if yields its
+// the larger bad value kept) as one more value, and stops once it counted
+// a bad value; a kiln.if yields its
 // branch's check as one more result, nothing bad ([0, INT64_MIN]) from the
 // other. A gather at the loop's iteration number (0 to 5 of a size-6
 // axis) is in range by construction and gets no check.
@@ -100,7 +101,10 @@ func.func @main(%t: tensor<3xi64>) -> (tensor<3xi64>, tensor<2xi64>) {
 // CHECK: %[[SUM:.*]] = kiln.add %[[SOFAR]], %[[C]]
 // CHECK: %[[MAX:.*]] = kiln.max %[[SOFAR]], %[[C]]
 // CHECK: %[[NEXT:.*]] = kiln.where %{{.*}}, %[[SUM]], %[[MAX]]
-// CHECK: kiln.yield %[[K]], %{{.*}}, %[[NEXT]]
+// CHECK: %[[COUNT:.*]] = kiln.gather %[[NEXT]], %{{.*}} : (tensor<2xi64>, tensor<i64>) -> tensor<i64>
+// CHECK: %[[NONE_YET:.*]] = kiln.equal %[[COUNT]]
+// CHECK: %[[GO:.*]] = kiln.and %[[K]], %[[NONE_YET]]
+// CHECK: kiln.yield %[[GO]], %{{.*}}, %[[NEXT]]
 // CHECK: }) {trip_count = 6 : i64}
 // CHECK: %[[IF:.*]]:2 = "kiln.if"(%arg2) ({
 // CHECK: %[[CI:.*]] = kiln.check %arg1 {{.*}}node 'in_if'
