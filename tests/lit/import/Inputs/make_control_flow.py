@@ -140,6 +140,24 @@ while True:
 print("u8: halved", w.tolist(), "true", (v8 + w).tolist(), "false",
       (w - v8).tolist())
 
+# A Loop ended by its condition only (tab[i] > 0) whose index runs past
+# the end when every entry is positive: the run must fail, not hang.
+run_off_body = h.make_graph(
+    [h.make_node("Gather", ["tab", "i"], ["g"], name="run_off"),
+     h.make_node("Greater", ["g", "zero_f"], ["c_out"]),
+     h.make_node("Add", ["acc_in", "g"], ["acc_out"])],
+    "run_off", [vi("i", T.INT64, []), vi("c_in", T.BOOL, []),
+                vi("acc_in", f32, [])],
+    [vi("c_out", T.BOOL, []), vi("acc_out", f32, [])])
+save("loop_run_off",
+     [h.make_node("Loop", ["", "go_on", "zero_f"], ["total"],
+                  body=run_off_body, name="walk")],
+     [vi("tab", f32, [3])], [vi("total", f32, [])],
+     [nh.from_array(np.array(True), "go_on"),
+      nh.from_array(np.array(0, np.float32), "zero_f")])
+np.save(f"{out}/ro_pos.npy", np.array([1, 2, 3], np.float32))
+np.save(f"{out}/ro_stop.npy", np.array([1, 2, -3], np.float32))
+
 # A Scan over the rows of x, backwards, carrying a running sum and
 # stacking it along axis 1, reversed back.
 scan_body = h.make_graph(
