@@ -793,6 +793,18 @@ template <int Since> FailureOr<Values> convertRoiAlign(NodeContext &ctx) {
   };
   int64_t slotsY = 0, slotsX = 0;
   Value countY = samples(1, oh, slotsY), countX = samples(0, ow, slotsX);
+  // Every sample of every region is gathered: refuse what would not fit
+  // before building any of it.
+  if (double(rois) * double(oh * slotsY) * double(ow * slotsX) *
+          double(channels) >
+      double(int64_t{1} << 32)) {
+    ctx.error(absl::StrCat("adaptive sampling (sampling_ratio 0) of these "
+                           "rois takes ",
+                           slotsY, " x ", slotsX,
+                           " samples per bin: more than Kiln's limit of 2^32 "
+                           "elements"));
+    return mlir::failure();
+  }
   // Sample p = bin * slots + i along one axis, [R, bins * slots]: its
   // coordinate, the two taps (as i64) and their weights, 0 outside
   // [-1, size] and for slots past the region's own count.
