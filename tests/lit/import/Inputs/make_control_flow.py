@@ -32,43 +32,33 @@ body = h.make_graph(
     [vi("c_out", T.BOOL, []), vi("x_out", f32, [4]), vi("n_out", T.INT64, [])],
     [nh.from_array(np.array(0.5, np.float32), "half"),
      nh.from_array(np.array(1, np.int64), "one")])
-save("loop_until",
-     [h.make_node("ReduceSum", ["x"], ["s0"], keepdims=0),
-      h.make_node("Greater", ["s0", "limit"], ["c0"]),
-      h.make_node("Loop", ["M", "c0", "x", "zero"], ["y", "count"],
-                  body=body, name="halve")],
-     [vi("x", f32, [4]), vi("limit", f32, [])],
-     [vi("y", f32, [4]), vi("count", T.INT64, [])],
-     [nh.from_array(np.array(10, np.int64), "M"),
-      nh.from_array(np.array(0, np.int64), "zero")])
 
+
+def save_halving(name, m):
+    """The halving Loop with trip count M: a constant (an int), fed (the
+    string "fed") or none (None)."""
+    inits = [nh.from_array(np.array(0, np.int64), "zero")]
+    inputs = [vi("x", f32, [4]), vi("limit", f32, [])]
+    if isinstance(m, int):
+        inits.insert(0, nh.from_array(np.array(m, np.int64), "M"))
+    elif m == "fed":
+        inputs.append(vi("M", T.INT64, []))
+    save(name,
+         [h.make_node("ReduceSum", ["x"], ["s0"], keepdims=0),
+          h.make_node("Greater", ["s0", "limit"], ["c0"]),
+          h.make_node("Loop", ["" if m is None else "M", "c0", "x", "zero"],
+                      ["y", "count"],
+                      body=body, name="halve")],
+         inputs, [vi("y", f32, [4]), vi("count", T.INT64, [])], inits)
+
+
+save_halving("loop_until", 10)
 # The same Loop without a trip count (it runs while its condition holds:
-# an scf.while), and with one fed at run time (part of the condition).
-save("loop_while",
-     [h.make_node("ReduceSum", ["x"], ["s0"], keepdims=0),
-      h.make_node("Greater", ["s0", "limit"], ["c0"]),
-      h.make_node("Loop", ["", "c0", "x", "zero"], ["y", "count"],
-                  body=body, name="halve")],
-     [vi("x", f32, [4]), vi("limit", f32, [])],
-     [vi("y", f32, [4]), vi("count", T.INT64, [])],
-     [nh.from_array(np.array(0, np.int64), "zero")])
-save("loop_int64max",
-     [h.make_node("ReduceSum", ["x"], ["s0"], keepdims=0),
-      h.make_node("Greater", ["s0", "limit"], ["c0"]),
-      h.make_node("Loop", ["M", "c0", "x", "zero"], ["y", "count"],
-                  body=body, name="halve")],
-     [vi("x", f32, [4]), vi("limit", f32, [])],
-     [vi("y", f32, [4]), vi("count", T.INT64, [])],
-     [nh.from_array(np.array(2**63 - 1, np.int64), "M"),
-      nh.from_array(np.array(0, np.int64), "zero")])
-save("loop_fed_trips",
-     [h.make_node("ReduceSum", ["x"], ["s0"], keepdims=0),
-      h.make_node("Greater", ["s0", "limit"], ["c0"]),
-      h.make_node("Loop", ["M", "c0", "x", "zero"], ["y", "count"],
-                  body=body, name="halve")],
-     [vi("x", f32, [4]), vi("limit", f32, []), vi("M", T.INT64, [])],
-     [vi("y", f32, [4]), vi("count", T.INT64, [])],
-     [nh.from_array(np.array(0, np.int64), "zero")])
+# an scf.while), with INT64_MAX, and with one fed at run time (part of the
+# condition).
+save_halving("loop_while", None)
+save_halving("loop_int64max", 2**63 - 1)
+save_halving("loop_fed_trips", "fed")
 
 # Run-time checks inside control flow: a Loop of 4 iterations gathering
 # x[i + offset] (offset fed), summed; an If whose then branch gathers
