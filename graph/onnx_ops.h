@@ -69,8 +69,9 @@ inline mlir::Value int64Constant(NodeContext &ctx,
   return ctx.constant(mlir::DenseElementsAttr::get(type, values));
 }
 
-/// A constant of float type `elem` and `shape` from doubles, each rounded
-/// once to `elem`.
+/// A constant of type `elem` and `shape` from doubles, each rounded once to
+/// `elem` (an integer `elem` takes them rounded to nearest: Resize's nearest
+/// mode on integers has weights 0 and 1 only).
 mlir::Value floatConstant(NodeContext &ctx, mlir::Type elem,
                           llvm::ArrayRef<double> values,
                           llvm::ArrayRef<int64_t> shape);

@@ -1254,6 +1254,15 @@ namespace onnx_ops {
 Value floatConstant(NodeContext &ctx, mlir::Type elem,
                     llvm::ArrayRef<double> values,
                     llvm::ArrayRef<int64_t> shape) {
+  auto type = mlir::RankedTensorType::get(shape, elem);
+  if (auto intType = mlir::dyn_cast<mlir::IntegerType>(elem)) {
+    llvm::SmallVector<llvm::APInt> ints;
+    for (double v : values)
+      ints.emplace_back(intType.getWidth(),
+                        static_cast<uint64_t>(std::llround(v)),
+                        /*isSigned=*/true);
+    return ctx.constant(mlir::DenseElementsAttr::get(type, ints));
+  }
   auto floatType = mlir::cast<mlir::FloatType>(elem);
   llvm::SmallVector<llvm::APFloat> elems;
   for (double v : values) {
@@ -1263,8 +1272,7 @@ Value floatConstant(NodeContext &ctx, mlir::Type elem,
               &lost);
     elems.push_back(f);
   }
-  return ctx.constant(mlir::DenseElementsAttr::get(
-      mlir::RankedTensorType::get(shape, elem), elems));
+  return ctx.constant(mlir::DenseElementsAttr::get(type, elems));
 }
 
 /// [C] -> [C, 1, ...] so that it broadcasts over [N, C, spatial...].

@@ -218,6 +218,10 @@ FailureOr<std::pair<Value, Value>> dft(NodeContext &ctx, Value re, Value im,
 /// that last axis (the imaginary part null for a real signal).
 FailureOr<std::pair<Value, Value>> splitComplex(NodeContext &ctx, Value x) {
   auto t = typeOf(x);
+  if (!mlir::isa<mlir::FloatType>(t.getElementType())) {
+    ctx.error("the signal must be a floating-point tensor");
+    return mlir::failure();
+  }
   int64_t rank = t.getRank();
   int64_t parts = rank >= 2 ? t.getDimSize(rank - 1) : 0;
   if (parts != 1 && parts != 2) {

@@ -218,6 +218,18 @@ TEST(OnnxTest, CompositeOpsNameWhatTheyRefuse) {
               AllOf(HasSubstr("'xor'"),
                     HasSubstr("the legacy 'broadcast' attribute (opsets "
                               "before 7)")));
+
+  // DFT's signal is floating-point only (an int32 one crashed the importer).
+  onnx::ModelProto dft = NewModel(17);
+  g = dft.mutable_graph();
+  AddInput(g, "x", onnx::TensorProto::INT32, {1, 8, 1});
+  AddNode(g, "DFT", {"x"}, {"y"}, "dft");
+  AddOutput(g, "y", 3, onnx::TensorProto::INT32);
+  s = Load(dft);
+  ASSERT_FALSE(s.ok());
+  EXPECT_THAT(std::string(s.status().message()),
+              AllOf(HasSubstr("'dft'"),
+                    HasSubstr("the signal must be a floating-point tensor")));
 }
 
 TEST(OnnxTest, UnknownOpSuggestsTheNearestKnownOne) {
