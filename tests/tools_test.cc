@@ -374,7 +374,8 @@ TEST(GraphCompileTest, UnknownPassNamesAreUsageErrors) {
                              "convert-kiln-to-linalg, "
                              "kiln-cpu-output-channels-last, "
                              "kiln-cpu-tile-fusions, "
-                             "kiln-cpu-order-loops, kiln-inline-fusions, "
+                             "kiln-cpu-order-loops, kiln-cpu-pack-weights, "
+                             "kiln-inline-fusions, "
                              "one-shot-bufferize, "));
   EXPECT_THAT(err, HasSubstr("kiln-plan-memory"));
   EXPECT_THAT(err, HasSubstr("reconcile-unrealized-casts\n"));

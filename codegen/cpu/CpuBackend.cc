@@ -64,6 +64,11 @@ void CpuBackend::addTensorPasses(mlir::OpPassManager &pm,
   pm.addNestedPass<mlir::func::FuncOp>(createCpuOutputChannelsLast());
   pm.addNestedPass<mlir::func::FuncOp>(createCpuTileFusions());
   pm.addNestedPass<mlir::func::FuncOp>(createCpuOrderLoops());
+  // Constant right-hand matrices as panels as wide as a microkernel block.
+  CpuPackWeightsOptions pack;
+  auto [bits, registers] = VectorRegisters(options);
+  pack.panelBits = bits * microkernelVectors(registers);
+  pm.addNestedPass<mlir::func::FuncOp>(createCpuPackWeights(pack));
 }
 
 void CpuBackend::addKernelPasses(mlir::OpPassManager &pm,

@@ -18,6 +18,13 @@ namespace kiln {
 #define GEN_PASS_REGISTRATION
 #include "codegen/cpu/Passes.h.inc"
 
+/// The vectors one block of the contraction microkernel spans along its
+/// columns (kiln-cpu-vectorize-contractions' NV), on a target with
+/// `registers` vector registers; kiln-cpu-pack-weights' panels are as wide.
+inline int64_t microkernelVectors(int64_t registers) {
+  return registers >= 32 ? 4 : 3;
+}
+
 } // namespace kiln
 
 #endif // KILN_CODEGEN_CPU_PASSES_H

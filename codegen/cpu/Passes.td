@@ -29,6 +29,27 @@ def CpuOutputChannelsLast
   let dependentDialects = ["mlir::arith::ArithDialect"];
 }
 
+def CpuPackWeights : Pass<"kiln-cpu-pack-weights", "mlir::func::FuncOp"> {
+  let summary = "Store matmuls' constant right-hand matrices as panels";
+  let description = [{
+    A contraction reading a constant B[K][N] as B[k][j] (j the output's
+    innermost dimension; a tile's slice of B after kiln-cpu-tile-fusions)
+    reads panels Bp[N/P][K][P] instead, packed at compile time through
+    the map (j floordiv P, k, j mod P): each block of the microkernel
+    (P columns) then streams contiguous memory over the reduction. P is
+    `panel-bits` over the element's width; B is left as it is where N, the
+    tile's width or its column offset is not a multiple of P.
+  }];
+  let options = [
+    Option<"panelBits", "panel-bits", "int64_t", "0",
+           "The bits of one panel row: the microkernel's block of vectors "
+           "(0: no packing)">,
+  ];
+  let dependentDialects = ["mlir::affine::AffineDialect",
+                           "mlir::arith::ArithDialect",
+                           "mlir::tensor::TensorDialect"];
+}
+
 def CpuTileFusions : Pass<"kiln-cpu-tile-fusions", "mlir::func::FuncOp"> {
   let summary = "Tile each fusion's root with its producers in the tile loop";
   let description = [{

@@ -102,6 +102,18 @@ int64_t strideAlong(AffineExpr expr, unsigned j, unsigned dims) {
   return 0;
 }
 
+/// `p` when `expr` is `d_j mod p`: S stored as panels of p columns
+/// (kiln-cpu-pack-weights), read along j with unit stride within a panel;
+/// 0 otherwise.
+int64_t panelAlong(AffineExpr expr, unsigned j) {
+  auto mod = dyn_cast<AffineBinaryOpExpr>(expr);
+  if (!mod || mod.getKind() != AffineExprKind::Mod ||
+      mod.getLHS() != getAffineDimExpr(j, expr.getContext()))
+    return 0;
+  auto p = dyn_cast<AffineConstantExpr>(mod.getRHS());
+  return p ? p.getValue() : 0;
+}
+
 bool mapUsesDim(AffineMap map, unsigned dim) {
   return llvm::any_of(map.getResults(),
                       [&](AffineExpr e) { return e.isFunctionOfDim(dim); });
@@ -181,8 +193,17 @@ std::optional<Contraction> match(linalg::GenericOp op, int64_t lanes) {
         continue;
       ArrayRef<AffineExpr> results = sMap.getResults();
       int64_t stride = strideAlong(results.back(), j, dims);
+      // Panels whose width is a multiple of the vector's: a vector that
+      // starts at a multiple of `lanes` (as each does) lies in one panel,
+      // which another index (j floordiv p) selects.
+      int64_t panel = panelAlong(results.back(), j);
+      AffineExpr whichPanel;
+      if (panel > 0 && panel % lanes == 0) {
+        stride = 1;
+        whichPanel = getAffineDimExpr(j, op.getContext()).floorDiv(panel);
+      }
       if (stride == 0 || llvm::any_of(results.drop_back(), [&](AffineExpr e) {
-            return e.isFunctionOfDim(j);
+            return e != whichPanel && e.isFunctionOfDim(j);
           }))
         continue;
       std::pair<double, bool> score = {laneUse(k.ranges[j], lanes),
@@ -236,7 +257,7 @@ public:
     vectorType_ = VectorType::get({lanes_}, element);
     int64_t columns = k.ranges[k.j];
     int64_t vectors = (columns + lanes_ - 1) / lanes_;
-    nv_ = std::min<int64_t>(vectors, registers >= 32 ? 4 : 3);
+    nv_ = std::min<int64_t>(vectors, microkernelVectors(registers));
     int64_t accumulators = registers * 3 / 4;
     int64_t rows = k.i ? k.ranges[*k.i] : 1;
     // Blocks of at most accumulators / NV rows, as even as they can be

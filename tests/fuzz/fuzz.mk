@@ -69,7 +69,7 @@ compile_BAZEL_OBJS := $(GEN)/codegen/_objs/pipeline/Pipeline.pic.o \
     InlineFusions KilnToLinalg LinearAlgebraLowering LoweringUtils ReductionLowering SortLowering \
     WindowLowering) \
   $(patsubst %,$(GEN)/codegen/cpu/_objs/tuning/%.pic.o, \
-    ApproximateMath OrderLoops OutputChannelsLast TileFusions \
+    ApproximateMath OrderLoops OutputChannelsLast PackWeights TileFusions \
     VectorizeContractions) \
   $(GEN)/codegen/cpu/_objs/machine_code/MachineCode.pic.o
 compile_LIBS := $(compile_BAZEL_OBJS) /usr/lib/llvm-19/lib/liblldELF.a \

@@ -182,3 +182,31 @@ func.func @channels_last(%x: memref<1x64x5x5xf32>, %w: memref<64x3x3x64xf32>, %y
   }
   return
 }
+
+// -----
+
+// B stored as panels of 64 columns (kiln-cpu-pack-weights): B[k][j] at
+// Bp[j floordiv 64][k][j mod 64]. Each block of 4 vectors reads one
+// panel row (contiguous), with unit stride along j; no gathers.
+// CHECK-LABEL: func.func @panels
+// CHECK: scf.for %[[JB:.*]] = %c0 to %c128 step %c64
+// CHECK: scf.for %[[K:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(
+// CHECK-COUNT-4: vector.load %arg1[%{{.*}}, %[[K]], %{{.*}}] : memref<2x8x64xf32>, vector<16xf32>
+// CHECK-NOT: vector.gather
+// CHECK: vector.fma
+// AVX2-LABEL: func.func @panels
+// AVX2: vector.load %arg1[%{{.*}}, %{{.*}}, %{{.*}}] : memref<2x8x64xf32>, vector<8xf32>
+// AVX2-NOT: vector.gather
+#ap = affine_map<(d0, d1, d2) -> (d0, d1)>
+#bp = affine_map<(d0, d1, d2) -> (d2 floordiv 64, d1, d2 mod 64)>
+#cp = affine_map<(d0, d1, d2) -> (d0, d2)>
+func.func @panels(%a: memref<6x8xf32>, %b: memref<2x8x64xf32>, %c: memref<6x128xf32>) {
+  linalg.generic {indexing_maps = [#ap, #bp, #cp], iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%a, %b : memref<6x8xf32>, memref<2x8x64xf32>) outs(%c : memref<6x128xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}

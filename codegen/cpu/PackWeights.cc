@@ -1,0 +1,198 @@
+//===- PackWeights.cc - The kiln-cpu-pack-weights pass --------------------===//
+//
+// Part of Kiln. The vectorized matmul (kiln-cpu-vectorize-contractions)
+// reads its right-hand matrix B[K][N] a block of NV vectors per reduction
+// step, one row of B after the other: for bert's [768][3072] weights those
+// reads are 12 KiB apart, so a block's stream over the reduction touches a
+// new page every step and its lines collide in the L1 cache's sets. A
+// constant B is stored here as panels Bp[N/P][K][P] instead (P = NV
+// vectors: one block's columns), at compile time, so that each block reads
+// one contiguous stream: Bp[j floordiv P][k][j mod P] = B[k][j]. The
+// contraction reads the panels through that map; the microkernel's loads of
+// a vector stay inside one panel because blocks start at multiples of P.
+//
+// Runs after kiln-cpu-tile-fusions: a tile's slice of B (columns j0 to
+// j0 + T) becomes the panels j0 / P to (j0 + T) / P, so the tiles' column
+// offsets and widths must be multiples of P; otherwise B stays as it is.
+//
+//===----------------------------------------------------------------------===//
+#include "codegen/cpu/Passes.h"
+#include "ir/Dialect.h"
+
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/Matchers.h"
+
+#include <cstring>
+
+namespace kiln {
+#define GEN_PASS_DEF_CPUPACKWEIGHTS
+#include "codegen/cpu/Passes.h.inc"
+} // namespace kiln
+
+using namespace mlir;
+
+namespace kiln {
+namespace {
+
+/// The constant `value` holds, looking through a fusion's block argument.
+DenseElementsAttr constantOf(Value value) {
+  if (auto arg = dyn_cast<BlockArgument>(value))
+    if (auto fusion = dyn_cast<FusionOp>(arg.getOwner()->getParentOp()))
+      value = fusion.getInputs()[arg.getArgNumber()];
+  DenseElementsAttr attr;
+  if (!matchPattern(value, m_Constant(&attr)))
+    return nullptr;
+  return attr;
+}
+
+/// Whether `offset` is a multiple of `panel` whatever the tile: a constant
+/// one, or a tile loop's induction variable starting at and stepping by
+/// multiples of it.
+bool alignedTo(OpFoldResult offset, int64_t panel) {
+  if (std::optional<int64_t> c = getConstantIntValue(offset))
+    return *c % panel == 0;
+  auto iv = dyn_cast<BlockArgument>(dyn_cast<Value>(offset));
+  auto loop = iv ? dyn_cast<scf::ForOp>(iv.getOwner()->getParentOp()) : nullptr;
+  if (!loop || loop.getInductionVar() != iv)
+    return false;
+  std::optional<int64_t> lower = getConstantIntValue(loop.getLowerBound());
+  std::optional<int64_t> step = getConstantIntValue(loop.getStep());
+  return lower && step && *lower % panel == 0 && *step % panel == 0;
+}
+
+/// B's elements as panels: [K][N] -> [N / panel][K][panel].
+DenseElementsAttr packPanels(DenseElementsAttr data, int64_t panel) {
+  auto type = cast<RankedTensorType>(data.getType());
+  int64_t rows = type.getDimSize(0), columns = type.getDimSize(1);
+  size_t bytes = type.getElementTypeBitWidth() / 8;
+  ArrayRef<char> from = data.getRawData();
+  std::vector<char> to(from.size());
+  for (int64_t k = 0; k < rows; ++k)
+    for (int64_t j = 0; j < columns; j += panel)
+      std::memcpy(&to[((j / panel) * rows + k) * panel * bytes],
+                  &from[(k * columns + j) * bytes], panel * bytes);
+  auto packed = RankedTensorType::get({columns / panel, rows, panel},
+                                      type.getElementType());
+  return DenseElementsAttr::getFromRawBuffer(packed, to);
+}
+
+/// A contraction whose input `operand` is a constant [K][N] matrix (or a
+/// tile's slice of one) read as B[k][j], j the output's innermost
+/// dimension, to be read as panels of `panel` columns instead.
+struct Candidate {
+  linalg::GenericOp op;
+  unsigned operand;
+  DenseElementsAttr data;
+  SmallVector<OpFoldResult> offsets; ///< Of the tile's slice of B.
+};
+
+std::optional<Candidate> match(linalg::GenericOp op, int64_t panel) {
+  // Any layout of an input is correct; this one pays where the microkernel
+  // reads B: a multiply-accumulate (mulf, addf, yield) of two inputs.
+  Block &body = op.getRegion().front();
+  if (!op.hasPureTensorSemantics() || op.getNumDpsInputs() != 2 ||
+      op.getNumDpsInits() != 1 || op.getNumReductionLoops() == 0 ||
+      body.getOperations().size() != 3 || !isa<arith::MulFOp>(body.front()) ||
+      !isa<arith::AddFOp>(*std::next(body.begin())))
+    return std::nullopt;
+  auto outType = cast<RankedTensorType>(op.getDpsInits()[0].getType());
+  if (!(outType.getElementType().isF32() || outType.getElementType().isF64()))
+    return std::nullopt;
+  AffineMap out = op.getMatchingIndexingMap(op.getDpsInitOperand(0));
+  if (out.getNumResults() == 0)
+    return std::nullopt;
+  auto j = dyn_cast<AffineDimExpr>(out.getResults().back());
+  SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
+  for (unsigned w = 0; w < 2 && j; ++w) {
+    OpOperand *b = op.getDpsInputOperand(w);
+    AffineMap map = op.getMatchingIndexingMap(b);
+    AffineMap other = op.getMatchingIndexingMap(op.getDpsInputOperand(1 - w));
+    if (map.getNumResults() != 2 || map.getResult(1) != j ||
+        other.isFunctionOfDim(j.getPosition()))
+      continue;
+    auto k = dyn_cast<AffineDimExpr>(map.getResult(0));
+    if (!k || iterators[k.getPosition()] != utils::IteratorType::reduction)
+      continue;
+    auto type = cast<RankedTensorType>(b->get().getType());
+    if (!type.hasStaticShape() || type.getDimSize(1) % panel != 0)
+      continue;
+    Value source = b->get();
+    SmallVector<OpFoldResult> offsets(2, OpBuilder(op).getIndexAttr(0));
+    if (auto slice = source.getDefiningOp<tensor::ExtractSliceOp>()) {
+      if (slice.getSourceType().getRank() != 2 || !slice.hasUnitStride() ||
+          slice.getType() != type)
+        continue;
+      offsets = slice.getMixedOffsets();
+      source = slice.getSource();
+    }
+    DenseElementsAttr data = constantOf(source);
+    if (!data || data.isSplat() || data.getType().getShape()[1] % panel != 0 ||
+        !alignedTo(offsets[1], panel))
+      continue;
+    return Candidate{op, b->getOperandNumber(), data, offsets};
+  }
+  return std::nullopt;
+}
+
+struct CpuPackWeightsPass
+    : public impl::CpuPackWeightsBase<CpuPackWeightsPass> {
+  using CpuPackWeightsBase::CpuPackWeightsBase;
+  void runOnOperation() override {
+    if (panelBits <= 0)
+      return;
+    SmallVector<Candidate> found;
+    getOperation().walk([&](linalg::GenericOp op) {
+      int64_t bits = getElementTypeOrSelf(op.getDpsInits()[0].getType())
+                         .getIntOrFloatBitWidth();
+      if (std::optional<Candidate> c = match(op, panelBits / bits))
+        found.push_back(*c);
+    });
+    // One packed constant per weight and kernel, at the start of the
+    // fusion's body (or the function's), outside the tile loops.
+    llvm::DenseMap<std::pair<Block *, Attribute>, Value> packed;
+    for (Candidate &c : found) {
+      linalg::GenericOp op = c.op;
+      OpOperand &b = op->getOpOperand(c.operand);
+      auto type = cast<RankedTensorType>(b.get().getType());
+      int64_t panel = panelBits / type.getElementTypeBitWidth();
+      auto fusion = op->getParentOfType<FusionOp>();
+      Block *top = fusion ? &fusion.getBody().front()
+                          : &getOperation().getBody().front();
+      Value &panels = packed[{top, c.data}];
+      if (!panels) {
+        OpBuilder atTop = OpBuilder::atBlockBegin(top);
+        panels = atTop.create<arith::ConstantOp>(op.getLoc(),
+                                                 packPanels(c.data, panel));
+      }
+      OpBuilder builder(op);
+      Location loc = op.getLoc();
+      OpFoldResult first = affine::makeComposedFoldedAffineApply(
+          builder, loc, builder.getAffineDimExpr(0).floorDiv(panel),
+          {c.offsets[1]});
+      SmallVector<OpFoldResult> offsets = {first, c.offsets[0],
+                                           builder.getIndexAttr(0)};
+      SmallVector<OpFoldResult> sizes = {
+          builder.getIndexAttr(type.getDimSize(1) / panel),
+          builder.getIndexAttr(type.getDimSize(0)),
+          builder.getIndexAttr(panel)};
+      SmallVector<OpFoldResult> strides(3, builder.getIndexAttr(1));
+      Value slice = builder.create<tensor::ExtractSliceOp>(loc, panels, offsets,
+                                                           sizes, strides);
+      b.set(slice);
+      SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+      AffineMap &map = maps[c.operand];
+      AffineExpr k = map.getResult(0), j = map.getResult(1);
+      map = AffineMap::get(map.getNumDims(), 0,
+                           {j.floorDiv(panel), k, j % panel}, op.getContext());
+      op.setIndexingMapsAttr(builder.getAffineMapArrayAttr(maps));
+    }
+  }
+};
+
+} // namespace
+} // namespace kiln
