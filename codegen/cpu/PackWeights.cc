@@ -65,10 +65,11 @@ bool alignedTo(OpFoldResult offset, int64_t panel) {
   return lower && step && *lower % panel == 0 && *step % panel == 0;
 }
 
-/// B's elements as panels: [K][N] -> [N / panel][K][panel].
+/// B's elements as panels: [K...][N] -> [N / panel][K...][panel].
 DenseElementsAttr packPanels(DenseElementsAttr data, int64_t panel) {
   auto type = cast<RankedTensorType>(data.getType());
-  int64_t rows = type.getDimSize(0), columns = type.getDimSize(1);
+  int64_t columns = type.getShape().back();
+  int64_t rows = type.getNumElements() / columns;
   size_t bytes = type.getElementTypeBitWidth() / 8;
   ArrayRef<char> from = data.getRawData();
   std::vector<char> to(from.size());
@@ -76,14 +77,18 @@ DenseElementsAttr packPanels(DenseElementsAttr data, int64_t panel) {
     for (int64_t j = 0; j < columns; j += panel)
       std::memcpy(&to[((j / panel) * rows + k) * panel * bytes],
                   &from[(k * columns + j) * bytes], panel * bytes);
-  auto packed = RankedTensorType::get({columns / panel, rows, panel},
-                                      type.getElementType());
-  return DenseElementsAttr::getFromRawBuffer(packed, to);
+  SmallVector<int64_t> shape = {columns / panel};
+  llvm::append_range(shape, type.getShape().drop_back());
+  shape.push_back(panel);
+  return DenseElementsAttr::getFromRawBuffer(
+      RankedTensorType::get(shape, type.getElementType()), to);
 }
 
-/// A contraction whose input `operand` is a constant [K][N] matrix (or a
-/// tile's slice of one) read as B[k][j], j the output's innermost
-/// dimension, to be read as panels of `panel` columns instead.
+/// A contraction whose input `operand` is a constant B[K...][N] (or a
+/// tile's slice of one) read as B[k...][j], the k reduction dimensions and
+/// j an output dimension, to be read as panels of `panel`
+/// columns instead: a matmul's B, a channels-last convolution filter
+/// W[ic][kh][kw][oc] (kiln-cpu-output-channels-last).
 struct Candidate {
   linalg::GenericOp op;
   unsigned operand;
@@ -104,35 +109,41 @@ std::optional<Candidate> match(linalg::GenericOp op, int64_t panel) {
   if (!(outType.getElementType().isF32() || outType.getElementType().isF64()))
     return std::nullopt;
   AffineMap out = op.getMatchingIndexingMap(op.getDpsInitOperand(0));
-  if (out.getNumResults() == 0)
-    return std::nullopt;
-  auto j = dyn_cast<AffineDimExpr>(out.getResults().back());
   SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
-  for (unsigned w = 0; w < 2 && j; ++w) {
+  auto isReduction = [&](AffineExpr e) {
+    auto d = dyn_cast<AffineDimExpr>(e);
+    return d && iterators[d.getPosition()] == utils::IteratorType::reduction;
+  };
+  for (unsigned w = 0; w < 2; ++w) {
     OpOperand *b = op.getDpsInputOperand(w);
     AffineMap map = op.getMatchingIndexingMap(b);
     AffineMap other = op.getMatchingIndexingMap(op.getDpsInputOperand(1 - w));
-    if (map.getNumResults() != 2 || map.getResult(1) != j ||
-        other.isFunctionOfDim(j.getPosition()))
+    // j: B's innermost index, an output dimension the other input does not
+    // read (the microkernel's vectors run along it).
+    if (map.getNumResults() < 2)
       continue;
-    auto k = dyn_cast<AffineDimExpr>(map.getResult(0));
-    if (!k || iterators[k.getPosition()] != utils::IteratorType::reduction)
+    auto j = dyn_cast<AffineDimExpr>(map.getResults().back());
+    if (!j || !out.getResultPosition(j) ||
+        other.isFunctionOfDim(j.getPosition()) ||
+        !llvm::all_of(map.getResults().drop_back(), isReduction))
       continue;
     auto type = cast<RankedTensorType>(b->get().getType());
-    if (!type.hasStaticShape() || type.getDimSize(1) % panel != 0)
+    if (!type.hasStaticShape() || type.getShape().back() % panel != 0)
       continue;
     Value source = b->get();
-    SmallVector<OpFoldResult> offsets(2, OpBuilder(op).getIndexAttr(0));
+    SmallVector<OpFoldResult> offsets(type.getRank(),
+                                      OpBuilder(op).getIndexAttr(0));
     if (auto slice = source.getDefiningOp<tensor::ExtractSliceOp>()) {
-      if (slice.getSourceType().getRank() != 2 || !slice.hasUnitStride() ||
-          slice.getType() != type)
+      if (slice.getSourceType().getRank() != type.getRank() ||
+          !slice.hasUnitStride() || slice.getType() != type)
         continue;
       offsets = slice.getMixedOffsets();
       source = slice.getSource();
     }
     DenseElementsAttr data = constantOf(source);
-    if (!data || data.isSplat() || data.getType().getShape()[1] % panel != 0 ||
-        !alignedTo(offsets[1], panel))
+    if (!data || data.isSplat() ||
+        data.getType().getShape().back() % panel != 0 ||
+        !alignedTo(offsets.back(), panel))
       continue;
     return Candidate{op, b->getOperandNumber(), data, offsets};
   }
@@ -173,22 +184,26 @@ struct CpuPackWeightsPass
       Location loc = op.getLoc();
       OpFoldResult first = affine::makeComposedFoldedAffineApply(
           builder, loc, builder.getAffineDimExpr(0).floorDiv(panel),
-          {c.offsets[1]});
-      SmallVector<OpFoldResult> offsets = {first, c.offsets[0],
-                                           builder.getIndexAttr(0)};
-      SmallVector<OpFoldResult> sizes = {
-          builder.getIndexAttr(type.getDimSize(1) / panel),
-          builder.getIndexAttr(type.getDimSize(0)),
-          builder.getIndexAttr(panel)};
-      SmallVector<OpFoldResult> strides(3, builder.getIndexAttr(1));
+          {c.offsets.back()});
+      SmallVector<OpFoldResult> offsets = {first}, sizes, strides;
+      sizes.push_back(builder.getIndexAttr(type.getShape().back() / panel));
+      for (int64_t d = 0; d + 1 < type.getRank(); ++d) {
+        offsets.push_back(c.offsets[d]);
+        sizes.push_back(builder.getIndexAttr(type.getDimSize(d)));
+      }
+      offsets.push_back(builder.getIndexAttr(0));
+      sizes.push_back(builder.getIndexAttr(panel));
+      strides.assign(offsets.size(), builder.getIndexAttr(1));
       Value slice = builder.create<tensor::ExtractSliceOp>(loc, panels, offsets,
                                                            sizes, strides);
       b.set(slice);
       SmallVector<AffineMap> maps = op.getIndexingMapsArray();
       AffineMap &map = maps[c.operand];
-      AffineExpr k = map.getResult(0), j = map.getResult(1);
-      map = AffineMap::get(map.getNumDims(), 0,
-                           {j.floorDiv(panel), k, j % panel}, op.getContext());
+      AffineExpr jExpr = map.getResults().back();
+      SmallVector<AffineExpr> results = {jExpr.floorDiv(panel)};
+      llvm::append_range(results, map.getResults().drop_back());
+      results.push_back(jExpr % panel);
+      map = AffineMap::get(map.getNumDims(), 0, results, op.getContext());
       op.setIndexingMapsAttr(builder.getAffineMapArrayAttr(maps));
     }
   }

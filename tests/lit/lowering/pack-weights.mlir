@@ -1,4 +1,4 @@
-// RUN: graph-opt %s --split-input-file --convert-kiln-to-linalg --kiln-cpu-order-loops \
+// RUN: graph-opt %s --split-input-file --convert-kiln-to-linalg --kiln-cpu-output-channels-last --kiln-cpu-order-loops \
 // RUN:   --kiln-cpu-pack-weights=panel-bits=128 | FileCheck %s
 // RUN: graph-opt %s --split-input-file --convert-kiln-to-linalg --kiln-cpu-tile-fusions=tile-elements=32 \
 // RUN:   --kiln-cpu-order-loops --kiln-cpu-pack-weights=panel-bits=128 | FileCheck %s --check-prefix=TILED
@@ -69,4 +69,21 @@ func.func @tiled(%x: tensor<8x2xf32>) -> tensor<8x16xf32> {
     kiln.yield %2 : tensor<8x16xf32>
   }
   return %0 : tensor<8x16xf32>
+}
+
+// -----
+
+// A narrow convolution's filter stored channels last (W[ic][kh][kw][oc],
+// kiln-cpu-output-channels-last) is read along the output channels: its
+// 8 channels become 2 panels of 4, Wp[p][ic][kh][kw][c] = W[4 p + c][ic].
+// CHECK-DAG: #[[FILTER:.*]] = affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d1 floordiv 4, d3, d4, d5, d1 mod 4)>
+// CHECK-LABEL: func.func @channels_last
+// CHECK: %[[WP:.*]] = arith.constant dense<{{\[\[\[\[\[}}0.000000e+00, 2.000000e+00, 4.000000e+00, 6.000000e+00]]], {{\[\[\[}}1.000000e+00, 3.000000e+00, 5.000000e+00, 7.000000e+00]]]], {{\[\[\[\[}}8.000000e+00, 1.000000e+01, 1.200000e+01, 1.400000e+01]]], {{\[\[\[}}9.000000e+00, 1.100000e+01, 1.300000e+01, 1.500000e+01]]]]]> : tensor<2x2x1x1x4xf32>
+// CHECK: %[[S:.*]] = tensor.extract_slice %[[WP]][0, 0, 0, 0, 0] [2, 2, 1, 1, 4]
+// CHECK: linalg.generic {indexing_maps = [#{{.*}}, #[[FILTER]], #{{.*}}]{{.*}} ins(%{{.*}}, %[[S]] : tensor<1x2x3x3xf32>, tensor<2x2x1x1x4xf32>)
+func.func @channels_last(%x: tensor<1x2x3x3xf32>) -> tensor<1x8x3x3xf32> {
+  %w = kiln.constant dense<[[[[0.0]], [[1.0]]], [[[2.0]], [[3.0]]], [[[4.0]], [[5.0]]], [[[6.0]], [[7.0]]],
+                            [[[8.0]], [[9.0]]], [[[10.0]], [[11.0]]], [[[12.0]], [[13.0]]], [[[14.0]], [[15.0]]]]> : tensor<8x2x1x1xf32>
+  %0 = kiln.conv %x, %w : (tensor<1x2x3x3xf32>, tensor<8x2x1x1xf32>) -> tensor<1x8x3x3xf32>
+  return %0 : tensor<1x8x3x3xf32>
 }
