@@ -127,6 +127,11 @@ struct Contraction {
   Value a, s, c;
   unsigned j = 0;
   std::optional<unsigned> i;
+  /// The row dimensions, outermost first: i alone, or i and another
+  /// dimension S does not read when i is short (a 7x7 convolution's output
+  /// rows and columns: 49 rows). The microkernel's row index p runs over
+  /// their product; i carries it (i = p / R, the other p mod R).
+  SmallVector<unsigned> rows;
   SmallVector<unsigned> outer;      ///< Other parallel dims, range > 1.
   SmallVector<unsigned> reductions; ///< In loop order, range > 1.
   bool sUsesI = false;
@@ -134,6 +139,13 @@ struct Contraction {
   /// Whether C is contiguous along j; if not, its elements are loaded and
   /// stored one by one (once per output element, after the whole sum).
   bool cContiguous = true;
+
+  int64_t rowCount() const {
+    int64_t count = 1;
+    for (unsigned d : rows)
+      count *= ranges[d];
+    return count;
+  }
 };
 
 /// How well vectors of `lanes` fill a dimension of `range`: 1 when they
@@ -234,10 +246,34 @@ std::optional<Contraction> match(linalg::GenericOp op, int64_t lanes) {
     if (!k.i || score(d) > score(*k.i))
       k.i = d;
   }
-  if (k.i)
+  if (k.i) {
     k.sUsesI = mapUsesDim(k.sMap, *k.i);
+    k.rows = {*k.i};
+  }
+  // Rows shorter than a block: merged with the longest other parallel
+  // dimension S does not read either, so that blocks are full and each
+  // load of S serves more rows.
+  constexpr int64_t kMergeBelow = 8;
+  if (k.i && !k.sUsesI && k.ranges[*k.i] < kMergeBelow) {
+    std::optional<unsigned> other;
+    for (unsigned d = 0; d < dims; ++d)
+      if (d != k.j && d != *k.i &&
+          iterators[d] == utils::IteratorType::parallel && k.ranges[d] > 1 &&
+          !mapUsesDim(k.sMap, d) && (!other || k.ranges[d] > k.ranges[*other]))
+        other = d;
+    if (other) {
+      // Outermost first as C stores them, so that p runs along C.
+      auto position = [&](unsigned d) {
+        return *k.cMap.getResultPosition(getAffineDimExpr(d, op.getContext()));
+      };
+      k.rows = {*k.i, *other};
+      if (position(*other) < position(*k.i))
+        std::swap(k.rows[0], k.rows[1]);
+      k.i = k.rows.front();
+    }
+  }
   for (unsigned d = 0; d < dims; ++d) {
-    if (k.ranges[d] == 1 || d == k.j || (k.i && d == *k.i))
+    if (k.ranges[d] == 1 || d == k.j || llvm::is_contained(k.rows, d))
       continue;
     if (iterators[d] == utils::IteratorType::parallel)
       k.outer.push_back(d);
@@ -259,7 +295,7 @@ public:
     int64_t vectors = (columns + lanes_ - 1) / lanes_;
     nv_ = std::min<int64_t>(vectors, microkernelVectors(registers));
     int64_t accumulators = registers * 3 / 4;
-    int64_t rows = k.i ? k.ranges[*k.i] : 1;
+    int64_t rows = k.rowCount();
     // Blocks of at most accumulators / NV rows, as even as they can be
     // (7 rows: 4 + 3, not 6 + 1).
     int64_t most = std::clamp<int64_t>(accumulators / nv_, 1, rows);
@@ -368,7 +404,7 @@ private:
   }
 
   void emitRows(OpBuilder &b, OpFoldResult jb, ArrayRef<int64_t> widths) {
-    int64_t rows = k_.i ? k_.ranges[*k_.i] : 1;
+    int64_t rows = k_.rowCount();
     int64_t full = rows / mr_, rest = rows % mr_;
     if (full > 0)
       loop(b, full, mr_, [&](OpBuilder &nb, OpFoldResult ib) {
@@ -384,14 +420,24 @@ private:
                              int64_t column) {
     MLIRContext *context = b.getContext();
     AffineExpr dj = getAffineDimExpr(k_.j, context);
+    // Row r of the block: p = i + r (i holds the block's first p), each row
+    // dimension p's digit in the mixed radix of their ranges.
+    DenseMap<AffineExpr, AffineExpr> at = {{dj, dj + column}};
+    if (k_.i) {
+      AffineExpr p = getAffineDimExpr(*k_.i, context) + r;
+      int64_t inner = 1;
+      for (size_t m = k_.rows.size(); m-- > 0;) {
+        AffineExpr digit = inner > 1 ? p.floorDiv(inner) : p;
+        if (m > 0)
+          digit = digit % k_.ranges[k_.rows[m]];
+        at[getAffineDimExpr(k_.rows[m], context)] = digit;
+        inner *= k_.ranges[k_.rows[m]];
+      }
+    }
     SmallVector<Value> result;
     for (AffineExpr e : map.getResults()) {
-      AffineExpr at = e.replace(dj, dj + column);
-      if (k_.i) {
-        AffineExpr di = getAffineDimExpr(*k_.i, context);
-        at = at.replace(di, di + r);
-      }
-      AffineMap one = AffineMap::get(map.getNumDims(), 0, at);
+      AffineExpr replaced = e.replace(at);
+      AffineMap one = AffineMap::get(map.getNumDims(), 0, replaced);
       result.push_back(getValueOrCreateConstantIndexOp(
           b, loc_, affine::makeComposedFoldedAffineApply(b, loc_, one, dims_)));
     }
