@@ -47,23 +47,43 @@ void ThreadPool::ParallelFor(int64_t n, const Body &body) {
     body(0, 0, n);
     return;
   }
+  // Chunks of about an eighth of a thread's share, taken in turn by
+  // whichever thread is free: a thread slowed down (a shared machine, a
+  // core at a lower clock) takes fewer, instead of the others waiting for
+  // its fixed share.
+  int64_t chunk = std::max<int64_t>(1, n / (int64_t{parts} * 8));
   {
     std::lock_guard<std::mutex> lock(mutex_);
     body_ = &body;
     n_ = n;
-    parts_ = parts;
-    pending_.store(parts - 1);
+    chunk_ = chunk;
+    next_.store(0);
     generation_.fetch_add(1);
   }
   wake_.notify_all();
-  body(0, 0, n / parts);
+  RunChunks(0, body, n, chunk);
+  // No worker joins from now on; wait for those that did.
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    body_ = nullptr;
+  }
   // The others are usually done within microseconds; on a loaded machine
   // they may wait for a core, so stop spinning after a while.
-  for (int i = 0; pending_.load() > 0; ++i) {
+  for (int i = 0; active_.load() > 0; ++i) {
     if (i < kSpins)
       Pause();
     else
       std::this_thread::yield();
+  }
+}
+
+void ThreadPool::RunChunks(int worker, const Body &body, int64_t n,
+                           int64_t chunk) {
+  for (;;) {
+    int64_t begin = next_.fetch_add(chunk);
+    if (begin >= n)
+      return;
+    body(worker, begin, std::min(n, begin + chunk));
   }
 }
 
@@ -74,22 +94,22 @@ void ThreadPool::Work(int worker) {
     for (int i = 0; i < kSpins && generation_.load() == seen; ++i)
       Pause();
     const Body *body;
-    int64_t n;
-    int parts;
+    int64_t n, chunk;
     {
       std::unique_lock<std::mutex> lock(mutex_);
       wake_.wait(lock, [&] { return generation_.load() != seen; });
       seen = generation_.load();
       if (stop_)
         return;
+      if (!body_)
+        continue; // That loop is over.
       body = body_;
       n = n_;
-      parts = parts_;
+      chunk = chunk_;
+      active_.fetch_add(1);
     }
-    if (worker < parts) {
-      (*body)(worker, n * worker / parts, n * (worker + 1) / parts);
-      pending_.fetch_sub(1);
-    }
+    RunChunks(worker, *body, n, chunk);
+    active_.fetch_sub(1);
   }
 }
 

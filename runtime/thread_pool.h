@@ -1,9 +1,11 @@
 //===- thread_pool.h - Workers that split a kernel's grid -------*- C++ -*-===//
 //
 // Part of Kiln. A fixed set of worker threads that run one parallel loop at
-// a time: ParallelFor splits [0, n) into one contiguous range per thread,
-// the calling thread taking the first. Workers spin briefly between loops
-// (a launch plan runs its dispatches back to back) and then sleep.
+// a time: ParallelFor splits [0, n) into chunks that the calling thread and
+// the workers take in turn. Workers spin briefly between loops (a launch
+// plan runs its dispatches back to back) and then sleep. Which thread runs
+// an index never changes what it computes (a kernel's tiles are
+// independent), so results do not depend on the schedule.
 //
 //===----------------------------------------------------------------------===//
 #ifndef KILN_RUNTIME_THREAD_POOL_H
@@ -33,27 +35,33 @@ public:
   /// The body of a loop: worker number (0 for the caller) and its range.
   using Body = std::function<void(int worker, int64_t begin, int64_t end)>;
 
-  /// Runs `body` over [0, n) split into min(n, size()) contiguous ranges,
-  /// one per worker, and returns when all are done. One loop at a time:
+  /// Runs `body` over [0, n) in contiguous chunks (each index once), on
+  /// the caller and the workers, and returns when all are done. Worker
+  /// numbers are in [0, size()); no two calls with one worker number run
+  /// at once (a worker's scratch memory is its own). One loop at a time:
   /// while another thread's loop runs, this one runs on the caller alone
   /// (worker 0, the whole range) rather than wait.
   void ParallelFor(int64_t n, const Body &body);
 
 private:
   void Work(int worker);
+  /// Takes chunks of the current loop until none is left.
+  void RunChunks(int worker, const Body &body, int64_t n, int64_t chunk);
 
   const int threads_;
   std::vector<std::thread> workers_;
   std::mutex busy_; ///< Held by the thread whose loop runs.
   std::mutex mutex_;
   std::condition_variable wake_;
-  // The current loop; `generation_` counts loops, so that a worker knows a
-  // new one has started.
+  // The current loop (body_ null once its caller has taken the last chunk:
+  // no worker joins it then); `generation_` counts loops, so that a worker
+  // knows a new one has started.
   const Body *body_ = nullptr;
   int64_t n_ = 0;
-  int parts_ = 0;
+  int64_t chunk_ = 1;
+  std::atomic<int64_t> next_{0}; ///< The first index no thread has taken.
   std::atomic<uint64_t> generation_{0};
-  std::atomic<int> pending_{0};
+  std::atomic<int> active_{0}; ///< Workers in the current loop.
   bool stop_ = false;
 };
 

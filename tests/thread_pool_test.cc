@@ -6,6 +6,7 @@
 #include "runtime/thread_pool.h"
 
 #include <atomic>
+#include <chrono>
 #include <thread>
 #include <vector>
 
@@ -14,30 +15,51 @@
 namespace kiln {
 namespace {
 
-TEST(ThreadPoolTest, EveryIndexOnceInContiguousRanges) {
+TEST(ThreadPoolTest, EveryIndexOnceNoWorkerTwiceAtOnce) {
   for (int threads : {1, 2, 3, 8}) {
     ThreadPool pool(threads);
     EXPECT_EQ(pool.size(), threads);
     for (int64_t n : {0, 1, 2, 3, 7, 100, 1001}) {
       std::vector<std::atomic<int>> hits(n);
-      std::atomic<int> calls{0};
-      std::vector<std::atomic<int>> by_worker(threads);
+      // A worker number in use by a call: its scratch memory is its own.
+      std::vector<std::atomic<int>> busy(threads);
+      std::atomic<int> overlaps{0};
       pool.ParallelFor(n, [&](int worker, int64_t begin, int64_t end) {
         ASSERT_GE(worker, 0);
         ASSERT_LT(worker, threads);
         ASSERT_LT(begin, end);
-        ++calls;
-        ++by_worker[worker];
+        if (busy[worker].fetch_add(1) != 0)
+          ++overlaps;
         for (int64_t i = begin; i < end; ++i)
           ++hits[i];
+        busy[worker].fetch_sub(1);
       });
       for (int64_t i = 0; i < n; ++i)
         EXPECT_EQ(hits[i].load(), 1) << threads << " threads, n " << n;
-      EXPECT_EQ(calls.load(), std::min<int64_t>(n, threads));
-      for (int w = 0; w < threads; ++w)
-        EXPECT_LE(by_worker[w].load(), 1);
+      EXPECT_EQ(overlaps.load(), 0);
     }
   }
+}
+
+// A thread that runs slower (here: its first chunk sleeps) leaves the
+// rest of the loop to the others, instead of a fixed half of it.
+TEST(ThreadPoolTest, FreeThreadsTakeTheRemainingChunks) {
+  ThreadPool pool(2);
+  std::atomic<int> slow_worker{-1};
+  std::atomic<int64_t> slow_chunk{0};
+  std::vector<std::atomic<int64_t>> indices(2);
+  pool.ParallelFor(64, [&](int worker, int64_t begin, int64_t end) {
+    indices[worker] += end - begin;
+    int none = -1;
+    if (slow_worker.compare_exchange_strong(none, worker)) {
+      slow_chunk = end - begin;
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    }
+  });
+  ASSERT_GE(slow_worker.load(), 0);
+  EXPECT_LT(slow_chunk.load(), 32);
+  EXPECT_EQ(indices[slow_worker.load()].load(), slow_chunk.load());
+  EXPECT_EQ(indices[1 - slow_worker.load()].load(), 64 - slow_chunk.load());
 }
 
 TEST(ThreadPoolTest, WorkersRunAtOnce) {
