@@ -103,6 +103,11 @@ transposePermutation(std::optional<llvm::ArrayRef<int64_t>> perm, int64_t rank);
 mlir::DenseElementsAttr transposeElements(mlir::DenseElementsAttr data,
                                           llvm::ArrayRef<int64_t> perm);
 
+/// The constant `value` holds, looking through a kiln.fusion's region
+/// argument to the fusion's input (weights arrive in a fusion that way);
+/// null when it is not a constant.
+mlir::DenseElementsAttr constantThroughFusion(mlir::Value value);
+
 /// The axes a reduction reduces, one flag per input dimension; empty when
 /// the op is a no-op (no axes and noop_with_empty_axes).
 llvm::SmallVector<bool> reducedAxes(std::optional<llvm::ArrayRef<int64_t>> axes,

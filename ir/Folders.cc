@@ -482,6 +482,16 @@ foldByIndex(Attribute input, ShapedType outType,
   return DenseElementsAttr::get(outType, out);
 }
 
+DenseElementsAttr kiln::constantThroughFusion(Value value) {
+  if (auto arg = dyn_cast<BlockArgument>(value))
+    if (auto fusion = dyn_cast<FusionOp>(arg.getOwner()->getParentOp()))
+      value = fusion.getInputs()[arg.getArgNumber()];
+  DenseElementsAttr attr;
+  if (!matchPattern(value, m_Constant(&attr)))
+    return nullptr;
+  return attr;
+}
+
 /// C-order offset of `coords` in `shape`.
 static int64_t linearIndex(ArrayRef<int64_t> shape, ArrayRef<int64_t> coords) {
   int64_t index = 0;

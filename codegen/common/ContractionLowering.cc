@@ -11,7 +11,6 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
-#include "mlir/IR/Matchers.h"
 
 using namespace mlir;
 
@@ -97,13 +96,8 @@ struct MatMulLowering : public OpConversionPattern<MatMulOp> {
 /// constant weights (PyTorch's Linear) then reads B row by row, along the
 /// output's columns, which vectorizes.
 Value transposedConstant(OpBuilder &b, Location loc, Value value) {
-  // Inside a kiln.fusion, weights arrive as the region's arguments.
-  if (auto arg = dyn_cast<BlockArgument>(value))
-    if (auto fusion = dyn_cast<FusionOp>(arg.getOwner()->getParentOp()))
-      value = fusion.getInputs()[arg.getArgNumber()];
-  DenseElementsAttr attr;
-  if (!matchPattern(value, m_Constant(&attr)) ||
-      cast<ShapedType>(attr.getType()).getRank() != 2)
+  DenseElementsAttr attr = constantThroughFusion(value);
+  if (!attr || cast<ShapedType>(attr.getType()).getRank() != 2)
     return nullptr;
   DenseElementsAttr transposed = transposeElements(attr, {1, 0});
   if (!transposed)

@@ -13,7 +13,6 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
-#include "mlir/IR/Matchers.h"
 
 namespace kiln {
 #define GEN_PASS_DEF_CPUOUTPUTCHANNELSLAST
@@ -24,17 +23,6 @@ using namespace mlir;
 
 namespace kiln {
 namespace {
-
-/// The constant `value` holds, looking through a fusion's block argument.
-DenseElementsAttr constantOf(Value value) {
-  if (auto arg = dyn_cast<BlockArgument>(value))
-    if (auto fusion = dyn_cast<FusionOp>(arg.getOwner()->getParentOp()))
-      value = fusion.getInputs()[arg.getArgNumber()];
-  DenseElementsAttr attr;
-  if (!matchPattern(value, m_Constant(&attr)))
-    return nullptr;
-  return attr;
-}
 
 /// The operand number of `op`'s filter when `op` is a convolution
 /// (2 inputs, a sliding window over one of them, a reduction) whose
@@ -58,7 +46,7 @@ std::optional<unsigned> narrowConvolutionFilter(linalg::GenericOp op,
         filter.getNumResults() < 3)
       continue;
     unsigned channel = filter.getDimPosition(0);
-    DenseElementsAttr data = constantOf(op.getDpsInputs()[w]);
+    DenseElementsAttr data = constantThroughFusion(op.getDpsInputs()[w]);
     if (!out.getResultPosition(getAffineDimExpr(channel, op.getContext())) ||
         image.isFunctionOfDim(channel) || !data ||
         cast<ShapedType>(data.getType()).getDimSize(0) < 8)
@@ -79,7 +67,7 @@ struct CpuOutputChannelsLastPass
     });
     for (auto [op, operand] : convolutions) {
       OpOperand &filter = op->getOpOperand(operand);
-      DenseElementsAttr data = constantOf(filter.get());
+      DenseElementsAttr data = constantThroughFusion(filter.get());
       int64_t rank = cast<ShapedType>(data.getType()).getRank();
       SmallVector<int64_t> perm;
       for (int64_t d = 1; d < rank; ++d)

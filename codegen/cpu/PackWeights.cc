@@ -25,7 +25,6 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
-#include "mlir/IR/Matchers.h"
 
 #include <cstring>
 
@@ -38,17 +37,6 @@ using namespace mlir;
 
 namespace kiln {
 namespace {
-
-/// The constant `value` holds, looking through a fusion's block argument.
-DenseElementsAttr constantOf(Value value) {
-  if (auto arg = dyn_cast<BlockArgument>(value))
-    if (auto fusion = dyn_cast<FusionOp>(arg.getOwner()->getParentOp()))
-      value = fusion.getInputs()[arg.getArgNumber()];
-  DenseElementsAttr attr;
-  if (!matchPattern(value, m_Constant(&attr)))
-    return nullptr;
-  return attr;
-}
 
 /// Whether `offset` is a multiple of `panel` whatever the tile: a constant
 /// one, or a tile loop's induction variable starting at and stepping by
@@ -140,7 +128,7 @@ std::optional<Candidate> match(linalg::GenericOp op, int64_t panel) {
       offsets = slice.getMixedOffsets();
       source = slice.getSource();
     }
-    DenseElementsAttr data = constantOf(source);
+    DenseElementsAttr data = constantThroughFusion(source);
     if (!data || data.isSplat() ||
         data.getType().getShape().back() % panel != 0 ||
         !alignedTo(offsets.back(), panel))
