@@ -1036,7 +1036,7 @@ template <int Since> FailureOr<Values> convertTopK(NodeContext &ctx) {
 /// given, else (in - 1) * stride + kernel - pads on each spatial axis.
 FailureOr<Values> convertMaxUnpool(NodeContext &ctx) {
   auto t = ctx.type(0);
-  int64_t rank = t.getRank(), spatial = rank - 2;
+  int64_t rank = t.getRank(), spatial = std::max<int64_t>(rank - 2, 0);
   std::optional<llvm::SmallVector<int64_t>> kernel =
       ctx.getInts("kernel_shape");
   llvm::SmallVector<int64_t> strides(spatial, 1), pads(2 * spatial, 0);
