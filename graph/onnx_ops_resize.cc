@@ -795,14 +795,17 @@ template <int Since> FailureOr<Values> convertRoiAlign(NodeContext &ctx) {
   Value countY = samples(1, oh, slotsY), countX = samples(0, ow, slotsX);
   // Every sample of every region is gathered: refuse what would not fit
   // before building any of it.
-  if (double(rois) * double(oh * slotsY) * double(ow * slotsX) *
+  if (double(rois) * double(oh) * double(slotsY) * double(ow) * double(slotsX) *
           double(channels) >
       double(int64_t{1} << 32)) {
-    ctx.error(absl::StrCat("adaptive sampling (sampling_ratio 0) of these "
-                           "rois takes ",
-                           slotsY, " x ", slotsX,
-                           " samples per bin: more than Kiln's limit of 2^32 "
-                           "elements"));
+    ctx.error(
+        absl::StrCat(ratio > 0 ? "sampling_ratio "
+                               : "adaptive sampling (sampling_ratio 0) "
+                                 "of these rois ",
+                     ratio > 0 ? absl::StrCat(ratio, " ") : "", "takes ",
+                     slotsY, " x ", slotsX, " samples in each of ", oh, " x ",
+                     ow, " bins of ", rois, " regions and ", channels,
+                     " channels: more than Kiln's limit of 2^32 elements"));
     return mlir::failure();
   }
   // Sample p = bin * slots + i along one axis, [R, bins * slots]: its

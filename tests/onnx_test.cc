@@ -598,6 +598,35 @@ TEST(OnnxTest, ConstantInputsOfTheWrongTypeAreRefused) {
   }
 }
 
+// RoiAlign's samples (regions x bins x samples per bin x channels) are
+// built as tensors: sizes past Kiln's limit are refused, computed without
+// overflow (output_height * sampling_ratio alone exceeds int64 here).
+TEST(OnnxTest, RoiAlignBeyondTheElementLimitIsRefused) {
+  onnx::ModelProto m = NewModel(16);
+  onnx::GraphProto *g = m.mutable_graph();
+  AddInput(g, "x", onnx::TensorProto::FLOAT, {1, 2, 4, 4});
+  AddInitializer(g, "rois", {1, 4}, {0, 0, 3, 3});
+  onnx::TensorProto *batch = g->add_initializer();
+  batch->set_name("b");
+  batch->set_data_type(onnx::TensorProto::INT64);
+  batch->add_dims(1);
+  batch->add_int64_data(0);
+  onnx::NodeProto *n = AddNode(g, "RoiAlign", {"x", "rois", "b"}, {"y"}, "ra");
+  for (auto [name, value] :
+       {std::pair<const char *, int64_t>{"output_height", int64_t{1} << 40},
+        {"sampling_ratio", int64_t{1} << 40}}) {
+    onnx::AttributeProto *a = n->add_attribute();
+    a->set_name(name);
+    a->set_type(onnx::AttributeProto::INT);
+    a->set_i(value);
+  }
+  AddOutput(g, "y", 4);
+  EXPECT_THAT(LoadError(m),
+              AllOf(HasSubstr("node 'ra' (RoiAlign): sampling_ratio "
+                              "1099511627776 takes"),
+                    HasSubstr("more than Kiln's limit of 2^32 elements")));
+}
+
 // An empty tensor holds no elements whatever its other dimensions, but
 // those still enter shape arithmetic: Flatten of [0, 2^62, 4] multiplied
 // 2^62 by 4 (signed overflow). Nonzero dimensions must multiply to within
