@@ -33,6 +33,25 @@ std::string DirName(const std::string &path) {
 
 namespace {
 
+/// How many values `proto` holds in the typed field that `dtype` is stored
+/// in (ONNX keeps the narrower integers, bool and the 16-bit floats' bit
+/// patterns in int32_data).
+int64_t ValuesInFields(const onnx::TensorProto &proto, DType dtype) {
+  switch (dtype) {
+  case DType::kF32:
+    return proto.float_data_size();
+  case DType::kF64:
+    return proto.double_data_size();
+  case DType::kI64:
+    return proto.int64_data_size();
+  case DType::kU32:
+  case DType::kU64:
+    return proto.uint64_data_size();
+  default:
+    return proto.int32_data_size();
+  }
+}
+
 /// Decodes a TensorProto into a host tensor.
 absl::StatusOr<Tensor> DecodeTensor(const onnx::TensorProto &proto,
                                     const std::string &base_dir) {
@@ -86,23 +105,23 @@ absl::StatusOr<Tensor> DecodeTensor(const onnx::TensorProto &proto,
     external = file.substr(offset, length);
     raw = &external;
   }
-  absl::StatusOr<Tensor> t = Tensor::Allocate(dtype, shape);
-  if (!t.ok())
-    return t.status();
-  auto mismatch = [&](int64_t count) {
+  // The values present must match the shape before anything is allocated
+  // for it (a shape of 10^9 with no values would allocate gigabytes).
+  int64_t count = raw ? static_cast<int64_t>(raw->size()) / DTypeSize(dtype)
+                      : ValuesInFields(proto, dtype);
+  if ((raw && static_cast<int64_t>(raw->size()) != bytes) ||
+      (!raw && count != *n))
     return absl::InvalidArgumentError(
         absl::StrCat("tensor '", proto.name(), "' has ", count,
                      " values for shape ", ShapeToString(shape)));
-  };
+  absl::StatusOr<Tensor> t = Tensor::Allocate(dtype, shape);
+  if (!t.ok())
+    return t.status();
   if (raw) {
-    if (static_cast<int64_t>(raw->size()) != bytes)
-      return mismatch(static_cast<int64_t>(raw->size()) / DTypeSize(dtype));
     std::memcpy(t->raw_data(), raw->data(), bytes);
     return t;
   }
   auto copy = [&](const auto &field, auto *out) -> absl::Status {
-    if (field.size() != *n)
-      return mismatch(field.size());
     for (int64_t i = 0; i < *n; ++i)
       out[i] = static_cast<std::remove_pointer_t<decltype(out)>>(field[i]);
     return absl::OkStatus();
