@@ -569,6 +569,13 @@ FailureOr<int64_t> scanStates(NodeContext &ctx, int64_t first) {
                            " state and scan inputs"));
     return mlir::failure();
   }
+  for (int64_t i = first; i < first + n; ++i)
+    if (!ctx.input(i)) {
+      ctx.error(absl::StrCat(
+          "input ", i, " (", i - first < n - scans ? "a state" : "a scan input",
+          ") has no name: every state and scan input must be given"));
+      return mlir::failure();
+    }
   return n - scans;
 }
 
