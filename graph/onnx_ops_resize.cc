@@ -798,14 +798,14 @@ template <int Since> FailureOr<Values> convertRoiAlign(NodeContext &ctx) {
   if (double(rois) * double(oh) * double(slotsY) * double(ow) * double(slotsX) *
           double(channels) >
       double(int64_t{1} << 32)) {
-    ctx.error(
-        absl::StrCat(ratio > 0 ? "sampling_ratio "
-                               : "adaptive sampling (sampling_ratio 0) "
-                                 "of these rois ",
-                     ratio > 0 ? absl::StrCat(ratio, " ") : "", "takes ",
-                     slotsY, " x ", slotsX, " samples in each of ", oh, " x ",
-                     ow, " bins of ", rois, " regions and ", channels,
-                     " channels: more than Kiln's limit of 2^32 elements"));
+    std::string sampling =
+        ratio > 0 ? absl::StrCat("sampling_ratio ", ratio)
+                  : "adaptive sampling (sampling_ratio 0) of these rois";
+    ctx.error(absl::StrCat(sampling, " takes ", slotsY, " x ", slotsX,
+                           " samples in each of ", oh, " x ", ow, " bins of ",
+                           rois, " regions and ", channels,
+                           " channels: more than Kiln's limit of 2^32 "
+                           "elements"));
     return mlir::failure();
   }
   // Sample p = bin * slots + i along one axis, [R, bins * slots]: its

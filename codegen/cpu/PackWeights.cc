@@ -86,12 +86,10 @@ struct Candidate {
 
 std::optional<Candidate> match(linalg::GenericOp op, int64_t panel) {
   // Any layout of an input is correct; this one pays where the microkernel
-  // reads B: a multiply-accumulate (mulf, addf, yield) of two inputs.
-  Block &body = op.getRegion().front();
+  // reads B: a multiply-accumulate of two inputs.
   if (!op.hasPureTensorSemantics() || op.getNumDpsInputs() != 2 ||
       op.getNumDpsInits() != 1 || op.getNumReductionLoops() == 0 ||
-      body.getOperations().size() != 3 || !isa<arith::MulFOp>(body.front()) ||
-      !isa<arith::AddFOp>(*std::next(body.begin())))
+      !isMultiplyAccumulate(op))
     return std::nullopt;
   auto outType = cast<RankedTensorType>(op.getDpsInits()[0].getType());
   if (!(outType.getElementType().isF32() || outType.getElementType().isF64()))

@@ -49,9 +49,7 @@ namespace kiln {
 using namespace mlir;
 
 namespace kiln {
-namespace {
 
-/// Whether `op`'s body is `out + in0 * in1` (in either order).
 bool isMultiplyAccumulate(linalg::GenericOp op) {
   Block &body = op.getRegion().front();
   if (body.getNumArguments() != 3 || body.getOperations().size() != 3)
@@ -70,6 +68,8 @@ bool isMultiplyAccumulate(linalg::GenericOp op) {
   return (mul.getLhs() == a && mul.getRhs() == b) ||
          (mul.getLhs() == b && mul.getRhs() == a);
 }
+
+namespace {
 
 /// Whether `value`'s innermost dimension has stride 1.
 bool unitInnerStride(Value value) {
