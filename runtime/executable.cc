@@ -131,9 +131,42 @@ void Executable::set_thread_pool(std::shared_ptr<ThreadPool> pool) {
   pool_ = std::move(pool);
 }
 
+namespace {
+
+int64_t SteadyNanos() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+/// `text` as a JSON string's contents.
+std::string JsonEscaped(const std::string &text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      out += absl::StrFormat("\\u%04x", c);
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+} // namespace
+
 void Executable::set_profiling(bool on) {
   dispatch_nanos_.reset();
   profiled_runs_ = 0;
+  {
+    std::lock_guard<std::mutex> lock(trace_mutex_);
+    trace_.clear();
+    trace_threads_.clear();
+    trace_dropped_ = 0;
+  }
+  trace_origin_ns_ = SteadyNanos();
   if (on) {
     dispatch_nanos_ =
         std::make_unique<std::atomic<int64_t>[]>(plan_.dispatches.size());
@@ -184,6 +217,36 @@ std::string Executable::ProfileString() const {
   }
   absl::StrAppend(&text, absl::StrFormat("  %10.4f %5.1f%%         total\n",
                                          total / 1e6 / runs, 100.0));
+  return text;
+}
+
+std::string Executable::TraceEvents(int pid) const {
+  if (!dispatch_nanos_)
+    return "";
+  std::vector<std::string> fetches;
+  for (const TensorSpec &spec : signature_.fetches)
+    fetches.push_back(spec.name);
+  std::lock_guard<std::mutex> lock(trace_mutex_);
+  std::string text = absl::StrFormat(
+      "{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":%d,\"tid\":0,"
+      "\"args\":{\"name\":\"fetches %s\"}}",
+      pid, JsonEscaped(absl::StrJoin(fetches, ", ")));
+  for (const TraceEvent &e : trace_) {
+    const Dispatch &d = plan_.dispatches[e.dispatch];
+    absl::StrAppend(
+        &text, absl::StrFormat(
+                   ",\n{\"name\":\"%s\",\"cat\":\"kernel\",\"ph\":\"X\","
+                   "\"ts\":%.3f,\"dur\":%.3f,\"pid\":%d,\"tid\":%d,"
+                   "\"args\":{\"dispatch\":%d,\"grid\":%d}}",
+                   JsonEscaped(plan_.kernels[d.kernel]), e.start_ns / 1e3,
+                   e.duration_ns / 1e3, pid, e.thread, e.dispatch, d.grid));
+  }
+  if (trace_dropped_ > 0)
+    absl::StrAppend(
+        &text, absl::StrFormat(
+                   ",\n{\"name\":\"%d dispatches not traced (over %d events)\","
+                   "\"ph\":\"i\",\"s\":\"p\",\"ts\":0,\"pid\":%d,\"tid\":0}",
+                   trace_dropped_, kMaxTraceEvents, pid));
   return text;
 }
 
@@ -306,26 +369,41 @@ void Executable::RunOnBuffers(const void *const *feeds, void *const *fetches,
     args[n + 1] = &end;
     kernels_[d.kernel](args);
   };
-  using Clock = std::chrono::steady_clock;
+  std::vector<TraceEvent> events;
+  if (dispatch_nanos_)
+    events.reserve(plan_.dispatches.size());
   for (size_t i = 0; i < plan_.dispatches.size(); ++i) {
     const Dispatch &d = plan_.dispatches[i];
-    Clock::time_point start;
-    if (dispatch_nanos_)
-      start = Clock::now();
+    int64_t start = dispatch_nanos_ ? SteadyNanos() : 0;
     if (pool_ && pool_->size() > 1 && parallel_[i])
       pool_->ParallelFor(d.grid, [&](int worker, int64_t begin, int64_t end) {
         call(d, worker, begin, end);
       });
     else
       call(d, 0, 0, d.grid);
-    if (dispatch_nanos_)
-      dispatch_nanos_[i] +=
-          std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() -
-                                                               start)
-              .count();
+    if (dispatch_nanos_) {
+      int64_t duration = SteadyNanos() - start;
+      dispatch_nanos_[i] += duration;
+      events.push_back(
+          {static_cast<int32_t>(i), 0, start - trace_origin_ns_, duration});
+    }
   }
-  if (dispatch_nanos_)
-    ++profiled_runs_;
+  if (!dispatch_nanos_)
+    return;
+  ++profiled_runs_;
+  std::lock_guard<std::mutex> lock(trace_mutex_);
+  auto it = trace_threads_
+                .emplace(std::this_thread::get_id(),
+                         static_cast<int32_t>(trace_threads_.size()))
+                .first;
+  for (TraceEvent &e : events) {
+    if (trace_.size() >= kMaxTraceEvents) {
+      ++trace_dropped_;
+      continue;
+    }
+    e.thread = it->second;
+    trace_.push_back(e);
+  }
 }
 
 } // namespace kiln

@@ -19,6 +19,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -189,6 +190,13 @@ public:
   /// With profiling on, a table of each dispatch's time per run and share
   /// over the runs so far, slowest first; empty otherwise.
   std::string ProfileString() const;
+  /// With profiling on: every dispatch of every run so far (up to
+  /// kMaxTraceEvents) as Chrome trace events ("ph":"X", microseconds since
+  /// profiling was turned on), comma-separated, for a
+  /// {"traceEvents":[...]} document; `pid` groups them (one per
+  /// executable), each Run's calling thread is a "tid". Empty otherwise.
+  std::string TraceEvents(int pid) const;
+  static constexpr size_t kMaxTraceEvents = 1 << 20;
 
 private:
   Signature signature_;
@@ -209,6 +217,18 @@ private:
   /// Per dispatch, with profiling on (else null).
   std::unique_ptr<std::atomic<int64_t>[]> dispatch_nanos_;
   mutable std::atomic<int64_t> profiled_runs_{0};
+  /// With profiling on: each dispatch run, in the order runs finished.
+  struct TraceEvent {
+    int32_t dispatch;
+    int32_t thread;   ///< The Run's calling thread, numbered from 0.
+    int64_t start_ns; ///< Since trace_origin_ns_.
+    int64_t duration_ns;
+  };
+  mutable std::mutex trace_mutex_;
+  mutable std::vector<TraceEvent> trace_;
+  mutable std::map<std::thread::id, int32_t> trace_threads_;
+  int64_t trace_origin_ns_ = 0; ///< steady_clock at set_profiling(true).
+  mutable int64_t trace_dropped_ = 0;
 };
 
 } // namespace kiln

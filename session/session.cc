@@ -200,6 +200,25 @@ std::string Session::Profile() const {
   return text;
 }
 
+std::string Session::ProfileTrace() const {
+  if (!options_.profile)
+    return "";
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::vector<const Executable *> executables;
+  if (artifact_)
+    executables.push_back(artifact_->executable.get());
+  for (const auto &[fetches, compiled] : cache_)
+    executables.push_back(compiled->executable.get());
+  std::string text = "{\"displayTimeUnit\":\"ms\",\"traceEvents\":[\n";
+  for (size_t i = 0; i < executables.size(); ++i) {
+    if (i > 0)
+      text += ",\n";
+    text += executables[i]->TraceEvents(static_cast<int>(i) + 1);
+  }
+  text += "\n]}\n";
+  return text;
+}
+
 namespace {
 
 /// A fetch's name without the ":0" of a node's first output.

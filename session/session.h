@@ -114,6 +114,11 @@ public:
   /// per run, over the runs so far (slowest first, with its share), for
   /// each compiled fetch list; empty otherwise.
   std::string Profile() const;
+  /// With SessionOptions::profile: every kernel dispatch of every run so
+  /// far as a Chrome trace ({"traceEvents":[...]}, for Perfetto or
+  /// chrome://tracing), one process per compiled fetch list; empty
+  /// otherwise.
+  std::string ProfileTrace() const;
 
 private:
   struct Compiled;

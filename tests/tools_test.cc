@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "absl/strings/match.h"
 #include "codegen/Pipeline.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
@@ -168,6 +169,56 @@ TEST(GraphCompileTest, ProfileTimesEachKernel) {
        {"k0_fusion_0_gemm_add_relu", "k1_logits", "k2_probs"})
     EXPECT_THAT(out, HasSubstr(kernel));
   EXPECT_THAT(out, HasSubstr("100.0%         total"));
+  // --profile=FILE also writes each dispatch of each run as a Chrome trace
+  // event: 3 runs of 3 kernels, in order within a run.
+  std::string trace = TempPath("trace.json");
+  ASSERT_EQ(
+      GraphCompile({"examples/mlp.pbtxt", "--feed", "x=examples/mlp_x.npy",
+                    "--profile=" + trace, "--benchmark=2"},
+                   &out, &err),
+      0)
+      << err;
+  EXPECT_THAT(out, HasSubstr("profile of fetches probs: 3 runs"));
+  EXPECT_THAT(out, HasSubstr("trace of every kernel dispatch written to"));
+  std::ifstream file(trace);
+  std::stringstream text;
+  text << file.rdbuf();
+  std::string json = text.str();
+  EXPECT_TRUE(absl::StartsWith(json, "{\"displayTimeUnit\":\"ms\","
+                                     "\"traceEvents\":[\n"))
+      << json;
+  EXPECT_TRUE(absl::EndsWith(json, "\n]}\n")) << json;
+  EXPECT_THAT(json, HasSubstr("\"args\":{\"name\":\"fetches probs\"}"));
+  std::vector<std::string> names;
+  double last_end = 0;
+  for (size_t at = json.find("\"ph\":\"X\""); at != std::string::npos;
+       at = json.find("\"ph\":\"X\"", at + 1)) {
+    size_t begin = json.rfind("{\"name\":\"", at) + 9;
+    names.push_back(json.substr(begin, json.find('"', begin) - begin));
+    double ts = std::stod(json.substr(json.find("\"ts\":", at) + 5));
+    double dur = std::stod(json.substr(json.find("\"dur\":", at) + 6));
+    EXPECT_GE(ts, last_end) << names.back(); // One calling thread.
+    EXPECT_GE(dur, 0);
+    last_end = ts + dur;
+  }
+  std::vector<std::string> run = {"k0_fusion_0_gemm_add_relu", "k1_logits",
+                                  "k2_probs"};
+  std::vector<std::string> expected;
+  for (int i = 0; i < 3; ++i)
+    expected.insert(expected.end(), run.begin(), run.end());
+  EXPECT_EQ(names, expected);
+  EXPECT_EQ(GraphCompile({"examples/mlp.pbtxt", "--feed",
+                          "x=examples/mlp_x.npy", "--profile="},
+                         &out, &err),
+            2);
+  EXPECT_THAT(err, HasSubstr("--profile= expects a file for the trace"));
+  EXPECT_EQ(
+      GraphCompile({"examples/mlp.pbtxt", "--feed", "x=examples/mlp_x.npy",
+                    "--profile=/nonexistent/dir/trace.json"},
+                   &out, &err),
+      1);
+  EXPECT_THAT(err, HasSubstr("cannot write the --profile trace to "
+                             "'/nonexistent/dir/trace.json'"));
   // Without --profile, no table.
   ASSERT_EQ(
       GraphCompile({"examples/mlp.pbtxt", "--feed", "x=examples/mlp_x.npy"},

@@ -80,9 +80,12 @@ Options:
                           --run) and print the median and fastest run times.
   --threads=N             Run on N threads (default: one per core): each
                           kernel's grid is split over them.
-  --profile               Time every kernel of every run (implies --run) and
+  --profile[=TRACE.json]  Time every kernel of every run (implies --run) and
                           print, after the runs, each kernel's time per run
-                          and share, slowest first.
+                          and share, slowest first. With a file, also write
+                          every kernel dispatch of every run there as
+                          Chrome trace events (open it in Perfetto or
+                          chrome://tracing).
   --emit=KIND             Write the IR after the pipeline instead of running:
                             graph   optimized kiln-dialect graph
                             dot     the same as Graphviz DOT, one cluster
@@ -231,6 +234,7 @@ struct Args {
   bool run = false;
   int benchmark_runs = 0;
   bool profile = false;
+  std::string profile_trace; ///< --profile=FILE: the Chrome trace's file.
   std::vector<std::pair<std::string, std::string>> feeds;
   std::vector<std::pair<std::string, std::string>> frozen;
   std::vector<std::pair<std::string, std::vector<int64_t>>> input_shapes;
@@ -367,7 +371,11 @@ std::string ParseArgs(int argc, char **argv, Args *args) {
           args->benchmark_runs < 1)
         return "--benchmark expects a positive number of runs, got '" + v + "'";
       args->run = true;
-    } else if (arg == "--profile") {
+    } else if (arg == "--profile" || value("--profile", &v)) {
+      if (arg != "--profile" && v.empty())
+        return "--profile= expects a file for the trace";
+      if (arg != "--profile")
+        args->profile_trace = v;
       args->profile = true;
       args->run = true;
     } else if (value("--threads", &v)) {
@@ -769,6 +777,18 @@ int RunAndPrint(const Args &args, Session &session,
         << " ms\n";
   }
   out << session.Profile();
+  if (!args.profile_trace.empty()) {
+    std::ofstream trace(args.profile_trace, std::ios::binary);
+    trace << session.ProfileTrace();
+    trace.close();
+    if (!trace) {
+      err << "error: cannot write the --profile trace to '"
+          << args.profile_trace << "'\n";
+      return 1;
+    }
+    out << "trace of every kernel dispatch written to " << args.profile_trace
+        << "\n";
+  }
   return 0;
 }
 
