@@ -390,6 +390,9 @@ TEST(GraphCompileTest, PipelineFlags) {
   // Gemm + Add + Relu fuse; the second Gemm and Softmax stay apart.
   EXPECT_THAT(out, HasSubstr("after graph passes:  5 ops in 3 kernels, 1 of "
                              "them fusions (+4 constants)"));
+  // x[2,4] x W1[4,8] and h[2,8] x W2[8,3]: 2 x (2*8*4 + 2*3*8) FLOPs.
+  EXPECT_THAT(out, HasSubstr("multiply-adds:       2.24e-07 GFLOP in MatMul, "
+                             "Gemm and Conv"));
   // The plan of a fresh compile, as --emit=plan shows it (not of IR the
   // tool had lowered already).
   EXPECT_THAT(out, HasSubstr("launch plan:         3 dispatches, 0 of them "

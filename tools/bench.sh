@@ -8,6 +8,9 @@
 #
 # Both get --threads (default 1): ORT as intra-op threads, Kiln as the
 # threads its kernels' grids are split over. Inputs follow ../shared/bench's rule (element i is sin(0.001 i)).
+# Beside the ratio: Kiln's GFLOP/s (the model's MatMul, Gemm and Conv
+# multiply-adds per second) and its share of the FMA peak that
+# tools/fma_peak.c measures on as many threads.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 iters=20
@@ -26,14 +29,24 @@ source tools/ort_common.sh
 kiln=bazel-bin/tools/graph-compile
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-printf '%-12s %14s %14s %10s\n' model "kiln_ms(${threads}t)" "ort_ms(${threads}t)" kiln/ort
+# The FMA peak on as many threads, for each model's share of it.
+cc -O3 -march=native -pthread tools/fma_peak.c -o "$work/fma_peak"
+peak=$("$work/fma_peak" "$threads")
+echo "FMA peak on $threads thread(s): $peak GFLOP/s (tools/fma_peak.c)"
+printf '%-12s %14s %14s %10s %12s %7s\n' model "kiln_ms(${threads}t)" \
+  "ort_ms(${threads}t)" kiln/ort kiln_GFLOP/s of_peak
 for model in "$@"; do
   name=$(basename "$model" .onnx)
+  # MatMul, Gemm and Conv multiply-adds, as graph-compile --stats counts them.
+  gflop=$("$kiln" "$model" --stats | sed -n 's/^multiply-adds: *\([0-9.e+-]*\) GFLOP.*/\1/p')
   read -r input _ _ < <(write_input "$model" "$work/$name.x.npy")
   ort=$(ORT_DIR="$ort_dir" node "$ort_bench" --threads "$threads" --iters "$iters" \
     --input "$work/$name.x.npy" "$model" | sed -n 's/.*median_ms=\([0-9.]*\).*/\1/p')
   kiln_ms=$("$kiln" "$model" --feed "$input=$work/$name.x.npy" \
     --benchmark "$iters" --threads "$threads" | sed -n 's/^benchmark: .*median \([0-9.e+-]*\) ms.*/\1/p')
-  ratio=$(/usr/bin/python3 -c "print(f'{$kiln_ms / $ort:.2f}')")
-  printf '%-12s %14.3f %14.3f %10s\n' "$name" "$kiln_ms" "$ort" "$ratio"
+  read -r ratio rate share < <(/usr/bin/python3 -c "
+rate = $gflop / $kiln_ms * 1e3
+print(f'{$kiln_ms / $ort:.2f} {rate:.1f} {100 * rate / $peak:.0f}%')")
+  printf '%-12s %14.3f %14.3f %10s %12s %7s\n' "$name" "$kiln_ms" "$ort" \
+    "$ratio" "$rate" "$share"
 done

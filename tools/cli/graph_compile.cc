@@ -17,6 +17,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
@@ -617,10 +618,47 @@ struct OpCounts {
   int kernels = 0; ///< Top-level kiln ops: a fusion or a lone op each.
   int fusions = 0;
   int linalg_ops = 0; ///< Loop nests after lowering.
+  /// 2 per multiply-accumulate of the MatMul, Gemm and Conv ops (static
+  /// shapes only), as benchmarks count a model's FLOPs.
+  int64_t flops = 0;
 };
+
+/// `op`'s multiply-add FLOPs when it is a MatMul, Gemm or Conv of static
+/// shape, else 0.
+int64_t ContractionFlops(mlir::Operation *op) {
+  auto shapeOf = [](mlir::Value v) -> std::optional<llvm::ArrayRef<int64_t>> {
+    auto type = mlir::dyn_cast<mlir::RankedTensorType>(v.getType());
+    if (!type || !type.hasStaticShape() || type.getRank() == 0)
+      return std::nullopt;
+    return type.getShape();
+  };
+  auto elements = [](llvm::ArrayRef<int64_t> shape) {
+    int64_t n = 1;
+    for (int64_t d : shape)
+      n *= d;
+    return n;
+  };
+  std::optional<llvm::ArrayRef<int64_t>> out =
+      op->getNumResults() == 1 ? shapeOf(op->getResult(0)) : std::nullopt;
+  if (!out)
+    return 0;
+  if (auto matmul = mlir::dyn_cast<MatMulOp>(op)) {
+    if (auto a = shapeOf(matmul.getA()))
+      return 2 * elements(*out) * a->back();
+  } else if (auto gemm = mlir::dyn_cast<GemmOp>(op)) {
+    if (auto a = shapeOf(gemm.getA()); a && a->size() == 2)
+      return 2 * elements(*out) * (*a)[gemm.getTransA() ? 0 : 1];
+  } else if (auto conv = mlir::dyn_cast<ConvOp>(op)) {
+    if (auto w = shapeOf(conv.getW()))
+      return 2 * elements(*out) * (elements(*w) / w->front());
+  }
+  return 0;
+}
+
 OpCounts CountOps(mlir::ModuleOp module) {
   OpCounts c;
   module.walk([&](mlir::Operation *op) {
+    c.flops += ContractionFlops(op);
     llvm::StringRef dialect =
         op->getDialect() ? op->getDialect()->getNamespace() : "";
     llvm::StringRef name = op->getName().getStringRef();
@@ -703,7 +741,9 @@ int PrintStats(const Args &args, const GraphSource &source, std::ostream &out,
       << "after lowering:      " << lowered.linalg_ops
       << " linalg ops (loop nests)\n"
       << "launch plan:         " << dispatches << " dispatches, " << gridded
-      << " of them over a grid of more than one tile\n";
+      << " of them over a grid of more than one tile\n"
+      << "multiply-adds:       " << absl::StrFormat("%.4g", before.flops / 1e9)
+      << " GFLOP in MatMul, Gemm and Conv (2 per multiply-accumulate)\n";
   return 0;
 }
 
