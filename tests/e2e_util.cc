@@ -25,7 +25,7 @@ void ExpectBitIdentical(const Tensor &a, const Tensor &b) {
       if (first < 0)
         first = i;
     }
-  EXPECT_EQ(differing, 0) << "the planned and unplanned runs differ in "
+  EXPECT_EQ(differing, 0) << "the two results differ in "
                           << differing << " elements, the first at index "
                           << first;
 }
