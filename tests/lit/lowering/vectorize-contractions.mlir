@@ -156,13 +156,16 @@ func.func @stride_2(%x: memref<4x41xf32>, %w: memref<3xf32>, %y: memref<4x20xf32
 // lanes busy) where rows would fill 3 of 16 lanes; C is not contiguous
 // along them (stride 9), so it is gathered and scattered. The filter's
 // 64 x 3 x 3 steps of 256 bytes would not stay in the cache for the next
-// rows: the input channels go in chunks of 32, each adding to the partial
-// sums in C (which holds the start too, so all chunks are one loop).
+// rows: the input channels go in chunks of 32. The partial sums between
+// chunks go to a 9 x 64 buffer on the stack, so that C is gathered once
+// (its start, by the first chunk) and scattered once (by the last).
 // The output rows (3) are shorter than a block: rows and columns merge
 // into 9 rows p = 3 oh + ow, in blocks of 5 and 4, each load of the filter
 // serving 5 rows instead of 3.
+// The last chunk's channels: 32 + ic.
+// CHECK: #[[PLUS32:.*]] = affine_map<(d0) -> (d0 + 32)>
 // CHECK-LABEL: func.func @channels_last
-// CHECK: scf.for %[[CHUNK:.*]] = %c0 to %c64 step %c32
+// CHECK: %[[PARTIAL:.*]] = memref.alloca() {alignment = 64 : i64} : memref<9x64xf32>
 // CHECK: %[[OFFSETS:.*]] = arith.constant dense<[0, 9, 18, 27, 36, 45, 54, 63, 72, 81, 90, 99, 108, 117, 126, 135]> : vector<16xi32>
 // CHECK: vector.gather %arg2[{{.*}}] [%[[OFFSETS]]]
 // CHECK-COUNT-3: vector.gather %arg2[%c0{{[_0-9]*}}, %c{{[0-9]+}}{{[_0-9]*}}, %c0{{[_0-9]*}}, %c0{{[_0-9]*}}]
@@ -170,13 +173,19 @@ func.func @stride_2(%x: memref<4x41xf32>, %w: memref<3xf32>, %y: memref<4x20xf32
 // CHECK-COUNT-4: vector.gather %arg2[%c0{{[_0-9]*}}, %c{{[0-9]+}}{{[_0-9]*}}, %c0{{[_0-9]*}}, %c2{{[_0-9]*}}]
 // CHECK-COUNT-4: vector.gather %arg2[%c0{{[_0-9]*}}, %c{{[0-9]+}}{{[_0-9]*}}, %c1{{[_0-9]*}}, %c0{{[_0-9]*}}]
 // CHECK-COUNT-4: vector.gather %arg2[%c0{{[_0-9]*}}, %c{{[0-9]+}}{{[_0-9]*}}, %c1{{[_0-9]*}}, %c1{{[_0-9]*}}]
-// CHECK: scf.for {{.*}} -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
-// CHECK: scf.for %[[IC:.*]] = %{{.*}} to %c32{{.*}} step
-// CHECK: affine.apply #{{.*}}(%[[CHUNK]], %[[IC]])
+// CHECK: scf.for {{.*}} to %c32{{.*}} -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
 // CHECK: vector.load %arg1[{{.*}}] : memref<64x3x3x64xf32>, vector<16xf32>
 // CHECK: memref.load %arg0[{{.*}}] : memref<1x64x5x5xf32>
 // CHECK: vector.fma
-// CHECK: vector.scatter %arg2[{{.*}}]
+// CHECK-COUNT-20: vector.store %{{.*}}, %[[PARTIAL]][{{.*}}] : memref<9x64xf32>, vector<16xf32>
+// CHECK-COUNT-16: vector.store %{{.*}}, %[[PARTIAL]][{{.*}}] : memref<9x64xf32>, vector<16xf32>
+// CHECK-COUNT-20: vector.load %[[PARTIAL]][{{.*}}] : memref<9x64xf32>, vector<16xf32>
+// CHECK: scf.for %[[IC:.*]] = %c0{{.*}} to %c32
+// CHECK: affine.apply #[[PLUS32]](%[[IC]])
+// CHECK-COUNT-20: vector.scatter %arg2[{{.*}}]
+// CHECK-COUNT-16: vector.load %[[PARTIAL]][{{.*}}] : memref<9x64xf32>, vector<16xf32>
+// CHECK-COUNT-16: vector.scatter %arg2[{{.*}}]
+// CHECK-NOT: vector.gather
 // CHECK-NOT: memref.store
 #in4 = affine_map<(n, oc, oh, ow, ic, kh, kw) -> (n, ic, oh + kh, ow + kw)>
 #w4 = affine_map<(n, oc, oh, ow, ic, kh, kw) -> (ic, kh, kw, oc)>
