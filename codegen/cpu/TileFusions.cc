@@ -246,23 +246,25 @@ void tileFusionRoots(Block &body, int64_t tileElements) {
   cleanUpAfterTiling(rewriter, body.getParentOp());
 }
 
-/// Tiles each contraction or convolution that is a kernel of its own (no
-/// fusion took it, e.g. a convolution whose consumer fused with a
-/// reduction) like a fusion: the last op its node lowered to (Gemm's bias
-/// add, or the convolution) is the root, computed tile by tile with the
-/// node's other ops that produce its operands (the contraction, its bias,
-/// its padding). The kernel is then one loop nest with a grid that the
-/// runtime can split over threads. A node's ops share its location.
-void tileUnfusedContractions(Block &body, int64_t tileElements) {
+/// Tiles each contraction, convolution or reduction that is a kernel of
+/// its own (no fusion took it, e.g. a convolution whose consumer fused
+/// with a reduction, or an attention's softmax between two matmuls) like a
+/// fusion: the last op its node lowered to (Gemm's bias add, the
+/// convolution, softmax's division) is the root, computed tile by tile
+/// with the node's other ops that produce its operands (the contraction,
+/// its bias, its padding; softmax's max and sum). The kernel is then one
+/// loop nest with a grid that the runtime can split over threads. A
+/// node's ops share its location.
+void tileUnfusedNodes(Block &body, int64_t tileElements) {
   IRRewriter rewriter(body.getParentOp()->getContext());
   SmallVector<linalg::LinalgOp> roots;
   std::optional<Location> node;
-  bool contraction = false;
+  bool hero = false; // The node has a contraction or a reduction.
   linalg::LinalgOp last;
   auto finishNode = [&] {
-    if (contraction && last)
+    if (hero && last)
       roots.push_back(last);
-    contraction = false;
+    hero = false;
     last = nullptr;
   };
   for (Operation &op : body) {
@@ -273,8 +275,7 @@ void tileUnfusedContractions(Block &body, int64_t tileElements) {
       finishNode();
     node = op.getLoc();
     last = linalgOp;
-    contraction |=
-        linalgOp.getNumReductionLoops() > 0 && linalgOp.getNumDpsInputs() >= 2;
+    hero |= linalgOp.getNumReductionLoops() > 0;
   }
   finishNode();
   for (linalg::LinalgOp root : roots) {
@@ -296,7 +297,7 @@ struct CpuTileFusionsPass
     getOperation().walk([&](FusionOp fusion) {
       tileFusionRoots(fusion.getBody().front(), tileElements);
     });
-    tileUnfusedContractions(getOperation().getBody().front(), tileElements);
+    tileUnfusedNodes(getOperation().getBody().front(), tileElements);
   }
 };
 

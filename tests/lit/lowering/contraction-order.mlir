@@ -116,3 +116,22 @@ func.func @unfused_gemm(%a: tensor<8x4xf32>, %b: tensor<4x8xf32>, %c: tensor<8xf
   %0 = kiln.gemm %a, %b, %c : (tensor<8x4xf32>, tensor<4x8xf32>, tensor<8xf32>) -> tensor<8x8xf32>
   return %0 : tensor<8x8xf32>
 }
+
+// -----
+
+// So is a softmax no fusion took (an attention's, between two matmuls):
+// the division is the root, the max and sum reductions run per tile of
+// rows in its loop, the kernel's grid.
+// TILED-LABEL: func.func @unfused_softmax
+// TILED: scf.for
+// TILED: linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "reduction"]{{.*}} outs({{.*}} : tensor<1x2xf32>)
+// TILED: linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "reduction"]{{.*}} outs({{.*}} : tensor<1x2xf32>)
+// TILED: arith.divf
+// TILED: tensor.insert_slice
+// TILED: } {kiln.kernel = "{{.*}}", kiln.parallel}
+// TILED-NOT: linalg.generic
+// TILED: return
+func.func @unfused_softmax(%x: tensor<3x4x8xf32>) -> tensor<3x4x8xf32> {
+  %0 = kiln.softmax %x {axis = 2 : i64} : (tensor<3x4x8xf32>) -> tensor<3x4x8xf32>
+  return %0 : tensor<3x4x8xf32>
+}
