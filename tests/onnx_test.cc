@@ -141,50 +141,55 @@ TEST(OnnxTest, GemmReluSoftmaxMatchesFloat64) {
 
 // A convolution whose output rows are narrow (5 wide) stores its constant
 // filter channels last and vectorizes along the output channels, which C
-// is not contiguous along; its 192 input channels go in three chunks,
-// the partial sums between them in a buffer apart from C. Against
+// is not contiguous along; its 192 input channels go in three chunks. With
+// one image, the partial sums between chunks go to a buffer apart from C;
+// with two, each image's stay in C (the buffer would be shared). Against
 // float64, with a bias and the Relu fused after it.
 TEST(OnnxTest, NarrowChunkedConvolutionMatchesFloat64) {
   constexpr int64_t kC = 192, kK = 40, kS = 5;
-  onnx::ModelProto m = NewModel();
-  onnx::GraphProto *g = m.mutable_graph();
-  AddInput(g, "x", onnx::TensorProto::FLOAT, {1, kC, kS, kS});
-  std::vector<double> w = testing::RandomValues(kK * kC * 9, 11, -0.2, 0.2),
-                      b = testing::RandomValues(kK, 12),
-                      xs = testing::RandomValues(kC * kS * kS, 13);
-  AddInitializer(g, "w", {kK, kC, 3, 3}, {w.begin(), w.end()});
-  AddInitializer(g, "b", {kK}, {b.begin(), b.end()});
-  onnx::NodeProto *conv = AddNode(g, "Conv", {"x", "w", "b"}, {"c"});
-  onnx::AttributeProto *pads = conv->add_attribute();
-  pads->set_name("pads");
-  pads->set_type(onnx::AttributeProto::INTS);
-  for (int i = 0; i < 4; ++i)
-    pads->add_ints(1);
-  AddNode(g, "Relu", {"c"}, {"y"});
-  AddOutput(g, "y", 4);
-  absl::StatusOr<std::unique_ptr<Session>> s = Load(m);
-  ASSERT_TRUE(s.ok()) << s.status();
-  Tensor x =
-      *Tensor::FromVector<float>({1, kC, kS, kS}, {xs.begin(), xs.end()});
-  std::vector<Tensor> out;
-  ASSERT_TRUE((*s)->Run({{"x", x}}, &out).ok());
-  testing::RefArray expected{{1, kK, kS, kS}, {}};
-  for (int64_t k = 0; k < kK; ++k)
-    for (int64_t i = 0; i < kS; ++i)
-      for (int64_t j = 0; j < kS; ++j) {
-        double acc = float(b[k]);
-        for (int64_t c = 0; c < kC; ++c)
-          for (int64_t di = 0; di < 3; ++di)
-            for (int64_t dj = 0; dj < 3; ++dj) {
-              int64_t si = i + di - 1, sj = j + dj - 1;
-              if (si < 0 || si >= kS || sj < 0 || sj >= kS)
-                continue;
-              acc += double(float(xs[(c * kS + si) * kS + sj])) *
-                     float(w[((k * kC + c) * 3 + di) * 3 + dj]);
-            }
-        expected.data.push_back(std::max(acc, 0.0));
-      }
-  testing::ExpectClose(out[0], expected, 1e-5, 1e-5);
+  for (int64_t batch : {1, 2}) {
+    SCOPED_TRACE(std::to_string(batch) + " images");
+    onnx::ModelProto m = NewModel();
+    onnx::GraphProto *g = m.mutable_graph();
+    AddInput(g, "x", onnx::TensorProto::FLOAT, {batch, kC, kS, kS});
+    std::vector<double> w = testing::RandomValues(kK * kC * 9, 11, -0.2, 0.2),
+                        b = testing::RandomValues(kK, 12),
+                        xs = testing::RandomValues(batch * kC * kS * kS, 13);
+    AddInitializer(g, "w", {kK, kC, 3, 3}, {w.begin(), w.end()});
+    AddInitializer(g, "b", {kK}, {b.begin(), b.end()});
+    onnx::NodeProto *conv = AddNode(g, "Conv", {"x", "w", "b"}, {"c"});
+    onnx::AttributeProto *pads = conv->add_attribute();
+    pads->set_name("pads");
+    pads->set_type(onnx::AttributeProto::INTS);
+    for (int i = 0; i < 4; ++i)
+      pads->add_ints(1);
+    AddNode(g, "Relu", {"c"}, {"y"});
+    AddOutput(g, "y", 4);
+    absl::StatusOr<std::unique_ptr<Session>> s = Load(m);
+    ASSERT_TRUE(s.ok()) << s.status();
+    Tensor x =
+        *Tensor::FromVector<float>({batch, kC, kS, kS}, {xs.begin(), xs.end()});
+    std::vector<Tensor> out;
+    ASSERT_TRUE((*s)->Run({{"x", x}}, &out).ok());
+    testing::RefArray expected{{batch, kK, kS, kS}, {}};
+    for (int64_t n = 0; n < batch; ++n)
+      for (int64_t k = 0; k < kK; ++k)
+        for (int64_t i = 0; i < kS; ++i)
+          for (int64_t j = 0; j < kS; ++j) {
+            double acc = float(b[k]);
+            for (int64_t c = 0; c < kC; ++c)
+              for (int64_t di = 0; di < 3; ++di)
+                for (int64_t dj = 0; dj < 3; ++dj) {
+                  int64_t si = i + di - 1, sj = j + dj - 1;
+                  if (si < 0 || si >= kS || sj < 0 || sj >= kS)
+                    continue;
+                  acc += double(float(xs[((n * kC + c) * kS + si) * kS + sj])) *
+                         float(w[((k * kC + c) * 3 + di) * 3 + dj]);
+                }
+            expected.data.push_back(std::max(acc, 0.0));
+          }
+    testing::ExpectClose(out[0], expected, 1e-5, 1e-5);
+  }
 }
 
 // Dropout's mask is of the input's type (ones) before opset 10, bool from

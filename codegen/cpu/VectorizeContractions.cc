@@ -383,11 +383,13 @@ private:
 
   /// When C is gathered and scattered (not contiguous along j), a buffer
   /// [rows][columns] for the partial sums between chunks, allocated once
-  /// at the kernel's entry; null when C is contiguous or the buffer would
-  /// be too large. Gathering and scattering C around every chunk cost a
-  /// third of resnet18's layer 4 convolutions.
+  /// at the kernel's entry; null when C is contiguous, when other parallel
+  /// loops run inside the chunk loop (each would need its own partial
+  /// sums: a batch of images) or when the buffer would be too large.
+  /// Gathering and scattering C around every chunk cost a third of
+  /// resnet18's layer 4 convolutions.
   Value partialSums(OpBuilder &b) {
-    if (k_.cContiguous)
+    if (k_.cContiguous || !k_.outer.empty())
       return nullptr;
     Type element = cast<MemRefType>(k_.c.getType()).getElementType();
     int64_t rows = k_.rowCount(), columns = k_.ranges[k_.j];
