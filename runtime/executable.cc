@@ -139,17 +139,49 @@ int64_t SteadyNanos() {
       .count();
 }
 
-/// `text` as a JSON string's contents.
+/// The length of the well-formed UTF-8 sequence at `s[i]`, or 0.
+size_t Utf8Length(const std::string &s, size_t i) {
+  auto byte = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
+  unsigned char lead = byte(i);
+  size_t n = lead < 0x80                    ? 1
+             : lead >= 0xC2 && lead <= 0xDF ? 2
+             : lead >= 0xE0 && lead <= 0xEF ? 3
+             : lead >= 0xF0 && lead <= 0xF4 ? 4
+                                            : 0;
+  if (n == 0 || i + n > s.size())
+    return 0;
+  for (size_t k = 1; k < n; ++k)
+    if ((byte(i + k) & 0xC0) != 0x80)
+      return 0;
+  // Overlong forms, surrogates and code points past U+10FFFF.
+  if ((lead == 0xE0 && byte(i + 1) < 0xA0) ||
+      (lead == 0xED && byte(i + 1) > 0x9F) ||
+      (lead == 0xF0 && byte(i + 1) < 0x90) ||
+      (lead == 0xF4 && byte(i + 1) > 0x8F))
+    return 0;
+  return n;
+}
+
+/// `text` as a JSON string's contents; bytes that are not UTF-8 become
+/// U+FFFD (names come from models, which do not always respect that).
 std::string JsonEscaped(const std::string &text) {
   std::string out;
-  for (char c : text) {
-    if (c == '"' || c == '\\') {
+  for (size_t i = 0; i < text.size();) {
+    char c = text[i];
+    size_t n = Utf8Length(text, i);
+    if (n == 0) {
+      out += "\\ufffd";
+      ++i;
+    } else if (c == '"' || c == '\\') {
       out += '\\';
       out += c;
+      ++i;
     } else if (static_cast<unsigned char>(c) < 0x20) {
       out += absl::StrFormat("\\u%04x", c);
+      ++i;
     } else {
-      out += c;
+      out.append(text, i, n);
+      i += n;
     }
   }
   return out;

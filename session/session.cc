@@ -193,22 +193,28 @@ std::string Session::Profile() const {
     return "";
   std::lock_guard<std::mutex> lock(mutex_);
   std::string text;
-  if (artifact_)
-    text += artifact_->executable->ProfileString();
-  for (const auto &[fetches, compiled] : cache_)
-    text += compiled->executable->ProfileString();
+  for (const Executable *executable : ProfiledExecutables())
+    text += executable->ProfileString();
   return text;
+}
+
+std::vector<const Executable *> Session::ProfiledExecutables() const {
+  // Those no Run used (the default fetches, compiled when the Session was
+  // created, when the runs fetch others) have nothing to show.
+  std::vector<const Executable *> executables;
+  if (artifact_ && artifact_->executable->ProfiledRuns() > 0)
+    executables.push_back(artifact_->executable.get());
+  for (const auto &[fetches, compiled] : cache_)
+    if (compiled->executable->ProfiledRuns() > 0)
+      executables.push_back(compiled->executable.get());
+  return executables;
 }
 
 std::string Session::ProfileTrace() const {
   if (!options_.profile)
     return "";
   std::lock_guard<std::mutex> lock(mutex_);
-  std::vector<const Executable *> executables;
-  if (artifact_)
-    executables.push_back(artifact_->executable.get());
-  for (const auto &[fetches, compiled] : cache_)
-    executables.push_back(compiled->executable.get());
+  std::vector<const Executable *> executables = ProfiledExecutables();
   std::string text = "{\"displayTimeUnit\":\"ms\",\"traceEvents\":[\n";
   for (size_t i = 0; i < executables.size(); ++i) {
     if (i > 0)

@@ -122,6 +122,8 @@ public:
 
 private:
   struct Compiled;
+  /// The executables that profiled at least one run (mutex_ held).
+  std::vector<const Executable *> ProfiledExecutables() const;
   Session(std::unique_ptr<GraphSource> source, SessionOptions options);
   absl::StatusOr<std::unique_ptr<Executable>>
   CompileOrLoad(const std::vector<std::string> &fetches, CompileStats &stats);

@@ -52,8 +52,8 @@ ArgRef Arena(int64_t offset) {
   return a;
 }
 
-Executable TwoKernels() {
-  Signature sig{{{"x", DType::kF32, {4}}}, {{"y", DType::kF32, {4}}}};
+Executable TwoKernels(const std::string &fetch_name = "y") {
+  Signature sig{{{"x", DType::kF32, {4}}}, {{fetch_name, DType::kF32, {4}}}};
   LaunchPlan plan;
   plan.kernels = {"k0_add_one", "k1_twice"};
   plan.arena_bytes = 128;
@@ -93,6 +93,35 @@ TEST(ExecutableTest, ChecksFeedsByNameDtypeAndShape) {
   Tensor wrong_dtype = *Tensor::Allocate(DType::kF64, {4});
   absl::Status dtype = exe.Run({{"x", &wrong_dtype}}, &out);
   EXPECT_EQ(dtype.message(), "feed 'x': expected f32[4], got f64[4]");
+}
+
+// The profile's trace: one event per dispatch per run, in order, and
+// names from the model escaped into valid JSON (a quote, a backslash, a
+// control character; bytes that are not UTF-8 become U+FFFD, well-formed
+// UTF-8 stays).
+TEST(ExecutableTest, TraceEventsAreEscapedAndInOrder) {
+  Executable exe = TwoKernels("a\"b\\c\n\xff\xc3(\xc3\xa9");
+  exe.set_profiling(true);
+  Tensor x = *Tensor::FromVector<float>({4}, {1, 2, 3, 4});
+  std::vector<Tensor> out;
+  for (int run = 0; run < 2; ++run)
+    ASSERT_TRUE(exe.Run({{"x", &x}}, &out).ok());
+  std::string trace = exe.TraceEvents(7);
+  EXPECT_THAT(trace, HasSubstr("\"args\":{\"name\":\"fetches "
+                               "a\\\"b\\\\c\\u000a\\ufffd\\ufffd(\xc3\xa9\"}"));
+  std::vector<std::string> names;
+  for (size_t at = trace.find("\"ph\":\"X\""); at != std::string::npos;
+       at = trace.find("\"ph\":\"X\"", at + 1)) {
+    size_t begin = trace.rfind("{\"name\":\"", at) + 9;
+    names.push_back(trace.substr(begin, trace.find('"', begin) - begin));
+  }
+  EXPECT_EQ(names, (std::vector<std::string>{"k0_add_one", "k1_twice",
+                                             "k0_add_one", "k1_twice"}));
+  EXPECT_THAT(trace, HasSubstr("\"pid\":7"));
+  EXPECT_THAT(trace, HasSubstr("\"grid\":4"));
+  // Without profiling, nothing.
+  exe.set_profiling(false);
+  EXPECT_EQ(exe.TraceEvents(1), "");
 }
 
 } // namespace

@@ -207,6 +207,21 @@ TEST(GraphCompileTest, ProfileTimesEachKernel) {
   for (int i = 0; i < 3; ++i)
     expected.insert(expected.end(), run.begin(), run.end());
   EXPECT_EQ(names, expected);
+  // Fetching other than the default outputs: the default fetches' kernels,
+  // compiled when the Session was made, never ran and are not shown.
+  ASSERT_EQ(
+      GraphCompile({"examples/mlp.pbtxt", "--feed", "x=examples/mlp_x.npy",
+                    "--fetch", "logits", "--profile=" + trace},
+                   &out, &err),
+      0)
+      << err;
+  EXPECT_THAT(out, HasSubstr("profile of fetches logits: 1 runs"));
+  EXPECT_THAT(out, Not(HasSubstr("0 runs")));
+  std::ifstream again(trace);
+  std::stringstream fetched;
+  fetched << again.rdbuf();
+  EXPECT_THAT(fetched.str(), HasSubstr("\"fetches logits\""));
+  EXPECT_THAT(fetched.str(), Not(HasSubstr("\"fetches probs\"")));
   EXPECT_EQ(GraphCompile({"examples/mlp.pbtxt", "--feed",
                           "x=examples/mlp_x.npy", "--profile="},
                          &out, &err),
@@ -393,6 +408,17 @@ TEST(GraphCompileTest, PipelineFlags) {
   // x[2,4] x W1[4,8] and h[2,8] x W2[8,3]: 2 x (2*8*4 + 2*3*8) FLOPs.
   EXPECT_THAT(out, HasSubstr("multiply-adds:       2.24e-07 GFLOP in MatMul, "
                              "Gemm and Conv"));
+  {
+    // A dot product of two vectors (a scalar result): 2 x 7 FLOPs.
+    std::string dot = TempPath("dot.pbtxt");
+    std::ofstream(dot) << testing::PlaceholderNode("a", "DT_FLOAT", {7})
+                       << testing::PlaceholderNode("b", "DT_FLOAT", {7})
+                       << testing::OpNode("y", "MatMul", {"a", "b"});
+    std::string dot_out;
+    ASSERT_EQ(GraphCompile({dot, "--stats", "--fetch", "y"}, &dot_out, &err), 0)
+        << err;
+    EXPECT_THAT(dot_out, HasSubstr("multiply-adds:       1.4e-08 GFLOP"));
+  }
   // The plan of a fresh compile, as --emit=plan shows it (not of IR the
   // tool had lowered already).
   EXPECT_THAT(out, HasSubstr("launch plan:         3 dispatches, 0 of them "

@@ -31,7 +31,10 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 # The FMA peak on as many threads, for each model's share of it.
 cc -O3 -march=native -pthread tools/fma_peak.c -o "$work/fma_peak"
-peak=$("$work/fma_peak" "$threads")
+peak=0 # The best of three: a busy machine only ever makes it lower.
+for _ in 1 2 3; do
+  peak=$(/usr/bin/python3 -c "print(max($peak, $("$work/fma_peak" "$threads")))")
+done
 echo "FMA peak on $threads thread(s): $peak GFLOP/s (tools/fma_peak.c)"
 printf '%-12s %14s %14s %10s %12s %7s\n' model "kiln_ms(${threads}t)" \
   "ort_ms(${threads}t)" kiln/ort kiln_GFLOP/s of_peak

@@ -1,6 +1,7 @@
 // The core's fp32 FMA peak, measured: independent FMA chains on every
 // thread, as wide as the compiler targets (-march=native). Used by
-// tools/gemm_bench.sh to give each GFLOP/s figure its share of the peak.
+// tools/gemm_bench.py and tools/bench.sh to give each GFLOP/s figure its
+// share of the peak.
 //
 //   cc -O3 -march=native -pthread tools/fma_peak.c -o fma_peak
 //   ./fma_peak [threads]     prints "<GFLOP/s>"
@@ -50,8 +51,10 @@ static void *work(void *out) {
 }
 
 int main(int argc, char **argv) {
-  int threads = argc > 1 ? atoi(argv[1]) : 1;
-  if (threads < 1 || threads > 256) {
+  char *end = NULL;
+  long threads = argc > 1 ? strtol(argv[1], &end, 10) : 1;
+  if (argc > 2 || (argc > 1 && (end == argv[1] || *end != '\0')) ||
+      threads < 1 || threads > 256) {
     fprintf(stderr, "usage: %s [threads 1-256]\n", argv[0]);
     return 2;
   }

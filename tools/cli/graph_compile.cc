@@ -6,6 +6,8 @@
 #include "tools/cli/graph_compile.h"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -628,28 +630,29 @@ struct OpCounts {
 int64_t ContractionFlops(mlir::Operation *op) {
   auto shapeOf = [](mlir::Value v) -> std::optional<llvm::ArrayRef<int64_t>> {
     auto type = mlir::dyn_cast<mlir::RankedTensorType>(v.getType());
-    if (!type || !type.hasStaticShape() || type.getRank() == 0)
+    if (!type || !type.hasStaticShape())
       return std::nullopt;
     return type.getShape();
   };
   auto elements = [](llvm::ArrayRef<int64_t> shape) {
-    int64_t n = 1;
+    int64_t n = 1; // A scalar (a dot product's result) is one element.
     for (int64_t d : shape)
       n *= d;
     return n;
   };
-  std::optional<llvm::ArrayRef<int64_t>> out =
-      op->getNumResults() == 1 ? shapeOf(op->getResult(0)) : std::nullopt;
+  if (op->getNumResults() != 1)
+    return 0;
+  std::optional<llvm::ArrayRef<int64_t>> out = shapeOf(op->getResult(0));
   if (!out)
     return 0;
   if (auto matmul = mlir::dyn_cast<MatMulOp>(op)) {
-    if (auto a = shapeOf(matmul.getA()))
+    if (auto a = shapeOf(matmul.getA()); a && !a->empty())
       return 2 * elements(*out) * a->back();
   } else if (auto gemm = mlir::dyn_cast<GemmOp>(op)) {
     if (auto a = shapeOf(gemm.getA()); a && a->size() == 2)
       return 2 * elements(*out) * (*a)[gemm.getTransA() ? 0 : 1];
   } else if (auto conv = mlir::dyn_cast<ConvOp>(op)) {
-    if (auto w = shapeOf(conv.getW()))
+    if (auto w = shapeOf(conv.getW()); w && !w->empty() && w->front() > 0)
       return 2 * elements(*out) * (elements(*w) / w->front());
   }
   return 0;
@@ -1068,6 +1071,16 @@ int GraphCompileMain(int argc, char **argv, std::ostream &out,
     options.threads = args.threads;
     int failed = RunOnnxTests(args.test_dirs, options, out);
     return failed == 0 ? 0 : 1;
+  }
+  // The trace's file is written after the runs: a path that cannot be
+  // written is reported now, not after the compile and the runs.
+  if (!args.profile_trace.empty()) {
+    std::ofstream trace(args.profile_trace, std::ios::binary | std::ios::app);
+    if (!trace) {
+      err << "error: cannot write the --profile trace to '"
+          << args.profile_trace << "': " << std::strerror(errno) << "\n";
+      return 1;
+    }
   }
   if (IsArtifactFile(args.model))
     return UseArtifact(args, out, err);
