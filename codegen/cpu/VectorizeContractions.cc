@@ -419,24 +419,32 @@ private:
                                                       {dims_[k_.j]}))};
   }
 
-  Value loadPartial(OpBuilder &b, int64_t r, int64_t column, int64_t width) {
-    SmallVector<Value> at = partialIndices(b, r, column);
+  /// The first `width` lanes of a vector at `at` (the rest zero).
+  Value loadVector(OpBuilder &b, Value memref, ValueRange at, int64_t width) {
     if (width == lanes_)
-      return b.create<vector::LoadOp>(loc_, vectorType_, partial_, at);
+      return b.create<vector::LoadOp>(loc_, vectorType_, memref, at);
     Value zero = b.create<arith::ConstantOp>(loc_, vectorType_,
                                              b.getZeroAttr(vectorType_));
-    return b.create<vector::MaskedLoadOp>(loc_, vectorType_, partial_, at,
+    return b.create<vector::MaskedLoadOp>(loc_, vectorType_, memref, at,
                                           mask(b, width), zero);
+  }
+
+  /// Stores the first `width` lanes of `vector` at `at`.
+  void storeVector(OpBuilder &b, Value vector, Value memref, ValueRange at,
+                   int64_t width) {
+    if (width == lanes_)
+      b.create<vector::StoreOp>(loc_, vector, memref, at);
+    else
+      b.create<vector::MaskedStoreOp>(loc_, memref, at, mask(b, width), vector);
+  }
+
+  Value loadPartial(OpBuilder &b, int64_t r, int64_t column, int64_t width) {
+    return loadVector(b, partial_, partialIndices(b, r, column), width);
   }
 
   void storePartial(OpBuilder &b, Value vector, int64_t r, int64_t column,
                     int64_t width) {
-    SmallVector<Value> at = partialIndices(b, r, column);
-    if (width == lanes_)
-      b.create<vector::StoreOp>(loc_, vector, partial_, at);
-    else
-      b.create<vector::MaskedStoreOp>(loc_, partial_, at, mask(b, width),
-                                      vector);
+    storeVector(b, vector, partial_, partialIndices(b, r, column), width);
   }
 
   /// A loop over [0, count * step) by `step`, or the body once at 0.
@@ -549,12 +557,7 @@ private:
         picks.push_back(l * stride);
       return b.create<vector::ShuffleOp>(loc_, span, span, picks);
     }
-    if (width == lanes_)
-      return b.create<vector::LoadOp>(loc_, vectorType_, memref, at);
-    Value zero = b.create<arith::ConstantOp>(loc_, vectorType_,
-                                             b.getZeroAttr(vectorType_));
-    return b.create<vector::MaskedLoadOp>(loc_, vectorType_, memref, at,
-                                          mask(b, width), zero);
+    return loadVector(b, memref, at, width);
   }
 
   void emitTile(OpBuilder &b, OpFoldResult ib, OpFoldResult jb, int64_t rows,
@@ -615,10 +618,7 @@ private:
                                   k_.c, indices(b, k_.cMap, r, column + l));
       return;
     }
-    if (width == lanes_)
-      b.create<vector::StoreOp>(loc_, vector, k_.c, at);
-    else
-      b.create<vector::MaskedStoreOp>(loc_, k_.c, at, mask(b, width), vector);
+    storeVector(b, vector, k_.c, at, width);
   }
 
   /// When C is not contiguous along j but its stride there is static, the
