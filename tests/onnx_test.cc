@@ -171,23 +171,18 @@ TEST(OnnxTest, NarrowChunkedConvolutionMatchesFloat64) {
         *Tensor::FromVector<float>({batch, kC, kS, kS}, {xs.begin(), xs.end()});
     std::vector<Tensor> out;
     ASSERT_TRUE((*s)->Run({{"x", x}}, &out).ok());
-    testing::RefArray expected{{batch, kK, kS, kS}, {}};
-    for (int64_t n = 0; n < batch; ++n)
-      for (int64_t k = 0; k < kK; ++k)
-        for (int64_t i = 0; i < kS; ++i)
-          for (int64_t j = 0; j < kS; ++j) {
-            double acc = float(b[k]);
-            for (int64_t c = 0; c < kC; ++c)
-              for (int64_t di = 0; di < 3; ++di)
-                for (int64_t dj = 0; dj < 3; ++dj) {
-                  int64_t si = i + di - 1, sj = j + dj - 1;
-                  if (si < 0 || si >= kS || sj < 0 || sj >= kS)
-                    continue;
-                  acc += double(float(xs[((n * kC + c) * kS + si) * kS + sj])) *
-                         float(w[((k * kC + c) * 3 + di) * 3 + dj]);
-                }
-            expected.data.push_back(std::max(acc, 0.0));
-          }
+    // The float32 values the model holds, in float64.
+    auto rounded = [](std::vector<int64_t> shape,
+                      const std::vector<double> &v) {
+      testing::RefArray a{std::move(shape), {}};
+      for (double d : v)
+        a.data.push_back(float(d));
+      return a;
+    };
+    testing::RefArray bias = rounded({kK}, b);
+    testing::RefArray expected = testing::RefConv2D(
+        rounded({batch, kC, kS, kS}, xs), rounded({kK, kC, 3, 3}, w), bias.data,
+        /*pad=*/1, /*relu=*/true);
     testing::ExpectClose(out[0], expected, 1e-5, 1e-5);
   }
 }

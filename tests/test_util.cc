@@ -70,6 +70,31 @@ int64_t BroadcastIndex(const std::vector<int64_t> &in,
   return result;
 }
 
+RefArray RefConv2D(const RefArray &x, const RefArray &w,
+                   const std::vector<double> &bias, int64_t pad, bool relu) {
+  int64_t n = x.shape[0], c = x.shape[1], h = x.shape[2], wd = x.shape[3];
+  int64_t m = w.shape[0], kh = w.shape[2], kw = w.shape[3];
+  int64_t oh = h + 2 * pad - kh + 1, ow = wd + 2 * pad - kw + 1;
+  RefArray out{{n, m, oh, ow}, {}};
+  for (int64_t b = 0; b < n; ++b)
+    for (int64_t o = 0; o < m; ++o)
+      for (int64_t i = 0; i < oh; ++i)
+        for (int64_t j = 0; j < ow; ++j) {
+          double sum = bias.empty() ? 0.0 : bias[o];
+          for (int64_t ch = 0; ch < c; ++ch)
+            for (int64_t di = 0; di < kh; ++di)
+              for (int64_t dj = 0; dj < kw; ++dj) {
+                int64_t si = i + di - pad, sj = j + dj - pad;
+                if (si < 0 || si >= h || sj < 0 || sj >= wd)
+                  continue;
+                sum += x.data[((b * c + ch) * h + si) * wd + sj] *
+                       w.data[((o * c + ch) * kh + di) * kw + dj];
+              }
+          out.data.push_back(relu ? std::max(sum, 0.0) : sum);
+        }
+  return out;
+}
+
 RefArray RefBinary(const RefArray &a, const RefArray &b,
                    const std::function<double(double, double)> &fn) {
   RefArray out;

@@ -48,6 +48,12 @@ int64_t BroadcastIndex(const std::vector<int64_t> &in,
 RefArray RefBinary(const RefArray &a, const RefArray &b,
                    const std::function<double(double, double)> &fn);
 
+/// A stride-1 2-D convolution in float64: x [N, C, H, W], w [M, C, KH, KW],
+/// `bias` [M] (or empty), `pad` zeros on every side; then max(., 0) when
+/// `relu`.
+RefArray RefConv2D(const RefArray &x, const RefArray &w,
+                   const std::vector<double> &bias, int64_t pad, bool relu);
+
 /// Converts a f32 tensor to float64 values; fails the test on other dtypes.
 std::vector<double> ToDoubles(const Tensor &t);
 

@@ -66,27 +66,12 @@ Session::Feeds Feeds(uint32_t seed) {
 
 /// The Relu of the convolution in float64, from the feeds.
 RefArray ReluOfConv(const Session::Feeds &feeds) {
-  std::vector<double> x = testing::ToDoubles(feeds[0].second);
-  std::vector<double> w = testing::ToDoubles(feeds[1].second);
-  std::vector<double> b = testing::ToDoubles(feeds[2].second);
-  RefArray out{{kN, kM, kS, kS}, {}};
-  for (int64_t n = 0; n < kN; ++n)
-    for (int64_t m = 0; m < kM; ++m)
-      for (int64_t i = 0; i < kS; ++i)
-        for (int64_t j = 0; j < kS; ++j) {
-          double sum = b[m];
-          for (int64_t c = 0; c < kC; ++c)
-            for (int64_t ki = 0; ki < 3; ++ki)
-              for (int64_t kj = 0; kj < 3; ++kj) {
-                int64_t si = i + ki - 1, sj = j + kj - 1;
-                if (si < 0 || si >= kS || sj < 0 || sj >= kS)
-                  continue;
-                sum += x[((n * kC + c) * kS + si) * kS + sj] *
-                       w[((m * kC + c) * 3 + ki) * 3 + kj];
-              }
-          out.data.push_back(std::max(sum, 0.0));
-        }
-  return out;
+  auto ref = [](const Tensor &t) {
+    return RefArray{t.shape(), testing::ToDoubles(t)};
+  };
+  return testing::RefConv2D(ref(feeds[0].second), ref(feeds[1].second),
+                            testing::ToDoubles(feeds[2].second), /*pad=*/1,
+                            /*relu=*/true);
 }
 
 std::unique_ptr<Session> MakeSession(int threads) {

@@ -135,3 +135,17 @@ func.func @unfused_softmax(%x: tensor<3x4x8xf32>) -> tensor<3x4x8xf32> {
   %0 = kiln.softmax %x {axis = 2 : i64} : (tensor<3x4x8xf32>) -> tensor<3x4x8xf32>
   return %0 : tensor<3x4x8xf32>
 }
+
+// -----
+
+// Must not tile: a lone elementwise op (no contraction, no reduction) is
+// one generic already.
+// TILED-LABEL: func.func @unfused_elementwise
+// TILED-NOT: scf.for
+// TILED: linalg.generic
+// TILED-NOT: scf.for
+// TILED: return
+func.func @unfused_elementwise(%x: tensor<8x8xf32>) -> tensor<8x8xf32> {
+  %0 = kiln.relu %x : (tensor<8x8xf32>) -> tensor<8x8xf32>
+  return %0 : tensor<8x8xf32>
+}

@@ -228,3 +228,29 @@ func.func @panels(%a: memref<6x8xf32>, %b: memref<2x8x64xf32>, %c: memref<6x128x
   }
   return
 }
+
+// -----
+
+// Must not change: a chunked reduction whose C is contiguous along j (a
+// convolution's output rows) keeps its partial sums in C, loaded and
+// stored with plain vectors; no buffer on the stack.
+// CHECK-LABEL: func.func @chunked_contiguous
+// CHECK-NOT: memref.alloca
+// CHECK: scf.for %{{.*}} = %c0 to %c512 step %c128
+// CHECK: vector.load %arg2[{{.*}}] : memref<1x8x1x16xf32>, vector<16xf32>
+// CHECK: vector.store %{{.*}}, %arg2[{{.*}}] : memref<1x8x1x16xf32>, vector<16xf32>
+// CHECK-NOT: memref.alloca
+// CHECK: return
+#in5 = affine_map<(n, oc, oh, ow, ic, kh, kw) -> (n, ic, oh + kh, ow + kw)>
+#w5 = affine_map<(n, oc, oh, ow, ic, kh, kw) -> (oc, ic, kh, kw)>
+#out5 = affine_map<(n, oc, oh, ow, ic, kh, kw) -> (n, oc, oh, ow)>
+func.func @chunked_contiguous(%x: memref<1x512x3x18xf32>, %w: memref<8x512x3x3xf32>, %y: memref<1x8x1x16xf32>) {
+  linalg.generic {indexing_maps = [#in5, #w5, #out5], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]}
+      ins(%x, %w : memref<1x512x3x18xf32>, memref<8x512x3x3xf32>) outs(%y : memref<1x8x1x16xf32>) {
+  ^bb0(%i: f32, %f: f32, %acc: f32):
+    %p = arith.mulf %i, %f : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
