@@ -92,11 +92,13 @@ const TargetBackend &BackendOf(const PipelineOptions &options) {
 
 } // namespace
 
-std::vector<std::string> PipelinePassNames(int opt_level, Stage stop_at) {
+std::vector<std::string> PipelinePassNames(int opt_level, Stage stop_at,
+                                           const std::string &target) {
   mlir::MLIRContext context(mlir::MLIRContext::Threading::DISABLED);
   mlir::PassManager pm(&context);
   PipelineOptions options;
   options.opt_level = opt_level;
+  options.target = target;
   BuildPipeline(pm, options, stop_at);
   // The textual form names every pass, nested ones inside "anchor(...)"
   // and options inside "{...}": "builtin.module(func.func(a{x=1}),b,c)".
@@ -145,7 +147,8 @@ absl::Status CheckPassNames(const PipelineOptions &options) {
                                         llvm::join(graph, ", "));
   if (options.print_ir_after.empty())
     return absl::OkStatus();
-  std::vector<std::string> all = PipelinePassNames();
+  std::vector<std::string> all =
+      PipelinePassNames(3, Stage::kLLVM, options.target);
   for (const std::string &name : options.print_ir_after)
     if (std::find(all.begin(), all.end(), name) == all.end())
       return absl::InvalidArgumentError(
@@ -230,7 +233,9 @@ void BuildPipeline(mlir::OpPassManager &pm, const PipelineOptions &options,
     return;
 
   // Each kernel its own function over a grid; @main the launch plan.
-  pm.addPass(createOutlineKernels());
+  OutlineKernelsOptions outline;
+  outline.grids = backend.usesGrids();
+  pm.addPass(createOutlineKernels(outline));
   if (stop_at == Stage::kKernels)
     return;
 

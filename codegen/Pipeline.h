@@ -42,9 +42,11 @@ std::vector<std::string> GraphPassNames();
 /// The flag names (MLIR pass arguments) of every pass BuildPipeline adds at
 /// `opt_level` with nothing disabled, up to `stop_at`, in pipeline order and
 /// each once; read from the pass manager BuildPipeline fills, so it cannot
-/// drift from it. With the defaults, every name --print-ir-after can match.
+/// drift from it. With the defaults, every name --print-ir-after can match
+/// for the cpu target; `target` names another backend.
 std::vector<std::string> PipelinePassNames(int opt_level = 3,
-                                           Stage stop_at = Stage::kLLVM);
+                                           Stage stop_at = Stage::kLLVM,
+                                           const std::string &target = "cpu");
 
 /// Checks that `options.target` names a backend, every name in
 /// `options.disabled_passes` is a graph pass and every name in

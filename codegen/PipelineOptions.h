@@ -51,6 +51,8 @@ struct PipelineOptions {
   /// host's triple; with it, the host's CPU and all its features.
   std::string target_triple;
   std::string target_cpu;
+  /// For the cuda target: the chip ("sm_80", "sm_90"; empty: sm_90).
+  std::string gpu_arch;
 };
 
 } // namespace kiln

@@ -52,6 +52,11 @@ public:
   /// The name --target takes ("cpu").
   virtual std::string name() const = 0;
 
+  /// Whether a lone linalg op's kernel gets a grid of tiles (its outer
+  /// parallel loop) that the runtime splits over CPU threads; a GPU backend
+  /// maps parallel iterations to its own threads instead.
+  virtual bool usesGrids() const { return true; }
+
   /// Passes on linalg on tensors, while kiln.fusion ops still mark the
   /// kernels (tiling, loop order).
   virtual void addTensorPasses(mlir::OpPassManager &pm,

@@ -55,6 +55,24 @@ LogicalResult KilnDialect::verifyOperationAttribute(Operation *op,
                            "per check");
     return success();
   }
+  if (name == kLaunchesAttr) {
+    auto launches = dyn_cast<ArrayAttr>(attr.getValue());
+    auto isLaunch = [](Attribute a) {
+      auto fields = dyn_cast<ArrayAttr>(a);
+      if (!fields || fields.size() != 4 || !isa<StringAttr>(fields[0]) ||
+          !isa<StringAttr>(fields[1]))
+        return false;
+      return llvm::all_of(fields.getValue().drop_front(2), [](Attribute f) {
+        auto n = dyn_cast<IntegerAttr>(f);
+        return n && n.getType().isInteger(64) && n.getInt() >= 0;
+      });
+    };
+    if (!launches || !llvm::all_of(launches, isLaunch))
+      return op->emitError("'kiln.launches' must be an array of [kernel, "
+                           "function, threads, threads per block] (string, "
+                           "string, i64, i64)");
+    return success();
+  }
   if (name != kArenaBytesAttr && name != kArenaLowerBoundAttr &&
       name != kUnplannedBytesAttr)
     return op->emitError("unknown attribute '") << name << "'";

@@ -31,7 +31,10 @@ def Kiln_Dialect : Dialect {
   // iterations are independent (a tile loop); kiln.scratch (unit) on an
   // arena view that is a tile loop's temporary; kiln.checks (an array of
   // strings) on @main when its last results are kiln.check results, one
-  // message each. Any other kiln.* attribute is an error.
+  // message each; kiln.launches (an array of [kernel, function, threads,
+  // threads per block]: two strings and two non-negative i64) on a module
+  // whose kernels a GPU backend split into GPU launches, in launch order.
+  // Any other kiln.* attribute is an error.
   let hasOperationAttrVerify = 1;
   let hasRegionArgAttrVerify = 1;
   let hasRegionResultAttrVerify = 1;
@@ -47,6 +50,7 @@ def Kiln_Dialect : Dialect {
     static constexpr llvm::StringLiteral kParallelAttr = "kiln.parallel";
     static constexpr llvm::StringLiteral kScratchAttr = "kiln.scratch";
     static constexpr llvm::StringLiteral kChecksAttr = "kiln.checks";
+    static constexpr llvm::StringLiteral kLaunchesAttr = "kiln.launches";
   }];
   // Attributes live in the attribute dictionary so that type inference can
   // read them from an OperationState built by the importers.

@@ -17,6 +17,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "runtime/cuda_code.h"
+#include "runtime/cuda_device.h"
 #include "runtime/hash.h"
 
 namespace kiln {
@@ -474,6 +476,15 @@ const std::vector<std::string> &CheckableCpuFeatures() {
 }
 
 absl::Status CheckTargetRunsHere(const TargetDescription &target) {
+  if (target.backend == "cuda") {
+    absl::Status available = CudaAvailable();
+    if (!available.ok())
+      return absl::Status(available.code(),
+                          absl::StrCat(available.message(),
+                                       " (the artifact is for ", target.cpu,
+                                       " NVIDIA GPUs, --target=cuda)"));
+    return absl::OkStatus();
+  }
   if (target.backend != "cpu")
     return absl::FailedPreconditionError(
         absl::StrCat("the artifact is for target '", target.backend,
@@ -605,6 +616,18 @@ absl::StatusOr<Artifact> ReadArtifactFile(const std::string &path) {
 absl::StatusOr<std::unique_ptr<Executable>> LoadArtifact(Artifact artifact) {
   if (absl::Status s = CheckTargetRunsHere(artifact.target); !s.ok())
     return s;
+  if (artifact.target.backend == "cuda") {
+    absl::StatusOr<CudaCode> code = ParseCudaCode(artifact.code);
+    if (!code.ok())
+      return code.status();
+    absl::StatusOr<std::shared_ptr<Device>> device =
+        LoadCudaDevice(artifact.signature, artifact.plan, *code);
+    if (!device.ok())
+      return device.status();
+    return std::make_unique<Executable>(std::move(artifact.signature),
+                                        std::move(artifact.plan),
+                                        *std::move(device));
+  }
   // The shared object is loaded from a memory file: nothing is written to
   // disk, and a read-only file system does not matter.
   auto code = std::make_shared<LoadedCode>();

@@ -125,6 +125,12 @@ Executable::Executable(Signature signature, LaunchPlan plan,
   scratch_bytes_ = std::max<int64_t>(0, scratch_end - scratch_begin_);
 }
 
+Executable::Executable(Signature signature, LaunchPlan plan,
+                       std::shared_ptr<Device> device)
+    : Executable(std::move(signature), std::move(plan), {}, nullptr) {
+  device_ = std::move(device);
+}
+
 Executable::~Executable() = default;
 
 void Executable::set_thread_pool(std::shared_ptr<ThreadPool> pool) {
@@ -316,6 +322,19 @@ absl::Status Executable::Run(const std::map<std::string, const Tensor *> &feeds,
   std::vector<void *> fetch_data;
   for (Tensor &t : results)
     fetch_data.push_back(t.raw_data());
+  if (device_) {
+    std::vector<int64_t> checks(2 * plan_.checks.size());
+    if (absl::Status s =
+            device_->Run(feed_data.data(), fetch_data.data(), checks.data());
+        !s.ok())
+      return s;
+    for (size_t i = 0; i < plan_.checks.size(); ++i)
+      if (absl::Status s = CheckFailure(plan_.checks[i], &checks[2 * i]);
+          !s.ok())
+        return s;
+    *fetches = std::move(results);
+    return absl::OkStatus();
+  }
   // An arena from an earlier run, or a new one; given back afterwards.
   AlignedBytes arena;
   {
@@ -350,16 +369,22 @@ absl::Status Executable::CheckRun(const void *arena) const {
     int64_t result[2];
     std::memcpy(result, static_cast<const char *>(arena) + check.offset,
                 sizeof result);
-    if (result[0] == 0)
-      continue;
-    std::string message = check.message;
-    if (size_t at = message.find("{value}"); at != std::string::npos)
-      message.replace(at, 7, std::to_string(result[1]));
-    if (result[0] > 1)
-      absl::StrAppend(&message, "; ", result[0], " values broke this rule");
-    return absl::OutOfRangeError(message);
+    if (absl::Status s = CheckFailure(check, result); !s.ok())
+      return s;
   }
   return absl::OkStatus();
+}
+
+absl::Status Executable::CheckFailure(const RuntimeCheck &check,
+                                      const int64_t result[2]) {
+  if (result[0] == 0)
+    return absl::OkStatus();
+  std::string message = check.message;
+  if (size_t at = message.find("{value}"); at != std::string::npos)
+    message.replace(at, 7, std::to_string(result[1]));
+  if (result[0] > 1)
+    absl::StrAppend(&message, "; ", result[0], " values broke this rule");
+  return absl::OutOfRangeError(message);
 }
 
 void Executable::RunOnBuffers(const void *const *feeds, void *const *fetches,

@@ -128,6 +128,21 @@ struct LaunchPlan {
 /// "k0_fc1 grid 4 (feed x: f32[64,784], arena+0: f32[64,512])".
 std::string PlanString(const Signature &signature, const LaunchPlan &plan);
 
+/// Where a launch plan runs when its kernels are not host code: a device
+/// with memory of its own (runtime/cuda_device.h), which keeps what it
+/// needs of the plan.
+class Device {
+public:
+  virtual ~Device() = default;
+  /// Copies the feeds (host buffers, one per feed of the signature, null
+  /// for one with no elements) to the device, runs the plan, copies the
+  /// fetches back into `fetches` and, per run-time check of the plan, its
+  /// two int64_t results into `check_results`. Safe to call from several
+  /// threads.
+  virtual absl::Status Run(const void *const *feeds, void *const *fetches,
+                           int64_t *check_results) = 0;
+};
+
 /// A compiled graph, ready to run. Run may be called from several threads
 /// at once: the kernels keep no state between calls.
 class Executable {
@@ -137,11 +152,17 @@ public:
   /// artifact loaded, ...); null when the code is the program's own.
   Executable(Signature signature, LaunchPlan plan,
              std::vector<KernelFn> kernels, std::shared_ptr<const void> code);
+  /// An executable whose plan runs on `device` (Run only: RunOnBuffers,
+  /// threads and profiling are the host's).
+  Executable(Signature signature, LaunchPlan plan,
+             std::shared_ptr<Device> device);
   ~Executable();
   Executable(const Executable &) = delete;
   Executable &operator=(const Executable &) = delete;
 
   const Signature &signature() const { return signature_; }
+  /// The device the plan runs on; null for the host CPU.
+  const Device *device() const { return device_.get(); }
   const LaunchPlan &plan() const { return plan_; }
 
   /// Checks `feeds` (by name: each of the signature's feeds must be there,
@@ -203,6 +224,10 @@ private:
   LaunchPlan plan_;
   std::vector<KernelFn> kernels_;
   std::shared_ptr<const void> code_;
+  std::shared_ptr<Device> device_;
+  /// The error of a run-time check whose results are `result`, or OK.
+  static absl::Status CheckFailure(const RuntimeCheck &check,
+                                   const int64_t result[2]);
   size_t max_args_ = 0; ///< The most buffers a dispatch passes.
   /// Arenas of finished runs, for the next ones: a fresh allocation of a
   /// large arena costs a page fault per 4 KiB on every run.

@@ -40,4 +40,37 @@ status=0
 status=0
 "$run" 2>"$tmp/err" || status=$?
 [ "$status" -eq 2 ] && grep -q "no artifact given" "$tmp/err"
+
+# --expect: a fetch against a .npy within the conformance tolerance.
+"$run" "$tmp/mlp.kiln" --feed "x=$root/examples/mlp_x.npy" \
+  --expect "probs=$tmp/probs.npy" >/dev/null
+status=0
+"$run" "$tmp/mlp.kiln" --feed "x=$root/examples/mlp_x.npy" \
+  --expect "probs=$root/examples/mlp_x.npy" >/dev/null 2>"$tmp/err" || status=$?
+[ "$status" -eq 3 ] && grep -q "mismatch: fetch 'probs' is f32\[2,3\], expected f32\[2,4\]" "$tmp/err"
+status=0
+"$run" "$tmp/mlp.kiln" --expect "hidden=$tmp/probs.npy" 2>"$tmp/err" || status=$?
+[ "$status" -eq 2 ] && grep -q "expect names 'hidden', which is not a fetch" "$tmp/err"
+
+# A GPU check bundle made for the host (--target=cuda-on-cpu): the saved
+# cases run with kiln-run --expect and pass; a wrong expectation fails.
+data=/usr/share/libonnx-testdata/data/node
+if [ -d "$data/test_relu" ]; then
+  bundle="$tmp/bundle"
+  rm -rf "$bundle"
+  mkdir -p "$bundle/bin" "$bundle/bench"
+  cp "$run" "$bundle/bin/"
+  "$gc" --check-onnx-test --target=cuda-on-cpu --save-cases="$bundle/cases" \
+    "$data/test_relu" "$data/test_softmax_example" "$data/test_gather_0" \
+    | tail -1 | grep -q "^3 passed, 0 failed"
+  ls "$bundle/cases/node_test_relu/"*.kiln >/dev/null
+  "$root/tools/gpu_check.sh" "$bundle" | tee "$tmp/check"
+  grep -q "^conformance: 3 passed, 0 failed" "$tmp/check"
+  cp "$bundle/cases/node_test_relu/feed_0.npy" \
+    "$bundle/cases/node_test_relu/expect_0.npy"
+  status=0
+  "$root/tools/gpu_check.sh" "$bundle" >"$tmp/check" || status=$?
+  [ "$status" -ne 0 ] && grep -q "^FAIL node_test_relu: mismatch" "$tmp/check"
+  grep -q "^conformance: 2 passed, 1 failed" "$tmp/check"
+fi
 echo PASS

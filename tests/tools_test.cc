@@ -357,7 +357,55 @@ TEST(GraphCompileTest, TargetMustBeABackend) {
       << err;
   EXPECT_EQ(GraphCompile({"examples/mlp.pbtxt", "--target=tpu"}, &out, &err),
             2);
-  EXPECT_THAT(err, HasSubstr("--target expects one of cpu, got 'tpu'"));
+  EXPECT_THAT(err, HasSubstr("--target expects one of cpu, cuda, cuda-on-cpu, "
+                             "got 'tpu'"));
+}
+
+TEST(GraphCompileTest, CudaTargetFlags) {
+  std::string out, err;
+  // An artifact for the GPU builds here; the options of other targets are
+  // refused with the reason.
+  std::string artifact = ::testing::TempDir() + "/mlp_cuda.kiln";
+  ASSERT_EQ(
+      GraphCompile({"examples/mlp.pbtxt", "--target=cuda", "-o", artifact},
+                   &out, &err),
+      0)
+      << err;
+  EXPECT_THAT(out, HasSubstr("(for nvptx64-nvidia-cuda, GPU sm_90)"));
+  ASSERT_EQ(GraphCompile({"examples/mlp.pbtxt", "--target=cuda",
+                          "--gpu-arch=sm_80", "--emit=ptx"},
+                         &out, &err),
+            0)
+      << err;
+  EXPECT_THAT(out, HasSubstr(".target sm_80"));
+  EXPECT_EQ(
+      GraphCompile({"examples/mlp.pbtxt", "--gpu-arch=sm_80"}, &out, &err), 2);
+  EXPECT_THAT(err, HasSubstr("--gpu-arch is for --target=cuda"));
+  EXPECT_EQ(
+      GraphCompile({"examples/mlp.pbtxt", "--target=cuda", "--gpu-arch=sm_91"},
+                   &out, &err),
+      2);
+  EXPECT_THAT(err, HasSubstr("--gpu-arch: unknown GPU architecture 'sm_91'"));
+  EXPECT_EQ(GraphCompile({"examples/mlp.pbtxt", "--target=cuda",
+                          "--target-cpu=znver4", "--emit=ptx"},
+                         &out, &err),
+            2);
+  EXPECT_THAT(err, HasSubstr("--target=cuda takes --gpu-arch"));
+  EXPECT_EQ(GraphCompile({"examples/mlp.pbtxt", "--target=cuda", "--emit=llvm"},
+                         &out, &err),
+            2);
+  EXPECT_THAT(err, HasSubstr("--emit=ptx the PTX"));
+  EXPECT_EQ(
+      GraphCompile({"examples/mlp.pbtxt", "--save-cases=/tmp/x"}, &out, &err),
+      2);
+  EXPECT_THAT(err, HasSubstr("--save-cases needs --check-onnx-test"));
+  // --print-ir-after knows the cuda target's own passes (the IR goes to
+  // the process's stderr).
+  EXPECT_EQ(GraphCompile({"examples/mlp.pbtxt", "--target=cuda", "--emit=plan",
+                          "--print-ir-after=kiln-cuda-map-kernels"},
+                         &out, &err),
+            0)
+      << err;
 }
 
 TEST(GraphCompileTest, EmitsTheLaunchPlan) {

@@ -7,9 +7,11 @@
 #include "codegen/Pipeline.h"
 #include "codegen/common/Passes.h"
 #include "codegen/cpu/Passes.h"
+#include "codegen/cuda/Passes.h"
 #include "passes/Passes.h"
 
 #include "mlir/Dialect/Affine/Passes.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
@@ -21,6 +23,8 @@ int main(int argc, char **argv) {
   kiln::registerKilnPasses();
   kiln::registerKilnCodegenPasses();
   kiln::registerKilnCpuPasses();
+  kiln::registerKilnCudaPasses();
+  registry.insert<mlir::gpu::GPUDialect>();
   mlir::registerCanonicalizerPass();
   mlir::registerCSEPass();
   // The loop steps of Kiln's pipeline, for tests of them on their own.

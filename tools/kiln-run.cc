@@ -6,13 +6,17 @@
 // prints the fetches, the load time and the run times.
 //
 //   kiln-run model.kiln --feed x=x.npy [--output y=y.npy] [--benchmark N]
-//            [--threads N] [--profile]
+//            [--threads N] [--profile] [--expect y=expected.npy]
+//
+// --expect compares a fetch with a .npy file: floats within 1e-5 + 1e-3 *
+// |expected| (the ONNX conformance tolerance), other types exactly.
 //
 // Exit status: 0 success, 1 a problem with the artifact or the feeds,
-// 2 bad usage.
+// 2 bad usage, 3 a fetch differs from its --expect file.
 //
 //===----------------------------------------------------------------------===//
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <map>
@@ -32,7 +36,7 @@ int Usage(const char *why) {
   std::fprintf(stderr,
                "kiln-run: %s\nusage: kiln-run MODEL.kiln [--feed NAME=FILE.npy]"
                "... [--output NAME=FILE.npy]... [--benchmark N] [--threads N] "
-               "[--profile]"
+               "[--profile] [--expect NAME=FILE.npy]..."
                "\n",
                why);
   return 2;
@@ -52,11 +56,34 @@ bool Split(const std::string &text, std::string *name, std::string *value) {
   return true;
 }
 
+/// Why `actual` is not `expected` within the conformance tolerance, or "".
+std::string Difference(const kiln::Tensor &actual,
+                       const kiln::Tensor &expected) {
+  if (actual.dtype() != expected.dtype() || actual.shape() != expected.shape())
+    return "is " + actual.TypeString() + ", expected " + expected.TypeString();
+  bool exact = actual.dtype() != kiln::DType::kF32 &&
+               actual.dtype() != kiln::DType::kF64 &&
+               actual.dtype() != kiln::DType::kF16 &&
+               actual.dtype() != kiln::DType::kBF16;
+  for (int64_t i = 0; i < actual.num_elements(); ++i) {
+    double a = actual.ElementAsDouble(i), e = expected.ElementAsDouble(i);
+    bool same =
+        exact ? a == e
+        : std::isnan(e)
+            ? std::isnan(a)
+            : (a == e || std::fabs(a - e) <= 1e-5 + 1e-3 * std::fabs(e));
+    if (!same)
+      return "element " + std::to_string(i) + " is " + std::to_string(a) +
+             ", expected " + std::to_string(e);
+  }
+  return "";
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
   std::string model;
-  std::map<std::string, std::string> feed_files, output_files;
+  std::map<std::string, std::string> feed_files, output_files, expect_files;
   int benchmark = 0;
   bool profile = false;
   int threads =
@@ -76,12 +103,13 @@ int main(int argc, char **argv) {
       }
       return false;
     };
-    if (value("--feed") || value("--output")) {
-      bool feed = arg.rfind("--feed", 0) == 0;
+    if (value("--feed") || value("--output") || value("--expect")) {
+      std::string flag = arg.substr(0, arg.find('='));
       if (!Split(v, &name, &file))
-        return Usage(feed ? "--feed expects NAME=FILE.npy"
-                          : "--output expects NAME=FILE.npy");
-      (feed ? feed_files : output_files)[name] = file;
+        return Usage((flag + " expects NAME=FILE.npy").c_str());
+      (flag == "--feed"     ? feed_files
+       : flag == "--output" ? output_files
+                            : expect_files)[name] = file;
     } else if (value("--benchmark")) {
       if (!absl::SimpleAtoi(v, &benchmark) || benchmark < 1)
         return Usage("--benchmark expects a positive number of runs");
@@ -135,12 +163,14 @@ int main(int argc, char **argv) {
         specs.begin(), specs.end(),
         [&](const kiln::TensorSpec &s) { return s.name == name; });
   };
-  for (const auto &[name, file] : output_files)
-    if (!has(signature.fetches, name))
-      return Usage(("--output names '" + name +
-                    "', which is not a fetch of the artifact (its fetches: " +
-                    names(signature.fetches) + ")")
-                       .c_str());
+  for (const auto *files : {&output_files, &expect_files})
+    for (const auto &[name, file] : *files)
+      if (!has(signature.fetches, name))
+        return Usage(((files == &output_files ? "--output" : "--expect") +
+                      std::string(" names '") + name +
+                      "', which is not a fetch of the artifact (its fetches: " +
+                      names(signature.fetches) + ")")
+                         .c_str());
   for (const auto &[name, file] : feeds)
     if (!has(signature.feeds, name))
       return Fail(absl::InvalidArgumentError(
@@ -161,6 +191,20 @@ int main(int argc, char **argv) {
         return Fail(s);
   }
   std::printf("load: %g ms, first run: %g ms\n", load_ms, first_ms);
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    const std::string &name = signature.fetches[i].name;
+    auto file = expect_files.find(name);
+    if (file == expect_files.end())
+      continue;
+    absl::StatusOr<kiln::Tensor> expected = kiln::ReadNpy(file->second);
+    if (!expected.ok())
+      return Fail(expected.status());
+    if (std::string diff = Difference(outputs[i], *expected); !diff.empty()) {
+      std::fprintf(stderr, "mismatch: fetch '%s' %s\n", name.c_str(),
+                   diff.c_str());
+      return 3;
+    }
+  }
   if (benchmark > 0) {
     std::vector<double> times;
     for (int i = 0; i < benchmark; ++i) {

@@ -65,8 +65,9 @@ std::string sanitize(StringRef name) {
 
 class Outliner {
 public:
-  Outliner(ModuleOp module, func::FuncOp main, Value arena)
-      : module_(module), symbols_(module), main_(main), arena_(arena) {}
+  Outliner(ModuleOp module, func::FuncOp main, Value arena, bool grids)
+      : module_(module), symbols_(module), main_(main), arena_(arena),
+        grids_(grids) {}
 
   /// Outlines `group` (consecutive ops of @main's body) as kernel number
   /// `index` and puts a kiln.dispatch in its place.
@@ -131,6 +132,7 @@ private:
   SymbolTable symbols_;
   mutable func::FuncOp main_;
   Value arena_;
+  bool grids_;
   llvm::DenseMap<std::pair<int64_t, Type>, Value> views_;
   llvm::DenseMap<Attribute, Value> globals_;
   /// Every buffer value the kernel being outlined reaches.
@@ -332,7 +334,7 @@ LogicalResult Outliner::outline(ArrayRef<Operation *> group, int index) {
   kernel.walk([](Operation *op) { op->removeAttr(KilnDialect::kKernelAttr); });
 
   int64_t grid = 1;
-  if (cloned.size() == 1)
+  if (cloned.size() == 1 && grids_)
     grid = makeGrid(cloned.front(), entry->getArgument(roots.size()),
                     entry->getArgument(roots.size() + 1));
 
@@ -347,6 +349,7 @@ LogicalResult Outliner::outline(ArrayRef<Operation *> group, int index) {
 
 struct OutlineKernelsPass
     : public impl::OutlineKernelsBase<OutlineKernelsPass> {
+  using OutlineKernelsBase::OutlineKernelsBase;
   void runOnOperation() override {
     ModuleOp module = getOperation();
     auto main = module.lookupSymbol<func::FuncOp>("main");
@@ -440,7 +443,7 @@ struct OutlineKernelsPass
       groups.back().push_back(&op);
       current = name;
     }
-    Outliner outliner(module, main, arena);
+    Outliner outliner(module, main, arena, grids);
     for (auto [i, group] : llvm::enumerate(groups))
       if (failed(outliner.outline(group, static_cast<int>(i))))
         return signalPassFailure();

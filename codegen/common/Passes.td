@@ -104,9 +104,15 @@ def OutlineKernels : Pass<"kiln-outline-kernels", "mlir::ModuleOp"> {
     first parallel loop of extent above one of a lone linalg op (tiled by
     one; never the innermost loop, which stays whole for vectorization),
     runs from %begin to %end; a kernel without one has a grid of 1.
-    @main keeps only the arena views and one kiln.dispatch per kernel, in
-    order: the launch plan.
+    With `grids=false` no loop is tiled into a grid (a GPU backend maps
+    the parallel iterations to its own threads). @main keeps only the
+    arena views and one kiln.dispatch per kernel, in order: the launch
+    plan.
   }];
+  let options = [
+    Option<"grids", "grids", "bool", "true",
+           "Make a lone linalg op's outer parallel loop a grid">,
+  ];
   let dependentDialects = ["mlir::arith::ArithDialect",
                            "mlir::func::FuncDialect",
                            "mlir::memref::MemRefDialect",

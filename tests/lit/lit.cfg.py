@@ -19,3 +19,10 @@ if not kiln_bin:
 llvm_bin = "/usr/lib/llvm-19/bin"
 config.environment["PATH"] = os.pathsep.join(
     [os.path.abspath(kiln_bin), llvm_bin, config.environment.get("PATH", "")])
+
+# ptxas (the CUDA toolkit's PTX assembler) validates the cuda target's PTX
+# where it is installed; graph-compile runs it too (codegen/cuda).
+import shutil
+if shutil.which("ptxas") or os.access("/usr/local/cuda/bin/ptxas", os.X_OK):
+    config.available_features.add("ptxas")
+    config.environment["PATH"] += os.pathsep + "/usr/local/cuda/bin"

@@ -36,6 +36,7 @@
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
 #include "runtime/artifact.h"
+#include "runtime/cuda_code.h"
 #include "runtime/npy.h"
 #include "runtime/stopwatch.h"
 #include "runtime/version.h"
@@ -101,7 +102,9 @@ Options:
                                     kernel's grid and buffers (feeds,
                                     fetches, arena offsets)
                             mlir    the kernels in the LLVM dialect
-                            llvm    LLVM IR
+                                    (--target=cuda: the NVVM dialect)
+                            llvm    LLVM IR (the cpu target)
+                            ptx     the GPU kernels' PTX (--target=cuda)
                             obj,header  PREFIX.o, an object with the
                                     kernels and the weights, and PREFIX.h,
                                     a C++ class to run it (needs --class
@@ -132,8 +135,11 @@ Options:
                           must be bit-identical to the planned run's.
   --max-fold-bytes=N      Most bytes of new constant data that constant
                           folding may create (default 67108864).
-  --target=NAME           The backend to compile for (default cpu; the
-                          host CPU is the only one so far).
+  --target=NAME           The backend to compile for: cpu (default) or
+                          cuda, NVIDIA GPUs: the kernels become PTX, and a
+                          cubin where ptxas is installed (docs/cuda.md).
+  --gpu-arch=sm_NN        With --target=cuda, the GPU to compile for
+                          (default sm_90; sm_70 to sm_90).
   --print-ir-after-all    Print the IR after every pass to stderr.
   --print-ir-after=NAME   Print the IR after the named pass (repeatable), a
                           graph or a lowering pass (a pass that does not run
@@ -167,6 +173,12 @@ Options:
   --differential-plan     With --check-onnx-test: also run every test with
                           --no-memory-reuse on one thread and require
                           bit-identical outputs.
+  --save-cases=DIR        With --check-onnx-test: also leave each test's
+                          artifact, its feeds and expected outputs (.npy) and
+                          a case.txt in DIR/<suite>_<test>, for kiln-run
+                          --expect where the target runs (tools/gpu_check.sh);
+                          with --target=cuda and no GPU here, a test that
+                          compiles counts as passed.
   --version               Print Kiln's version and artifact format version.
   --help                  Show this help.
 
@@ -254,6 +266,7 @@ struct Args {
   std::vector<std::string> test_dirs;
   std::string expected_skips;
   bool differential_plan = false;
+  std::string save_cases;                     ///< --save-cases
   bool emit_obj = false, emit_header = false; ///< --emit=obj,header
   std::string class_name;
   std::string cache_dir;
@@ -284,7 +297,8 @@ std::string CheckPassFlags(const PipelineOptions &pipeline) {
              "'; the graph passes it accepts are " + absl::StrJoin(graph, ", ");
   if (pipeline.print_ir_after.empty())
     return "";
-  std::vector<std::string> all = PipelinePassNames();
+  std::vector<std::string> all =
+      PipelinePassNames(3, Stage::kLLVM, pipeline.target);
   for (const std::string &name : pipeline.print_ir_after)
     if (std::find(all.begin(), all.end(), name) == all.end())
       return "--print-ir-after: unknown pass '" + name +
@@ -365,6 +379,8 @@ std::string ParseArgs(int argc, char **argv, Args *args) {
       args->pipeline.reuse_memory = false;
     } else if (arg == "--differential-plan") {
       args->differential_plan = true;
+    } else if (value("--save-cases", &v)) {
+      args->save_cases = v;
     } else if (arg == "--stats") {
       args->stats = true;
     } else if (arg == "--memory-report") {
@@ -398,6 +414,8 @@ std::string ParseArgs(int argc, char **argv, Args *args) {
       args->class_name = v;
     } else if (value("--cache-dir", &v)) {
       args->cache_dir = v;
+    } else if (value("--gpu-arch", &v)) {
+      args->pipeline.gpu_arch = v;
     } else if (value("--target", &v)) {
       if (!FindTargetBackend(v))
         return "--target expects one of " +
@@ -450,9 +468,9 @@ std::string ParseArgs(int argc, char **argv, Args *args) {
         v = "obj,header";
       } else if (v != "graph" && v != "dot" && v != "linalg" &&
                  v != "buffers" && v != "kernels" && v != "plan" &&
-                 v != "mlir" && v != "llvm") {
+                 v != "mlir" && v != "llvm" && v != "ptx") {
         return "--emit expects graph, dot, linalg, buffers, kernels, plan, "
-               "mlir, llvm or obj,header, got '" +
+               "mlir, llvm, ptx or obj,header, got '" +
                v + "'";
       }
       if (!args->emit.empty() && args->emit != v)
@@ -492,6 +510,8 @@ std::string ParseArgs(int argc, char **argv, Args *args) {
     return "--expected-skips needs --check-onnx-test";
   if (args->differential_plan)
     return "--differential-plan needs --check-onnx-test";
+  if (!args->save_cases.empty())
+    return "--save-cases needs --check-onnx-test";
   if (args->model.empty())
     return "no model given";
   if (args->run && !args->emit.empty())
@@ -522,6 +542,26 @@ std::string ParseArgs(int argc, char **argv, Args *args) {
     std::error_code e;
     if (std::filesystem::equivalent(args->output_file, args->model, e))
       return "-o " + args->output_file + " would overwrite the model";
+  }
+  if (args->pipeline.target == "cuda") {
+    if (!args->pipeline.target_triple.empty() ||
+        !args->pipeline.target_cpu.empty())
+      return "--target-triple and --target-cpu are for the cpu target; "
+             "--target=cuda takes --gpu-arch";
+    absl::StatusOr<TargetDescription> target =
+        FindTargetBackend("cuda")->describeTarget(args->pipeline);
+    if (!target.ok())
+      return "--gpu-arch: " + std::string(target.status().message());
+    if (args->emit == "llvm")
+      return "--emit=llvm is the cpu target's LLVM IR; with --target=cuda, "
+             "--emit=mlir writes the NVVM dialect and --emit=ptx the PTX";
+    if (args->emit == "obj,header")
+      return "--emit=obj,header is for the cpu target; --target=cuda writes "
+             "artifacts (-o model.kiln)";
+  } else if (!args->pipeline.gpu_arch.empty()) {
+    return "--gpu-arch is for --target=cuda";
+  } else if (args->emit == "ptx") {
+    return "--emit=ptx needs --target=cuda";
   }
   if (!args->pipeline.target_triple.empty() ||
       !args->pipeline.target_cpu.empty()) {
@@ -576,12 +616,22 @@ int Emit(const Args &args, const GraphSource &source, std::ostream &out,
                 : args.emit == "kernels" || args.emit == "plan"
                     ? Stage::kKernels
                     : Stage::kLLVM;
-  if (absl::Status s = RunPipeline(imported->module(), options, stage);
-      !s.ok()) {
-    return Fail(err, s);
-  }
   std::string text;
-  if (args.emit == "plan") {
+  if (args.emit == "ptx") {
+    // The PTX comes out of the whole compile, as an artifact holds it.
+    Signature signature{imported->graph.feeds, imported->graph.fetches};
+    absl::StatusOr<Artifact> artifact =
+        CompileToArtifact(imported->module(), signature, options);
+    if (!artifact.ok())
+      return Fail(err, artifact.status());
+    absl::StatusOr<CudaCode> code = ParseCudaCode(artifact->code);
+    if (!code.ok())
+      return Fail(err, code.status());
+    text = code->ptx;
+  } else if (absl::Status s = RunPipeline(imported->module(), options, stage);
+             !s.ok()) {
+    return Fail(err, s);
+  } else if (args.emit == "plan") {
     Signature signature{imported->graph.feeds, imported->graph.fetches};
     absl::StatusOr<LaunchPlan> plan =
         ExtractLaunchPlan(imported->module(), signature);
@@ -938,7 +988,8 @@ int WriteArtifact(const Args &args, const GraphSource &source,
     fetches.push_back(spec.name);
   if (!args.run) {
     out << "wrote " << args.output_file << " (for " << artifact->target.triple
-        << ", CPU " << artifact->target.cpu << ") in " << compile_ms << " ms\n";
+        << (artifact->target.backend == "cuda" ? ", GPU " : ", CPU ")
+        << artifact->target.cpu << ") in " << compile_ms << " ms\n";
     return 0;
   }
   // Run what was written, as a user of the artifact would.
@@ -1069,6 +1120,9 @@ int GraphCompileMain(int argc, char **argv, std::ostream &out,
     options.differential_plan = args.differential_plan;
     options.reuse_memory = args.pipeline.reuse_memory;
     options.threads = args.threads;
+    options.target = args.pipeline.target;
+    options.gpu_arch = args.pipeline.gpu_arch;
+    options.save_cases = args.save_cases;
     int failed = RunOnnxTests(args.test_dirs, options, out);
     return failed == 0 ? 0 : 1;
   }

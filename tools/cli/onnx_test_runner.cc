@@ -20,6 +20,7 @@
 #include "graph/onnx_importer.h"
 #include "graph/source.h"
 #include "onnx/onnx_pb.h"
+#include "runtime/npy.h"
 #include "session/session.h"
 
 namespace kiln {
@@ -142,6 +143,46 @@ std::string CompareBits(const Tensor &a, const Tensor &b) {
   return "";
 }
 
+/// Writes what tools/gpu_check.sh needs to run a test with kiln-run into
+/// the session's cache folder (which holds its artifact): the feeds and
+/// the expected fetches as .npy files, and case.txt, one line per file:
+/// "feed|expect <TAB> name <TAB> file". Returns an error, or "".
+std::string SaveCase(const fs::path &folder, const Session::Feeds &feeds,
+                     const fs::path &set,
+                     const std::vector<std::string> &outputs,
+                     const std::map<std::string, bool> &bf16) {
+  std::ofstream index(folder / "case.txt");
+  for (size_t k = 0; k < feeds.size(); ++k) {
+    std::string file = absl::StrCat("feed_", k, ".npy");
+    if (absl::Status s = WriteNpy((folder / file).string(), feeds[k].second);
+        !s.ok())
+      return std::string(s.message());
+    index << "feed\t" << feeds[k].first << "\t" << file << "\n";
+  }
+  for (size_t k = 0; k < outputs.size(); ++k) {
+    absl::StatusOr<Tensor> expected =
+        ReadOnnxTensorFile((set / absl::StrCat("output_", k, ".pb")).string());
+    if (!expected.ok())
+      return std::string(expected.status().message());
+    std::string file = absl::StrCat("expect_", k, ".npy");
+    if (absl::Status s =
+            WriteNpy((folder / file).string(),
+                     AsBfloat16IfDeclared(*expected, outputs[k], bf16));
+        !s.ok())
+      return std::string(s.message());
+    index << "expect\t" << outputs[k] << "\t" << file << "\n";
+  }
+  return index ? "" : "cannot write " + (folder / "case.txt").string();
+}
+
+/// "suite/test" for a test folder.
+std::string TestKey(const fs::path &dir) {
+  fs::path clean = dir;
+  if (clean.filename().empty())
+    clean = clean.parent_path();
+  return (clean.parent_path().filename() / clean.filename()).string();
+}
+
 Result RunOne(const fs::path &dir, const OnnxTestOptions &test_options) {
   std::vector<fs::path> sets;
   for (const fs::directory_entry &e : fs::directory_iterator(dir))
@@ -157,6 +198,7 @@ Result RunOne(const fs::path &dir, const OnnxTestOptions &test_options) {
   // first data set's values and only that data set runs.
   std::vector<std::string> inputs, outputs;
   std::set<std::string> frozen;
+  fs::path case_dir; ///< With save_cases: where this test's case goes.
   absl::StatusOr<std::unique_ptr<Session>> session, unplanned;
   for (int attempt = 0; attempt < 3; ++attempt) {
     absl::StatusOr<std::unique_ptr<GraphSource>> source =
@@ -192,7 +234,16 @@ Result RunOne(const fs::path &dir, const OnnxTestOptions &test_options) {
     SessionOptions options;
     options.pipeline.opt_level = test_options.opt_level;
     options.pipeline.reuse_memory = test_options.reuse_memory;
+    options.pipeline.target = test_options.target;
+    options.pipeline.gpu_arch = test_options.gpu_arch;
     options.threads = test_options.threads;
+    if (!test_options.save_cases.empty()) {
+      // The session writes its artifact there (as a compilation cache).
+      std::string key = TestKey(dir);
+      std::replace(key.begin(), key.end(), '/', '_');
+      case_dir = fs::path(test_options.save_cases) / key;
+      options.cache_dir = case_dir.string();
+    }
     if (test_options.differential_plan) {
       // The same graph without memory reuse, from a second copy of the
       // model with the same inputs frozen.
@@ -225,7 +276,7 @@ Result RunOne(const fs::path &dir, const OnnxTestOptions &test_options) {
   if (test_options.differential_plan && !unplanned.ok())
     return {Outcome::kFail, absl::StrCat("without memory reuse: ",
                                          unplanned.status().message())};
-  if (!frozen.empty())
+  if (!frozen.empty() || !test_options.save_cases.empty())
     sets.resize(1);
   std::map<std::string, bool> bf16 = Bfloat16Values(dir / "model.onnx");
 
@@ -241,6 +292,17 @@ Result RunOne(const fs::path &dir, const OnnxTestOptions &test_options) {
                            AsBfloat16IfDeclared((*values)[k], inputs[k], bf16));
     std::vector<Tensor> results;
     absl::Status s = (*session)->Run(feeds, outputs, &results);
+    if (!test_options.save_cases.empty()) {
+      // The artifact is written before it is loaded: a missing GPU does
+      // not keep the case from being saved.
+      if (!s.ok() && s.code() != absl::StatusCode::kUnavailable)
+        return {OutcomeOf(s), std::string(s.message())};
+      if (std::string error = SaveCase(case_dir, feeds, set, outputs, bf16);
+          !error.empty())
+        return {Outcome::kFail, "saving the case: " + error};
+      if (!s.ok())
+        return {Outcome::kPass, "saved, not run: " + std::string(s.message())};
+    }
     if (!s.ok())
       return {OutcomeOf(s), std::string(s.message())};
     if (test_options.differential_plan) {
@@ -284,14 +346,6 @@ std::string OneLine(std::string text) {
     if (c == '\n')
       c = ' ';
   return text;
-}
-
-/// "suite/test" for a test folder.
-std::string TestKey(const fs::path &dir) {
-  fs::path clean = dir;
-  if (clean.filename().empty())
-    clean = clean.parent_path();
-  return (clean.parent_path().filename() / clean.filename()).string();
 }
 
 } // namespace

@@ -30,6 +30,14 @@ struct OnnxTestOptions {
   /// differential_plan the reference run uses one, so split grids must
   /// give the same bits.
   int threads = 1;
+  /// The target backend and, for cuda, the GPU (PipelineOptions).
+  std::string target = "cpu";
+  std::string gpu_arch;
+  /// When set, a folder where each test that compiles leaves its artifact,
+  /// its first data set's feeds and expected fetches (.npy) and a case.txt
+  /// naming them, for tools/gpu_check.sh to run where the target's device
+  /// is; a run that finds no CUDA device still counts as passed.
+  std::string save_cases;
 };
 
 /// Runs each folder in `paths` (a test, or a folder of tests), printing one

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Prepares what tools/gpu_check.sh runs on an NVIDIA GPU machine, which has
+# no LLVM, MLIR or abseil and may have no network: compiled here (no GPU
+# needed), run there with the runtime alone.
+#
+#   tools/gpu_bundle.sh [--target=cuda] [--gpu-arch=sm_90] [--no-cases]
+#                       [--bench MODEL.onnx]... OUT
+#
+# OUT gets bin/kiln-run and lib/ (the shared libraries it needs that those
+# machines lack), cases/<suite>_<test>/ (artifact, feeds, expected outputs
+# and case.txt) for Debian's ONNX backend test data and, where it exists,
+# ../shared/conformance/onnx-node, bench/<model>.kiln with its input and
+# bench.txt, and gpu_check.sh. --target=cuda-on-cpu makes a bundle that
+# runs on this machine, which checks the bundle itself.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+target=cuda
+arch=sm_90
+cases=1
+bench=()
+while [ $# -gt 1 ]; do
+  case "$1" in
+    --target=*) target=${1#--target=}; shift ;;
+    --gpu-arch=*) arch=${1#--gpu-arch=}; shift ;;
+    --no-cases) cases=0; shift ;;
+    --bench) bench+=("$2"); shift 2 ;;
+    *) echo "unknown option $1" >&2; exit 2 ;;
+  esac
+done
+[ $# -eq 1 ] || { echo "usage: $0 [--target=T] [--gpu-arch=A] [--no-cases] [--bench MODEL.onnx]... OUT" >&2; exit 2; }
+out=$1
+arch_flag=()
+[ "$target" = cuda ] && arch_flag=(--gpu-arch="$arch")
+bazel build --noshow_progress --ui_event_filters=-info //tools:graph-compile //tools:kiln-run
+mkdir -p "$out/bin" "$out/lib" "$out/bench"
+cp -f bazel-bin/tools/kiln-run "$out/bin/"
+# abseil is not on the GPU machines; glibc and libstdc++ are (newer).
+ldd bazel-bin/tools/kiln-run | awk '/libabsl/ {print $3}' | xargs -r cp -f -t "$out/lib/"
+cp -f tools/gpu_check.sh "$out/"
+if [ "$cases" = 1 ]; then
+  data=/usr/share/libonnx-testdata/data
+  suites=("$data/node" "$data/pytorch-converted" "$data/pytorch-operator" "$data/simple")
+  skips=(--expected-skips tests/conformance/expected_skips.txt)
+  bazel-bin/tools/graph-compile --check-onnx-test -O3 --target="$target" \
+    "${arch_flag[@]}" --save-cases="$out/cases" "${suites[@]}" "${skips[@]}" | tail -1
+  node=../shared/conformance/onnx-node
+  if [ -d "$node" ]; then
+    bazel-bin/tools/graph-compile --check-onnx-test -O3 --target="$target" \
+      "${arch_flag[@]}" --save-cases="$out/cases" "$node" \
+      --expected-skips tests/conformance/expected_skips_onnx_node.txt | tail -1
+  fi
+fi
+: > "$out/bench/bench.txt"
+for model in ${bench[@]+"${bench[@]}"}; do
+  name=$(basename "$model" .onnx)
+  # Element i of the input is sin(0.001 i), as ../shared/bench's rule says.
+  read -r input _ < <(/usr/bin/python3 - "$model" "$out/bench/$name.x.npy" <<'PY'
+import sys, numpy as np, onnx
+m = onnx.load(sys.argv[1], load_external_data=False)
+inits = {t.name for t in m.graph.initializer}
+x = [i for i in m.graph.input if i.name not in inits][0]
+shape = [d.dim_value or 1 for d in x.type.tensor_type.shape.dim]
+np.save(sys.argv[2], np.sin(0.001 * np.arange(int(np.prod(shape)))).astype(np.float32).reshape(shape))
+print(x.name, "x".join(map(str, shape)))
+PY
+)
+  bazel-bin/tools/graph-compile "$model" --target="$target" "${arch_flag[@]}" \
+    -o "$out/bench/$name.kiln" >/dev/null
+  printf '%s\t%s\t%s\n' "$name" "$input" "$name.x.npy" >> "$out/bench/bench.txt"
+done
+du -sh "$out"
