@@ -16,9 +16,12 @@
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/SCF/Transforms/Transforms.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
+#include "mlir/IR/Dominance.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "mlir/Transforms/CSE.h"
 #include "mlir/Transforms/RegionUtils.h"
 #include "llvm/ADT/StringSwitch.h"
 
@@ -38,6 +41,34 @@ constexpr llvm::StringLiteral kThreadsAttr = "threads";
 
 /// Threads per block of a launch with many threads.
 constexpr int64_t kBlockSize = 256;
+
+/// The buffer `v` is a view of: a kernel argument or a global, or null.
+Value rootOf(Value v) {
+  while (auto view = v.getDefiningOp<ViewLikeOpInterface>())
+    v = view.getViewSource();
+  return isa<BlockArgument>(v) || v.getDefiningOp<memref::GetGlobalOp>()
+             ? v
+             : Value();
+}
+
+/// Whether buffers `a` and `b` of a kernel may share bytes: views of the
+/// same argument may; distinct arguments may unless one is llvm.noalias
+/// (kiln-outline-kernels marks a buffer that shares no byte with the
+/// kernel's others); Kiln's globals are constants, never written.
+bool mayAlias(Value a, Value b) {
+  Value ra = rootOf(a), rb = rootOf(b);
+  if (!ra || !rb || ra == rb)
+    return true;
+  if (ra.getDefiningOp<memref::GetGlobalOp>() ||
+      rb.getDefiningOp<memref::GetGlobalOp>())
+    return false;
+  auto noalias = [](Value root) {
+    auto arg = cast<BlockArgument>(root);
+    auto func = dyn_cast<FunctionOpInterface>(arg.getOwner()->getParentOp());
+    return func && func.getArgAttr(arg.getArgNumber(), "llvm.noalias");
+  };
+  return !noalias(ra) && !noalias(rb);
+}
 
 /// Rewrites every linalg op in `func` as loops: an scf.parallel over its
 /// parallel dimensions (moved outermost) around scf.for loops over its
@@ -140,15 +171,6 @@ private:
            (isa<memref::GetGlobalOp>(op) || isMemoryEffectFree(op));
   }
 
-  /// The buffer `v` is a view of: a kernel argument or a global, or null.
-  static Value rootOf(Value v) {
-    while (auto view = v.getDefiningOp<ViewLikeOpInterface>())
-      v = view.getViewSource();
-    return isa<BlockArgument>(v) || v.getDefiningOp<memref::GetGlobalOp>()
-               ? v
-               : Value();
-  }
-
   /// Whether a load may be repeated at `user` (a top-level op after it):
   /// no top-level op from the load to `user` may write what it reads.
   bool canRepeatLoad(memref::LoadOp load, Operation *user) const {
@@ -177,7 +199,7 @@ private:
                   effect.getEffect()))
             continue;
           Value target = effect.getValue();
-          writes |= !target || !rootOf(target) || rootOf(target) == root;
+          writes |= !target || mayAlias(target, root);
         }
       });
       if (writes)
@@ -395,8 +417,24 @@ struct CudaMapKernelsPass
       if (!func.isExternal())
         hosts.push_back(func);
     for (func::FuncOp host : hosts) {
-      if (failed(toParallelLoops(host)) ||
-          failed(KernelMapper(host, gpuModule).run()))
+      if (failed(toParallelLoops(host)))
+        return signalPassFailure();
+      // Adjacent loops over the same points become one launch when each
+      // point reads only what its own iteration of the first wrote (a
+      // fill, then the matmul accumulating into it, then its epilogue).
+      // Bounds and indices must be the same values, so CSE goes first, and
+      // again after each round: a fused body's indices become shared.
+      IRRewriter rewriter(host.getContext());
+      for (size_t loops = 0;;) {
+        DominanceInfo dominance;
+        eliminateCommonSubExpressions(rewriter, dominance, host);
+        scf::naivelyFuseParallelOps(host.getBody(), mayAlias);
+        size_t left = llvm::range_size(host.getOps<scf::ParallelOp>());
+        if (left == loops)
+          break;
+        loops = left;
+      }
+      if (failed(KernelMapper(host, gpuModule).run()))
         return signalPassFailure();
       host.erase();
     }

@@ -22,6 +22,11 @@ def CudaMapKernels : Pass<"kiln-cuda-map-kernels", "mlir::ModuleOp"> {
       innermost dimension fastest, so that neighbouring threads touch
       neighbouring elements); its reduction dimensions are a loop in each
       thread, in the order the CPU runs them;
+    - adjacent such launches over the same points become one when each
+      thread reads only what its own iteration of the first wrote and the
+      second writes nothing the first reads through another buffer that
+      may share bytes with it (a fill, the matmul accumulating into it and
+      its bias and activation: one launch);
     - what is left between such ops (loops over time, scf.if, scf.while
       with linalg ops inside them) runs as one launch of one thread.
 

@@ -36,27 +36,30 @@ module {
 // -----
 
 // A matmul [i, k, j]: its parallel dimensions move outermost (one thread per
-// output element), the reduction is a loop in each thread; the fill before
-// it is a launch of its own, and the constant global moves into the
-// gpu.module.
+// output element), the reduction is a loop in each thread. The fill before
+// it and the bias after it cover the same points and each thread reads only
+// what it wrote: one launch. The constant global moves into the gpu.module.
 // CHECK-LABEL: module attributes
-// CHECK-SAME: kiln.launches = {{\[}}["k0_mm", "k0_mm_0", 6, 6], ["k0_mm", "k0_mm_1", 6, 6]]
+// CHECK-SAME: kiln.launches = {{\[}}["k0_mm", "k0_mm_0", 6, 6]]
 // CHECK: gpu.module @kiln_kernels
 // CHECK: memref.global "private" constant @w
 // CHECK: gpu.func @k0_mm_0
-// CHECK: memref.store %cst
-// CHECK: gpu.func @k0_mm_1
 // CHECK: scf.if
 // CHECK: memref.get_global @w
+// CHECK: memref.store %cst
 // CHECK: scf.for %{{.*}} = %c0{{.*}} to %c4
 // CHECK: arith.mulf
 // CHECK: arith.addf
+// CHECK: }
+// CHECK: math.tanh
+// CHECK-NOT: gpu.func
 #a = affine_map<(d0, d1, d2) -> (d0, d1)>
 #b = affine_map<(d0, d1, d2) -> (d1, d2)>
 #c = affine_map<(d0, d1, d2) -> (d0, d2)>
+#id2 = affine_map<(d0, d1) -> (d0, d1)>
 module {
   memref.global "private" constant @w : memref<4x3xf32> = dense<1.0>
-  func.func @k0_mm(%out: memref<2x3xf32>, %x: memref<2x4xf32>, %first: index, %end: index) {
+  func.func @k0_mm(%out: memref<2x3xf32> {llvm.noalias}, %x: memref<2x4xf32> {llvm.noalias}, %first: index, %end: index) {
     %zero = arith.constant 0.0 : f32
     %w = memref.get_global @w : memref<4x3xf32>
     linalg.fill ins(%zero : f32) outs(%out : memref<2x3xf32>)
@@ -66,6 +69,54 @@ module {
       %m = arith.mulf %p, %q : f32
       %s = arith.addf %acc, %m : f32
       linalg.yield %s : f32
+    }
+    linalg.generic {indexing_maps = [#id2, #id2], iterator_types = ["parallel", "parallel"]}
+        ins(%out : memref<2x3xf32>) outs(%out : memref<2x3xf32>) {
+    ^bb0(%p: f32, %q: f32):
+      %t = math.tanh %p : f32
+      linalg.yield %t : f32
+    }
+    return
+  }
+}
+
+// -----
+
+// Must not fuse: the second loop reads the mirror element of what the
+// first wrote (another thread's); nor when the second writes a buffer that
+// may overlap one the first reads (%b may reuse %a's bytes: neither is
+// llvm.noalias), which another thread of the first may not have read yet.
+// CHECK-LABEL: module attributes
+// CHECK-SAME: kiln.launches = {{\[}}["k0_shift", "k0_shift_0", 7, 7], ["k0_shift", "k0_shift_1", 7, 7], ["k0_alias", "k0_alias_0", 8, 8], ["k0_alias", "k0_alias_1", 8, 8]]
+#s0 = affine_map<(d0) -> (d0)>
+#s1 = affine_map<(d0) -> (6 - d0)>
+module {
+  func.func @k0_shift(%t: memref<7xf32> {llvm.noalias}, %out: memref<7xf32> {llvm.noalias}, %x: memref<7xf32> {llvm.noalias}, %first: index, %end: index) {
+    linalg.generic {indexing_maps = [#s0, #s0], iterator_types = ["parallel"]}
+        ins(%x : memref<7xf32>) outs(%t : memref<7xf32>) {
+    ^bb0(%a: f32, %b: f32):
+      %n = arith.negf %a : f32
+      linalg.yield %n : f32
+    }
+    linalg.generic {indexing_maps = [#s1, #s0], iterator_types = ["parallel"]}
+        ins(%t : memref<7xf32>) outs(%out : memref<7xf32>) {
+    ^bb0(%a: f32, %b: f32):
+      linalg.yield %a : f32
+    }
+    return
+  }
+  func.func @k0_alias(%t: memref<8xf32> {llvm.noalias}, %a: memref<8xf32>, %b: memref<8xf32>, %first: index, %end: index) {
+    linalg.generic {indexing_maps = [#s0, #s0], iterator_types = ["parallel"]}
+        ins(%a : memref<8xf32>) outs(%t : memref<8xf32>) {
+    ^bb0(%x: f32, %y: f32):
+      %n = arith.negf %x : f32
+      linalg.yield %n : f32
+    }
+    linalg.generic {indexing_maps = [#s0, #s0], iterator_types = ["parallel"]}
+        ins(%t : memref<8xf32>) outs(%b : memref<8xf32>) {
+    ^bb0(%x: f32, %y: f32):
+      %m = arith.mulf %x, %x : f32
+      linalg.yield %m : f32
     }
     return
   }
