@@ -165,8 +165,12 @@ public:
   }
 
 private:
-  /// Ops that launches clone where they use them.
+  /// Ops that launches clone where they use them (an alloca of no elements
+  /// stands for a buffer with none, which nothing reads or writes).
   static bool isCloneable(Operation *op) {
+    if (auto alloca = dyn_cast<memref::AllocaOp>(op))
+      return alloca.getType().hasStaticShape() &&
+             alloca.getType().getNumElements() == 0;
     return op->getNumRegions() == 0 &&
            (isa<memref::GetGlobalOp>(op) || isMemoryEffectFree(op));
   }
