@@ -8,6 +8,7 @@
 #include <dlfcn.h>
 
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <vector>
@@ -26,9 +27,12 @@ using CUcontext = struct CUctx_st *;
 using CUmodule = struct CUmod_st *;
 using CUfunction = struct CUfunc_st *;
 using CUstream = struct CUstream_st *;
+using CUgraph = struct CUgraph_st *;
+using CUgraphExec = struct CUgraphExec_st *;
 constexpr CUresult CUDA_SUCCESS = 0;
 constexpr int CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR = 75;
 constexpr int CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR = 76;
+constexpr int CU_STREAM_CAPTURE_MODE_THREAD_LOCAL = 1;
 
 /// The driver, loaded once per process.
 struct Driver {
@@ -52,6 +56,16 @@ struct Driver {
                              unsigned, unsigned, unsigned, CUstream, void **,
                              void **);
   CUresult (*cuCtxSynchronize)();
+  // For CUDA graphs; a driver without them runs the launches one by one.
+  CUresult (*cuStreamCreate)(CUstream *, unsigned);
+  CUresult (*cuStreamDestroy)(CUstream);
+  CUresult (*cuStreamBeginCapture)(CUstream, int);
+  CUresult (*cuStreamEndCapture)(CUstream, CUgraph *);
+  CUresult (*cuGraphInstantiateWithFlags)(CUgraphExec *, CUgraph,
+                                          unsigned long long);
+  CUresult (*cuGraphLaunch)(CUgraphExec, CUstream);
+  CUresult (*cuGraphExecDestroy)(CUgraphExec);
+  CUresult (*cuGraphDestroy)(CUgraph);
 
   CUdevice device = 0;
   CUcontext context = nullptr;
@@ -72,7 +86,9 @@ struct Driver {
 const absl::StatusOr<Driver *> &OpenDriver() {
   static const absl::StatusOr<Driver *> driver =
       []() -> absl::StatusOr<Driver *> {
-    void *lib = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
+    const char *path = std::getenv("KILN_CUDA_DRIVER");
+    void *lib =
+        dlopen(path && *path ? path : "libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
     if (!lib)
       return absl::UnavailableError(absl::StrCat(
           "no CUDA device: cannot load the CUDA driver: ", dlerror()));
@@ -108,6 +124,18 @@ const absl::StatusOr<Driver *> &OpenDriver() {
     if (missing)
       return absl::UnavailableError(absl::StrCat(
           "no CUDA device: the CUDA driver has no ", which, " (too old?)"));
+    auto optional = [&](auto &fn, const char *symbol) {
+      fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(
+          dlsym(lib, symbol));
+    };
+    optional(d->cuStreamCreate, "cuStreamCreate");
+    optional(d->cuStreamDestroy, "cuStreamDestroy_v2");
+    optional(d->cuStreamBeginCapture, "cuStreamBeginCapture_v2");
+    optional(d->cuStreamEndCapture, "cuStreamEndCapture");
+    optional(d->cuGraphInstantiateWithFlags, "cuGraphInstantiateWithFlags");
+    optional(d->cuGraphLaunch, "cuGraphLaunch");
+    optional(d->cuGraphExecDestroy, "cuGraphExecDestroy");
+    optional(d->cuGraphDestroy, "cuGraphDestroy");
     CUresult r = d->cuInit(0);
     if (r != CUDA_SUCCESS)
       return absl::UnavailableError(
@@ -149,6 +177,12 @@ public:
 
   ~CudaDevice() override {
     d_.cuCtxSetCurrent(d_.context);
+    if (exec_)
+      d_.cuGraphExecDestroy(exec_);
+    if (graph_)
+      d_.cuGraphDestroy(graph_);
+    if (stream_)
+      d_.cuStreamDestroy(stream_);
     for (CUdeviceptr p : allocations_)
       d_.cuMemFree(p);
     if (module_)
@@ -233,30 +267,17 @@ public:
       if (CUresult r = d_.cuMemsetD8(arena_ + check.offset, 0, 16);
           r != CUDA_SUCCESS)
         return Internal("cuMemsetD8", r);
-    std::vector<CUdeviceptr> args;
-    std::vector<void *> params;
-    for (const Dispatch &dispatch : plan_.dispatches) {
-      args.clear();
-      for (const ArgRef &a : dispatch.args)
-        args.push_back(Address(a));
-      params.clear();
-      for (CUdeviceptr &arg : args)
-        params.push_back(&arg);
-      for (const Launch &launch : kernels_[dispatch.kernel]) {
-        if (launch.threads == 0)
-          continue;
-        auto blocks = static_cast<unsigned>(
-            (launch.threads + launch.block - 1) / launch.block);
-        if (CUresult r =
-                d_.cuLaunchKernel(launch.function, blocks, 1, 1,
-                                  static_cast<unsigned>(launch.block), 1, 1, 0,
-                                  nullptr, params.data(), nullptr);
-            r != CUDA_SUCCESS)
-          return Internal(
-              absl::StrCat("launching kernel ", plan_.kernels[dispatch.kernel])
-                  .c_str(),
-              r);
-      }
+    // The first run captures the launches as a CUDA graph (the buffers'
+    // addresses never change), which later runs launch at once.
+    if (!graph_tried_) {
+      graph_tried_ = true;
+      Capture();
+    }
+    if (exec_) {
+      if (CUresult r = d_.cuGraphLaunch(exec_, stream_); r != CUDA_SUCCESS)
+        return Internal("cuGraphLaunch", r);
+    } else if (absl::Status s = LaunchAll(nullptr); !s.ok()) {
+      return s;
     }
     if (CUresult r = d_.cuCtxSynchronize(); r != CUDA_SUCCESS)
       return Internal("running the kernels", r);
@@ -274,6 +295,70 @@ public:
   }
 
 private:
+  /// Every launch of the plan, in order, on `stream`.
+  absl::Status LaunchAll(CUstream stream) {
+    std::vector<CUdeviceptr> args;
+    std::vector<void *> params;
+    for (const Dispatch &dispatch : plan_.dispatches) {
+      args.clear();
+      for (const ArgRef &a : dispatch.args)
+        args.push_back(Address(a));
+      params.clear();
+      for (CUdeviceptr &arg : args)
+        params.push_back(&arg);
+      for (const Launch &launch : kernels_[dispatch.kernel]) {
+        if (launch.threads == 0)
+          continue;
+        auto blocks = static_cast<unsigned>(
+            (launch.threads + launch.block - 1) / launch.block);
+        if (CUresult r =
+                d_.cuLaunchKernel(launch.function, blocks, 1, 1,
+                                  static_cast<unsigned>(launch.block), 1, 1, 0,
+                                  stream, params.data(), nullptr);
+            r != CUDA_SUCCESS)
+          return Internal(
+              absl::StrCat("launching kernel ", plan_.kernels[dispatch.kernel])
+                  .c_str(),
+              r);
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  /// Captures LaunchAll on a stream of its own as a CUDA graph (exec_);
+  /// leaves exec_ null where the driver cannot, or KILN_CUDA_GRAPHS=0.
+  void Capture() {
+    const char *env = std::getenv("KILN_CUDA_GRAPHS");
+    if ((env && std::strcmp(env, "0") == 0) || !d_.cuStreamCreate ||
+        !d_.cuStreamDestroy || !d_.cuStreamBeginCapture ||
+        !d_.cuStreamEndCapture || !d_.cuGraphInstantiateWithFlags ||
+        !d_.cuGraphLaunch || !d_.cuGraphExecDestroy || !d_.cuGraphDestroy)
+      return;
+    CUstream stream = nullptr;
+    if (d_.cuStreamCreate(&stream, 0) != CUDA_SUCCESS)
+      return;
+    CUgraph graph = nullptr;
+    CUgraphExec exec = nullptr;
+    bool captured = false;
+    if (d_.cuStreamBeginCapture(stream, CU_STREAM_CAPTURE_MODE_THREAD_LOCAL) ==
+        CUDA_SUCCESS) {
+      bool launched = LaunchAll(stream).ok();
+      captured =
+          d_.cuStreamEndCapture(stream, &graph) == CUDA_SUCCESS && launched &&
+          graph &&
+          d_.cuGraphInstantiateWithFlags(&exec, graph, 0) == CUDA_SUCCESS;
+    }
+    if (!captured) {
+      if (graph)
+        d_.cuGraphDestroy(graph);
+      d_.cuStreamDestroy(stream);
+      return;
+    }
+    stream_ = stream;
+    graph_ = graph;
+    exec_ = exec;
+  }
+
   struct Launch {
     CUfunction function;
     int64_t threads;
@@ -322,6 +407,10 @@ private:
   std::vector<CUdeviceptr> allocations_;
   CUdeviceptr constants_ = 0, arena_ = 0;
   std::vector<CUdeviceptr> feeds_, fetches_;
+  bool graph_tried_ = false;
+  CUstream stream_ = nullptr;
+  CUgraph graph_ = nullptr;
+  CUgraphExec exec_ = nullptr;
   /// One run at a time uses the device memory.
   std::mutex mutex_;
 };

@@ -4,8 +4,9 @@
 // cuda artifact is loaded, so that every binary builds and runs on a
 // machine with no GPU, no driver and no CUDA toolkit; only loading a cuda
 // artifact there fails, with an Unavailable error that starts "no CUDA
-// device". No CUDA header is included: the few driver entry points used
-// are declared in cuda_device.cc.
+// device". $KILN_CUDA_DRIVER names another driver library to load (a test
+// double, a driver outside the loader's path). No CUDA header is included:
+// the few driver entry points used are declared in cuda_device.cc.
 //
 //===----------------------------------------------------------------------===//
 #ifndef KILN_RUNTIME_CUDA_DEVICE_H

@@ -41,14 +41,22 @@ for case in "$bundle"/cases/*/; do
 done
 for f in ${failures[@]+"${failures[@]}"}; do echo "FAIL $f"; done
 echo "conformance: $passed passed, $failed failed"
+# "median fastest" of a model's runs, or "failed failed".
+time_model() {
+  local line
+  line=$("$run" "$bundle/bench/$1.kiln" --threads 1 \
+    --feed "$2=$bundle/bench/$3" --benchmark "$iters" 2>&1 |
+    sed -n 's/^benchmark: .*median \([0-9.e+-]*\) ms, fastest \([0-9.e+-]*\) ms.*/\1 \2/p')
+  echo "${line:-failed failed}"
+}
 if [ -s "$bundle/bench/bench.txt" ]; then
-  printf '%-12s %12s %12s\n' model median_ms fastest_ms
+  # With the plan replayed as one CUDA graph (the default), and launched
+  # kernel by kernel (KILN_CUDA_GRAPHS=0).
+  printf '%-12s %12s %12s %16s\n' model median_ms fastest_ms no_graph_median
   while IFS=$'\t' read -r name input file; do
-    line=$("$run" "$bundle/bench/$name.kiln" --threads 1 \
-      --feed "$input=$bundle/bench/$file" --benchmark "$iters" 2>&1 |
-      sed -n 's/^benchmark: .*median \([0-9.e+-]*\) ms, fastest \([0-9.e+-]*\) ms.*/\1 \2/p')
-    read -r median fastest <<< "${line:-failed failed}"
-    printf '%-12s %12s %12s\n' "$name" "$median" "$fastest"
+    read -r median fastest < <(time_model "$name" "$input" "$file")
+    read -r plain _ < <(KILN_CUDA_GRAPHS=0 time_model "$name" "$input" "$file")
+    printf '%-12s %12s %12s %16s\n' "$name" "$median" "$fastest" "$plain"
   done < "$bundle/bench/bench.txt"
 fi
 [ "$failed" -eq 0 ]
