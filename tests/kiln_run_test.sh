@@ -72,5 +72,20 @@ if [ -d "$data/test_relu" ]; then
   "$root/tools/gpu_check.sh" "$bundle" >"$tmp/check" || status=$?
   [ "$status" -ne 0 ] && grep -q "^FAIL node_test_relu: mismatch" "$tmp/check"
   grep -q "^conformance: 2 passed, 1 failed" "$tmp/check"
+  # For the GPU, where this machine has none: each case is saved, not run;
+  # a feed the compiler folded away (Shape's input) is not listed.
+  "$gc" --check-onnx-test --target=cuda --save-cases="$tmp/gpu_cases" \
+    "$data/test_relu" "$data/test_shape" | tail -1 | grep -q "^2 passed, 0 failed"
+  grep -q "^feed	x	feed_0.npy$" "$tmp/gpu_cases/node_test_relu/case.txt"
+  grep -q "^expect	y	expect_0.npy$" "$tmp/gpu_cases/node_test_relu/case.txt"
+  if grep -q "^feed" "$tmp/gpu_cases/node_test_shape/case.txt"; then
+    exit 1
+  fi
+  # A bundle with nothing to check fails.
+  mkdir -p "$tmp/empty_bundle/bench"
+  status=0
+  "$root/tools/gpu_check.sh" "$tmp/empty_bundle" 2>"$tmp/err" || status=$?
+  [ "$status" -eq 1 ]
+  grep -q "no conformance case and no benchmark model" "$tmp/err"
 fi
 echo PASS

@@ -13,7 +13,8 @@
 # bench.txt, and gpu_check.sh. --target=cuda-on-cpu makes a bundle that
 # runs on this machine, which checks the bundle itself.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+# Paths are the caller's; the script runs from the repository's root.
+absolute() { case "$1" in /*) echo "$1" ;; *) echo "$PWD/$1" ;; esac; }
 target=cuda
 arch=sm_90
 cases=1
@@ -23,12 +24,13 @@ while [ $# -gt 1 ]; do
     --target=*) target=${1#--target=}; shift ;;
     --gpu-arch=*) arch=${1#--gpu-arch=}; shift ;;
     --no-cases) cases=0; shift ;;
-    --bench) bench+=("$2"); shift 2 ;;
+    --bench) bench+=("$(absolute "$2")"); shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
 [ $# -eq 1 ] || { echo "usage: $0 [--target=T] [--gpu-arch=A] [--no-cases] [--bench MODEL.onnx]... OUT" >&2; exit 2; }
-out=$1
+out=$(absolute "$1")
+cd "$(dirname "$0")/.."
 arch_flag=()
 [ "$target" = cuda ] && arch_flag=(--gpu-arch="$arch")
 bazel build --noshow_progress --ui_event_filters=-info //tools:graph-compile //tools:kiln-run
@@ -41,18 +43,29 @@ if [ "$cases" = 1 ]; then
   data=/usr/share/libonnx-testdata/data
   suites=("$data/node" "$data/pytorch-converted" "$data/pytorch-operator" "$data/simple")
   skips=(--expected-skips tests/conformance/expected_skips.txt)
+  # A test that fails here is not saved; the counts say how many.
   bazel-bin/tools/graph-compile --check-onnx-test -O3 --target="$target" \
-    "${arch_flag[@]}" --save-cases="$out/cases" "${suites[@]}" "${skips[@]}" | tail -1
+    "${arch_flag[@]}" --save-cases="$out/cases" "${suites[@]}" "${skips[@]}" |
+    grep -E '^FAIL|passed' || true
   node=../shared/conformance/onnx-node
   if [ -d "$node" ]; then
     bazel-bin/tools/graph-compile --check-onnx-test -O3 --target="$target" \
       "${arch_flag[@]}" --save-cases="$out/cases" "$node" \
-      --expected-skips tests/conformance/expected_skips_onnx_node.txt | tail -1
+      --expected-skips tests/conformance/expected_skips_onnx_node.txt |
+      grep -E '^FAIL|passed' || true
   fi
 fi
+rm -f "$out/bench/"*.kiln "$out/bench/"*.npy
 : > "$out/bench/bench.txt"
 for model in ${bench[@]+"${bench[@]}"}; do
   name=$(basename "$model" .onnx)
+  # Two models of one file name (a/model.onnx, b/model.onnx) stay apart.
+  n=1
+  base=$name
+  while [ -e "$out/bench/$name.kiln" ]; do
+    n=$((n + 1))
+    name=${base}_$n
+  done
   # Element i of the input is sin(0.001 i), as ../shared/bench's rule says.
   read -r input _ < <(/usr/bin/python3 - "$model" "$out/bench/$name.x.npy" <<'PY'
 import sys, numpy as np, onnx

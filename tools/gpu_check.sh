@@ -23,7 +23,7 @@ export LD_LIBRARY_PATH="$bundle/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 if command -v nvidia-smi >/dev/null; then
   nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
 fi
-passed=0 failed=0
+passed=0 failed=0 timed=0
 failures=()
 for case in "$bundle"/cases/*/; do
   [ -f "$case/case.txt" ] || continue
@@ -57,6 +57,12 @@ if [ -s "$bundle/bench/bench.txt" ]; then
     read -r median fastest < <(time_model "$name" "$input" "$file")
     read -r plain _ < <(KILN_CUDA_GRAPHS=0 time_model "$name" "$input" "$file")
     printf '%-12s %12s %12s %16s\n' "$name" "$median" "$fastest" "$plain"
+    [ "$median" = failed ] && failed=$((failed + 1))
+    timed=$((timed + 1))
   done < "$bundle/bench/bench.txt"
+fi
+if [ "$passed" -eq 0 ] && [ "$failed" -eq 0 ] && [ "$timed" -eq 0 ]; then
+  echo "error: $bundle has no conformance case and no benchmark model" >&2
+  exit 1
 fi
 [ "$failed" -eq 0 ]

@@ -82,7 +82,8 @@ absl::StatusOr<std::string> Assemble(const std::string &ptxas,
 
 const std::vector<std::string> &CudaChips() {
   static const std::vector<std::string> chips = {
-      "sm_70", "sm_75", "sm_80", "sm_86", "sm_87", "sm_89", "sm_90"};
+      // CUDA 13's ptxas knows no chip before sm_75.
+      "sm_75", "sm_80", "sm_86", "sm_87", "sm_89", "sm_90"};
   return chips;
 }
 
@@ -253,6 +254,12 @@ CudaBackend::produceCode(mlir::ModuleOp module, const LaunchPlan &plan,
         "install one, or set CUDA_HOME to it");
   result.llvm_ms = watch.Millis();
   watch.Restart();
+  if (const char *env = std::getenv("KILN_PTXAS");
+      env && !llvm::sys::fs::can_execute(env))
+    return absl::FailedPreconditionError(
+        std::string("KILN_PTXAS names '") + env +
+        "', which is not an executable (unset it to look for ptxas in the "
+        "CUDA toolkit and on the PATH)");
   if (std::string ptxas = FindPtxas(); !ptxas.empty()) {
     absl::StatusOr<std::string> cubin = Assemble(ptxas, code.ptx, code.chip);
     if (!cubin.ok())

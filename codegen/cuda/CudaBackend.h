@@ -58,7 +58,8 @@ const std::vector<std::string> &CudaChips();
 std::string FindCudaToolkit();
 
 /// The ptxas the backend runs: $KILN_PTXAS, else the toolkit's, else ptxas
-/// on the PATH; empty when none exists.
+/// on the PATH; empty when none exists (a $KILN_PTXAS that is not an
+/// executable is an error of the compile).
 std::string FindPtxas();
 
 } // namespace kiln

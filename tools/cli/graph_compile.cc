@@ -135,11 +135,13 @@ Options:
                           must be bit-identical to the planned run's.
   --max-fold-bytes=N      Most bytes of new constant data that constant
                           folding may create (default 67108864).
-  --target=NAME           The backend to compile for: cpu (default) or
-                          cuda, NVIDIA GPUs: the kernels become PTX, and a
-                          cubin where ptxas is installed (docs/cuda.md).
+  --target=NAME           The backend to compile for: cpu (default); cuda,
+                          NVIDIA GPUs: the kernels become PTX, and a cubin
+                          where ptxas is installed (docs/cuda.md); or
+                          cuda-on-cpu, the cuda target's kernels run on
+                          this CPU, to check them where there is no GPU.
   --gpu-arch=sm_NN        With --target=cuda, the GPU to compile for
-                          (default sm_90; sm_70 to sm_90).
+                          (default sm_90; sm_75 to sm_90).
   --print-ir-after-all    Print the IR after every pass to stderr.
   --print-ir-after=NAME   Print the IR after the named pass (repeatable), a
                           graph or a lowering pass (a pass that does not run
@@ -415,6 +417,8 @@ std::string ParseArgs(int argc, char **argv, Args *args) {
     } else if (value("--cache-dir", &v)) {
       args->cache_dir = v;
     } else if (value("--gpu-arch", &v)) {
+      if (v.empty())
+        return "--gpu-arch expects a GPU architecture such as sm_90";
       args->pipeline.gpu_arch = v;
     } else if (value("--target", &v)) {
       if (!FindTargetBackend(v))
@@ -1055,17 +1059,19 @@ int UseArtifact(const Args &args, std::ostream &out, std::ostream &err) {
     return 2;
   }
   if (args.emit == "plan") {
-    absl::StatusOr<std::unique_ptr<Executable>> executable =
-        LoadArtifactFile(args.model);
-    if (!executable.ok()) {
-      return Fail(err, executable.status());
+    // Read, not loaded: the plan of an artifact for another machine (a
+    // GPU this one lacks) prints too.
+    absl::StatusOr<Artifact> artifact = ReadArtifactFile(args.model);
+    if (!artifact.ok()) {
+      return Fail(err, artifact.status());
     }
+    std::string plan = PlanString(artifact->signature, artifact->plan);
     if (args.output_file.empty()) {
-      out << (*executable)->PlanString();
+      out << plan;
       return 0;
     }
     std::ofstream file(args.output_file);
-    file << (*executable)->PlanString();
+    file << plan;
     if (!file) {
       err << "error: cannot write " << args.output_file << "\n";
       return 1;
