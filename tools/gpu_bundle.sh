@@ -10,8 +10,9 @@
 # machines lack), cases/<suite>_<test>/ (artifact, feeds, expected outputs
 # and case.txt) for Debian's ONNX backend test data and, where it exists,
 # ../shared/conformance/onnx-node, bench/<model>.kiln with its input and
-# bench.txt, and gpu_check.sh. --target=cuda-on-cpu makes a bundle that
-# runs on this machine, which checks the bundle itself.
+# bench.txt, and gpu_check.sh; OUT.tar.gz holds it all, to carry.
+# --target=cuda-on-cpu makes a bundle that runs on this machine, which
+# checks the bundle itself.
 set -euo pipefail
 # Paths are the caller's; the script runs from the repository's root.
 absolute() { case "$1" in /*) echo "$1" ;; *) echo "$PWD/$1" ;; esac; }
@@ -81,4 +82,7 @@ PY
     -o "$out/bench/$name.kiln" >/dev/null
   printf '%s\t%s\t%s\n' "$name" "$input" "$name.x.npy" >> "$out/bench/bench.txt"
 done
-du -sh "$out"
+# One compressed file to carry (the cases are small files; the device's
+# carry limit is on bytes): tar xzf it there and run gpu_check.sh inside.
+tar czf "$out.tar.gz" -C "$(dirname "$out")" "$(basename "$out")"
+du -sh --apparent-size "$out" "$out.tar.gz"

@@ -438,12 +438,15 @@ int RunOnnxTests(const std::vector<std::string> &paths,
     // fail, and is counted apart.
     bool wrongData = listed != expected_skips.end() &&
                      absl::StartsWith(listed->second, "data:");
-    if (wrongData && !options.save_cases.empty()) {
-      // Its expected outputs are wrong: no case to check elsewhere.
+    if (!options.save_cases.empty() &&
+        (wrongData || r.outcome != Outcome::kPass)) {
+      // Only passing tests with right expected outputs are cases to check
+      // elsewhere.
       std::string folder = key;
       std::replace(folder.begin(), folder.end(), '/', '_');
       fs::remove_all(fs::path(options.save_cases) / folder);
-      if (r.outcome == Outcome::kPass && absl::StartsWith(r.detail, kNotRun))
+      if (wrongData && r.outcome == Outcome::kPass &&
+          absl::StartsWith(r.detail, kNotRun))
         r = {Outcome::kFail, "not run here"};
     }
     if (wrongData) {
