@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <alloca.h>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -389,6 +390,12 @@ absl::Status Executable::CheckFailure(const RuntimeCheck &check,
 
 void Executable::RunOnBuffers(const void *const *feeds, void *const *fetches,
                               void *arena) const {
+  if (device_) {
+    // Host buffers mean nothing to a device's kernels: a caller's bug.
+    std::fprintf(stderr, "kiln: RunOnBuffers on an executable whose plan runs "
+                         "on a device; call Run\n");
+    std::abort();
+  }
   const size_t slots = max_args_ + 2;
   // Calls dispatch `d`'s kernel on tiles [begin, end) as `worker`, whose
   // scratch buffers are its own copy after the arena (worker 0's are in

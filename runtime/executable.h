@@ -152,8 +152,8 @@ public:
   /// artifact loaded, ...); null when the code is the program's own.
   Executable(Signature signature, LaunchPlan plan,
              std::vector<KernelFn> kernels, std::shared_ptr<const void> code);
-  /// An executable whose plan runs on `device` (Run only: RunOnBuffers,
-  /// threads and profiling are the host's).
+  /// An executable whose plan runs on `device` (Run only: RunOnBuffers
+  /// aborts, threads and profiling are the host's and do nothing).
   Executable(Signature signature, LaunchPlan plan,
              std::shared_ptr<Device> device);
   ~Executable();
