@@ -39,7 +39,7 @@ mkdir -p "$out/bin" "$out/lib" "$out/bench"
 cp -f bazel-bin/tools/kiln-run "$out/bin/"
 # abseil is not on the GPU machines; glibc and libstdc++ are (newer).
 ldd bazel-bin/tools/kiln-run | awk '/libabsl/ {print $3}' | xargs -r cp -f -t "$out/lib/"
-cp -f tools/gpu_check.sh "$out/"
+cp -f tools/gpu_check.sh tools/gpu_peers.py "$out/"
 if [ "$cases" = 1 ]; then
   data=/usr/share/libonnx-testdata/data
   suites=("$data/node" "$data/pytorch-converted" "$data/pytorch-operator" "$data/simple")

@@ -61,6 +61,11 @@ if [ -s "$bundle/bench/bench.txt" ]; then
     timed=$((timed + 1))
   done < "$bundle/bench/bench.txt"
 fi
+# The peers (PyTorch eager and CUDA graph, JAX jit) on the same device,
+# where python3 and they are installed.
+if [ -f "$bundle/gpu_peers.py" ] && command -v python3 >/dev/null; then
+  python3 "$bundle/gpu_peers.py" --iters "$iters" || echo "gpu_peers.py failed"
+fi
 if [ "$passed" -eq 0 ] && [ "$failed" -eq 0 ] && [ "$timed" -eq 0 ]; then
   echo "error: $bundle has no conformance case and no benchmark model" >&2
   exit 1
