@@ -89,10 +89,15 @@ const std::vector<std::string> &CudaChips() {
 
 std::string FindCudaToolkit() {
   std::vector<std::string> candidates;
-  for (const char *name : {"CUDA_HOME", "CUDA_PATH", "CUDA_ROOT"})
-    if (const char *env = std::getenv(name); env && *env)
+  for (const char *name :
+       {"KILN_CUDA_TOOLKIT", "CUDA_HOME", "CUDA_PATH", "CUDA_ROOT"})
+    if (const char *env = std::getenv(name); env && *env) {
       candidates.push_back(env);
-  candidates.push_back("/usr/local/cuda");
+      break;
+    }
+  // A toolkit named in the environment is the only one looked at.
+  if (candidates.empty())
+    candidates.push_back("/usr/local/cuda");
   for (const std::string &dir : candidates)
     if (llvm::sys::fs::exists(dir + "/nvvm/libdevice/libdevice.10.bc"))
       return dir;

@@ -53,8 +53,10 @@ public:
 const std::vector<std::string> &CudaChips();
 
 /// The CUDA toolkit whose libdevice (nvvm/libdevice/libdevice.10.bc) the
-/// PTX links for math functions: $CUDA_HOME, $CUDA_PATH or $CUDA_ROOT, else
-/// /usr/local/cuda; empty when none has libdevice.
+/// PTX links for math functions: the first of $KILN_CUDA_TOOLKIT,
+/// $CUDA_HOME, $CUDA_PATH and $CUDA_ROOT that is set, else
+/// /usr/local/cuda; empty when it has no libdevice (then a model with math
+/// functions, exp or sqrt alike, is refused).
 std::string FindCudaToolkit();
 
 /// The ptxas the backend runs: $KILN_PTXAS, else the toolkit's, else ptxas
