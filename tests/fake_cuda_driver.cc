@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,8 @@ struct State {
   std::string ptx;
   std::map<uint64_t, size_t> allocations; ///< Address -> bytes.
   std::vector<uint64_t> order;            ///< Addresses, in allocation order.
+  /// The functions handed out, owned here as a driver owns its own.
+  std::vector<std::unique_ptr<Function>> functions;
   bool capturing = false;
   std::vector<std::string> captured; ///< Launch lines of the graph.
 };
@@ -110,7 +113,8 @@ int cuModuleLoadData(void **module, const void *image) {
 }
 int cuModuleUnload(void *) { return 0; }
 int cuModuleGetFunction(void **fn, void *, const char *name) {
-  auto *f = new Function{name, 0};
+  S().functions.push_back(std::make_unique<Function>(Function{name, 0}));
+  Function *f = S().functions.back().get();
   // Without the PTX (a cubin was loaded), the parameters stay unknown.
   const std::string &ptx = S().ptx;
   size_t at = ptx.find(".entry " + f->name + "(");
