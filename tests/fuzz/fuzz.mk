@@ -7,7 +7,7 @@
 # what changed (-MMD). The compile target also links Bazel's own objects of
 # the MLIR lowering, the CPU backend's passes and machine code (codegen/
 # common's lowering, codegen/cpu's tuning and MachineCode.cc with LLD,
-# codegen/Pipeline.cc): they are
+# codegen/cuda, codegen/Pipeline.cc): they are
 # large to compile, not instrumented, and a crash in them still ends the
 # fuzzer with a stack trace.
 GEN ?= bazel-bin
@@ -48,7 +48,8 @@ ONNX := graph/onnx_importer.cc graph/onnx_node.cc graph/onnx_registry.cc \
 npy_SRCS := tests/fuzz/npy_fuzzer.cc runtime/npy.cc runtime/tensor.cc
 npy_LIBS := $(ABSL)
 RUNTIME := runtime/artifact.cc runtime/executable.cc runtime/hash.cc \
-  runtime/tensor.cc runtime/thread_pool.cc
+  runtime/tensor.cc runtime/thread_pool.cc runtime/cuda_code.cc \
+  runtime/cuda_device.cc
 artifact_SRCS := tests/fuzz/artifact_fuzzer.cc $(RUNTIME)
 artifact_LIBS := $(ABSL) -ldl
 graphdef_SRCS := tests/fuzz/graphdef_fuzzer.cc $(GRAPH)
@@ -57,7 +58,8 @@ onnx_SRCS := tests/fuzz/onnx_fuzzer.cc $(ONNX) $(GRAPH)
 onnx_LIBS := $(MLIR) -lonnx -lonnx_proto -lprotobuf $(ABSL)
 compile_SRCS := tests/fuzz/compile_fuzzer.cc $(ONNX) $(GRAPH) \
   session/session.cc runtime/artifact.cc runtime/executable.cc \
-  runtime/thread_pool.cc codegen/Compile.cc \
+  runtime/thread_pool.cc runtime/cuda_code.cc runtime/cuda_device.cc \
+  codegen/Compile.cc \
   codegen/Targets.cc codegen/cpu/CpuBackend.cc \
   passes/FoldConstants.cc passes/Simplify.cc passes/Fuse.cc \
   passes/InsertChecks.cc \
@@ -71,7 +73,10 @@ compile_BAZEL_OBJS := $(GEN)/codegen/_objs/pipeline/Pipeline.pic.o \
   $(patsubst %,$(GEN)/codegen/cpu/_objs/tuning/%.pic.o, \
     ApproximateMath OrderLoops OutputChannelsLast PackWeights TileFusions \
     VectorizeContractions) \
-  $(GEN)/codegen/cpu/_objs/machine_code/MachineCode.pic.o
+  $(GEN)/codegen/cpu/_objs/machine_code/MachineCode.pic.o \
+  $(GEN)/codegen/cuda/_objs/backend/CudaBackend.pic.o \
+  $(patsubst %,$(GEN)/codegen/cuda/_objs/passes/%.pic.o, \
+    EmulateOnHost MapKernels)
 compile_LIBS := $(compile_BAZEL_OBJS) /usr/lib/llvm-19/lib/liblldELF.a \
   /usr/lib/llvm-19/lib/liblldCommon.a $(MLIR) -lonnx -lonnx_proto \
   -lprotobuf $(ABSL) -lz -lzstd -ldl
