@@ -48,6 +48,12 @@ struct CudaEmulateOnHostPass
       StringRef kernel = cast<StringAttr>(fields[0]).getValue();
       auto launch = gpuModule.lookupSymbol<gpu::GPUFuncOp>(
           cast<StringAttr>(fields[1]).getValue());
+      if (!launch) {
+        module.emitError("kiln.launches names '")
+            << cast<StringAttr>(fields[1]).getValue()
+            << "', which is not a gpu.func of @" << kCudaKernelModule;
+        return signalPassFailure();
+      }
       int64_t threads = cast<IntegerAttr>(fields[2]).getInt();
       int64_t block = cast<IntegerAttr>(fields[3]).getInt();
       Location loc = launch.getLoc();

@@ -206,6 +206,12 @@ std::string TestKey(const fs::path &dir) {
   return (clean.parent_path().filename() / clean.filename()).string();
 }
 
+/// Where --save-cases puts the test `key` ("suite/test"): DIR/suite_test.
+fs::path CaseFolder(const std::string &save_cases, std::string key) {
+  std::replace(key.begin(), key.end(), '/', '_');
+  return fs::path(save_cases) / key;
+}
+
 Result RunOne(const fs::path &dir, const OnnxTestOptions &test_options) {
   std::vector<fs::path> sets;
   for (const fs::directory_entry &e : fs::directory_iterator(dir))
@@ -262,9 +268,7 @@ Result RunOne(const fs::path &dir, const OnnxTestOptions &test_options) {
     options.threads = test_options.threads;
     if (!test_options.save_cases.empty()) {
       // The session writes its artifact there (as a compilation cache).
-      std::string key = TestKey(dir);
-      std::replace(key.begin(), key.end(), '/', '_');
-      case_dir = fs::path(test_options.save_cases) / key;
+      case_dir = CaseFolder(test_options.save_cases, TestKey(dir));
       options.cache_dir = case_dir.string();
     }
     if (test_options.differential_plan) {
@@ -442,9 +446,7 @@ int RunOnnxTests(const std::vector<std::string> &paths,
         (wrongData || r.outcome != Outcome::kPass)) {
       // Only passing tests with right expected outputs are cases to check
       // elsewhere.
-      std::string folder = key;
-      std::replace(folder.begin(), folder.end(), '/', '_');
-      fs::remove_all(fs::path(options.save_cases) / folder);
+      fs::remove_all(CaseFolder(options.save_cases, key));
       if (wrongData && r.outcome == Outcome::kPass &&
           absl::StartsWith(r.detail, kNotRun))
         r = {Outcome::kFail, "not run here"};

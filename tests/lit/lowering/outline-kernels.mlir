@@ -1,4 +1,6 @@
 // RUN: graph-opt %s --split-input-file --kiln-outline-kernels | FileCheck %s
+// RUN: graph-opt %s --split-input-file --kiln-outline-kernels=grids=false \
+// RUN:   | FileCheck %s --check-prefix=NOGRID
 
 // Kernels whose buffers share bytes are not noalias: an in-place kernel
 // that reads f32 and writes i32 at the same offset takes two views of one
@@ -21,6 +23,14 @@
 // CHECK-LABEL: func.func @k4_flat
 // CHECK-NOT: scf.for
 // CHECK: linalg.generic
+// With grids=false (a GPU target), no kernel gets a grid: the tile loop
+// keeps its bounds and the lone op is not tiled.
+// NOGRID-LABEL: func.func @k1_cast
+// NOGRID: scf.for
+// NOGRID-LABEL: func.func @main
+// NOGRID: kiln.dispatch @k0_copy_x grid(1)
+// NOGRID: kiln.dispatch @k1_cast grid(1)
+// NOGRID-NEXT: kiln.dispatch @k2_reverse grid(1)
 // CHECK-LABEL: func.func @main
 // CHECK: kiln.dispatch @k0_copy_x grid(2) (%[[X:.*]], %[[F:.*]]) : memref<2x8xf32>, memref<2x8xf32>
 // CHECK: kiln.dispatch @k1_cast grid(2) (%[[F]], %[[I:.*]]) : memref<2x8xf32>, memref<2x8xi32>
