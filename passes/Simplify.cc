@@ -2,7 +2,8 @@
 //
 // Part of Kiln. Rewrites that never change a result, bit for bit: identity
 // elements (only where IEEE 754 agrees), merged reshapes and transposes,
-// and transposes absorbed into Gemm.
+// transposes of unit dimensions as reshapes, and transposes absorbed into
+// Gemm.
 //
 //===----------------------------------------------------------------------===//
 #include "ir/Dialect.h"
@@ -81,6 +82,32 @@ struct TransposeOfTranspose : public OpRewritePattern<TransposeOp> {
   }
 };
 
+/// A transpose that moves only dimensions of size 1 keeps every element
+/// where it was in memory: it is a reshape, which costs no copy (an
+/// exporter's [S, 1, H] -> [1, S, H] around attention).
+struct TransposeOfUnitDims : public OpRewritePattern<TransposeOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(TransposeOp op,
+                                PatternRewriter &rewriter) const override {
+    auto type = cast<RankedTensorType>(op.getData().getType());
+    if (!type.hasStaticShape() || !op.getType().hasStaticShape())
+      return failure();
+    int64_t last = -1;
+    for (int64_t p : permOf(op)) {
+      if (type.getDimSize(p) == 1)
+        continue;
+      if (p < last)
+        return failure(); // Two dimensions that hold data change order.
+      last = p;
+    }
+    rewriter.replaceOpWithNewOp<ReshapeOp>(
+        op, op.getType(), op.getData(),
+        rewriter.getDenseI64ArrayAttr(op.getType().getShape()),
+        rewriter.getI64IntegerAttr(1));
+    return success();
+  }
+};
+
 /// A 2-D MatMul is a Gemm, which the transposes below can then fold into.
 struct MatMulToGemm : public OpRewritePattern<MatMulOp> {
   using OpRewritePattern::OpRewritePattern;
@@ -126,7 +153,8 @@ struct SimplifyPass : public impl::SimplifyBase<SimplifyPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
     patterns.add<IdentityElement, ReshapeOfReshape, TransposeOfTranspose,
-                 MatMulToGemm, TransposeIntoGemm>(&getContext());
+                 TransposeOfUnitDims, MatMulToGemm, TransposeIntoGemm>(
+        &getContext());
     if (failed(
             applyPatternsAndFoldGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();

@@ -55,6 +55,21 @@ func.func @reshapes_and_transposes(%x: tensor<2x3x4xf32>) -> (tensor<4x6xf32>, t
 
 // -----
 
+// A transpose that moves only dimensions of size 1 is a reshape (no copy);
+// one that reorders two dimensions holding data stays.
+// CHECK-LABEL: func.func @transposes_of_unit_dims
+// CHECK-SAME: (%[[X:.*]]: tensor<128x1x768xf32>, %[[Y:.*]]: tensor<2x1x3xf32>)
+// CHECK: %[[R:.*]] = kiln.reshape %[[X]] {allowzero = 1 : i64, shape = array<i64: 1, 128, 768>}
+// CHECK: %[[T:.*]] = kiln.transpose %[[Y]] {perm = array<i64: 2, 1, 0>}
+// CHECK: return %[[R]], %[[T]]
+func.func @transposes_of_unit_dims(%x: tensor<128x1x768xf32>, %y: tensor<2x1x3xf32>) -> (tensor<1x128x768xf32>, tensor<3x1x2xf32>) {
+  %0 = kiln.transpose %x {perm = array<i64: 1, 0, 2>} : (tensor<128x1x768xf32>) -> tensor<1x128x768xf32>
+  %1 = kiln.transpose %y {perm = array<i64: 2, 1, 0>} : (tensor<2x1x3xf32>) -> tensor<3x1x2xf32>
+  return %0, %1 : tensor<1x128x768xf32>, tensor<3x1x2xf32>
+}
+
+// -----
+
 // A 2-D MatMul becomes a Gemm, and transposes of its operands fold into it.
 // CHECK-LABEL: func.func @transposes_into_gemm
 // CHECK-SAME: (%[[A:.*]]: tensor<3x2xf32>, %[[B:.*]]: tensor<4x3xf32>)
