@@ -2,8 +2,8 @@
 //
 // Part of Kiln. Rewrites that never change a result, bit for bit: identity
 // elements (only where IEEE 754 agrees), merged reshapes and transposes,
-// transposes of unit dimensions as reshapes, and transposes absorbed into
-// Gemm.
+// transposes of unit dimensions as reshapes, x ^ 2 as x * x, and transposes
+// absorbed into Gemm.
 //
 //===----------------------------------------------------------------------===//
 #include "ir/Dialect.h"
@@ -82,6 +82,24 @@ struct TransposeOfTranspose : public OpRewritePattern<TransposeOp> {
   }
 };
 
+/// x ^ 2 is x * x: one multiply, the correctly rounded square (which a
+/// call to pow approximates to within an ulp), and a loop LLVM vectorizes
+/// (a layer normalization's variance).
+struct PowOfTwo : public OpRewritePattern<PowOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(PowOp op,
+                                PatternRewriter &rewriter) const override {
+    DenseFPElementsAttr exponent;
+    if (op.getA().getType() != op.getType() ||
+        !matchPattern(op.getB(), m_Constant(&exponent)) ||
+        !exponent.isSplat() ||
+        !exponent.getSplatValue<APFloat>().isExactlyValue(2.0))
+      return failure();
+    rewriter.replaceOpWithNewOp<MulOp>(op, op.getType(), op.getA(), op.getA());
+    return success();
+  }
+};
+
 /// A transpose that moves only dimensions of size 1 keeps every element
 /// where it was in memory: it is a reshape, which costs no copy (an
 /// exporter's [S, 1, H] -> [1, S, H] around attention).
@@ -152,9 +170,10 @@ struct TransposeIntoGemm : public OpRewritePattern<GemmOp> {
 struct SimplifyPass : public impl::SimplifyBase<SimplifyPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<IdentityElement, ReshapeOfReshape, TransposeOfTranspose,
-                 TransposeOfUnitDims, MatMulToGemm, TransposeIntoGemm>(
-        &getContext());
+    patterns
+        .add<IdentityElement, ReshapeOfReshape, TransposeOfTranspose,
+             TransposeOfUnitDims, PowOfTwo, MatMulToGemm, TransposeIntoGemm>(
+            &getContext());
     if (failed(
             applyPatternsAndFoldGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();

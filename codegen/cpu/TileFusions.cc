@@ -30,6 +30,7 @@
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Transforms/CSE.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "llvm/ADT/SmallBitVector.h"
 
 namespace kiln {
 #define GEN_PASS_DEF_CPUTILEFUSIONS
@@ -40,6 +41,103 @@ using namespace mlir;
 
 namespace kiln {
 namespace {
+
+/// Whether `expr` is 0 at every point of loops with `ranges`: the constant
+/// or a loop of one iteration.
+bool alwaysZero(AffineExpr expr, ArrayRef<int64_t> ranges) {
+  if (auto constant = dyn_cast<AffineConstantExpr>(expr))
+    return constant.getValue() == 0;
+  auto dim = dyn_cast<AffineDimExpr>(expr);
+  return dim && ranges[dim.getPosition()] == 1;
+}
+
+/// When `v` is a reshape (tensor.reshape or tensor.expand_shape) of a
+/// static tensor that only adds dimensions of size 1 (a keepdims
+/// reduction's result, [N, S] -> [N, S, 1]), the reshaped tensor.
+Value unitExpansionSource(Value v) {
+  Value source;
+  if (auto reshape = v.getDefiningOp<tensor::ReshapeOp>())
+    source = reshape.getSource();
+  else if (auto expand = v.getDefiningOp<tensor::ExpandShapeOp>())
+    source = expand.getSrc();
+  if (!source)
+    return {};
+  auto from = cast<RankedTensorType>(source.getType());
+  auto to = cast<RankedTensorType>(v.getType());
+  auto withoutUnits = [](ArrayRef<int64_t> shape) {
+    SmallVector<int64_t> rest;
+    llvm::copy_if(shape, std::back_inserter(rest),
+                  [](int64_t d) { return d != 1; });
+    return rest;
+  };
+  if (!from.hasStaticShape() || !to.hasStaticShape() ||
+      from.getRank() > to.getRank() ||
+      withoutUnits(from.getShape()) != withoutUnits(to.getShape()))
+    return {};
+  return source;
+}
+
+/// A generic that reads a unit expansion of %x (above) reads %x instead,
+/// its indexing map dropping the added dimensions (each indexed at 0).
+/// Tiling can then reach the op that computes %x through the generic (a
+/// layer normalization's mean and variance move with its rows) instead of
+/// stopping at the reshape, which left such fusions untiled, on one thread.
+void readThroughUnitExpansions(Block &body) {
+  IRRewriter rewriter(body.getParentOp()->getContext());
+  body.walk([&](linalg::GenericOp op) {
+    SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+    SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+    bool changed = false;
+    for (OpOperand *operand : op.getDpsInputOperands()) {
+      Value source = unitExpansionSource(operand->get());
+      if (!source)
+        continue;
+      ArrayRef<int64_t> from =
+          cast<RankedTensorType>(source.getType()).getShape();
+      ArrayRef<int64_t> to =
+          cast<RankedTensorType>(operand->get().getType()).getShape();
+      AffineMap map = maps[operand->getOperandNumber()];
+      // Match the source's dimensions in order; a dimension of size 1 that
+      // does not match must be indexed at 0 to be dropped.
+      SmallVector<AffineExpr> exprs;
+      size_t next = 0;
+      bool foldable = true;
+      for (auto [d, size] : llvm::enumerate(to)) {
+        if (next < from.size() && from[next] == size) {
+          exprs.push_back(map.getResult(d));
+          ++next;
+        } else if (size != 1 || !alwaysZero(map.getResult(d), ranges)) {
+          foldable = false;
+        }
+      }
+      if (!foldable || next != from.size())
+        continue;
+      SmallVector<AffineMap> folded = maps;
+      folded[operand->getOperandNumber()] =
+          AffineMap::get(map.getNumDims(), 0, exprs, op.getContext());
+      // Every loop must still be indexed somewhere, or its range is lost.
+      llvm::SmallBitVector used(map.getNumDims());
+      for (AffineMap m : folded)
+        for (AffineExpr e : m.getResults())
+          e.walk([&](AffineExpr sub) {
+            if (auto dim = dyn_cast<AffineDimExpr>(sub))
+              used.set(dim.getPosition());
+          });
+      if (!used.all())
+        continue;
+      maps = std::move(folded);
+      Operation *reshape = operand->get().getDefiningOp();
+      rewriter.modifyOpInPlace(op, [&] { operand->set(source); });
+      if (reshape->use_empty()) // Else a user outside would keep it whole.
+        rewriter.eraseOp(reshape);
+      changed = true;
+    }
+    if (changed)
+      rewriter.modifyOpInPlace(op, [&] {
+        op.setIndexingMapsAttr(rewriter.getAffineMapArrayAttr(maps));
+      });
+  });
+}
 
 /// The linalg ops of `body` that `root` reads, directly or through other
 /// such ops, whose every user is the root or another of them: computing
@@ -129,7 +227,26 @@ SmallVector<int64_t> chooseTileSizes(linalg::LinalgOp root,
   SmallVector<int64_t> sizes(ranges.size(), 0);
   if (llvm::any_of(ranges, ShapedType::isDynamic))
     return {};
+  // An output point of a reduction (a mean, softmax's sum) costs its whole
+  // reduction: a tile of a layer normalization's rows holds rows x width
+  // of work, not rows. Contractions keep their tiles of output points,
+  // which the vectorized contraction's blocks are sized for.
   int64_t elements = 1;
+  auto countWork = [&](Operation *op) {
+    auto generic = dyn_cast<linalg::GenericOp>(op);
+    if (!generic || generic.getNumReductionLoops() == 0 ||
+        isMultiplyAccumulate(generic) || !generic.getShapesToLoopsMap())
+      return;
+    int64_t work = 1;
+    SmallVector<int64_t> opRanges = generic.getStaticLoopRanges();
+    for (auto [range, iterator] :
+         llvm::zip(opRanges, generic.getIteratorTypesArray()))
+      if (iterator == utils::IteratorType::reduction)
+        work *= ShapedType::isDynamic(range) ? 1 : range;
+    elements = std::max(elements, work);
+  };
+  countWork(root);
+  llvm::for_each(set, countWork);
   bool tiled = false;
   // The innermost tiled loop takes at most 1/16 of the tile, so a tile has
   // rows to share what it reads: a contraction's tile of 16 rows x 256
@@ -295,8 +412,10 @@ struct CpuTileFusionsPass
     if (tileElements <= 0)
       return;
     getOperation().walk([&](FusionOp fusion) {
+      readThroughUnitExpansions(fusion.getBody().front());
       tileFusionRoots(fusion.getBody().front(), tileElements);
     });
+    readThroughUnitExpansions(getOperation().getBody().front());
     tileUnfusedNodes(getOperation().getBody().front(), tileElements);
   }
 };

@@ -44,15 +44,16 @@ func.func @matmul_epilogue(%x: tensor<6x4xf32>, %w: tensor<4x8xf32>, %b: tensor<
 
 // Softmax over rows: the max and sum reductions read whole rows, so only
 // the row loop is tiled (tiling columns would recompute them per tile) and
-// both reductions run inside it, on the rows of the tile.
+// both reductions run inside it, on the rows of the tile. A row costs its
+// reductions over 8 columns, so a tile of 16 elements of work is one row.
 // TILED-LABEL: func.func @softmax_rows
 // TILED: scf.for
 // TILED-NOT: scf.for
-// TILED: linalg.generic {{.*}}iterator_types = ["parallel", "reduction"]{{.*}} outs({{.*}} : tensor<2xf32>)
-// TILED: linalg.generic {{.*}}iterator_types = ["parallel", "reduction"]{{.*}} outs({{.*}} : tensor<2xf32>)
-// TILED: linalg.generic {{.*}}iterator_types = ["parallel", "parallel"]{{.*}} outs({{.*}} : tensor<2x8xf32>)
+// TILED: linalg.generic {{.*}}iterator_types = ["parallel", "reduction"]{{.*}} outs({{.*}} : tensor<1xf32>)
+// TILED: linalg.generic {{.*}}iterator_types = ["parallel", "reduction"]{{.*}} outs({{.*}} : tensor<1xf32>)
+// TILED: linalg.generic {{.*}}iterator_types = ["parallel", "parallel"]{{.*}} outs({{.*}} : tensor<1x8xf32>)
 // TILED: arith.divf
-// TILED: tensor.insert_slice {{.*}} [2, 8] [1, 1]
+// TILED: tensor.insert_slice {{.*}} [1, 8] [1, 1]
 // TILED: scf.yield
 func.func @softmax_rows(%x: tensor<6x8xf32>, %y: tensor<6x8xf32>) -> tensor<6x8xf32> {
   %0 = kiln.fusion "fusion_0_softmax_add"(%x, %y) : (tensor<6x8xf32>, tensor<6x8xf32>) -> tensor<6x8xf32> {
@@ -62,6 +63,31 @@ func.func @softmax_rows(%x: tensor<6x8xf32>, %y: tensor<6x8xf32>) -> tensor<6x8x
     kiln.yield %2 : tensor<6x8xf32>
   }
   return %0 : tensor<6x8xf32>
+}
+
+// -----
+
+// A layer normalization: its keepdims mean ([4, 1]) is read through the
+// reshape that adds the unit dimension, so the rows are tiled with the
+// mean's reduction inside the loop (the reshape used to stop tiling: one
+// loop nest on one thread).
+// TILED-LABEL: func.func @keepdims_mean
+// TILED: scf.for
+// TILED-NOT: scf.for
+// TILED: linalg.generic {{.*}}iterator_types = ["parallel", "reduction"]{{.*}} outs({{.*}} : tensor<1xf32>)
+// TILED: linalg.generic {{.*}}iterator_types = ["parallel", "parallel"]{{.*}} outs({{.*}} : tensor<1x8xf32>)
+// TILED: arith.subf
+// TILED: tensor.insert_slice {{.*}} [1, 8] [1, 1]
+// TILED: scf.yield
+// TILED-NOT: tensor.reshape
+func.func @keepdims_mean(%x: tensor<4x8xf32>) -> tensor<4x8xf32> {
+  %0 = kiln.fusion "fusion_0_reduce_mean_sub"(%x) : (tensor<4x8xf32>) -> tensor<4x8xf32> {
+  ^bb0(%a: tensor<4x8xf32>):
+    %1 = kiln.reduce_mean %a {axes = array<i64: -1>} : (tensor<4x8xf32>) -> tensor<4x1xf32>
+    %2 = kiln.sub %a, %1 : (tensor<4x8xf32>, tensor<4x1xf32>) -> tensor<4x8xf32>
+    kiln.yield %2 : tensor<4x8xf32>
+  }
+  return %0 : tensor<4x8xf32>
 }
 
 // -----

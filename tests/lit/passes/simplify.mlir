@@ -70,6 +70,25 @@ func.func @transposes_of_unit_dims(%x: tensor<128x1x768xf32>, %y: tensor<2x1x3xf
 
 // -----
 
+// x ^ 2 is x * x; other exponents, and a square that broadcasts x, stay.
+// CHECK-LABEL: func.func @squares
+// CHECK-SAME: (%[[X:.*]]: tensor<4xf32>, %[[S:.*]]: tensor<f32>)
+// CHECK: %[[M:.*]] = kiln.mul %[[X]], %[[X]]
+// CHECK: %[[C:.*]] = kiln.pow %[[X]]
+// CHECK: %[[B:.*]] = kiln.pow %[[S]]
+// CHECK: return %[[M]], %[[C]], %[[B]]
+func.func @squares(%x: tensor<4xf32>, %s: tensor<f32>) -> (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) {
+  %two = kiln.constant dense<2.0> : tensor<f32>
+  %three = kiln.constant dense<3.0> : tensor<f32>
+  %twos = kiln.constant dense<2.0> : tensor<4xf32>
+  %0 = kiln.pow %x, %two : (tensor<4xf32>, tensor<f32>) -> tensor<4xf32>
+  %1 = kiln.pow %x, %three : (tensor<4xf32>, tensor<f32>) -> tensor<4xf32>
+  %2 = kiln.pow %s, %twos : (tensor<f32>, tensor<4xf32>) -> tensor<4xf32>
+  return %0, %1, %2 : tensor<4xf32>, tensor<4xf32>, tensor<4xf32>
+}
+
+// -----
+
 // A 2-D MatMul becomes a Gemm, and transposes of its operands fold into it.
 // CHECK-LABEL: func.func @transposes_into_gemm
 // CHECK-SAME: (%[[A:.*]]: tensor<3x2xf32>, %[[B:.*]]: tensor<4x3xf32>)
