@@ -1,9 +1,10 @@
 //===- Simplify.cc - Algebraic simplification -----------------------------===//
 //
-// Part of Kiln. Rewrites that never change a result, bit for bit: identity
+// Part of Kiln. Rewrites that never make a result less exact: identity
 // elements (only where IEEE 754 agrees), merged reshapes and transposes,
-// transposes of unit dimensions as reshapes, x ^ 2 as x * x, and transposes
-// absorbed into Gemm.
+// transposes of unit dimensions as reshapes and transposes absorbed into
+// Gemm change no bit; x ^ 2 as x * x gives the correctly rounded square,
+// which a call to pow may miss by an ulp.
 //
 //===----------------------------------------------------------------------===//
 #include "ir/Dialect.h"
