@@ -121,6 +121,21 @@ def CpuVectorizeContractions
                            "mlir::vector::VectorDialect"];
 }
 
+def CpuReassociateReductions
+    : Pass<"kiln-cpu-reassociate-reductions", "mlir::func::FuncOp"> {
+  let summary = "Let LLVM keep vector partial sums in reductions";
+  let description = [{
+    Marks the combiner of each linalg.generic reduction that is not a
+    multiply-accumulate contraction (addf, mulf, and the max and min ops,
+    taking the accumulator and yielding its next value) with the `reassoc`
+    fast-math flag, so that LLVM's loop vectorizer keeps vector partial
+    sums instead of one serial chain of dependent adds. The summation order
+    is fixed by the compiled code (not by tiles or threads); max and min are
+    exact in any order. Contractions are left in their scalar order.
+  }];
+  let dependentDialects = ["mlir::arith::ArithDialect"];
+}
+
 def CpuApproximateMath : Pass<"kiln-cpu-approximate-math", "mlir::func::FuncOp"> {
   let summary = "f32 transcendental functions as polynomials LLVM vectorizes";
   let description = [{

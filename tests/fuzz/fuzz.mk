@@ -71,7 +71,8 @@ compile_BAZEL_OBJS := $(GEN)/codegen/_objs/pipeline/Pipeline.pic.o \
     InlineFusions KilnToLinalg LinearAlgebraLowering LoweringUtils ReductionLowering SortLowering \
     WindowLowering) \
   $(patsubst %,$(GEN)/codegen/cpu/_objs/tuning/%.pic.o, \
-    ApproximateMath OrderLoops OutputChannelsLast PackWeights TileFusions \
+    ApproximateMath OrderLoops OutputChannelsLast PackWeights \
+    ReassociateReductions TileFusions \
     VectorizeContractions) \
   $(GEN)/codegen/cpu/_objs/machine_code/MachineCode.pic.o \
   $(GEN)/codegen/cuda/_objs/backend/CudaBackend.pic.o \
