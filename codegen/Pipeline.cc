@@ -78,7 +78,7 @@ void RegisterPipelineDialects(mlir::DialectRegistry &registry) {
 
 std::vector<std::string> GraphPassNames() {
   return {"kiln-fold-constants", "kiln-simplify", "canonicalize", "cse",
-          "kiln-insert-checks",  "kiln-fuse"};
+          "kiln-insert-checks",  "kiln-winograd", "kiln-fuse"};
 }
 
 namespace {
@@ -182,6 +182,9 @@ void BuildPipeline(mlir::OpPassManager &pm, const PipelineOptions &options,
   // only what runs is checked).
   if (enabled("kiln-insert-checks"))
     pm.addPass(createInsertChecks());
+  if (options.opt_level >= 2 && backend.usesWinograd() &&
+      enabled("kiln-winograd"))
+    pm.addNestedPass<mlir::func::FuncOp>(createWinograd());
   if (options.opt_level >= 2 && enabled("kiln-fuse"))
     pm.addNestedPass<mlir::func::FuncOp>(createFuse());
   if (stop_at == Stage::kGraph)

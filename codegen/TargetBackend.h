@@ -57,6 +57,10 @@ public:
   /// maps parallel iterations to its own threads instead.
   virtual bool usesGrids() const { return true; }
 
+  /// Whether 3x3 convolutions become Winograd F(4,3) (kiln-winograd): a
+  /// backend whose contractions vectorize along the width gains from it.
+  virtual bool usesWinograd() const { return false; }
+
   /// Passes on linalg on tensors, while kiln.fusion ops still mark the
   /// kernels (tiling, loop order).
   virtual void addTensorPasses(mlir::OpPassManager &pm,

@@ -562,6 +562,69 @@ def Kiln_ConvOp : Kiln_Op<"conv", [Kiln_FusionHero, Kiln_Contraction]> {
   let results = (outs Kiln_NumericTensor:$Y);
 }
 
+// A 3x3 stride-1 convolution as 1-D Winograd F(4,3) along its height
+// (kiln-winograd): four output rows from six input rows take 6 x 3
+// multiplications per channel pair and column instead of 4 x 9. The three
+// steps are ops of their own so that each is a kernel with a grid and the
+// last fuses with the convolution's epilogue (bias, activation, residual).
+
+def Kiln_WinogradInputOp : Kiln_Op<"winograd_input"> {
+  let summary = "Winograd F(4,3) input transform along H (padding included)";
+  let description = [{
+    X is [N, C, H, W]; `pads` are the convolution's [top, left, bottom,
+    right]. With Hp = H + top + bottom and T = ceil((Hp - 2) / 4) tiles of
+    four output rows, X is padded with zeros (and with more rows at the
+    bottom up to 4T + 2) into Xp, and the result V is [N, 6, C, T, Wp]
+    (Wp = W + left + right) with V[n, e, c, t, w] = sum over i of
+    BT[e][i] * Xp[n, c, 4t + i, w].
+
+    ```mlir
+    %v = kiln.winograd_input %x {pads = array<i64: 1, 1, 1, 1>}
+        : (tensor<1x32x16x16xf32>) -> tensor<1x6x32x4x18xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_FloatTensor:$X, DenseI64ArrayAttr:$pads);
+  let results = (outs Kiln_FloatTensor:$V);
+}
+
+def Kiln_WinogradConvOp
+    : Kiln_Op<"winograd_conv", [Kiln_FusionHero, Kiln_Contraction]> {
+  let summary = "Winograd F(4,3): the transformed filter applied per point";
+  let description = [{
+    V is [N, 6, C, T, Wp] (kiln.winograd_input), U the filter transformed
+    along its height, [6, M, C, 3] (U[e, m, c, kw] = sum over kh of
+    G[e][kh] * W[m, c, kh, kw]). The result is [N, 6, M, T, Wp - 2] with
+    P[n, e, m, t, w] = sum over c and kw of U[e, m, c, kw] *
+    V[n, e, c, t, w + kw].
+
+    ```mlir
+    %p = kiln.winograd_conv %v, %u
+        : (tensor<1x6x32x4x18xf32>, tensor<6x32x32x3xf32>)
+        -> tensor<1x6x32x4x16xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_FloatTensor:$V, Kiln_FloatTensor:$U);
+  let results = (outs Kiln_FloatTensor:$P);
+}
+
+def Kiln_WinogradOutputOp
+    : Kiln_Op<"winograd_output", [Kiln_FusionHero, Kiln_Contraction]> {
+  let summary = "Winograd F(4,3) output transform along H, plus the bias";
+  let description = [{
+    P is [N, 6, M, T, W] (kiln.winograd_conv), B an optional bias [M]. The
+    result Y is [N, M, `height`, W] (height <= 4T) with Y[n, m, h, w] =
+    B[m] + sum over e of AT[h mod 4][e] * P[n, e, m, h floordiv 4, w].
+
+    ```mlir
+    %y = kiln.winograd_output %p, %b {height = 16 : i64}
+        : (tensor<1x6x32x4x16xf32>, tensor<32xf32>) -> tensor<1x32x16x16xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_FloatTensor:$P, Optional<Kiln_FloatTensor>:$B,
+                   I64Attr:$height);
+  let results = (outs Kiln_FloatTensor:$Y);
+}
+
 def Kiln_ConvTransposeOp : Kiln_Op<"conv_transpose"> {
   let summary = "N-D transposed convolution (the gradient of Conv)";
   let description = [{

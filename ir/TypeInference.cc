@@ -404,6 +404,74 @@ LogicalResult CumSumOp::inferReturnTypes(MLIRContext *,
                                      inferred);
 }
 
+LogicalResult
+WinogradInputOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+                                  Adaptor adaptor,
+                                  SmallVectorImpl<Type> &inferred) {
+  if (failed(requireStatic(loc, adaptor.getOperands())))
+    return failure();
+  RankedTensorType x = rankedType(adaptor.getX());
+  ArrayRef<int64_t> pads = adaptor.getPads();
+  if (x.getRank() != 4 || pads.size() != 4 ||
+      llvm::any_of(pads, [](int64_t p) { return p < 0; }))
+    return emitOptionalError(loc, "winograd_input expects X [N, C, H, W] and "
+                                  "4 pads of at least 0");
+  int64_t rows = x.getDimSize(2) + pads[0] + pads[2];
+  if (rows < 3)
+    return emitOptionalError(loc, "winograd_input: fewer than 3 rows");
+  int64_t tiles = (rows - 2 + 3) / 4;
+  inferred.push_back(
+      RankedTensorType::get({x.getDimSize(0), 6, x.getDimSize(1), tiles,
+                             x.getDimSize(3) + pads[1] + pads[3]},
+                            x.getElementType()));
+  return success();
+}
+
+LogicalResult
+WinogradConvOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+                                 Adaptor adaptor,
+                                 SmallVectorImpl<Type> &inferred) {
+  if (failed(requireStatic(loc, adaptor.getOperands())))
+    return failure();
+  RankedTensorType v = rankedType(adaptor.getV()),
+                   u = rankedType(adaptor.getU());
+  if (v.getRank() != 5 || u.getRank() != 4 || v.getDimSize(1) != 6 ||
+      u.getDimSize(0) != 6 || u.getDimSize(2) != v.getDimSize(2) ||
+      u.getDimSize(3) != 3 || v.getDimSize(4) < 3 ||
+      u.getElementType() != v.getElementType())
+    return emitOptionalError(loc, "winograd_conv expects V [N, 6, C, T, Wp] "
+                                  "and U [6, M, C, 3] of one element type");
+  inferred.push_back(
+      RankedTensorType::get({v.getDimSize(0), 6, u.getDimSize(1),
+                             v.getDimSize(3), v.getDimSize(4) - 2},
+                            v.getElementType()));
+  return success();
+}
+
+LogicalResult
+WinogradOutputOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+                                   Adaptor adaptor,
+                                   SmallVectorImpl<Type> &inferred) {
+  if (failed(requireStatic(loc, adaptor.getOperands())))
+    return failure();
+  RankedTensorType p = rankedType(adaptor.getP());
+  int64_t height = adaptor.getHeight();
+  if (p.getRank() != 5 || p.getDimSize(1) != 6 || height < 1 ||
+      height > 4 * p.getDimSize(3) || height <= 4 * (p.getDimSize(3) - 1))
+    return emitOptionalError(loc, "winograd_output expects P [N, 6, M, T, W] "
+                                  "and a height that needs all T tiles");
+  if (Value b = adaptor.getB();
+      b && (rankedType(b).getRank() != 1 ||
+            rankedType(b).getDimSize(0) != p.getDimSize(2) ||
+            rankedType(b).getElementType() != p.getElementType()))
+    return emitOptionalError(loc, "winograd_output: B must be [",
+                             p.getDimSize(2), "]");
+  inferred.push_back(RankedTensorType::get(
+      {p.getDimSize(0), p.getDimSize(2), height, p.getDimSize(4)},
+      p.getElementType()));
+  return success();
+}
+
 LogicalResult ConvOp::inferReturnTypes(MLIRContext *,
                                        std::optional<Location> loc,
                                        Adaptor adaptor,

@@ -38,6 +38,30 @@ def Simplify : Pass<"kiln-simplify", "mlir::func::FuncOp"> {
   }];
 }
 
+def Winograd : Pass<"kiln-winograd", "mlir::func::FuncOp"> {
+  let summary = "3x3 stride-1 convolutions as 1-D Winograd F(4,3) along H";
+  let description = [{
+    Rewrites a 2-D f32 Conv with a constant 3x3 filter, one group, strides
+    and dilations of 1, at least `min-channels` input and output channels
+    and an output at least `min-width` wide as kiln.winograd_input (the
+    padded input's rows transformed by BT, six rows per tile of four output
+    rows), kiln.winograd_conv (the filter transformed by G at compile time,
+    applied per transformed row: 6 x 3 multiplications per four outputs,
+    channel pair and column instead of 4 x 9) and kiln.winograd_output (AT
+    and the bias; the convolution's epilogue fuses with it). Results agree
+    with the direct convolution to a few ulp of the largest output
+    (ir/Winograd.h's points keep the transforms' coefficients small).
+  }];
+  let options = [
+    Option<"minChannels", "min-channels", "int64_t", "32",
+           "Fewest input and output channels to rewrite (below, the "
+           "transforms cost more than the multiplications saved)">,
+    Option<"minWidth", "min-width", "int64_t", "14",
+           "Narrowest output to rewrite (the transformed rows are "
+           "vectorized along the width)">,
+  ];
+}
+
 def Fuse : Pass<"kiln-fuse", "mlir::func::FuncOp"> {
   let summary = "Group producers and consumers into kiln.fusion kernels";
   let description = [{

@@ -35,6 +35,9 @@ const std::map<std::string, std::string> &NotInTable() {
       {"kiln.max", "ONNX only: its variadic Max converter (graph/onnx_ops*)"},
       {"kiln.min", "ONNX only: its variadic Min converter (graph/onnx_ops*)"},
       {"kiln.topk", "ONNX only: two results, which GraphDef nodes lack"},
+      {"kiln.winograd_input", "made by the kiln-winograd pass from a Conv"},
+      {"kiln.winograd_conv", "made by the kiln-winograd pass from a Conv"},
+      {"kiln.winograd_output", "made by the kiln-winograd pass from a Conv"},
   };
   return *ops;
 }

@@ -483,7 +483,7 @@ TEST(GraphCompileTest, UnknownPassNamesAreUsageErrors) {
                              "the graph passes it accepts are "
                              "kiln-fold-constants, kiln-simplify, "
                              "canonicalize, cse, kiln-insert-checks, "
-                             "kiln-fuse\n"));
+                             "kiln-winograd, kiln-fuse\n"));
   // A lowering pass is not a graph pass: it cannot be left out.
   EXPECT_EQ(GraphCompile({"examples/mlp.pbtxt", "--emit=graph",
                           "--disable-pass=convert-kiln-to-linalg"},
@@ -498,7 +498,7 @@ TEST(GraphCompileTest, UnknownPassNamesAreUsageErrors) {
   EXPECT_THAT(err, HasSubstr("--print-ir-after: unknown pass 'no-such-pass'; "
                              "the pipeline's passes are kiln-fold-constants, "
                              "kiln-simplify, canonicalize, cse, "
-                             "kiln-insert-checks, kiln-fuse, "
+                             "kiln-insert-checks, kiln-winograd, kiln-fuse, "
                              "convert-kiln-to-linalg, "
                              "kiln-cpu-output-channels-last, "
                              "kiln-cpu-tile-fusions, "
@@ -565,7 +565,8 @@ TEST(GraphCompileTest, PipelineRefusesUnknownPassNames) {
   EXPECT_THAT(CheckPassNames(options).message(),
               HasSubstr("unknown pass 'lower-affine' to disable; the graph "
                         "passes are kiln-fold-constants, kiln-simplify, "
-                        "canonicalize, cse, kiln-insert-checks, kiln-fuse"));
+                        "canonicalize, cse, kiln-insert-checks, "
+                        "kiln-winograd, kiln-fuse"));
 }
 
 TEST(GraphCompileTest, DumpDirMustBeADirectory) {

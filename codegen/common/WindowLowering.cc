@@ -2,11 +2,13 @@
 //
 // Part of Kiln. Conv and ConvTranspose become reduction generics over
 // padded windows, with strides and dilations in their input maps; pooling
-// slides a reduction over the same windows.
+// slides a reduction over the same windows; the three steps of a Winograd
+// convolution (kiln-winograd) are contractions with constant transforms.
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/common/LoweringUtils.h"
 #include "ir/Dialect.h"
+#include "ir/Winograd.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -365,14 +367,152 @@ struct PoolLowering : public OpConversionPattern<OpTy> {
   }
 };
 
+/// A constant tensor of `elem` holding the rows of `matrix`.
+template <size_t Rows, size_t Columns>
+Value matrixConstant(OpBuilder &b, Location loc, Type elem,
+                     const double (&matrix)[Rows][Columns]) {
+  SmallVector<APFloat> values;
+  for (const auto &row : matrix)
+    for (double v : row) {
+      APFloat value(v);
+      bool lost;
+      value.convert(cast<FloatType>(elem).getFloatSemantics(),
+                    APFloat::rmNearestTiesToEven, &lost);
+      values.push_back(value);
+    }
+  auto type = RankedTensorType::get(
+      {static_cast<int64_t>(Rows), static_cast<int64_t>(Columns)}, elem);
+  return b.create<arith::ConstantOp>(loc, DenseElementsAttr::get(type, values));
+}
+
+/// A multiply-accumulate generic (acc + a * b) over `parallel` loops and
+/// then `reduced` ones, into `init`: each Winograd step is a contraction
+/// that kiln-cpu-vectorize-contractions makes a microkernel of.
+Value buildContraction(OpBuilder &b, Location loc, ValueRange inputs,
+                       ArrayRef<AffineMap> maps, Value init, AffineMap outMap,
+                       int64_t parallel, int64_t reduced) {
+  SmallVector<utils::IteratorType> iterators(parallel,
+                                             utils::IteratorType::parallel);
+  iterators.append(reduced, utils::IteratorType::reduction);
+  return buildGeneric(b, loc, inputs, maps, init, outMap, iterators,
+                      [](OpBuilder &nb, Location l, ValueRange args) {
+                        return addValues(nb, l, args[2],
+                                         mulValues(nb, l, args[0], args[1]));
+                      });
+}
+
+Value zeros(OpBuilder &b, Location loc, RankedTensorType type) {
+  return filledTensor(b, loc, type, b.getZeroAttr(type.getElementType()));
+}
+
+/// V[n, e, c, t, w] = sum over i of BT[e][i] * Xp[n, c, 4t + i, w], Xp the
+/// input padded (at the bottom up to the last tile's six rows).
+struct WinogradInputLowering : public OpConversionPattern<WinogradInputOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(WinogradInputOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    MLIRContext *ctx = rewriter.getContext();
+    RankedTensorType outType = resultType(op);
+    auto xType = cast<RankedTensorType>(adaptor.getX().getType());
+    ArrayRef<int64_t> pads = op.getPads();
+    int64_t tiles = outType.getDimSize(3);
+    int64_t extra = winograd::kOutputs * tiles + 2 -
+                    (xType.getDimSize(2) + pads[0] + pads[2]);
+    Type elem = outType.getElementType();
+    Value x =
+        padSpatial(rewriter, loc, adaptor.getX(), {pads[0], pads[1]},
+                   {pads[2] + extra, pads[3]}, rewriter.getZeroAttr(elem));
+    Value bt = matrixConstant(rewriter, loc, elem, winograd::kBT);
+    // Iteration: n, e, c, t, w, then i (reduced).
+    auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
+    AffineMap xMap = AffineMap::get(
+        6, 0, {d(0), d(2), d(3) * winograd::kOutputs + d(5), d(4)}, ctx);
+    AffineMap btMap = AffineMap::get(6, 0, {d(1), d(5)}, ctx);
+    AffineMap outMap =
+        AffineMap::get(6, 0, {d(0), d(1), d(2), d(3), d(4)}, ctx);
+    rewriter.replaceOp(
+        op, buildContraction(rewriter, loc, {x, bt}, {xMap, btMap},
+                             zeros(rewriter, loc, outType), outMap, 5, 1));
+    return success();
+  }
+};
+
+/// P[n, e, m, t, w] = sum over c and kw of U[e, m, c, kw] *
+/// V[n, e, c, t, w + kw].
+struct WinogradConvLowering : public OpConversionPattern<WinogradConvOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(WinogradConvOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    MLIRContext *ctx = rewriter.getContext();
+    RankedTensorType outType = resultType(op);
+    // Iteration: n, m, e, t, w, then c and kw (reduced). The output
+    // channels come first, so that a tile spans several (the rows of the
+    // vectorized contraction, sharing each load of V).
+    auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
+    AffineMap vMap =
+        AffineMap::get(7, 0, {d(0), d(2), d(5), d(3), d(4) + d(6)}, ctx);
+    AffineMap uMap = AffineMap::get(7, 0, {d(2), d(1), d(5), d(6)}, ctx);
+    AffineMap outMap =
+        AffineMap::get(7, 0, {d(0), d(2), d(1), d(3), d(4)}, ctx);
+    rewriter.replaceOp(
+        op,
+        buildContraction(rewriter, op.getLoc(),
+                         {adaptor.getV(), adaptor.getU()}, {vMap, uMap},
+                         zeros(rewriter, op.getLoc(), outType), outMap, 5, 2));
+    return success();
+  }
+};
+
+/// Y[n, m, h, w] = B[m] + sum over e of AT[h mod 4][e] *
+/// P[n, e, m, h floordiv 4, w]: the output in its own layout, so that the
+/// convolution's epilogue fuses and tiles with it.
+struct WinogradOutputLowering : public OpConversionPattern<WinogradOutputOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(WinogradOutputOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    MLIRContext *ctx = rewriter.getContext();
+    RankedTensorType outType = resultType(op);
+    Type elem = outType.getElementType();
+    Value init;
+    if (Value bias = adaptor.getB()) {
+      init = buildGeneric(
+          rewriter, loc, bias,
+          AffineMap::get(4, 0, {getAffineDimExpr(1, ctx)}, ctx),
+          emptyTensor(rewriter, loc, outType),
+          rewriter.getMultiDimIdentityMap(4),
+          SmallVector<utils::IteratorType>(4, utils::IteratorType::parallel),
+          [](OpBuilder &, Location, ValueRange args) { return args[0]; });
+    } else {
+      init = zeros(rewriter, loc, outType);
+    }
+    Value at = matrixConstant(rewriter, loc, elem, winograd::kAT);
+    // Iteration: n, m, h, w, then e (reduced).
+    auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
+    AffineMap pMap = AffineMap::get(
+        5, 0, {d(0), d(4), d(1), d(2).floorDiv(winograd::kOutputs), d(3)}, ctx);
+    AffineMap atMap =
+        AffineMap::get(5, 0, {d(2) % winograd::kOutputs, d(4)}, ctx);
+    AffineMap outMap = AffineMap::get(5, 0, {d(0), d(1), d(2), d(3)}, ctx);
+    rewriter.replaceOp(op, buildContraction(rewriter, loc, {adaptor.getP(), at},
+                                            {pMap, atMap}, init, outMap, 4, 1));
+    return success();
+  }
+};
+
 } // namespace
 
 void populateWindowLowering(RewritePatternSet &patterns,
                             TypeConverter &converter) {
   patterns
       .add<ConvLowering, ConvTransposeLowering, PoolLowering<MaxPoolOp, true>,
-           PoolLowering<AveragePoolOp, false>>(converter,
-                                               patterns.getContext());
+           PoolLowering<AveragePoolOp, false>, WinogradInputLowering,
+           WinogradConvLowering, WinogradOutputLowering>(converter,
+                                                         patterns.getContext());
 }
 
 } // namespace kiln

@@ -17,6 +17,7 @@ namespace kiln {
 class CpuBackend : public TargetBackend {
 public:
   std::string name() const override { return "cpu"; }
+  bool usesWinograd() const override { return true; }
   void addTensorPasses(mlir::OpPassManager &pm,
                        const PipelineOptions &options) const override;
   void addKernelPasses(mlir::OpPassManager &pm,

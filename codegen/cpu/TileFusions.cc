@@ -32,6 +32,8 @@
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "llvm/ADT/SmallBitVector.h"
 
+#include <numeric>
+
 namespace kiln {
 #define GEN_PASS_DEF_CPUTILEFUSIONS
 #include "codegen/cpu/Passes.h.inc"
@@ -209,6 +211,43 @@ bool tileable(linalg::LinalgOp op, unsigned loop,
   return true;
 }
 
+/// What a tile of loop `loop` of `op` must be a multiple of: every c of a
+/// `floordiv c` or `mod c` of that loop in the maps of `op` and of the
+/// producers in `set` it reaches (a Winograd output transform's
+/// P[h floordiv 4] and AT[h mod 4]), so that each tile's indices, counted
+/// from its first point, still give the right rows.
+int64_t tileMultiple(linalg::LinalgOp op, unsigned loop,
+                     const llvm::SetVector<Operation *> &set) {
+  int64_t multiple = 1;
+  for (AffineMap map : op.getIndexingMapsArray())
+    for (AffineExpr result : map.getResults())
+      result.walk([&](AffineExpr e) {
+        auto binary = dyn_cast<AffineBinaryOpExpr>(e);
+        if (!binary || !binary.getLHS().isFunctionOfDim(loop) ||
+            (e.getKind() != AffineExprKind::FloorDiv &&
+             e.getKind() != AffineExprKind::CeilDiv &&
+             e.getKind() != AffineExprKind::Mod))
+          return;
+        if (auto c = dyn_cast<AffineConstantExpr>(binary.getRHS()))
+          multiple = std::lcm(multiple, c.getValue());
+      });
+  for (OpOperand &operand : op->getOpOperands()) {
+    auto producer = operand.get().getDefiningOp<linalg::LinalgOp>();
+    if (!producer || !set.contains(producer))
+      continue;
+    std::optional<unsigned> position =
+        op.getMatchingIndexingMap(&operand).getResultPosition(
+            getAffineDimExpr(loop, op->getContext()));
+    AffineMap producerMap =
+        producer.getIndexingMapMatchingResult(cast<OpResult>(operand.get()));
+    if (position && producerMap.isProjectedPermutation())
+      multiple = std::lcm(
+          multiple,
+          tileMultiple(producer, producerMap.getDimPosition(*position), set));
+  }
+  return multiple;
+}
+
 /// The largest divisor of `n` that is at most `limit` (at least 1).
 int64_t largestDivisorAtMost(int64_t n, int64_t limit) {
   for (int64_t d = std::min(n, std::max<int64_t>(limit, 1)); d > 1; --d)
@@ -290,7 +329,14 @@ SmallVector<int64_t> chooseTileSizes(linalg::LinalgOp root,
       limit = std::max<int64_t>(limit / reserved, 1);
     if (innermost)
       limit = std::min(limit, innerLimit);
-    int64_t size = largestDivisorAtMost(ranges[loop], limit);
+    // The largest divisor of the range within the limit that is a
+    // multiple of what the loop's indices need (at least that multiple;
+    // the whole range when it is not one).
+    int64_t multiple = tileMultiple(root, loop, set);
+    int64_t size = ranges[loop];
+    if (ranges[loop] % multiple == 0)
+      size = multiple *
+             largestDivisorAtMost(ranges[loop] / multiple, limit / multiple);
     if (size < ranges[loop]) {
       sizes[loop] = size;
       tiled = true;

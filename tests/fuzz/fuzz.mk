@@ -62,7 +62,7 @@ compile_SRCS := tests/fuzz/compile_fuzzer.cc $(ONNX) $(GRAPH) \
   codegen/Compile.cc \
   codegen/Targets.cc codegen/cpu/CpuBackend.cc \
   passes/FoldConstants.cc passes/Simplify.cc passes/Fuse.cc \
-  passes/InsertChecks.cc \
+  passes/InsertChecks.cc passes/Winograd.cc \
   codegen/common/PlanMemory.cc codegen/common/OutlineKernels.cc \
   codegen/common/LaunchPlan.cc codegen/common/FetchesInPlace.cc
 compile_BAZEL_OBJS := $(GEN)/codegen/_objs/pipeline/Pipeline.pic.o \
