@@ -593,14 +593,16 @@ def Kiln_WinogradConvOp
   let description = [{
     V is [N, 6, C, T, Wp] (kiln.winograd_input), U the filter transformed
     along its height, [6, M, C, 3] (U[e, m, c, kw] = sum over kh of
-    G[e][kh] * W[m, c, kh, kw]). The result is [N, 6, M, T, Wp - 2] with
-    P[n, e, m, t, w] = sum over c and kw of U[e, m, c, kw] *
-    V[n, e, c, t, w + kw].
+    G[e][kh] * W[m, c, kh, kw]). Each tile's rows are taken as one long row
+    (V' [N, 6, C, T * Wp], so that narrow images still fill vectors), and
+    the result is P [N, 6, M, T * Wp - 2] with P[n, e, m, j] = sum over c
+    and kw of U[e, m, c, kw] * V'[n, e, c, j + kw]: P[.., t * Wp + w] for
+    w < Wp - 2 is tile t's column w, the rest is never read.
 
     ```mlir
     %p = kiln.winograd_conv %v, %u
         : (tensor<1x6x32x4x18xf32>, tensor<6x32x32x3xf32>)
-        -> tensor<1x6x32x4x16xf32>
+        -> tensor<1x6x32x70xf32>
     ```
   }];
   let arguments = (ins Kiln_FloatTensor:$V, Kiln_FloatTensor:$U);
@@ -611,17 +613,18 @@ def Kiln_WinogradOutputOp
     : Kiln_Op<"winograd_output", [Kiln_FusionHero, Kiln_Contraction]> {
   let summary = "Winograd F(4,3) output transform along H, plus the bias";
   let description = [{
-    P is [N, 6, M, T, W] (kiln.winograd_conv), B an optional bias [M]. The
-    result Y is [N, M, `height`, W] (height <= 4T) with Y[n, m, h, w] =
-    B[m] + sum over e of AT[h mod 4][e] * P[n, e, m, h floordiv 4, w].
+    P is [N, 6, M, T * (W + 2) - 2] (kiln.winograd_conv), B an optional
+    bias [M]. The result Y is [N, M, `height`, `width`] (4T - 3 <= height
+    <= 4T) with Y[n, m, h, w] = B[m] + sum over e of AT[h mod 4][e] *
+    P[n, e, m, (h floordiv 4) * (W + 2) + w].
 
     ```mlir
-    %y = kiln.winograd_output %p, %b {height = 16 : i64}
-        : (tensor<1x6x32x4x16xf32>, tensor<32xf32>) -> tensor<1x32x16x16xf32>
+    %y = kiln.winograd_output %p, %b {height = 16 : i64, width = 16 : i64}
+        : (tensor<1x6x32x70xf32>, tensor<32xf32>) -> tensor<1x32x16x16xf32>
     ```
   }];
   let arguments = (ins Kiln_FloatTensor:$P, Optional<Kiln_FloatTensor>:$B,
-                   I64Attr:$height);
+                   I64Attr:$height, I64Attr:$width);
   let results = (outs Kiln_FloatTensor:$Y);
 }
 

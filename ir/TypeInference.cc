@@ -443,7 +443,7 @@ WinogradConvOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
                                   "and U [6, M, C, 3] of one element type");
   inferred.push_back(
       RankedTensorType::get({v.getDimSize(0), 6, u.getDimSize(1),
-                             v.getDimSize(3), v.getDimSize(4) - 2},
+                             v.getDimSize(3) * v.getDimSize(4) - 2},
                             v.getElementType()));
   return success();
 }
@@ -455,11 +455,17 @@ WinogradOutputOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
   if (failed(requireStatic(loc, adaptor.getOperands())))
     return failure();
   RankedTensorType p = rankedType(adaptor.getP());
-  int64_t height = adaptor.getHeight();
-  if (p.getRank() != 5 || p.getDimSize(1) != 6 || height < 1 ||
-      height > 4 * p.getDimSize(3) || height <= 4 * (p.getDimSize(3) - 1))
-    return emitOptionalError(loc, "winograd_output expects P [N, 6, M, T, W] "
-                                  "and a height that needs all T tiles");
+  int64_t height = adaptor.getHeight(), width = adaptor.getWidth();
+  int64_t row = width + 2; // A tile's row in P, the padded width.
+  if (p.getRank() != 4 || p.getDimSize(1) != 6 || width < 1 || height < 1 ||
+      (p.getDimSize(3) + 2) % row != 0)
+    return emitOptionalError(loc, "winograd_output expects P [N, 6, M, "
+                                  "T * (width + 2) - 2]");
+  int64_t tiles = (p.getDimSize(3) + 2) / row;
+  if (height > 4 * tiles || height <= 4 * (tiles - 1))
+    return emitOptionalError(loc, "winograd_output: a height of ", height,
+                             " does not need exactly ", tiles,
+                             " tiles of four rows");
   if (Value b = adaptor.getB();
       b && (rankedType(b).getRank() != 1 ||
             rankedType(b).getDimSize(0) != p.getDimSize(2) ||
@@ -467,8 +473,7 @@ WinogradOutputOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
     return emitOptionalError(loc, "winograd_output: B must be [",
                              p.getDimSize(2), "]");
   inferred.push_back(RankedTensorType::get(
-      {p.getDimSize(0), p.getDimSize(2), height, p.getDimSize(4)},
-      p.getElementType()));
+      {p.getDimSize(0), p.getDimSize(2), height, width}, p.getElementType()));
   return success();
 }
 

@@ -99,7 +99,8 @@ struct WinogradPass : public impl::WinogradBase<WinogradPass> {
     Value p = rewriter.create<WinogradConvOp>(loc, v, u);
     rewriter.replaceOpWithNewOp<WinogradOutputOp>(
         op, op.getType(), p, op.getB(),
-        rewriter.getI64IntegerAttr(g->output[0]));
+        rewriter.getI64IntegerAttr(g->output[0]),
+        rewriter.getI64IntegerAttr(g->output[1]));
   }
 };
 

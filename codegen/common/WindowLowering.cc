@@ -439,36 +439,37 @@ struct WinogradInputLowering : public OpConversionPattern<WinogradInputOp> {
   }
 };
 
-/// P[n, e, m, t, w] = sum over c and kw of U[e, m, c, kw] *
-/// V[n, e, c, t, w + kw].
+/// P[n, e, m, j] = sum over c and kw of U[e, m, c, kw] * V'[n, e, c, j + kw],
+/// V' the tiles' rows of V one after another (a view).
 struct WinogradConvLowering : public OpConversionPattern<WinogradConvOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
   matchAndRewrite(WinogradConvOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
     MLIRContext *ctx = rewriter.getContext();
     RankedTensorType outType = resultType(op);
-    // Iteration: n, m, e, t, w, then c and kw (reduced). The output
-    // channels come first, so that a tile spans several (the rows of the
-    // vectorized contraction, sharing each load of V).
+    Value rows = rewriter.create<tensor::CollapseShapeOp>(
+        loc, adaptor.getV(),
+        ArrayRef<ReassociationIndices>{{0}, {1}, {2}, {3, 4}});
+    // Iteration: n, m, e, j, then c and kw (reduced). The output channels
+    // come first, so that a tile spans several (the rows of the vectorized
+    // contraction, sharing each load of V).
     auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
-    AffineMap vMap =
-        AffineMap::get(7, 0, {d(0), d(2), d(5), d(3), d(4) + d(6)}, ctx);
-    AffineMap uMap = AffineMap::get(7, 0, {d(2), d(1), d(5), d(6)}, ctx);
-    AffineMap outMap =
-        AffineMap::get(7, 0, {d(0), d(2), d(1), d(3), d(4)}, ctx);
+    AffineMap vMap = AffineMap::get(6, 0, {d(0), d(2), d(4), d(3) + d(5)}, ctx);
+    AffineMap uMap = AffineMap::get(6, 0, {d(2), d(1), d(4), d(5)}, ctx);
+    AffineMap outMap = AffineMap::get(6, 0, {d(0), d(2), d(1), d(3)}, ctx);
     rewriter.replaceOp(
         op,
-        buildContraction(rewriter, op.getLoc(),
-                         {adaptor.getV(), adaptor.getU()}, {vMap, uMap},
-                         zeros(rewriter, op.getLoc(), outType), outMap, 5, 2));
+        buildContraction(rewriter, loc, {rows, adaptor.getU()}, {vMap, uMap},
+                         zeros(rewriter, loc, outType), outMap, 4, 2));
     return success();
   }
 };
 
 /// Y[n, m, h, w] = B[m] + sum over e of AT[h mod 4][e] *
-/// P[n, e, m, h floordiv 4, w]: the output in its own layout, so that the
-/// convolution's epilogue fuses and tiles with it.
+/// P[n, e, m, (h floordiv 4) * (W + 2) + w]: the output in its own layout,
+/// so that the convolution's epilogue fuses and tiles with it.
 struct WinogradOutputLowering : public OpConversionPattern<WinogradOutputOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
@@ -494,7 +495,10 @@ struct WinogradOutputLowering : public OpConversionPattern<WinogradOutputOp> {
     // Iteration: n, m, h, w, then e (reduced).
     auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
     AffineMap pMap = AffineMap::get(
-        5, 0, {d(0), d(4), d(1), d(2).floorDiv(winograd::kOutputs), d(3)}, ctx);
+        5, 0,
+        {d(0), d(4), d(1),
+         d(2).floorDiv(winograd::kOutputs) * (op.getWidth() + 2) + d(3)},
+        ctx);
     AffineMap atMap =
         AffineMap::get(5, 0, {d(2) % winograd::kOutputs, d(4)}, ctx);
     AffineMap outMap = AffineMap::get(5, 0, {d(0), d(1), d(2), d(3)}, ctx);

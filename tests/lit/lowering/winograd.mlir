@@ -5,14 +5,15 @@
 // transforms as constants: the input padded (three extra rows at the
 // bottom: four tiles need 18 rows of the 16 the pads give) and its rows
 // combined by BT[e][i] six at a time, 4t + i; the filter applied along the
-// width (w + kw), output channels first in the iteration; the output's row
-// h taken from tile h floordiv 4 with AT[h mod 4], starting from the bias.
+// tiles' rows taken as one (j + kw over 4 x 18 - 2 points), output channels
+// first in the iteration; the output's row h taken from tile h floordiv 4
+// (18 points apart) with AT[h mod 4], starting from the bias.
 // CHECK-DAG: #[[XIN:.*]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d2, d3 * 4 + d5, d4)>
 // CHECK-DAG: #[[BT:.*]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d1, d5)>
-// CHECK-DAG: #[[VIN:.*]] = affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d0, d2, d5, d3, d4 + d6)>
-// CHECK-DAG: #[[UIN:.*]] = affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d2, d1, d5, d6)>
-// CHECK-DAG: #[[POUT:.*]] = affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d0, d2, d1, d3, d4)>
-// CHECK-DAG: #[[PIN:.*]] = affine_map<(d0, d1, d2, d3, d4) -> (d0, d4, d1, d2 floordiv 4, d3)>
+// CHECK-DAG: #[[VIN:.*]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d2, d4, d3 + d5)>
+// CHECK-DAG: #[[UIN:.*]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d2, d1, d4, d5)>
+// CHECK-DAG: #[[POUT:.*]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d2, d1, d3)>
+// CHECK-DAG: #[[PIN:.*]] = affine_map<(d0, d1, d2, d3, d4) -> (d0, d4, d1, (d2 floordiv 4) * 18 + d3)>
 // CHECK-DAG: #[[AT:.*]] = affine_map<(d0, d1, d2, d3, d4) -> (d2 mod 4, d4)>
 // CHECK-LABEL: func.func @steps
 // CHECK: tensor.pad %{{.*}} low[0, 0, 1, 1] high[0, 0, 3, 1]
@@ -20,13 +21,14 @@
 // CHECK: linalg.generic {indexing_maps = [#[[XIN]], #[[BT]], {{.*}}], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "reduction"]}
 // CHECK: arith.mulf
 // CHECK: arith.addf
-// CHECK: linalg.generic {indexing_maps = [#[[VIN]], #[[UIN]], #[[POUT]]], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "reduction", "reduction"]}
+// CHECK: tensor.collapse_shape %{{.*}} {{\[\[}}0], [1], [2], [3, 4]] : tensor<1x6x32x4x18xf32> into tensor<1x6x32x72xf32>
+// CHECK: linalg.generic {indexing_maps = [#[[VIN]], #[[UIN]], #[[POUT]]], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction"]}
 // CHECK: arith.constant dense<{{\[\[}}1.000000e+00, 1.000000e+00, 1.000000e+00, 1.000000e+00, 1.000000e+00, 0.000000e+00], {{.*}} : tensor<4x6xf32>
-// CHECK: linalg.generic {indexing_maps = [#[[PIN]], #[[AT]], {{.*}}], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]} ins(%{{.*}}, %{{.*}} : tensor<1x6x32x4x16xf32>, tensor<4x6xf32>) outs(%{{.*}} : tensor<1x32x14x16xf32>)
+// CHECK: linalg.generic {indexing_maps = [#[[PIN]], #[[AT]], {{.*}}], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]} ins(%{{.*}}, %{{.*}} : tensor<1x6x32x70xf32>, tensor<4x6xf32>) outs(%{{.*}} : tensor<1x32x14x16xf32>)
 func.func @steps(%x: tensor<1x32x14x16xf32>, %u: tensor<6x32x32x3xf32>, %b: tensor<32xf32>) -> tensor<1x32x14x16xf32> {
   %v = kiln.winograd_input %x {pads = array<i64: 1, 1, 1, 1>} : (tensor<1x32x14x16xf32>) -> tensor<1x6x32x4x18xf32>
-  %p = kiln.winograd_conv %v, %u : (tensor<1x6x32x4x18xf32>, tensor<6x32x32x3xf32>) -> tensor<1x6x32x4x16xf32>
-  %y = kiln.winograd_output %p, %b {height = 14 : i64} : (tensor<1x6x32x4x16xf32>, tensor<32xf32>) -> tensor<1x32x14x16xf32>
+  %p = kiln.winograd_conv %v, %u : (tensor<1x6x32x4x18xf32>, tensor<6x32x32x3xf32>) -> tensor<1x6x32x70xf32>
+  %y = kiln.winograd_output %p, %b {height = 14 : i64, width = 16 : i64} : (tensor<1x6x32x70xf32>, tensor<32xf32>) -> tensor<1x32x14x16xf32>
   return %y : tensor<1x32x14x16xf32>
 }
 
@@ -39,14 +41,14 @@ func.func @steps(%x: tensor<1x32x14x16xf32>, %u: tensor<6x32x32x3xf32>, %b: tens
 // TILED-LABEL: func.func @output_tiles
 // TILED: scf.for
 // TILED: scf.for %[[H:.*]] = %{{.*}} to %{{.*}} step %c4
-// TILED: tensor.extract_slice %{{.*}} [1, 6, 1, 1, 8]
+// TILED: tensor.extract_slice %{{.*}} [1, 6, 1, 8]
 // TILED: tensor.extract_slice %{{.*}} [4, 6]
 // TILED: linalg.generic
 // TILED: tensor.insert_slice %{{.*}}[0, %{{.*}}, %[[H]], 0] [1, 1, 4, 8]
-func.func @output_tiles(%p: tensor<1x6x2x3x8xf32>) -> tensor<1x2x12x8xf32> {
-  %0 = kiln.fusion "fusion_0_winograd_output_relu"(%p) : (tensor<1x6x2x3x8xf32>) -> tensor<1x2x12x8xf32> {
-  ^bb0(%a: tensor<1x6x2x3x8xf32>):
-    %1 = kiln.winograd_output %a {height = 12 : i64} : (tensor<1x6x2x3x8xf32>) -> tensor<1x2x12x8xf32>
+func.func @output_tiles(%p: tensor<1x6x2x28xf32>) -> tensor<1x2x12x8xf32> {
+  %0 = kiln.fusion "fusion_0_winograd_output_relu"(%p) : (tensor<1x6x2x28xf32>) -> tensor<1x2x12x8xf32> {
+  ^bb0(%a: tensor<1x6x2x28xf32>):
+    %1 = kiln.winograd_output %a {height = 12 : i64, width = 8 : i64} : (tensor<1x6x2x28xf32>) -> tensor<1x2x12x8xf32>
     %2 = kiln.relu %1 : (tensor<1x2x12x8xf32>) -> tensor<1x2x12x8xf32>
     kiln.yield %2 : tensor<1x2x12x8xf32>
   }

@@ -4,13 +4,14 @@
 // A 3x3 stride-1 convolution with a constant filter becomes the three
 // Winograd steps: the input's rows transformed (pads kept, T = ceil(14 / 4)
 // tiles of four rows, the padded width 18), the filter transformed at
-// compile time, the output transform with the bias and the height.
+// compile time and applied along the tiles' rows taken as one (4 x 18 - 2
+// points), the output transform with the bias, the height and the width.
 // CHECK-LABEL: func.func @conv
 // CHECK-SAME: (%[[X:.*]]: tensor<1x32x14x16xf32>, %[[B:.*]]: tensor<32xf32>)
 // CHECK: %[[V:.*]] = kiln.winograd_input %[[X]] {pads = array<i64: 1, 1, 1, 1>} : (tensor<1x32x14x16xf32>) -> tensor<1x6x32x4x18xf32>
 // CHECK: %[[U:.*]] = kiln.constant {{.*}} : tensor<6x32x32x3xf32>
-// CHECK: %[[P:.*]] = kiln.winograd_conv %[[V]], %[[U]] : (tensor<1x6x32x4x18xf32>, tensor<6x32x32x3xf32>) -> tensor<1x6x32x4x16xf32>
-// CHECK: %[[Y:.*]] = kiln.winograd_output %[[P]], %[[B]] {height = 14 : i64} : (tensor<1x6x32x4x16xf32>, tensor<32xf32>) -> tensor<1x32x14x16xf32>
+// CHECK: %[[P:.*]] = kiln.winograd_conv %[[V]], %[[U]] : (tensor<1x6x32x4x18xf32>, tensor<6x32x32x3xf32>) -> tensor<1x6x32x70xf32>
+// CHECK: %[[Y:.*]] = kiln.winograd_output %[[P]], %[[B]] {height = 14 : i64, width = 16 : i64} : (tensor<1x6x32x70xf32>, tensor<32xf32>) -> tensor<1x32x14x16xf32>
 // CHECK-NOT: kiln.conv
 // CHECK: return %[[Y]]
 func.func @conv(%x: tensor<1x32x14x16xf32>, %b: tensor<32xf32>) -> tensor<1x32x14x16xf32> {
@@ -26,7 +27,7 @@ func.func @conv(%x: tensor<1x32x14x16xf32>, %b: tensor<32xf32>) -> tensor<1x32x1
 // SMALL-LABEL: func.func @transformed_filter
 // SMALL: kiln.winograd_input %{{.*}} {pads = array<i64: 0, 0, 0, 0>} : (tensor<1x1x18x16xf32>) -> tensor<1x6x1x4x16xf32>
 // SMALL: kiln.constant dense<{{\[\[\[\[}}2.500000e-01, 5.000000e-01, 7.500000e-01]]], {{\[\[\[}}-2.000000e+00, -2.500000e+00, -3.000000e+00]]], {{\[\[\[}}-0.666666{{[0-9]*}}, -0.833333{{[0-9]*}}, -1.000000e+00]]], {{\[\[\[}}1.541666{{[0-9]*}}, 1.833333{{[0-9]*}}, 2.125000e+00]]], {{\[\[\[}}8.750000e-01, 1.000000e+00, 1.125000e+00]]], {{\[\[\[}}7.000000e+00, 8.000000e+00, 9.000000e+00]]]]> : tensor<6x1x1x3xf32>
-// SMALL: kiln.winograd_output %{{.*}} {height = 16 : i64} : (tensor<1x6x1x4x14xf32>) -> tensor<1x1x16x14xf32>
+// SMALL: kiln.winograd_output %{{.*}} {height = 16 : i64, width = 14 : i64} : (tensor<1x6x1x62xf32>) -> tensor<1x1x16x14xf32>
 func.func @transformed_filter(%x: tensor<1x1x18x16xf32>) -> tensor<1x1x16x14xf32> {
   %w = kiln.constant dense<[[[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0], [7.0, 8.0, 9.0]]]]> : tensor<1x1x3x3xf32>
   %0 = kiln.conv %x, %w : (tensor<1x1x18x16xf32>, tensor<1x1x3x3xf32>) -> tensor<1x1x16x14xf32>
