@@ -22,7 +22,8 @@ void Pause() {
 
 } // namespace
 
-ThreadPool::ThreadPool(int threads) : threads_(std::max(1, threads)) {
+ThreadPool::ThreadPool(int threads)
+    : threads_(std::max(1, threads)), shares_(threads_) {
   for (int w = 1; w < threads_; ++w)
     workers_.emplace_back([this, w] { Work(w); });
 }
@@ -47,21 +48,26 @@ void ThreadPool::ParallelFor(int64_t n, const Body &body) {
     body(0, 0, n);
     return;
   }
-  // Chunks of about an eighth of a thread's share, taken in turn by
-  // whichever thread is free: a thread slowed down (a shared machine, a
-  // core at a lower clock) takes fewer, instead of the others waiting for
-  // its fixed share.
+  // Each thread has a share of the grid, the same one in every loop (so the
+  // tiles of consecutive kernels that one thread wrote, it reads from its own
+  // cache), taken in chunks of about an eighth of it. A thread done with its
+  // share takes chunks from the others' in turn: a thread slowed down (a
+  // shared machine, a core at a lower clock) does less, instead of the others
+  // waiting for its whole share.
   int64_t chunk = std::max<int64_t>(1, n / (int64_t{parts} * 8));
   {
     std::lock_guard<std::mutex> lock(mutex_);
     body_ = &body;
-    n_ = n;
+    parts_ = parts;
     chunk_ = chunk;
-    next_.store(0);
+    for (int p = 0; p < parts; ++p) {
+      shares_[p].next.store(n * p / parts);
+      shares_[p].end = n * (p + 1) / parts;
+    }
     generation_.fetch_add(1);
   }
   wake_.notify_all();
-  RunChunks(0, body, n, chunk);
+  RunChunks(0, body, parts, chunk);
   // No worker joins from now on; wait for those that did.
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -77,13 +83,17 @@ void ThreadPool::ParallelFor(int64_t n, const Body &body) {
   }
 }
 
-void ThreadPool::RunChunks(int worker, const Body &body, int64_t n,
+void ThreadPool::RunChunks(int worker, const Body &body, int parts,
                            int64_t chunk) {
-  for (;;) {
-    int64_t begin = next_.fetch_add(chunk);
-    if (begin >= n)
-      return;
-    body(worker, begin, std::min(n, begin + chunk));
+  // The worker's own share first, then the others' from the next one on.
+  for (int i = 0; i < parts; ++i) {
+    Share &share = shares_[(worker + i) % parts];
+    for (;;) {
+      int64_t begin = share.next.fetch_add(chunk);
+      if (begin >= share.end)
+        break;
+      body(worker, begin, std::min(share.end, begin + chunk));
+    }
   }
 }
 
@@ -94,7 +104,8 @@ void ThreadPool::Work(int worker) {
     for (int i = 0; i < kSpins && generation_.load() == seen; ++i)
       Pause();
     const Body *body;
-    int64_t n, chunk;
+    int parts;
+    int64_t chunk;
     {
       std::unique_lock<std::mutex> lock(mutex_);
       wake_.wait(lock, [&] { return generation_.load() != seen; });
@@ -104,11 +115,11 @@ void ThreadPool::Work(int worker) {
       if (!body_)
         continue; // That loop is over.
       body = body_;
-      n = n_;
+      parts = parts_;
       chunk = chunk_;
       active_.fetch_add(1);
     }
-    RunChunks(worker, *body, n, chunk);
+    RunChunks(worker, *body, parts, chunk);
     active_.fetch_sub(1);
   }
 }

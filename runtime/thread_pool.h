@@ -36,7 +36,9 @@ public:
   using Body = std::function<void(int worker, int64_t begin, int64_t end)>;
 
   /// Runs `body` over [0, n) in contiguous chunks (each index once), on
-  /// the caller and the workers, and returns when all are done. Worker
+  /// the caller and the workers, and returns when all are done. Worker w
+  /// starts on the w-th of min(n, size()) equal shares of [0, n), the same
+  /// in every loop of that n, and then helps with the others'. Worker
   /// numbers are in [0, size()); no two calls with one worker number run
   /// at once (a worker's scratch memory is its own). One loop at a time:
   /// while another thread's loop runs, this one runs on the caller alone
@@ -45,10 +47,18 @@ public:
 
 private:
   void Work(int worker);
-  /// Takes chunks of the current loop until none is left.
-  void RunChunks(int worker, const Body &body, int64_t n, int64_t chunk);
+  /// Takes chunks of the current loop until none is left: from the
+  /// worker's own share first, then from the others'.
+  void RunChunks(int worker, const Body &body, int parts, int64_t chunk);
+
+  /// One thread's share of a loop: [next, end) is what no thread has taken.
+  struct alignas(64) Share {
+    std::atomic<int64_t> next{0};
+    int64_t end = 0;
+  };
 
   const int threads_;
+  std::vector<Share> shares_; ///< Share p is worker p's.
   std::vector<std::thread> workers_;
   std::mutex busy_; ///< Held by the thread whose loop runs.
   std::mutex mutex_;
@@ -57,9 +67,8 @@ private:
   // no worker joins it then); `generation_` counts loops, so that a worker
   // knows a new one has started.
   const Body *body_ = nullptr;
-  int64_t n_ = 0;
+  int parts_ = 1; ///< Shares of the current loop: min(n, threads).
   int64_t chunk_ = 1;
-  std::atomic<int64_t> next_{0}; ///< The first index no thread has taken.
   std::atomic<uint64_t> generation_{0};
   std::atomic<int> active_{0}; ///< Workers in the current loop.
   bool stop_ = false;

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -60,6 +61,45 @@ TEST(ThreadPoolTest, FreeThreadsTakeTheRemainingChunks) {
   EXPECT_LT(slow_chunk.load(), 32);
   EXPECT_EQ(indices[slow_worker.load()].load(), slow_chunk.load());
   EXPECT_EQ(indices[1 - slow_worker.load()].load(), 64 - slow_chunk.load());
+}
+
+// Each worker starts on its own share of the grid (the same share in every
+// loop, so that what one kernel's tiles wrote the next kernel's same tiles
+// read from that thread's cache) and only then takes the others' chunks.
+TEST(ThreadPoolTest, WorkersTakeTheirOwnShareFirst) {
+  for (int threads : {2, 3}) {
+    ThreadPool pool(threads);
+    constexpr int64_t kN = 96;
+    std::mutex mutex;
+    std::vector<std::vector<int64_t>> begins(threads);
+    for (int loop = 0; loop < 3; ++loop) {
+      for (auto &b : begins)
+        b.clear();
+      pool.ParallelFor(kN, [&](int worker, int64_t begin, int64_t end) {
+        {
+          std::lock_guard<std::mutex> lock(mutex);
+          begins[worker].push_back(begin);
+        }
+        std::this_thread::sleep_for(std::chrono::microseconds(200));
+      });
+      for (int w = 0; w < threads; ++w) {
+        int64_t home_begin = kN * w / threads,
+                home_end = kN * (w + 1) / threads;
+        // The chunks of its own share come first, in order.
+        size_t i = 0;
+        for (; i < begins[w].size() && begins[w][i] >= home_begin &&
+               begins[w][i] < home_end;
+             ++i)
+          if (i > 0)
+            EXPECT_GT(begins[w][i], begins[w][i - 1]);
+        // Then none of its own share again.
+        for (; i < begins[w].size(); ++i)
+          EXPECT_FALSE(begins[w][i] >= home_begin && begins[w][i] < home_end)
+              << "worker " << w << " went back to its share at "
+              << begins[w][i];
+      }
+    }
+  }
 }
 
 TEST(ThreadPoolTest, WorkersRunAtOnce) {
