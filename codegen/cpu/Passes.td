@@ -104,7 +104,12 @@ def CpuVectorizeContractions
     columns use masked loads and stores; a reduction whose reads of S
     would not stay in L2 runs in chunks, C holding the partial sums. A
     `linalg.fill` of C just before the op becomes the accumulators'
-    initial value. Other generics are left to the scalar loop lowering.
+    initial value. Window reductions (max pooling, average pooling's sum:
+    C = max/min/add(C, X[.., s * j + ..]) over the window, s 1 or 2) become
+    loops over vector blocks along the output row, each block's
+    accumulator kept in a register over the window, X read with one vector
+    per window position (stride 2: a span and every other element). Other
+    generics are left to the scalar loop lowering.
   }];
   let options = [
     Option<"vectorBits", "vector-bits", "int64_t", "0",

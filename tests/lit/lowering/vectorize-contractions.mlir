@@ -254,3 +254,69 @@ func.func @chunked_contiguous(%x: memref<1x512x3x18xf32>, %w: memref<8x512x3x3xf
   }
   return
 }
+// -----
+
+// A 3x3 stride-2 max pool over 2 channels of a 9x41 padded image (an
+// output row of 20: a full vector of 16 and a masked one of 4), after a
+// fill with -inf, which becomes the accumulator's start. Per window
+// position, the 2 x 16 elements the lanes lie in are loaded (the mask stops
+// at the last one used) and every other one is taken; each block of
+// outputs is stored once, after the window.
+#x = affine_map<(d0, d1, d2, d3, d4) -> (d0, 2 * d1 + d2, 2 * d4 + d3)>
+#win = affine_map<(d0, d1, d2, d3, d4) -> (d2, d3)>
+#y = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d4)>
+// CHECK-LABEL: func.func @max_pool
+// CHECK-NOT: linalg.fill
+// CHECK: scf.for %[[C:[a-z0-9]+]] = %c0{{.*}} to %c2{{.*}} step %c1
+// CHECK: scf.for %[[H:[a-z0-9]+]] = %c0{{.*}} to %c4{{.*}} step %c1
+// CHECK: scf.for %[[J:[a-z0-9]+]] = %c0{{.*}} to %c16{{.*}} step %c16
+// CHECK: %[[START:.*]] = vector.broadcast %arg3 : f32 to vector<16xf32>
+// CHECK: scf.for %{{.*}} iter_args(%{{.*}} = %[[START]])
+// CHECK: scf.for %{{.*}} iter_args(%[[ACC:[a-z0-9]+]] = %{{.*}})
+// CHECK: %[[MASK:.*]] = arith.constant dense<[{{(true, )+}}false]> : vector<32xi1>
+// CHECK: %[[SPAN:.*]] = vector.maskedload %arg0[%{{.*}}, %{{.*}}, %{{.*}}], %[[MASK]], %{{.*}} : memref<2x9x41xf32>, vector<32xi1>, vector<32xf32> into vector<32xf32>
+// CHECK: %[[EVEN:.*]] = vector.shuffle %[[SPAN]], %[[SPAN]] [0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30]
+// CHECK: arith.maximumf %[[ACC]], %[[EVEN]] : vector<16xf32>
+// CHECK: vector.store %{{.*}}, %arg2[%[[C]], %[[H]], %[[J]]] : memref<2x4x20xf32>, vector<16xf32>
+// CHECK: vector.maskedstore %arg2[%[[C]], %[[H]], %c16{{.*}}]
+// CHECK-NOT: linalg.generic
+func.func @max_pool(%x: memref<2x9x41xf32>, %w: memref<3x3xf32>, %y: memref<2x4x20xf32>, %init: f32) {
+  linalg.fill ins(%init : f32) outs(%y : memref<2x4x20xf32>)
+  linalg.generic {indexing_maps = [#x, #win, #y], iterator_types = ["parallel", "parallel", "reduction", "reduction", "parallel"]} ins(%x, %w : memref<2x9x41xf32>, memref<3x3xf32>) outs(%y : memref<2x4x20xf32>) {
+  ^bb0(%in: f32, %unused: f32, %acc: f32):
+    %m = arith.maximumf %in, %acc : f32
+    linalg.yield %m : f32
+  }
+  return
+}
+
+// -----
+
+// A window sum with stride 1 (average pooling's) reads C as the start and
+// one vector of X per window position; a stride of 3 is left to the scalar
+// loops.
+#x1 = affine_map<(d0, d1, d2) -> (d0, d2 + d1)>
+#x3 = affine_map<(d0, d1, d2) -> (d0, 3 * d2 + d1)>
+#win1 = affine_map<(d0, d1, d2) -> (d1)>
+#y1 = affine_map<(d0, d1, d2) -> (d0, d2)>
+// CHECK-LABEL: func.func @window_sums
+// CHECK: %[[C:.*]] = vector.load %arg2[%{{.*}}, %{{.*}}] : memref<3x16xf32>, vector<16xf32>
+// CHECK: scf.for {{.*}} iter_args(%[[ACC:[a-z0-9]+]] = %[[C]])
+// CHECK: %[[X:.*]] = vector.load %arg0[%{{.*}}, %{{.*}}] : memref<3x50xf32>, vector<16xf32>
+// CHECK: arith.addf %[[X]], %[[ACC]] : vector<16xf32>
+// CHECK: vector.store
+// CHECK: linalg.generic
+// CHECK-SAME: ins(%arg0, %arg1 : memref<3x50xf32>, memref<3xf32>) outs(%arg3
+func.func @window_sums(%x: memref<3x50xf32>, %w: memref<3xf32>, %y: memref<3x16xf32>, %z: memref<3x16xf32>) {
+  linalg.generic {indexing_maps = [#x1, #win1, #y1], iterator_types = ["parallel", "reduction", "parallel"]} ins(%x, %w : memref<3x50xf32>, memref<3xf32>) outs(%y : memref<3x16xf32>) {
+  ^bb0(%in: f32, %unused: f32, %acc: f32):
+    %s = arith.addf %in, %acc : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [#x3, #win1, #y1], iterator_types = ["parallel", "reduction", "parallel"]} ins(%x, %w : memref<3x50xf32>, memref<3xf32>) outs(%z : memref<3x16xf32>) {
+  ^bb0(%in: f32, %unused: f32, %acc: f32):
+    %s = arith.addf %in, %acc : f32
+    linalg.yield %s : f32
+  }
+  return
+}
