@@ -331,14 +331,67 @@ FailureOr<Values> sliceAtRuntimeStart(NodeContext &ctx) {
   }
   if (axis < 0 || length < 1 || !startType.getElementType().isInteger(64))
     return refuse();
+  int64_t dim = ctx.type(0).getDimSize(axis);
+  if (length > dim) {
+    ctx.error(absl::StrCat(
+        "a slice of ", length, " positions (ends = starts + ", length,
+        ") along axis ", axis, " of length ", dim, " cannot fit"));
+    return mlir::failure();
+  }
+  // ONNX counts a negative start from the back and clamps the end, so a
+  // window that does not fit is shorter (x[-1:1] is empty): here it fails
+  // the run instead. A start in [0, dim - k], or a negative one whose end
+  // start + k is still negative (x[-3:-1]), gives k positions; a Gather
+  // takes negative positions counted from the back as well.
+  auto check = [&](Value v, int64_t lower, int64_t upper,
+                   const std::string &what) {
+    return ctx.build<InRangeOp>(
+        v, {named(ctx, "lower", i64(ctx, lower)),
+            named(ctx, "upper", i64(ctx, upper)),
+            named(ctx, "what", ctx.builder().getStringAttr(what))});
+  };
+  mlir::Type i64Type = ctx.builder().getI64Type();
+  FailureOr<Value> first = ctx.reshape(ctx.input(1), {});
+  if (mlir::failed(first))
+    return mlir::failure();
+  FailureOr<Value> checkedStart = check(
+      *first, -dim, dim - length,
+      absl::StrCat("start (of a slice of ", length, " along axis ", axis, ")"));
+  FailureOr<Value> negative =
+      mlir::succeeded(checkedStart)
+          ? ctx.build<LessOp>({*checkedStart, ctx.scalar(i64Type, 0)})
+          : checkedStart;
+  FailureOr<Value> end =
+      mlir::succeeded(negative)
+          ? ctx.build<AddOp>({*checkedStart, ctx.scalar(i64Type, length)})
+          : negative;
+  FailureOr<Value> negativeEnd =
+      mlir::succeeded(end)
+          ? ctx.build<WhereOp>({*negative, *end, ctx.scalar(i64Type, -1)})
+          : end;
+  FailureOr<Value> checkedEnd =
+      mlir::succeeded(negativeEnd)
+          ? check(*negativeEnd, length - dim, -1,
+                  absl::StrCat("end (start + ", length,
+                               ") of a slice with a negative start"))
+          : negativeEnd;
+  // The start again, from the checked end where it is negative, so that
+  // both checks stay on the path to the result.
+  FailureOr<Value> back =
+      mlir::succeeded(checkedEnd)
+          ? ctx.build<SubOp>({*checkedEnd, ctx.scalar(i64Type, length)})
+          : checkedEnd;
+  FailureOr<Value> checked =
+      mlir::succeeded(back)
+          ? ctx.build<WhereOp>({*negative, *back, *checkedStart})
+          : back;
   std::vector<int64_t> offsets(length);
   for (int64_t i = 0; i < length; ++i)
     offsets[i] = i;
-  FailureOr<Value> first = ctx.reshape(ctx.input(1), {});
   FailureOr<Value> positions =
-      mlir::succeeded(first)
-          ? ctx.build<AddOp>({*first, int64Constant(ctx, offsets, {length})})
-          : first;
+      mlir::succeeded(checked)
+          ? ctx.build<AddOp>({*checked, int64Constant(ctx, offsets, {length})})
+          : checked;
   if (mlir::failed(positions))
     return mlir::failure();
   return one(ctx.build<GatherOp>({ctx.input(0), *positions},

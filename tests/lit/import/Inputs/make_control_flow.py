@@ -191,6 +191,21 @@ np.save(f"{out}/cf_xw.npy", xw)
 wins = [xw[:, i:i + 2] for i in range(4)]
 print("acc", sum(wins).tolist(), "windows", np.array(wins).tolist())
 
+# The same window at the top level, its start fed: x[s : s + 2] on 5
+# values. A negative start counts from the back when the whole window lies
+# before the end (s = -3); one that would make ONNX's slice shorter (s = -1:
+# x[-1:1] is empty; s = 4: x[4:6] has one value) fails the run.
+save("slice_fed_start",
+     [h.make_node("Add", ["s", "two"], ["e"]),
+      h.make_node("Slice", ["x", "s", "e", "zero_axis"], ["y"],
+                  name="fed_slice")],
+     [vi("x", f32, [5]), vi("s", T.INT64, [1])], [vi("y", f32, [2])],
+     [nh.from_array(np.array([2], np.int64), "two"),
+      nh.from_array(np.array([0], np.int64), "zero_axis")])
+np.save(f"{out}/sl_x.npy", np.array([1, 2, 4, 8, 16], np.float32))
+for s in (3, -3, -1, 4):
+    np.save(f"{out}/sl_{s}.npy", np.array([s], np.int64))
+
 # Nesting under a run-time If: an If of two outputs; a Loop in a branch;
 # a Scan in a branch (each one kernel, the inner loop inside the if).
 B = T.BOOL
