@@ -27,6 +27,8 @@
 #include <limits>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "graph/build_op.h"
 #include "graph/onnx_ops.h"
 #include "mlir/IR/Matchers.h"
 
@@ -418,6 +420,11 @@ FailureOr<Values> convertResize(NodeContext &ctx) {
       }
       outLen[i] = static_cast<int64_t>(len);
     } else {
+      if (v > static_cast<double>(int64_t{1} << 40)) {
+        ctx.error(absl::StrCat("sizes[", i, "] = ", v, " makes axis ", axes[i],
+                               " too long"));
+        return mlir::failure();
+      }
       scale[i] = v / static_cast<double>(in);
       outLen[i] = static_cast<int64_t>(v);
       common = policy == "not_larger" ? std::min(common, scale[i])
@@ -427,9 +434,26 @@ FailureOr<Values> convertResize(NodeContext &ctx) {
   if (sizes && policy != "stretch") {
     for (size_t i = 0; i < n; ++i) {
       scale[i] = common;
-      outLen[i] = static_cast<int64_t>(
-          std::round(common * static_cast<double>(t.getDimSize(axes[i]))));
+      double len =
+          std::round(common * static_cast<double>(t.getDimSize(axes[i])));
+      if (len > static_cast<double>(int64_t{1} << 40)) {
+        ctx.error(absl::StrCat("sizes with keep_aspect_ratio_policy '", policy,
+                               "' make axis ", axes[i], " too long"));
+        return mlir::failure();
+      }
+      outLen[i] = static_cast<int64_t>(len);
     }
+  }
+  // The whole output within Kiln's element limit before any axis's
+  // sampling table is built (one entry per output position).
+  llvm::SmallVector<int64_t> outShape(t.getShape());
+  for (size_t i = 0; i < n; ++i)
+    outShape[axes[i]] = outLen[i];
+  if (!ShapeWithinLimit(outShape)) {
+    ctx.error(absl::StrCat("the output, of shape [",
+                           absl::StrJoin(outShape, ","),
+                           "], is larger than Kiln's limit of 2^32 elements"));
+    return mlir::failure();
   }
   if (!mlir::isa<mlir::FloatType>(t.getElementType()) && o.mode != "nearest") {
     ctx.unsupported("mode '" + o.mode +

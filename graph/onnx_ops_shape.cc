@@ -7,6 +7,7 @@
 // ConstantOfShape into constants).
 //
 //===----------------------------------------------------------------------===//
+#include <algorithm>
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
@@ -534,9 +535,9 @@ template <bool ToSpace> FailureOr<Values> convertDepthSpace(NodeContext &ctx) {
   int64_t n = t.getDimSize(0), c = t.getDimSize(1), h = t.getDimSize(2),
           w = t.getDimSize(3);
   if constexpr (ToSpace) {
-    if (c % (b * b) != 0) {
+    if (b > c / b || c % (b * b) != 0) {
       ctx.error(absl::StrCat("channels (", c, ") are not a multiple of ",
-                             "blocksize^2 (", b * b, ")"));
+                             "blocksize^2 (blocksize ", b, ")"));
       return mlir::failure();
     }
     std::string mode = ctx.getString("mode", "DCR");
@@ -601,12 +602,24 @@ FailureOr<Values> convertOneHot(NodeContext &ctx) {
   FailureOr<double> depthValue = ctx.constantScalar(1, "depth");
   if (mlir::failed(depthValue))
     return mlir::failure();
-  int64_t depth = static_cast<int64_t>(*depthValue);
   auto idxType = ctx.type(0), valuesType = ctx.type(2);
-  if (depth < 1 || valuesType.getNumElements() != 2) {
+  if (!(*depthValue >= 1) || valuesType.getNumElements() != 2) {
     ctx.error("expects depth >= 1 and values [off, on]");
     return mlir::failure();
   }
+  // The output has depth entries along the new axis, and a constant holds
+  // the depth positions: both within Kiln's limits before anything is sized.
+  llvm::SmallVector<int64_t> outShape(idxType.getShape());
+  outShape.push_back(static_cast<int64_t>(
+      std::min(*depthValue, static_cast<double>(kMaxConstantElements) + 1)));
+  if (*depthValue > static_cast<double>(kMaxConstantElements) ||
+      !ShapeWithinLimit(outShape)) {
+    ctx.error(absl::StrCat("depth ", *depthValue,
+                           " makes the output larger than Kiln's limit of "
+                           "2^32 elements"));
+    return mlir::failure();
+  }
+  int64_t depth = static_cast<int64_t>(*depthValue);
   int64_t rank = idxType.getRank() + 1;
   int64_t axis = normalizeAxis(ctx.getInt("axis", -1), rank);
   if (axis < 0) {

@@ -17,6 +17,7 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
+#include "graph/build_op.h"
 #include "graph/importer.h"
 #include "graph/onnx_ops.h"
 #include "graph/onnx_tensor.h"
@@ -181,6 +182,14 @@ FailureOr<std::pair<Value, Value>> dft(NodeContext &ctx, Value re, Value im,
   if (mlir::failed(r) || mlir::failed(i))
     return mlir::failure();
   int64_t bins = onesided ? length / 2 + 1 : length;
+  // The transform is a constant matrix of length x bins entries.
+  if (bins > kMaxConstantElements / length) {
+    ctx.error(absl::StrCat("a DFT of length ", length, " needs a ", length,
+                           " x ", bins,
+                           " matrix of constants, more than Kiln's limit of "
+                           "2^31 elements"));
+    return mlir::failure();
+  }
   std::vector<double> cosines(length * bins), sines(length * bins);
   double sign = inverse ? 1.0 : -1.0, scale = inverse ? 1.0 / length : 1.0;
   for (int64_t s = 0; s < length; ++s)

@@ -498,6 +498,25 @@ TEST(OnnxTest, FuzzerFindingsAreRefusedCleanly) {
       {"maxpool-mistyped-attributes.onnx",
        "node 'pool' (MaxPool): attribute 'pads' is TYPE_PROTOS, expected "
        "INTS"},
+      // Sizes past the element limit sized tables (one entry per output
+      // position) before they were checked: bad_alloc, length_error, or a
+      // blocksize whose square overflowed to 0 (SIGFPE). A new-user trial
+      // and its fuzzer found them.
+      {"resize-huge-sizes.onnx",
+       "node 'rz' (Resize): the output, of shape [1,2,3,1099511627776], is "
+       "larger than Kiln's limit of 2^32 elements"},
+      {"resize-sizes-int64max.onnx", "(Resize): sizes[0] = 9.22337e+18 makes "
+                                     "axis 0 too long"},
+      {"resize-sizes-keep-aspect.onnx", "(Resize): sizes[1] = "},
+      {"onehot-huge-depth.onnx",
+       "node 'oh' (OneHot): depth 1e+10 makes the output larger than Kiln's "
+       "limit of 2^32 elements"},
+      {"dft-huge-length.onnx",
+       "node 'dft' (DFT): a DFT of length 1000000000 needs a 1000000000 x "
+       "1000000000 matrix of constants"},
+      {"depthtospace-blocksize-2pow32.onnx",
+       "node 'n' (DepthToSpace): channels (4) are not a multiple of "
+       "blocksize^2 (blocksize 4294967296)"},
   };
   for (const Case &c : cases) {
     absl::Status s = status(c.file);
