@@ -96,6 +96,37 @@ std::string OpSuggestion(const std::string &op_type) {
 
 namespace {
 
+/// Appends the names `node` reads from its graph: its inputs, and the
+/// values its subgraphs (an If's branches, a Loop's body) read from outside
+/// them, at any depth.
+void OuterReads(const onnx::NodeProto &node, std::vector<std::string> &out) {
+  for (const std::string &in : node.input())
+    if (!in.empty())
+      out.push_back(in);
+  auto fromSubgraph = [&](const onnx::GraphProto &g) {
+    std::set<std::string> local;
+    for (const onnx::ValueInfoProto &v : g.input())
+      local.insert(v.name());
+    for (const onnx::TensorProto &t : g.initializer())
+      local.insert(t.name());
+    for (const onnx::NodeProto &n : g.node())
+      for (const std::string &o : n.output())
+        local.insert(o);
+    std::vector<std::string> reads;
+    for (const onnx::NodeProto &n : g.node())
+      OuterReads(n, reads);
+    for (std::string &r : reads)
+      if (!local.count(r))
+        out.push_back(std::move(r));
+  };
+  for (const onnx::AttributeProto &a : node.attribute()) {
+    if (a.has_g())
+      fromSubgraph(a.g());
+    for (const onnx::GraphProto &g : a.graphs())
+      fromSubgraph(g);
+  }
+}
+
 class OnnxSource : public GraphSource {
 public:
   OnnxSource(onnx::ModelProto model, std::string base_dir, int opset)
@@ -126,6 +157,31 @@ public:
         if (!o.empty())
           names.push_back(o);
     return names;
+  }
+  std::set<std::string>
+  InputsReachedBy(const std::vector<std::string> &requested) const override {
+    const onnx::GraphProto &graph = model_.graph();
+    std::map<std::string, const onnx::NodeProto *> producer;
+    for (const onnx::NodeProto &n : graph.node())
+      for (const std::string &o : n.output())
+        producer[o] = &n;
+    std::vector<std::string> pending =
+        requested.empty() ? DefaultFetches() : requested;
+    std::set<std::string> seen;
+    while (!pending.empty()) {
+      std::string name = std::move(pending.back());
+      pending.pop_back();
+      if (!seen.insert(name).second)
+        continue;
+      if (auto p = producer.find(name); p != producer.end())
+        OuterReads(*p->second, pending);
+    }
+    std::set<std::string> inputs;
+    for (const onnx::ValueInfoProto &v : graph.input())
+      if (seen.count(v.name()) && !initializers_.count(v.name()) &&
+          !frozen_.count(v.name()))
+        inputs.insert(v.name());
+    return inputs;
   }
   std::vector<std::string> InputNames() const override {
     std::vector<std::string> names;

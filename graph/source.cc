@@ -19,6 +19,33 @@
 namespace kiln {
 namespace {
 
+/// The node a tensor name refers to: "x" of "x:1" and of "^x".
+std::string NodeOf(const std::string &tensor) {
+  std::string name = tensor.substr(0, tensor.find(':'));
+  return !name.empty() && name[0] == '^' ? name.substr(1) : name;
+}
+
+/// Appends the tensors `node` reads: its inputs, and what the nodes of its
+/// subgraphs (an If's branches, a While's cond and body) read from outside
+/// them.
+void OuterReads(const NodeDef &node, std::vector<std::string> &out) {
+  for (const std::string &in : node.input())
+    out.push_back(in);
+  for (const auto &[key, attr] : node.attr()) {
+    if (!attr.has_graph())
+      continue;
+    std::set<std::string> local;
+    for (const NodeDef &n : attr.graph().node())
+      local.insert(n.name());
+    std::vector<std::string> reads;
+    for (const NodeDef &n : attr.graph().node())
+      OuterReads(n, reads);
+    for (std::string &r : reads)
+      if (!local.count(NodeOf(r)))
+        out.push_back(std::move(r));
+  }
+}
+
 class GraphDefSource : public GraphSource {
 public:
   explicit GraphDefSource(GraphDef graph) : graph_(std::move(graph)) {}
@@ -72,6 +99,28 @@ public:
     coded.Trim();
     return absl::StrCat("graphdef:", bytes);
   }
+  std::set<std::string>
+  InputsReachedBy(const std::vector<std::string> &requested) const override {
+    std::map<std::string, const NodeDef *> nodes;
+    for (const NodeDef &node : graph_.node())
+      nodes[node.name()] = &node;
+    std::vector<std::string> pending =
+        requested.empty() ? DefaultFetches() : requested;
+    std::set<std::string> seen, inputs;
+    while (!pending.empty()) {
+      std::string name = NodeOf(pending.back());
+      pending.pop_back();
+      if (!seen.insert(name).second)
+        continue;
+      auto node = nodes.find(name);
+      if (node == nodes.end())
+        continue;
+      if (node->second->op() == "Placeholder" && !frozen_.count(name))
+        inputs.insert(name);
+      OuterReads(*node->second, pending);
+    }
+    return inputs;
+  }
   std::string WhyNotFeedable(const std::string &name) const override {
     if (frozen_.count(name))
       return "is frozen to a constant at compile time";
@@ -110,6 +159,32 @@ absl::Status CheckFeed(const InputDeclaration &input, DType dtype,
   return absl::InvalidArgumentError(
       absl::StrCat("feed '", input.name, "': expected ", input.TypeString(),
                    ", got ", DTypeName(dtype), ShapeToString(shape)));
+}
+
+absl::Status
+CheckReachedFeeds(const std::vector<InputDeclaration> &declared,
+                  const std::map<std::string, std::vector<int64_t>> &given,
+                  const std::set<std::string> &reached,
+                  const std::map<std::string, FedType> &fed) {
+  for (const InputDeclaration &input : declared) {
+    InputDeclaration expected = input;
+    if (auto g = given.find(input.name); g != given.end())
+      expected.shape = g->second;
+    auto feed = fed.find(input.name);
+    if (feed == fed.end()) {
+      if (reached.count(input.name))
+        return absl::InvalidArgumentError(
+            absl::StrCat("missing feed '", input.name, "' (",
+                         input.TypeString(), "), which the fetches need"));
+      continue;
+    }
+    if (feed->second.dtype != expected.dtype)
+      if (absl::Status s =
+              CheckFeed(expected, feed->second.dtype, feed->second.shape);
+          !s.ok())
+        return s;
+  }
+  return absl::OkStatus();
 }
 
 absl::Status

@@ -10,6 +10,7 @@
 
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,25 @@ struct InputDeclaration {
 /// and the declared sizes. An InvalidArgument error names the feed.
 absl::Status CheckFeed(const InputDeclaration &input, DType dtype,
                        const std::vector<int64_t> &shape);
+
+/// A feed's type, as far as checks before compiling need it.
+struct FedType {
+  DType dtype = DType::kInvalid;
+  std::vector<int64_t> shape;
+};
+
+/// Checks feeds before anything compiles: each input in `reached` (the
+/// inputs the fetches read, GraphSource::InputsReachedBy) must be fed, and
+/// every feed must have its input's declared dtype. (The shape of an input
+/// declared static is checked by the executable, where the fetches need
+/// it: ONNX's CastLike tests feed an input read only for its type with
+/// another shape. `given` replaces the declared shape where one was given.)
+/// Errors name the feed and both types.
+absl::Status
+CheckReachedFeeds(const std::vector<InputDeclaration> &declared,
+                  const std::map<std::string, std::vector<int64_t>> &given,
+                  const std::set<std::string> &reached,
+                  const std::map<std::string, FedType> &fed);
 
 /// Whether the shapes given to `inputs` agree on every named dimension
 /// (two inputs declared [batch, 128] and [batch] fed 3 and 4 do not).
@@ -88,6 +108,13 @@ public:
   void FillNamedDimensions();
   /// Empty when `name` is an input that can be fed; otherwise why not.
   virtual std::string WhyNotFeedable(const std::string &name) const = 0;
+  /// The feedable inputs `fetches` (empty: DefaultFetches) read, directly
+  /// or through the nodes that compute them (subgraphs included), found
+  /// from the model without importing it: a Run can report a missing feed
+  /// before it compiles. (Compiling may fold some away, e.g. an input read
+  /// only by Shape; they are still asked for, as ONNX Runtime does.)
+  virtual std::set<std::string>
+  InputsReachedBy(const std::vector<std::string> &fetches) const = 0;
 
   /// A digest of the model and of the inputs Freeze fixed: sources with
   /// equal fingerprints compile to the same code (the compilation cache's

@@ -460,6 +460,15 @@ Session::CheckFeeds(const std::map<std::string, const Tensor *> &fed) const {
   return shapes;
 }
 
+std::set<std::string>
+Session::Reached(const std::vector<std::string> &fetches) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = reached_.find(fetches);
+  if (it == reached_.end())
+    it = reached_.emplace(fetches, source_->InputsReachedBy(fetches)).first;
+  return it->second;
+}
+
 absl::Status Session::Run(const Feeds &feeds, std::vector<Tensor> *outputs) {
   std::vector<std::string> fetches = default_fetches();
   if (fetches.empty())
@@ -491,6 +500,16 @@ absl::Status Session::Run(const Feeds &feeds,
   absl::StatusOr<Shapes> shapes = CheckFeeds(fed);
   if (!shapes.ok())
     return shapes.status();
+  // Before compiling: the inputs the fetches read are all fed, and fit.
+  if (source_) {
+    std::map<std::string, FedType> types;
+    for (const auto &[name, tensor] : fed)
+      types[name] = {tensor->dtype(), tensor->shape()};
+    if (absl::Status s =
+            CheckReachedFeeds(declared_, base_shapes_, Reached(fetches), types);
+        !s.ok())
+      return s;
+  }
   absl::StatusOr<std::shared_ptr<const Compiled>> compiled =
       GetOrCompile(fetches, *shapes);
   if (!compiled.ok())

@@ -15,6 +15,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -147,6 +148,10 @@ private:
   absl::StatusOr<Shapes>
   CheckFeeds(const std::map<std::string, const Tensor *> &fed) const;
 
+  /// The inputs `fetches` read (GraphSource::InputsReachedBy), found once
+  /// per fetch list (takes mutex_).
+  std::set<std::string> Reached(const std::vector<std::string> &fetches);
+
   std::unique_ptr<GraphSource> source_; ///< Null for an artifact.
   /// The source's inputs and the shapes given to it before the Session
   /// was made, read by concurrent Runs: compiles change the source's
@@ -158,6 +163,7 @@ private:
   /// Shared by the Session's executables when options_.threads > 1.
   std::shared_ptr<ThreadPool> pool_;
   SessionOptions options_;
+  std::map<std::vector<std::string>, std::set<std::string>> reached_;
   mutable std::mutex mutex_;
   /// Keyed by the fetches and the specializing shapes ("a=3x128;...").
   std::map<std::pair<std::vector<std::string>, std::string>,

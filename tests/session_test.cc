@@ -239,6 +239,16 @@ TEST(SessionTest, OptimizationLevelsAgree) {
   }
 }
 
+/// examples/dynamic_batch.pbtxt keeping `max` specializations.
+std::unique_ptr<Session> DynamicBatchSession(int max) {
+  SessionOptions options;
+  options.max_specializations = max;
+  absl::StatusOr<std::unique_ptr<Session>> s =
+      Session::CreateFromFile("examples/dynamic_batch.pbtxt", options);
+  EXPECT_TRUE(s.ok()) << s.status();
+  return s.ok() ? *std::move(s) : nullptr;
+}
+
 // The seed's example: a = placeholder(float32, [None, 128]), b =
 // placeholder(float32, [128, 32]), c = matmul(a, b), run with batches of 1,
 // 3 and 64 one after another (each compiled for its shape, then reused),
@@ -279,6 +289,23 @@ TEST(SessionTest, UnknownBatchTakesTheFedShape) {
   EXPECT_THAT(std::string(unfed.message()),
               HasSubstr("missing feed 'a' (f32[?,128]), which the fetches "
                         "need"));
+  // In a new Session, before anything compiles: a missing feed and one of
+  // the wrong dtype are reported without a compile.
+  std::unique_ptr<Session> fresh = DynamicBatchSession(4);
+  ASSERT_NE(fresh, nullptr);
+  EXPECT_THAT(std::string(fresh->Run({{"b", b}}, {"c"}, &out).message()),
+              HasSubstr("missing feed 'a' (f32[?,128]), which the fetches "
+                        "need"));
+  EXPECT_THAT(
+      std::string(fresh
+                      ->Run({{"a", *Tensor::FromVector<double>(
+                                       {2, 128}, std::vector<double>(256))},
+                             {"b", b}},
+                            {"c"}, &out)
+                      .message()),
+      HasSubstr("feed 'a': expected f32[?,128], got f64[2,128]"));
+  EXPECT_EQ(fresh->last_compile_stats().import_ms, 0);
+  EXPECT_EQ(fresh->last_compile_stats().pipeline_ms, 0);
   SessionOptions none;
   none.max_specializations = 0;
   EXPECT_THAT(
@@ -290,16 +317,6 @@ TEST(SessionTest, UnknownBatchTakesTheFedShape) {
 
 // With room for one specialization, each new shape replaces the last one,
 // and runs stay correct.
-/// examples/dynamic_batch.pbtxt keeping `max` specializations.
-std::unique_ptr<Session> DynamicBatchSession(int max) {
-  SessionOptions options;
-  options.max_specializations = max;
-  absl::StatusOr<std::unique_ptr<Session>> s =
-      Session::CreateFromFile("examples/dynamic_batch.pbtxt", options);
-  EXPECT_TRUE(s.ok()) << s.status();
-  return s.ok() ? *std::move(s) : nullptr;
-}
-
 TEST(SessionTest, SpecializationsAreBounded) {
   std::unique_ptr<Session> s = DynamicBatchSession(1);
   ASSERT_NE(s, nullptr);

@@ -694,6 +694,19 @@ TEST(GraphCompileTest, ExitCodes) {
 
   EXPECT_EQ(GraphCompile({"examples/mlp.pbtxt", "--run"}, &out, &err), 1);
   EXPECT_THAT(err, HasSubstr("missing feed 'x' (f32[2,4])"));
+  // Before anything compiles: no compile timing is printed.
+  EXPECT_EQ(GraphCompile({"examples/mlp.pbtxt", "--run", "--compile-timing"},
+                         &out, &err),
+            1);
+  EXPECT_THAT(err, HasSubstr("missing feed 'x' (f32[2,4])"));
+  EXPECT_EQ(out, "");
+  EXPECT_EQ(GraphCompile({"examples/mlp.pbtxt", "--run", "--feed",
+                          "x=examples/mlp_x.npy", "--feed",
+                          "probs=examples/mlp_x.npy", "--compile-timing"},
+                         &out, &err),
+            1);
+  EXPECT_THAT(err, HasSubstr("feed 'probs' names a "));
+  EXPECT_EQ(out, "");
   EXPECT_EQ(GraphCompile({"examples/mlp.pbtxt", "--run", "--feed",
                           "x=examples/mlp.pbtxt"},
                          &out, &err),

@@ -826,6 +826,29 @@ absl::StatusOr<Session::Feeds> ReadFeeds(const Args &args) {
   return feeds;
 }
 
+/// With --run: the --feed files against the model before anything
+/// compiles, so that an unknown, missing or mistyped feed is reported at
+/// once (Session::Run checks the same, but only after Session::Create and
+/// Compile have compiled).
+absl::Status CheckFeedFiles(const Args &args, const GraphSource &source,
+                            const std::vector<std::string> &fetches) {
+  if (!args.run)
+    return absl::OkStatus();
+  absl::StatusOr<Session::Feeds> feeds = ReadFeeds(args);
+  if (!feeds.ok())
+    return feeds.status();
+  std::map<std::string, FedType> types;
+  for (const auto &[name, tensor] : *feeds) {
+    std::string why = source.WhyNotFeedable(name);
+    if (!why.empty())
+      return absl::InvalidArgumentError(
+          absl::StrCat("feed '", name, "' ", why));
+    types[name] = {tensor.dtype(), tensor.shape()};
+  }
+  return CheckReachedFeeds(source.DeclaredInputs(), source.input_shapes(),
+                           source.InputsReachedBy(fetches), types);
+}
+
 /// Runs `session` with the --feed files, prints the fetches (and writes
 /// --output files), then the times; with --benchmark, runs again.
 int RunAndPrint(const Args &args, Session &session,
@@ -911,6 +934,8 @@ int CompileAndRun(const Args &args, std::unique_ptr<GraphSource> source,
   std::vector<std::string> fetches = args.fetches;
   if (fetches.empty())
     fetches = source->DefaultFetches();
+  if (absl::Status s = CheckFeedFiles(args, *source, fetches); !s.ok())
+    return Fail(err, s);
   SessionOptions options;
   options.pipeline = args.pipeline;
   options.cache_dir = args.cache_dir;
@@ -956,6 +981,11 @@ void CreateParentDirectory(const std::string &path) {
 /// runs what it wrote.
 int WriteArtifact(const Args &args, const GraphSource &source,
                   std::ostream &out, std::ostream &err) {
+  if (absl::Status s = CheckFeedFiles(
+          args, source,
+          args.fetches.empty() ? source.DefaultFetches() : args.fetches);
+      !s.ok())
+    return Fail(err, s);
   Stopwatch watch;
   absl::StatusOr<ToolGraph> imported = ImportForTool(args, source);
   if (!imported.ok()) {
