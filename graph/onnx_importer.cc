@@ -244,6 +244,38 @@ std::string KnownType(const onnx::ValueInfoProto &info) {
   return DTypeName(dtype) + ShapeToString(shape);
 }
 
+/// The type `info` declares ("f32[batch,4]"), when `type` disagrees with
+/// what it declares: its element type, its rank, or a dimension it gives a
+/// size (a symbolic or unknown dimension takes any); "" when they agree or
+/// the declaration says nothing.
+std::string DeclaredIfDisagrees(const onnx::ValueInfoProto &info,
+                                mlir::Type type) {
+  if (!info.type().has_tensor_type())
+    return "";
+  const onnx::TypeProto::Tensor &declared = info.type().tensor_type();
+  DType dtype = DTypeFromOnnx(declared.elem_type());
+  auto t = mlir::cast<mlir::RankedTensorType>(type);
+  bool agrees =
+      dtype == DType::kInvalid || dtype == MlirToDType(t.getElementType());
+  std::vector<std::string> dims;
+  if (declared.has_shape()) {
+    agrees &= declared.shape().dim_size() == t.getRank();
+    for (int i = 0; i < declared.shape().dim_size(); ++i) {
+      const auto &d = declared.shape().dim(i);
+      if (d.has_dim_value()) {
+        agrees &= i >= t.getRank() || d.dim_value() == t.getDimSize(i);
+        dims.push_back(absl::StrCat(d.dim_value()));
+      } else {
+        dims.push_back(
+            d.has_dim_param() && !d.dim_param().empty() ? d.dim_param() : "?");
+      }
+    }
+  }
+  if (agrees || dtype == DType::kInvalid || !declared.has_shape())
+    return agrees ? "" : KnownType(info);
+  return absl::StrCat(DTypeName(dtype), "[", absl::StrJoin(dims, ","), "]");
+}
+
 std::string OnnxSource::ModelBytes() const {
   std::string bytes;
   {
@@ -538,11 +570,13 @@ OnnxSource::Import(const std::vector<std::string> &requested,
         }
         Value v = (*outputs)[k];
         values[out] = v;
-        // Cross-check Kiln's inference against ONNX's where ONNX knows.
-        auto known = inferred_.find(out);
+        // Cross-check Kiln's inference against ONNX's where ONNX knows
+        // (the main graph's value_info and outputs: a subgraph's values
+        // may reuse their names).
+        auto known = &g == &graph ? inferred_.find(out) : inferred_.end();
         if (known != inferred_.end()) {
-          std::string want = KnownType(*known->second);
-          if (!want.empty() && want != TypeString(v.getType()))
+          std::string want = DeclaredIfDisagrees(*known->second, v.getType());
+          if (!want.empty())
             errors.push_back(absl::StrCat("node '", name, "' (", node.op_type(),
                                           "): output '", out, "' is ",
                                           TypeString(v.getType()),
@@ -563,8 +597,9 @@ OnnxSource::Import(const std::vector<std::string> &requested,
       // output (those are checked above), must have the type declared.
       auto declared = inferred_.find(f);
       if (declared != inferred_.end() && !producedByNode.count(f)) {
-        std::string want = KnownType(*declared->second);
-        if (!want.empty() && want != TypeString(it->second.getType()))
+        std::string want =
+            DeclaredIfDisagrees(*declared->second, it->second.getType());
+        if (!want.empty())
           errors.push_back(absl::StrCat("output '", f, "' is declared ", want,
                                         " but is ",
                                         TypeString(it->second.getType())));

@@ -165,7 +165,8 @@ kiln::computeSlice(std::optional<Location> loc, ArrayRef<int64_t> shape,
     if (step > 0) {
       start = clamp(start, 0, dim);
       end = clamp(end, 0, dim);
-      count = end > start ? (end - start + step - 1) / step : 0;
+      // 1 + (end - start - 1) / step: no overflow for steps near INT64_MAX.
+      count = end > start ? 1 + (end - start - 1) / step : 0;
     } else {
       start = start < 0 && start >= -dim ? start + dim
               : start < -dim             ? -1
@@ -173,9 +174,16 @@ kiln::computeSlice(std::optional<Location> loc, ArrayRef<int64_t> shape,
       end = end < 0 && end >= -dim ? end + dim
             : end < -dim           ? -1
                                    : std::min(end, dim - 1);
-      count = start > end ? (start - end - step - 1) / -step : 0;
+      // 1 + (start - end - 1) / -step, with -step taken as unsigned (it
+      // overflows for INT64_MIN).
+      count = start > end ? 1 + static_cast<int64_t>(
+                                    static_cast<uint64_t>(start - end - 1) /
+                                    (uint64_t{0} - static_cast<uint64_t>(step)))
+                          : 0;
     }
-    dims[axis] = {count > 0 ? start : 0, step, count};
+    // With one element the step is irrelevant: 1, as INT64_MIN means a
+    // dynamic stride to MLIR's slices.
+    dims[axis] = {count > 0 ? start : 0, count > 1 ? step : 1, count};
   }
   return dims;
 }
@@ -328,6 +336,9 @@ FailureOr<EinsumSpec> kiln::parseEinsum(std::optional<Location> loc,
       if (!sizes.count(rhs[i]))
         return emitOptionalError(loc, "output label '", rhs.substr(i, 1),
                                  "' is not in any input");
+      if (llvm::is_contained(output, rhs[i]))
+        return emitOptionalError(loc, "output label '", rhs.substr(i, 1),
+                                 "' appears more than once");
       output.push_back(rhs[i++]);
     }
   } else {

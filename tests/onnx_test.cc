@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 #include <cmath>
 #include <fstream>
+#include <limits>
 
 #include "graph/onnx_importer.h"
 #include "graph/onnx_registry.h"
@@ -690,6 +691,60 @@ TEST(OnnxTest, PoolingWindowsMatchFloat64) {
         }
     testing::ExpectClose(out[0], expected, 1e-6, 1e-6);
   }
+}
+
+// Slices with steps near the ends of int64 take one element, as numpy does
+// (the element count overflowed to 0); an Einsum output label may appear
+// once (numpy refuses "ij->iij").
+TEST(OnnxTest, SliceStepsAtTheInt64LimitsAndEinsumLabels) {
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max(),
+                    kMin = std::numeric_limits<int64_t>::min();
+  struct Case {
+    int64_t start, end, step;
+    float value; // x[0, start] of x = [[0, 1, ..., 5], ...]
+  };
+  for (const Case &c : std::vector<Case>{
+           {-1, kMin, kMin, 5}, {5, -100, -kMax, 5}, {0, kMax, kMax, 0}}) {
+    SCOPED_TRACE(std::to_string(c.start) + ":" + std::to_string(c.end) + ":" +
+                 std::to_string(c.step));
+    onnx::ModelProto m = NewModel();
+    onnx::GraphProto *g = m.mutable_graph();
+    AddInput(g, "x", onnx::TensorProto::FLOAT, {2, 6});
+    for (auto [name, v] :
+         std::vector<std::pair<std::string, int64_t>>{{"starts", c.start},
+                                                      {"ends", c.end},
+                                                      {"axes", 1},
+                                                      {"steps", c.step}}) {
+      onnx::TensorProto *t = g->add_initializer();
+      t->set_name(name);
+      t->set_data_type(onnx::TensorProto::INT64);
+      t->add_dims(1);
+      t->add_int64_data(v);
+    }
+    AddNode(g, "Slice", {"x", "starts", "ends", "axes", "steps"}, {"y"});
+    AddOutput(g, "y", 2);
+    absl::StatusOr<std::unique_ptr<Session>> s = Load(m);
+    ASSERT_TRUE(s.ok()) << s.status();
+    std::vector<float> xs(12);
+    for (int i = 0; i < 12; ++i)
+      xs[i] = i % 6;
+    std::vector<Tensor> out;
+    ASSERT_TRUE(
+        (*s)->Run({{"x", *Tensor::FromVector<float>({2, 6}, xs)}}, &out).ok());
+    EXPECT_EQ(out[0].TypeString(), "f32[2,1]");
+    EXPECT_EQ(out[0].data<float>()[0], c.value);
+    EXPECT_EQ(out[0].data<float>()[1], c.value);
+  }
+  onnx::ModelProto m = NewModel();
+  onnx::GraphProto *g = m.mutable_graph();
+  AddInput(g, "x", onnx::TensorProto::FLOAT, {2, 3});
+  AddAttr(AddNode(g, "Einsum", {"x"}, {"y"}, "es"), "equation",
+          onnx::AttributeProto::STRING)
+      ->set_s("ij->iij");
+  AddOutput(g, "y", 3);
+  EXPECT_THAT(LoadError(m),
+              HasSubstr("node 'es' (Einsum): output label 'i' appears more "
+                        "than once"));
 }
 
 TEST(OnnxTest, ConstantInputsOfTheWrongTypeAreRefused) {

@@ -765,7 +765,7 @@ TEST(GraphCompileArtifactTest, CompileOptionsDoNotApplyToAnArtifact) {
   std::string out, err, path = TempPath("opts.kiln");
   ASSERT_EQ(GraphCompile({"examples/mlp.pbtxt", "-o", path}, &out, &err), 0);
   for (const char *flag : {"-O3", "--stats", "--emit=llvm", "--freeze=x=a.npy",
-                           "--target-cpu=znver4"}) {
+                           "--target-cpu=znver4", "--input-shape=x=2x4"}) {
     EXPECT_EQ(GraphCompile({path, flag}, &out, &err), 2) << flag;
     EXPECT_THAT(err, HasSubstr("is a compiled artifact"));
   }

@@ -344,6 +344,7 @@ std::string ParseArgs(int argc, char **argv, Args *args) {
     static const char *const kCompileOnly[] = {"-O",
                                                "--disable-pass",
                                                "--freeze",
+                                               "--input-shape",
                                                "--stats",
                                                "--memory-report",
                                                "--max-fold-bytes",

@@ -206,6 +206,27 @@ np.save(f"{out}/sl_x.npy", np.array([1, 2, 4, 8, 16], np.float32))
 for s in (3, -3, -1, 4):
     np.save(f"{out}/sl_{s}.npy", np.array([s], np.int64))
 
+# A Loop body's value named like the outer graph's output ('y'): the body
+# is its own scope, so the output's declaration does not apply to it. Two
+# iterations of v + sum(v) from [1, 2, 3].
+shadow_body = h.make_graph(
+    [h.make_node("ReduceSum", ["v"], ["y"], keepdims=0, name="inner_sum"),
+     h.make_node("Add", ["v", "y"], ["v2"]),
+     h.make_node("Identity", ["cin"], ["cout"])],
+    "b", [vi("i", T.INT64, []), vi("cin", T.BOOL, []), vi("v", f32, [3])],
+    [vi("cout", T.BOOL, []), vi("v2", f32, [3])])
+save("loop_shadowing_output",
+     [h.make_node("Loop", ["M", "", "x"], ["y"], body=shadow_body,
+                  name="loop")],
+     [vi("x", f32, [3])], [vi("y", f32, [3])],
+     [nh.from_array(np.array(2, np.int64), "M")])
+np.save(f"{out}/shadow_x.npy", np.array([1, 2, 3], np.float32))
+
+# An output declared [a, 4] (a symbolic) of a Relu of x: [a, 3].
+save("output_declared_a4", [h.make_node("Relu", ["x"], ["y"], name="r")],
+     [vi("x", f32, ["a", 3])], [vi("y", f32, ["a", 4])])
+np.save(f"{out}/x23.npy", np.arange(6, dtype=np.float32).reshape(2, 3))
+
 # Nesting under a run-time If: an If of two outputs; a Loop in a branch;
 # a Scan in a branch (each one kernel, the inner loop inside the if).
 B = T.BOOL
