@@ -57,6 +57,26 @@ FailureOr<Values> convertCompositeReduce(NodeContext &ctx) {
   };
   auto attrs = attrsWith(ctx.getInt("keepdims", 1));
   Value x = ctx.input(0);
+  // Integers (which ONNX allows) through float64 and back, truncated as
+  // ONNX Runtime's static_cast does: sqrt, log and exp take floats.
+  mlir::Type elem = ctx.type(0).getElementType();
+  bool viaFloat = !mlir::isa<mlir::FloatType>(elem) &&
+                  (C == Composite::kL2 || C == Composite::kLogSum ||
+                   C == Composite::kLogSumExp);
+  auto castTo = [&](Value v, mlir::Type to) {
+    return ctx.build<CastOp>(v, {named(ctx, "to", mlir::TypeAttr::get(to))});
+  };
+  if (viaFloat) {
+    FailureOr<Value> f = castTo(x, ctx.builder().getF64Type());
+    if (mlir::failed(f))
+      return mlir::failure();
+    x = *f;
+  }
+  auto back = [&](FailureOr<Value> v) -> FailureOr<Values> {
+    if (!viaFloat || mlir::failed(v))
+      return one(v);
+    return one(castTo(*v, elem));
+  };
   auto sumOf = [&](FailureOr<Value> v) -> FailureOr<Value> {
     if (mlir::failed(v))
       return mlir::failure();
@@ -71,13 +91,13 @@ FailureOr<Values> convertCompositeReduce(NodeContext &ctx) {
     FailureOr<Value> sum = sumOf(ctx.build<MulOp>({x, x}));
     if (mlir::failed(sum))
       return mlir::failure();
-    return one(ctx.build<SqrtOp>(*sum));
+    return back(ctx.build<SqrtOp>(*sum));
   }
   case Composite::kLogSum: {
     FailureOr<Value> sum = ctx.build<ReduceSumOp>(x, attrs);
     if (mlir::failed(sum))
       return mlir::failure();
-    return one(ctx.build<LogOp>(*sum));
+    return back(ctx.build<LogOp>(*sum));
   }
   case Composite::kLogSumExp: {
     FailureOr<Value> peak = ctx.build<ReduceMaxOp>(x, attrsWith(1));
@@ -93,7 +113,7 @@ FailureOr<Values> convertCompositeReduce(NodeContext &ctx) {
     FailureOr<Value> log = ctx.build<LogOp>(*sum);
     if (mlir::failed(log))
       return mlir::failure();
-    return one(ctx.build<AddOp>({*log, *max}));
+    return back(ctx.build<AddOp>({*log, *max}));
   }
   }
   return mlir::failure();

@@ -747,6 +747,36 @@ TEST(OnnxTest, SliceStepsAtTheInt64LimitsAndEinsumLabels) {
                         "than once"));
 }
 
+// ReduceL2, ReduceLogSum and ReduceLogSumExp take integers (ONNX allows
+// them): computed in float64 and truncated back, as ONNX Runtime casts.
+TEST(OnnxTest, IntegerCompositeReductions) {
+  struct Case {
+    const char *op;
+    std::vector<int32_t> want;
+  };
+  for (const Case &c :
+       std::vector<Case>{{"ReduceL2", {5, 10}}, {"ReduceLogSumExp", {3, 8}}}) {
+    SCOPED_TRACE(c.op);
+    onnx::ModelProto m = NewModel();
+    onnx::GraphProto *g = m.mutable_graph();
+    AddInput(g, "x", onnx::TensorProto::INT32, {2, 3});
+    onnx::NodeProto *n = AddNode(g, c.op, {"x"}, {"y"});
+    AddAttr(n, "axes", onnx::AttributeProto::INTS)->add_ints(1);
+    AddAttr(n, "keepdims", onnx::AttributeProto::INT)->set_i(0);
+    AddOutput(g, "y", 1, onnx::TensorProto::INT32);
+    absl::StatusOr<std::unique_ptr<Session>> s = Load(m);
+    ASSERT_TRUE(s.ok()) << s.status();
+    std::vector<Tensor> out;
+    ASSERT_TRUE((*s)->Run({{"x", *Tensor::FromVector<int32_t>(
+                                     {2, 3}, {3, -4, 1, 6, 8, -2})}},
+                          &out)
+                    .ok());
+    EXPECT_EQ(std::vector<int32_t>(out[0].data<int32_t>(),
+                                   out[0].data<int32_t>() + 2),
+              c.want);
+  }
+}
+
 TEST(OnnxTest, ConstantInputsOfTheWrongTypeAreRefused) {
   {
     onnx::ModelProto m = NewModel();
