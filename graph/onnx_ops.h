@@ -99,6 +99,54 @@ axesOf(NodeContext &ctx) {
     return intsFromInputOrAttr(ctx, 1, "axes");
 }
 
+/// Builds the ops of a converter whose every step can fail (reported
+/// through the NodeContext): a failed step yields a null Value, and so does
+/// every step with a null operand, so that a chain is checked once, at its
+/// end.
+class Chain {
+public:
+  Chain(NodeContext &ctx, mlir::Type elem) : ctx_(ctx), elem_(elem) {}
+
+  template <typename OpT>
+  mlir::Value op(llvm::ArrayRef<mlir::Value> operands,
+                 llvm::ArrayRef<mlir::NamedAttribute> attrs = {}) {
+    for (mlir::Value v : operands)
+      if (!v)
+        return mlir::Value();
+    mlir::FailureOr<mlir::Value> r =
+        ctx_.build<OpT>(mlir::ValueRange(operands), attrs);
+    return mlir::succeeded(r) ? *r : mlir::Value();
+  }
+  mlir::Value add(mlir::Value a, mlir::Value b) { return op<AddOp>({a, b}); }
+  mlir::Value sub(mlir::Value a, mlir::Value b) { return op<SubOp>({a, b}); }
+  mlir::Value mul(mlir::Value a, mlir::Value b) { return op<MulOp>({a, b}); }
+  mlir::Value div(mlir::Value a, mlir::Value b) { return op<DivOp>({a, b}); }
+  mlir::Value where(mlir::Value c, mlir::Value a, mlir::Value b) {
+    return op<WhereOp>({c, a, b});
+  }
+  mlir::Value floor(mlir::Value a) { return op<FloorOp>({a}); }
+  /// A scalar of the chain's float type.
+  mlir::Value f(double v) { return ctx_.scalar(elem_, v); }
+  mlir::Value clamp(mlir::Value a, double lo, double hi) {
+    return op<ClipOp>({a}, {named(ctx_, "min", b().getF64FloatAttr(lo)),
+                            named(ctx_, "max", b().getF64FloatAttr(hi))});
+  }
+  mlir::Value cast(mlir::Value a, mlir::Type to) {
+    return op<CastOp>({a}, {named(ctx_, "to", mlir::TypeAttr::get(to))});
+  }
+  mlir::Value reshape(mlir::Value a, llvm::ArrayRef<int64_t> shape) {
+    if (!a)
+      return a;
+    mlir::FailureOr<mlir::Value> r = ctx_.reshape(a, shape);
+    return mlir::succeeded(r) ? *r : mlir::Value();
+  }
+  mlir::OpBuilder &b() { return ctx_.builder(); }
+
+private:
+  NodeContext &ctx_;
+  mlir::Type elem_;
+};
+
 } // namespace onnx_ops
 } // namespace kiln
 

@@ -476,51 +476,6 @@ FailureOr<Values> convertResize(NodeContext &ctx) {
   return Values{x};
 }
 
-/// Builds the ops of a converter whose every step can fail (reported
-/// through the NodeContext): a failed step yields a null Value, and so does
-/// every step with a null operand, so that a chain is checked once, at its
-/// end.
-class Chain {
-public:
-  Chain(NodeContext &ctx, mlir::Type elem) : ctx_(ctx), elem_(elem) {}
-
-  template <typename OpT>
-  Value op(llvm::ArrayRef<Value> operands,
-           llvm::ArrayRef<mlir::NamedAttribute> attrs = {}) {
-    for (Value v : operands)
-      if (!v)
-        return Value();
-    FailureOr<Value> r = ctx_.build<OpT>(mlir::ValueRange(operands), attrs);
-    return mlir::succeeded(r) ? *r : Value();
-  }
-  Value add(Value a, Value b) { return op<AddOp>({a, b}); }
-  Value sub(Value a, Value b) { return op<SubOp>({a, b}); }
-  Value mul(Value a, Value b) { return op<MulOp>({a, b}); }
-  Value div(Value a, Value b) { return op<DivOp>({a, b}); }
-  Value where(Value c, Value a, Value b) { return op<WhereOp>({c, a, b}); }
-  Value floor(Value a) { return op<FloorOp>({a}); }
-  /// A scalar of the chain's float type.
-  Value f(double v) { return ctx_.scalar(elem_, v); }
-  Value clamp(Value a, double lo, double hi) {
-    return op<ClipOp>({a}, {named(ctx_, "min", b().getF64FloatAttr(lo)),
-                            named(ctx_, "max", b().getF64FloatAttr(hi))});
-  }
-  Value cast(Value a, mlir::Type to) {
-    return op<CastOp>({a}, {named(ctx_, "to", mlir::TypeAttr::get(to))});
-  }
-  Value reshape(Value a, llvm::ArrayRef<int64_t> shape) {
-    if (!a)
-      return a;
-    FailureOr<Value> r = ctx_.reshape(a, shape);
-    return mlir::succeeded(r) ? *r : Value();
-  }
-  mlir::OpBuilder &b() { return ctx_.builder(); }
-
-private:
-  NodeContext &ctx_;
-  mlir::Type elem_;
-};
-
 /// ONNX Runtime's reflection of a coordinate into [lo, hi].
 Value reflect(Chain &c, Value x, double lo, double hi) {
   double range = hi - lo;

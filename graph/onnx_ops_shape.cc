@@ -344,58 +344,32 @@ FailureOr<Values> sliceAtRuntimeStart(NodeContext &ctx) {
   // the run instead. A start in [0, dim - k], or a negative one whose end
   // start + k is still negative (x[-3:-1]), gives k positions; a Gather
   // takes negative positions counted from the back as well.
+  Chain c(ctx, ctx.builder().getI64Type());
   auto check = [&](Value v, int64_t lower, int64_t upper,
                    const std::string &what) {
-    return ctx.build<InRangeOp>(
-        v, {named(ctx, "lower", i64(ctx, lower)),
-            named(ctx, "upper", i64(ctx, upper)),
-            named(ctx, "what", ctx.builder().getStringAttr(what))});
+    return c.op<InRangeOp>(
+        {v}, {named(ctx, "lower", i64(ctx, lower)),
+              named(ctx, "upper", i64(ctx, upper)),
+              named(ctx, "what", ctx.builder().getStringAttr(what))});
   };
-  mlir::Type i64Type = ctx.builder().getI64Type();
-  FailureOr<Value> first = ctx.reshape(ctx.input(1), {});
-  if (mlir::failed(first))
-    return mlir::failure();
-  FailureOr<Value> checkedStart = check(
-      *first, -dim, dim - length,
+  Value from = check(
+      c.reshape(ctx.input(1), {}), -dim, dim - length,
       absl::StrCat("start (of a slice of ", length, " along axis ", axis, ")"));
-  FailureOr<Value> negative =
-      mlir::succeeded(checkedStart)
-          ? ctx.build<LessOp>({*checkedStart, ctx.scalar(i64Type, 0)})
-          : checkedStart;
-  FailureOr<Value> end =
-      mlir::succeeded(negative)
-          ? ctx.build<AddOp>({*checkedStart, ctx.scalar(i64Type, length)})
-          : negative;
-  FailureOr<Value> negativeEnd =
-      mlir::succeeded(end)
-          ? ctx.build<WhereOp>({*negative, *end, ctx.scalar(i64Type, -1)})
-          : end;
-  FailureOr<Value> checkedEnd =
-      mlir::succeeded(negativeEnd)
-          ? check(*negativeEnd, length - dim, -1,
-                  absl::StrCat("end (start + ", length,
-                               ") of a slice with a negative start"))
-          : negativeEnd;
+  Value negative = c.op<LessOp>({from, c.f(0)});
+  Value end = check(c.where(negative, c.add(from, c.f(length)), c.f(-1)),
+                    length - dim, -1,
+                    absl::StrCat("end (start + ", length,
+                                 ") of a slice with a negative start"));
   // The start again, from the checked end where it is negative, so that
   // both checks stay on the path to the result.
-  FailureOr<Value> back =
-      mlir::succeeded(checkedEnd)
-          ? ctx.build<SubOp>({*checkedEnd, ctx.scalar(i64Type, length)})
-          : checkedEnd;
-  FailureOr<Value> checked =
-      mlir::succeeded(back)
-          ? ctx.build<WhereOp>({*negative, *back, *checkedStart})
-          : back;
+  from = c.where(negative, c.sub(end, c.f(length)), from);
   std::vector<int64_t> offsets(length);
   for (int64_t i = 0; i < length; ++i)
     offsets[i] = i;
-  FailureOr<Value> positions =
-      mlir::succeeded(checked)
-          ? ctx.build<AddOp>({*checked, int64Constant(ctx, offsets, {length})})
-          : checked;
-  if (mlir::failed(positions))
+  Value positions = c.add(from, int64Constant(ctx, offsets, {length}));
+  if (!positions)
     return mlir::failure();
-  return one(ctx.build<GatherOp>({ctx.input(0), *positions},
+  return one(ctx.build<GatherOp>({ctx.input(0), positions},
                                  {named(ctx, "axis", i64(ctx, axis))}));
 }
 
