@@ -197,6 +197,15 @@ FailureOr<Values> convertRange(NodeContext &ctx) {
     return mlir::failure();
   }
   double count = std::ceil((l - s) / d);
+  if (!isFloat) {
+    // Exactly, in 128 bits: doubles round int64 differences near the
+    // limits (Range(INT64_MIN, INT64_MAX, INT64_MAX) has 3 elements).
+    __int128 span = static_cast<__int128>(is[1]) - is[0], step = is[2];
+    __int128 q = span / step;
+    if (q * step != span && (span > 0) == (step > 0))
+      ++q; // ceil for a quotient that is positive
+    count = static_cast<double>(q);
+  }
   if (!(count <= double(int64_t{1} << 24))) { // NaN too
     ctx.error("Range is too long");
     return mlir::failure();
@@ -356,10 +365,9 @@ FailureOr<Values> sliceAtRuntimeStart(NodeContext &ctx) {
       c.reshape(ctx.input(1), {}), -dim, dim - length,
       absl::StrCat("start (of a slice of ", length, " along axis ", axis, ")"));
   Value negative = c.op<LessOp>({from, c.f(0)});
-  Value end = check(c.where(negative, c.add(from, c.f(length)), c.f(-1)),
-                    length - dim, -1,
-                    absl::StrCat("end (start + ", length,
-                                 ") of a slice with a negative start"));
+  Value end = check(
+      c.where(negative, c.add(from, c.f(length)), c.f(-1)), length - dim, -1,
+      absl::StrCat("end (= start + ", length, "; the start is negative)"));
   // The start again, from the checked end where it is negative, so that
   // both checks stay on the path to the result.
   from = c.where(negative, c.sub(end, c.f(length)), from);

@@ -59,10 +59,14 @@ FailureOr<int64_t> constantSize(NodeContext &ctx, size_t i, const char *what,
   FailureOr<double> v = ctx.constantScalar(i, what);
   if (mlir::failed(v))
     return mlir::failure();
-  if (*v != std::floor(*v) || *v < static_cast<double>(least) ||
-      *v > static_cast<double>(int64_t{1} << 31)) {
+  if (*v != std::floor(*v) || *v < static_cast<double>(least)) {
     ctx.error(absl::StrCat(what, " is ", *v,
                            ": must be an integer of at least ", least));
+    return mlir::failure();
+  }
+  if (*v > static_cast<double>(int64_t{1} << 31)) {
+    ctx.error(
+        absl::StrCat(what, " is ", *v, ": more than Kiln's limit of 2^31"));
     return mlir::failure();
   }
   return static_cast<int64_t>(*v);

@@ -694,8 +694,8 @@ TEST(OnnxTest, PoolingWindowsMatchFloat64) {
 }
 
 // Slices with steps near the ends of int64 take one element, as numpy does
-// (the element count overflowed to 0); an Einsum output label may appear
-// once (numpy refuses "ij->iij").
+// (the element count overflowed to 0), Range counts exactly there too; an
+// Einsum output label may appear once (numpy refuses "ij->iij").
 TEST(OnnxTest, SliceStepsAtTheInt64LimitsAndEinsumLabels) {
   constexpr int64_t kMax = std::numeric_limits<int64_t>::max(),
                     kMin = std::numeric_limits<int64_t>::min();
@@ -734,6 +734,29 @@ TEST(OnnxTest, SliceStepsAtTheInt64LimitsAndEinsumLabels) {
     EXPECT_EQ(out[0].TypeString(), "f32[2,1]");
     EXPECT_EQ(out[0].data<float>()[0], c.value);
     EXPECT_EQ(out[0].data<float>()[1], c.value);
+  }
+  {
+    // Range's count, ceil((limit - start) / delta), exactly: doubles
+    // rounded it to 2 for Range(INT64_MIN, INT64_MAX, INT64_MAX).
+    onnx::ModelProto m = NewModel();
+    onnx::GraphProto *g = m.mutable_graph();
+    for (auto [name, v] : std::vector<std::pair<std::string, int64_t>>{
+             {"start", kMin}, {"limit", kMax}, {"delta", kMax}}) {
+      onnx::TensorProto *t = g->add_initializer();
+      t->set_name(name);
+      t->set_data_type(onnx::TensorProto::INT64);
+      t->add_int64_data(v);
+    }
+    AddNode(g, "Range", {"start", "limit", "delta"}, {"r"});
+    AddOutput(g, "r", 1, onnx::TensorProto::INT64);
+    absl::StatusOr<std::unique_ptr<Session>> s = Load(m);
+    ASSERT_TRUE(s.ok()) << s.status();
+    std::vector<Tensor> out;
+    ASSERT_TRUE((*s)->Run({}, &out).ok());
+    EXPECT_EQ(
+        std::vector<int64_t>(out[0].data<int64_t>(),
+                             out[0].data<int64_t>() + out[0].num_elements()),
+        (std::vector<int64_t>{kMin, -1, kMax - 1}));
   }
   onnx::ModelProto m = NewModel();
   onnx::GraphProto *g = m.mutable_graph();
