@@ -460,7 +460,7 @@ Session::CheckFeeds(const std::map<std::string, const Tensor *> &fed) const {
   return shapes;
 }
 
-std::set<std::string>
+const std::set<std::string> &
 Session::Reached(const std::vector<std::string> &fetches) {
   std::lock_guard<std::mutex> lock(mutex_);
   auto it = reached_.find(fetches);
@@ -500,7 +500,8 @@ absl::Status Session::Run(const Feeds &feeds,
   absl::StatusOr<Shapes> shapes = CheckFeeds(fed);
   if (!shapes.ok())
     return shapes.status();
-  // Before compiling: the inputs the fetches read are all fed, and fit.
+  // Before compiling: the inputs the fetches read are all fed, each feed
+  // with its input's dtype.
   if (source_) {
     std::map<std::string, FedType> types;
     for (const auto &[name, tensor] : fed)

@@ -149,8 +149,8 @@ private:
   CheckFeeds(const std::map<std::string, const Tensor *> &fed) const;
 
   /// The inputs `fetches` read (GraphSource::InputsReachedBy), found once
-  /// per fetch list (takes mutex_).
-  std::set<std::string> Reached(const std::vector<std::string> &fetches);
+  /// per fetch list (takes mutex_; the set lives as long as the Session).
+  const std::set<std::string> &Reached(const std::vector<std::string> &fetches);
 
   std::unique_ptr<GraphSource> source_; ///< Null for an artifact.
   /// The source's inputs and the shapes given to it before the Session
@@ -163,6 +163,8 @@ private:
   /// Shared by the Session's executables when options_.threads > 1.
   std::shared_ptr<ThreadPool> pool_;
   SessionOptions options_;
+  /// Reached()'s sets, by fetch list (mutex_ guards it; entries are never
+  /// removed).
   std::map<std::vector<std::string>, std::set<std::string>> reached_;
   mutable std::mutex mutex_;
   /// Keyed by the fetches and the specializing shapes ("a=3x128;...").
