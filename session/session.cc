@@ -378,9 +378,7 @@ Session::GetOrCompile(const std::vector<std::string> &fetches,
   // Compilation holds the lock: concurrent first Runs with the same fetches
   // compile once, and MLIR contexts are not shared between threads.
   std::lock_guard<std::mutex> lock(mutex_);
-  std::string key;
-  for (const auto &[name, shape] : shapes)
-    absl::StrAppend(&key, name, "=", absl::StrJoin(shape, "x"), ";");
+  std::string key = ShapesKey(shapes);
   auto it = cache_.find({fetches, key});
   if (it != cache_.end())
     return it->second;
@@ -460,6 +458,19 @@ Session::CheckFeeds(const std::map<std::string, const Tensor *> &fed) const {
   return shapes;
 }
 
+std::string Session::ShapesKey(const Shapes &shapes) {
+  std::string key;
+  for (const auto &[name, shape] : shapes)
+    absl::StrAppend(&key, name, "=", absl::StrJoin(shape, "x"), ";");
+  return key;
+}
+
+bool Session::IsCompiled(const std::vector<std::string> &fetches,
+                         const Shapes &shapes) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return cache_.count({fetches, ShapesKey(shapes)}) > 0;
+}
+
 const std::set<std::string> &
 Session::Reached(const std::vector<std::string> &fetches) {
   std::lock_guard<std::mutex> lock(mutex_);
@@ -501,8 +512,10 @@ absl::Status Session::Run(const Feeds &feeds,
   if (!shapes.ok())
     return shapes.status();
   // Before compiling: the inputs the fetches read are all fed, each feed
-  // with its input's dtype.
-  if (source_) {
+  // with its input's dtype. (Once compiled, the executable's signature
+  // says exactly which feeds it needs: an input the compile folded away,
+  // such as one read only by Shape, is then not asked for.)
+  if (source_ && !IsCompiled(fetches, *shapes)) {
     std::map<std::string, FedType> types;
     for (const auto &[name, tensor] : fed)
       types[name] = {tensor->dtype(), tensor->shape()};

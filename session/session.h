@@ -148,6 +148,11 @@ private:
   absl::StatusOr<Shapes>
   CheckFeeds(const std::map<std::string, const Tensor *> &fed) const;
 
+  /// The key of `shapes` in cache_ ("a=3x128;...").
+  static std::string ShapesKey(const Shapes &shapes);
+  /// Whether `fetches` are compiled for `shapes` (takes mutex_).
+  bool IsCompiled(const std::vector<std::string> &fetches,
+                  const Shapes &shapes) const;
   /// The inputs `fetches` read (GraphSource::InputsReachedBy), found once
   /// per fetch list (takes mutex_; the set lives as long as the Session).
   const std::set<std::string> &Reached(const std::vector<std::string> &fetches);

@@ -800,6 +800,23 @@ TEST(OnnxTest, IntegerCompositeReductions) {
   }
 }
 
+// An input read only by Shape folds away: once compiled, a Run need not
+// feed it (the compiled signature says which feeds it takes), while an
+// input the compile keeps is still asked for.
+TEST(OnnxTest, InputsFoldedAwayNeedNoFeed) {
+  onnx::ModelProto m = NewModel();
+  onnx::GraphProto *g = m.mutable_graph();
+  AddInput(g, "x", onnx::TensorProto::FLOAT, {2, 3});
+  AddNode(g, "Shape", {"x"}, {"s"});
+  AddOutput(g, "s", 1, onnx::TensorProto::INT64);
+  absl::StatusOr<std::unique_ptr<Session>> s = Load(m);
+  ASSERT_TRUE(s.ok()) << s.status();
+  std::vector<Tensor> out;
+  absl::Status run = (*s)->Run({}, &out);
+  ASSERT_TRUE(run.ok()) << run;
+  EXPECT_EQ(out[0].data<int64_t>()[1], 3);
+}
+
 TEST(OnnxTest, ConstantInputsOfTheWrongTypeAreRefused) {
   {
     onnx::ModelProto m = NewModel();
