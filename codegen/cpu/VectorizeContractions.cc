@@ -127,6 +127,40 @@ bool mapUsesDim(AffineMap map, unsigned dim) {
 }
 
 /// A contraction this pass rewrites, and how.
+/// A constant mask of `size` lanes whose first `width` are set.
+Value constantMask(OpBuilder &b, Location loc, int64_t width, int64_t size) {
+  SmallVector<bool> bits(size, false);
+  std::fill_n(bits.begin(), std::min(width, size), true);
+  auto type = VectorType::get({size}, b.getI1Type());
+  return b.create<arith::ConstantOp>(loc, DenseElementsAttr::get(type, bits));
+}
+
+/// The first `width` elements of a vector of `type` at `at` in `memref` (the
+/// rest zero, not read): a plain load when that is all of them.
+Value loadFirst(OpBuilder &b, Location loc, VectorType type, Value memref,
+                ValueRange at, int64_t width) {
+  int64_t size = type.getNumElements();
+  if (width >= size)
+    return b.create<vector::LoadOp>(loc, type, memref, at);
+  Value zero = b.create<arith::ConstantOp>(loc, type, b.getZeroAttr(type));
+  return b.create<vector::MaskedLoadOp>(
+      loc, type, memref, at, constantMask(b, loc, width, size), zero);
+}
+
+/// `width` elements (of a vector of `type`) `stride` apart from `at`: the
+/// span they lie in, then every stride-th element of it. The mask stops at
+/// the last element used: nothing past it is read.
+Value loadStrided(OpBuilder &b, Location loc, VectorType type, Value memref,
+                  ValueRange at, int64_t width, int64_t stride) {
+  int64_t lanes = type.getNumElements();
+  auto wide = VectorType::get({lanes * stride}, type.getElementType());
+  Value span = loadFirst(b, loc, wide, memref, at, (width - 1) * stride + 1);
+  SmallVector<int64_t> picks;
+  for (int64_t l = 0; l < lanes; ++l)
+    picks.push_back(l * stride);
+  return b.create<vector::ShuffleOp>(loc, span, span, picks);
+}
+
 struct Contraction {
   linalg::GenericOp op;
   SmallVector<int64_t> ranges;
@@ -425,12 +459,7 @@ private:
 
   /// The first `width` lanes of a vector at `at` (the rest zero).
   Value loadVector(OpBuilder &b, Value memref, ValueRange at, int64_t width) {
-    if (width == lanes_)
-      return b.create<vector::LoadOp>(loc_, vectorType_, memref, at);
-    Value zero = b.create<arith::ConstantOp>(loc_, vectorType_,
-                                             b.getZeroAttr(vectorType_));
-    return b.create<vector::MaskedLoadOp>(loc_, vectorType_, memref, at,
-                                          mask(b, width), zero);
+    return loadFirst(b, loc_, vectorType_, memref, at, width);
   }
 
   /// Stores the first `width` lanes of `vector` at `at`.
@@ -533,13 +562,7 @@ private:
 
   /// The first `width` of `size` lanes (default: a vector's).
   Value mask(OpBuilder &b, int64_t width, int64_t size = 0) {
-    if (size == 0)
-      size = lanes_;
-    SmallVector<bool> bits(size, false);
-    std::fill_n(bits.begin(), width, true);
-    auto type = VectorType::get({size}, b.getI1Type());
-    return b.create<arith::ConstantOp>(loc_,
-                                       DenseElementsAttr::get(type, bits));
+    return constantMask(b, loc_, width, size == 0 ? lanes_ : size);
   }
 
   /// `width` elements (of a vector) of `memref` at `map`, row `r` and
@@ -547,20 +570,8 @@ private:
   Value load(OpBuilder &b, Value memref, AffineMap map, int64_t r,
              int64_t column, int64_t width, int64_t stride = 1) {
     SmallVector<Value> at = indices(b, map, r, column);
-    if (stride > 1) {
-      // The span the lanes lie in, then every stride-th element of it. The
-      // mask stops at the last element used: nothing past it is read.
-      auto wide =
-          VectorType::get({lanes_ * stride}, vectorType_.getElementType());
-      Value zero = b.create<arith::ConstantOp>(loc_, wide, b.getZeroAttr(wide));
-      Value span = b.create<vector::MaskedLoadOp>(
-          loc_, wide, memref, at,
-          mask(b, (width - 1) * stride + 1, lanes_ * stride), zero);
-      SmallVector<int64_t> picks;
-      for (int64_t l = 0; l < lanes_; ++l)
-        picks.push_back(l * stride);
-      return b.create<vector::ShuffleOp>(loc_, span, span, picks);
-    }
+    if (stride > 1)
+      return loadStrided(b, loc_, vectorType_, memref, at, width, stride);
     return loadVector(b, memref, at, width);
   }
 
@@ -821,26 +832,6 @@ void emitWindow(Window w, int64_t lanes, Value init) {
   auto index = [&](OpBuilder &b, int64_t v) {
     return b.create<arith::ConstantIndexOp>(loc, v).getResult();
   };
-  auto mask = [&](OpBuilder &b, int64_t width, int64_t size) {
-    SmallVector<bool> bits(size, false);
-    std::fill_n(bits.begin(), std::min(width, size), true);
-    auto type = VectorType::get({size}, b.getI1Type());
-    return b.create<arith::ConstantOp>(loc, DenseElementsAttr::get(type, bits))
-        .getResult();
-  };
-  auto zeros = [&](OpBuilder &b, VectorType type) {
-    return b.create<arith::ConstantOp>(loc, type, b.getZeroAttr(type))
-        .getResult();
-  };
-  // The first `width` of the `size` elements at `at`.
-  auto load = [&](OpBuilder &b, Value memref, ValueRange at, int64_t width,
-                  int64_t size) -> Value {
-    auto type = VectorType::get({size}, element);
-    if (width >= size)
-      return b.create<vector::LoadOp>(loc, type, memref, at);
-    return b.create<vector::MaskedLoadOp>(loc, type, memref, at,
-                                          mask(b, width, size), zeros(b, type));
-  };
   auto combine = [&](OpBuilder &b, Value acc, Value v) -> Value {
     if (isa<arith::MaximumFOp>(w.combine))
       return b.create<arith::MaximumFOp>(loc, acc, v);
@@ -856,7 +847,7 @@ void emitWindow(Window w, int64_t lanes, Value init) {
       cAt.push_back(iv[cast<AffineDimExpr>(e).getPosition()]);
     Value acc =
         init ? b.create<vector::BroadcastOp>(loc, vectorType, init).getResult()
-             : load(b, w.c, cAt, width, lanes);
+             : loadFirst(b, loc, vectorType, w.c, cAt, width);
     // The reduction loops, the accumulator carried through them.
     std::function<Value(OpBuilder &, unsigned, Value)> reduce =
         [&](OpBuilder &b, unsigned d, Value acc) -> Value {
@@ -867,17 +858,11 @@ void emitWindow(Window w, int64_t lanes, Value init) {
         for (AffineExpr e : w.xMap.getResults())
           xAt.push_back(b.create<affine::AffineApplyOp>(
               loc, AffineMap::get(dims, 0, e), iv));
-        if (w.stride == 1)
-          return combine(b, acc, load(b, w.x, xAt, width, lanes));
-        // The span the lanes lie in, then every stride-th element: the
-        // mask stops at the last element used, nothing past it is read.
-        Value span =
-            load(b, w.x, xAt, (width - 1) * w.stride + 1, lanes * w.stride);
-        SmallVector<int64_t> picks;
-        for (int64_t l = 0; l < lanes; ++l)
-          picks.push_back(l * w.stride);
-        return combine(b, acc,
-                       b.create<vector::ShuffleOp>(loc, span, span, picks));
+        return combine(
+            b, acc,
+            w.stride == 1
+                ? loadFirst(b, loc, vectorType, w.x, xAt, width)
+                : loadStrided(b, loc, vectorType, w.x, xAt, width, w.stride));
       }
       auto loop = b.create<scf::ForOp>(
           loc, index(b, 0), index(b, w.ranges[d]), index(b, 1), ValueRange{acc},
@@ -891,8 +876,8 @@ void emitWindow(Window w, int64_t lanes, Value init) {
     if (width == lanes)
       b.create<vector::StoreOp>(loc, acc, w.c, cAt);
     else
-      b.create<vector::MaskedStoreOp>(loc, w.c, cAt, mask(b, width, lanes),
-                                      acc);
+      b.create<vector::MaskedStoreOp>(loc, w.c, cAt,
+                                      constantMask(b, loc, width, lanes), acc);
   };
   // The parallel loops other than j, outermost first, then j in blocks.
   std::function<void(OpBuilder &, unsigned)> outer = [&](OpBuilder &b,
