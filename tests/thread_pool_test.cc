@@ -89,9 +89,11 @@ TEST(ThreadPoolTest, WorkersTakeTheirOwnShareFirst) {
         size_t i = 0;
         for (; i < begins[w].size() && begins[w][i] >= home_begin &&
                begins[w][i] < home_end;
-             ++i)
-          if (i > 0)
+             ++i) {
+          if (i > 0) {
             EXPECT_GT(begins[w][i], begins[w][i - 1]);
+          }
+        }
         // Then none of its own share again.
         for (; i < begins[w].size(); ++i)
           EXPECT_FALSE(begins[w][i] >= home_begin && begins[w][i] < home_end)

@@ -67,7 +67,7 @@ void CpuBackend::addTensorPasses(mlir::OpPassManager &pm,
   // Constant right-hand matrices as panels as wide as a microkernel block.
   CpuPackWeightsOptions pack;
   auto [bits, registers] = VectorRegisters(options);
-  pack.panelBits = bits * microkernelVectors(registers);
+  pack.panelBits = bits * panelVectors(registers);
   pm.addNestedPass<mlir::func::FuncOp>(createCpuPackWeights(pack));
 }
 

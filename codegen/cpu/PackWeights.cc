@@ -127,8 +127,10 @@ std::optional<Candidate> match(linalg::GenericOp op, int64_t panel) {
       source = slice.getSource();
     }
     DenseElementsAttr data = constantThroughFusion(source);
+    // One panel would be the same bytes as B: nothing to gain.
     if (!data || data.isSplat() ||
         data.getType().getShape().back() % panel != 0 ||
+        data.getType().getShape().back() == panel ||
         !alignedTo(offsets.back(), panel))
       continue;
     return Candidate{op, b->getOperandNumber(), data, offsets};

@@ -26,11 +26,22 @@ namespace kiln {
 /// contractions kiln-cpu-vectorize-contractions turns into microkernels.
 bool isMultiplyAccumulate(mlir::linalg::GenericOp op);
 
-/// The vectors one block of the contraction microkernel spans along its
-/// columns (kiln-cpu-vectorize-contractions' NV), on a target with
-/// `registers` vector registers; kiln-cpu-pack-weights' panels are as wide.
+/// The most vectors one block of the contraction microkernel spans along
+/// its columns (kiln-cpu-vectorize-contractions' NV), on a target with
+/// `registers` vector registers: 24 (AVX-512) or 12 (AVX2) accumulators
+/// make blocks of 6 x 4 or 4 x 3 vectors.
 inline int64_t microkernelVectors(int64_t registers) {
   return registers >= 32 ? 4 : 3;
+}
+
+/// The width in vectors of kiln-cpu-pack-weights' panels, which a block
+/// reading them spans: 4 with 32 registers, 2 with 16 (6 rows x 2 vectors,
+/// the AVX2 block of BLAS libraries). Panels of 2 divide the tiles of 256
+/// columns (kiln-cpu-tile-fusions); panels of 3 would not, and the
+/// weights would stay unpacked (bert_layer's FFN: 25 against 75 GFLOP/s on
+/// an AVX2 host).
+inline int64_t panelVectors(int64_t registers) {
+  return registers >= 32 ? 4 : 2;
 }
 
 } // namespace kiln

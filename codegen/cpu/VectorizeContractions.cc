@@ -177,6 +177,9 @@ struct Contraction {
   SmallVector<unsigned> reductions; ///< In loop order, range > 1.
   bool sUsesI = false;
   int64_t sStride = 1; ///< S's elements between consecutive j.
+  /// The width of S's panels along j when S is packed (kiln-cpu-pack-
+  /// weights), 0 otherwise.
+  int64_t sPanel = 0;
   /// Whether C is contiguous along j; if not, its elements are loaded and
   /// stored one by one (once per output element, after the whole sum).
   bool cContiguous = true;
@@ -270,6 +273,7 @@ std::optional<Contraction> match(linalg::GenericOp op, int64_t lanes) {
       k.sMap = sMap;
       k.aMap = aMap;
       k.sStride = stride;
+      k.sPanel = whichPanel ? panel : 0;
       k.cContiguous = score.second;
     }
   }
@@ -334,7 +338,12 @@ public:
     vectorType_ = VectorType::get({lanes_}, element);
     int64_t columns = k.ranges[k.j];
     int64_t vectors = (columns + lanes_ - 1) / lanes_;
-    nv_ = std::min<int64_t>(vectors, microkernelVectors(registers));
+    // A block reading packed panels spans one panel (its loads one
+    // contiguous stream); otherwise as many vectors as the registers allow.
+    int64_t widest = microkernelVectors(registers);
+    if (k.sPanel > 0 && k.sPanel % lanes_ == 0 && k.sPanel / lanes_ <= widest)
+      widest = k.sPanel / lanes_;
+    nv_ = std::min<int64_t>(vectors, widest);
     int64_t accumulators = registers * 3 / 4;
     int64_t rows = k.rowCount();
     // Blocks of at most accumulators / NV rows, as even as they can be

@@ -21,15 +21,18 @@ func.func @matmul(%a: tensor<2x3xf32>) -> tensor<2x8xf32> {
 
 // -----
 
-// Left as they are: 6 columns (not a multiple of 4) and a fed B.
+// Left as they are: 6 columns (not a multiple of 4), a fed B, and 4
+// columns (one panel: the same bytes as B).
 // CHECK-LABEL: func.func @not_packed
 // CHECK-NOT: floordiv
 // CHECK: return
-func.func @not_packed(%a: tensor<2x3xf32>, %f: tensor<3x8xf32>) -> (tensor<2x6xf32>, tensor<2x8xf32>) {
+func.func @not_packed(%a: tensor<2x3xf32>, %f: tensor<3x8xf32>) -> (tensor<2x6xf32>, tensor<2x8xf32>, tensor<2x4xf32>) {
   %b = kiln.constant dense<1.0> : tensor<3x6xf32>
   %0 = kiln.matmul %a, %b : (tensor<2x3xf32>, tensor<3x6xf32>) -> tensor<2x6xf32>
   %1 = kiln.matmul %a, %f : (tensor<2x3xf32>, tensor<3x8xf32>) -> tensor<2x8xf32>
-  return %0, %1 : tensor<2x6xf32>, tensor<2x8xf32>
+  %c = kiln.constant dense<[[1.0, 2.0, 3.0, 4.0], [5.0, 6.0, 7.0, 8.0], [9.0, 10.0, 11.0, 12.0]]> : tensor<3x4xf32>
+  %2 = kiln.matmul %a, %c : (tensor<2x3xf32>, tensor<3x4xf32>) -> tensor<2x4xf32>
+  return %0, %1, %2 : tensor<2x6xf32>, tensor<2x8xf32>, tensor<2x4xf32>
 }
 
 // -----

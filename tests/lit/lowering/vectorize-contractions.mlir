@@ -231,6 +231,35 @@ func.func @panels(%a: memref<6x8xf32>, %b: memref<2x8x64xf32>, %c: memref<6x128x
 
 // -----
 
+// Panels of 16 columns, as kiln-cpu-pack-weights makes them for AVX2: a
+// block spans one panel (2 vectors of 8), so 12 accumulators make blocks
+// of 6 rows (the unpacked AVX2 block is 4 x 3). With AVX-512's vectors of
+// 16, one vector per panel and 6 rows.
+// CHECK-LABEL: func.func @panels16
+// CHECK: scf.for %{{.*}} iter_args({{.*}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
+// AVX2-LABEL: func.func @panels16
+// AVX2: scf.for %[[JB:.*]] = %c0 to %c32 step %c16
+// AVX2: scf.for %[[K:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args({{.*}}) -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
+// AVX2-COUNT-2: vector.load %arg1[%{{.*}}, %[[K]], %{{.*}}] : memref<2x8x16xf32>, vector<8xf32>
+// AVX2-NOT: vector.load %arg1
+// AVX2-COUNT-12: vector.fma
+// AVX2-NOT: vector.gather
+#ap16 = affine_map<(d0, d1, d2) -> (d0, d1)>
+#bp16 = affine_map<(d0, d1, d2) -> (d2 floordiv 16, d1, d2 mod 16)>
+#cp16 = affine_map<(d0, d1, d2) -> (d0, d2)>
+func.func @panels16(%a: memref<6x8xf32>, %b: memref<2x8x16xf32>, %c: memref<6x32xf32>) {
+  linalg.generic {indexing_maps = [#ap16, #bp16, #cp16], iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%a, %b : memref<6x8xf32>, memref<2x8x16xf32>) outs(%c : memref<6x32xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
 // Must not change: a chunked reduction whose C is contiguous along j (a
 // convolution's output rows) keeps its partial sums in C, loaded and
 // stored with plain vectors; no buffer on the stack.
