@@ -153,6 +153,21 @@ Value loadFirst(OpBuilder &b, Location loc, VectorType type, Value memref,
 Value loadStrided(OpBuilder &b, Location loc, VectorType type, Value memref,
                   ValueRange at, int64_t width, int64_t stride) {
   int64_t lanes = type.getNumElements();
+  if (stride == 2 && width == lanes && lanes > 1) {
+    // A whole vector at stride 2 spans 2 lanes - 1 elements: two plain
+    // loads, at `at` and `lanes - 1` further, cover it exactly (a masked
+    // load of 2 lanes costs more on AVX2: vmaskmovps). The even elements
+    // below `lanes` come from the first, the others from the second.
+    SmallVector<Value> hiAt(at);
+    Value step = b.create<arith::ConstantIndexOp>(loc, lanes - 1);
+    hiAt.back() = b.create<arith::AddIOp>(loc, hiAt.back(), step);
+    Value lo = b.create<vector::LoadOp>(loc, type, memref, at);
+    Value hi = b.create<vector::LoadOp>(loc, type, memref, hiAt);
+    SmallVector<int64_t> picks;
+    for (int64_t l = 0; l < lanes; ++l)
+      picks.push_back(2 * l < lanes ? 2 * l : 2 * l + 1);
+    return b.create<vector::ShuffleOp>(loc, lo, hi, picks);
+  }
   auto wide = VectorType::get({lanes * stride}, type.getElementType());
   Value span = loadFirst(b, loc, wide, memref, at, (width - 1) * stride + 1);
   SmallVector<int64_t> picks;

@@ -127,13 +127,18 @@ func.func @not_contractions(%a: memref<16x8xf32>, %b: memref<8x40xf32>, %bt: mem
 
 // -----
 
-// A stride-2 convolution: each vector of the input is every other element
-// of a masked load twice as long, which stops at the last element used
-// (2 * 19 + 1 elements for the 20 outputs of a row: 16 + 4).
+// A stride-2 convolution: a full vector of the input (16 outputs) is the
+// even elements of two plain loads 15 apart, which cover the 31 elements
+// it spans exactly; a partial one (the row's last 4 outputs) is every
+// other element of a masked load twice as long, which stops at the last
+// element used (2 * 3 + 1).
 // CHECK-LABEL: func.func @stride_2
+// CHECK: %[[LO:.*]] = vector.load %arg0[%[[R:.*]], %[[AT:.*]]] : memref<4x41xf32>, vector<16xf32>
+// CHECK: %[[HI:.*]] = vector.load %arg0[%[[R]], %{{.*}}] : memref<4x41xf32>, vector<16xf32>
+// CHECK: vector.shuffle %[[LO]], %[[HI]] [0, 2, 4, 6, 8, 10, 12, 14, 17, 19, 21, 23, 25, 27, 29, 31] : vector<16xf32>, vector<16xf32>
+// CHECK: arith.constant dense<[true, true, true, true, true, true, true, false, {{.*}}]> : vector<32xi1>
 // CHECK: %[[SPAN:.*]] = vector.maskedload %arg0[{{.*}}], %{{.*}}, %{{.*}} : memref<4x41xf32>, vector<32xi1>, vector<32xf32> into vector<32xf32>
 // CHECK: vector.shuffle %[[SPAN]], %[[SPAN]] [0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30] : vector<32xf32>, vector<32xf32>
-// CHECK: arith.constant dense<[true, true, true, true, true, true, true, false, {{.*}}]> : vector<32xi1>
 // CHECK: vector.fma
 #in3 = affine_map<(d0, d1, d2) -> (d0, d1 * 2 + d2)>
 #w3 = affine_map<(d0, d1, d2) -> (d2)>
@@ -288,9 +293,9 @@ func.func @chunked_contiguous(%x: memref<1x512x3x18xf32>, %w: memref<8x512x3x3xf
 // A 3x3 stride-2 max pool over 2 channels of a 9x41 padded image (an
 // output row of 20: a full vector of 16 and a masked one of 4), after a
 // fill with -inf, which becomes the accumulator's start. Per window
-// position, the 2 x 16 elements the lanes lie in are loaded (the mask stops
-// at the last one used) and every other one is taken; each block of
-// outputs is stored once, after the window.
+// position, the 31 elements a full vector's lanes lie in are two plain
+// loads 15 apart, whose even elements are taken; each block of outputs is
+// stored once, after the window.
 #x = affine_map<(d0, d1, d2, d3, d4) -> (d0, 2 * d1 + d2, 2 * d4 + d3)>
 #win = affine_map<(d0, d1, d2, d3, d4) -> (d2, d3)>
 #y = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d4)>
@@ -302,9 +307,9 @@ func.func @chunked_contiguous(%x: memref<1x512x3x18xf32>, %w: memref<8x512x3x3xf
 // CHECK: %[[START:.*]] = vector.broadcast %arg3 : f32 to vector<16xf32>
 // CHECK: scf.for %{{.*}} iter_args(%{{.*}} = %[[START]])
 // CHECK: scf.for %{{.*}} iter_args(%[[ACC:[a-z0-9]+]] = %{{.*}})
-// CHECK: %[[MASK:.*]] = arith.constant dense<[{{(true, )+}}false]> : vector<32xi1>
-// CHECK: %[[SPAN:.*]] = vector.maskedload %arg0[%{{.*}}, %{{.*}}, %{{.*}}], %[[MASK]], %{{.*}} : memref<2x9x41xf32>, vector<32xi1>, vector<32xf32> into vector<32xf32>
-// CHECK: %[[EVEN:.*]] = vector.shuffle %[[SPAN]], %[[SPAN]] [0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30]
+// CHECK: %[[LO:.*]] = vector.load %arg0[%{{.*}}, %{{.*}}, %{{.*}}] : memref<2x9x41xf32>, vector<16xf32>
+// CHECK: %[[HI:.*]] = vector.load %arg0[%{{.*}}, %{{.*}}, %{{.*}}] : memref<2x9x41xf32>, vector<16xf32>
+// CHECK: %[[EVEN:.*]] = vector.shuffle %[[LO]], %[[HI]] [0, 2, 4, 6, 8, 10, 12, 14, 17, 19, 21, 23, 25, 27, 29, 31]
 // CHECK: arith.maximumf %[[ACC]], %[[EVEN]] : vector<16xf32>
 // CHECK: vector.store %{{.*}}, %arg2[%[[C]], %[[H]], %[[J]]] : memref<2x4x20xf32>, vector<16xf32>
 // CHECK: vector.maskedstore %arg2[%[[C]], %[[H]], %c16{{.*}}]
