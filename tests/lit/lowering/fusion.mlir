@@ -1,5 +1,6 @@
 // RUN: graph-opt %s --split-input-file --convert-kiln-to-linalg --kiln-inline-fusions | FileCheck %s --check-prefix=UNTILED
 // RUN: graph-opt %s --split-input-file --convert-kiln-to-linalg --kiln-cpu-tile-fusions=tile-elements=16 --kiln-inline-fusions | FileCheck %s --check-prefix=TILED
+// RUN: graph-opt %s --split-input-file --convert-kiln-to-linalg --kiln-cpu-tile-fusions --kiln-inline-fusions | FileCheck %s --check-prefix=DEFAULT
 
 // A fusion's elementwise chain lowers to one linalg.generic, inlined where
 // the fusion stood. Untiled, the contraction is its own loop nest storing
@@ -145,4 +146,35 @@ func.func @siblings(%x: tensor<4x8xf32>, %y: tensor<4x8xf32>) -> (tensor<4x8xf32
     kiln.yield %1, %3 : tensor<4x8xf32>, tensor<4x8xf32>
   }
   return %0#0, %0#1 : tensor<4x8xf32>, tensor<4x8xf32>
+}
+
+// -----
+
+// A matmul's tiles (default 4096 elements) are twice as large and 64
+// columns wide: a 128-row matmul is tiled along its columns only, each
+// tile [128, 64] reading its slice of B once for all rows. Must not
+// change: a matmul of 16 rows keeps tiles of 16 x 256.
+// DEFAULT-LABEL: func.func @matmul_tiles
+// DEFAULT: scf.for %[[J:.*]] = %{{.*}} to %{{.*}} step %c64
+// DEFAULT-NOT: scf.for
+// DEFAULT: tensor.extract_slice %{{.*}}[0, %[[J]]] [64, 64] [1, 1] : tensor<64x512xf32> to tensor<64x64xf32>
+// DEFAULT: linalg.generic {{.*}} outs({{.*}} : tensor<128x64xf32>)
+// DEFAULT: tensor.insert_slice %{{.*}}[0, %[[J]]] [128, 64] [1, 1]
+// DEFAULT: scf.for %[[J16:.*]] = %{{.*}} to %{{.*}} step %c256
+// DEFAULT-NOT: scf.for
+// DEFAULT: tensor.insert_slice %{{.*}}[0, %[[J16]]] [16, 256] [1, 1]
+func.func @matmul_tiles(%x: tensor<128x64xf32>, %w: tensor<64x512xf32>, %y: tensor<16x64xf32>) -> (tensor<128x512xf32>, tensor<16x512xf32>) {
+  %0 = kiln.fusion "fusion_0_matmul_relu"(%x, %w) : (tensor<128x64xf32>, tensor<64x512xf32>) -> tensor<128x512xf32> {
+  ^bb0(%a: tensor<128x64xf32>, %c: tensor<64x512xf32>):
+    %1 = kiln.matmul %a, %c : (tensor<128x64xf32>, tensor<64x512xf32>) -> tensor<128x512xf32>
+    %2 = kiln.relu %1 : (tensor<128x512xf32>) -> tensor<128x512xf32>
+    kiln.yield %2 : tensor<128x512xf32>
+  }
+  %3 = kiln.fusion "fusion_1_matmul_relu"(%y, %w) : (tensor<16x64xf32>, tensor<64x512xf32>) -> tensor<16x512xf32> {
+  ^bb0(%a: tensor<16x64xf32>, %c: tensor<64x512xf32>):
+    %4 = kiln.matmul %a, %c : (tensor<16x64xf32>, tensor<64x512xf32>) -> tensor<16x512xf32>
+    %5 = kiln.relu %4 : (tensor<16x512xf32>) -> tensor<16x512xf32>
+    kiln.yield %5 : tensor<16x512xf32>
+  }
+  return %0, %3 : tensor<128x512xf32>, tensor<16x512xf32>
 }

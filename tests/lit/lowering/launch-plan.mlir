@@ -2,24 +2,25 @@
 
 // The kernel boundary. Each kernel (a fusion, or an unfused op) is its own
 // function of its buffers and a tile range; @main keeps the arena views and
-// one kiln.dispatch per kernel, in order. The gemm's tile loop over row
-// tiles is its grid: tile t covers rows [16t, 16t + 16). Splat constants
-// stay globals in the kernel (import/constants.mlir has one that goes to
-// the constants region); nothing is allocated.
+// one kiln.dispatch per kernel, in order. The gemm's tile loop over column
+// tiles is its grid (a matmul's tile takes all of its 32 rows): tile t
+// covers columns [64t, 64t + 64). Splat constants stay globals in the
+// kernel (import/constants.mlir has one that goes to the constants
+// region); nothing is allocated.
 // CHECK-LABEL: func.func @k0_fusion_0_gemm_relu
-// CHECK-SAME: (%[[X:[^:]*]]: memref<32x16xf32> {llvm.noalias}, %[[TILE:[^:]*]]: memref<16x256xf32> {llvm.align = 64 : i64, llvm.noalias}, %[[OUT:[^:]*]]: memref<32x256xf32> {llvm.align = 64 : i64, llvm.noalias}, %[[BEGIN:[^:]*]]: index, %[[END:[^:]*]]: index)
-// CHECK-DAG: %[[C32:.*]] = arith.constant 32 : index
-// CHECK-DAG: %[[C16:.*]] = arith.constant 16 : index
-// CHECK-DAG: memref.get_global @__constant_16x256xf32
-// CHECK: %[[B0:.*]] = arith.muli %[[BEGIN]], %[[C16]]
+// CHECK-SAME: (%[[TILE:[^:]*]]: memref<32x64xf32> {llvm.align = 64 : i64, llvm.noalias}, %[[X:[^:]*]]: memref<32x16xf32> {llvm.noalias}, %[[OUT:[^:]*]]: memref<32x256xf32> {llvm.align = 64 : i64, llvm.noalias}, %[[BEGIN:[^:]*]]: index, %[[END:[^:]*]]: index)
+// CHECK-DAG: %[[C256:.*]] = arith.constant 256 : index
+// CHECK-DAG: %[[C64:.*]] = arith.constant 64 : index
+// CHECK-DAG: memref.get_global @__constant_16x64xf32
+// CHECK: %[[B0:.*]] = arith.muli %[[BEGIN]], %[[C64]]
 // CHECK: %[[LB:.*]] = arith.addi %{{.*}}, %[[B0]]
-// CHECK: %[[E0:.*]] = arith.muli %[[END]], %[[C16]]
+// CHECK: %[[E0:.*]] = arith.muli %[[END]], %[[C64]]
 // CHECK: %[[E1:.*]] = arith.addi %{{.*}}, %[[E0]]
-// CHECK: %[[UB:.*]] = arith.minsi %[[E1]], %[[C32]]
-// CHECK: scf.for %[[I:.*]] = %[[LB]] to %[[UB]] step %[[C16]]
-// CHECK: memref.subview %[[X]][%[[I]], 0] [16, 16]
+// CHECK: %[[UB:.*]] = arith.minsi %[[E1]], %[[C256]]
+// CHECK: scf.for %[[J:.*]] = %[[LB]] to %[[UB]] step %[[C64]]
 // CHECK: linalg.fill {{.*}} outs(%[[TILE]]
-// CHECK: memref.subview %[[OUT]][%[[I]], 0] [16, 256]
+// CHECK: ins(%[[X]], %{{.*}} : memref<32x16xf32>, memref<16x64xf32>) outs(%[[TILE]]
+// CHECK: memref.subview %[[OUT]][0, %[[J]]] [32, 64]
 // CHECK: } {kiln.parallel}
 // CHECK-NOT: memref.alloc
 // CHECK: return
@@ -37,11 +38,11 @@
 // views at constant offsets (the gemm's tile marked scratch), the feed and
 // the fetch.
 // CHECK-LABEL: func.func @main
-// CHECK-SAME: (%[[FEED:[^:]*]]: memref<32x16xf32> {kiln.name = "x"}, %[[FETCH:[^:]*]]: memref<32x256xf32> {kiln.name = "y"}, %[[ARENA:[^:]*]]: memref<49152xi8> {kiln.arena})
-// CHECK-SAME: kiln.arena_bytes = 49152
-// CHECK: %[[V:.*]] = memref.view %[[ARENA]][%{{.*}}][] : memref<49152xi8> to memref<32x256xf32>
-// CHECK: %[[S:.*]] = memref.view %[[ARENA]][%{{.*}}][] {kiln.scratch} : memref<49152xi8> to memref<16x256xf32>
-// CHECK-NEXT: kiln.dispatch @k0_fusion_0_gemm_relu grid(2) (%[[FEED]], %[[S]], %[[V]])
+// CHECK-SAME: (%[[FEED:[^:]*]]: memref<32x16xf32> {kiln.name = "x"}, %[[FETCH:[^:]*]]: memref<32x256xf32> {kiln.name = "y"}, %[[ARENA:[^:]*]]: memref<40960xi8> {kiln.arena})
+// CHECK-SAME: kiln.arena_bytes = 40960
+// CHECK: %[[V:.*]] = memref.view %[[ARENA]][%{{.*}}][] : memref<40960xi8> to memref<32x256xf32>
+// CHECK: %[[S:.*]] = memref.view %[[ARENA]][%{{.*}}][] {kiln.scratch} : memref<40960xi8> to memref<32x64xf32>
+// CHECK-NEXT: kiln.dispatch @k0_fusion_0_gemm_relu grid(4) (%[[S]], %[[FEED]], %[[V]])
 // CHECK-NEXT: kiln.dispatch @k1_fusion_1 grid(32) (%[[V]], %[[FETCH]])
 // CHECK-NEXT: return
 func.func @main(%x: tensor<32x16xf32> {kiln.name = "x"}) -> (tensor<32x256xf32> {kiln.name = "y"}) {
