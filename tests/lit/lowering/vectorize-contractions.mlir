@@ -265,6 +265,35 @@ func.func @panels16(%a: memref<6x8xf32>, %b: memref<2x8x16xf32>, %c: memref<6x32
 
 // -----
 
+// 16 rows in blocks of at most 6 (AVX2, panels of 2 vectors): one block of
+// 6, then two of 5, not 6 + 6 + 4 (a short block has too few accumulators
+// to cover the FMA latency). Must not change: AVX-512's 24 accumulators
+// take the 16 rows of one vector (a panel of 16) in one block; 8 rows in
+// blocks of 4 stay 4 + 4 (@matmul's AVX2 case).
+// CHECK-LABEL: func.func @uneven_rows
+// CHECK: scf.for %{{.*}} iter_args({{.*}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
+// CHECK-NOT: scf.for
+// CHECK: return
+// AVX2-LABEL: func.func @uneven_rows
+// AVX2: scf.for %[[K6:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args({{.*}}) -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
+// AVX2: scf.for %[[I5:.*]] = %c6{{.*}} to %c16{{.*}} step %c5
+// AVX2: scf.for %{{.*}} iter_args({{.*}}) -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
+#au = affine_map<(d0, d1, d2) -> (d0, d1)>
+#bu = affine_map<(d0, d1, d2) -> (d2 floordiv 16, d1, d2 mod 16)>
+#cu = affine_map<(d0, d1, d2) -> (d0, d2)>
+func.func @uneven_rows(%a: memref<16x8xf32>, %b: memref<2x8x16xf32>, %c: memref<16x32xf32>) {
+  linalg.generic {indexing_maps = [#au, #bu, #cu], iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%a, %b : memref<16x8xf32>, memref<2x8x16xf32>) outs(%c : memref<16x32xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
 // Must not change: a chunked reduction whose C is contiguous along j (a
 // convolution's output rows) keeps its partial sums in C, loaded and
 // stored with plain vectors; no buffer on the stack.
