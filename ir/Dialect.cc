@@ -33,7 +33,7 @@ void KilnDialect::initialize() {
 LogicalResult KilnDialect::verifyOperationAttribute(Operation *op,
                                                     NamedAttribute attr) {
   StringRef name = attr.getName().strref();
-  if (name == kParallelAttr || name == kScratchAttr) {
+  if (name == kParallelAttr || name == kScratchAttr || name == kWholeAttr) {
     if (!isa<UnitAttr>(attr.getValue()))
       return op->emitError("'") << name << "' must be a unit attribute";
     return success();

@@ -49,6 +49,9 @@ def Kiln_Dialect : Dialect {
     static constexpr llvm::StringLiteral kKernelAttr = "kiln.kernel";
     static constexpr llvm::StringLiteral kParallelAttr = "kiln.parallel";
     static constexpr llvm::StringLiteral kScratchAttr = "kiln.scratch";
+    /// On a linalg op inside a fusion: computed whole before the tile
+    /// loops, not fused into each tile (a copy the tiles share).
+    static constexpr llvm::StringLiteral kWholeAttr = "kiln.whole";
     static constexpr llvm::StringLiteral kChecksAttr = "kiln.checks";
     static constexpr llvm::StringLiteral kLaunchesAttr = "kiln.launches";
   }];

@@ -25,9 +25,8 @@ void ExpectBitIdentical(const Tensor &a, const Tensor &b) {
       if (first < 0)
         first = i;
     }
-  EXPECT_EQ(differing, 0) << "the two results differ in "
-                          << differing << " elements, the first at index "
-                          << first;
+  EXPECT_EQ(differing, 0) << "the two results differ in " << differing
+                          << " elements, the first at index " << first;
 }
 
 std::vector<Tensor> RunBothPlans(const GraphDef &graph,

@@ -693,6 +693,63 @@ TEST(OnnxTest, PoolingWindowsMatchFloat64) {
   }
 }
 
+// Stride-2 convolutions against float64. Where the padded image's rows are
+// of even length, kiln-cpu-deinterleave-strided-convolutions stores it as
+// its even and odd columns and the convolution reads those (a 7x7 stem,
+// a 3x3 over 16 channels with 2 images); an odd length (19) and a 1x1
+// filter keep the strided reads.
+TEST(OnnxTest, StrideTwoConvolutionsMatchFloat64) {
+  struct Case {
+    std::vector<int64_t> x; // N, C, H, W
+    int64_t filters, k, pad;
+  };
+  for (const Case &c : std::vector<Case>{{{1, 3, 30, 30}, 16, 7, 3},
+                                         {{2, 16, 20, 22}, 24, 3, 1},
+                                         {{1, 8, 9, 17}, 8, 3, 1},
+                                         {{1, 4, 12, 12}, 8, 1, 0}}) {
+    const int64_t n = c.x[0], ch = c.x[1], h = c.x[2], w = c.x[3];
+    SCOPED_TRACE(std::to_string(c.k) + "x" + std::to_string(c.k) + " over " +
+                 std::to_string(w) + " columns");
+    onnx::ModelProto m = NewModel();
+    onnx::GraphProto *g = m.mutable_graph();
+    AddInput(g, "x", onnx::TensorProto::FLOAT, c.x);
+    std::vector<double> ws = testing::RandomValues(c.filters * ch * c.k * c.k,
+                                                   31, -0.3, 0.3),
+                        bs = testing::RandomValues(c.filters, 32),
+                        xs = testing::RandomValues(n * ch * h * w, 33);
+    AddInitializer(g, "w", {c.filters, ch, c.k, c.k}, {ws.begin(), ws.end()});
+    AddInitializer(g, "b", {c.filters}, {bs.begin(), bs.end()});
+    onnx::NodeProto *conv = AddNode(g, "Conv", {"x", "w", "b"}, {"c"});
+    auto ints = [&](const std::string &name, int64_t v, int count) {
+      onnx::AttributeProto *a = AddAttr(conv, name, onnx::AttributeProto::INTS);
+      for (int i = 0; i < count; ++i)
+        a->add_ints(v);
+    };
+    ints("strides", 2, 2);
+    ints("pads", c.pad, 4);
+    AddNode(g, "Relu", {"c"}, {"y"});
+    AddOutput(g, "y", 4);
+    absl::StatusOr<std::unique_ptr<Session>> s = Load(m);
+    ASSERT_TRUE(s.ok()) << s.status();
+    std::vector<Tensor> out;
+    ASSERT_TRUE((*s)->Run({{"x", *Tensor::FromVector<float>(
+                                     c.x, {xs.begin(), xs.end()})}},
+                          &out)
+                    .ok());
+    auto rounded = [](std::vector<int64_t> shape,
+                      const std::vector<double> &v) {
+      testing::RefArray a{std::move(shape), {}};
+      for (double d : v)
+        a.data.push_back(float(d));
+      return a;
+    };
+    testing::RefArray expected = testing::RefConv2D(
+        rounded(c.x, xs), rounded({c.filters, ch, c.k, c.k}, ws),
+        rounded({c.filters}, bs).data, c.pad, /*relu=*/true, /*stride=*/2);
+    testing::ExpectClose(out[0], expected, 1e-5, 1e-5);
+  }
+}
+
 // Slices with steps near the ends of int64 take one element, as numpy does
 // (the element count overflowed to 0), Range counts exactly there too; an
 // Einsum output label may appear once (numpy refuses "ij->iij").

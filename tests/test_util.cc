@@ -71,10 +71,12 @@ int64_t BroadcastIndex(const std::vector<int64_t> &in,
 }
 
 RefArray RefConv2D(const RefArray &x, const RefArray &w,
-                   const std::vector<double> &bias, int64_t pad, bool relu) {
+                   const std::vector<double> &bias, int64_t pad, bool relu,
+                   int64_t stride) {
   int64_t n = x.shape[0], c = x.shape[1], h = x.shape[2], wd = x.shape[3];
   int64_t m = w.shape[0], kh = w.shape[2], kw = w.shape[3];
-  int64_t oh = h + 2 * pad - kh + 1, ow = wd + 2 * pad - kw + 1;
+  int64_t oh = (h + 2 * pad - kh) / stride + 1,
+          ow = (wd + 2 * pad - kw) / stride + 1;
   RefArray out{{n, m, oh, ow}, {}};
   for (int64_t b = 0; b < n; ++b)
     for (int64_t o = 0; o < m; ++o)
@@ -84,7 +86,7 @@ RefArray RefConv2D(const RefArray &x, const RefArray &w,
           for (int64_t ch = 0; ch < c; ++ch)
             for (int64_t di = 0; di < kh; ++di)
               for (int64_t dj = 0; dj < kw; ++dj) {
-                int64_t si = i + di - pad, sj = j + dj - pad;
+                int64_t si = i * stride + di - pad, sj = j * stride + dj - pad;
                 if (si < 0 || si >= h || sj < 0 || sj >= wd)
                   continue;
                 sum += x.data[((b * c + ch) * h + si) * wd + sj] *

@@ -52,7 +52,8 @@ RefArray RefBinary(const RefArray &a, const RefArray &b,
 /// `bias` [M] (or empty), `pad` zeros on every side; then max(., 0) when
 /// `relu`.
 RefArray RefConv2D(const RefArray &x, const RefArray &w,
-                   const std::vector<double> &bias, int64_t pad, bool relu);
+                   const std::vector<double> &bias, int64_t pad, bool relu,
+                   int64_t stride = 1);
 
 /// Converts a f32 tensor to float64 values; fails the test on other dtypes.
 std::vector<double> ToDoubles(const Tensor &t);

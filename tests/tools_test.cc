@@ -501,6 +501,7 @@ TEST(GraphCompileTest, UnknownPassNamesAreUsageErrors) {
                              "kiln-insert-checks, kiln-winograd, kiln-fuse, "
                              "convert-kiln-to-linalg, "
                              "kiln-cpu-output-channels-last, "
+                             "kiln-cpu-deinterleave-strided-convolutions, "
                              "kiln-cpu-tile-fusions, "
                              "kiln-cpu-order-loops, kiln-cpu-pack-weights, "
                              "kiln-inline-fusions, "

@@ -82,9 +82,14 @@ struct InlineFusionsPass : public impl::InlineFusionsBase<InlineFusionsPass> {
       Block &body = fusion.getBody().front();
       auto yield = cast<YieldOp>(body.getTerminator());
       SmallVector<Value> results(yield.getValues());
-      for (Operation &inner : body.without_terminator())
+      // An op a pass made a kernel of its own (kiln.whole) keeps its name.
+      for (Operation &inner : body.without_terminator()) {
+        auto own = inner.getAttrOfType<StringAttr>(KilnDialect::kKernelAttr);
         if (computes(inner))
-          mark(inner, kernel);
+          mark(inner, own && inner.hasAttr(KilnDialect::kWholeAttr)
+                          ? unique(own.str())
+                          : kernel);
+      }
       for (auto [arg, input] :
            llvm::zip(body.getArguments(), fusion.getInputs()))
         arg.replaceAllUsesWith(input);

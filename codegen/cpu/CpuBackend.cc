@@ -62,6 +62,8 @@ std::pair<int64_t, int64_t> VectorRegisters(const PipelineOptions &options) {
 void CpuBackend::addTensorPasses(mlir::OpPassManager &pm,
                                  const PipelineOptions &options) const {
   pm.addNestedPass<mlir::func::FuncOp>(createCpuOutputChannelsLast());
+  pm.addNestedPass<mlir::func::FuncOp>(
+      createCpuDeinterleaveStridedConvolutions());
   pm.addNestedPass<mlir::func::FuncOp>(createCpuTileFusions());
   pm.addNestedPass<mlir::func::FuncOp>(createCpuOrderLoops());
   // Constant right-hand matrices as panels as wide as a microkernel block.

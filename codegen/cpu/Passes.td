@@ -29,6 +29,23 @@ def CpuOutputChannelsLast
   let dependentDialects = ["mlir::arith::ArithDialect"];
 }
 
+def CpuDeinterleaveStridedConvolutions
+    : Pass<"kiln-cpu-deinterleave-strided-convolutions", "mlir::func::FuncOp"> {
+  let summary = "Store stride-2 convolutions' images as even and odd columns";
+  let description = [{
+    A convolution reading its image as X[.., 2 ow + kw] (stride 2 along the
+    output's last dimension, which its vectors run along) reads
+    D[.., kw mod 2, ow + kw floordiv 2] instead, D[.., p, w] = X[.., 2 w + p]
+    being computed once by a copy marked `kiln.whole` (not tiled with
+    the convolution): the vectorized convolution then loads plain vectors
+    where it would shuffle every other element out of two. Images with an
+    odd last dimension, and convolutions whose vectors run along another
+    dimension (a filter stored channels last), are left as they are.
+  }];
+  let dependentDialects = ["mlir::tensor::TensorDialect",
+                           "mlir::linalg::LinalgDialect"];
+}
+
 def CpuPackWeights : Pass<"kiln-cpu-pack-weights", "mlir::func::FuncOp"> {
   let summary = "Store matmuls' constant right-hand matrices as panels";
   let description = [{

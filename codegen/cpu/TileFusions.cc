@@ -154,7 +154,7 @@ llvm::SetVector<Operation *> producersToFuse(linalg::LinalgOp root,
       Operation *producer = v.getDefiningOp();
       if (producer && producer->getBlock() == &body &&
           isa<linalg::LinalgOp>(producer) && producer->getNumResults() == 1 &&
-          set.insert(producer))
+          !producer->hasAttr(KilnDialect::kWholeAttr) && set.insert(producer))
         worklist.push_back(producer);
     }
   }

@@ -71,7 +71,7 @@ compile_BAZEL_OBJS := $(GEN)/codegen/_objs/pipeline/Pipeline.pic.o \
     InlineFusions KilnToLinalg LinearAlgebraLowering LoweringUtils ReductionLowering SortLowering \
     WindowLowering) \
   $(patsubst %,$(GEN)/codegen/cpu/_objs/tuning/%.pic.o, \
-    ApproximateMath OrderLoops OutputChannelsLast PackWeights \
+    ApproximateMath DeinterleaveStridedConvolutions OrderLoops OutputChannelsLast PackWeights \
     ReassociateReductions TileFusions \
     VectorizeContractions) \
   $(GEN)/codegen/cpu/_objs/machine_code/MachineCode.pic.o \
