@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """Kiln's GEMM throughput beside numpy's BLAS and the core's FMA peak.
 
     tools/gemm_bench.py [--threads N] [--iters N] [--kiln PATH] [MxKxN ...]
