@@ -83,6 +83,15 @@ onnx::TensorProto *AddInitializer(onnx::GraphProto *g, const std::string &name,
   return t;
 }
 
+/// `v` rounded to float32 (the values a model holds), in float64.
+testing::RefArray Rounded(std::vector<int64_t> shape,
+                          const std::vector<double> &v) {
+  testing::RefArray a{std::move(shape), {}};
+  for (double d : v)
+    a.data.push_back(float(d));
+  return a;
+}
+
 onnx::ModelProto NewModel(int opset = 13) {
   onnx::ModelProto m;
   m.set_ir_version(7);
@@ -172,17 +181,9 @@ TEST(OnnxTest, NarrowChunkedConvolutionMatchesFloat64) {
         *Tensor::FromVector<float>({batch, kC, kS, kS}, {xs.begin(), xs.end()});
     std::vector<Tensor> out;
     ASSERT_TRUE((*s)->Run({{"x", x}}, &out).ok());
-    // The float32 values the model holds, in float64.
-    auto rounded = [](std::vector<int64_t> shape,
-                      const std::vector<double> &v) {
-      testing::RefArray a{std::move(shape), {}};
-      for (double d : v)
-        a.data.push_back(float(d));
-      return a;
-    };
-    testing::RefArray bias = rounded({kK}, b);
+    testing::RefArray bias = Rounded({kK}, b);
     testing::RefArray expected = testing::RefConv2D(
-        rounded({batch, kC, kS, kS}, xs), rounded({kK, kC, 3, 3}, w), bias.data,
+        Rounded({batch, kC, kS, kS}, xs), Rounded({kK, kC, 3, 3}, w), bias.data,
         /*pad=*/1, /*relu=*/true);
     testing::ExpectClose(out[0], expected, 1e-5, 1e-5);
   }
@@ -736,16 +737,9 @@ TEST(OnnxTest, StrideTwoConvolutionsMatchFloat64) {
                                      c.x, {xs.begin(), xs.end()})}},
                           &out)
                     .ok());
-    auto rounded = [](std::vector<int64_t> shape,
-                      const std::vector<double> &v) {
-      testing::RefArray a{std::move(shape), {}};
-      for (double d : v)
-        a.data.push_back(float(d));
-      return a;
-    };
     testing::RefArray expected = testing::RefConv2D(
-        rounded(c.x, xs), rounded({c.filters, ch, c.k, c.k}, ws),
-        rounded({c.filters}, bs).data, c.pad, /*relu=*/true, /*stride=*/2);
+        Rounded(c.x, xs), Rounded({c.filters, ch, c.k, c.k}, ws),
+        Rounded({c.filters}, bs).data, c.pad, /*relu=*/true, /*stride=*/2);
     testing::ExpectClose(out[0], expected, 1e-5, 1e-5);
   }
 }
