@@ -64,6 +64,13 @@ struct InlineFusionsPass : public impl::InlineFusionsBase<InlineFusionsPass> {
     };
     // The ops one unfused kiln op lowered to follow each other and share
     // its (tagged, so unique) location.
+    // An op a pass made a kernel of its own (kiln.whole, kiln.kernel: a
+    // stride-2 convolution's deinterleaved image) keeps its name, in a
+    // fusion or not.
+    auto ownKernel = [](Operation &op) {
+      auto own = op.getAttrOfType<StringAttr>(KilnDialect::kKernelAttr);
+      return own && op.hasAttr(KilnDialect::kWholeAttr) ? own : StringAttr();
+    };
     std::optional<Location> lastLoc;
     std::string kernel;
     for (Operation &op : llvm::make_early_inc_range(block)) {
@@ -71,6 +78,10 @@ struct InlineFusionsPass : public impl::InlineFusionsBase<InlineFusionsPass> {
       if (!fusion) {
         if (!computes(op))
           continue;
+        if (StringAttr own = ownKernel(op)) {
+          mark(op, unique(own.str())); // The node's other ops keep theirs.
+          continue;
+        }
         if (!lastLoc || *lastLoc != op.getLoc())
           kernel = unique(NodeName(op.getLoc()));
         lastLoc = op.getLoc();
@@ -82,14 +93,11 @@ struct InlineFusionsPass : public impl::InlineFusionsBase<InlineFusionsPass> {
       Block &body = fusion.getBody().front();
       auto yield = cast<YieldOp>(body.getTerminator());
       SmallVector<Value> results(yield.getValues());
-      // An op a pass made a kernel of its own (kiln.whole) keeps its name.
-      for (Operation &inner : body.without_terminator()) {
-        auto own = inner.getAttrOfType<StringAttr>(KilnDialect::kKernelAttr);
-        if (computes(inner))
-          mark(inner, own && inner.hasAttr(KilnDialect::kWholeAttr)
-                          ? unique(own.str())
-                          : kernel);
-      }
+      for (Operation &inner : body.without_terminator())
+        if (computes(inner)) {
+          StringAttr own = ownKernel(inner);
+          mark(inner, own ? unique(own.str()) : kernel);
+        }
       for (auto [arg, input] :
            llvm::zip(body.getArguments(), fusion.getInputs()))
         arg.replaceAllUsesWith(input);

@@ -82,16 +82,17 @@ std::optional<Strided> match(linalg::GenericOp op) {
     if (!jk)
       continue;
     auto [j, k] = *jk;
+    // A filter stored channels last (its last index a parallel loop, the
+    // output channels): the vectors run along it and the image is
+    // broadcast, nothing to gain.
     if (other.getNumResults() > 0) {
       auto last = dyn_cast<AffineDimExpr>(other.getResults().back());
       if (last &&
           iterators[last.getPosition()] == utils::IteratorType::parallel)
-        continue; // Channels last: the vectors run along the filter's.
+        continue;
     }
-
-    // j: the output's last index (the vectors run along it; a filter
-    // stored channels last makes the output channels j instead, and the
-    // image is then broadcast: nothing to gain). k: a filter column.
+    // j: the output's last index, which the vectors run along; k: a filter
+    // column.
     if (out.getResults().back() != getAffineDimExpr(j, op.getContext()) ||
         iterators[j] != utils::IteratorType::parallel ||
         iterators[k] != utils::IteratorType::reduction || ranges[k] < 2 ||
