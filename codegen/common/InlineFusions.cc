@@ -62,8 +62,6 @@ struct InlineFusionsPass : public impl::InlineFusionsBase<InlineFusionsPass> {
     auto mark = [&](Operation &op, StringRef kernel) {
       op.setAttr(KilnDialect::kKernelAttr, builder.getStringAttr(kernel));
     };
-    // The ops one unfused kiln op lowered to follow each other and share
-    // its (tagged, so unique) location.
     // An op a pass made a kernel of its own (kiln.whole, kiln.kernel: a
     // stride-2 convolution's deinterleaved image) keeps its name, in a
     // fusion or not.
@@ -71,6 +69,8 @@ struct InlineFusionsPass : public impl::InlineFusionsBase<InlineFusionsPass> {
       auto own = op.getAttrOfType<StringAttr>(KilnDialect::kKernelAttr);
       return own && op.hasAttr(KilnDialect::kWholeAttr) ? own : StringAttr();
     };
+    // The ops one unfused kiln op lowered to follow each other and share
+    // its (tagged, so unique) location.
     std::optional<Location> lastLoc;
     std::string kernel;
     for (Operation &op : llvm::make_early_inc_range(block)) {
