@@ -314,10 +314,11 @@ SmallVector<int64_t> chooseTileSizes(linalg::LinalgOp root,
   // than that, only the columns are tiled: the grid runs along them. A
   // matmul of at most 16 rows keeps the usual tiles (each reads B once
   // anyway; mlp_b1's tiles of 1 x 64 were slower than 1 x 256).
+  SmallVector<utils::IteratorType> iterators = root.getIteratorTypesArray();
   int64_t rows = 1;
   bool columns = true; // The innermost parallel loop is not a row.
   for (int64_t loop = ranges.size() - 1; loop >= 0; --loop)
-    if (root.getIteratorTypesArray()[loop] == utils::IteratorType::parallel) {
+    if (iterators[loop] == utils::IteratorType::parallel) {
       if (!columns)
         rows *= ranges[loop];
       columns = false;
@@ -330,7 +331,6 @@ SmallVector<int64_t> chooseTileSizes(linalg::LinalgOp root,
     innerLimit = std::max<int64_t>(tileElements / 64, 8);
   }
   bool inner = true;
-  SmallVector<utils::IteratorType> iterators = root.getIteratorTypesArray();
   // In a convolution's fusion the outermost tiled loop keeps up to kRows
   // of its range for itself, so that a tile (NCHW: channels outermost)
   // spans several output channels: the vectorized convolution then has

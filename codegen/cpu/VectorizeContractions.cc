@@ -126,7 +126,6 @@ bool mapUsesDim(AffineMap map, unsigned dim) {
                       [&](AffineExpr e) { return e.isFunctionOfDim(dim); });
 }
 
-/// A contraction this pass rewrites, and how.
 /// A constant mask of `size` lanes whose first `width` are set.
 Value constantMask(OpBuilder &b, Location loc, int64_t width, int64_t size) {
   SmallVector<bool> bits(size, false);
@@ -176,6 +175,7 @@ Value loadStrided(OpBuilder &b, Location loc, VectorType type, Value memref,
   return b.create<vector::ShuffleOp>(loc, span, span, picks);
 }
 
+/// A contraction this pass rewrites, and how.
 struct Contraction {
   linalg::GenericOp op;
   SmallVector<int64_t> ranges;
