@@ -315,7 +315,8 @@ absl::Status Executable::Run(const std::map<std::string, const Tensor *> &feeds,
   }
   std::vector<Tensor> results;
   for (const TensorSpec &spec : signature_.fetches) {
-    absl::StatusOr<Tensor> t = Tensor::Allocate(spec.dtype, spec.shape);
+    absl::StatusOr<Tensor> t =
+        Tensor::AllocateUninitialized(spec.dtype, spec.shape);
     if (!t.ok())
       return t.status();
     results.push_back(*std::move(t));

@@ -210,6 +210,14 @@ std::string Tensor::ValuesString(int64_t max_elements) const {
 
 absl::StatusOr<Tensor> Tensor::Allocate(DType dtype,
                                         std::vector<int64_t> shape) {
+  absl::StatusOr<Tensor> t = AllocateUninitialized(dtype, std::move(shape));
+  if (t.ok())
+    std::memset(t->data_, 0, std::max<int64_t>(t->size_bytes(), 1));
+  return t;
+}
+
+absl::StatusOr<Tensor>
+Tensor::AllocateUninitialized(DType dtype, std::vector<int64_t> shape) {
   if (dtype != DType::kF32 && dtype != DType::kF64 && dtype != DType::kI32 &&
       dtype != DType::kI64 && dtype != DType::kBool && dtype != DType::kI8 &&
       dtype != DType::kI16 && dtype != DType::kU8 && dtype != DType::kU16 &&
@@ -225,7 +233,7 @@ absl::StatusOr<Tensor> Tensor::Allocate(DType dtype,
   t.shape_ = std::move(shape);
   t.num_elements_ = *n;
   int64_t bytes = std::max<int64_t>(t.size_bytes(), 1);
-  t.owned_ = std::shared_ptr<uint8_t[]>(new (std::nothrow) uint8_t[bytes]());
+  t.owned_ = std::shared_ptr<uint8_t[]>(new (std::nothrow) uint8_t[bytes]);
   if (!t.owned_)
     return absl::ResourceExhaustedError(
         absl::StrCat("cannot allocate ", bytes, " bytes for a tensor"));

@@ -117,6 +117,12 @@ public:
   /// Allocates a zero-filled tensor.
   static absl::StatusOr<Tensor> Allocate(DType dtype,
                                          std::vector<int64_t> shape);
+  /// Allocates a tensor whose elements are left unset, for a result the
+  /// caller writes in full (a run's fetches): filling megabytes with
+  /// zeros only to overwrite them costs a memset and, on fresh pages, a
+  /// page fault per 4 KiB.
+  static absl::StatusOr<Tensor>
+  AllocateUninitialized(DType dtype, std::vector<int64_t> shape);
   /// Wraps memory the caller owns and keeps alive while the tensor is used.
   static absl::StatusOr<Tensor> Borrow(DType dtype, std::vector<int64_t> shape,
                                        void *data);
