@@ -59,18 +59,26 @@ LogicalResult KilnDialect::verifyOperationAttribute(Operation *op,
     auto launches = dyn_cast<ArrayAttr>(attr.getValue());
     auto isLaunch = [](Attribute a) {
       auto fields = dyn_cast<ArrayAttr>(a);
-      if (!fields || fields.size() != 4 || !isa<StringAttr>(fields[0]) ||
-          !isa<StringAttr>(fields[1]))
+      if (!fields || fields.size() < 4 || fields.size() > 5 ||
+          !isa<StringAttr>(fields[0]) || !isa<StringAttr>(fields[1]))
         return false;
-      return llvm::all_of(fields.getValue().drop_front(2), [](Attribute f) {
+      auto isI64 = [](Attribute f) {
         auto n = dyn_cast<IntegerAttr>(f);
-        return n && n.getType().isInteger(64) && n.getInt() >= 0;
-      });
+        return n && n.getType().isInteger(64);
+      };
+      if (!llvm::all_of(fields.getValue().slice(2, 2), [&](Attribute f) {
+            return isI64(f) && cast<IntegerAttr>(f).getInt() >= 0;
+          }))
+        return false;
+      auto library = fields.size() == 5 ? dyn_cast<ArrayAttr>(fields[4])
+                                        : ArrayAttr::get(a.getContext(), {});
+      return library && llvm::all_of(library, isI64);
     };
     if (!launches || !llvm::all_of(launches, isLaunch))
       return op->emitError("'kiln.launches' must be an array of [kernel, "
                            "function, threads, threads per block] (string, "
-                           "string, i64, i64)");
+                           "string, i64, i64), a library call's with its "
+                           "fields (an array of i64) fifth");
     return success();
   }
   if (name != kArenaBytesAttr && name != kArenaLowerBoundAttr &&
@@ -85,13 +93,15 @@ LogicalResult KilnDialect::verifyOperationAttribute(Operation *op,
 }
 
 /// kiln.name on a function's argument or result: the feed or fetch; or
-/// kiln.arena on the argument that is the arena.
+/// kiln.arena on the argument that is the arena, kiln.local on a kernel's
+/// argument that no other op uses.
 static LogicalResult verifyArgAttr(Operation *op, NamedAttribute attr,
                                    bool isResult) {
   StringRef name = attr.getName().strref();
-  if (name == KilnDialect::kArenaAttr && !isResult) {
+  if ((name == KilnDialect::kArenaAttr || name == KilnDialect::kLocalAttr) &&
+      !isResult) {
     if (!isa<UnitAttr>(attr.getValue()))
-      return op->emitError("'kiln.arena' must be a unit attribute");
+      return op->emitError("'") << name << "' must be a unit attribute";
     return success();
   }
   if (name != KilnDialect::kNameAttr)

@@ -24,6 +24,8 @@ def Kiln_Dialect : Dialect {
   // The dialect's discardable attributes, each checked where it appears:
   // kiln.name (string) on @main's arguments and results, the feed or fetch
   // they stand for; kiln.arena (unit) on the argument that is the arena;
+  // kiln.local (unit) on an outlined kernel's argument that is an arena
+  // buffer no other op reads or writes (its contents die with the kernel);
   // kiln.arena_bytes, kiln.arena_lower_bound and kiln.unplanned_bytes
   // (non-negative i64) on a function the memory plan has placed;
   // kiln.kernel (a string, the kernel's name) on the ops that form one kernel
@@ -32,8 +34,10 @@ def Kiln_Dialect : Dialect {
   // arena view that is a tile loop's temporary; kiln.checks (an array of
   // strings) on @main when its last results are kiln.check results, one
   // message each; kiln.launches (an array of [kernel, function, threads,
-  // threads per block]: two strings and two non-negative i64) on a module
-  // whose kernels a GPU backend split into GPU launches, in launch order.
+  // threads per block]: two strings and two non-negative i64, and for a
+  // library call a fifth, an array of i64: codegen/cuda/Matmul.h) on a
+  // module whose kernels a GPU backend split into GPU launches, in launch
+  // order.
   // Any other kiln.* attribute is an error.
   let hasOperationAttrVerify = 1;
   let hasRegionArgAttrVerify = 1;
@@ -46,6 +50,7 @@ def Kiln_Dialect : Dialect {
     static constexpr llvm::StringLiteral kUnplannedBytesAttr =
         "kiln.unplanned_bytes";
     static constexpr llvm::StringLiteral kArenaAttr = "kiln.arena";
+    static constexpr llvm::StringLiteral kLocalAttr = "kiln.local";
     static constexpr llvm::StringLiteral kKernelAttr = "kiln.kernel";
     static constexpr llvm::StringLiteral kParallelAttr = "kiln.parallel";
     static constexpr llvm::StringLiteral kScratchAttr = "kiln.scratch";

@@ -72,6 +72,10 @@ public:
   /// Outlines `group` (consecutive ops of @main's body) as kernel number
   /// `index` and puts a kiln.dispatch in its place.
   LogicalResult outline(ArrayRef<Operation *> group, int index);
+  /// Whether the arena view `root` is used by the ops of `inGroup` alone
+  /// (with every view of the same bytes and type), which are not inside a
+  /// loop: its contents die with their kernel.
+  bool isLocal(Value root, const llvm::DenseSet<Operation *> &inGroup) const;
 
 private:
   /// The buffer `v` stands for: a view of the arena is the first view of
@@ -235,6 +239,28 @@ int64_t Outliner::makeGrid(Operation *op, Value begin, Value end) const {
   return ranges[*dim];
 }
 
+bool Outliner::isLocal(Value root,
+                       const llvm::DenseSet<Operation *> &inGroup) const {
+  Block &top = main_.getBody().front();
+  auto view = root.getDefiningOp<memref::ViewOp>();
+  Operation *first = *inGroup.begin();
+  if (!view || top.findAncestorOpInBlock(*first) != first)
+    return false;
+  // Every view of the same bytes and type is this buffer (canonical).
+  for (auto other : top.getOps<memref::ViewOp>()) {
+    if (other.getType() != view.getType() ||
+        getConstantIntValue(other.getByteShift()) !=
+            getConstantIntValue(view.getByteShift()))
+      continue;
+    for (Operation *user : other->getUsers()) {
+      Operation *at = top.findAncestorOpInBlock(*user);
+      if (!at || !inGroup.contains(at))
+        return false;
+    }
+  }
+  return true;
+}
+
 LogicalResult Outliner::outline(ArrayRef<Operation *> group, int index) {
   llvm::DenseSet<Operation *> inGroup(group.begin(), group.end());
   // What the group reads from outside: operands and values its regions use.
@@ -309,6 +335,10 @@ LogicalResult Outliner::outline(ArrayRef<Operation *> group, int index) {
         });
     if (!overlaps)
       kernel.setArgAttr(i, "llvm.noalias", builder.getUnitAttr());
+    // An arena buffer that only this kernel uses, outside any loop: what
+    // it holds dies with the kernel (a fusion's intermediate result).
+    if (mine && isLocal(root, inGroup))
+      kernel.setArgAttr(i, KilnDialect::kLocalAttr, builder.getUnitAttr());
     // Arena and constants offsets are multiples of 64 in 64-byte aligned
     // regions: vector loads need not straddle cache lines.
     if (mine || root.getDefiningOp<memref::GetGlobalOp>())

@@ -99,7 +99,10 @@ def OutlineKernels : Pass<"kiln-outline-kernels", "mlir::ModuleOp"> {
     launch plan moves to its constants region); the views, index
     constants and small constant globals it needs are cloned into it. A
     buffer that shares no byte with another of the kernel's is
-    `llvm.noalias`; arena and constants buffers are `llvm.align = 64`. Its
+    `llvm.noalias`; arena and constants buffers are `llvm.align = 64`; an
+    arena buffer that no op outside the kernel uses, when the kernel is in
+    no loop, is `kiln.local` (what it holds dies with the kernel: a
+    fusion's intermediate result). Its
     outer parallel loop becomes a grid: a tile loop marked `kiln.parallel`, or the
     first parallel loop of extent above one of a lone linalg op (tiled by
     one; never the innermost loop, which stays whole for vectorization),

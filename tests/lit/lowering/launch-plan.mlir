@@ -6,9 +6,10 @@
 // tiles is its grid (a matmul's tile takes all of its 32 rows): tile t
 // covers columns [64t, 64t + 64). Splat constants stay globals in the
 // kernel (import/constants.mlir has one that goes to the constants
-// region); nothing is allocated.
+// region); nothing is allocated. The tile buffer, which no other kernel
+// uses, is kiln.local.
 // CHECK-LABEL: func.func @k0_fusion_0_gemm_relu
-// CHECK-SAME: (%[[TILE:[^:]*]]: memref<32x64xf32> {llvm.align = 64 : i64, llvm.noalias}, %[[X:[^:]*]]: memref<32x16xf32> {llvm.noalias}, %[[OUT:[^:]*]]: memref<32x256xf32> {llvm.align = 64 : i64, llvm.noalias}, %[[BEGIN:[^:]*]]: index, %[[END:[^:]*]]: index)
+// CHECK-SAME: (%[[TILE:[^:]*]]: memref<32x64xf32> {kiln.local, llvm.align = 64 : i64, llvm.noalias}, %[[X:[^:]*]]: memref<32x16xf32> {llvm.noalias}, %[[OUT:[^:]*]]: memref<32x256xf32> {llvm.align = 64 : i64, llvm.noalias}, %[[BEGIN:[^:]*]]: index, %[[END:[^:]*]]: index)
 // CHECK-DAG: %[[C256:.*]] = arith.constant 256 : index
 // CHECK-DAG: %[[C64:.*]] = arith.constant 64 : index
 // CHECK-DAG: memref.get_global @__constant_16x64xf32

@@ -12,9 +12,9 @@
 // CHECK-SAME: (%{{.*}}: !llvm.ptr {llvm.align = 64 : i64, llvm.noalias}, %{{.*}}: !llvm.ptr {llvm.noalias}, %{{.*}}: !llvm.ptr {llvm.noalias}, %{{.*}}: i64, %{{.*}}: i64)
 // The softmax writes the fetch (no copy kernel); tanh reads the matmul's
 // result once, so the row maxima reuse its bytes: those two buffers are
-// not noalias.
+// not noalias. The row maxima are the kernel's own (kiln.local).
 // CHECK-LABEL: llvm.func @k1_fusion_0_softmax_tanh
-// CHECK-SAME: (%{{.*}}: !llvm.ptr {llvm.align = 64 : i64}, %{{.*}}: !llvm.ptr {llvm.noalias}, %{{.*}}: !llvm.ptr {llvm.align = 64 : i64}, %{{.*}}: i64, %{{.*}}: i64)
+// CHECK-SAME: (%{{.*}}: !llvm.ptr {llvm.align = 64 : i64}, %{{.*}}: !llvm.ptr {llvm.noalias}, %{{.*}}: !llvm.ptr {kiln.local, llvm.align = 64 : i64}, %{{.*}}: i64, %{{.*}}: i64)
 // CHECK-NOT: llvm.func @k2
 // CHECK-NOT: = kiln.
 // CHECK-NOT: linalg.
