@@ -13,7 +13,7 @@ namespace kiln {
 namespace {
 
 constexpr char kMagic[] = "KILNCUDA";
-constexpr uint32_t kVersion = 1;
+constexpr uint32_t kVersion = 2;
 
 template <typename T> void Put(std::string &out, T value) {
   char bytes[sizeof(T)];
@@ -53,6 +53,31 @@ private:
   size_t pos_ = 0;
 };
 
+/// A matmul's fields; false when truncated or out of range (a buffer
+/// index is checked against the kernel's buffers when the plan is loaded).
+bool ParseMatmul(Reader &in, CudaMatmul &mm) {
+  for (int64_t *v : {&mm.batch, &mm.m, &mm.n, &mm.k})
+    if (!in.Get(*v) || *v < 1 || *v > (int64_t{1} << 31))
+      return false;
+  for (CudaMatrix *x : {&mm.a, &mm.b, &mm.c}) {
+    if (!in.Get(x->buffer) || x->buffer < 0)
+      return false;
+    for (int64_t *v : {&x->offset, &x->batch, &x->rows, &x->cols})
+      if (!in.Get(*v) || *v < 0)
+        return false;
+    if (x->rows != 1 && x->cols != 1)
+      return false;
+  }
+  uint8_t relu = 0, accumulate = 0;
+  if (!in.Get(mm.bias.buffer) || !in.Get(mm.bias.offset) || !in.Get(relu) ||
+      !in.Get(accumulate) || mm.bias.buffer < -1 || mm.bias.offset < 0 ||
+      relu > 1 || accumulate > 1)
+    return false;
+  mm.relu = relu;
+  mm.accumulate = accumulate;
+  return true;
+}
+
 } // namespace
 
 std::string SerializeCudaCode(const CudaCode &code) {
@@ -68,6 +93,21 @@ std::string SerializeCudaCode(const CudaCode &code) {
       PutString(out, launch.function);
       Put<int64_t>(out, launch.threads);
       Put<int32_t>(out, launch.block);
+      Put<uint8_t>(out, launch.matmul.has_value());
+      if (!launch.matmul)
+        continue;
+      const CudaMatmul &mm = *launch.matmul;
+      for (int64_t v : {mm.batch, mm.m, mm.n, mm.k})
+        Put<int64_t>(out, v);
+      for (const CudaMatrix *x : {&mm.a, &mm.b, &mm.c}) {
+        Put<int32_t>(out, x->buffer);
+        for (int64_t v : {x->offset, x->batch, x->rows, x->cols})
+          Put<int64_t>(out, v);
+      }
+      Put<int32_t>(out, mm.bias.buffer);
+      Put<int64_t>(out, mm.bias.offset);
+      Put<uint8_t>(out, mm.relu);
+      Put<uint8_t>(out, mm.accumulate);
     }
   }
   return out;
@@ -101,13 +141,17 @@ absl::StatusOr<CudaCode> ParseCudaCode(std::string_view bytes) {
       return corrupt("is truncated");
     launches.resize(n);
     for (CudaLaunch &launch : launches) {
+      uint8_t matmul = 0;
       if (!in.GetString(launch.function) || !in.Get(launch.threads) ||
-          !in.Get(launch.block))
+          !in.Get(launch.block) || !in.Get(matmul))
         return corrupt("is truncated");
       if (launch.threads < 0 || launch.block < 1 || launch.block > 1024 ||
-          launch.function.empty())
+          launch.function.empty() || matmul > 1)
         return corrupt(
             absl::StrCat("has a bad launch of '", launch.function, "'"));
+      if (matmul && !ParseMatmul(in, launch.matmul.emplace()))
+        return corrupt(
+            absl::StrCat("has a bad matmul '", launch.function, "'"));
     }
   }
   if (!in.AtEnd())

@@ -10,13 +10,17 @@
 // chip (string), the PTX (string), the cubin (string, may be empty), the
 // number of kernels (u32), then per kernel the number of launches (u32)
 // and per launch its function (string), its threads (i64) and threads per
-// block (u32). A string is its length (u32) and its bytes.
+// block (u32), and whether it is a matmul (u8); a matmul then has batch, m,
+// n, k (i64), A, B and C (each buffer i32, offset, batch, rows, cols i64),
+// the bias (buffer i32, offset i64), relu and accumulate (u8 each). A
+// string is its length (u32) and its bytes.
 //
 //===----------------------------------------------------------------------===//
 #ifndef KILN_RUNTIME_CUDA_CODE_H
 #define KILN_RUNTIME_CUDA_CODE_H
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,12 +29,36 @@
 
 namespace kiln {
 
+/// A matrix of a library matmul: in the kernel's buffer `buffer` (its
+/// index among the kernel's buffers), element (r, c) of batch item i at
+/// element offset + i * batch + r * rows + c * cols. One of rows and cols
+/// is 1 (row-major or transposed); batch may be 0 (one matrix for all).
+struct CudaMatrix {
+  int32_t buffer = -1;
+  int64_t offset = 0, batch = 0, rows = 0, cols = 0;
+};
+
+/// C = A B (C += A B when `accumulate`) in f32 for each of `batch` items,
+/// A m x k, B k x n, C m x n; then, when `bias` is set, C[r][c] +=
+/// bias[c] (bias.buffer and bias.offset; its other fields unused), then
+/// max(C, 0) when `relu`. The runtime runs it with cuBLASLt, the cuda-on-
+/// cpu target with loops on the host.
+struct CudaMatmul {
+  int64_t batch = 1, m = 0, n = 0, k = 0;
+  CudaMatrix a, b, c, bias;
+  bool relu = false;
+  bool accumulate = false;
+};
+
 /// One launch of a GPU function: ceil(threads / block) blocks of `block`
-/// threads, each function taking its kernel's buffers (device pointers).
+/// threads, each function taking its kernel's buffers (device pointers);
+/// or, when `matmul` is set (and `function` names it for messages), a
+/// library matmul on those buffers.
 struct CudaLaunch {
   std::string function;
   int64_t threads = 0;
   int32_t block = 1;
+  std::optional<CudaMatmul> matmul;
 };
 
 struct CudaCode {

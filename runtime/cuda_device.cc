@@ -169,6 +169,153 @@ const absl::StatusOr<Driver *> &OpenDriver() {
   return driver;
 }
 
+// cuBLASLt's types and entry points, as cublasLt.h declares them (its ABI
+// is stable across 12.x and 13.x); the enum values used below are
+// cublasLt.h's, cublas_api.h's and library_types.h's.
+using cublasStatus_t = int;
+using cublasLtHandle_t = struct cublasLtContext *;
+using cublasLtMatmulDesc_t = struct cublasLtMatmulDescOpaque *;
+using cublasLtMatrixLayout_t = struct cublasLtMatrixLayoutOpaque *;
+using cublasLtMatmulPreference_t = struct cublasLtMatmulPreferenceOpaque *;
+struct cublasLtMatmulAlgo_t {
+  uint64_t data[8];
+};
+struct cublasLtMatmulHeuristicResult_t {
+  cublasLtMatmulAlgo_t algo;
+  size_t workspaceSize;
+  cublasStatus_t state;
+  float wavesCount;
+  int reserved[4];
+};
+constexpr cublasStatus_t CUBLAS_STATUS_SUCCESS = 0;
+constexpr int CUDA_R_32F = 0;
+constexpr int CUBLAS_COMPUTE_32F = 68;
+constexpr int32_t CUBLAS_OP_N = 0, CUBLAS_OP_T = 1;
+constexpr int CUBLASLT_MATMUL_DESC_TRANSA = 3;
+constexpr int CUBLASLT_MATMUL_DESC_TRANSB = 4;
+constexpr int CUBLASLT_MATMUL_DESC_EPILOGUE = 7;
+constexpr int CUBLASLT_MATMUL_DESC_BIAS_POINTER = 8;
+constexpr uint32_t CUBLASLT_EPILOGUE_DEFAULT = 1, CUBLASLT_EPILOGUE_RELU = 2,
+                   CUBLASLT_EPILOGUE_BIAS = 4, CUBLASLT_EPILOGUE_RELU_BIAS = 6;
+constexpr int CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT = 5;
+constexpr int CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET = 6;
+constexpr int CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES = 1;
+
+/// The device memory cuBLASLt may use per matmul.
+constexpr size_t kBlasWorkspaceBytes = size_t{32} << 20;
+
+/// cuBLASLt, loaded once per process when a plan first has a matmul.
+struct Blas {
+  cublasStatus_t (*cublasLtCreate)(cublasLtHandle_t *);
+  const char *(*cublasLtGetStatusString)(cublasStatus_t);
+  cublasStatus_t (*cublasLtMatmulDescCreate)(cublasLtMatmulDesc_t *, int, int);
+  cublasStatus_t (*cublasLtMatmulDescDestroy)(cublasLtMatmulDesc_t);
+  cublasStatus_t (*cublasLtMatmulDescSetAttribute)(cublasLtMatmulDesc_t, int,
+                                                   const void *, size_t);
+  cublasStatus_t (*cublasLtMatrixLayoutCreate)(cublasLtMatrixLayout_t *, int,
+                                               uint64_t, uint64_t, int64_t);
+  cublasStatus_t (*cublasLtMatrixLayoutDestroy)(cublasLtMatrixLayout_t);
+  cublasStatus_t (*cublasLtMatrixLayoutSetAttribute)(cublasLtMatrixLayout_t,
+                                                     int, const void *, size_t);
+  cublasStatus_t (*cublasLtMatmulPreferenceCreate)(
+      cublasLtMatmulPreference_t *);
+  cublasStatus_t (*cublasLtMatmulPreferenceDestroy)(cublasLtMatmulPreference_t);
+  cublasStatus_t (*cublasLtMatmulPreferenceSetAttribute)(
+      cublasLtMatmulPreference_t, int, const void *, size_t);
+  cublasStatus_t (*cublasLtMatmulAlgoGetHeuristic)(
+      cublasLtHandle_t, cublasLtMatmulDesc_t, cublasLtMatrixLayout_t,
+      cublasLtMatrixLayout_t, cublasLtMatrixLayout_t, cublasLtMatrixLayout_t,
+      cublasLtMatmulPreference_t, int, cublasLtMatmulHeuristicResult_t *,
+      int *);
+  cublasStatus_t (*cublasLtMatmul)(cublasLtHandle_t, cublasLtMatmulDesc_t,
+                                   const void *, const void *,
+                                   cublasLtMatrixLayout_t, const void *,
+                                   cublasLtMatrixLayout_t, const void *,
+                                   const void *, cublasLtMatrixLayout_t, void *,
+                                   cublasLtMatrixLayout_t,
+                                   const cublasLtMatmulAlgo_t *, void *, size_t,
+                                   CUstream);
+  cublasLtHandle_t handle = nullptr;
+
+  /// "cublasLtFoo: <cuBLASLt's message>".
+  std::string Error(const std::string &call, cublasStatus_t r) const {
+    const char *text =
+        cublasLtGetStatusString ? cublasLtGetStatusString(r) : nullptr;
+    return absl::StrCat(call, ": ", text ? text : "unknown error",
+                        " (cuBLAS status ", r, ")");
+  }
+};
+
+/// Loads cuBLASLt ($KILN_CUBLASLT, else libcublasLt.so.13 or .12) and
+/// creates its handle, once; the error when that failed. The driver's
+/// context must be current.
+const absl::StatusOr<Blas *> &OpenBlas() {
+  static const absl::StatusOr<Blas *> blas = []() -> absl::StatusOr<Blas *> {
+    const char *path = std::getenv("KILN_CUBLASLT");
+    std::vector<std::string> names;
+    if (path && *path)
+      names = {path};
+    else
+      names = {"libcublasLt.so.13", "libcublasLt.so.12",
+               "/usr/local/cuda/lib64/libcublasLt.so.13"};
+    void *lib = nullptr;
+    std::string errors;
+    for (const std::string &name : names) {
+      if ((lib = dlopen(name.c_str(), RTLD_NOW | RTLD_LOCAL)))
+        break;
+      absl::StrAppend(&errors, errors.empty() ? "" : "; ", dlerror());
+    }
+    if (!lib)
+      return absl::UnavailableError(absl::StrCat(
+          "cannot load cuBLASLt, which runs this artifact's matmuls (install "
+          "the CUDA toolkit's cuBLAS or set KILN_CUBLASLT): ",
+          errors));
+    auto *b = new Blas();
+    std::string missing;
+    auto bind = [&](auto &fn, const char *symbol) {
+      void *p = dlsym(lib, symbol);
+      if (!p && missing.empty())
+        missing = symbol;
+      fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(p);
+    };
+    bind(b->cublasLtCreate, "cublasLtCreate");
+    bind(b->cublasLtGetStatusString, "cublasLtGetStatusString");
+    bind(b->cublasLtMatmulDescCreate, "cublasLtMatmulDescCreate");
+    bind(b->cublasLtMatmulDescDestroy, "cublasLtMatmulDescDestroy");
+    bind(b->cublasLtMatmulDescSetAttribute, "cublasLtMatmulDescSetAttribute");
+    bind(b->cublasLtMatrixLayoutCreate, "cublasLtMatrixLayoutCreate");
+    bind(b->cublasLtMatrixLayoutDestroy, "cublasLtMatrixLayoutDestroy");
+    bind(b->cublasLtMatrixLayoutSetAttribute,
+         "cublasLtMatrixLayoutSetAttribute");
+    bind(b->cublasLtMatmulPreferenceCreate, "cublasLtMatmulPreferenceCreate");
+    bind(b->cublasLtMatmulPreferenceDestroy, "cublasLtMatmulPreferenceDestroy");
+    bind(b->cublasLtMatmulPreferenceSetAttribute,
+         "cublasLtMatmulPreferenceSetAttribute");
+    bind(b->cublasLtMatmulAlgoGetHeuristic, "cublasLtMatmulAlgoGetHeuristic");
+    bind(b->cublasLtMatmul, "cublasLtMatmul");
+    if (!missing.empty())
+      return absl::UnavailableError(
+          absl::StrCat("cuBLASLt has no ", missing, " (too old?)"));
+    if (cublasStatus_t r = b->cublasLtCreate(&b->handle);
+        r != CUBLAS_STATUS_SUCCESS)
+      return absl::UnavailableError(b->Error("cublasLtCreate", r));
+    return b;
+  }();
+  return blas;
+}
+
+/// A library matmul made ready for cuBLASLt, which sees matrices column
+/// by column: Kiln's C = A B (row by row, strides as CudaMatrix says) is
+/// its C' = B' A', each primed matrix the same bytes read column-major,
+/// transposed (op T) where Kiln's matrix is stored transposed. So m and
+/// n swap places and the bias runs along C''s rows, as cuBLASLt wants.
+struct BlasMatmul {
+  CudaMatmul matmul;
+  cublasLtMatmulDesc_t desc = nullptr;
+  cublasLtMatrixLayout_t a = nullptr, b = nullptr, c = nullptr; ///< Primed.
+  cublasLtMatmulAlgo_t algo = {};
+};
+
 /// A launch plan's code and memory on the device.
 class CudaDevice : public Device {
 public:
@@ -177,6 +324,13 @@ public:
 
   ~CudaDevice() override {
     d_.cuCtxSetCurrent(d_.context);
+    for (BlasMatmul &mm : matmuls_) {
+      if (mm.desc)
+        blas_->cublasLtMatmulDescDestroy(mm.desc);
+      for (cublasLtMatrixLayout_t layout : {mm.a, mm.b, mm.c})
+        if (layout)
+          blas_->cublasLtMatrixLayoutDestroy(layout);
+    }
     if (exec_)
       d_.cuGraphExecDestroy(exec_);
     if (graph_)
@@ -215,6 +369,14 @@ public:
     for (const std::vector<CudaLaunch> &launches : code.kernels) {
       kernels_.emplace_back();
       for (const CudaLaunch &launch : launches) {
+        if (launch.matmul) {
+          if (absl::Status s = AddMatmul(*launch.matmul, launch.function);
+              !s.ok())
+            return s;
+          kernels_.back().push_back(
+              Launch{nullptr, 0, 1, static_cast<int>(matmuls_.size()) - 1});
+          continue;
+        }
         CUfunction fn = nullptr;
         if (CUresult r =
                 d_.cuModuleGetFunction(&fn, module_, launch.function.c_str());
@@ -223,7 +385,7 @@ public:
               "corrupt artifact: ",
               d_.Error(("cuModuleGetFunction(" + launch.function + ")").c_str(),
                        r)));
-        kernels_.back().push_back(Launch{fn, launch.threads, launch.block});
+        kernels_.back().push_back(Launch{fn, launch.threads, launch.block, -1});
       }
     }
     // Device memory, once: constants (copied now), arena, feeds, fetches.
@@ -248,6 +410,11 @@ public:
       if (!(p = Allocate(Bytes(spec))).ok())
         return p.status();
       fetches_.push_back(*p);
+    }
+    if (!matmuls_.empty()) {
+      if (!(p = Allocate(kBlasWorkspaceBytes)).ok())
+        return p.status();
+      workspace_ = *p;
     }
     return absl::OkStatus();
   }
@@ -307,6 +474,13 @@ private:
       for (CUdeviceptr &arg : args)
         params.push_back(&arg);
       for (const Launch &launch : kernels_[dispatch.kernel]) {
+        if (launch.matmul >= 0) {
+          if (absl::Status s =
+                  RunMatmul(matmuls_[launch.matmul], args, dispatch, stream);
+              !s.ok())
+            return s;
+          continue;
+        }
         if (launch.threads == 0)
           continue;
         auto blocks = static_cast<unsigned>(
@@ -363,7 +537,134 @@ private:
     CUfunction function;
     int64_t threads;
     int32_t block;
+    int matmul; ///< Index in matmuls_, or -1 for a kernel.
   };
+
+  /// Prepares a library matmul (`name` for messages): its cuBLASLt
+  /// descriptors and the algorithm cuBLASLt's heuristic picks for it.
+  absl::Status AddMatmul(const CudaMatmul &mm, const std::string &name) {
+    if (!blas_) {
+      const absl::StatusOr<Blas *> &blas = OpenBlas();
+      if (!blas.ok())
+        return blas.status();
+      blas_ = *blas;
+    }
+    const Blas &l = *blas_;
+    BlasMatmul &out = matmuls_.emplace_back();
+    out.matmul = mm;
+    auto failed = [&](const char *call, cublasStatus_t r) {
+      return absl::InternalError(
+          absl::StrCat("matmul ", name, ": ", l.Error(call, r)));
+    };
+    cublasStatus_t r;
+    if ((r = l.cublasLtMatmulDescCreate(&out.desc, CUBLAS_COMPUTE_32F,
+                                        CUDA_R_32F)) != CUBLAS_STATUS_SUCCESS)
+      return failed("cublasLtMatmulDescCreate", r);
+    // cuBLASLt's A is Kiln's B: n x k as it reads it, stored that way
+    // (column-major with Kiln's row stride) when Kiln's B is row-major,
+    // else Kiln's B itself (k x n) read transposed.
+    int32_t transa = mm.b.cols == 1 ? CUBLAS_OP_N : CUBLAS_OP_T;
+    int32_t transb = mm.a.cols == 1 ? CUBLAS_OP_N : CUBLAS_OP_T;
+    uint32_t epilogue =
+        mm.bias.buffer >= 0
+            ? (mm.relu ? CUBLASLT_EPILOGUE_RELU_BIAS : CUBLASLT_EPILOGUE_BIAS)
+            : (mm.relu ? CUBLASLT_EPILOGUE_RELU : CUBLASLT_EPILOGUE_DEFAULT);
+    if ((r = l.cublasLtMatmulDescSetAttribute(
+             out.desc, CUBLASLT_MATMUL_DESC_TRANSA, &transa, sizeof transa)) !=
+            CUBLAS_STATUS_SUCCESS ||
+        (r = l.cublasLtMatmulDescSetAttribute(
+             out.desc, CUBLASLT_MATMUL_DESC_TRANSB, &transb, sizeof transb)) !=
+            CUBLAS_STATUS_SUCCESS ||
+        (r = l.cublasLtMatmulDescSetAttribute(
+             out.desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &epilogue,
+             sizeof epilogue)) != CUBLAS_STATUS_SUCCESS)
+      return failed("cublasLtMatmulDescSetAttribute", r);
+    // Each layout as cuBLASLt stores it: rows, columns, leading dimension.
+    auto layout = [&](cublasLtMatrixLayout_t *to, const CudaMatrix &x,
+                      uint64_t rows, uint64_t cols, int64_t ld) {
+      cublasStatus_t r =
+          l.cublasLtMatrixLayoutCreate(to, CUDA_R_32F, rows, cols, ld);
+      if (r == CUBLAS_STATUS_SUCCESS && mm.batch > 1) {
+        int32_t count = static_cast<int32_t>(mm.batch);
+        int64_t stride = x.batch;
+        if ((r = l.cublasLtMatrixLayoutSetAttribute(
+                 *to, CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT, &count,
+                 sizeof count)) == CUBLAS_STATUS_SUCCESS)
+          r = l.cublasLtMatrixLayoutSetAttribute(
+              *to, CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET, &stride,
+              sizeof stride);
+      }
+      return r;
+    };
+    if ((r = transa == CUBLAS_OP_N
+                 ? layout(&out.a, mm.b, mm.n, mm.k, mm.b.rows)
+                 : layout(&out.a, mm.b, mm.k, mm.n, mm.b.cols)) !=
+            CUBLAS_STATUS_SUCCESS ||
+        (r = transb == CUBLAS_OP_N
+                 ? layout(&out.b, mm.a, mm.k, mm.m, mm.a.rows)
+                 : layout(&out.b, mm.a, mm.m, mm.k, mm.a.cols)) !=
+            CUBLAS_STATUS_SUCCESS ||
+        (r = layout(&out.c, mm.c, mm.n, mm.m, mm.c.rows)) !=
+            CUBLAS_STATUS_SUCCESS)
+      return failed("cublasLtMatrixLayoutCreate", r);
+    cublasLtMatmulPreference_t preference = nullptr;
+    if ((r = l.cublasLtMatmulPreferenceCreate(&preference)) !=
+        CUBLAS_STATUS_SUCCESS)
+      return failed("cublasLtMatmulPreferenceCreate", r);
+    uint64_t workspace = kBlasWorkspaceBytes;
+    cublasLtMatmulHeuristicResult_t result = {};
+    int found = 0;
+    if ((r = l.cublasLtMatmulPreferenceSetAttribute(
+             preference, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &workspace,
+             sizeof workspace)) == CUBLAS_STATUS_SUCCESS)
+      r = l.cublasLtMatmulAlgoGetHeuristic(l.handle, out.desc, out.a, out.b,
+                                           out.c, out.c, preference, 1, &result,
+                                           &found);
+    l.cublasLtMatmulPreferenceDestroy(preference);
+    if (r != CUBLAS_STATUS_SUCCESS)
+      return failed("cublasLtMatmulAlgoGetHeuristic", r);
+    if (found < 1)
+      return absl::UnimplementedError(absl::StrCat(
+          "matmul ", name, ": cuBLASLt has no algorithm for ", mm.batch, " x [",
+          mm.m, " x ", mm.k, "] x [", mm.k, " x ", mm.n, "]"));
+    out.algo = result.algo;
+    return absl::OkStatus();
+  }
+
+  /// Runs `mm` on `stream` with the buffers of `dispatch` (`args`).
+  absl::Status RunMatmul(BlasMatmul &mm, const std::vector<CUdeviceptr> &args,
+                         const Dispatch &dispatch, CUstream stream) {
+    const CudaMatmul &k = mm.matmul;
+    auto at = [&](const CudaMatrix &x) -> void * {
+      return reinterpret_cast<void *>(args[x.buffer] + x.offset * 4);
+    };
+    for (const CudaMatrix *x : {&k.a, &k.b, &k.c, &k.bias})
+      if (x->buffer >= static_cast<int64_t>(args.size()))
+        return absl::DataLossError(
+            absl::StrCat("corrupt artifact: a matmul of kernel ",
+                         plan_.kernels[dispatch.kernel], " names buffer ",
+                         x->buffer, " of ", args.size()));
+    const Blas &l = *blas_;
+    cublasStatus_t r;
+    if (k.bias.buffer >= 0) {
+      void *bias = at(k.bias);
+      if ((r = l.cublasLtMatmulDescSetAttribute(
+               mm.desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias,
+               sizeof bias)) != CUBLAS_STATUS_SUCCESS)
+        return absl::InternalError(
+            l.Error("cublasLtMatmulDescSetAttribute (bias)", r));
+    }
+    const float one = 1, beta = k.accumulate ? 1 : 0;
+    void *c = at(k.c);
+    if ((r = l.cublasLtMatmul(
+             l.handle, mm.desc, &one, at(k.b), mm.a, at(k.a), mm.b, &beta, c,
+             mm.c, c, mm.c, &mm.algo, reinterpret_cast<void *>(workspace_),
+             kBlasWorkspaceBytes, stream)) != CUBLAS_STATUS_SUCCESS)
+      return absl::InternalError(
+          absl::StrCat("kernel ", plan_.kernels[dispatch.kernel], ": ",
+                       l.Error("cublasLtMatmul", r)));
+    return absl::OkStatus();
+  }
 
   static size_t Bytes(const TensorSpec &spec) {
     return static_cast<size_t>(spec.num_elements()) * DTypeSize(spec.dtype);
@@ -404,6 +705,9 @@ private:
   LaunchPlan plan_; ///< Shares the constants' bytes with the executable's.
   CUmodule module_ = nullptr;
   std::vector<std::vector<Launch>> kernels_;
+  const Blas *blas_ = nullptr;
+  std::vector<BlasMatmul> matmuls_;
+  CUdeviceptr workspace_ = 0;
   std::vector<CUdeviceptr> allocations_;
   CUdeviceptr constants_ = 0, arena_ = 0;
   std::vector<CUdeviceptr> feeds_, fetches_;

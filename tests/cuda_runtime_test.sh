@@ -62,6 +62,52 @@ if [ -x /usr/local/cuda/bin/ptxas ]; then
   [ "$(count '^load cubin$')" -eq 1 ]
 fi
 
+# Matmuls as cuBLASLt calls, against a cuBLASLt double that computes them
+# on the host as cuBLASLt defines them (the driver double's device memory
+# is host memory): the results, checked against numpy in float64, check
+# how the runtime maps Kiln's row-major matmuls onto cuBLASLt's
+# column-major ones (operands swapped, transposes, leading dimensions,
+# batch strides, the bias and ReLU epilogue).
+python=/usr/bin/python3 # Debian's, with python3-numpy
+export KILN_CUBLASLT="$root/tests/libfake_cublaslt.so"
+"$gc" "$root/examples/matmuls.pbtxt" --target=cuda -o "$tmp/mm.kiln" >/dev/null
+"$python" - "$tmp" <<'PY'
+import sys, numpy as np
+r = np.random.default_rng(7)
+for name, shape in dict(x=(3, 4), W=(4, 5), b=(5,), p=(4, 3), q=(5, 4),
+                        u=(2, 3, 4), v=(2, 4, 5)).items():
+    np.save(f"{sys.argv[1]}/mm_{name}.npy",
+            r.standard_normal(shape).astype(np.float32))
+PY
+feeds=()
+for n in x W b p q u v; do feeds+=(--feed "$n=$tmp/mm_$n.npy"); done
+rm -f "$FAKE_CUDA_LOG"
+"$run" "$tmp/mm.kiln" "${feeds[@]}" --output "layer=$tmp/layer.npy" \
+  --output "gemm=$tmp/gemm.npy" --output "batched=$tmp/batched.npy" >/dev/null
+grep '^matmul' "$FAKE_CUDA_LOG"
+# One call per matmul, each with the shapes and layouts of Kiln's C' =
+# B' A': relu(x W + b) reads x (3 x 4) and W (4 x 5) row-major; the Gemm
+# reads p (4 x 3) and q (5 x 4) transposed; the batch steps 20, 12 and 15.
+want="matmul m=5 n=3 k=4 batch=1 op=NN ld=5,4,5 strides=0,0,0 beta=0 bias relu
+matmul m=5 n=3 k=4 batch=1 op=TT ld=4,3,5 strides=0,0,0 beta=0
+matmul m=5 n=3 k=4 batch=2 op=NN ld=5,4,5 strides=20,12,15 beta=0"
+[ "$(grep '^matmul' "$FAKE_CUDA_LOG")" = "$want" ]
+# No generated kernel is launched for them.
+[ "$(count '^launch')" -eq 0 ]
+"$python" - "$tmp" <<'PY'
+import sys, numpy as np
+d = sys.argv[1]
+f = {n: np.load(f"{d}/mm_{n}.npy").astype(np.float64) for n in "xWbpquv"}
+want = {"layer": np.maximum(f["x"] @ f["W"] + f["b"], 0),
+        "gemm": f["p"].T @ f["q"].T, "batched": f["u"] @ f["v"]}
+for name, ref in want.items():
+    got = np.load(f"{d}/{name}.npy")
+    err = np.abs(got - ref).max()
+    print(f"{name}: max abs error {err:.2e}")
+    assert got.shape == ref.shape and err < 1e-5, name
+PY
+unset KILN_CUBLASLT
+
 # A device older than the code.
 status=0
 FAKE_CUDA_ARCH=75 "$run" "$tmp/mlp80.kiln" --feed "x=$x" 2>"$tmp/err" ||

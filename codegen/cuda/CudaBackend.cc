@@ -4,6 +4,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/cuda/CudaBackend.h"
+#include "codegen/cuda/Matmul.h"
 
 #include "codegen/PipelineOptions.h"
 #include "codegen/cpu/CpuBackend.h"
@@ -218,10 +219,16 @@ CudaBackend::produceCode(mlir::ModuleOp module, const LaunchPlan &plan,
     auto it = index.find(kernel);
     if (it == index.end())
       return absl::InternalError("a GPU launch of unknown kernel " + kernel);
-    code.kernels[it->second].push_back(CudaLaunch{
-        mlir::cast<mlir::StringAttr>(fields[1]).getValue().str(), threads,
-        static_cast<int32_t>(
-            mlir::cast<mlir::IntegerAttr>(fields[3]).getInt())});
+    CudaLaunch launch{mlir::cast<mlir::StringAttr>(fields[1]).getValue().str(),
+                      threads,
+                      static_cast<int32_t>(
+                          mlir::cast<mlir::IntegerAttr>(fields[3]).getInt())};
+    if (fields.size() == 5) {
+      launch.matmul = matmulFromAttr(fields[4]);
+      if (!launch.matmul)
+        return absl::InternalError("a bad matmul in kernel " + kernel);
+    }
+    code.kernels[it->second].push_back(std::move(launch));
   }
 
   TargetCode result;

@@ -5,6 +5,7 @@
 // of a kernel as a launch of one thread (Passes.td).
 //
 //===----------------------------------------------------------------------===//
+#include "codegen/cuda/Matmul.h"
 #include "codegen/cuda/Passes.h"
 #include "ir/Dialect.h"
 
@@ -20,6 +21,7 @@
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/Dominance.h"
 #include "mlir/IR/IRMapping.h"
+#include "mlir/IR/Matchers.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Transforms/CSE.h"
 #include "mlir/Transforms/RegionUtils.h"
@@ -34,10 +36,6 @@ using namespace mlir;
 
 namespace kiln {
 namespace {
-
-/// A launch's number of threads while the pass runs (the module's
-/// kiln.launches keeps it).
-constexpr llvm::StringLiteral kThreadsAttr = "threads";
 
 /// Threads per block of a launch with many threads.
 constexpr int64_t kBlockSize = 256;
@@ -70,6 +68,312 @@ bool mayAlias(Value a, Value b) {
   return !noalias(ra) && !noalias(rb);
 }
 
+/// Marks a contraction that runs as a library matmul; its value is the
+/// matmul (codegen/cuda/Matmul.h).
+constexpr llvm::StringLiteral kMatmulAttr = "kiln.matmul";
+
+/// Where a view's elements lie: its root buffer's index among the host
+/// kernel's buffers, its offset and its strides (in elements) from that
+/// buffer's start.
+struct Placement {
+  int32_t buffer = 0;
+  int64_t offset = 0;
+  SmallVector<int64_t> strides;
+};
+
+/// `v`'s placement, when it is a view with a static layout of one of
+/// `host`'s buffers.
+std::optional<Placement> placementOf(Value v, func::FuncOp host) {
+  auto root = dyn_cast_or_null<BlockArgument>(rootOf(v));
+  if (!root || root.getOwner() != &host.getBody().front())
+    return std::nullopt;
+  auto rootType = dyn_cast<MemRefType>(root.getType());
+  auto type = dyn_cast<MemRefType>(v.getType());
+  SmallVector<int64_t> rootStrides;
+  int64_t rootOffset = 0;
+  Placement p;
+  if (!rootType || !type || !rootType.getElementType().isF32() ||
+      failed(getStridesAndOffset(rootType, rootStrides, rootOffset)) ||
+      rootOffset != 0 ||
+      failed(getStridesAndOffset(type, p.strides, p.offset)) ||
+      ShapedType::isDynamic(p.offset) ||
+      llvm::any_of(p.strides, ShapedType::isDynamic))
+    return std::nullopt;
+  for (BlockArgument arg : host.getArguments().take_front(root.getArgNumber()))
+    p.buffer += isa<MemRefType>(arg.getType());
+  return p;
+}
+
+/// Whether `op`'s body is `out + in0 * in1` (either order of each).
+bool isMultiplyAccumulate(linalg::GenericOp op) {
+  Block &body = op.getRegion().front();
+  if (body.getNumArguments() != 3 || body.getOperations().size() != 3)
+    return false;
+  auto mul = dyn_cast<arith::MulFOp>(&body.front());
+  auto add =
+      dyn_cast_or_null<arith::AddFOp>(mul ? mul->getNextNode() : nullptr);
+  if (!mul || !add || body.getTerminator()->getOperand(0) != add.getResult())
+    return false;
+  Value a = body.getArgument(0), b = body.getArgument(1),
+        c = body.getArgument(2);
+  return ((mul.getLhs() == a && mul.getRhs() == b) ||
+          (mul.getLhs() == b && mul.getRhs() == a)) &&
+         ((add.getLhs() == c && add.getRhs() == mul) ||
+          (add.getLhs() == mul && add.getRhs() == c));
+}
+
+/// Strides (rows, cols) of an R x C matrix made fit for a BLAS: a dimension
+/// of one element takes whatever stride makes the matrix row-major or
+/// transposed with a leading dimension at least the other's extent.
+/// False when neither the rows nor the columns are contiguous.
+bool blasLayout(int64_t rows, int64_t cols, CudaMatrix &x) {
+  if (rows == 1)
+    x.rows = x.cols == 1 ? std::max<int64_t>(cols, 1) : 1;
+  if (cols == 1)
+    x.cols = x.rows == 1 ? std::max<int64_t>(rows, 1) : 1;
+  if (x.cols == 1)
+    return x.rows >= cols;
+  return x.rows == 1 && x.cols >= rows;
+}
+
+/// `op` as a library matmul, if it is an f32 contraction C[b.., m, n] +=
+/// A[.., m, k] * B[.., k, n] on views of the kernel's buffers, with at most
+/// one batch dimension once those of one element are dropped and those
+/// laid out alike merged, and C sharing no byte with A or B.
+std::optional<CudaMatmul> matchMatmul(linalg::GenericOp op, func::FuncOp host) {
+  if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2 ||
+      op.getNumDpsInits() != 1 || !isMultiplyAccumulate(op))
+    return std::nullopt;
+  for (Value v : op->getOperands())
+    if (!getElementTypeOrSelf(v.getType()).isF32())
+      return std::nullopt;
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  if (llvm::any_of(ranges,
+                   [](int64_t r) { return ShapedType::isDynamic(r) || r < 1; }))
+    return std::nullopt;
+  SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
+  if (llvm::count(iterators, utils::IteratorType::reduction) != 1)
+    return std::nullopt;
+  unsigned k =
+      llvm::find(iterators, utils::IteratorType::reduction) - iterators.begin();
+  AffineMap cMap = op.getMatchingIndexingMap(op.getDpsInitOperand(0));
+  if (!cMap.isProjectedPermutation() || cMap.getNumResults() < 2 ||
+      cMap.getNumResults() != iterators.size() - 1)
+    return std::nullopt;
+  unsigned results = cMap.getNumResults();
+  unsigned m = cMap.getDimPosition(results - 2),
+           n = cMap.getDimPosition(results - 1);
+  // A reads m and k, B k and n, both perhaps batch dimensions.
+  OpOperand *aOperand = op.getDpsInputOperand(0),
+            *bOperand = op.getDpsInputOperand(1);
+  if (op.getMatchingIndexingMap(aOperand).isFunctionOfDim(n))
+    std::swap(aOperand, bOperand);
+  AffineMap aMap = op.getMatchingIndexingMap(aOperand),
+            bMap = op.getMatchingIndexingMap(bOperand);
+  if (!aMap.isProjectedPermutation() || !bMap.isProjectedPermutation() ||
+      !aMap.isFunctionOfDim(m) || !aMap.isFunctionOfDim(k) ||
+      aMap.isFunctionOfDim(n) || !bMap.isFunctionOfDim(k) ||
+      !bMap.isFunctionOfDim(n) || bMap.isFunctionOfDim(m))
+    return std::nullopt;
+  Value a = aOperand->get(), b = bOperand->get(),
+        c = op.getDpsInitOperand(0)->get();
+  if (mayAlias(c, a) || mayAlias(c, b))
+    return std::nullopt;
+  std::optional<Placement> pa = placementOf(a, host), pb = placementOf(b, host),
+                           pc = placementOf(c, host);
+  if (!pa || !pb || !pc)
+    return std::nullopt;
+  // The stride of dimension d in an operand (0 where it does not read d).
+  auto stride = [&](const Placement &p, AffineMap map, unsigned d) {
+    std::optional<unsigned> at =
+        map.getResultPosition(getAffineDimExpr(d, op.getContext()));
+    return at ? p.strides[*at] : int64_t{0};
+  };
+  // The batch dimensions of more than one element, merged where each
+  // operand steps through the outer one as through the inner one's whole
+  // range.
+  struct Batch {
+    int64_t range, a, b, c;
+  };
+  SmallVector<Batch> batch;
+  for (unsigned r = 0; r + 2 < results; ++r) {
+    unsigned d = cMap.getDimPosition(r);
+    if (ranges[d] == 1)
+      continue;
+    Batch next{ranges[d], stride(*pa, aMap, d), stride(*pb, bMap, d),
+               stride(*pc, cMap, d)};
+    if (!batch.empty()) {
+      Batch &outer = batch.back();
+      if (outer.a == next.a * next.range && outer.b == next.b * next.range &&
+          outer.c == next.c * next.range) {
+        outer = {outer.range * next.range, next.a, next.b, next.c};
+        continue;
+      }
+    }
+    batch.push_back(next);
+  }
+  if (batch.size() > 1)
+    return std::nullopt;
+  CudaMatmul mm;
+  mm.m = ranges[m];
+  mm.n = ranges[n];
+  mm.k = ranges[k];
+  mm.a = {pa->buffer, pa->offset, 0, stride(*pa, aMap, m),
+          stride(*pa, aMap, k)};
+  mm.b = {pb->buffer, pb->offset, 0, stride(*pb, bMap, k),
+          stride(*pb, bMap, n)};
+  mm.c = {pc->buffer, pc->offset, 0, stride(*pc, cMap, m),
+          stride(*pc, cMap, n)};
+  if (!batch.empty()) {
+    mm.batch = batch[0].range;
+    mm.a.batch = batch[0].a;
+    mm.b.batch = batch[0].b;
+    mm.c.batch = batch[0].c;
+    // Each item of C its own bytes.
+    if (mm.c.batch < 1)
+      return std::nullopt;
+  }
+  if (!blasLayout(mm.m, mm.k, mm.a) || !blasLayout(mm.k, mm.n, mm.b) ||
+      !blasLayout(mm.m, mm.n, mm.c) || mm.c.cols != 1)
+    return std::nullopt;
+  // A batch that shares B, whose items of A and C follow one another row
+  // after row, is one matmul of batch x m rows (a sequence of vectors
+  // times a weight matrix: one GEMM, not a batch of GEMVs).
+  if (mm.batch > 1 && mm.b.batch == 0 && mm.a.cols == 1 &&
+      mm.a.batch == mm.m * mm.a.rows && mm.c.batch == mm.m * mm.c.rows) {
+    mm.m *= mm.batch;
+    mm.batch = 1;
+    mm.a.batch = mm.c.batch = 0;
+  }
+  return mm;
+}
+
+/// Whether the matmul `op` may write the epilogue's output `d` instead of
+/// `c`: c is the kernel's own (kiln.local) buffer, which nothing but the
+/// fill, the matmul and the epilogue uses, and d is not an operand of the
+/// matmul.
+bool canRedirect(linalg::GenericOp op, linalg::GenericOp epilogue, Value c,
+                 Value d, func::FuncOp host) {
+  auto arg = dyn_cast<BlockArgument>(c);
+  if (!arg || arg.getOwner() != &host.getBody().front() ||
+      !host.getArgAttr(arg.getArgNumber(), KilnDialect::kLocalAttr))
+    return false;
+  for (Operation *user : c.getUsers())
+    if (user != op && user != epilogue &&
+        !(isa<linalg::FillOp>(user) && user->getNextNode() == op))
+      return false;
+  return llvm::none_of(op.getDpsInputs(),
+                       [&](Value in) { return mayAlias(in, d); });
+}
+
+/// Folds `op`, just after the matmul `matmul` into `c`, into the matmul
+/// `mm` when it is its bias and ReLU epilogue: d = max(c + bias[n], 0),
+/// c + bias[n] or max(c, 0), bias an f32 vector along n with unit stride,
+/// d either c or (canRedirect) a buffer the matmul then writes instead.
+bool foldEpilogue(linalg::GenericOp matmul, linalg::GenericOp op, Value c,
+                  CudaMatmul &mm, func::FuncOp host) {
+  if (!op || !op.hasPureBufferSemantics() || op.getNumDpsInits() != 1 ||
+      op.getNumReductionLoops() != 0 ||
+      !op.getMatchingIndexingMap(op.getDpsInitOperand(0)).isIdentity())
+    return false;
+  Value d = op.getDpsInitOperand(0)->get();
+  if (d != c) {
+    // D laid out as C: the matmul's view of C describes D too.
+    std::optional<Placement> to = placementOf(d, host),
+                             from = placementOf(c, host);
+    if (!to || !from || to->strides != from->strides ||
+        cast<MemRefType>(d.getType()).getShape() !=
+            cast<MemRefType>(c.getType()).getShape() ||
+        !canRedirect(matmul, op, c, d, host))
+      return false;
+    mm.c.buffer = to->buffer;
+    mm.c.offset += to->offset - from->offset;
+  }
+  auto type = cast<MemRefType>(c.getType());
+  if (op.getStaticLoopRanges() != SmallVector<int64_t>(type.getShape()))
+    return false;
+  Block &body = op.getRegion().front();
+  Value cArg, biasArg;
+  std::optional<Placement> bias;
+  for (OpOperand *in : op.getDpsInputOperands()) {
+    AffineMap map = op.getMatchingIndexingMap(in);
+    Value arg = body.getArgument(in->getOperandNumber());
+    if (in->get() == c && map.isIdentity() && !cArg) {
+      cArg = arg;
+      continue;
+    }
+    if (biasArg || mm.batch != 1 || map.getNumResults() != 1 ||
+        map.getResult(0) !=
+            getAffineDimExpr(type.getRank() - 1, op.getContext()) ||
+        !getElementTypeOrSelf(in->get().getType()).isF32() ||
+        !(bias = placementOf(in->get(), host)) ||
+        (bias->strides[0] != 1 && mm.n != 1))
+      return false;
+    biasArg = arg;
+    mm.bias = {bias->buffer, bias->offset, 0, 0, 1};
+  }
+  if (!cArg)
+    return false;
+  Value x = cArg;
+  Operation *next = &body.front();
+  if (biasArg) {
+    auto add = dyn_cast<arith::AddFOp>(next);
+    if (!add || !((add.getLhs() == cArg && add.getRhs() == biasArg) ||
+                  (add.getLhs() == biasArg && add.getRhs() == cArg)))
+      return false;
+    x = add.getResult();
+    next = next->getNextNode();
+  }
+  if (auto max = dyn_cast<arith::MaximumFOp>(next)) {
+    Value other = max.getLhs() == x   ? max.getRhs()
+                  : max.getRhs() == x ? max.getLhs()
+                                      : Value();
+    if (!other || !matchPattern(other, m_PosZeroFloat()))
+      return false;
+    mm.relu = true;
+    x = max.getResult();
+    next = next->getNextNode();
+  }
+  if (next != body.getTerminator() || next->getOperand(0) != x || x == cArg)
+    return false;
+  return true;
+}
+
+/// Marks each matmul of `host` that runs as a library call (kMatmulAttr):
+/// its zero fill just before it goes (C = A B), or C holds its start (C +=
+/// A B); its epilogue just after it, if it folds, goes too.
+void markMatmuls(func::FuncOp host) {
+  Block &entry = host.getBody().front();
+  OpBuilder b(host.getContext());
+  // Collected first: folding erases the ops around each.
+  SmallVector<linalg::GenericOp> ops(entry.getOps<linalg::GenericOp>());
+  llvm::SmallPtrSet<Operation *, 4> erased;
+  for (linalg::GenericOp op : ops) {
+    if (erased.contains(op))
+      continue;
+    std::optional<CudaMatmul> mm = matchMatmul(op, host);
+    if (!mm)
+      continue;
+    Value c = op.getDpsInitOperand(0)->get();
+    mm->accumulate = true;
+    if (auto fill = dyn_cast_or_null<linalg::FillOp>(op->getPrevNode());
+        fill && fill.hasPureBufferSemantics() &&
+        fill.getDpsInitOperand(0)->get() == c &&
+        matchPattern(fill.getDpsInputOperand(0)->get(), m_PosZeroFloat())) {
+      fill->erase();
+      mm->accumulate = false;
+    }
+    CudaMatmul folded = *mm;
+    auto epilogue = dyn_cast_or_null<linalg::GenericOp>(op->getNextNode());
+    if (!mm->accumulate && foldEpilogue(op, epilogue, c, folded, host)) {
+      erased.insert(epilogue);
+      epilogue->erase();
+      mm = folded;
+    }
+    op->setAttr(kMatmulAttr, matmulToAttr(b, *mm));
+  }
+}
+
 /// Rewrites every linalg op in `func` as loops: an scf.parallel over its
 /// parallel dimensions (moved outermost) around scf.for loops over its
 /// reduction dimensions.
@@ -78,6 +382,8 @@ LogicalResult toParallelLoops(func::FuncOp func) {
   func.walk([&](linalg::LinalgOp op) { ops.push_back(op); });
   IRRewriter rewriter(func.getContext());
   for (linalg::LinalgOp op : ops) {
+    if (op->hasAttr(kMatmulAttr))
+      continue;
     SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
     SmallVector<unsigned> order;
     for (unsigned i = 0; i < iterators.size(); ++i)
@@ -113,8 +419,10 @@ LogicalResult toParallelLoops(func::FuncOp func) {
 /// Builds the gpu.funcs of one host kernel.
 class KernelMapper {
 public:
-  KernelMapper(func::FuncOp host, gpu::GPUModuleOp module)
-      : host_(host), module_(module) {}
+  /// `launches` gets this kernel's launches, in order (kiln.launches).
+  KernelMapper(func::FuncOp host, gpu::GPUModuleOp module,
+               SmallVector<Attribute> &launches)
+      : host_(host), module_(module), launches_(launches) {}
 
   LogicalResult run() {
     // The tile range: the cuda target does not tile, every grid is 1.
@@ -135,6 +443,15 @@ public:
     for (Operation &op : llvm::make_early_inc_range(entry)) {
       if (isa<func::ReturnOp>(op))
         continue;
+      if (Attribute matmul = op.getAttr(kMatmulAttr)) {
+        if (failed(flushSerial(serial)))
+          return failure();
+        launches_.push_back(b.getArrayAttr(
+            {b.getStringAttr(host_.getSymName()),
+             b.getStringAttr(nextName() + "_matmul"), b.getI64IntegerAttr(0),
+             b.getI64IntegerAttr(1), matmul}));
+        continue;
+      }
       // Before a serial launch starts, side effect free ops and loads are
       // only cloned where they are used (a load repeated there when nothing
       // wrote its buffer in between: canRepeatLoad); within one, they run
@@ -155,7 +472,7 @@ public:
     if (failed(flushSerial(serial)))
       return failure();
     // A kernel with nothing to compute still names a launch (of no threads).
-    if (launches_ == 0) {
+    if (count_ == 0) {
       IRMapping map;
       gpu::GPUFuncOp func = newLaunch(0, map);
       OpBuilder::atBlockEnd(&func.getBody().front())
@@ -228,14 +545,17 @@ private:
     for (Type t : host_.getArgumentTypes())
       if (isa<MemRefType>(t))
         types.push_back(t);
-    std::string name =
-        (host_.getSymName() + "_" + llvm::Twine(launches_++)).str();
+    std::string name = nextName();
     auto func = b.create<gpu::GPUFuncOp>(host_.getLoc(), name,
                                          b.getFunctionType(types, {}));
     func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
     func->setAttr(KilnDialect::kKernelAttr,
                   b.getStringAttr(host_.getSymName()));
-    func->setAttr(kThreadsAttr, b.getI64IntegerAttr(threads));
+    launches_.push_back(
+        b.getArrayAttr({b.getStringAttr(host_.getSymName()),
+                        b.getStringAttr(name), b.getI64IntegerAttr(threads),
+                        b.getI64IntegerAttr(std::max<int64_t>(
+                            1, std::min(threads, kBlockSize)))}));
     Block &entry = func.getBody().front();
     unsigned next = 0;
     for (BlockArgument arg : host_.getArguments())
@@ -352,9 +672,15 @@ private:
     return success();
   }
 
+  /// The name of the kernel's next launch: <kernel>_<count>.
+  std::string nextName() {
+    return (host_.getSymName() + "_" + llvm::Twine(count_++)).str();
+  }
+
   func::FuncOp host_;
   gpu::GPUModuleOp module_;
-  int launches_ = 0;
+  SmallVector<Attribute> &launches_;
+  int count_ = 0;
 };
 
 /// The libdevice function for a math op that MLIR 19's NVVM lowering
@@ -420,7 +746,10 @@ struct CudaMapKernelsPass
     for (auto func : module.getOps<func::FuncOp>())
       if (!func.isExternal())
         hosts.push_back(func);
+    SmallVector<Attribute> launches;
     for (func::FuncOp host : hosts) {
+      if (libraryCalls)
+        markMatmuls(host);
       if (failed(toParallelLoops(host)))
         return signalPassFailure();
       // Adjacent loops over the same points become one launch when each
@@ -438,21 +767,14 @@ struct CudaMapKernelsPass
           break;
         loops = left;
       }
-      if (failed(KernelMapper(host, gpuModule).run()))
+      if (failed(KernelMapper(host, gpuModule, launches).run()))
         return signalPassFailure();
-      host.erase();
+      // Its declaration stays: kiln-cuda-emulate-on-host defines it again.
+      host.eraseBody();
+      host.setPrivate();
     }
-    // The launches in order, for the runtime: [kernel, function, threads].
-    SmallVector<Attribute> launches;
-    for (auto func : gpuModule.getOps<gpu::GPUFuncOp>()) {
-      int64_t threads = cast<IntegerAttr>(func->getAttr(kThreadsAttr)).getInt();
-      launches.push_back(b.getArrayAttr(
-          {func->getAttr(KilnDialect::kKernelAttr),
-           b.getStringAttr(func.getName()), b.getI64IntegerAttr(threads),
-           b.getI64IntegerAttr(
-               std::max<int64_t>(1, std::min(threads, kBlockSize)))}));
-      func->removeAttr(kThreadsAttr);
-    }
+    // The launches in order, for the runtime: [kernel, function, threads,
+    // threads per block] and, for a library matmul, the matmul.
     module->setAttr(KilnDialect::kLaunchesAttr, b.getArrayAttr(launches));
     if (libdevice)
       callLibdevice(gpuModule);

@@ -28,13 +28,21 @@ def CudaMapKernels : Pass<"kiln-cuda-map-kernels", "mlir::ModuleOp"> {
       may share bytes with it (a fill, the matmul accumulating into it and
       its bias and activation: one launch);
     - what is left between such ops (loops over time, scf.if, scf.while
-      with linalg ops inside them) runs as one launch of one thread.
+      with linalg ops inside them) runs as one launch of one thread;
+    - with `library-calls`, an f32 matmul (C[b, m, n] += A[b, m, k] *
+      B[b, k, n] on views with static layouts of the kernel's buffers, one
+      batch dimension at most once those of one element are dropped and
+      those laid out alike merged; A or B may be transposed) is not a
+      generated kernel but a library call (cuBLASLt at run time): its zero
+      fill just before it and its bias and ReLU epilogue just after it
+      (C = max(C + bias[n], 0) in place) fold into the call.
 
     Each gpu.func takes the kernel's buffers, in order, and records the
     host kernel it belongs to (`kiln.kernel`); the module's
     `kiln.launches` lists every launch in order as [kernel, function,
     threads, threads per block] (blocks of 256 threads, or fewer when the
-    launch has fewer). Side
+    launch has fewer), a library call as [kernel, name, 0, 1, matmul] (the
+    matmul's fields: codegen/cuda/Matmul.h). Side
     effect free values a launch uses (constants, memref.get_global, views)
     are cloned into it, and the memref.globals it reads into the gpu.module.
     Math ops that MLIR's NVVM lowering does not know (acos, cosh, round,
@@ -43,6 +51,9 @@ def CudaMapKernels : Pass<"kiln-cuda-map-kernels", "mlir::ModuleOp"> {
   let options = [
     Option<"libdevice", "libdevice", "bool", "true",
            "Call libdevice for the math ops NVVM lowering does not know">,
+    Option<"libraryCalls", "library-calls", "bool", "true",
+           "Run matmuls as library calls (cuBLASLt) instead of generated "
+           "kernels">,
   ];
   let dependentDialects = ["mlir::affine::AffineDialect",
                            "mlir::arith::ArithDialect",
@@ -60,11 +71,16 @@ def CudaEmulateOnHost : Pass<"kiln-cuda-emulate-on-host", "mlir::ModuleOp"> {
     host kernel again (its buffers, then its tile range, as the CPU
     backend's kernels), whose body runs each of its launches in order as a
     loop over the launch's threads: thread t has block t / B and thread
-    t mod B in a block of B, as on the GPU. The gpu.module goes away; what
-    follows is the CPU backend's lowering.
+    t mod B in a block of B, as on the GPU. A library matmul becomes a
+    linalg contraction on views its fields describe (reinterpret_casts of
+    the buffers), with its bias and ReLU after it: the matmul's fields are
+    checked by running them. The gpu.module goes away; what follows is the
+    CPU backend's lowering.
   }];
   let dependentDialects = ["mlir::arith::ArithDialect",
                            "mlir::func::FuncDialect",
+                           "mlir::linalg::LinalgDialect",
+                           "mlir::memref::MemRefDialect",
                            "mlir::scf::SCFDialect"];
 }
 
