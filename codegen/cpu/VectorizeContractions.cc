@@ -720,18 +720,37 @@ private:
   /// Asks for the vectors of S kPrefetchSteps steps of the innermost
   /// reduction ahead (when it is long and S is shared by the rows): a
   /// matmul's B rows are far apart, which the hardware prefetchers follow
-  /// late (bert_layer's matmuls: about 10% faster). Out-of-range
+  /// late (bert_layer's matmuls: about 10% faster). Where the innermost
+  /// reductions are short (a convolution's filter window) and S is too
+  /// large to stay in the cache between runs, about kStreamSteps steps
+  /// ahead along the outermost one instead: the first block of rows
+  /// streams each chunk of the filter from memory (resnet18's layer 4
+  /// convolutions, 9.4 MiB of filter each: 3.1 -> 2.9 ms). Out-of-range
   /// prefetches do not fault.
   void emitPrefetch(OpBuilder &b, int64_t nv) {
-    constexpr int64_t kPrefetchSteps = 8;
+    constexpr int64_t kPrefetchSteps = 8, kStreamSteps = 64;
+    constexpr int64_t kStreamedBytes = 1 << 20;
     if (k_.sUsesI || k_.reductions.empty())
       return;
     unsigned inner = k_.reductions.back();
-    if (k_.ranges[inner] < 4 * kPrefetchSteps)
-      return;
+    int64_t ahead = kPrefetchSteps;
+    if (k_.ranges[inner] < 4 * kPrefetchSteps) {
+      auto type = cast<MemRefType>(k_.s.getType());
+      if (k_.reductions.size() < 2 || !type.hasStaticShape() ||
+          type.getNumElements() * type.getElementTypeBitWidth() / 8 <
+              kStreamedBytes)
+        return;
+      int64_t innerSteps = 1;
+      for (size_t l = 1; l < k_.reductions.size(); ++l)
+        innerSteps *= k_.ranges[k_.reductions[l]];
+      inner = k_.reductions.front();
+      ahead = (kStreamSteps + innerSteps - 1) / innerSteps;
+      if (k_.ranges[inner] < 2 * ahead)
+        return;
+    }
     OpFoldResult step = dims_[inner];
     dims_[inner] = affine::makeComposedFoldedAffineApply(
-        b, loc_, b.getAffineDimExpr(0) + kPrefetchSteps, {step});
+        b, loc_, b.getAffineDimExpr(0) + ahead, {step});
     for (int64_t v = 0; v < nv; ++v)
       b.create<memref::PrefetchOp>(loc_, k_.s,
                                    indices(b, k_.sMap, 0, v * lanes_),

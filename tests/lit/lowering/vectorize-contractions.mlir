@@ -192,12 +192,43 @@ func.func @stride_2(%x: memref<4x41xf32>, %w: memref<3xf32>, %y: memref<4x20xf32
 // CHECK-COUNT-16: vector.scatter %arg2[{{.*}}]
 // CHECK-NOT: vector.gather
 // CHECK-NOT: memref.store
+// CHECK-NOT: memref.prefetch
 #in4 = affine_map<(n, oc, oh, ow, ic, kh, kw) -> (n, ic, oh + kh, ow + kw)>
 #w4 = affine_map<(n, oc, oh, ow, ic, kh, kw) -> (ic, kh, kw, oc)>
 #out4 = affine_map<(n, oc, oh, ow, ic, kh, kw) -> (n, oc, oh, ow)>
 func.func @channels_last(%x: memref<1x64x5x5xf32>, %w: memref<64x3x3x64xf32>, %y: memref<1x64x3x3xf32>) {
   linalg.generic {indexing_maps = [#in4, #w4, #out4], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]}
       ins(%x, %w : memref<1x64x5x5xf32>, memref<64x3x3x64xf32>) outs(%y : memref<1x64x3x3xf32>) {
+  ^bb0(%i: f32, %f: f32, %acc: f32):
+    %p = arith.mulf %i, %f : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// A filter of 1.1 MiB, too large to stay in the cache from one run to
+// the next: each step asks for the filter's vectors 64 steps ahead, which
+// with a window of 3 x 3 is 8 input channels ahead (the small filter
+// above gets no prefetch).
+// AVX2: #[[PLUS8:.*]] = affine_map<(d0) -> (d0 + 8)>
+// AVX2-LABEL: func.func @streamed_filter
+// AVX2: scf.for %[[IC:[^ ]*]] = %{{.*}} to %c128
+// AVX2: scf.for %[[KH:[^ ]*]] = %{{.*}} to %c3
+// AVX2: scf.for %[[KW:[^ ]*]] = %{{.*}} to %c3
+// AVX2: affine.apply #[[PLUS8]](%[[IC]])
+// AVX2: memref.prefetch %arg1[%{{[0-9]+}}, %[[KH]], %[[KW]], %{{.*}}], read, locality<3>, data : memref<128x3x3x256xf32>
+// AVX2: vector.fma
+// CHECK-LABEL: func.func @streamed_filter
+// CHECK: memref.prefetch %arg1[
+#in5 = affine_map<(n, oc, oh, ow, ic, kh, kw) -> (n, ic, oh + kh, ow + kw)>
+#w5 = affine_map<(n, oc, oh, ow, ic, kh, kw) -> (ic, kh, kw, oc)>
+#out5 = affine_map<(n, oc, oh, ow, ic, kh, kw) -> (n, oc, oh, ow)>
+func.func @streamed_filter(%x: memref<1x128x5x5xf32>, %w: memref<128x3x3x256xf32>, %y: memref<1x256x3x3xf32>) {
+  linalg.generic {indexing_maps = [#in5, #w5, #out5], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]}
+      ins(%x, %w : memref<1x128x5x5xf32>, memref<128x3x3x256xf32>) outs(%y : memref<1x256x3x3xf32>) {
   ^bb0(%i: f32, %f: f32, %acc: f32):
     %p = arith.mulf %i, %f : f32
     %s = arith.addf %acc, %p : f32
