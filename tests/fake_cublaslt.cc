@@ -12,6 +12,8 @@
 // CUBLAS_STATUS_INVALID_VALUE (7).
 //
 //===----------------------------------------------------------------------===//
+#include "tests/fake_cuda_log.h"
+
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -34,16 +36,6 @@ struct Layout {
   int32_t batch = 1;
   int64_t stride = 0;
 };
-
-void Log(const std::string &line) {
-  const char *path = std::getenv("FAKE_CUDA_LOG");
-  if (!path)
-    return;
-  if (FILE *f = std::fopen(path, "a")) {
-    std::fprintf(f, "%s\n", line.c_str());
-    std::fclose(f);
-  }
-}
 
 /// op(X)'s rows and columns.
 void OpShape(const Layout &x, int32_t op, uint64_t &rows, uint64_t &cols) {
@@ -181,19 +173,17 @@ int cublasLtMatmul(void *, Desc *d, const float *alpha, const float *A,
   if (bias && !d->bias)
     return kInvalid;
   char line[256];
-  std::snprintf(line, sizeof line,
-                "matmul m=%llu n=%llu k=%llu batch=%d op=%c%c ld=%lld,%lld,%lld"
-                " strides=%lld,%lld,%lld beta=%g%s%s",
-                static_cast<unsigned long long>(m),
-                static_cast<unsigned long long>(n),
-                static_cast<unsigned long long>(k), c->batch,
-                d->transa ? 'T' : 'N', d->transb ? 'T' : 'N',
-                static_cast<long long>(a->ld), static_cast<long long>(b->ld),
-                static_cast<long long>(c->ld),
-                static_cast<long long>(a->stride),
-                static_cast<long long>(b->stride),
-                static_cast<long long>(c->stride), *beta, bias ? " bias" : "",
-                relu ? " relu" : "");
+  std::snprintf(
+      line, sizeof line,
+      "matmul m=%llu n=%llu k=%llu batch=%d op=%c%c ld=%lld,%lld,%lld"
+      " strides=%lld,%lld,%lld beta=%g%s%s",
+      static_cast<unsigned long long>(m), static_cast<unsigned long long>(n),
+      static_cast<unsigned long long>(k), c->batch, d->transa ? 'T' : 'N',
+      d->transb ? 'T' : 'N', static_cast<long long>(a->ld),
+      static_cast<long long>(b->ld), static_cast<long long>(c->ld),
+      static_cast<long long>(a->stride), static_cast<long long>(b->stride),
+      static_cast<long long>(c->stride), *beta, bias ? " bias" : "",
+      relu ? " relu" : "");
   Log(line);
   for (int32_t item = 0; item < c->batch; ++item) {
     const float *x = A + item * a->stride, *y = B + item * b->stride;

@@ -9,6 +9,8 @@
 // $FAKE_CUDA_ARCH (default 90) is the device's compute capability.
 //
 //===----------------------------------------------------------------------===//
+#include "tests/fake_cuda_log.h"
+
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -38,16 +40,6 @@ struct State {
 State &S() {
   static State state;
   return state;
-}
-
-void Log(const std::string &line) {
-  const char *path = std::getenv("FAKE_CUDA_LOG");
-  if (!path)
-    return;
-  if (FILE *f = std::fopen(path, "a")) {
-    std::fprintf(f, "%s\n", line.c_str());
-    std::fclose(f);
-  }
 }
 
 /// "a<k>+<offset>": allocation k (in order) and the offset into it, or
