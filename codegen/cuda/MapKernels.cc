@@ -96,8 +96,9 @@ std::optional<Placement> placementOf(Value v, func::FuncOp host) {
       failed(getStridesAndOffset(rootType, rootStrides, rootOffset)) ||
       rootOffset != 0 ||
       failed(getStridesAndOffset(type, p.strides, p.offset)) ||
-      ShapedType::isDynamic(p.offset) ||
-      llvm::any_of(p.strides, ShapedType::isDynamic))
+      ShapedType::isDynamic(p.offset) || p.offset < 0 ||
+      llvm::any_of(p.strides,
+                   [](int64_t s) { return ShapedType::isDynamic(s) || s < 0; }))
     return std::nullopt;
   for (BlockArgument arg : host.getArguments().take_front(root.getArgNumber()))
     p.buffer += isa<MemRefType>(arg.getType());
@@ -306,7 +307,7 @@ bool foldEpilogue(linalg::GenericOp matmul, linalg::GenericOp op, Value c,
         map.getResult(0) !=
             getAffineDimExpr(type.getRank() - 1, op.getContext()) ||
         !getElementTypeOrSelf(in->get().getType()).isF32() ||
-        !(bias = placementOf(in->get(), host)) ||
+        mayAlias(in->get(), d) || !(bias = placementOf(in->get(), host)) ||
         (bias->strides[0] != 1 && mm.n != 1))
       return false;
     biasArg = arg;
