@@ -171,7 +171,9 @@ std::optional<CudaMatmul> matchMatmul(linalg::GenericOp op, func::FuncOp host) {
     std::swap(aOperand, bOperand);
   AffineMap aMap = op.getMatchingIndexingMap(aOperand),
             bMap = op.getMatchingIndexingMap(bOperand);
-  if (!aMap.isProjectedPermutation() || !bMap.isProjectedPermutation() ||
+  // A broadcast operand reads a dimension of one element at 0.
+  if (!aMap.isProjectedPermutation(/*allowZeroInResults=*/true) ||
+      !bMap.isProjectedPermutation(/*allowZeroInResults=*/true) ||
       !aMap.isFunctionOfDim(m) || !aMap.isFunctionOfDim(k) ||
       aMap.isFunctionOfDim(n) || !bMap.isFunctionOfDim(k) ||
       !bMap.isFunctionOfDim(n) || bMap.isFunctionOfDim(m))
@@ -234,8 +236,16 @@ std::optional<CudaMatmul> matchMatmul(linalg::GenericOp op, func::FuncOp host) {
     if (mm.c.batch < 1)
       return std::nullopt;
   }
+  // C row-major: a column (n = 1) has whatever row stride it has (one
+  // element, any).
+  if (mm.n == 1) {
+    mm.c.cols = 1;
+    if (mm.m == 1)
+      mm.c.rows = 1;
+  }
   if (!blasLayout(mm.m, mm.k, mm.a) || !blasLayout(mm.k, mm.n, mm.b) ||
-      !blasLayout(mm.m, mm.n, mm.c) || mm.c.cols != 1)
+      (mm.n > 1 && !blasLayout(mm.m, mm.n, mm.c)) || mm.c.cols != 1 ||
+      mm.c.rows < 1)
     return std::nullopt;
   // A batch that shares B, whose items of A and C follow one another row
   // after row, is one matmul of batch x m rows (a sequence of vectors

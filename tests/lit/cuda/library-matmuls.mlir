@@ -175,3 +175,45 @@ module {
     return
   }
 }
+
+// -----
+
+// A operand broadcast along the batch (its map reads the batch's
+// dimension of one element at 0): batch stride 0. A column result (n = 1)
+// is row-major with its row stride; B, a column too, reads as transposed
+// (rows 1 apart, a leading dimension of 4).
+// CHECK-LABEL: module attributes
+// CHECK-SAME: ["k0_bcast", "k0_bcast_0_matmul", 0, 1, [2, 3, 5, 4, 1, 0, 0, 4, 1, 2, 0, 20, 5, 1, 0, 0, 15, 5, 1, -1, 0, 0, 0, 0, 0, 0]]
+// CHECK-SAME: ["k1_column", "k1_column_0_matmul", 0, 1, [1, 3, 1, 4, 1, 0, 0, 4, 1, 2, 0, 0, 1, 4, 0, 0, 0, 1, 1, -1, 0, 0, 0, 0, 0, 0]]
+#a = affine_map<(d0, d1, d2, d3) -> (0, d1, d3)>
+#b = affine_map<(d0, d1, d2, d3) -> (d0, d3, d2)>
+#c = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>
+#a2 = affine_map<(d0, d1, d2) -> (d0, d2)>
+#b2 = affine_map<(d0, d1, d2) -> (d2, d1)>
+#c2 = affine_map<(d0, d1, d2) -> (d0, d1)>
+module {
+  func.func @k0_bcast(%out: memref<2x3x5xf32> {llvm.noalias}, %x: memref<1x3x4xf32> {llvm.noalias}, %w: memref<2x4x5xf32> {llvm.noalias}, %first: index, %end: index) {
+    %zero = arith.constant 0.0 : f32
+    linalg.fill ins(%zero : f32) outs(%out : memref<2x3x5xf32>)
+    linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+        ins(%x, %w : memref<1x3x4xf32>, memref<2x4x5xf32>) outs(%out : memref<2x3x5xf32>) {
+    ^bb0(%p: f32, %q: f32, %acc: f32):
+      %m = arith.mulf %p, %q : f32
+      %s = arith.addf %acc, %m : f32
+      linalg.yield %s : f32
+    }
+    return
+  }
+  func.func @k1_column(%out: memref<3x1xf32> {llvm.noalias}, %x: memref<3x4xf32> {llvm.noalias}, %w: memref<4x1xf32> {llvm.noalias}, %first: index, %end: index) {
+    %zero = arith.constant 0.0 : f32
+    linalg.fill ins(%zero : f32) outs(%out : memref<3x1xf32>)
+    linalg.generic {indexing_maps = [#a2, #b2, #c2], iterator_types = ["parallel", "parallel", "reduction"]}
+        ins(%x, %w : memref<3x4xf32>, memref<4x1xf32>) outs(%out : memref<3x1xf32>) {
+    ^bb0(%p: f32, %q: f32, %acc: f32):
+      %m = arith.mulf %p, %q : f32
+      %s = arith.addf %acc, %m : f32
+      linalg.yield %s : f32
+    }
+    return
+  }
+}
