@@ -53,6 +53,10 @@ struct PipelineOptions {
   std::string target_cpu;
   /// For the cuda target: the chip ("sm_80", "sm_90"; empty: sm_90).
   std::string gpu_arch;
+  /// For the cuda targets: matmuls on buffers as cuBLASLt calls (off,
+  /// every matmul is a kernel Kiln generates, for a machine without
+  /// cuBLAS).
+  bool gpu_libraries = true;
 };
 
 } // namespace kiln

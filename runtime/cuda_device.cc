@@ -268,7 +268,8 @@ const absl::StatusOr<Blas *> &OpenBlas() {
     if (!lib)
       return absl::UnavailableError(absl::StrCat(
           "cannot load cuBLASLt, which runs this artifact's matmuls (install "
-          "the CUDA toolkit's cuBLAS or set KILN_CUBLASLT): ",
+          "the CUDA toolkit's cuBLAS, set KILN_CUBLASLT, or compile with "
+          "--no-gpu-libraries): ",
           errors));
     auto *b = new Blas();
     std::string missing;

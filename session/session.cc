@@ -265,6 +265,7 @@ absl::StatusOr<std::string> CacheKey(const GraphSource &source,
     hasher.Add(f);
   hasher.Add(int64_t{options.opt_level}).Add(options.max_fold_bytes);
   hasher.Add(int64_t{options.reuse_memory});
+  hasher.Add(int64_t{options.gpu_libraries});
   for (const std::string &p : options.disabled_passes)
     hasher.Add("-" + p);
   hasher.Add(target->backend).Add(target->triple).Add(target->cpu);

@@ -123,7 +123,9 @@ void CudaBackend::addTensorPasses(mlir::OpPassManager &,
 
 void CudaBackend::addKernelPasses(mlir::OpPassManager &pm,
                                   const PipelineOptions &options) const {
-  pm.addPass(createCudaMapKernels());
+  CudaMapKernelsOptions map;
+  map.libraryCalls = options.gpu_libraries;
+  pm.addPass(createCudaMapKernels(map));
   {
     mlir::OpPassManager &kernels = pm.nest<mlir::gpu::GPUModuleOp>();
     kernels.addPass(mlir::createConvertSCFToCFPass());
@@ -156,6 +158,7 @@ void CudaOnCpuBackend::addKernelPasses(mlir::OpPassManager &pm,
                                        const PipelineOptions &options) const {
   CudaMapKernelsOptions map;
   map.libdevice = false; // The host has libm.
+  map.libraryCalls = options.gpu_libraries;
   pm.addPass(createCudaMapKernels(map));
   pm.addPass(createCudaEmulateOnHost());
   Host().addKernelPasses(pm, options);

@@ -142,6 +142,9 @@ Options:
                           this CPU, to check them where there is no GPU.
   --gpu-arch=sm_NN        With --target=cuda, the GPU to compile for
                           (default sm_90; sm_75 to sm_90).
+  --no-gpu-libraries      With --target=cuda (or cuda-on-cpu), generate
+                          every matmul as a kernel instead of calling
+                          cuBLASLt, for GPU machines without cuBLAS.
   --print-ir-after-all    Print the IR after every pass to stderr.
   --print-ir-after=NAME   Print the IR after the named pass (repeatable), a
                           graph or a lowering pass (a pass that does not run
@@ -378,6 +381,8 @@ std::string ParseArgs(int argc, char **argv, Args *args) {
       args->compile_timing = true;
     } else if (arg == "--pass-timing") {
       args->pipeline.pass_timing = true;
+    } else if (arg == "--no-gpu-libraries") {
+      args->pipeline.gpu_libraries = false;
     } else if (arg == "--no-memory-reuse") {
       args->pipeline.reuse_memory = false;
     } else if (arg == "--differential-plan") {
@@ -565,6 +570,9 @@ std::string ParseArgs(int argc, char **argv, Args *args) {
              "artifacts (-o model.kiln)";
   } else if (!args->pipeline.gpu_arch.empty()) {
     return "--gpu-arch is for --target=cuda";
+  } else if (!args->pipeline.gpu_libraries &&
+             args->pipeline.target != "cuda-on-cpu") {
+    return "--no-gpu-libraries is for --target=cuda or cuda-on-cpu";
   } else if (args->emit == "ptx") {
     return "--emit=ptx needs --target=cuda";
   }
@@ -1159,6 +1167,7 @@ int GraphCompileMain(int argc, char **argv, std::ostream &out,
     options.threads = args.threads;
     options.target = args.pipeline.target;
     options.gpu_arch = args.pipeline.gpu_arch;
+    options.gpu_libraries = args.pipeline.gpu_libraries;
     options.save_cases = args.save_cases;
     int failed = RunOnnxTests(args.test_dirs, options, out);
     return failed == 0 ? 0 : 1;

@@ -265,6 +265,7 @@ Result RunOne(const fs::path &dir, const OnnxTestOptions &test_options) {
     options.pipeline.reuse_memory = test_options.reuse_memory;
     options.pipeline.target = test_options.target;
     options.pipeline.gpu_arch = test_options.gpu_arch;
+    options.pipeline.gpu_libraries = test_options.gpu_libraries;
     options.threads = test_options.threads;
     if (!test_options.save_cases.empty()) {
       // The session writes its artifact there (as a compilation cache).

@@ -33,6 +33,7 @@ struct OnnxTestOptions {
   /// The target backend and, for cuda, the GPU (PipelineOptions).
   std::string target = "cpu";
   std::string gpu_arch;
+  bool gpu_libraries = true;
   /// When set, a folder where each test that compiles leaves its artifact,
   /// its first data set's feeds and expected fetches (.npy) and a case.txt
   /// naming them, for tools/gpu_check.sh to run where the target's device
