@@ -9,7 +9,8 @@
 # OUT gets bin/kiln-run and lib/ (the shared libraries it needs that those
 # machines lack), cases/<suite>_<test>/ (artifact, feeds, expected outputs
 # and case.txt) for Debian's ONNX backend test data and, where it exists,
-# ../shared/conformance/onnx-node, bench/<model>.kiln with its input and
+# ../shared/conformance/onnx-node, bench/<model>.kiln (and <model>.nolib.kiln,
+# compiled with --no-gpu-libraries) with its input and
 # bench.txt, and gpu_check.sh; OUT.tar.gz holds it all, to carry.
 # --target=cuda-on-cpu makes a bundle that runs on this machine, which
 # checks the bundle itself.
@@ -80,6 +81,9 @@ PY
 )
   bazel-bin/tools/graph-compile "$model" --target="$target" "${arch_flag[@]}" \
     -o "$out/bench/$name.kiln" >/dev/null
+  # The same with every matmul a generated kernel (no cuBLASLt), beside.
+  bazel-bin/tools/graph-compile "$model" --target="$target" "${arch_flag[@]}" \
+    --no-gpu-libraries -o "$out/bench/$name.nolib.kiln" >/dev/null
   printf '%s\t%s\t%s\n' "$name" "$input" "$name.x.npy" >> "$out/bench/bench.txt"
 done
 # One compressed file to carry (the cases are small files; the device's

@@ -44,19 +44,24 @@ echo "conformance: $passed passed, $failed failed"
 # "median fastest" of a model's runs, or "failed failed".
 time_model() {
   local line
+  [ -e "$bundle/bench/$1.kiln" ] || { echo "- -"; return; }
   line=$("$run" "$bundle/bench/$1.kiln" --threads 1 \
     --feed "$2=$bundle/bench/$3" --benchmark "$iters" 2>&1 |
     sed -n 's/^benchmark: .*median \([0-9.e+-]*\) ms, fastest \([0-9.e+-]*\) ms.*/\1 \2/p')
   echo "${line:-failed failed}"
 }
 if [ -s "$bundle/bench/bench.txt" ]; then
-  # With the plan replayed as one CUDA graph (the default), and launched
-  # kernel by kernel (KILN_CUDA_GRAPHS=0).
-  printf '%-12s %12s %12s %16s\n' model median_ms fastest_ms no_graph_median
+  # With the plan replayed as one CUDA graph (the default), launched
+  # kernel by kernel (KILN_CUDA_GRAPHS=0), and compiled with every matmul
+  # a generated kernel (--no-gpu-libraries: no cuBLASLt).
+  printf '%-12s %12s %12s %16s %16s\n' model median_ms fastest_ms \
+    no_graph_median no_cublas_median
   while IFS=$'\t' read -r name input file; do
     read -r median fastest < <(time_model "$name" "$input" "$file")
     read -r plain _ < <(KILN_CUDA_GRAPHS=0 time_model "$name" "$input" "$file")
-    printf '%-12s %12s %12s %16s\n' "$name" "$median" "$fastest" "$plain"
+    read -r nolib _ < <(time_model "$name.nolib" "$input" "$file")
+    printf '%-12s %12s %12s %16s %16s\n' "$name" "$median" "$fastest" \
+      "$plain" "$nolib"
     [ "$median" = failed ] && failed=$((failed + 1))
     timed=$((timed + 1))
   done < "$bundle/bench/bench.txt"
