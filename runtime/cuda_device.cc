@@ -200,6 +200,16 @@ constexpr uint32_t CUBLASLT_EPILOGUE_DEFAULT = 1, CUBLASLT_EPILOGUE_RELU = 2,
 constexpr int CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT = 5;
 constexpr int CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET = 6;
 constexpr int CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES = 1;
+constexpr int CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES = 5; // B, C, D: 6-8.
+
+/// The alignment (bytes, a power of two up to 64) every item of `x`
+/// starts at: buffers start 64-byte aligned (device allocations, arena and
+/// constants offsets in multiples of 64), then its offset and batch
+/// stride in floats.
+uint32_t Alignment(const CudaMatrix &x) {
+  uint64_t bytes = uint64_t(x.offset) * 4 | uint64_t(x.batch) * 4 | 64;
+  return static_cast<uint32_t>(bytes & -bytes);
+}
 
 /// The device memory cuBLASLt may use per matmul.
 constexpr size_t kBlasWorkspaceBytes = size_t{32} << 20;
@@ -615,9 +625,19 @@ private:
     uint64_t workspace = kBlasWorkspaceBytes;
     cublasLtMatmulHeuristicResult_t result = {};
     int found = 0;
-    if ((r = l.cublasLtMatmulPreferenceSetAttribute(
-             preference, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &workspace,
-             sizeof workspace)) == CUBLAS_STATUS_SUCCESS)
+    r = l.cublasLtMatmulPreferenceSetAttribute(
+        preference, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &workspace,
+        sizeof workspace);
+    // cuBLASLt assumes 256-byte aligned matrices unless told (its A and B
+    // are Kiln's B and A).
+    const CudaMatrix *order[] = {&mm.b, &mm.a, &mm.c, &mm.c};
+    for (int i = 0; i < 4 && r == CUBLAS_STATUS_SUCCESS; ++i) {
+      uint32_t align = Alignment(*order[i]);
+      r = l.cublasLtMatmulPreferenceSetAttribute(
+          preference, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES + i, &align,
+          sizeof align);
+    }
+    if (r == CUBLAS_STATUS_SUCCESS)
       r = l.cublasLtMatmulAlgoGetHeuristic(l.handle, out.desc, out.a, out.b,
                                            out.c, out.c, preference, 1, &result,
                                            &found);

@@ -94,6 +94,12 @@ matmul m=5 n=3 k=4 batch=2 op=NN ld=5,4,5 strides=20,12,15 beta=0"
 [ "$(grep '^matmul' "$FAKE_CUDA_LOG")" = "$want" ]
 # No generated kernel is launched for them.
 [ "$(count '^launch')" -eq 0 ]
+# cuBLASLt is told how its A, B, C and D are aligned (it assumes 256
+# bytes): buffers at 64, the batch items 80, 48 and 60 bytes apart.
+want="align A 64 align B 64 align C 64 align D 64 \
+align A 64 align B 64 align C 64 align D 64 \
+align A 16 align B 16 align C 4 align D 4 "
+[ "$(grep '^align' "$FAKE_CUDA_LOG" | tr '\n' ' ')" = "$want" ]
 "$python" - "$tmp" <<'PY'
 import sys, numpy as np
 d = sys.argv[1]

@@ -138,9 +138,21 @@ int cublasLtMatmulPreferenceCreate(void **preference) {
 
 int cublasLtMatmulPreferenceDestroy(void *) { return kOk; }
 
-int cublasLtMatmulPreferenceSetAttribute(void *, int attr, const void *,
+/// MAX_WORKSPACE_BYTES (u64), MIN_ALIGNMENT_A..D_BYTES (u32, a power of
+/// two), each logged.
+int cublasLtMatmulPreferenceSetAttribute(void *, int attr, const void *buf,
                                          size_t size) {
-  return attr == 1 && size == 8 ? kOk : kInvalid; // MAX_WORKSPACE_BYTES
+  if (attr == 1 && size == 8)
+    return kOk;
+  uint32_t align = 0;
+  if (attr < 5 || attr > 8 || size != 4)
+    return kInvalid;
+  std::memcpy(&align, buf, 4);
+  if (align == 0 || (align & (align - 1)) != 0)
+    return kInvalid;
+  Log("align " + std::string(1, "ABCD"[attr - 5]) + " " +
+      std::to_string(align));
+  return kOk;
 }
 
 struct HeuristicResult {
