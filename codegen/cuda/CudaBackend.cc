@@ -17,6 +17,7 @@
 #include "mlir/Conversion/GPUToNVVM/GPUToNVVMPass.h"
 #include "mlir/Conversion/ReconcileUnrealizedCasts/ReconcileUnrealizedCasts.h"
 #include "mlir/Conversion/SCFToControlFlow/SCFToControlFlow.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/GPU/Transforms/Passes.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
@@ -116,9 +117,11 @@ std::string FindPtxas() {
   return "";
 }
 
-void CudaBackend::addTensorPasses(mlir::OpPassManager &,
-                                  const PipelineOptions &) const {
+void CudaBackend::addTensorPasses(mlir::OpPassManager &pm,
+                                  const PipelineOptions &options) const {
   // No tiling: each kernel's parallel iterations become threads later.
+  if (options.gpu_libraries)
+    pm.addNestedPass<mlir::func::FuncOp>(createCudaConvolutionsAsMatmuls());
 }
 
 void CudaBackend::addKernelPasses(mlir::OpPassManager &pm,
@@ -151,8 +154,11 @@ const CpuBackend &Host() {
 }
 } // namespace
 
-void CudaOnCpuBackend::addTensorPasses(mlir::OpPassManager &,
-                                       const PipelineOptions &) const {}
+void CudaOnCpuBackend::addTensorPasses(mlir::OpPassManager &pm,
+                                       const PipelineOptions &options) const {
+  if (options.gpu_libraries)
+    pm.addNestedPass<mlir::func::FuncOp>(createCudaConvolutionsAsMatmuls());
+}
 
 void CudaOnCpuBackend::addKernelPasses(mlir::OpPassManager &pm,
                                        const PipelineOptions &options) const {

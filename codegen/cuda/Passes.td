@@ -63,6 +63,25 @@ def CudaMapKernels : Pass<"kiln-cuda-map-kernels", "mlir::ModuleOp"> {
                            "mlir::scf::SCFDialect"];
 }
 
+def CudaConvolutionsAsMatmuls
+    : Pass<"kiln-cuda-convolutions-as-matmuls", "mlir::func::FuncOp"> {
+  let summary = "Make each 2-D convolution an image-to-columns copy and a "
+                "matmul";
+  let description = [{
+    On tensors, before the fusions dissolve: an f32 linalg.generic over
+    (n, oc, oh, ow, ic, kh, kw) that accumulates in (n, ic, f(oh, kh),
+    g(ow, kw)) * filter (oc, ic, kh, kw) into out (n, oc, oh, ow) (a
+    convolution of any stride, dilation and padding, not grouped) becomes
+    a copy of the input into columns [n, ic, kh, kw, oh, ow] and a matmul
+    out[n, oc, oh*ow] += filter[oc, ic*kh*kw] * columns[n, ic*kh*kw,
+    oh*ow] on collapsed views, which kiln-cuda-map-kernels makes a
+    cuBLASLt call. The new ops keep the convolution's kernel name.
+  }];
+  let dependentDialects = ["mlir::arith::ArithDialect",
+                           "mlir::linalg::LinalgDialect",
+                           "mlir::tensor::TensorDialect"];
+}
+
 def CudaEmulateOnHost : Pass<"kiln-cuda-emulate-on-host", "mlir::ModuleOp"> {
   let summary = "Run the GPU launches of kiln-cuda-map-kernels as host loops";
   let description = [{
