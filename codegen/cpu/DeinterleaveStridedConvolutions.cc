@@ -16,6 +16,7 @@
 // fusions keeps the kernel name it is given.
 //
 //===----------------------------------------------------------------------===//
+#include "codegen/common/LinalgMatch.h"
 #include "codegen/cpu/Passes.h"
 #include "ir/Diagnostics.h"
 #include "ir/Dialect.h"

@@ -16,6 +16,7 @@
 // offsets and widths must be multiples of P; otherwise B stays as it is.
 //
 //===----------------------------------------------------------------------===//
+#include "codegen/common/LinalgMatch.h"
 #include "codegen/cpu/Passes.h"
 #include "ir/Dialect.h"
 

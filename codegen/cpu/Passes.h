@@ -10,10 +10,6 @@
 
 #include "mlir/Pass/Pass.h"
 
-namespace mlir::linalg {
-class GenericOp;
-} // namespace mlir::linalg
-
 namespace kiln {
 
 #define GEN_PASS_DECL
@@ -21,10 +17,6 @@ namespace kiln {
 
 #define GEN_PASS_REGISTRATION
 #include "codegen/cpu/Passes.h.inc"
-
-/// Whether `op`'s body is `out + in0 * in1` (in either order): the
-/// contractions kiln-cpu-vectorize-contractions turns into microkernels.
-bool isMultiplyAccumulate(mlir::linalg::GenericOp op);
 
 /// The most vectors one block of the contraction microkernel spans along
 /// its columns (kiln-cpu-vectorize-contractions' NV), on a target with

@@ -14,6 +14,7 @@
 // kiln-cpu-vectorize-contractions' microkernels follow.
 //
 //===----------------------------------------------------------------------===//
+#include "codegen/common/LinalgMatch.h"
 #include "codegen/cpu/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"

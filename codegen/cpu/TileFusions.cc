@@ -15,6 +15,7 @@
 // across a producer's reduction.
 //
 //===----------------------------------------------------------------------===//
+#include "codegen/common/LinalgMatch.h"
 #include "codegen/cpu/Passes.h"
 #include "ir/Dialect.h"
 

@@ -4,6 +4,7 @@
 // and a matmul (Passes.td), so that the matmul becomes a cuBLASLt call.
 //
 //===----------------------------------------------------------------------===//
+#include "codegen/common/LinalgMatch.h"
 #include "codegen/cuda/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -20,22 +21,6 @@ using namespace mlir;
 
 namespace kiln {
 namespace {
-
-/// Whether `op`'s body is `out + in0 * in1`.
-bool isMultiplyAccumulate(linalg::GenericOp op) {
-  Block &body = op.getRegion().front();
-  if (body.getNumArguments() != 3 || body.getOperations().size() != 3)
-    return false;
-  auto mul = dyn_cast<arith::MulFOp>(&body.front());
-  auto add =
-      dyn_cast_or_null<arith::AddFOp>(mul ? mul->getNextNode() : nullptr);
-  return mul && add && body.getTerminator()->getOperand(0) == add.getResult() &&
-         ((add.getLhs() == body.getArgument(2) && add.getRhs() == mul) ||
-          (add.getLhs() == mul && add.getRhs() == body.getArgument(2))) &&
-         llvm::is_contained({mul.getLhs(), mul.getRhs()},
-                            body.getArgument(0)) &&
-         llvm::is_contained({mul.getLhs(), mul.getRhs()}, body.getArgument(1));
-}
 
 /// Rewrites `op` when it is an f32 2-D convolution on tensors over
 /// (n, oc, oh, ow, ic, kh, kw): out (n, oc, oh, ow) += in (n, ic, f(oh,

@@ -5,6 +5,7 @@
 // of a kernel as a launch of one thread (Passes.td).
 //
 //===----------------------------------------------------------------------===//
+#include "codegen/common/LinalgMatch.h"
 #include "codegen/cuda/Matmul.h"
 #include "codegen/cuda/Passes.h"
 #include "ir/Dialect.h"
@@ -103,24 +104,6 @@ std::optional<Placement> placementOf(Value v, func::FuncOp host) {
   for (BlockArgument arg : host.getArguments().take_front(root.getArgNumber()))
     p.buffer += isa<MemRefType>(arg.getType());
   return p;
-}
-
-/// Whether `op`'s body is `out + in0 * in1` (either order of each).
-bool isMultiplyAccumulate(linalg::GenericOp op) {
-  Block &body = op.getRegion().front();
-  if (body.getNumArguments() != 3 || body.getOperations().size() != 3)
-    return false;
-  auto mul = dyn_cast<arith::MulFOp>(&body.front());
-  auto add =
-      dyn_cast_or_null<arith::AddFOp>(mul ? mul->getNextNode() : nullptr);
-  if (!mul || !add || body.getTerminator()->getOperand(0) != add.getResult())
-    return false;
-  Value a = body.getArgument(0), b = body.getArgument(1),
-        c = body.getArgument(2);
-  return ((mul.getLhs() == a && mul.getRhs() == b) ||
-          (mul.getLhs() == b && mul.getRhs() == a)) &&
-         ((add.getLhs() == c && add.getRhs() == mul) ||
-          (add.getLhs() == mul && add.getRhs() == c));
 }
 
 /// Strides (rows, cols) of an R x C matrix made fit for a BLAS: a dimension
