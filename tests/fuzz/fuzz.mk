@@ -70,6 +70,7 @@ compile_BAZEL_OBJS := $(GEN)/codegen/_objs/pipeline/Pipeline.pic.o \
     ContractionLowering ControlFlowLowering DataMovementLowering ElementwiseLowering IndexedLowering RecurrenceLowering \
     InlineFusions KilnToLinalg LinearAlgebraLowering LoweringUtils ReductionLowering SortLowering \
     WindowLowering) \
+  $(GEN)/codegen/common/_objs/linalg_match/LinalgMatch.pic.o \
   $(patsubst %,$(GEN)/codegen/cpu/_objs/tuning/%.pic.o, \
     ApproximateMath DeinterleaveStridedConvolutions OrderLoops OutputChannelsLast PackWeights \
     ReassociateReductions TileFusions \
@@ -77,7 +78,7 @@ compile_BAZEL_OBJS := $(GEN)/codegen/_objs/pipeline/Pipeline.pic.o \
   $(GEN)/codegen/cpu/_objs/machine_code/MachineCode.pic.o \
   $(GEN)/codegen/cuda/_objs/backend/CudaBackend.pic.o \
   $(patsubst %,$(GEN)/codegen/cuda/_objs/passes/%.pic.o, \
-    EmulateOnHost MapKernels)
+    ConvolutionsAsMatmuls EmulateOnHost MapKernels Matmul)
 compile_LIBS := $(compile_BAZEL_OBJS) /usr/lib/llvm-19/lib/liblldELF.a \
   /usr/lib/llvm-19/lib/liblldCommon.a $(MLIR) -lonnx -lonnx_proto \
   -lprotobuf $(ABSL) -lz -lzstd -ldl
