@@ -112,6 +112,15 @@ for name, ref in want.items():
     print(f"{name}: max abs error {err:.2e}")
     assert got.shape == ref.shape and err < 1e-5, name
 PY
+# Where cuBLASLt cannot be loaded, loading the artifact says so and names
+# the way out.
+status=0
+KILN_CUBLASLT="$tmp/no-such-cublaslt.so" "$run" "$tmp/mm.kiln" \
+  "${feeds[@]}" 2>"$tmp/err" || status=$?
+cat "$tmp/err"
+[ "$status" -eq 1 ]
+grep -q "cannot load cuBLASLt, which runs this artifact's matmuls" "$tmp/err"
+grep -q -- "--no-gpu-libraries" "$tmp/err"
 unset KILN_CUBLASLT
 
 # A device older than the code.

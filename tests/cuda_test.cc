@@ -38,6 +38,18 @@ CudaCode SampleCode() {
   code.kernels = {{{"k0_add_0", 24, 24}},
                   {},
                   {{"k2_sum_0", 1, 1}, {"k2_sum_1", 1000, 256}}};
+  // A library matmul: relu(A B + bias), B stored transposed.
+  CudaMatmul mm;
+  mm.batch = 2;
+  mm.m = 3;
+  mm.n = 5;
+  mm.k = 4;
+  mm.a = {1, 0, 12, 4, 1};
+  mm.b = {2, 8, 20, 1, 4};
+  mm.c = {0, 0, 15, 5, 1};
+  mm.bias = {3, 2, 0, 0, 1};
+  mm.relu = true;
+  code.kernels[1].push_back({"k1_mm_0_matmul", 0, 1, mm});
   return code;
 }
 
@@ -49,7 +61,24 @@ TEST(CudaCodeTest, RoundTrips) {
   EXPECT_EQ(back->ptx, code.ptx);
   EXPECT_EQ(back->cubin, code.cubin);
   ASSERT_EQ(back->kernels.size(), 3u);
-  EXPECT_TRUE(back->kernels[1].empty());
+  ASSERT_EQ(back->kernels[1].size(), 1u);
+  const std::optional<CudaMatmul> &mm = back->kernels[1][0].matmul;
+  ASSERT_TRUE(mm.has_value());
+  EXPECT_EQ(back->kernels[1][0].function, "k1_mm_0_matmul");
+  EXPECT_EQ(mm->batch, 2);
+  EXPECT_EQ(mm->m, 3);
+  EXPECT_EQ(mm->n, 5);
+  EXPECT_EQ(mm->k, 4);
+  EXPECT_EQ(mm->b.buffer, 2);
+  EXPECT_EQ(mm->b.offset, 8);
+  EXPECT_EQ(mm->b.batch, 20);
+  EXPECT_EQ(mm->b.rows, 1);
+  EXPECT_EQ(mm->b.cols, 4);
+  EXPECT_EQ(mm->bias.buffer, 3);
+  EXPECT_EQ(mm->bias.offset, 2);
+  EXPECT_TRUE(mm->relu);
+  EXPECT_FALSE(mm->accumulate);
+  EXPECT_FALSE(back->kernels[0][0].matmul.has_value());
   ASSERT_EQ(back->kernels[2].size(), 2u);
   EXPECT_EQ(back->kernels[2][1].function, "k2_sum_1");
   EXPECT_EQ(back->kernels[2][1].threads, 1000);
@@ -80,6 +109,13 @@ TEST(CudaCodeTest, CorruptBytesAreRefused) {
   EXPECT_THAT(
       std::string(ParseCudaCode(SerializeCudaCode(bad)).status().message()),
       HasSubstr("bad launch of 'k0_add_0'"));
+  // A matrix contiguous neither along its rows nor its columns is no
+  // BLAS operand.
+  CudaCode strided = SampleCode();
+  strided.kernels[1][0].matmul->a.cols = 2;
+  EXPECT_THAT(
+      std::string(ParseCudaCode(SerializeCudaCode(strided)).status().message()),
+      HasSubstr("bad matmul 'k1_mm_0_matmul'"));
 }
 
 /// y = softmax(relu(x W + b)) over rows, then the mean of y's rows through
