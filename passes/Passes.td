@@ -56,9 +56,10 @@ def Winograd : Pass<"kiln-winograd", "mlir::func::FuncOp"> {
     Option<"minChannels", "min-channels", "int64_t", "32",
            "Fewest input and output channels to rewrite (below, the "
            "transforms cost more than the multiplications saved)">,
-    Option<"minWidth", "min-width", "int64_t", "14",
-           "Narrowest output to rewrite (the transformed rows are "
-           "vectorized along the width)">,
+    Option<"minWidth", "min-width", "int64_t", "7",
+           "Narrowest output to rewrite (each tile's row carries the two "
+           "padding columns, a larger share of a narrower image; 7 wide, "
+           "resnet18's layer 4: 2.6 -> 1.9 ms a convolution)">,
   ];
 }
 

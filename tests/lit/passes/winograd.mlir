@@ -37,12 +37,12 @@ func.func @transformed_filter(%x: tensor<1x1x18x16xf32>) -> tensor<1x1x16x14xf32
 // -----
 
 // Must not change: a stride of 2, two groups, a 1x1 filter, a filter
-// computed at run time, fewer than 32 channels, an output narrower than 14.
+// computed at run time, fewer than 32 channels, an output narrower than 7.
 // CHECK-LABEL: func.func @not_winograd
 // CHECK-NOT: kiln.winograd
 // CHECK-COUNT-6: kiln.conv
 // CHECK-NOT: kiln.winograd
-func.func @not_winograd(%x: tensor<1x32x16x16xf32>, %wr: tensor<32x32x3x3xf32>, %xs: tensor<1x16x16x16xf32>, %xn: tensor<1x32x16x8xf32>) -> (tensor<1x32x8x8xf32>, tensor<1x32x16x16xf32>, tensor<1x32x16x16xf32>, tensor<1x32x16x16xf32>, tensor<1x16x16x16xf32>, tensor<1x32x16x8xf32>) {
+func.func @not_winograd(%x: tensor<1x32x16x16xf32>, %wr: tensor<32x32x3x3xf32>, %xs: tensor<1x16x16x16xf32>, %xn: tensor<1x32x16x6xf32>) -> (tensor<1x32x8x8xf32>, tensor<1x32x16x16xf32>, tensor<1x32x16x16xf32>, tensor<1x32x16x16xf32>, tensor<1x16x16x16xf32>, tensor<1x32x16x6xf32>) {
   %w = kiln.constant dense<0.5> : tensor<32x32x3x3xf32>
   %wg = kiln.constant dense<0.5> : tensor<32x16x3x3xf32>
   %w1 = kiln.constant dense<0.5> : tensor<32x32x1x1xf32>
@@ -52,6 +52,20 @@ func.func @not_winograd(%x: tensor<1x32x16x16xf32>, %wr: tensor<32x32x3x3xf32>, 
   %2 = kiln.conv %x, %w1 : (tensor<1x32x16x16xf32>, tensor<32x32x1x1xf32>) -> tensor<1x32x16x16xf32>
   %3 = kiln.conv %x, %wr {pads = array<i64: 1, 1, 1, 1>} : (tensor<1x32x16x16xf32>, tensor<32x32x3x3xf32>) -> tensor<1x32x16x16xf32>
   %4 = kiln.conv %xs, %ws {pads = array<i64: 1, 1, 1, 1>} : (tensor<1x16x16x16xf32>, tensor<16x16x3x3xf32>) -> tensor<1x16x16x16xf32>
-  %5 = kiln.conv %xn, %w {pads = array<i64: 1, 1, 1, 1>} : (tensor<1x32x16x8xf32>, tensor<32x32x3x3xf32>) -> tensor<1x32x16x8xf32>
-  return %0, %1, %2, %3, %4, %5 : tensor<1x32x8x8xf32>, tensor<1x32x16x16xf32>, tensor<1x32x16x16xf32>, tensor<1x32x16x16xf32>, tensor<1x16x16x16xf32>, tensor<1x32x16x8xf32>
+  %5 = kiln.conv %xn, %w {pads = array<i64: 1, 1, 1, 1>} : (tensor<1x32x16x6xf32>, tensor<32x32x3x3xf32>) -> tensor<1x32x16x6xf32>
+  return %0, %1, %2, %3, %4, %5 : tensor<1x32x8x8xf32>, tensor<1x32x16x16xf32>, tensor<1x32x16x16xf32>, tensor<1x32x16x16xf32>, tensor<1x16x16x16xf32>, tensor<1x32x16x6xf32>
+}
+
+// -----
+
+// A 7x7 image (resnet18's layer 4): two tiles of four rows cover its
+// seven, each tile's nine padded columns in one long row of 2 * 9 - 2.
+// CHECK-LABEL: func.func @seven_wide
+// CHECK: kiln.winograd_input %{{.*}} {pads = array<i64: 1, 1, 1, 1>} : (tensor<1x32x7x7xf32>) -> tensor<1x6x32x2x9xf32>
+// CHECK: kiln.winograd_conv %{{.*}} : (tensor<1x6x32x2x9xf32>, tensor<6x32x32x3xf32>) -> tensor<1x6x32x16xf32>
+// CHECK: kiln.winograd_output %{{.*}} {height = 7 : i64, width = 7 : i64} : (tensor<1x6x32x16xf32>) -> tensor<1x32x7x7xf32>
+func.func @seven_wide(%x: tensor<1x32x7x7xf32>) -> tensor<1x32x7x7xf32> {
+  %w = kiln.constant dense<0.5> : tensor<32x32x3x3xf32>
+  %0 = kiln.conv %x, %w {pads = array<i64: 1, 1, 1, 1>} : (tensor<1x32x7x7xf32>, tensor<32x32x3x3xf32>) -> tensor<1x32x7x7xf32>
+  return %0 : tensor<1x32x7x7xf32>
 }
