@@ -1,4 +1,4 @@
-//===- LinalgMatch.cc - Shapes of linalg ops the backends look for --------===//
+//===- LinalgMatch.cc - What the backends look for in linalg -------------===//
 //
 // Part of Kiln.
 //
@@ -6,6 +6,9 @@
 #include "codegen/common/LinalgMatch.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Interfaces/FunctionInterfaces.h"
+#include "mlir/Interfaces/ViewLikeInterface.h"
 
 using namespace mlir;
 
@@ -28,6 +31,29 @@ bool isMultiplyAccumulate(linalg::GenericOp op) {
   Value a = body.getArgument(0), b = body.getArgument(1);
   return (mul.getLhs() == a && mul.getRhs() == b) ||
          (mul.getLhs() == b && mul.getRhs() == a);
+}
+
+Value rootOf(Value v) {
+  while (auto view = v.getDefiningOp<ViewLikeOpInterface>())
+    v = view.getViewSource();
+  return isa<BlockArgument>(v) || v.getDefiningOp<memref::GetGlobalOp>()
+             ? v
+             : Value();
+}
+
+bool mayAlias(Value a, Value b) {
+  Value ra = rootOf(a), rb = rootOf(b);
+  if (!ra || !rb || ra == rb)
+    return true;
+  if (ra.getDefiningOp<memref::GetGlobalOp>() ||
+      rb.getDefiningOp<memref::GetGlobalOp>())
+    return false;
+  auto noalias = [](Value root) {
+    auto arg = cast<BlockArgument>(root);
+    auto func = dyn_cast<FunctionOpInterface>(arg.getOwner()->getParentOp());
+    return func && func.getArgAttr(arg.getArgNumber(), "llvm.noalias");
+  };
+  return !noalias(ra) && !noalias(rb);
 }
 
 } // namespace kiln

@@ -121,7 +121,12 @@ def CpuVectorizeContractions
     columns use masked loads and stores; a reduction whose reads of S
     would not stay in L2 runs in chunks, C holding the partial sums. A
     `linalg.fill` of C just before the op becomes the accumulators'
-    initial value. Window reductions (max pooling, average pooling's sum:
+    initial value. An elementwise linalg.generic right after it that reads
+    C where it writes (a bias, an activation, a residual add: the
+    epilogue of a tiled fusion) is applied to the accumulators in
+    registers before the store, its other inputs loaded as vectors along
+    `j` or broadcast; C itself is then not written when it is the
+    kernel's own (kiln.local) buffer. Window reductions (max pooling, average pooling's sum:
     C = max/min/add(C, X[.., s * j + ..]) over the window, s 1 or 2) become
     loops over vector blocks along the output row, each block's
     accumulator kept in a register over the window, X read with one vector
@@ -135,9 +140,13 @@ def CpuVectorizeContractions
     Option<"vectorRegisters", "vector-registers", "int64_t", "32",
            "Number of vector registers (32 with AVX-512 or NEON, 16 with "
            "AVX2)">,
+    Option<"fuseEpilogues", "fuse-epilogues", "bool", "true",
+           "Apply the elementwise op after a contraction to its "
+           "accumulators before the store">,
   ];
   let dependentDialects = ["mlir::affine::AffineDialect",
                            "mlir::arith::ArithDialect",
+                           "mlir::math::MathDialect",
                            "mlir::memref::MemRefDialect",
                            "mlir::scf::SCFDialect",
                            "mlir::vector::VectorDialect"];

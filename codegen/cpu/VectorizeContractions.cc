@@ -41,11 +41,14 @@
 #include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/AffineExprVisitor.h"
 #include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 
 #include <vector>
 
@@ -325,6 +328,116 @@ std::optional<Contraction> match(linalg::GenericOp op, int64_t lanes) {
   return k;
 }
 
+/// An elementwise linalg.generic right after a contraction that reads C
+/// where it writes its own result (a bias, an activation, a residual
+/// add): its body is applied to the accumulators before the store, so that
+/// C need not be written and read back.
+struct Epilogue {
+  linalg::GenericOp op;
+  /// Per input of `op`: its map over the contraction's dimensions (none
+  /// for C, which the accumulator stands for), and whether it is read as
+  /// a vector along j (otherwise one element, broadcast).
+  SmallVector<std::optional<AffineMap>> maps;
+  SmallVector<bool> vectors;
+  /// Whether C is also stored: something besides its fill, the
+  /// contraction and the epilogue uses it, or it is not the kernel's own.
+  bool keepC = true;
+  /// The ops free of memory effects between the contraction and `op`
+  /// (the output's subview), which move before the contraction.
+  SmallVector<Operation *> between;
+};
+
+/// A type an epilogue's values may have: a scalar integer or float.
+bool vectorizableScalar(Type type) { return isa<IntegerType, FloatType>(type); }
+
+/// Whether `c` is a kernel argument that holds nothing when the kernel
+/// starts or after it ends (kiln.local) and that only `uses` use.
+bool ownedBy(Value c, ArrayRef<Operation *> uses) {
+  auto arg = dyn_cast<BlockArgument>(c);
+  auto func = arg ? dyn_cast<func::FuncOp>(arg.getOwner()->getParentOp())
+                  : func::FuncOp();
+  if (!func || !func.getArgAttr(arg.getArgNumber(), "kiln.local"))
+    return false;
+  return llvm::all_of(c.getUsers(), [&](Operation *user) {
+    return llvm::is_contained(uses, user);
+  });
+}
+
+std::optional<Epilogue> matchEpilogue(const Contraction &k,
+                                      linalg::FillOp fill) {
+  if (!k.cContiguous)
+    return std::nullopt;
+  Epilogue e;
+  Operation *next = k.op->getNextNode();
+  while (next && !isa<linalg::GenericOp>(next) && next->getNumRegions() == 0 &&
+         isMemoryEffectFree(next)) {
+    e.between.push_back(next);
+    next = next->getNextNode();
+  }
+  auto op = dyn_cast_or_null<linalg::GenericOp>(next);
+  auto cType = cast<MemRefType>(k.c.getType());
+  if (!op || !op.hasPureBufferSemantics() || op.getNumDpsInits() != 1 ||
+      op.getNumParallelLoops() != op.getNumLoops() ||
+      ArrayRef<int64_t>(op.getStaticLoopRanges()) != cType.getShape())
+    return std::nullopt;
+  e.op = op;
+  Block *body = op.getBody();
+  for (Operation &inner : body->without_terminator()) {
+    if (inner.getNumRegions() != 0 ||
+        !isa<arith::ArithDialect, math::MathDialect>(inner.getDialect()) ||
+        !llvm::all_of(inner.getResultTypes(), vectorizableScalar))
+      return std::nullopt;
+    for (Value operand : inner.getOperands())
+      if (operand.getParentBlock() != body &&
+          !vectorizableScalar(operand.getType()))
+        return std::nullopt;
+  }
+  OpOperand *out = op.getDpsInitOperand(0);
+  Value d = out->get();
+  if (!op.getMatchingIndexingMap(out).isIdentity() ||
+      !op.getMatchingBlockArgument(out).use_empty() || !unitInnerStride(d) ||
+      mayAlias(d, k.a) || mayAlias(d, k.s) || (d != k.c && mayAlias(d, k.c)))
+    return std::nullopt;
+  unsigned dims = k.ranges.size();
+  bool sawC = false;
+  for (OpOperand *in : op.getDpsInputOperands()) {
+    AffineMap map = op.getMatchingIndexingMap(in);
+    Value x = in->get();
+    if (x == k.c) {
+      if (sawC || !map.isIdentity())
+        return std::nullopt;
+      sawC = true;
+      e.maps.push_back(std::nullopt);
+      e.vectors.push_back(true);
+      continue;
+    }
+    auto type = dyn_cast<MemRefType>(x.getType());
+    if (!type || !vectorizableScalar(type.getElementType()) || mayAlias(x, k.c))
+      return std::nullopt;
+    AffineMap composed = map.compose(k.cMap);
+    bool vector = mapUsesDim(composed, k.j);
+    // Read along j with unit stride, at the element the output is written
+    // (an in-place epilogue) or in bytes the output does not share.
+    if (vector &&
+        (!unitInnerStride(x) ||
+         strideAlong(composed.getResults().back(), k.j, dims) != 1 ||
+         llvm::any_of(composed.getResults().drop_back(),
+                      [&](AffineExpr r) { return r.isFunctionOfDim(k.j); })))
+      return std::nullopt;
+    if (mayAlias(x, d) && !(x == d && composed == k.cMap))
+      return std::nullopt;
+    e.maps.push_back(composed);
+    e.vectors.push_back(vector);
+  }
+  if (!sawC)
+    return std::nullopt;
+  SmallVector<Operation *> uses = {k.op, op};
+  if (fill)
+    uses.push_back(fill);
+  e.keepC = d != k.c && !ownedBy(k.c, uses);
+  return e;
+}
+
 /// Emits the microkernel loop nest for one contraction.
 class Emitter {
 public:
@@ -351,9 +464,11 @@ public:
     chooseChunk(element.getIntOrFloatBitWidth() / 8);
   }
 
-  /// Replaces the op; `init` is the fill value of C, if C is filled first.
-  void emit(OpBuilder &b, Value init) {
+  /// Replaces the op; `init` is the fill value of C, if C is filled first,
+  /// and `epilogue` what is applied to C's final values, if anything.
+  void emit(OpBuilder &b, Value init, const Epilogue *epilogue) {
     init_ = init;
+    epilogue_ = epilogue;
     dims_.assign(k_.ranges.size(), b.getIndexAttr(0));
     first_ = true;
     last_ = chunk_ == 0;
@@ -374,7 +489,10 @@ public:
       return;
     first_ = false;
     unsigned d = k_.reductions.front();
-    int64_t to = k_.ranges[d] - (partial_ ? chunk_ : 0);
+    // The last chunk is peeled too where its stores differ: into C from
+    // the partial sums, or through the epilogue.
+    bool peelLast = partial_ || epilogue_;
+    int64_t to = k_.ranges[d] - (peelLast ? chunk_ : 0);
     if (from < to)
       b.create<scf::ForOp>(loc_, index(b, from), index(b, to), index(b, chunk_),
                            ValueRange{},
@@ -383,7 +501,7 @@ public:
                              emitOuter(nb, 0);
                              nb.create<scf::YieldOp>(loc_);
                            });
-    if (partial_) {
+    if (peelLast) {
       last_ = true;
       chunkBase_ = b.getIndexAttr(to);
       emitOuter(b, 0);
@@ -614,8 +732,70 @@ private:
       for (int64_t v = 0; v < nv; ++v)
         if (partial_ && !last_)
           storePartial(b, sum[r * nv + v], r, v * lanes_, widths[v]);
+        else if (epilogue_ && last_)
+          storeThroughEpilogue(b, sum[r * nv + v], r, v * lanes_, widths[v]);
         else
           storeC(b, sum[r * nv + v], r, v * lanes_, widths[v]);
+  }
+
+  /// Applies the epilogue's body to `acc` (C's final `width` elements at
+  /// row `r` and column `column`), lane by lane as vectors, and stores the
+  /// result in the epilogue's output (and `acc` in C if C is kept).
+  void storeThroughEpilogue(OpBuilder &b, Value acc, int64_t r, int64_t column,
+                            int64_t width) {
+    const Epilogue &e = *epilogue_;
+    linalg::GenericOp op = e.op;
+    Block *body = op.getBody();
+    auto vectorOf = [&](Type element) {
+      return VectorType::get({lanes_}, element);
+    };
+    IRMapping values;
+    for (auto [n, input] : llvm::enumerate(op.getDpsInputs())) {
+      Value lanes;
+      if (!e.maps[n]) {
+        lanes = acc;
+      } else {
+        Type element = cast<MemRefType>(input.getType()).getElementType();
+        if (e.vectors[n]) {
+          lanes = loadFirst(b, loc_, vectorOf(element), input,
+                            indices(b, *e.maps[n], r, column), width);
+        } else {
+          Value x = b.create<memref::LoadOp>(loc_, input,
+                                             indices(b, *e.maps[n], r, 0));
+          lanes = b.create<vector::BroadcastOp>(loc_, vectorOf(element), x);
+        }
+      }
+      values.map(body->getArgument(n), lanes);
+    }
+    for (Operation &inner : body->without_terminator()) {
+      if (auto constant = dyn_cast<arith::ConstantOp>(inner)) {
+        auto type = vectorOf(constant.getType());
+        values.map(constant.getResult(),
+                   b.create<arith::ConstantOp>(
+                       loc_, type,
+                       SplatElementsAttr::get(
+                           type, cast<TypedAttr>(constant.getValue()))));
+        continue;
+      }
+      OperationState state(loc_, inner.getName());
+      for (Value operand : inner.getOperands()) {
+        Value lanes = values.lookupOrNull(operand);
+        if (!lanes) // Defined outside the body: the same in every lane.
+          lanes = b.create<vector::BroadcastOp>(
+              loc_, vectorOf(operand.getType()), operand);
+        state.addOperands(lanes);
+      }
+      for (Type type : inner.getResultTypes())
+        state.addTypes(vectorOf(type));
+      state.addAttributes(inner.getAttrs());
+      Operation *lanewise = b.create(state);
+      values.map(inner.getResults(), lanewise->getResults());
+    }
+    Value result = values.lookup(body->getTerminator()->getOperand(0));
+    storeVector(b, result, op.getDpsInits()[0], indices(b, k_.cMap, r, column),
+                width);
+    if (e.keepC)
+      storeC(b, acc, r, column, width);
   }
 
   /// The `width` elements of C at row `r` and column `column`.
@@ -765,6 +945,7 @@ private:
   }
 
   const Contraction &k_;
+  const Epilogue *epilogue_ = nullptr;
   Location loc_;
   int64_t lanes_ = 1, nv_ = 1, mr_ = 1;
   int64_t chunk_ = 0; ///< Of the outermost reduction; 0: whole.
@@ -777,10 +958,15 @@ private:
   SmallVector<OpFoldResult> dims_;
 };
 
-/// The value C is filled with just before `op`, if so: the fill is then
-/// redundant, as the microkernel writes every element of C.
+/// The value C is filled with just before `op` (with only ops free of
+/// memory effects between them: a tiled matmul's subviews of its other
+/// operands), if so: the fill is then redundant, as the microkernel writes
+/// every element of C.
 linalg::FillOp fillBefore(Operation *op, Value c) {
-  auto fill = dyn_cast_or_null<linalg::FillOp>(op->getPrevNode());
+  Operation *prev = op->getPrevNode();
+  while (prev && !isa<linalg::FillOp>(prev) && isMemoryEffectFree(prev))
+    prev = prev->getPrevNode();
+  auto fill = dyn_cast_or_null<linalg::FillOp>(prev);
   if (!fill || !fill.hasPureBufferSemantics() ||
       fill.getDpsInitOperand(0)->get() != c)
     return nullptr;
@@ -967,14 +1153,24 @@ struct CpuVectorizeContractionsPass
         found.push_back(*k);
     });
     for (const Contraction &k : found) {
-      OpBuilder b(k.op);
+      linalg::FillOp fill = fillBefore(k.op, k.c);
+      std::optional<Epilogue> epilogue;
+      if (fuseEpilogues)
+        epilogue = matchEpilogue(k, fill);
       Value init;
-      if (linalg::FillOp fill = fillBefore(k.op, k.c)) {
+      if (fill) {
         init = fill.getDpsInputOperand(0)->get();
         fill->erase();
       }
-      Emitter(k, vectorBits, vectorRegisters).emit(b, init);
+      if (epilogue)
+        for (Operation *op : epilogue->between)
+          op->moveBefore(k.op);
+      OpBuilder b(k.op);
+      Emitter(k, vectorBits, vectorRegisters)
+          .emit(b, init, epilogue ? &*epilogue : nullptr);
       k.op->erase();
+      if (epilogue)
+        epilogue->op->erase();
     }
     std::vector<Window> windows;
     getOperation().walk([&](linalg::GenericOp op) {

@@ -41,34 +41,6 @@ namespace {
 /// Threads per block of a launch with many threads.
 constexpr int64_t kBlockSize = 256;
 
-/// The buffer `v` is a view of: a kernel argument or a global, or null.
-Value rootOf(Value v) {
-  while (auto view = v.getDefiningOp<ViewLikeOpInterface>())
-    v = view.getViewSource();
-  return isa<BlockArgument>(v) || v.getDefiningOp<memref::GetGlobalOp>()
-             ? v
-             : Value();
-}
-
-/// Whether buffers `a` and `b` of a kernel may share bytes: views of the
-/// same argument may; distinct arguments may unless one is llvm.noalias
-/// (kiln-outline-kernels marks a buffer that shares no byte with the
-/// kernel's others); Kiln's globals are constants, never written.
-bool mayAlias(Value a, Value b) {
-  Value ra = rootOf(a), rb = rootOf(b);
-  if (!ra || !rb || ra == rb)
-    return true;
-  if (ra.getDefiningOp<memref::GetGlobalOp>() ||
-      rb.getDefiningOp<memref::GetGlobalOp>())
-    return false;
-  auto noalias = [](Value root) {
-    auto arg = cast<BlockArgument>(root);
-    auto func = dyn_cast<FunctionOpInterface>(arg.getOwner()->getParentOp());
-    return func && func.getArgAttr(arg.getArgNumber(), "llvm.noalias");
-  };
-  return !noalias(ra) && !noalias(rb);
-}
-
 /// Marks a contraction that runs as a library matmul; its value is the
 /// matmul (codegen/cuda/Matmul.h).
 constexpr llvm::StringLiteral kMatmulAttr = "kiln.matmul";
