@@ -454,14 +454,18 @@ public:
     if (k.sPanel > 0 && k.sPanel % lanes_ == 0 && k.sPanel / lanes_ <= widest)
       widest = k.sPanel / lanes_;
     nv_ = std::min<int64_t>(vectors, widest);
-    int64_t accumulators = registers * 3 / 4;
-    int64_t rows = k.rowCount();
-    // Blocks of at most accumulators / NV rows, as even as they can be
-    // (7 rows: 4 + 3, not 6 + 1).
-    int64_t most = std::clamp<int64_t>(accumulators / nv_, 1, rows);
-    int64_t blocks = (rows + most - 1) / most;
-    mr_ = (rows + blocks - 1) / blocks;
+    accumulators_ = registers * 3 / 4;
+    mr_ = rowsPerBlock(nv_);
     chooseChunk(element.getIntOrFloatBitWidth() / 8);
+  }
+
+  /// Rows per block for blocks `nv` vectors wide: at most accumulators /
+  /// nv, as even as they can be (7 rows: 4 + 3, not 6 + 1).
+  int64_t rowsPerBlock(int64_t nv) const {
+    int64_t rows = k_.rowCount();
+    int64_t most = std::clamp<int64_t>(accumulators_ / nv, 1, rows);
+    int64_t blocks = (rows + most - 1) / most;
+    return (rows + blocks - 1) / blocks;
   }
 
   /// Replaces the op; `init` is the fill value of C, if C is filled first,
@@ -650,21 +654,30 @@ private:
   /// most 6: 4 x 6 + 5 x 5, not 8 x 6 + 1). A block of few rows has few
   /// accumulators, too few to cover the FMA latency: one row of 2 vectors
   /// takes about as long per step as 5 rows.
+  ///
+  /// The last columns, narrower than a block, take more rows per block
+  /// where S does not depend on the row (the same accumulators, so the
+  /// same registers): 28 columns in vectors of 8 are a block of 3 vectors
+  /// and one of 1, which with the 4 rows of the first would have 4
+  /// accumulators, and take as long per step as the first (resnet18's
+  /// stride-2 convolutions).
   void emitRows(OpBuilder &b, OpFoldResult jb, ArrayRef<int64_t> widths) {
     int64_t rows = k_.rowCount();
-    int64_t blocks = (rows + mr_ - 1) / mr_;
-    int64_t big = rows % mr_ == 0 ? blocks : rows - blocks * (mr_ - 1);
+    int64_t nv = widths.size();
+    int64_t mr = nv < nv_ && !k_.sUsesI ? rowsPerBlock(nv) : mr_;
+    int64_t blocks = (rows + mr - 1) / mr;
+    int64_t big = rows % mr == 0 ? blocks : rows - blocks * (mr - 1);
     if (big > 0)
-      loop(b, big, mr_, [&](OpBuilder &nb, OpFoldResult ib) {
-        emitTile(nb, ib, jb, mr_, widths);
+      loop(b, big, mr, [&](OpBuilder &nb, OpFoldResult ib) {
+        emitTile(nb, ib, jb, mr, widths);
       });
     if (blocks > big)
       loop(
-          b, blocks - big, mr_ - 1,
+          b, blocks - big, mr - 1,
           [&](OpBuilder &nb, OpFoldResult ib) {
-            emitTile(nb, ib, jb, mr_ - 1, widths);
+            emitTile(nb, ib, jb, mr - 1, widths);
           },
-          big * mr_);
+          big * mr);
   }
 
   /// The indices of `map` at the current dims, with row `r` and column
@@ -948,10 +961,11 @@ private:
   const Epilogue *epilogue_ = nullptr;
   Location loc_;
   int64_t lanes_ = 1, nv_ = 1, mr_ = 1;
-  int64_t chunk_ = 0; ///< Of the outermost reduction; 0: whole.
-  bool first_ = true; ///< Emitting the first chunk (C's start).
-  bool last_ = true;  ///< Emitting the last chunk (or the only one).
-  Value partial_;     ///< The partial sums between chunks, if not kept in C.
+  int64_t accumulators_ = 1; ///< Registers for the accumulators.
+  int64_t chunk_ = 0;        ///< Of the outermost reduction; 0: whole.
+  bool first_ = true;        ///< Emitting the first chunk (C's start).
+  bool last_ = true;         ///< Emitting the last chunk (or the only one).
+  Value partial_; ///< The partial sums between chunks, if not kept in C.
   OpFoldResult chunkBase_; ///< Where the current chunk starts.
   VectorType vectorType_;
   Value init_;
