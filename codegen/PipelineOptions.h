@@ -57,6 +57,9 @@ struct PipelineOptions {
   /// every matmul is a kernel Kiln generates, for a machine without
   /// cuBLAS).
   bool gpu_libraries = true;
+  /// For the cuda targets: the library matmuls may multiply on TF32
+  /// tensor cores (10-bit mantissas, f32 sums); off, they run in f32.
+  bool allow_tf32 = false;
 };
 
 } // namespace kiln

@@ -13,7 +13,7 @@ namespace kiln {
 namespace {
 
 constexpr char kMagic[] = "KILNCUDA";
-constexpr uint32_t kVersion = 2;
+constexpr uint32_t kVersion = 3;
 
 template <typename T> void Put(std::string &out, T value) {
   char bytes[sizeof(T)];
@@ -68,13 +68,14 @@ bool ParseMatmul(Reader &in, CudaMatmul &mm) {
     if (x->rows != 1 && x->cols != 1)
       return false;
   }
-  uint8_t relu = 0, accumulate = 0;
+  uint8_t relu = 0, accumulate = 0, tf32 = 0;
   if (!in.Get(mm.bias.buffer) || !in.Get(mm.bias.offset) || !in.Get(relu) ||
-      !in.Get(accumulate) || mm.bias.buffer < -1 || mm.bias.offset < 0 ||
-      relu > 1 || accumulate > 1)
+      !in.Get(accumulate) || !in.Get(tf32) || mm.bias.buffer < -1 ||
+      mm.bias.offset < 0 || relu > 1 || accumulate > 1 || tf32 > 1)
     return false;
   mm.relu = relu;
   mm.accumulate = accumulate;
+  mm.tf32 = tf32;
   return true;
 }
 
@@ -108,6 +109,7 @@ std::string SerializeCudaCode(const CudaCode &code) {
       Put<int64_t>(out, mm.bias.offset);
       Put<uint8_t>(out, mm.relu);
       Put<uint8_t>(out, mm.accumulate);
+      Put<uint8_t>(out, mm.tf32);
     }
   }
   return out;

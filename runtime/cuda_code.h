@@ -48,6 +48,9 @@ struct CudaMatmul {
   CudaMatrix a, b, c, bias;
   bool relu = false;
   bool accumulate = false;
+  /// Products on TF32 tensor cores (10-bit mantissas), sums in f32
+  /// (`--allow-tf32`); otherwise f32 throughout.
+  bool tf32 = false;
 };
 
 /// One launch of a GPU function: ceil(threads / block) blocks of `block`

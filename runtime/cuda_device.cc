@@ -189,7 +189,7 @@ struct cublasLtMatmulHeuristicResult_t {
 };
 constexpr cublasStatus_t CUBLAS_STATUS_SUCCESS = 0;
 constexpr int CUDA_R_32F = 0;
-constexpr int CUBLAS_COMPUTE_32F = 68;
+constexpr int CUBLAS_COMPUTE_32F = 68, CUBLAS_COMPUTE_32F_FAST_TF32 = 77;
 constexpr int32_t CUBLAS_OP_N = 0, CUBLAS_OP_T = 1;
 constexpr int CUBLASLT_MATMUL_DESC_TRANSA = 3;
 constexpr int CUBLASLT_MATMUL_DESC_TRANSB = 4;
@@ -568,7 +568,9 @@ private:
           absl::StrCat("matmul ", name, ": ", l.Error(call, r)));
     };
     cublasStatus_t r;
-    if ((r = l.cublasLtMatmulDescCreate(&out.desc, CUBLAS_COMPUTE_32F,
+    if ((r = l.cublasLtMatmulDescCreate(&out.desc,
+                                        mm.tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32
+                                                : CUBLAS_COMPUTE_32F,
                                         CUDA_R_32F)) != CUBLAS_STATUS_SUCCESS)
       return failed("cublasLtMatmulDescCreate", r);
     // cuBLASLt's A is Kiln's B: n x k as it reads it, stored that way

@@ -266,6 +266,7 @@ absl::StatusOr<std::string> CacheKey(const GraphSource &source,
   hasher.Add(int64_t{options.opt_level}).Add(options.max_fold_bytes);
   hasher.Add(int64_t{options.reuse_memory});
   hasher.Add(int64_t{options.gpu_libraries});
+  hasher.Add(int64_t{options.allow_tf32});
   for (const std::string &p : options.disabled_passes)
     hasher.Add("-" + p);
   hasher.Add(target->backend).Add(target->triple).Add(target->cpu);

@@ -112,6 +112,13 @@ for name, ref in want.items():
     print(f"{name}: max abs error {err:.2e}")
     assert got.shape == ref.shape and err < 1e-5, name
 PY
+# --allow-tf32: the same calls, each asking for TF32 tensor cores
+# (CUBLAS_COMPUTE_32F_FAST_TF32); without it (above), none does.
+"$gc" "$root/examples/matmuls.pbtxt" --target=cuda --allow-tf32 \
+  -o "$tmp/mm_tf32.kiln" >/dev/null
+rm -f "$FAKE_CUDA_LOG"
+"$run" "$tmp/mm_tf32.kiln" "${feeds[@]}" >/dev/null
+[ "$(grep -c '^matmul .* tf32$' "$FAKE_CUDA_LOG")" -eq 3 ]
 # Where cuBLASLt cannot be loaded, loading the artifact says so and names
 # the way out.
 status=0

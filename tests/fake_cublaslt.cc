@@ -28,6 +28,7 @@ struct Desc {
   int32_t transa = 0, transb = 0;
   uint32_t epilogue = 1;
   const float *bias = nullptr;
+  bool tf32 = false; ///< CUBLAS_COMPUTE_32F_FAST_TF32 (computed in f32 here).
 };
 
 struct Layout {
@@ -67,9 +68,11 @@ const char *cublasLtGetStatusString(int status) {
 }
 
 int cublasLtMatmulDescCreate(Desc **desc, int compute, int scale) {
-  if (compute != 68 || scale != 0) // CUBLAS_COMPUTE_32F, CUDA_R_32F
+  // CUBLAS_COMPUTE_32F or CUBLAS_COMPUTE_32F_FAST_TF32, CUDA_R_32F.
+  if ((compute != 68 && compute != 77) || scale != 0)
     return kInvalid;
   *desc = new Desc;
+  (*desc)->tf32 = compute == 77;
   return kOk;
 }
 
@@ -188,14 +191,14 @@ int cublasLtMatmul(void *, Desc *d, const float *alpha, const float *A,
   std::snprintf(
       line, sizeof line,
       "matmul m=%llu n=%llu k=%llu batch=%d op=%c%c ld=%lld,%lld,%lld"
-      " strides=%lld,%lld,%lld beta=%g%s%s",
+      " strides=%lld,%lld,%lld beta=%g%s%s%s",
       static_cast<unsigned long long>(m), static_cast<unsigned long long>(n),
       static_cast<unsigned long long>(k), c->batch, d->transa ? 'T' : 'N',
       d->transb ? 'T' : 'N', static_cast<long long>(a->ld),
       static_cast<long long>(b->ld), static_cast<long long>(c->ld),
       static_cast<long long>(a->stride), static_cast<long long>(b->stride),
       static_cast<long long>(c->stride), *beta, bias ? " bias" : "",
-      relu ? " relu" : "");
+      relu ? " relu" : "", d->tf32 ? " tf32" : "");
   Log(line);
   for (int32_t item = 0; item < c->batch; ++item) {
     const float *x = A + item * a->stride, *y = B + item * b->stride;

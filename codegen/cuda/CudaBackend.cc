@@ -128,6 +128,7 @@ void CudaBackend::addKernelPasses(mlir::OpPassManager &pm,
                                   const PipelineOptions &options) const {
   CudaMapKernelsOptions map;
   map.libraryCalls = options.gpu_libraries;
+  map.allowTf32 = options.allow_tf32;
   pm.addPass(createCudaMapKernels(map));
   {
     mlir::OpPassManager &kernels = pm.nest<mlir::gpu::GPUModuleOp>();
@@ -165,6 +166,7 @@ void CudaOnCpuBackend::addKernelPasses(mlir::OpPassManager &pm,
   CudaMapKernelsOptions map;
   map.libdevice = false; // The host has libm.
   map.libraryCalls = options.gpu_libraries;
+  map.allowTf32 = options.allow_tf32;
   pm.addPass(createCudaMapKernels(map));
   pm.addPass(createCudaEmulateOnHost());
   Host().addKernelPasses(pm, options);

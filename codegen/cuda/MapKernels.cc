@@ -308,7 +308,7 @@ bool foldEpilogue(linalg::GenericOp matmul, linalg::GenericOp op, Value c,
 /// Marks each matmul of `host` that runs as a library call (kMatmulAttr):
 /// its zero fill just before it goes (C = A B), or C holds its start (C +=
 /// A B); its epilogue just after it, if it folds, goes too.
-void markMatmuls(func::FuncOp host) {
+void markMatmuls(func::FuncOp host, bool tf32) {
   Block &entry = host.getBody().front();
   OpBuilder b(host.getContext());
   // Collected first: folding erases the ops around each.
@@ -322,6 +322,7 @@ void markMatmuls(func::FuncOp host) {
       continue;
     Value c = op.getDpsInitOperand(0)->get();
     mm->accumulate = true;
+    mm->tf32 = tf32;
     if (auto fill = dyn_cast_or_null<linalg::FillOp>(op->getPrevNode());
         fill && fill.hasPureBufferSemantics() &&
         fill.getDpsInitOperand(0)->get() == c &&
@@ -715,7 +716,7 @@ struct CudaMapKernelsPass
     SmallVector<Attribute> launches;
     for (func::FuncOp host : hosts) {
       if (libraryCalls)
-        markMatmuls(host);
+        markMatmuls(host, allowTf32);
       if (failed(toParallelLoops(host)))
         return signalPassFailure();
       // Adjacent loops over the same points become one launch when each

@@ -10,7 +10,7 @@
 namespace kiln {
 namespace {
 
-constexpr size_t kFields = 4 + 4 * 5 + 2;
+constexpr size_t kFields = 4 + 4 * 5 + 3;
 
 } // namespace
 
@@ -18,7 +18,7 @@ mlir::ArrayAttr matmulToAttr(mlir::Builder &b, const CudaMatmul &mm) {
   llvm::SmallVector<int64_t> v = {mm.batch, mm.m, mm.n, mm.k};
   for (const CudaMatrix *x : {&mm.a, &mm.b, &mm.c, &mm.bias})
     v.append({x->buffer, x->offset, x->batch, x->rows, x->cols});
-  v.append({mm.relu, mm.accumulate});
+  v.append({mm.relu, mm.accumulate, mm.tf32});
   llvm::SmallVector<mlir::Attribute> attrs;
   for (int64_t x : v)
     attrs.push_back(b.getI64IntegerAttr(x));
@@ -52,6 +52,7 @@ std::optional<CudaMatmul> matmulFromAttr(mlir::Attribute attr) {
   }
   mm.relu = v[at] != 0;
   mm.accumulate = v[at + 1] != 0;
+  mm.tf32 = v[at + 2] != 0;
   return mm;
 }
 

@@ -20,7 +20,7 @@
 namespace kiln {
 
 /// The fifth field of a library launch: batch, m, n, k; A, B, C and the
-/// bias each as buffer, offset, batch, rows, cols; relu; accumulate.
+/// bias each as buffer, offset, batch, rows, cols; relu; accumulate; tf32.
 mlir::ArrayAttr matmulToAttr(mlir::Builder &b, const CudaMatmul &matmul);
 
 /// The matmul of a launch's fifth field; nullopt if it is not one.

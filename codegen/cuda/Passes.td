@@ -54,6 +54,9 @@ def CudaMapKernels : Pass<"kiln-cuda-map-kernels", "mlir::ModuleOp"> {
     Option<"libraryCalls", "library-calls", "bool", "true",
            "Run matmuls as library calls (cuBLASLt) instead of generated "
            "kernels">,
+    Option<"allowTf32", "allow-tf32", "bool", "false",
+           "Let the library matmuls multiply on TF32 tensor cores (10-bit "
+           "mantissas; sums stay f32)">,
   ];
   let dependentDialects = ["mlir::affine::AffineDialect",
                            "mlir::arith::ArithDialect",

@@ -145,6 +145,10 @@ Options:
   --no-gpu-libraries      With --target=cuda (or cuda-on-cpu), generate
                           every matmul as a kernel instead of calling
                           cuBLASLt, for GPU machines without cuBLAS.
+  --allow-tf32            With --target=cuda (or cuda-on-cpu), let the
+                          cuBLASLt matmuls multiply on TF32 tensor cores
+                          (10-bit mantissas, about 1e-3 relative error;
+                          sums stay f32). Off, they run in f32.
   --print-ir-after-all    Print the IR after every pass to stderr.
   --print-ir-after=NAME   Print the IR after the named pass (repeatable), a
                           graph or a lowering pass (a pass that does not run
@@ -383,6 +387,8 @@ std::string ParseArgs(int argc, char **argv, Args *args) {
       args->pipeline.pass_timing = true;
     } else if (arg == "--no-gpu-libraries") {
       args->pipeline.gpu_libraries = false;
+    } else if (arg == "--allow-tf32") {
+      args->pipeline.allow_tf32 = true;
     } else if (arg == "--no-memory-reuse") {
       args->pipeline.reuse_memory = false;
     } else if (arg == "--differential-plan") {
@@ -553,6 +559,13 @@ std::string ParseArgs(int argc, char **argv, Args *args) {
     if (std::filesystem::equivalent(args->output_file, args->model, e))
       return "-o " + args->output_file + " would overwrite the model";
   }
+  bool cuda =
+      args->pipeline.target == "cuda" || args->pipeline.target == "cuda-on-cpu";
+  if (args->pipeline.allow_tf32 && !cuda)
+    return "--allow-tf32 is for --target=cuda or cuda-on-cpu";
+  if (args->pipeline.allow_tf32 && !args->pipeline.gpu_libraries)
+    return "--allow-tf32 applies to the cuBLASLt matmuls, which "
+           "--no-gpu-libraries turns off";
   if (args->pipeline.target == "cuda") {
     if (!args->pipeline.target_triple.empty() ||
         !args->pipeline.target_cpu.empty())
@@ -1168,6 +1181,7 @@ int GraphCompileMain(int argc, char **argv, std::ostream &out,
     options.target = args.pipeline.target;
     options.gpu_arch = args.pipeline.gpu_arch;
     options.gpu_libraries = args.pipeline.gpu_libraries;
+    options.allow_tf32 = args.pipeline.allow_tf32;
     options.save_cases = args.save_cases;
     int failed = RunOnnxTests(args.test_dirs, options, out);
     return failed == 0 ? 0 : 1;

@@ -266,6 +266,7 @@ Result RunOne(const fs::path &dir, const OnnxTestOptions &test_options) {
     options.pipeline.target = test_options.target;
     options.pipeline.gpu_arch = test_options.gpu_arch;
     options.pipeline.gpu_libraries = test_options.gpu_libraries;
+    options.pipeline.allow_tf32 = test_options.allow_tf32;
     options.threads = test_options.threads;
     if (!test_options.save_cases.empty()) {
       // The session writes its artifact there (as a compilation cache).

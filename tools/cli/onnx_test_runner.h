@@ -34,6 +34,7 @@ struct OnnxTestOptions {
   std::string target = "cpu";
   std::string gpu_arch;
   bool gpu_libraries = true;
+  bool allow_tf32 = false;
   /// When set, a folder where each test that compiles leaves its artifact,
   /// its first data set's feeds and expected fetches (.npy) and a case.txt
   /// naming them, for tools/gpu_check.sh to run where the target's device

@@ -47,7 +47,7 @@
 // CHECK-NOT: linalg.generic
 // CHECK: return
 // CHECK: memref.global "private" constant @c
-module attributes {gpu.container_module, kiln.launches = [["k0_add", "k0_add_0", 10, 4], ["k0_add", "k0_add_1", 1, 1], ["k1_none", "k1_none_0", 0, 1], ["k2_mm", "k2_mm_0_matmul", 0, 1, [1, 2, 4, 3, 0, 0, 0, 3, 1, 1, 0, 0, 1, 3, 2, 1, 0, 8, 1, 3, 2, 0, 0, 1, 1, 0]], ["k3_acc", "k3_acc_0_matmul", 0, 1, [1, 2, 4, 3, 0, 0, 0, 3, 1, 1, 0, 0, 4, 1, 2, 0, 0, 4, 1, -1, 0, 0, 0, 0, 0, 1]]]} {
+module attributes {gpu.container_module, kiln.launches = [["k0_add", "k0_add_0", 10, 4], ["k0_add", "k0_add_1", 1, 1], ["k1_none", "k1_none_0", 0, 1], ["k2_mm", "k2_mm_0_matmul", 0, 1, [1, 2, 4, 3, 0, 0, 0, 3, 1, 1, 0, 0, 1, 3, 2, 1, 0, 8, 1, 3, 2, 0, 0, 1, 1, 0, 0]], ["k3_acc", "k3_acc_0_matmul", 0, 1, [1, 2, 4, 3, 0, 0, 0, 3, 1, 1, 0, 0, 4, 1, 2, 0, 0, 4, 1, -1, 0, 0, 0, 0, 0, 1, 0]]]} {
   func.func private @k0_add(memref<10xf32>, index, index)
   func.func private @k1_none(memref<10xf32>, index, index)
   func.func private @k2_mm(memref<6xf32>, memref<12xf32>, memref<16xf32>, memref<8xf32>, index, index)

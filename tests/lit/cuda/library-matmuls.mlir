@@ -1,17 +1,21 @@
 // RUN: graph-opt %s --kiln-cuda-map-kernels --split-input-file | FileCheck %s
 // RUN: graph-opt %s --kiln-cuda-map-kernels=library-calls=false \
 // RUN:   --split-input-file | FileCheck %s --check-prefix=OFF
+// RUN: graph-opt %s --kiln-cuda-map-kernels=allow-tf32 --split-input-file \
+// RUN:   | FileCheck %s --check-prefix=TF32
 
 // An f32 matmul on the kernel's buffers is a library call (cuBLASLt), not
 // a generated kernel: [kernel, name, 0, 1, fields], the fields batch, m,
 // n, k; A, B, C, bias as buffer, offset, batch, rows, cols; relu;
-// accumulate (codegen/cuda/Matmul.h). Its zero fill and its bias and ReLU
+// accumulate; tf32 (codegen/cuda/Matmul.h), 1 only with allow-tf32. Its zero fill and its bias and ReLU
 // epilogue in place fold into it; the kernel stays declared.
 // CHECK-LABEL: module attributes
-// CHECK-SAME: kiln.launches = {{\[}}["k0_dense", "k0_dense_0_matmul", 0, 1, [1, 2, 3, 4, 1, 0, 0, 4, 1, 2, 0, 0, 3, 1, 0, 0, 0, 3, 1, 3, 0, 0, 0, 1, 1, 0]]]
+// CHECK-SAME: kiln.launches = {{\[}}["k0_dense", "k0_dense_0_matmul", 0, 1, [1, 2, 3, 4, 1, 0, 0, 4, 1, 2, 0, 0, 3, 1, 0, 0, 0, 3, 1, 3, 0, 0, 0, 1, 1, 0, 0]]]
 // CHECK: func.func private @k0_dense(memref<2x3xf32> {llvm.noalias}, memref<2x4xf32> {llvm.noalias}, memref<4x3xf32> {llvm.noalias}, memref<3xf32> {llvm.noalias}, index, index)
 // CHECK: gpu.module @kiln_kernels
 // CHECK-NOT: gpu.func
+// TF32-LABEL: module attributes
+// TF32-SAME: kiln.launches = {{\[}}["k0_dense", "k0_dense_0_matmul", 0, 1, [1, 2, 3, 4, 1, 0, 0, 4, 1, 2, 0, 0, 3, 1, 0, 0, 0, 3, 1, 3, 0, 0, 0, 1, 1, 0, 1]]]
 // OFF-LABEL: module attributes
 // OFF-SAME: kiln.launches = {{\[}}["k0_dense", "k0_dense_0", 6, 6]]
 // OFF: gpu.func @k0_dense_0
@@ -49,7 +53,7 @@ module {
 // buffer 4 of 5, the epilogue's output buffer 0). B is stored transposed
 // (its rows 1 apart, its columns 4): its rows field is 1, its cols 4.
 // CHECK-LABEL: module attributes
-// CHECK-SAME: ["k0_redirect", "k0_redirect_0_matmul", 0, 1, [1, 2, 3, 4, 1, 0, 0, 4, 1, 2, 0, 0, 1, 4, 0, 0, 0, 3, 1, 3, 0, 0, 0, 1, 0, 0]]
+// CHECK-SAME: ["k0_redirect", "k0_redirect_0_matmul", 0, 1, [1, 2, 3, 4, 1, 0, 0, 4, 1, 2, 0, 0, 1, 4, 0, 0, 0, 3, 1, 3, 0, 0, 0, 1, 0, 0, 0]]
 // CHECK-NOT: gpu.func
 #a = affine_map<(d0, d1, d2) -> (d0, d2)>
 #bt = affine_map<(d0, d1, d2) -> (d1, d2)>
@@ -84,7 +88,7 @@ module {
 // and a matmul whose B is a constant global (no buffer for the call) is a
 // generated kernel.
 // CHECK-LABEL: module attributes
-// CHECK-SAME: ["k0_kept", "k0_kept_0_matmul", 0, 1, [1, 2, 3, 4, 1, 0, 0, 4, 1, 2, 0, 0, 3, 1, 4, 0, 0, 3, 1, -1, 0, 0, 0, 0, 0, 0]], ["k0_kept", "k0_kept_1", 6, 6], ["k1_global", "k1_global_0", 6, 6]]
+// CHECK-SAME: ["k0_kept", "k0_kept_0_matmul", 0, 1, [1, 2, 3, 4, 1, 0, 0, 4, 1, 2, 0, 0, 3, 1, 4, 0, 0, 3, 1, -1, 0, 0, 0, 0, 0, 0, 0]], ["k0_kept", "k0_kept_1", 6, 6], ["k1_global", "k1_global_0", 6, 6]]
 // CHECK: gpu.func @k0_kept_1
 // CHECK: gpu.func @k1_global_0
 // CHECK: arith.mulf
@@ -135,7 +139,7 @@ module {
 // 6 items, A's 12 elements apart, B's 20 and C's 15. C += A B without a
 // fill accumulates (the last field).
 // CHECK-LABEL: module attributes
-// CHECK-SAME: ["k0_batch", "k0_batch_0_matmul", 0, 1, [6, 3, 5, 4, 1, 0, 12, 4, 1, 2, 0, 20, 5, 1, 0, 0, 15, 5, 1, -1, 0, 0, 0, 0, 0, 1]]
+// CHECK-SAME: ["k0_batch", "k0_batch_0_matmul", 0, 1, [6, 3, 5, 4, 1, 0, 12, 4, 1, 2, 0, 20, 5, 1, 0, 0, 15, 5, 1, -1, 0, 0, 0, 0, 0, 1, 0]]
 #a = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2, d3, d5)>
 #b = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2, d5, d4)>
 #c = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2, d3, d4)>
@@ -157,7 +161,7 @@ module {
 // A batch that shares B, its items of A and C one after the other, is one
 // matmul of 2 x 3 = 6 rows.
 // CHECK-LABEL: module attributes
-// CHECK-SAME: ["k0_rows", "k0_rows_0_matmul", 0, 1, [1, 6, 5, 4, 1, 0, 0, 4, 1, 2, 0, 0, 5, 1, 0, 0, 0, 5, 1, -1, 0, 0, 0, 0, 0, 0]]
+// CHECK-SAME: ["k0_rows", "k0_rows_0_matmul", 0, 1, [1, 6, 5, 4, 1, 0, 0, 4, 1, 2, 0, 0, 5, 1, 0, 0, 0, 5, 1, -1, 0, 0, 0, 0, 0, 0, 0]]
 #a = affine_map<(d0, d1, d2, d3) -> (d0, d1, d3)>
 #b = affine_map<(d0, d1, d2, d3) -> (d3, d2)>
 #c = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>
@@ -183,8 +187,8 @@ module {
 // is row-major with its row stride; B, a column too, reads as transposed
 // (rows 1 apart, a leading dimension of 4).
 // CHECK-LABEL: module attributes
-// CHECK-SAME: ["k0_bcast", "k0_bcast_0_matmul", 0, 1, [2, 3, 5, 4, 1, 0, 0, 4, 1, 2, 0, 20, 5, 1, 0, 0, 15, 5, 1, -1, 0, 0, 0, 0, 0, 0]]
-// CHECK-SAME: ["k1_column", "k1_column_0_matmul", 0, 1, [1, 3, 1, 4, 1, 0, 0, 4, 1, 2, 0, 0, 1, 4, 0, 0, 0, 1, 1, -1, 0, 0, 0, 0, 0, 0]]
+// CHECK-SAME: ["k0_bcast", "k0_bcast_0_matmul", 0, 1, [2, 3, 5, 4, 1, 0, 0, 4, 1, 2, 0, 20, 5, 1, 0, 0, 15, 5, 1, -1, 0, 0, 0, 0, 0, 0, 0]]
+// CHECK-SAME: ["k1_column", "k1_column_0_matmul", 0, 1, [1, 3, 1, 4, 1, 0, 0, 4, 1, 2, 0, 0, 1, 4, 0, 0, 0, 1, 1, -1, 0, 0, 0, 0, 0, 0, 0]]
 #a = affine_map<(d0, d1, d2, d3) -> (0, d1, d3)>
 #b = affine_map<(d0, d1, d2, d3) -> (d0, d3, d2)>
 #c = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>
