@@ -403,6 +403,47 @@ TEST(OpsTest, TiledKernelsMatchReference) {
                        1e-4);
 }
 
+// Bool tensors an epilogue of a tiled matmul reads or writes (a mask, a
+// comparison) are one byte per element, not the bits of a vector<8xi1>:
+// such epilogues stay out of the matmul's registers.
+TEST(OpsTest, MatMulEpiloguesWithBools) {
+  Input x = RandomInput("x", {16, 32}, 48), w = RandomInput("w", {32, 16}, 49);
+  Input th = RandomInput("th", {16}, 50), o = RandomInput("o", {16}, 51);
+  std::vector<bool> mask;
+  for (int64_t i = 0; i < 16; ++i)
+    mask.push_back(i % 3 != 1);
+  std::string text = PlaceholderNode("x", "DT_FLOAT", {16, 32}) +
+                     PlaceholderNode("w", "DT_FLOAT", {32, 16}) +
+                     PlaceholderNode("th", "DT_FLOAT", {16}) +
+                     PlaceholderNode("o", "DT_FLOAT", {16}) +
+                     PlaceholderNode("c", "DT_BOOL", {16}) +
+                     OpNode("m", "MatMul", {"x", "w"}) +
+                     OpNode("g", "Greater", {"m", "th"}) +
+                     OpNode("s", "Where", {"c", "m", "o"});
+  Session::Feeds feeds = {{"x", x.tensor},
+                          {"w", w.tensor},
+                          {"th", th.tensor},
+                          {"o", o.tensor},
+                          {"c", *Tensor::FromVector<bool>({16}, mask)}};
+  RefArray m = RefMatMul(x.ref, w.ref);
+  for (const char *fetch : {"g", "s"}) {
+    SCOPED_TRACE(fetch);
+    std::vector<Tensor> out =
+        testing::RunBothPlans(ParseGraph(text), feeds, {fetch});
+    ASSERT_EQ(out.size(), 1u);
+    const Tensor &y = out[0];
+    for (int64_t i = 0; i < 16 * 16; ++i) {
+      double v = m.data[i];
+      if (std::string(fetch) == "g")
+        ASSERT_EQ(y.data<bool>()[i], v > th.ref.data[i % 16]) << i;
+      else
+        ASSERT_NEAR(y.data<float>()[i], mask[i % 16] ? v : o.ref.data[i % 16],
+                    1e-5)
+            << i;
+    }
+  }
+}
+
 // Two elementwise chains reading the same input, both fetched: one sibling
 // (multi-output) kernel computes both.
 TEST(OpsTest, SiblingKernelsBothFetched) {

@@ -350,6 +350,13 @@ struct Epilogue {
 /// A type an epilogue's values may have: a scalar integer or float.
 bool vectorizableScalar(Type type) { return isa<IntegerType, FloatType>(type); }
 
+/// A type whose elements a vector loads and stores as the buffer holds
+/// them: not i1, which a memref stores one per byte and a vector<8xi1>
+/// packs into bits.
+bool vectorizableElement(Type type) {
+  return vectorizableScalar(type) && type.getIntOrFloatBitWidth() % 8 == 0;
+}
+
 /// Whether `c` is a kernel argument that holds nothing when the kernel
 /// starts or after it ends (kiln.local) and that only `uses` use.
 bool ownedBy(Value c, ArrayRef<Operation *> uses) {
@@ -396,6 +403,7 @@ std::optional<Epilogue> matchEpilogue(const Contraction &k,
   Value d = out->get();
   if (!op.getMatchingIndexingMap(out).isIdentity() ||
       !op.getMatchingBlockArgument(out).use_empty() || !unitInnerStride(d) ||
+      !vectorizableElement(cast<MemRefType>(d.getType()).getElementType()) ||
       mayAlias(d, k.a) || mayAlias(d, k.s) || (d != k.c && mayAlias(d, k.c)))
     return std::nullopt;
   unsigned dims = k.ranges.size();
@@ -412,7 +420,8 @@ std::optional<Epilogue> matchEpilogue(const Contraction &k,
       continue;
     }
     auto type = dyn_cast<MemRefType>(x.getType());
-    if (!type || !vectorizableScalar(type.getElementType()) || mayAlias(x, k.c))
+    if (!type || !vectorizableElement(type.getElementType()) ||
+        mayAlias(x, k.c))
       return std::nullopt;
     AffineMap composed = map.compose(k.cMap);
     bool vector = mapUsesDim(composed, k.j);

@@ -207,3 +207,51 @@ func.func @not_fused(%a: memref<16x4xf32>, %b: memref<4x16xf32>,
   }
   return
 }
+
+// -----
+
+#a = affine_map<(d0, d1, d2) -> (d0, d1)>
+#b = affine_map<(d0, d1, d2) -> (d1, d2)>
+#c = affine_map<(d0, d1, d2) -> (d0, d2)>
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#row = affine_map<(d0, d1) -> (d1)>
+
+// Must not change: epilogues that write or read bools (a comparison, a
+// mask). A memref holds an i1 per byte; a vector<8xi1> is 8 bits.
+// CHECK-LABEL: func.func @bool_epilogues
+// CHECK-COUNT-2: linalg.generic
+// CHECK-NOT: linalg.generic
+// CHECK: return
+func.func @bool_epilogues(%a: memref<8x4xf32>, %b: memref<4x16xf32>,
+                          %c: memref<8x16xf32> {kiln.local, llvm.noalias},
+                          %th: memref<16xf32>, %g: memref<8x16xi1> {llvm.noalias},
+                          %m: memref<16xi1>, %d: memref<8x16xf32> {llvm.noalias}) {
+  linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%a, %b : memref<8x4xf32>, memref<4x16xf32>) outs(%c : memref<8x16xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [#id, #row, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%c, %th : memref<8x16xf32>, memref<16xf32>) outs(%g : memref<8x16xi1>) {
+  ^bb0(%v: f32, %t: f32, %unused: i1):
+    %gt = arith.cmpf ogt, %v, %t : f32
+    linalg.yield %gt : i1
+  }
+  linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%a, %b : memref<8x4xf32>, memref<4x16xf32>) outs(%c : memref<8x16xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [#id, #row, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%c, %m : memref<8x16xf32>, memref<16xi1>) outs(%d : memref<8x16xf32>) {
+  ^bb0(%v: f32, %k: i1, %unused: f32):
+    %z = arith.constant 0.0 : f32
+    %r = arith.select %k, %v, %z : f32
+    linalg.yield %r : f32
+  }
+  return
+}
