@@ -328,6 +328,135 @@ std::optional<Contraction> match(linalg::GenericOp op, int64_t lanes) {
   return k;
 }
 
+/// Whether `value`'s last two dimensions are one contiguous run: unit
+/// inner stride, and the next stride the inner size (static).
+bool lastTwoContiguous(Value value) {
+  auto type = dyn_cast<MemRefType>(value.getType());
+  if (!type || type.getRank() < 2 || !type.hasStaticShape())
+    return false;
+  SmallVector<int64_t> strides;
+  int64_t offset;
+  return succeeded(getStridesAndOffset(type, strides, offset)) &&
+         strides.back() == 1 &&
+         strides[strides.size() - 2] == type.getShape().back();
+}
+
+/// A multiply-accumulate whose C and S end in the same two parallel
+/// dimensions [.., a, b], each contiguous across them, that A does not
+/// read (a 1x1 stride-1 convolution's output rows and columns, which S,
+/// its unpadded input, shares), as one over the collapsed run a * b:
+/// vectors then fill the whole 14 x 14 image (196 = 24.5 vectors), not
+/// each 14-wide row (2 vectors, 14 lanes of 16); in S's and C's maps,
+/// loops of one iteration (a 1x1 filter's) read index 0. Returns the new op, or
+/// null when it does not apply or when vectors of `lanes` already divide b.
+linalg::GenericOp mergeRowsIntoColumns(linalg::GenericOp op, int64_t lanes) {
+  if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2 ||
+      op.getNumDpsInits() != 1 || !isMultiplyAccumulate(op))
+    return nullptr;
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  if (llvm::any_of(ranges,
+                   [](int64_t r) { return ShapedType::isDynamic(r) || r < 1; }))
+    return nullptr;
+  MLIRContext *ctx = op.getContext();
+  unsigned dims = ranges.size();
+  // Loops of one iteration read index 0.
+  DenseMap<AffineExpr, AffineExpr> unit;
+  for (unsigned d = 0; d < dims; ++d)
+    if (ranges[d] == 1)
+      unit[getAffineDimExpr(d, ctx)] = getAffineConstantExpr(0, ctx);
+  auto normalized = [&](AffineMap map) {
+    SmallVector<AffineExpr> results;
+    for (AffineExpr e : map.getResults())
+      results.push_back(simplifyAffineExpr(e.replace(unit), dims, 0));
+    return AffineMap::get(dims, 0, results, ctx);
+  };
+  SmallVector<AffineMap> maps;
+  for (AffineMap map : op.getIndexingMapsArray())
+    maps.push_back(normalized(map));
+  AffineMap cMap = maps[2];
+  unsigned nc = cMap.getNumResults();
+  if (nc < 2)
+    return nullptr;
+  auto a = dyn_cast<AffineDimExpr>(cMap.getResult(nc - 2));
+  auto b = dyn_cast<AffineDimExpr>(cMap.getResult(nc - 1));
+  if (!a || !b || ranges[a.getPosition()] < 2 ||
+      ranges[b.getPosition()] % lanes == 0)
+    return nullptr;
+  SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
+  if (iterators[a.getPosition()] != utils::IteratorType::parallel ||
+      iterators[b.getPosition()] != utils::IteratorType::parallel)
+    return nullptr;
+  // S ends in [a, b] too; A reads neither.
+  std::optional<unsigned> s;
+  for (unsigned n = 0; n < 2; ++n) {
+    AffineMap m = maps[n];
+    unsigned r = m.getNumResults();
+    if (r >= 2 && m.getResult(r - 2) == a && m.getResult(r - 1) == b)
+      s = n;
+  }
+  if (!s)
+    return nullptr;
+  AffineMap aMap = maps[1 - *s];
+  if (aMap.isFunctionOfDim(a.getPosition()) ||
+      aMap.isFunctionOfDim(b.getPosition()))
+    return nullptr;
+  for (unsigned n : {*s, 2u}) {
+    AffineMap m = maps[n];
+    // a and b nowhere else in the map; the buffer one run across them.
+    for (AffineExpr e : m.getResults().drop_back(2))
+      if (e.isFunctionOfDim(a.getPosition()) ||
+          e.isFunctionOfDim(b.getPosition()))
+        return nullptr;
+    Value buffer = op->getOperand(n);
+    if (!lastTwoContiguous(buffer) ||
+        cast<MemRefType>(buffer.getType()).getShape().back() !=
+            ranges[b.getPosition()])
+      return nullptr;
+  }
+  // The new loops: the old ones but a, b standing for the run. The maps
+  // are the old ones (loops of one iteration stay where they were, so
+  // that every loop is still read), but for the run's last two results.
+  SmallVector<utils::IteratorType> newIterators;
+  DenseMap<AffineExpr, AffineExpr> renumber;
+  for (unsigned d = 0; d < dims; ++d) {
+    if (d == a.getPosition())
+      continue;
+    renumber[getAffineDimExpr(d, ctx)] =
+        getAffineDimExpr(newIterators.size(), ctx);
+    newIterators.push_back(iterators[d]);
+  }
+  unsigned newDims = newIterators.size();
+  OpBuilder builder(op);
+  Location loc = op.getLoc();
+  SmallVector<Value> operands;
+  SmallVector<AffineMap> newMaps;
+  for (unsigned n = 0; n < 3; ++n) {
+    Value buffer = op->getOperand(n);
+    SmallVector<AffineExpr> results(op.getIndexingMapsArray()[n].getResults());
+    if (n == *s || n == 2) {
+      int64_t rank = cast<MemRefType>(buffer.getType()).getRank();
+      SmallVector<ReassociationIndices> groups;
+      for (int64_t r = 0; r + 2 < rank; ++r)
+        groups.push_back({r});
+      groups.push_back({rank - 2, rank - 1});
+      buffer = builder.create<memref::CollapseShapeOp>(loc, buffer, groups);
+      results.pop_back();
+      results.back() = b;
+    }
+    for (AffineExpr &e : results)
+      e = e.replace(renumber);
+    operands.push_back(buffer);
+    newMaps.push_back(AffineMap::get(newDims, 0, results, ctx));
+  }
+  auto merged = builder.create<linalg::GenericOp>(
+      loc, ValueRange{operands[0], operands[1]}, ValueRange{operands[2]},
+      newMaps, newIterators);
+  IRMapping body;
+  op.getRegion().cloneInto(&merged.getRegion(), body);
+  op->erase();
+  return merged;
+}
+
 /// An elementwise linalg.generic right after a contraction that reads C
 /// where it writes its own result (a bias, an activation, a residual
 /// add): its body is applied to the accumulators before the store, so that
@@ -990,6 +1119,10 @@ linalg::FillOp fillBefore(Operation *op, Value c) {
   while (prev && !isa<linalg::FillOp>(prev) && isMemoryEffectFree(prev))
     prev = prev->getPrevNode();
   auto fill = dyn_cast_or_null<linalg::FillOp>(prev);
+  // C merged from two dimensions (mergeRowsIntoColumns) is a view of the
+  // filled buffer.
+  if (auto collapse = c.getDefiningOp<memref::CollapseShapeOp>())
+    c = collapse.getSrc();
   if (!fill || !fill.hasPureBufferSemantics() ||
       fill.getDpsInitOperand(0)->get() != c)
     return nullptr;
@@ -1170,11 +1303,15 @@ struct CpuVectorizeContractionsPass
   void runOnOperation() override {
     if (vectorBits <= 0)
       return;
+    SmallVector<linalg::GenericOp> generics;
+    getOperation().walk([&](linalg::GenericOp op) { generics.push_back(op); });
     std::vector<Contraction> found;
-    getOperation().walk([&](linalg::GenericOp op) {
+    for (linalg::GenericOp op : generics) {
+      if (linalg::GenericOp merged = mergeRowsIntoColumns(op, lanesFor(op)))
+        op = merged;
       if (std::optional<Contraction> k = match(op, lanesFor(op)))
         found.push_back(*k);
-    });
+    }
     for (const Contraction &k : found) {
       linalg::FillOp fill = fillBefore(k.op, k.c);
       std::optional<Epilogue> epilogue;

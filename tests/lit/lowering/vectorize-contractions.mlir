@@ -443,3 +443,56 @@ func.func @window_sums(%x: memref<3x50xf32>, %w: memref<3xf32>, %y: memref<3x16x
   }
   return
 }
+
+// -----
+
+// A 1x1 stride-1 convolution over an unpadded 4 x 14 image: the output's
+// rows and columns, contiguous in X and Y alike and not read by the
+// filter, are one run of 56 (7 vectors of 8), not 4 rows of 14 (2
+// vectors, 14 lanes of 16).
+// AVX2-LABEL: func.func @pointwise
+// AVX2-DAG: %[[X:.*]] = memref.collapse_shape %arg0 {{\[}}[0], [1], [2, 3]] : memref<1x8x4x14xf32> into memref<1x8x56xf32>
+// AVX2-DAG: %[[Y:.*]] = memref.collapse_shape %arg2 {{\[}}[0], [1], [2, 3]] : memref<1x16x4x14xf32> into memref<1x16x56xf32>
+// AVX2: vector.load %[[X]]
+// AVX2: vector.fma
+// AVX2: vector.store %{{.*}}, %[[Y]]
+// AVX2-NOT: vector.maskedstore
+// AVX2-NOT: linalg.generic
+// AVX2: return
+// Must not change: the same over a padded input (X's rows are 16 long, the
+// output's 14), and a 16-wide image that vectors of 8 divide.
+// AVX2-LABEL: func.func @pointwise_kept
+// AVX2-NOT: memref.collapse_shape
+// AVX2: return
+#xp = affine_map<(n, oc, oh, ow, ic, kh, kw) -> (n, ic, oh + kh, ow + kw)>
+#wp = affine_map<(n, oc, oh, ow, ic, kh, kw) -> (oc, ic, kh, kw)>
+#yp = affine_map<(n, oc, oh, ow, ic, kh, kw) -> (n, oc, oh, ow)>
+func.func @pointwise(%x: memref<1x8x4x14xf32>, %w: memref<16x8x1x1xf32>, %y: memref<1x16x4x14xf32>) {
+  linalg.generic {indexing_maps = [#xp, #wp, #yp], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]}
+      ins(%x, %w : memref<1x8x4x14xf32>, memref<16x8x1x1xf32>) outs(%y : memref<1x16x4x14xf32>) {
+  ^bb0(%i: f32, %f: f32, %acc: f32):
+    %p = arith.mulf %i, %f : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+#xq = affine_map<(n, oc, oh, ow, ic, kh, kw) -> (n, ic, oh + kh + 1, ow + kw + 1)>
+func.func @pointwise_kept(%x: memref<1x8x6x16xf32>, %w: memref<16x8x1x1xf32>, %y: memref<1x16x4x14xf32>,
+                          %x16: memref<1x8x4x16xf32>, %y16: memref<1x16x4x16xf32>) {
+  linalg.generic {indexing_maps = [#xq, #wp, #yp], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]}
+      ins(%x, %w : memref<1x8x6x16xf32>, memref<16x8x1x1xf32>) outs(%y : memref<1x16x4x14xf32>) {
+  ^bb0(%i: f32, %f: f32, %acc: f32):
+    %p = arith.mulf %i, %f : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [#xp, #wp, #yp], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]}
+      ins(%x16, %w : memref<1x8x4x16xf32>, memref<16x8x1x1xf32>) outs(%y16 : memref<1x16x4x16xf32>) {
+  ^bb0(%i: f32, %f: f32, %acc: f32):
+    %p = arith.mulf %i, %f : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
