@@ -450,6 +450,64 @@ TEST(OpsTest, PointwiseConvolutions) {
   }
 }
 
+// Depthwise convolutions (one channel per group, a MobileNet's 3x3
+// layers) are one contraction over the image with no channel sum, tiled
+// with their epilogue: strides 1 and 2, against float64 at 1 to 3
+// threads, bit-identical across them.
+TEST(OpsTest, DepthwiseConvolutions) {
+  const int64_t c = 24, h = 15, w = 13;
+  for (int64_t stride : {1, 2}) {
+    SCOPED_TRACE("stride " + std::to_string(stride));
+    Input x = RandomInput("x", {1, c, h, w}, 55);
+    Input f = RandomInput("f", {c, 1, 3, 3}, 56, -0.5, 0.5);
+    Input b = RandomInput("b", {c}, 57);
+    std::string s = std::to_string(stride);
+    std::string text =
+        PlaceholderNode("x", "DT_FLOAT", x.tensor.shape()) +
+        PlaceholderNode("f", "DT_FLOAT", f.tensor.shape()) +
+        PlaceholderNode("b", "DT_FLOAT", b.tensor.shape()) +
+        OpNode("c", "Conv", {"x", "f", "b"},
+               "attr { key: 'pads' value { list { i: [1, 1, 1, 1] } } } "
+               "attr { key: 'group' value { i: 24 } } "
+               "attr { key: 'strides' value { list { i: [" +
+                   s + ", " + s + "] } } }") +
+        OpNode("y", "Relu", {"c"});
+    int64_t oh = (h - 1) / stride + 1, ow = (w - 1) / stride + 1;
+    RefArray ref{{1, c, oh, ow}, {}};
+    for (int64_t ch = 0; ch < c; ++ch)
+      for (int64_t i = 0; i < oh; ++i)
+        for (int64_t j = 0; j < ow; ++j) {
+          double sum = b.ref.data[ch];
+          for (int64_t kh = 0; kh < 3; ++kh)
+            for (int64_t kw = 0; kw < 3; ++kw) {
+              int64_t r = i * stride + kh - 1, q = j * stride + kw - 1;
+              if (r >= 0 && r < h && q >= 0 && q < w)
+                sum += x.ref.data[(ch * h + r) * w + q] *
+                       f.ref.data[(ch * 3 + kh) * 3 + kw];
+            }
+          ref.data.push_back(std::max(0.0, sum));
+        }
+    Session::Feeds feeds = {{"x", x.tensor}, {"f", f.tensor}, {"b", b.tensor}};
+    Tensor first;
+    for (int threads : {1, 2, 3}) {
+      SCOPED_TRACE(std::to_string(threads) + " threads");
+      SessionOptions options;
+      options.threads = threads;
+      absl::StatusOr<std::unique_ptr<Session>> session =
+          Session::Create(ParseGraph(text), options);
+      ASSERT_TRUE(session.ok()) << session.status();
+      std::vector<Tensor> out;
+      ASSERT_TRUE((*session)->Run(feeds, {"y"}, &out).ok());
+      if (threads == 1) {
+        first = out[0];
+        testing::ExpectClose(out[0], ref, 1e-5, 1e-5);
+      } else {
+        testing::ExpectBitIdentical(out[0], first);
+      }
+    }
+  }
+}
+
 // Bool tensors an epilogue of a tiled matmul reads or writes (a mask, a
 // comparison) are one byte per element, not the bits of a vector<8xi1>:
 // such epilogues stay out of the matmul's registers.

@@ -85,6 +85,40 @@ Value buildConv(OpBuilder &b, Location loc, Value x, Value w, Value init,
       });
 }
 
+/// A depthwise convolution (one input and one output channel per group)
+/// over an already padded X [N, C, S..], W [C, 1, K..]: out[n, c, o..] =
+/// init + sum over k.. of x[n, c, o*s + k*d] * w[c, 0, k..], with no
+/// reshapes around it, so that its epilogue fuses and tiles with it (a
+/// MobileNet's depthwise layers had a grid of 1: no threads).
+Value buildDepthwiseConv(OpBuilder &b, Location loc, Value x, Value w,
+                         Value init, ArrayRef<int64_t> strides,
+                         ArrayRef<int64_t> dilations) {
+  MLIRContext *ctx = b.getContext();
+  int64_t spatial = cast<RankedTensorType>(w.getType()).getRank() - 2;
+  // Iteration: n, c, o_1..o_s, k_1..k_s.
+  int64_t numDims = 2 + 2 * spatial;
+  auto dim = [&](int64_t i) { return getAffineDimExpr(i, ctx); };
+  SmallVector<AffineExpr> xExprs = {dim(0), dim(1)},
+                          wExprs = {dim(1), getAffineConstantExpr(0, ctx)},
+                          outExprs = {dim(0), dim(1)};
+  for (int64_t i = 0; i < spatial; ++i) {
+    AffineExpr o = dim(2 + i), k = dim(2 + spatial + i);
+    xExprs.push_back(o * strides[i] + k * dilations[i]);
+    wExprs.push_back(k);
+    outExprs.push_back(o);
+  }
+  SmallVector<IteratorType> iterators(2 + spatial, IteratorType::parallel);
+  iterators.append(spatial, IteratorType::reduction);
+  return buildGeneric(
+      b, loc, {x, w},
+      {AffineMap::get(numDims, 0, xExprs, ctx),
+       AffineMap::get(numDims, 0, wExprs, ctx)},
+      init, AffineMap::get(numDims, 0, outExprs, ctx), iterators,
+      [](OpBuilder &nb, Location l, ValueRange args) {
+        return addValues(nb, l, args[2], mulValues(nb, l, args[0], args[1]));
+      });
+}
+
 /// [d0, d1, rest..] -> [d0, groups, d1 / groups, rest..] (or the reverse
 /// when `split` is false and the input has the extra axis).
 Value splitChannels(OpBuilder &b, Location loc, Value v, int64_t axis,
@@ -103,7 +137,11 @@ Value lowerConv(OpBuilder &b, Location loc, Value paddedX, Value w, Value bias,
                 int64_t groups, ArrayRef<int64_t> strides,
                 ArrayRef<int64_t> dilations, RankedTensorType outType) {
   Type elem = outType.getElementType();
-  if (groups == 1) {
+  auto wType = cast<RankedTensorType>(w.getType());
+  bool depthwise = groups > 1 && wType.getDimSize(1) == 1 &&
+                   wType.getDimSize(0) == groups &&
+                   outType.getDimSize(1) == groups;
+  if (groups == 1 || depthwise) {
     Value init;
     if (bias) {
       int64_t rank = outType.getRank();
@@ -117,6 +155,8 @@ Value lowerConv(OpBuilder &b, Location loc, Value paddedX, Value w, Value bias,
     } else {
       init = filledTensor(b, loc, outType, b.getZeroAttr(elem));
     }
+    if (depthwise)
+      return buildDepthwiseConv(b, loc, paddedX, w, init, strides, dilations);
     return buildConv(b, loc, paddedX, w, init, strides, dilations,
                      /*grouped=*/false);
   }

@@ -33,6 +33,23 @@ func.func @grouped_conv(%x: tensor<1x4x5x5xf32>, %w: tensor<4x2x3x3xf32>) -> ten
 
 // -----
 
+// Depthwise conv (one channel per group): no channel sum and no reshapes,
+// the filter's second axis read at 0; the image and the window only.
+// CHECK-DAG: #[[DX:.*]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2 * 2 + d4, d3 * 2 + d5)>
+// CHECK-DAG: #[[DW:.*]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d1, 0, d4, d5)>
+// CHECK-DAG: #[[DY:.*]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2, d3)>
+// CHECK-LABEL: func.func @depthwise_conv
+// CHECK-NOT: tensor.reshape
+// CHECK: linalg.generic {indexing_maps = [#[[DX]], #[[DW]], #[[DY]]], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction"]}
+// CHECK-NOT: tensor.reshape
+// CHECK: return
+func.func @depthwise_conv(%x: tensor<1x4x7x7xf32>, %w: tensor<4x1x3x3xf32>) -> tensor<1x4x3x3xf32> {
+  %0 = kiln.conv %x, %w {group = 4 : i64, strides = array<i64: 2, 2>} : (tensor<1x4x7x7xf32>, tensor<4x1x3x3xf32>) -> tensor<1x4x3x3xf32>
+  return %0 : tensor<1x4x3x3xf32>
+}
+
+// -----
+
 // Max pooling starts from -inf and takes maximumf over the window.
 // CHECK-LABEL: func.func @max_pool
 // CHECK: arith.constant 0xFF800000 : f32
