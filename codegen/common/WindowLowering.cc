@@ -42,6 +42,25 @@ Value padSpatial(OpBuilder &b, Location loc, Value x, ArrayRef<int64_t> begin,
       getAsIndexOpFoldResult(b.getContext(), high), pad);
 }
 
+/// init + sum of x * w over the iterators' reductions, each operand read
+/// at its expressions of the iteration.
+Value buildMultiplyAccumulate(OpBuilder &b, Location loc, Value x, Value w,
+                              Value init, ArrayRef<AffineExpr> xExprs,
+                              ArrayRef<AffineExpr> wExprs,
+                              ArrayRef<AffineExpr> outExprs,
+                              ArrayRef<IteratorType> iterators) {
+  MLIRContext *ctx = b.getContext();
+  int64_t numDims = iterators.size();
+  return buildGeneric(
+      b, loc, {x, w},
+      {AffineMap::get(numDims, 0, xExprs, ctx),
+       AffineMap::get(numDims, 0, wExprs, ctx)},
+      init, AffineMap::get(numDims, 0, outExprs, ctx), iterators,
+      [](OpBuilder &nb, Location l, ValueRange args) {
+        return addValues(nb, l, args[2], mulValues(nb, l, args[0], args[1]));
+      });
+}
+
 /// Conv over an already padded X: out[n, g, m, o..] = init + sum over
 /// (c, k..) of x[n, g, c, o*s + k*d] * w[g, m, c, k..]. X is
 /// [N, G, C/G, S..], W is [G, M/G, C/G, K..], `init` is [N, G, M/G, O..].
@@ -57,7 +76,6 @@ Value buildConv(OpBuilder &b, Location loc, Value x, Value w, Value init,
   int64_t lead = grouped ? 3 : 2; // n, (g,) m
   int64_t spatial = wType.getRank() - lead;
   // Iteration: n, (g,) m, o_1..o_s, c, k_1..k_s.
-  int64_t numDims = lead + spatial + 1 + spatial;
   auto dim = [&](int64_t i) { return getAffineDimExpr(i, ctx); };
   AffineExpr n = dim(0), m = dim(lead - 1), c = dim(lead + spatial);
   SmallVector<AffineExpr> xExprs = {n, c}, wExprs = {m, c}, outExprs = {n, m};
@@ -75,14 +93,8 @@ Value buildConv(OpBuilder &b, Location loc, Value x, Value w, Value init,
   }
   SmallVector<IteratorType> iterators(lead + spatial, IteratorType::parallel);
   iterators.append(1 + spatial, IteratorType::reduction);
-  return buildGeneric(
-      b, loc, {x, w},
-      {AffineMap::get(numDims, 0, xExprs, ctx),
-       AffineMap::get(numDims, 0, wExprs, ctx)},
-      init, AffineMap::get(numDims, 0, outExprs, ctx), iterators,
-      [](OpBuilder &nb, Location l, ValueRange args) {
-        return addValues(nb, l, args[2], mulValues(nb, l, args[0], args[1]));
-      });
+  return buildMultiplyAccumulate(b, loc, x, w, init, xExprs, wExprs, outExprs,
+                                 iterators);
 }
 
 /// A depthwise convolution (one input and one output channel per group)
@@ -96,7 +108,6 @@ Value buildDepthwiseConv(OpBuilder &b, Location loc, Value x, Value w,
   MLIRContext *ctx = b.getContext();
   int64_t spatial = cast<RankedTensorType>(w.getType()).getRank() - 2;
   // Iteration: n, c, o_1..o_s, k_1..k_s.
-  int64_t numDims = 2 + 2 * spatial;
   auto dim = [&](int64_t i) { return getAffineDimExpr(i, ctx); };
   SmallVector<AffineExpr> xExprs = {dim(0), dim(1)},
                           wExprs = {dim(1), getAffineConstantExpr(0, ctx)},
@@ -109,14 +120,8 @@ Value buildDepthwiseConv(OpBuilder &b, Location loc, Value x, Value w,
   }
   SmallVector<IteratorType> iterators(2 + spatial, IteratorType::parallel);
   iterators.append(spatial, IteratorType::reduction);
-  return buildGeneric(
-      b, loc, {x, w},
-      {AffineMap::get(numDims, 0, xExprs, ctx),
-       AffineMap::get(numDims, 0, wExprs, ctx)},
-      init, AffineMap::get(numDims, 0, outExprs, ctx), iterators,
-      [](OpBuilder &nb, Location l, ValueRange args) {
-        return addValues(nb, l, args[2], mulValues(nb, l, args[0], args[1]));
-      });
+  return buildMultiplyAccumulate(b, loc, x, w, init, xExprs, wExprs, outExprs,
+                                 iterators);
 }
 
 /// [d0, d1, rest..] -> [d0, groups, d1 / groups, rest..] (or the reverse
