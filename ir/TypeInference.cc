@@ -493,11 +493,21 @@ LogicalResult ConvOp::inferReturnTypes(MLIRContext *,
       (b && rankedType(b).getElementType() != x.getElementType()))
     return emitOptionalError(loc, "X, W and B must have one element type");
   int64_t group = adaptor.getGroup();
-  if (group < 1 || x.getDimSize(1) % group || w.getDimSize(0) % group ||
-      x.getDimSize(1) / group != w.getDimSize(1))
+  if (group < 1)
+    return emitOptionalError(loc, "group must be at least 1, not ", group);
+  if (x.getDimSize(1) % group)
+    return emitOptionalError(loc, "group ", group, " does not divide X's ",
+                             x.getDimSize(1), " input channels");
+  if (w.getDimSize(0) % group)
+    return emitOptionalError(loc, "group ", group, " does not divide W's ",
+                             w.getDimSize(0), " output channels (W is [",
+                             w.getDimSize(0), ", ", w.getDimSize(1), ", ...])");
+  if (x.getDimSize(1) / group != w.getDimSize(1))
     return emitOptionalError(loc, "channels do not match: X has ",
-                             x.getDimSize(1), ", W expects ", w.getDimSize(1),
-                             " per group, group = ", group);
+                             x.getDimSize(1), ", so ", x.getDimSize(1) / group,
+                             " per group of ", group, ", but W [",
+                             w.getDimSize(0), ", ", w.getDimSize(1),
+                             ", ...] expects ", w.getDimSize(1), " per group");
   if (b && (rankedType(b).getRank() != 1 ||
             rankedType(b).getDimSize(0) != w.getDimSize(0)))
     return emitOptionalError(loc, "B must be [", w.getDimSize(0), "]");
@@ -523,11 +533,23 @@ ConvTransposeOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
     return failure();
   RankedTensorType x = rankedType(adaptor.getX()),
                    w = rankedType(adaptor.getW());
-  if (x.getRank() < 3 || w.getRank() != x.getRank() ||
-      w.getDimSize(0) != x.getDimSize(1) || adaptor.getGroup() < 1 ||
-      x.getDimSize(1) % adaptor.getGroup())
-    return emitOptionalError(loc, "ConvTranspose expects X [N, C, ...] and W "
-                                  "[C, M/group, kernel...]");
+  if (x.getRank() < 3 || w.getRank() != x.getRank())
+    return emitOptionalError(loc,
+                             "ConvTranspose expects X [N, C, ...] and W "
+                             "[C, M/group, kernel...] of the same rank, "
+                             "not ranks ",
+                             x.getRank(), " and ", w.getRank());
+  if (adaptor.getGroup() < 1)
+    return emitOptionalError(loc, "group must be at least 1, not ",
+                             static_cast<int64_t>(adaptor.getGroup()));
+  if (w.getDimSize(0) != x.getDimSize(1))
+    return emitOptionalError(loc, "W's first axis (", w.getDimSize(0),
+                             ") must be X's channels (", x.getDimSize(1),
+                             "): W is [C, M/group, kernel...]");
+  if (x.getDimSize(1) % adaptor.getGroup())
+    return emitOptionalError(
+        loc, "group ", static_cast<int64_t>(adaptor.getGroup()),
+        " does not divide X's ", x.getDimSize(1), " input channels");
   auto g = computeConvTranspose(loc, adaptor);
   if (failed(g))
     return failure();

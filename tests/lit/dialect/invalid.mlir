@@ -224,6 +224,61 @@ func.func @conv_mixed_types(%x: tensor<1x1x4x4xi32>, %w: tensor<2x1x3x3xf32>) ->
 
 // -----
 
+// Grouped convolutions: each rule broken says which.
+func.func @conv_group_output_channels(%x: tensor<1x8x4x4xf32>, %w: tensor<6x2x3x3xf32>) -> tensor<1x6x2x2xf32> {
+  // expected-error@+2 {{group 4 does not divide W's 6 output channels (W is [6, 2, ...])}}
+  // expected-error@+1 {{failed to infer returned types}}
+  %0 = kiln.conv %x, %w {group = 4 : i64} : (tensor<1x8x4x4xf32>, tensor<6x2x3x3xf32>) -> tensor<1x6x2x2xf32>
+  return %0 : tensor<1x6x2x2xf32>
+}
+
+// -----
+
+func.func @conv_group_input_channels(%x: tensor<1x8x4x4xf32>, %w: tensor<6x2x3x3xf32>) -> tensor<1x6x2x2xf32> {
+  // expected-error@+2 {{group 3 does not divide X's 8 input channels}}
+  // expected-error@+1 {{failed to infer returned types}}
+  %0 = kiln.conv %x, %w {group = 3 : i64} : (tensor<1x8x4x4xf32>, tensor<6x2x3x3xf32>) -> tensor<1x6x2x2xf32>
+  return %0 : tensor<1x6x2x2xf32>
+}
+
+// -----
+
+func.func @conv_group_zero(%x: tensor<1x8x4x4xf32>, %w: tensor<6x2x3x3xf32>) -> tensor<1x6x2x2xf32> {
+  // expected-error@+2 {{group must be at least 1, not 0}}
+  // expected-error@+1 {{failed to infer returned types}}
+  %0 = kiln.conv %x, %w {group = 0 : i64} : (tensor<1x8x4x4xf32>, tensor<6x2x3x3xf32>) -> tensor<1x6x2x2xf32>
+  return %0 : tensor<1x6x2x2xf32>
+}
+
+// -----
+
+func.func @conv_group_channels(%x: tensor<1x8x4x4xf32>, %w: tensor<6x3x3x3xf32>) -> tensor<1x6x2x2xf32> {
+  // expected-error@+2 {{channels do not match: X has 8, so 4 per group of 2, but W [6, 3, ...] expects 3 per group}}
+  // expected-error@+1 {{failed to infer returned types}}
+  %0 = kiln.conv %x, %w {group = 2 : i64} : (tensor<1x8x4x4xf32>, tensor<6x3x3x3xf32>) -> tensor<1x6x2x2xf32>
+  return %0 : tensor<1x6x2x2xf32>
+}
+
+// -----
+
+func.func @conv_transpose_w_rows(%x: tensor<1x8x4x4xf32>, %w: tensor<6x2x3x3xf32>) -> tensor<1x4x6x6xf32> {
+  // expected-error@+2 {{W's first axis (6) must be X's channels (8): W is [C, M/group, kernel...]}}
+  // expected-error@+1 {{failed to infer returned types}}
+  %0 = kiln.conv_transpose %x, %w {group = 2 : i64} : (tensor<1x8x4x4xf32>, tensor<6x2x3x3xf32>) -> tensor<1x4x6x6xf32>
+  return %0 : tensor<1x4x6x6xf32>
+}
+
+// -----
+
+func.func @conv_transpose_group(%x: tensor<1x8x4x4xf32>, %w: tensor<8x2x3x3xf32>) -> tensor<1x6x6x6xf32> {
+  // expected-error@+2 {{group 3 does not divide X's 8 input channels}}
+  // expected-error@+1 {{failed to infer returned types}}
+  %0 = kiln.conv_transpose %x, %w {group = 3 : i64} : (tensor<1x8x4x4xf32>, tensor<8x2x3x3xf32>) -> tensor<1x6x6x6xf32>
+  return %0 : tensor<1x6x6x6xf32>
+}
+
+// -----
+
 func.func @conv_bool(%x: tensor<1x1x4x4xi1>, %w: tensor<2x1x3x3xi1>) -> tensor<1x2x2x2xi1> {
   // expected-error@+1 {{operand #0 must be ranked tensor of}}
   %0 = kiln.conv %x, %w : (tensor<1x1x4x4xi1>, tensor<2x1x3x3xi1>) -> tensor<1x2x2x2xi1>
