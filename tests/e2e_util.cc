@@ -57,4 +57,29 @@ std::vector<Tensor> RunBothPlans(const GraphDef &graph,
   return std::move(results[0]);
 }
 
+Tensor RunAtEveryThreadCount(const GraphDef &graph, const Session::Feeds &feeds,
+                             const std::string &fetch) {
+  Tensor first;
+  for (int threads : {1, 2, 3}) {
+    SCOPED_TRACE(std::to_string(threads) + " threads");
+    SessionOptions options;
+    options.threads = threads;
+    absl::StatusOr<std::unique_ptr<Session>> session =
+        Session::Create(graph, options);
+    EXPECT_TRUE(session.ok()) << session.status();
+    if (!session.ok())
+      return Tensor();
+    std::vector<Tensor> out;
+    absl::Status run = (*session)->Run(feeds, {fetch}, &out);
+    EXPECT_TRUE(run.ok()) << run;
+    if (!run.ok())
+      return Tensor();
+    if (threads == 1)
+      first = out[0];
+    else
+      ExpectBitIdentical(out[0], first);
+  }
+  return first;
+}
+
 } // namespace kiln::testing

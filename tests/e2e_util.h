@@ -32,6 +32,12 @@ std::vector<Tensor> RunBothPlans(const GraphDef &graph,
                                  const std::vector<std::string> &fetches,
                                  SessionOptions options = {});
 
+/// Runs `graph`'s `fetch` with 1, 2 and 3 threads; expects each to compile
+/// and run, and the results to be bit-identical. Returns the one-thread
+/// result (empty on a failure, which is reported).
+Tensor RunAtEveryThreadCount(const GraphDef &graph, const Session::Feeds &feeds,
+                             const std::string &fetch);
+
 } // namespace kiln::testing
 
 #endif // KILN_TESTS_E2E_UTIL_H

@@ -120,6 +120,17 @@ TEST(ImporterTest, ListsEveryUnknownOp) {
   EXPECT_THAT(error, ::testing::Not(HasSubstr("did you mean")));
 }
 
+// A grouped convolution's broken rule is reported on its node.
+TEST(ImporterTest, GroupedConvolutionErrorsNameTheNode) {
+  std::string text = PlaceholderNode("x", "DT_FLOAT", {1, 8, 4, 4}) +
+                     PlaceholderNode("w", "DT_FLOAT", {6, 2, 3, 3}) +
+                     OpNode("my_conv", "Conv", {"x", "w"},
+                            "attr { key: 'group' value { i: 4 } }");
+  EXPECT_THAT(ImportError(text, {"my_conv"}),
+              HasSubstr("node 'my_conv' (Conv): group 4 does not divide W's 6 "
+                        "output channels (W is [6, 2, ...])"));
+}
+
 TEST(ImporterTest, UnknownOpSuggestsTheNearestKnownOne) {
   std::string text =
       PlaceholderNode("x", "DT_FLOAT", {2}) + OpNode("r", "Relu6", {"x"}) +

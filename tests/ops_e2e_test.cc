@@ -403,30 +403,6 @@ TEST(OpsTest, TiledKernelsMatchReference) {
                        1e-4);
 }
 
-/// Runs `text`'s "y" at 1, 2 and 3 threads: within 1e-5 of `ref` on one,
-/// bit-identical to that on the others.
-void ExpectSameAtEveryThreadCount(const std::string &text,
-                                  const Session::Feeds &feeds,
-                                  const RefArray &ref) {
-  Tensor first;
-  for (int threads : {1, 2, 3}) {
-    SCOPED_TRACE(std::to_string(threads) + " threads");
-    SessionOptions options;
-    options.threads = threads;
-    absl::StatusOr<std::unique_ptr<Session>> session =
-        Session::Create(ParseGraph(text), options);
-    ASSERT_TRUE(session.ok()) << session.status();
-    std::vector<Tensor> out;
-    ASSERT_TRUE((*session)->Run(feeds, {"y"}, &out).ok());
-    if (threads == 1) {
-      first = out[0];
-      testing::ExpectClose(out[0], ref, 1e-5, 1e-5);
-    } else {
-      testing::ExpectBitIdentical(out[0], first);
-    }
-  }
-}
-
 // 1x1 convolutions (a MobileNet's pointwise layers) run as one contraction
 // over each image's rows and columns together: 14 x 14 and 28 x 7 images,
 // and 20 x 20 over a padded input (which stays row by row), against
@@ -454,7 +430,9 @@ TEST(OpsTest, PointwiseConvolutions) {
     RefArray ref = testing::RefConv2D(x.ref, w.ref, b.ref.data, k.pad,
                                       /*relu=*/true);
     Session::Feeds feeds = {{"x", x.tensor}, {"w", w.tensor}, {"b", b.tensor}};
-    ExpectSameAtEveryThreadCount(text, feeds, ref);
+    testing::ExpectClose(
+        testing::RunAtEveryThreadCount(ParseGraph(text), feeds, "y"), ref, 1e-5,
+        1e-5);
   }
 }
 
@@ -496,7 +474,9 @@ TEST(OpsTest, DepthwiseConvolutions) {
           ref.data.push_back(std::max(0.0, sum));
         }
     Session::Feeds feeds = {{"x", x.tensor}, {"f", f.tensor}, {"b", b.tensor}};
-    ExpectSameAtEveryThreadCount(text, feeds, ref);
+    testing::ExpectClose(
+        testing::RunAtEveryThreadCount(ParseGraph(text), feeds, "y"), ref, 1e-5,
+        1e-5);
   }
 }
 

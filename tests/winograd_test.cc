@@ -90,23 +90,8 @@ TEST_P(WinogradTest, MatchesFloat64AtEveryThreadCountAndO0) {
   const double atol = 1e-5 * largest;
 
   GraphDef graph = testing::ParseGraph(Graph(s, w, b));
-  Tensor first;
-  for (int threads : {1, 2, 3}) {
-    SCOPED_TRACE(std::to_string(threads) + " threads");
-    SessionOptions options;
-    options.threads = threads;
-    absl::StatusOr<std::unique_ptr<Session>> session =
-        Session::Create(graph, options);
-    ASSERT_TRUE(session.ok()) << session.status();
-    std::vector<Tensor> out;
-    ASSERT_TRUE((*session)->Run(feeds, {"y"}, &out).ok());
-    if (threads == 1) {
-      first = out[0];
-      testing::ExpectClose(out[0], ref, 0, atol);
-    } else {
-      testing::ExpectBitIdentical(out[0], first);
-    }
-  }
+  testing::ExpectClose(testing::RunAtEveryThreadCount(graph, feeds, "y"), ref,
+                       0, atol);
   SessionOptions direct;
   direct.pipeline.opt_level = 0;
   absl::StatusOr<std::unique_ptr<Session>> session =

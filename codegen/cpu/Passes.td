@@ -126,7 +126,12 @@ def CpuVectorizeContractions
     epilogue of a tiled fusion) is applied to the accumulators in
     registers before the store, its other inputs loaded as vectors along
     `j` or broadcast; C itself is then not written when it is the
-    kernel's own (kiln.local) buffer. Window reductions (max pooling, average pooling's sum:
+    kernel's own (kiln.local) buffer. The last, narrower block of columns
+    takes more rows per block, from the same accumulator budget. A
+    contraction whose C and S end in the same two parallel dimensions,
+    contiguous across both, that A does not read (a 1x1 stride-1
+    convolution over an unpadded image) runs over them collapsed into one,
+    where vectors do not already divide the inner one. Window reductions (max pooling, average pooling's sum:
     C = max/min/add(C, X[.., s * j + ..]) over the window, s 1 or 2) become
     loops over vector blocks along the output row, each block's
     accumulator kept in a register over the window, X read with one vector

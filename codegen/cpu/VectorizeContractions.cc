@@ -35,6 +35,7 @@
 //===----------------------------------------------------------------------===//
 #include "codegen/common/LinalgMatch.h"
 #include "codegen/cpu/Passes.h"
+#include "ir/Dialect.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -407,10 +408,13 @@ linalg::GenericOp mergeRowsIntoColumns(linalg::GenericOp op, int64_t lanes) {
       if (e.isFunctionOfDim(a.getPosition()) ||
           e.isFunctionOfDim(b.getPosition()))
         return nullptr;
+    // Its last two dimensions exactly the loops' a and b (an S with more
+    // rows or columns than the output would give the run another length).
     Value buffer = op->getOperand(n);
+    ArrayRef<int64_t> shape = cast<MemRefType>(buffer.getType()).getShape();
     if (!lastTwoContiguous(buffer) ||
-        cast<MemRefType>(buffer.getType()).getShape().back() !=
-            ranges[b.getPosition()])
+        shape.take_back(2) !=
+            ArrayRef<int64_t>{ranges[a.getPosition()], ranges[b.getPosition()]})
       return nullptr;
   }
   // The new loops: the old ones but a, b standing for the run. The maps
@@ -492,7 +496,7 @@ bool ownedBy(Value c, ArrayRef<Operation *> uses) {
   auto arg = dyn_cast<BlockArgument>(c);
   auto func = arg ? dyn_cast<func::FuncOp>(arg.getOwner()->getParentOp())
                   : func::FuncOp();
-  if (!func || !func.getArgAttr(arg.getArgNumber(), "kiln.local"))
+  if (!func || !func.getArgAttr(arg.getArgNumber(), KilnDialect::kLocalAttr))
     return false;
   return llvm::all_of(c.getUsers(), [&](Operation *user) {
     return llvm::is_contained(uses, user);

@@ -50,6 +50,19 @@ func.func @depthwise_conv(%x: tensor<1x4x7x7xf32>, %w: tensor<4x1x3x3xf32>) -> t
 
 // -----
 
+// Must not change: one input channel per group but two outputs (a channel
+// multiplier of 2) keeps the grouped form, its reshapes and group loop.
+// CHECK-LABEL: func.func @channel_multiplier
+// CHECK: tensor.reshape %{{.*}} -> tensor<1x4x1x7x7xf32>
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]
+// CHECK: tensor.reshape %{{.*}} -> tensor<1x8x5x5xf32>
+func.func @channel_multiplier(%x: tensor<1x4x7x7xf32>, %w: tensor<8x1x3x3xf32>) -> tensor<1x8x5x5xf32> {
+  %0 = kiln.conv %x, %w {group = 4 : i64} : (tensor<1x4x7x7xf32>, tensor<8x1x3x3xf32>) -> tensor<1x8x5x5xf32>
+  return %0 : tensor<1x8x5x5xf32>
+}
+
+// -----
+
 // Max pooling starts from -inf and takes maximumf over the window.
 // CHECK-LABEL: func.func @max_pool
 // CHECK: arith.constant 0xFF800000 : f32
