@@ -94,11 +94,13 @@ LogicalResult KilnDialect::verifyOperationAttribute(Operation *op,
 
 /// kiln.name on a function's argument or result: the feed or fetch; or
 /// kiln.arena on the argument that is the arena, kiln.local on a kernel's
-/// argument that no other op uses.
+/// argument that no other op uses, kiln.constant on a kernel's argument
+/// that is a constant.
 static LogicalResult verifyArgAttr(Operation *op, NamedAttribute attr,
                                    bool isResult) {
   StringRef name = attr.getName().strref();
-  if ((name == KilnDialect::kArenaAttr || name == KilnDialect::kLocalAttr) &&
+  if ((name == KilnDialect::kArenaAttr || name == KilnDialect::kLocalAttr ||
+       name == KilnDialect::kConstantAttr) &&
       !isResult) {
     if (!isa<UnitAttr>(attr.getValue()))
       return op->emitError("'") << name << "' must be a unit attribute";

@@ -51,6 +51,9 @@ def Kiln_Dialect : Dialect {
         "kiln.unplanned_bytes";
     static constexpr llvm::StringLiteral kArenaAttr = "kiln.arena";
     static constexpr llvm::StringLiteral kLocalAttr = "kiln.local";
+    /// On a kernel's argument: a constant (weights), which each run reads
+    /// from wherever the last run left it, often memory.
+    static constexpr llvm::StringLiteral kConstantAttr = "kiln.constant";
     static constexpr llvm::StringLiteral kKernelAttr = "kiln.kernel";
     static constexpr llvm::StringLiteral kParallelAttr = "kiln.parallel";
     static constexpr llvm::StringLiteral kScratchAttr = "kiln.scratch";

@@ -341,8 +341,11 @@ LogicalResult Outliner::outline(ArrayRef<Operation *> group, int index) {
       kernel.setArgAttr(i, KilnDialect::kLocalAttr, builder.getUnitAttr());
     // Arena and constants offsets are multiples of 64 in 64-byte aligned
     // regions: vector loads need not straddle cache lines.
-    if (mine || root.getDefiningOp<memref::GetGlobalOp>())
+    bool constant = root.getDefiningOp<memref::GetGlobalOp>() != nullptr;
+    if (mine || constant)
       kernel.setArgAttr(i, "llvm.align", builder.getI64IntegerAttr(64));
+    if (constant)
+      kernel.setArgAttr(i, KilnDialect::kConstantAttr, builder.getUnitAttr());
   }
   Block *entry = kernel.addEntryBlock();
   IRMapping mapping;

@@ -490,6 +490,19 @@ bool vectorizableElement(Type type) {
   return vectorizableScalar(type) && type.getIntOrFloatBitWidth() % 8 == 0;
 }
 
+/// Whether `v` is a view of a kernel argument that is a constant
+/// (kiln.constant): weights, not in the cache when a run starts unless the
+/// model is small, where activations have mostly just been written.
+bool isConstant(Value v) {
+  while (auto view = v.getDefiningOp<ViewLikeOpInterface>())
+    v = view.getViewSource();
+  auto arg = dyn_cast<BlockArgument>(v);
+  auto func = arg ? dyn_cast<func::FuncOp>(arg.getOwner()->getParentOp())
+                  : func::FuncOp();
+  return func &&
+         func.getArgAttr(arg.getArgNumber(), KilnDialect::kConstantAttr);
+}
+
 /// Whether `c` is a kernel argument that holds nothing when the kernel
 /// starts or after it ends (kiln.local) and that only `uses` use.
 bool ownedBy(Value c, ArrayRef<Operation *> uses) {
@@ -1044,6 +1057,17 @@ private:
   /// streams each chunk of the filter from memory (resnet18's layer 4
   /// convolutions, 9.4 MiB of filter each: 3.1 -> 2.9 ms). Out-of-range
   /// prefetches do not fault.
+  ///
+  /// With long reductions over a constant S (weights), the step's S of
+  /// the next block of columns too, while the current one runs through its
+  /// blocks of rows: only the first block of rows reads a block's S from
+  /// memory, and it cannot hide that latency alone (a [768][16] panel of
+  /// packed B is 48 KiB for 1.4 us of FMAs); spread over all the blocks of
+  /// rows before, it arrives in time. bert_layer's FFN matmuls read 19 MiB
+  /// of weights per run, more than the L3 cache holds: 6.5 -> 6.3 ms and
+  /// 6.3 -> 6.2 ms. Not where S is an activation, mostly in the cache
+  /// already: the extra load slots cost MobileNet's pointwise convolutions
+  /// 15%.
   void emitPrefetch(OpBuilder &b, int64_t nv) {
     constexpr int64_t kPrefetchSteps = 8, kStreamSteps = 64;
     constexpr int64_t kStreamedBytes = 1 << 20;
@@ -1051,7 +1075,11 @@ private:
       return;
     unsigned inner = k_.reductions.back();
     int64_t ahead = kPrefetchSteps;
-    if (k_.ranges[inner] < 4 * kPrefetchSteps) {
+    bool nextColumns = false;
+    if (k_.ranges[inner] >= 4 * kPrefetchSteps) {
+      nextColumns = k_.rowCount() > mr_ && k_.ranges[k_.j] > nv_ * lanes_ &&
+                    isConstant(k_.s);
+    } else {
       auto type = cast<MemRefType>(k_.s.getType());
       if (k_.reductions.size() < 2 || !type.hasStaticShape() ||
           type.getNumElements() * type.getElementTypeBitWidth() / 8 <
@@ -1068,12 +1096,28 @@ private:
     OpFoldResult step = dims_[inner];
     dims_[inner] = affine::makeComposedFoldedAffineApply(
         b, loc_, b.getAffineDimExpr(0) + ahead, {step});
-    for (int64_t v = 0; v < nv; ++v)
+    prefetchLines(b, 0, nv * lanes_);
+    dims_[inner] = step;
+    if (nextColumns)
+      prefetchLines(b, nv_ * lanes_, nv * lanes_);
+  }
+
+  /// Prefetches the cache lines of S's `width` columns from `column` (of
+  /// the block's) at the current dims: one prefetch per 64 bytes, as each
+  /// takes a load slot, which the microkernel nearly fills.
+  void prefetchLines(OpBuilder &b, int64_t column, int64_t width) {
+    constexpr int64_t kLineBytes = 64;
+    int64_t bytes =
+        cast<MemRefType>(k_.s.getType()).getElementTypeBitWidth() / 8;
+    int64_t step =
+        std::max<int64_t>(kLineBytes / std::max<int64_t>(bytes, 1), 1);
+    if (k_.sStride > 1)
+      step = lanes_; // Strided columns: the first of each vector.
+    for (int64_t c = 0; c < width; c += step)
       b.create<memref::PrefetchOp>(loc_, k_.s,
-                                   indices(b, k_.sMap, 0, v * lanes_),
+                                   indices(b, k_.sMap, 0, column + c),
                                    /*isWrite=*/false, /*localityHint=*/3,
                                    /*isDataCache=*/true);
-    dims_[inner] = step;
   }
 
   /// One reduction step: MR x NV FMAs.

@@ -297,6 +297,90 @@ func.func @panels16(%a: memref<6x8xf32>, %b: memref<2x8x16xf32>, %c: memref<6x32
 
 // -----
 
+// A long reduction (64 steps) over constant panels of 16 columns
+// (weights: kiln.constant), 12 rows in two blocks of 6 (AVX2): each step
+// asks for one line of its own panel 8 steps ahead, and for the line the
+// next block of columns reads at the same step (the next panel), which the
+// second block of rows gives time to arrive. One prefetch per 64 bytes,
+// not one per vector.
+// AVX2-DAG: #[[AHEAD:.*]] = affine_map<(d0) -> (d0 + 8)>
+// AVX2-DAG: #[[NEXT:.*]] = affine_map<(d0) -> (d0 floordiv 16 + 1)>
+// AVX2-LABEL: func.func @prefetch_next_panel
+// AVX2: %[[BV:.*]] = memref.subview %arg1
+// AVX2: scf.for %[[JB:.*]] = %c0 to %c32 step %c16
+// AVX2: scf.for %{{.*}} = %{{.*}} to %c12 step %c6
+// AVX2: scf.for %[[K:[^ ]*]] = %{{.*}} to %c64
+// AVX2: affine.apply #[[AHEAD]](%[[K]])
+// AVX2: memref.prefetch %[[BV]][%{{.*}}, %{{.*}}, %{{.*}}], read, locality<3>, data
+// AVX2: %[[P:.*]] = affine.apply #[[NEXT]](%[[JB]])
+// AVX2: memref.prefetch %[[BV]][%[[P]], %[[K]], %{{.*}}], read, locality<3>, data
+// AVX2-NOT: memref.prefetch
+// AVX2: vector.fma
+#apf = affine_map<(d0, d1, d2) -> (d0, d1)>
+#bpf = affine_map<(d0, d1, d2) -> (d2 floordiv 16, d1, d2 mod 16)>
+#cpf = affine_map<(d0, d1, d2) -> (d0, d2)>
+func.func @prefetch_next_panel(%a: memref<12x64xf32>, %b: memref<4x64x16xf32> {kiln.constant}, %c: memref<12x32xf32>) {
+  %bv = memref.subview %b[2, 0, 0] [2, 64, 16] [1, 1, 1] : memref<4x64x16xf32> to memref<2x64x16xf32, strided<[1024, 16, 1], offset: 2048>>
+  linalg.generic {indexing_maps = [#apf, #bpf, #cpf], iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%a, %bv : memref<12x64xf32>, memref<2x64x16xf32, strided<[1024, 16, 1], offset: 2048>>) outs(%c : memref<12x32xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// The same with 6 rows, one block: each block of columns reads its panel
+// once, so nothing runs while the next panel would arrive; only the
+// prefetch ahead.
+// AVX2-LABEL: func.func @prefetch_one_block
+// AVX2: scf.for %{{.*}} = %{{.*}} to %c64
+// AVX2: memref.prefetch
+// AVX2-NOT: memref.prefetch
+// AVX2: vector.fma
+#apo = affine_map<(d0, d1, d2) -> (d0, d1)>
+#bpo = affine_map<(d0, d1, d2) -> (d2 floordiv 16, d1, d2 mod 16)>
+#cpo = affine_map<(d0, d1, d2) -> (d0, d2)>
+func.func @prefetch_one_block(%a: memref<6x64xf32>, %b: memref<2x64x16xf32> {kiln.constant}, %c: memref<6x32xf32>) {
+  linalg.generic {indexing_maps = [#apo, #bpo, #cpo], iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%a, %b : memref<6x64xf32>, memref<2x64x16xf32>) outs(%c : memref<6x32xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// 12 rows again, but S is not a constant (an activation, as in a pointwise
+// convolution): likely in the cache already, only the prefetch ahead.
+// AVX2-LABEL: func.func @prefetch_activation
+// AVX2: scf.for %{{.*}} = %{{.*}} to %c64
+// AVX2: memref.prefetch
+// AVX2-NOT: memref.prefetch
+// AVX2: vector.fma
+#apa = affine_map<(d0, d1, d2) -> (d0, d1)>
+#bpa = affine_map<(d0, d1, d2) -> (d2 floordiv 16, d1, d2 mod 16)>
+#cpa = affine_map<(d0, d1, d2) -> (d0, d2)>
+func.func @prefetch_activation(%a: memref<12x64xf32>, %b: memref<2x64x16xf32>, %c: memref<12x32xf32>) {
+  %bv = memref.subview %b[0, 0, 0] [2, 64, 16] [1, 1, 1] : memref<2x64x16xf32> to memref<2x64x16xf32, strided<[1024, 16, 1]>>
+  linalg.generic {indexing_maps = [#apa, #bpa, #cpa], iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%a, %bv : memref<12x64xf32>, memref<2x64x16xf32, strided<[1024, 16, 1]>>) outs(%c : memref<12x32xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
 // 16 rows in blocks of at most 6 (AVX2, panels of 2 vectors): one block of
 // 6, then two of 5, not 6 + 6 + 4 (a short block has too few accumulators
 // to cover the FMA latency). Must not change: AVX-512's 24 accumulators
