@@ -26,7 +26,10 @@ using utils::IteratorType;
 template <typename OpTy, bool Log>
 struct SoftmaxLowering : public OpConversionPattern<OpTy> {
   using OpConversionPattern<OpTy>::OpConversionPattern;
-  /// max, exp(x - max), sum, then divide (or subtract the log of the sum).
+  /// The row's max m, e = exp(x - m), its sum s, then e * (1 / s) (one
+  /// division per row, not per element, as ONNX Runtime computes it), or
+  /// for LogSoftmax (x - m) - log s.
+
   LogicalResult
   matchAndRewrite(OpTy op, typename OpTy::Adaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
@@ -51,27 +54,41 @@ struct SoftmaxLowering : public OpConversionPattern<OpTy> {
     AffineMap identity = rewriter.getMultiDimIdentityMap(rank);
     AffineMap dropAxis = dropDimsMap(rank, reduced, rewriter.getContext());
     SmallVector<IteratorType> parallel(rank, IteratorType::parallel);
-    Value shifted =
-        buildGeneric(rewriter, loc, {x, max}, {identity, dropAxis},
-                     emptyTensor(rewriter, loc, type), identity, parallel,
-                     [](OpBuilder &b, Location l, ValueRange args) -> Value {
-                       return b.create<arith::SubFOp>(l, args[0], args[1]);
-                     });
-    Value exps = buildElementwise(
-        rewriter, loc, shifted, type,
-        [](OpBuilder &b, Location l, ValueRange args) -> Value {
-          return b.create<math::ExpOp>(l, args[0]);
-        });
+    // x - m, then exp of it (Softmax: in one op, no tensor between).
+    auto shiftedBy = [&](bool exp) {
+      return buildGeneric(
+          rewriter, loc, {x, max}, {identity, dropAxis},
+          emptyTensor(rewriter, loc, type), identity, parallel,
+          [exp](OpBuilder &b, Location l, ValueRange args) -> Value {
+            Value d = b.create<arith::SubFOp>(l, args[0], args[1]);
+            return exp ? b.create<math::ExpOp>(l, d).getResult() : d;
+          });
+    };
+    Value shifted = Log ? shiftedBy(false) : Value();
+    Value exps =
+        Log ? buildElementwise(rewriter, loc, shifted, type,
+                               [](OpBuilder &b, Location l, ValueRange args) {
+                                 return b.create<math::ExpOp>(l, args[0]);
+                               })
+            : shiftedBy(true);
     Value sum = buildReduction(rewriter, loc, exps, reduced,
                                zeroAttr(rewriter, elem), addValues);
+    auto sumType = cast<RankedTensorType>(sum.getType());
+    Value perRow = buildElementwise(
+        rewriter, loc, sum, sumType,
+        [&](OpBuilder &b, Location l, ValueRange args) -> Value {
+          if (Log)
+            return b.create<math::LogOp>(l, args[0]);
+          return b.create<arith::DivFOp>(l, scalarConstant(b, l, elem, 1.0),
+                                         args[0]);
+        });
     Value result = buildGeneric(
-        rewriter, loc, {Log ? shifted : exps, sum}, {identity, dropAxis},
+        rewriter, loc, {Log ? shifted : exps, perRow}, {identity, dropAxis},
         emptyTensor(rewriter, loc, type), identity, parallel,
         [](OpBuilder &b, Location l, ValueRange args) -> Value {
           if (Log)
-            return b.create<arith::SubFOp>(l, args[0],
-                                           b.create<math::LogOp>(l, args[1]));
-          return b.create<arith::DivFOp>(l, args[0], args[1]);
+            return b.create<arith::SubFOp>(l, args[0], args[1]);
+          return b.create<arith::MulFOp>(l, args[0], args[1]);
         });
     rewriter.replaceOp(op, result);
     return success();

@@ -89,15 +89,42 @@ func.func @softsign(%x: tensor<2x3xf32>) -> tensor<2x3xf32> {
   return %0 : tensor<2x3xf32>
 }
 
-// Stable softmax: max, exp(x - max), sum, divide.
+// Stable softmax: the row's max m, exp(x - m) in one op (no tensor of
+// x - m), its sum s, one division per row (1 / s), a multiplication per
+// element. LogSoftmax keeps x - m and takes one log per row.
 // CHECK-LABEL: func.func @softmax
 func.func @softmax(%a: tensor<2x3xf32>) -> tensor<2x3xf32> {
   // CHECK: arith.maximumf
+  // CHECK: linalg.generic
+  // CHECK-NEXT: ^bb0
+  // CHECK-NEXT: %[[D:.*]] = arith.subf
+  // CHECK-NEXT: math.exp %[[D]]
+  // CHECK: arith.addf
+  // CHECK: linalg.generic {{.*}} ins(%{{.*}} : tensor<2xf32>) outs(%{{.*}} : tensor<2xf32>)
+  // CHECK: arith.divf
+  // CHECK: linalg.generic
+  // CHECK-NOT: arith.divf
+  // CHECK: arith.mulf
+  // CHECK-NOT: arith.divf
+  %0 = kiln.softmax %a : (tensor<2x3xf32>) -> tensor<2x3xf32>
+  return %0 : tensor<2x3xf32>
+}
+
+// CHECK-LABEL: func.func @log_softmax
+func.func @log_softmax(%a: tensor<2x3xf32>) -> tensor<2x3xf32> {
+  // CHECK: arith.maximumf
+  // CHECK: %[[SHIFTED:.*]] = linalg.generic
   // CHECK: arith.subf
   // CHECK: math.exp
   // CHECK: arith.addf
-  // CHECK: arith.divf
-  %0 = kiln.softmax %a : (tensor<2x3xf32>) -> tensor<2x3xf32>
+  // CHECK: %[[LOG:.*]] = linalg.generic {{.*}} ins(%{{.*}} : tensor<2xf32>) outs(%{{.*}} : tensor<2xf32>)
+  // CHECK-NEXT: ^bb0
+  // CHECK-NEXT: math.log
+  // CHECK: linalg.generic {{.*}} ins(%[[SHIFTED]], %[[LOG]] : tensor<2x3xf32>, tensor<2xf32>)
+  // CHECK-NEXT: ^bb0
+  // CHECK-NEXT: arith.subf
+  // CHECK-NEXT: linalg.yield
+  %0 = kiln.log_softmax %a : (tensor<2x3xf32>) -> tensor<2x3xf32>
   return %0 : tensor<2x3xf32>
 }
 
