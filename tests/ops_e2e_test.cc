@@ -545,6 +545,50 @@ TEST(OpsTest, SiblingKernelsBothFetched) {
                        }));
 }
 
+// Transposes that move the innermost dimension run in 8 x 8 vector blocks
+// (kiln-cpu-vectorize-transposes) with the edges beyond the last whole
+// block as loops: shapes with and without edges, two permutations and a
+// batch dimension, compared element for element with an index-by-index
+// transpose.
+TEST(OpsTest, TransposesOfTheInnermostDimensionAreExact) {
+  struct Case {
+    std::vector<int64_t> shape, perm;
+  };
+  std::vector<Case> cases = {{{16, 24}, {1, 0}},
+                             {{19, 3, 21}, {1, 2, 0}},
+                             {{2, 13, 8, 9}, {0, 3, 1, 2}},
+                             {{5, 7}, {1, 0}}};
+  uint32_t seed = 40;
+  for (const Case &c : cases) {
+    SCOPED_TRACE(::testing::PrintToString(c.shape));
+    Input x = RandomInput("x", c.shape, seed++);
+    std::string perm;
+    for (int64_t p : c.perm)
+      perm += (perm.empty() ? "" : ", ") + std::to_string(p);
+    Tensor t =
+        RunGraph({x}, OpNode("y", "Transpose", {"x"},
+                             R"(attr { key: "perm" value { list { i: [)" +
+                                 perm + "] } } }"));
+    int64_t rank = c.shape.size();
+    std::vector<int64_t> out(rank), inStrides(rank, 1);
+    for (int64_t d = rank - 2; d >= 0; --d)
+      inStrides[d] = inStrides[d + 1] * c.shape[d + 1];
+    for (int64_t d = 0; d < rank; ++d)
+      out[d] = c.shape[c.perm[d]];
+    ASSERT_EQ(t.shape(), out);
+    std::vector<double> got = testing::ToDoubles(t);
+    std::vector<int64_t> at(rank, 0);
+    for (int64_t i = 0; i < Count(out); ++i) {
+      int64_t from = 0;
+      for (int64_t d = 0; d < rank; ++d)
+        from += at[d] * inStrides[c.perm[d]];
+      ASSERT_EQ(got[i], x.ref.data[from]) << "output element " << i;
+      for (int64_t d = rank - 1; d >= 0 && ++at[d] == out[d]; --d)
+        at[d] = 0;
+    }
+  }
+}
+
 TEST(OpsTest, ReshapeAndTranspose) {
   Input x = RandomInput("x", {2, 3, 4}, 18);
   Tensor r = RunGraph(

@@ -82,6 +82,7 @@ void CpuBackend::addKernelPasses(mlir::OpPassManager &pm,
       VectorRegisters(options);
   pm.addNestedPass<mlir::func::FuncOp>(
       createCpuVectorizeContractions(vectorize));
+  pm.addNestedPass<mlir::func::FuncOp>(createCpuVectorizeTransposes());
   pm.addNestedPass<mlir::func::FuncOp>(createCpuReassociateReductions());
   pm.addNestedPass<mlir::func::FuncOp>(createCpuApproximateMath());
   // Affine loops first, so that a load whose address does not change in a

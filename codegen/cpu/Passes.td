@@ -157,6 +157,24 @@ def CpuVectorizeContractions
                            "mlir::vector::VectorDialect"];
 }
 
+def CpuVectorizeTransposes
+    : Pass<"kiln-cpu-vectorize-transposes", "mlir::func::FuncOp"> {
+  let summary = "Transpose the innermost dimension in 8 x 8 vector blocks";
+  let description = [{
+    A linalg.transpose (on buffers) that moves the innermost dimension of a
+    statically shaped, 32-bit input whose rows and output rows are
+    contiguous becomes loops over 8 x 8 blocks: 8 vector loads of input
+    rows, three rounds of vector.shuffle, 8 vector stores of output rows,
+    instead of reading one element per input row (an L1 miss per element
+    when the rows are a multiple of 4 KiB apart). The edges beyond the
+    last whole block stay linalg.transpose ops on subviews.
+  }];
+  let dependentDialects = ["mlir::arith::ArithDialect",
+                           "mlir::memref::MemRefDialect",
+                           "mlir::scf::SCFDialect",
+                           "mlir::vector::VectorDialect"];
+}
+
 def CpuReassociateReductions
     : Pass<"kiln-cpu-reassociate-reductions", "mlir::func::FuncOp"> {
   let summary = "Let LLVM keep vector partial sums in reductions";
