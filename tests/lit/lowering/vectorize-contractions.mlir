@@ -580,3 +580,67 @@ func.func @pointwise_kept(%x: memref<1x8x6x16xf32>, %w: memref<16x8x1x1xf32>, %y
   }
   return
 }
+
+// -----
+
+// C copied from a bias along j just before the sum (a convolution's or a
+// Gemm's bias): the accumulators start from the bias's two vectors, loaded
+// once for the 6 rows of a block, and the copy goes; C is not read.
+// AVX2-LABEL: func.func @bias_columns
+// AVX2-NOT: linalg.generic
+// AVX2: scf.for %{{.*}} = %c0 to %c12 step %c6
+// AVX2: %[[B0:.*]] = vector.load %arg2[%{{.*}}] : memref<16xf32>, vector<8xf32>
+// AVX2: %[[B1:.*]] = vector.load %arg2[%{{.*}}] : memref<16xf32>, vector<8xf32>
+// AVX2-NOT: vector.load %arg3
+// AVX2: scf.for %{{.*}} iter_args(%{{.*}} = %[[B0]], %{{.*}} = %[[B1]], %{{.*}} = %[[B0]], %{{.*}} = %[[B1]],
+// AVX2-NOT: vector.load %arg3
+// AVX2-COUNT-12: vector.store %{{.*}}, %arg3
+#abi = affine_map<(d0, d1, d2) -> (d0, d1)>
+#bbi = affine_map<(d0, d1, d2) -> (d1, d2)>
+#cbi = affine_map<(d0, d1, d2) -> (d0, d2)>
+#colbi = affine_map<(d0, d1) -> (d1)>
+#idbi = affine_map<(d0, d1) -> (d0, d1)>
+func.func @bias_columns(%a: memref<12x8xf32>, %b: memref<8x16xf32>, %bias: memref<16xf32> {llvm.noalias}, %c: memref<12x16xf32>) {
+  linalg.generic {indexing_maps = [#colbi, #idbi], iterator_types = ["parallel", "parallel"]}
+      ins(%bias : memref<16xf32>) outs(%c : memref<12x16xf32>) {
+  ^bb0(%x: f32, %y: f32):
+    linalg.yield %x : f32
+  }
+  linalg.generic {indexing_maps = [#abi, #bbi, #cbi], iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%a, %b : memref<12x8xf32>, memref<8x16xf32>) outs(%c : memref<12x16xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// A bias along the rows instead (each row its own value): the copy stays
+// and the accumulators start from C, as before.
+// AVX2-LABEL: func.func @bias_rows
+// AVX2: linalg.generic
+// AVX2: scf.for %{{.*}} = %c0 to %c12 step %c6
+// AVX2: vector.load %arg3
+#abr = affine_map<(d0, d1, d2) -> (d0, d1)>
+#bbr = affine_map<(d0, d1, d2) -> (d1, d2)>
+#cbr = affine_map<(d0, d1, d2) -> (d0, d2)>
+#rowbr = affine_map<(d0, d1) -> (d0)>
+#idbr = affine_map<(d0, d1) -> (d0, d1)>
+func.func @bias_rows(%a: memref<12x8xf32>, %b: memref<8x16xf32>, %bias: memref<12xf32> {llvm.noalias}, %c: memref<12x16xf32>) {
+  linalg.generic {indexing_maps = [#rowbr, #idbr], iterator_types = ["parallel", "parallel"]}
+      ins(%bias : memref<12xf32>) outs(%c : memref<12x16xf32>) {
+  ^bb0(%x: f32, %y: f32):
+    linalg.yield %x : f32
+  }
+  linalg.generic {indexing_maps = [#abr, #bbr, #cbr], iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%a, %b : memref<12x8xf32>, memref<8x16xf32>) outs(%c : memref<12x16xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
