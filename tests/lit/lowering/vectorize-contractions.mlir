@@ -213,10 +213,12 @@ func.func @channels_last(%x: memref<1x64x5x5xf32>, %w: memref<64x3x3x64xf32>, %y
 // A filter of 1.1 MiB, too large to stay in the cache from one run to
 // the next: each step asks for the filter's vectors 64 steps ahead, which
 // with a window of 3 x 3 is 8 input channels ahead (the small filter
-// above gets no prefetch).
+// above gets no prefetch). The image is read down its columns (25 floats
+// per channel), so the channels run in chunks of 16 (@a_down_columns
+// below); the first chunk is peeled.
 // AVX2: #[[PLUS8:.*]] = affine_map<(d0) -> (d0 + 8)>
 // AVX2-LABEL: func.func @streamed_filter
-// AVX2: scf.for %[[IC:[^ ]*]] = %{{.*}} to %c128
+// AVX2: scf.for %[[IC:[^ ]*]] = %{{.*}} to %c16
 // AVX2: scf.for %[[KH:[^ ]*]] = %{{.*}} to %c3
 // AVX2: scf.for %[[KW:[^ ]*]] = %{{.*}} to %c3
 // AVX2: affine.apply #[[PLUS8]](%[[IC]])
@@ -637,6 +639,53 @@ func.func @bias_rows(%a: memref<12x8xf32>, %b: memref<8x16xf32>, %bias: memref<1
   }
   linalg.generic {indexing_maps = [#abr, #bbr, #cbr], iterator_types = ["parallel", "reduction", "parallel"]}
       ins(%a, %b : memref<12x8xf32>, memref<8x16xf32>) outs(%c : memref<12x16xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// A read down its columns (A[k][i]: each step a new line for the 20 rows,
+// as an image [channels][pixels] is read with the output channels along
+// j): the reduction over 1024 runs in chunks of 64, so that A's chunk for
+// all the rows and a block's S stay in L1 while the blocks of columns
+// read A again. (S alone, 96 KiB over the reduction, would not be
+// chunked.)
+// AVX2-LABEL: func.func @a_down_columns
+// AVX2: scf.for %{{.*}} = %c0 to %c1024 step %c64
+// AVX2: scf.for %{{.*}} = %{{.*}} to %c20 step %c4
+// AVX2: scf.for %{{.*}} = %{{.*}} to %c64{{.*}} step %c1
+#akm = affine_map<(d0, d1, d2) -> (d1, d0)>
+#bkm = affine_map<(d0, d1, d2) -> (d1, d2)>
+#ckm = affine_map<(d0, d1, d2) -> (d0, d2)>
+func.func @a_down_columns(%a: memref<1024x20xf32>, %b: memref<1024x32xf32>, %c: memref<20x32xf32>) {
+  linalg.generic {indexing_maps = [#akm, #bkm, #ckm], iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%a, %b : memref<1024x20xf32>, memref<1024x32xf32>) outs(%c : memref<20x32xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// The same with A read along its rows (A[i][k], a matmul's): a row
+// block's A is a few lines per 16 steps; no chunks.
+// AVX2-LABEL: func.func @a_along_rows
+// AVX2-NOT: step %c64
+// AVX2: scf.for %{{.*}} = %{{.*}} to %c1024 step %c1
+#arm = affine_map<(d0, d1, d2) -> (d0, d1)>
+#brm = affine_map<(d0, d1, d2) -> (d1, d2)>
+#crm = affine_map<(d0, d1, d2) -> (d0, d2)>
+func.func @a_along_rows(%a: memref<20x1024xf32>, %b: memref<1024x32xf32>, %c: memref<20x32xf32>) {
+  linalg.generic {indexing_maps = [#arm, #brm, #crm], iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%a, %b : memref<20x1024xf32>, memref<1024x32xf32>) outs(%c : memref<20x32xf32>) {
   ^bb0(%x: f32, %y: f32, %acc: f32):
     %p = arith.mulf %x, %y : f32
     %s = arith.addf %acc, %p : f32
