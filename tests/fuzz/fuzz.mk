@@ -74,7 +74,7 @@ compile_BAZEL_OBJS := $(GEN)/codegen/_objs/pipeline/Pipeline.pic.o \
   $(patsubst %,$(GEN)/codegen/cpu/_objs/tuning/%.pic.o, \
     ApproximateMath DeinterleaveStridedConvolutions OrderLoops OutputChannelsLast PackWeights \
     ReassociateReductions TileFusions \
-    VectorizeContractions) \
+    VectorizeContractions VectorizeTransposes) \
   $(GEN)/codegen/cpu/_objs/machine_code/MachineCode.pic.o \
   $(GEN)/codegen/cuda/_objs/backend/CudaBackend.pic.o \
   $(patsubst %,$(GEN)/codegen/cuda/_objs/passes/%.pic.o, \
