@@ -80,6 +80,7 @@ void CpuBackend::addKernelPasses(mlir::OpPassManager &pm,
   CpuVectorizeContractionsOptions vectorize;
   std::tie(vectorize.vectorBits, vectorize.vectorRegisters) =
       VectorRegisters(options);
+  vectorize.chunkBytes = reductionChunkBytes(vectorize.vectorBits);
   pm.addNestedPass<mlir::func::FuncOp>(
       createCpuVectorizeContractions(vectorize));
   pm.addNestedPass<mlir::func::FuncOp>(createCpuVectorizeTransposes());

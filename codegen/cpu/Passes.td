@@ -119,7 +119,8 @@ def CpuVectorizeContractions
     loaded, A's scalar for each row broadcast, and MR x NV FMAs issued.
     Block sizes come from the vector width and register count; the edge
     columns use masked loads and stores; a reduction whose reads of S
-    would not stay in L2 runs in chunks, C holding the partial sums. A
+    by one block of rows exceed `chunk-bytes` (what stays in L2 for the
+    next blocks) runs in chunks, C holding the partial sums. A
     `linalg.fill` of C just before the op becomes the accumulators'
     initial value. An elementwise linalg.generic right after it that reads
     C where it writes (a bias, an activation, a residual add: the
@@ -145,6 +146,9 @@ def CpuVectorizeContractions
     Option<"vectorRegisters", "vector-registers", "int64_t", "32",
            "Number of vector registers (32 with AVX-512 or NEON, 16 with "
            "AVX2)">,
+    Option<"chunkBytes", "chunk-bytes", "int64_t", "131072",
+           "A reduction whose reads of S by one block of rows exceed this "
+           "many bytes runs in chunks of at most that many (0: never)">,
     Option<"fuseEpilogues", "fuse-epilogues", "bool", "true",
            "Apply the elementwise op after a contraction to its "
            "accumulators before the store">,

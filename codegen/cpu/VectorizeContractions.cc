@@ -610,8 +610,9 @@ std::optional<Epilogue> matchEpilogue(const Contraction &k,
 /// Emits the microkernel loop nest for one contraction.
 class Emitter {
 public:
-  Emitter(const Contraction &k, int64_t vectorBits, int64_t registers)
-      : k_(k), loc_(k.op->getLoc()) {
+  Emitter(const Contraction &k, int64_t vectorBits, int64_t registers,
+          int64_t chunkBytes)
+      : k_(k), loc_(k.op->getLoc()), chunkBytes_(chunkBytes) {
     Type element = cast<MemRefType>(k.c.getType()).getElementType();
     lanes_ = std::max<int64_t>(vectorBits / element.getIntOrFloatBitWidth(), 1);
     vectorType_ = VectorType::get({lanes_}, element);
@@ -684,9 +685,6 @@ public:
   }
 
 private:
-  /// The bytes of S one block of rows reads over a reduction at most this
-  /// long stay in the L2 cache, for the next blocks.
-  static constexpr int64_t kChunkBytes = 128 * 1024;
   /// What a chunk of A for all the rows and a block's S may take of the L1
   /// cache, when A is read down its columns.
   static constexpr int64_t kL1ChunkBytes = 24 * 1024;
@@ -694,7 +692,7 @@ private:
 
   /// Splits the outermost reduction into chunks (the whole output computed
   /// chunk after chunk, C holding the partial sums) when a block's reads of
-  /// S over the whole reduction would not fit in kChunkBytes: a convolution
+  /// S over the whole reduction would not fit in chunkBytes_: a convolution
   /// over 512 channels otherwise streams its filter from memory once per
   /// block of rows. Chunk sizes divide the range; 0 means no chunks.
   void chooseChunk(int64_t elementBytes) {
@@ -713,8 +711,8 @@ private:
           return size;
       return 0;
     };
-    if (range * perStep > kChunkBytes)
-      chunk_ = largestDivisor(kChunkBytes / perStep);
+    if (chunkBytes_ > 0 && range * perStep > chunkBytes_)
+      chunk_ = largestDivisor(chunkBytes_ / perStep);
     // A read down its columns (each step of the outermost reduction a new
     // cache line for every block of rows: an image [channels][pixels]
     // with the output channels along j) is read again by every block of
@@ -1234,6 +1232,9 @@ private:
   const Contraction &k_;
   const Epilogue *epilogue_ = nullptr;
   Location loc_;
+  /// The bytes of S one block of rows may read over a reduction before it
+  /// runs in chunks: what stays in the L2 cache for the next blocks.
+  int64_t chunkBytes_;
   int64_t lanes_ = 1, nv_ = 1, mr_ = 1;
   int64_t accumulators_ = 1; ///< Registers for the accumulators.
   int64_t chunk_ = 0;        ///< Of the outermost reduction; 0: whole.
@@ -1521,7 +1522,7 @@ struct CpuVectorizeContractionsPass
         for (Operation *op : epilogue->between)
           op->moveBefore(k.op);
       OpBuilder b(k.op);
-      Emitter(k, vectorBits, vectorRegisters)
+      Emitter(k, vectorBits, vectorRegisters, chunkBytes)
           .emit(b, init, epilogue ? &*epilogue : nullptr, columnInit);
       k.op->erase();
       if (epilogue)
