@@ -497,13 +497,11 @@ struct WinogradConvLowering : public OpConversionPattern<WinogradConvOp> {
     Value rows = rewriter.create<tensor::CollapseShapeOp>(
         loc, adaptor.getV(),
         ArrayRef<ReassociationIndices>{{0}, {1}, {2}, {3, 4}});
-    // Iteration: n, m, e, j, then c and kw (reduced). The output channels
-    // come first, so that a tile spans several (the rows of the vectorized
-    // contraction, sharing each load of V).
+    // Iteration: n, e, m, j, then c and kw (reduced).
     auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
-    AffineMap vMap = AffineMap::get(6, 0, {d(0), d(2), d(4), d(3) + d(5)}, ctx);
-    AffineMap uMap = AffineMap::get(6, 0, {d(2), d(1), d(4), d(5)}, ctx);
-    AffineMap outMap = AffineMap::get(6, 0, {d(0), d(2), d(1), d(3)}, ctx);
+    AffineMap vMap = AffineMap::get(6, 0, {d(0), d(1), d(4), d(3) + d(5)}, ctx);
+    AffineMap uMap = AffineMap::get(6, 0, {d(1), d(2), d(4), d(5)}, ctx);
+    AffineMap outMap = AffineMap::get(6, 0, {d(0), d(1), d(2), d(3)}, ctx);
     rewriter.replaceOp(
         op,
         buildContraction(rewriter, loc, {rows, adaptor.getU()}, {vMap, uMap},

@@ -338,12 +338,35 @@ SmallVector<int64_t> chooseTileSizes(linalg::LinalgOp root,
   // rows that share each load of the input (VectorizeContractions.cc).
   constexpr int64_t kRows = 8;
   std::optional<int64_t> outermost;
-  if (convolution)
+  if (convolution) {
+    // The rows: the outermost loop the image does not read (the output
+    // channels), else the outermost loop.
+    llvm::SmallBitVector imageReads(ranges.size());
+    auto markImage = [&](Operation *op) {
+      auto linalgOp = dyn_cast<linalg::LinalgOp>(op);
+      if (!linalgOp || linalgOp.getNumReductionLoops() == 0 ||
+          linalgOp.getNumLoops() != ranges.size())
+        return;
+      for (OpOperand *input : linalgOp.getDpsInputOperands()) {
+        AffineMap map = linalgOp.getMatchingIndexingMap(input);
+        if (map.isProjectedPermutation())
+          continue;
+        for (unsigned d = 0; d < map.getNumDims(); ++d)
+          if (map.isFunctionOfDim(d))
+            imageReads.set(d);
+      }
+    };
+    markImage(root);
     for (int64_t loop = 0; loop < static_cast<int64_t>(ranges.size()); ++loop)
       if (ranges[loop] > 1 && tileable(root, loop, set)) {
-        outermost = loop;
-        break;
+        if (!outermost)
+          outermost = loop;
+        if (imageReads.any() && !imageReads.test(loop)) {
+          outermost = loop;
+          break;
+        }
       }
+  }
   int64_t reserved =
       outermost ? largestDivisorAtMost(ranges[*outermost], kRows) : 1;
   for (int64_t loop = ranges.size() - 1; loop >= 0; --loop) {
