@@ -197,6 +197,8 @@ void BuildPipeline(mlir::OpPassManager &pm, const PipelineOptions &options,
   pm.addNestedPass<mlir::func::FuncOp>(createInlineFusions());
   if (options.opt_level >= 1 && enabled("canonicalize"))
     pm.addPass(mlir::createCanonicalizerPass());
+  if (options.opt_level >= 1)
+    pm.addNestedPass<mlir::func::FuncOp>(createPadInPlace());
   if (stop_at == Stage::kLinalg)
     return;
 

@@ -504,7 +504,7 @@ TEST(GraphCompileTest, UnknownPassNamesAreUsageErrors) {
                              "kiln-cpu-deinterleave-strided-convolutions, "
                              "kiln-cpu-tile-fusions, "
                              "kiln-cpu-order-loops, kiln-cpu-pack-weights, "
-                             "kiln-inline-fusions, "
+                             "kiln-inline-fusions, kiln-pad-in-place, "
                              "one-shot-bufferize, "));
   EXPECT_THAT(err, HasSubstr("kiln-plan-memory"));
   EXPECT_THAT(err, HasSubstr("reconcile-unrealized-casts\n"));

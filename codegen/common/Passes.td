@@ -46,6 +46,23 @@ def InlineFusions : Pass<"kiln-inline-fusions", "mlir::func::FuncOp"> {
   }];
 }
 
+def PadInPlace : Pass<"kiln-pad-in-place", "mlir::func::FuncOp"> {
+  let summary = "Compute a padded tensor's interior in place, not copied";
+  let description = [{
+    A tensor.pad by a constant whose source is computed into a
+    tensor.empty (through destination-passing linalg ops and scf.for
+    loops, each intermediate used once) becomes a linalg.fill of the padded
+    shape before the producer, whose tensor.empty is replaced by the
+    interior's extract_slice of the fill, and an insert_slice of the source
+    into the fill where the pad was. Bufferization then writes the producer
+    into the padded buffer directly: the copy of the source into the
+    interior, a kernel of its own, goes. The fill takes the pad's
+    kiln.kernel name.
+  }];
+  let dependentDialects = ["mlir::linalg::LinalgDialect",
+                           "mlir::tensor::TensorDialect"];
+}
+
 def FetchesInPlace : Pass<"kiln-fetches-in-place", "mlir::func::FuncOp"> {
   let summary = "Compute each fetch in the caller's buffer, not copied there";
   let description = [{

@@ -68,7 +68,7 @@ compile_SRCS := tests/fuzz/compile_fuzzer.cc $(ONNX) $(GRAPH) \
 compile_BAZEL_OBJS := $(GEN)/codegen/_objs/pipeline/Pipeline.pic.o \
   $(patsubst %,$(GEN)/codegen/common/_objs/to_linalg/%.pic.o, \
     ContractionLowering ControlFlowLowering DataMovementLowering ElementwiseLowering IndexedLowering RecurrenceLowering \
-    InlineFusions KilnToLinalg LinearAlgebraLowering LoweringUtils ReductionLowering SortLowering \
+    InlineFusions KilnToLinalg LinearAlgebraLowering LoweringUtils PadInPlace ReductionLowering SortLowering \
     WindowLowering) \
   $(GEN)/codegen/common/_objs/linalg_match/LinalgMatch.pic.o \
   $(patsubst %,$(GEN)/codegen/cpu/_objs/tuning/%.pic.o, \
