@@ -19,6 +19,7 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 
 namespace kiln {
 #define GEN_PASS_DEF_PADINPLACE
@@ -84,8 +85,19 @@ struct PadInPlacePass : public impl::PadInPlaceBase<PadInPlacePass> {
     OpOperand *destination = emptyDestination(pad.getSource());
     if (!destination)
       return;
-    // The filled tensor, just before the producer's first op.
+    // The filled tensor, just before the producer's kernel: before the
+    // first op marked with the same kiln.kernel (an untiled fusion's ops
+    // are several), so that the fill does not split it in two.
     Operation *producer = destination->getOwner();
+    if (Attribute kernel = producer->getAttr("kiln.kernel"))
+      for (Operation *op = producer->getPrevNode(); op;
+           op = op->getPrevNode()) {
+        if (op->getAttr("kiln.kernel") == kernel)
+          producer = op;
+        else if (op->getAttr("kiln.kernel") || !isMemoryEffectFree(op) ||
+                 op->getNumRegions() != 0)
+          break;
+      }
     OpBuilder b(producer);
     Location loc = pad.getLoc();
     Value empty =

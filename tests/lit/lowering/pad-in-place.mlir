@@ -73,3 +73,38 @@ func.func @second_use(%x: tensor<2x6x6xf32>) -> (tensor<2x8x8xf32>, tensor<2x6x6
   } : tensor<2x6x6xf32> to tensor<2x8x8xf32>
   return %p, %r : tensor<2x8x8xf32>, tensor<2x6x6xf32>
 }
+
+// -----
+
+// The producer is the second op of an untiled fusion (a convolution
+// written into C, then a Relu of C into a tensor.empty): the fill goes
+// before the fusion's first op, not between its two, where it would split
+// the fusion into two kernels.
+// CHECK-LABEL: func.func @fusion_producer
+// CHECK: linalg.fill {kiln.kernel = "Conv_2"}
+// CHECK: linalg.generic {{.*}} attrs = {kiln.kernel = "fusion"}
+// CHECK: linalg.generic {{.*}} attrs = {kiln.kernel = "fusion"}
+// CHECK: tensor.insert_slice
+#id3 = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+func.func @fusion_producer(%x: tensor<2x6x6xf32>) -> tensor<2x8x8xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<2x6x6xf32>
+  %c = linalg.generic {indexing_maps = [#id3, #id3], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%x : tensor<2x6x6xf32>) outs(%e : tensor<2x6x6xf32>) attrs = {kiln.kernel = "fusion"} {
+  ^bb0(%in: f32, %out: f32):
+    %n = arith.negf %in : f32
+    linalg.yield %n : f32
+  } -> tensor<2x6x6xf32>
+  %e2 = tensor.empty() : tensor<2x6x6xf32>
+  %r = linalg.generic {indexing_maps = [#id3, #id3], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%c : tensor<2x6x6xf32>) outs(%e2 : tensor<2x6x6xf32>) attrs = {kiln.kernel = "fusion"} {
+  ^bb0(%in: f32, %out: f32):
+    %m = arith.maximumf %in, %zero : f32
+    linalg.yield %m : f32
+  } -> tensor<2x6x6xf32>
+  %p = tensor.pad %r low[0, 1, 1] high[0, 1, 1] {
+  ^bb0(%i: index, %j: index, %k: index):
+    tensor.yield %zero : f32
+  } {kiln.kernel = "Conv_2"} : tensor<2x6x6xf32> to tensor<2x8x8xf32>
+  return %p : tensor<2x8x8xf32>
+}
