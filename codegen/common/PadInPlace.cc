@@ -42,9 +42,8 @@ OpOperand *emptyDestination(Value value) {
       return nullptr;
     Operation *op = result.getOwner();
     OpOperand *init = nullptr;
-    if (auto dps = dyn_cast<DestinationStyleOpInterface>(op);
-        dps && isa<linalg::LinalgOp>(op))
-      init = dps.getDpsInitOperand(result.getResultNumber());
+    if (auto linalgOp = dyn_cast<linalg::LinalgOp>(op))
+      init = linalgOp.getDpsInitOperand(result.getResultNumber());
     else if (auto loop = dyn_cast<scf::ForOp>(op))
       init = &loop.getInitArgsMutable()[result.getResultNumber()];
     if (!init)

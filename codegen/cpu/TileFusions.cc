@@ -332,43 +332,37 @@ SmallVector<int64_t> chooseTileSizes(linalg::LinalgOp root,
     innerLimit = std::max<int64_t>(tileElements / 64, 8);
   }
   bool inner = true;
-  // In a convolution's fusion the outermost tiled loop keeps up to kRows
-  // of its range for itself, so that a tile (NCHW: channels outermost)
-  // spans several output channels: the vectorized convolution then has
-  // rows that share each load of the input (VectorizeContractions.cc).
+  // In a convolution's tile the rows loop keeps up to kRows of its range
+  // for itself, so that a tile spans several output channels: the
+  // vectorized convolution then has rows that share each load of the
+  // input (VectorizeContractions.cc). The rows loop is the outermost one
+  // the root's image does not read (the output channels; a Winograd
+  // middle's m, inside its components), else the outermost loop (a
+  // depthwise convolution, a fusion whose root is elementwise).
   constexpr int64_t kRows = 8;
-  std::optional<int64_t> outermost;
+  std::optional<int64_t> rowsLoop;
   if (convolution) {
-    // The rows: the outermost loop the image does not read (the output
-    // channels), else the outermost loop.
     llvm::SmallBitVector imageReads(ranges.size());
-    auto markImage = [&](Operation *op) {
-      auto linalgOp = dyn_cast<linalg::LinalgOp>(op);
-      if (!linalgOp || linalgOp.getNumReductionLoops() == 0 ||
-          linalgOp.getNumLoops() != ranges.size())
-        return;
-      for (OpOperand *input : linalgOp.getDpsInputOperands()) {
-        AffineMap map = linalgOp.getMatchingIndexingMap(input);
-        if (map.isProjectedPermutation())
-          continue;
-        for (unsigned d = 0; d < map.getNumDims(); ++d)
-          if (map.isFunctionOfDim(d))
-            imageReads.set(d);
-      }
-    };
-    markImage(root);
+    for (OpOperand *input : root.getDpsInputOperands()) {
+      AffineMap map = root.getMatchingIndexingMap(input);
+      if (map.isProjectedPermutation())
+        continue;
+      for (unsigned d = 0; d < map.getNumDims(); ++d)
+        if (map.isFunctionOfDim(d))
+          imageReads.set(d);
+    }
     for (int64_t loop = 0; loop < static_cast<int64_t>(ranges.size()); ++loop)
       if (ranges[loop] > 1 && tileable(root, loop, set)) {
-        if (!outermost)
-          outermost = loop;
+        if (!rowsLoop)
+          rowsLoop = loop;
         if (imageReads.any() && !imageReads.test(loop)) {
-          outermost = loop;
+          rowsLoop = loop;
           break;
         }
       }
   }
   int64_t reserved =
-      outermost ? largestDivisorAtMost(ranges[*outermost], kRows) : 1;
+      rowsLoop ? largestDivisorAtMost(ranges[*rowsLoop], kRows) : 1;
   for (int64_t loop = ranges.size() - 1; loop >= 0; --loop) {
     if (iterators[loop] == utils::IteratorType::reduction)
       continue; // Not an output dimension; never tiled.
@@ -379,7 +373,7 @@ SmallVector<int64_t> chooseTileSizes(linalg::LinalgOp root,
       continue;
     }
     int64_t limit = budget / elements;
-    if (outermost && loop != *outermost)
+    if (rowsLoop && loop != *rowsLoop)
       limit = std::max<int64_t>(limit / reserved, 1);
     if (innermost)
       limit = std::min(limit, innerLimit);
