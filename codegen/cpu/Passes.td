@@ -120,7 +120,9 @@ def CpuVectorizeContractions
     Block sizes come from the vector width and register count; the edge
     columns use masked loads and stores; a reduction whose reads of S
     by one block of rows exceed `chunk-bytes` (what stays in L2 for the
-    next blocks) runs in chunks, C holding the partial sums. A
+    next blocks) runs in chunks, C holding the partial sums; so does one
+    whose A (a convolution's filter) every output row reads again and
+    which would not stay in L1 for the next row. A
     `linalg.fill` of C just before the op becomes the accumulators'
     initial value. An elementwise linalg.generic right after it that reads
     C where it writes (a bias, an activation, a residual add: the
