@@ -631,6 +631,10 @@ OnnxSource::Import(const std::vector<std::string> &requested,
 absl::StatusOr<std::unique_ptr<GraphSource>>
 ParseOnnxSource(const std::string &bytes, const std::string &base_dir,
                 const std::string &source_name) {
+  // An empty string parses as a ModelProto with nothing in it.
+  if (bytes.empty())
+    return absl::InvalidArgumentError(
+        absl::StrCat(source_name, ": empty file, not an ONNX model"));
   onnx::ModelProto model;
   if (!model.ParseFromString(bytes))
     return absl::InvalidArgumentError(

@@ -440,6 +440,13 @@ TEST(OnnxTest, CheckerRefusesMalformedModels) {
   EXPECT_THAT(std::string(s.status().message()),
               HasSubstr("ONNX's checker refuses the model"));
   EXPECT_FALSE(ParseOnnxSource("not a protobuf", ".", "junk.onnx").ok());
+  // An empty file parses as a model with nothing in it: it is called what
+  // it is, not a model without an opset.
+  absl::StatusOr<std::unique_ptr<GraphSource>> empty =
+      ParseOnnxSource("", ".", "empty.onnx");
+  ASSERT_FALSE(empty.ok());
+  EXPECT_EQ(empty.status().message(),
+            "empty.onnx: empty file, not an ONNX model");
 }
 
 // Models the fuzzer (tests/fuzz/onnx_fuzzer.cc) found crashing libonnx's

@@ -692,6 +692,11 @@ TEST(GraphCompileTest, ExitCodes) {
   EXPECT_THAT(err, HasSubstr("unknown option '--bogus'"));
   EXPECT_EQ(GraphCompile({"examples/mlp.pbtxt", "--emit=asm"}, &out, &err), 2);
   EXPECT_EQ(GraphCompile({"examples/mlp.pbtxt", "--feed", "x"}, &out, &err), 2);
+  EXPECT_EQ(GraphCompile({"examples/mlp.pbtxt", "--run", "--output",
+                          "y=/nonexistent/dir/y.npy"},
+                         &out, &err),
+            2);
+  EXPECT_THAT(err, HasSubstr("the directory /nonexistent/dir does not exist"));
 
   EXPECT_EQ(GraphCompile({"examples/mlp.pbtxt", "--run"}, &out, &err), 1);
   EXPECT_THAT(err, HasSubstr("missing feed 'x' (f32[2,4])"));

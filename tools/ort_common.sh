@@ -3,6 +3,12 @@
 # graph-compile built. Sets $ort_bench (the runner, ../shared/bench/
 # ort_bench.js or $ORT_BENCH) and $ort_dir, and defines write_input.
 ort_bench=${ORT_BENCH:-../shared/bench/ort_bench.js}
+if [ ! -f "$ort_bench" ]; then
+  echo "error: ONNX Runtime's runner $ort_bench is not there: it comes with" \
+    "../shared/bench beside the repository; elsewhere set ORT_BENCH to a" \
+    "copy of ort_bench.js" >&2
+  exit 2
+fi
 ort_dir=${ORT_DIR:-/tmp/ort/node_modules/onnxruntime-node}
 if [ ! -d "$ort_dir" ]; then
   npm install --prefix /tmp/ort --ignore-scripts onnxruntime-node@1.30.0 >/dev/null

@@ -103,8 +103,11 @@ struct PadInPlacePass : public impl::PadInPlaceBase<PadInPlacePass> {
         b.create<tensor::EmptyOp>(loc, type.getShape(), type.getElementType());
     Value value = b.clone(*padValue.getDefiningOp())->getResult(0);
     auto fill = b.create<linalg::FillOp>(loc, value, empty);
-    if (Attribute kernel = pad->getAttr("kiln.kernel"))
-      fill->setAttr("kiln.kernel", kernel);
+    // Its own kernel, named after the pad's with "_pad" so that a profile
+    // does not show two kernels of one name (the fill and the consumer).
+    if (auto kernel = pad->getAttrOfType<StringAttr>("kiln.kernel"))
+      fill->setAttr("kiln.kernel",
+                    b.getStringAttr(kernel.getValue().str() + "_pad"));
     SmallVector<OpFoldResult> sizes, strides(type.getRank(), b.getIndexAttr(1));
     for (int64_t size : sourceType.getShape())
       sizes.push_back(b.getIndexAttr(size));

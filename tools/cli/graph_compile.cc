@@ -537,6 +537,15 @@ std::string ParseArgs(int argc, char **argv, Args *args) {
            "with --emit (use --pass-timing)";
   if (!args->outputs.empty() && !args->run)
     return "--output needs --run";
+  // Before anything compiles or runs: a file that cannot be written is
+  // found now, not after the run.
+  for (const auto &[name, file] : args->outputs) {
+    std::filesystem::path parent = std::filesystem::path(file).parent_path();
+    std::error_code error;
+    if (!parent.empty() && !std::filesystem::is_directory(parent, error))
+      return "--output " + name + "=" + file + ": the directory " +
+             parent.string() + " does not exist";
+  }
   if (args->emit == "obj,header") {
     std::string emit = args->emit_obj && args->emit_header ? "obj,header"
                        : args->emit_obj                    ? "obj"

@@ -9,7 +9,7 @@
 // CHECK: %[[CST:.*]] = arith.constant 0.000000e+00 : f32
 // CHECK: %[[E:.*]] = tensor.empty() : tensor<2x6x6xf32>
 // CHECK: %[[EMPTY:.*]] = tensor.empty() : tensor<2x8x9xf32>
-// CHECK: %[[FILL:.*]] = linalg.fill {kiln.kernel = "Conv"} ins(%{{.*}} : f32) outs(%[[EMPTY]] : tensor<2x8x9xf32>)
+// CHECK: %[[FILL:.*]] = linalg.fill {kiln.kernel = "Conv_pad"} ins(%{{.*}} : f32) outs(%[[EMPTY]] : tensor<2x8x9xf32>)
 // CHECK: %[[IN:.*]] = tensor.extract_slice %[[FILL]][0, 1, 1] [2, 6, 6] [1, 1, 1]
 // CHECK: %[[R:.*]] = linalg.generic {{.*}} outs(%[[IN]] : tensor<2x6x6xf32>)
 // CHECK-NOT: tensor.pad
@@ -81,7 +81,7 @@ func.func @second_use(%x: tensor<2x6x6xf32>) -> (tensor<2x8x8xf32>, tensor<2x6x6
 // before the fusion's first op, not between its two, where it would split
 // the fusion into two kernels.
 // CHECK-LABEL: func.func @fusion_producer
-// CHECK: linalg.fill {kiln.kernel = "Conv_2"}
+// CHECK: linalg.fill {kiln.kernel = "Conv_2_pad"}
 // CHECK: linalg.generic {{.*}} attrs = {kiln.kernel = "fusion"}
 // CHECK: linalg.generic {{.*}} attrs = {kiln.kernel = "fusion"}
 // CHECK: tensor.insert_slice
