@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Writes the recurrent-layer benchmark models into a folder, for
-tools/bench.sh (README, "Recurrent layers"):
+tools/bench.sh (docs/performance.md, "Recurrent layers"):
 
   python3 tools/rnn_bench_models.py /tmp/rnnbench
   tools/bench.sh --threads 1 /tmp/rnnbench/*.onnx
