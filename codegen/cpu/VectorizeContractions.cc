@@ -742,18 +742,20 @@ private:
     if (!downColumns && !rereadByOuter)
       return;
     // The bytes of A a step reads for all the rows: rows a few elements
-    // apart (a stride-2 convolution's pixels) share lines; a row read
-    // along the reduction (a filter's row) takes its step's elements.
+    // apart (a stride-2 convolution's pixels) share lines. A read down its
+    // columns takes that for each inner step; a row read along the
+    // reduction (a filter's row) takes its step's elements, the inner
+    // reductions' among them.
+    bool alongRows = *aStep * elementBytes < kLineBytes;
     std::optional<int64_t> rowStep =
         elementsPerStep(k_.a, k_.aMap, k_.rows.back());
     int64_t aPerStep =
-        k_.rowCount() * std::min(*aStep * elementBytes, kLineBytes);
+        k_.rowCount() * (alongRows ? *aStep * elementBytes : kLineBytes);
     if (rowStep && *rowStep >= 1 && *rowStep * elementBytes < kLineBytes)
       aPerStep = (k_.rowCount() * *rowStep * elementBytes + kLineBytes - 1) /
                  kLineBytes * kLineBytes;
-    if (*aStep * elementBytes < kLineBytes)
-      innerSteps = 1; // The inner reductions' elements are in aStep.
-    aPerStep *= innerSteps;
+    if (!alongRows)
+      aPerStep *= innerSteps;
     // Shorter chunks cost more in storing and reloading the partial sums
     // than they save.
     constexpr int64_t kShortestChunk = 16;
