@@ -290,6 +290,14 @@ FailureOr<Values> convertDFT(NodeContext &ctx) {
     return mlir::failure();
   }
   int64_t length = t.getDimSize(a);
+  // dft_length is checked to be at least 1 below; a DFT of the signal's
+  // own length needs a signal (length 0 divided by zero sizing the
+  // transform's matrix: the fuzzer found it).
+  if (!ctx.input(1) && length == 0) {
+    ctx.error(absl::StrCat("the signal axis ", axis,
+                           " is empty: a DFT needs at least one element"));
+    return mlir::failure();
+  }
   if (ctx.input(1)) {
     FailureOr<int64_t> l = constantSize(ctx, 1, "dft_length", 1);
     if (mlir::failed(l))

@@ -523,6 +523,11 @@ TEST(OnnxTest, FuzzerFindingsAreRefusedCleanly) {
       {"dft-huge-length.onnx",
        "node 'dft' (DFT): a DFT of length 1000000000 needs a 1000000000 x "
        "1000000000 matrix of constants"},
+      // A signal axis of length 0 with no dft_length sized the transform
+      // with a division by zero (the fuzz smoke found it).
+      {"dft-empty-signal.onnx",
+       "node 'DFT_0' (DFT): the signal axis 1 is empty: a DFT needs at least "
+       "one element"},
       {"depthtospace-blocksize-2pow32.onnx",
        "node 'n' (DepthToSpace): channels (4) are not a multiple of "
        "blocksize^2 (blocksize 4294967296)"},
